@@ -1,0 +1,29 @@
+"""glassnet: a deep-learning framework whose engine is written from first principles on NumPy.
+
+    import glassnet as gn
+    x = gn.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()          # x.grad == 2·x
+"""
+from .ops import (abs, add, argmax, argmin, cat, clamp, clip, concat, div, exp, flatten,  # noqa: A004
+                  gelu, leaky_relu, log, log_softmax, logsumexp, matmul, max, maximum, mean,
+                  min, minimum, mul, neg, pad, permute, pow, relu, reshape, sigmoid, softmax,
+                  sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze, var, where)
+from . import _bind  # noqa: F401,E402  (operators and methods onto Tensor)
+from .tensor import (Tensor, enable_grad, float32, float64, int64, is_grad_enabled,
+                     manual_seed, no_grad, tensor)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
+    "float32", "float64", "int64", "zeros", "ones", "randn", "rand", "arange", "zeros_like",
+    "ones_like", "from_numpy",
+    "abs", "add", "argmax", "argmin", "cat", "clamp", "clip", "concat", "div", "exp",
+    "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu",
+    "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "tanh",
+    "transpose", "unsqueeze", "var", "where", "__version__",
+]
+
+from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402

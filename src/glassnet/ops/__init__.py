@@ -1,0 +1,11 @@
+"""Differentiable primitives. Each op computes its output and defines its backward right below.
+
+Modules: ``elementwise`` (arithmetic, exp/log, comparisons), ``reduce`` (sum, mean, max, var,
+logsumexp), ``shape`` (reshape, transpose, indexing, cat, pad), ``matmul`` (matmul, linear),
+``activation`` (relu, sigmoid, tanh, softmax, gelu ...).
+"""
+from .activation import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .matmul import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403

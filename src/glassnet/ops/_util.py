@@ -1,0 +1,61 @@
+"""Helpers shared by the ops: broadcasting reduction and operand coercion."""
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+def to_tensor(x, like: Tensor | None = None) -> Tensor:
+    """Wrap a number or array as a constant tensor, matching ``like``'s float dtype."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float, np.number)) and like is not None:
+        kind = like.data.dtype.kind
+        if kind == "f":
+            return Tensor(np.asarray(x, dtype=like.data.dtype))
+        if isinstance(x, (float, np.floating)):
+            return Tensor(np.asarray(x, dtype=np.float32))
+        return Tensor(np.asarray(x, dtype=like.data.dtype))
+    return Tensor(x)
+
+
+def promote(a: Tensor, b: Tensor) -> tuple:
+    """PyTorch-style promotion: an int/bool operand takes the float operand's dtype."""
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == "f" and kb != "f":
+        b = Tensor(b.data.astype(a.data.dtype))
+    elif kb == "f" and ka != "f":
+        a = Tensor(a.data.astype(b.data.dtype))
+    return a, b
+
+
+def binary_operands(a, b) -> tuple:
+    if not isinstance(a, Tensor):
+        a = to_tensor(a, b)
+    if not isinstance(b, Tensor):
+        b = to_tensor(b, a)
+    return promote(a, b)
+
+
+def norm_dim(dim, ndim: int, name: str = "dim"):
+    """Normalise an int/tuple/None dim argument to a tuple of non-negative axes (or None)."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"{name}: expected int or tuple of ints, got {dim!r}")
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{name}={d} is out of range for a tensor with {ndim} dims")
+        out.append(int(d) % max(ndim, 1))
+    return tuple(out)

@@ -1,0 +1,90 @@
+"""Non-linearities: relu, leaky_relu, sigmoid, tanh, gelu, threshold, softmax, log_softmax."""
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, make
+from ._util import norm_dim
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softmax",
+           "log_softmax"]
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(0, x); the gradient is 1 where x > 0 and 0 elsewhere (0 at x = 0, like PyTorch)."""
+    mask = x.data > 0
+    out = x.data * mask if x.data.dtype.kind != "f" else np.maximum(x.data, 0, dtype=x.dtype)
+    return make(out, (x,), lambda g: (g * mask,), "ReluBackward")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    pos = x.data > 0
+    slope = np.where(pos, 1, negative_slope).astype(x.data.dtype)
+    return make(x.data * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e^-x), computed without overflow for large |x|."""
+    d = x.data
+    e = np.exp(-np.abs(d))
+    out = np.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
+    return make(out, (x,), lambda g: (g * out * (1 - out),), "SigmoidBackward")
+
+
+def tanh(x: Tensor) -> Tensor:
+    out = np.tanh(x.data)
+    return make(out, (x,), lambda g: (g * (1 - out * out),), "TanhBackward")
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x) (exact, erf-based) or the tanh approximation, as in ``torch.nn.GELU``."""
+    d = x.data
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        inner = k * (d + 0.044715 * d ** 3)
+        t = np.tanh(inner)
+        out = 0.5 * d * (1 + t)
+
+        def backward(g):
+            dinner = k * (1 + 3 * 0.044715 * d * d)
+            return (g * (0.5 * (1 + t) + 0.5 * d * (1 - t * t) * dinner),)
+    elif approximate == "none":
+        from scipy.special import erf  # noqa: PLC0415  (scipy ships with numpy stacks)
+        cdf = 0.5 * (1 + erf(d / math.sqrt(2)))
+        out = d * cdf
+
+        def backward(g):
+            pdf = np.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
+            return (g * (cdf + d * pdf),)
+    else:
+        raise ValueError(f"gelu(approximate={approximate!r}): expected 'none' or 'tanh'")
+    return make(out.astype(d.dtype), (x,), backward, "GeluBackward")
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else ``value`` (the neuron that "fires" above a threshold)."""
+    fire = x.data > threshold
+    out = np.where(fire, x.data, np.asarray(value, x.data.dtype))
+    return make(out, (x,), lambda g: (g * fire,), "ThresholdBackward")
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along ``dim`` (max-shifted for stability)."""
+    (axis,) = norm_dim(dim, x.ndim)
+    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
+    out = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g):
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+    return make(out, (x,), backward, "SoftmaxBackward")
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """x_i − log Σ_j exp(x_j) along ``dim``, stable for logits of any size."""
+    (axis,) = norm_dim(dim, x.ndim)
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+    return make(out, (x,), backward, "LogSoftmaxBackward")

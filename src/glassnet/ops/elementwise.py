@@ -1,0 +1,163 @@
+"""Element-wise arithmetic with NumPy broadcasting; gradients are summed back to each shape."""
+import numpy as np
+
+from ..tensor import Tensor, make
+from ._util import binary_operands, to_tensor, unbroadcast
+
+__all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp",
+           "clip", "maximum", "minimum", "where", "cast", "clone", "sign"]
+
+
+def add(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    sa, sb = a.data.shape, b.data.shape
+
+    def backward(g):
+        return (unbroadcast(g, sa) if a.requires_grad else None,
+                unbroadcast(g, sb) if b.requires_grad else None)
+    return make(a.data + b.data, (a, b), backward, "AddBackward")
+
+
+def sub(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    sa, sb = a.data.shape, b.data.shape
+
+    def backward(g):
+        return (unbroadcast(g, sa) if a.requires_grad else None,
+                unbroadcast(-g, sb) if b.requires_grad else None)
+    return make(a.data - b.data, (a, b), backward, "SubBackward")
+
+
+def mul(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+
+    def backward(g):
+        return (unbroadcast(g * b.data, a.data.shape) if a.requires_grad else None,
+                unbroadcast(g * a.data, b.data.shape) if b.requires_grad else None)
+    return make(a.data * b.data, (a, b), backward, "MulBackward")
+
+
+def div(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    if a.data.dtype.kind != "f":                     # true division gives floats, like torch
+        a, b = Tensor(a.data.astype(np.float32)), Tensor(b.data.astype(np.float32))
+    out = a.data / b.data
+
+    def backward(g):
+        return (unbroadcast(g / b.data, a.data.shape) if a.requires_grad else None,
+                unbroadcast(-g * out / b.data, b.data.shape) if b.requires_grad else None)
+    return make(out, (a, b), backward, "DivBackward")
+
+
+def pow(a, b) -> Tensor:
+    """a ** b. With a constant exponent the gradient is b·a^(b-1)."""
+    a, b = binary_operands(a, b)
+    out = np.power(a.data, b.data)
+
+    def backward(g):
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g * b.data * np.power(a.data, b.data - 1), a.data.shape)
+        if b.requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                la = np.where(a.data > 0, np.log(np.where(a.data > 0, a.data, 1)), 0)
+            gb = unbroadcast(g * out * la.astype(out.dtype), b.data.shape)
+        return ga, gb
+    return make(out, (a, b), backward, "PowBackward")
+
+
+def neg(a: Tensor) -> Tensor:
+    return make(-a.data, (a,), lambda g: (-g,), "NegBackward")
+
+
+def exp(a: Tensor) -> Tensor:
+    out = np.exp(a.data)
+    return make(out, (a,), lambda g: (g * out,), "ExpBackward")
+
+
+def log(a: Tensor) -> Tensor:
+    return make(np.log(a.data), (a,), lambda g: (g / a.data,), "LogBackward")
+
+
+def sqrt(a: Tensor) -> Tensor:
+    out = np.sqrt(a.data)
+    return make(out, (a,), lambda g: (g / (2 * out),), "SqrtBackward")
+
+
+def abs(a: Tensor) -> Tensor:
+    return make(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "AbsBackward")
+
+
+def sign(a: Tensor) -> Tensor:
+    return make(np.sign(a.data), (a,), lambda g: (np.zeros_like(g),), "SignBackward")
+
+
+def clamp(a: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to [min, max]; the gradient passes only where the value was inside."""
+    if min is None and max is None:
+        raise ValueError("clamp(): at least one of min and max must be given")
+    out = np.clip(a.data, min, max)
+    if out.dtype != a.data.dtype and a.data.dtype.kind == "f":
+        out = out.astype(a.data.dtype)
+
+    def backward(g):
+        inside = np.ones(a.data.shape, dtype=bool)
+        if min is not None:
+            inside &= a.data >= min
+        if max is not None:
+            inside &= a.data <= max
+        return (g * inside,)
+    return make(out, (a,), backward, "ClampBackward")
+
+
+clip = clamp
+
+
+def _select(a, b, pick_a: np.ndarray, out: np.ndarray, name: str) -> Tensor:
+    # ties split the gradient equally, as PyTorch does for maximum/minimum
+    tie = a.data == b.data
+
+    def backward(g):
+        wa = np.where(tie, 0.5, pick_a).astype(g.dtype)
+        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
+                unbroadcast(g * (1 - wa), b.data.shape) if b.requires_grad else None)
+    return make(out, (a, b), backward, name)
+
+
+def maximum(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    return _select(a, b, a.data > b.data, np.maximum(a.data, b.data), "MaximumBackward")
+
+
+def minimum(a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    return _select(a, b, a.data < b.data, np.minimum(a.data, b.data), "MinimumBackward")
+
+
+def where(cond, a, b) -> Tensor:
+    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (broadcasting all three)."""
+    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    c = c.astype(bool)
+    a, b = binary_operands(a, b)
+
+    def backward(g):
+        return (unbroadcast(np.where(c, g, 0).astype(g.dtype), a.data.shape)
+                if a.requires_grad else None,
+                unbroadcast(np.where(c, 0, g).astype(g.dtype), b.data.shape)
+                if b.requires_grad else None)
+    return make(np.where(c, a.data, b.data), (a, b), backward, "WhereBackward")
+
+
+def cast(a: Tensor, dtype) -> Tensor:
+    dtype = np.dtype(dtype)
+    src = a.data.dtype
+    if dtype.kind != "f":
+        return Tensor(a.data.astype(dtype))
+    return make(a.data.astype(dtype), (a,), lambda g: (g.astype(src),), "ToCopyBackward")
+
+
+def clone(a: Tensor) -> Tensor:
+    return make(a.data.copy(), (a,), lambda g: (g,), "CloneBackward")
+
+
+_ = to_tensor

@@ -1,0 +1,61 @@
+"""Matrix products: ``matmul`` (batched, broadcasting) and the fused ``linear`` layer op."""
+import numpy as np
+
+from ..tensor import Tensor, make
+from ._util import unbroadcast
+
+__all__ = ["matmul", "linear"]
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b with NumPy semantics: 1-D operands are promoted, leading dims broadcast."""
+    if not isinstance(b, Tensor):
+        b = Tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul(): both operands need at least 1 dim, got shapes "
+                         f"{a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+        raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})")
+    out = np.matmul(a.data, b.data)
+
+    def backward(g):
+        A = a.data[None, :] if a.ndim == 1 else a.data          # promote vectors to matrices
+        B = b.data[:, None] if b.ndim == 1 else b.data
+        G = g
+        if a.ndim == 1:
+            G = np.expand_dims(G, -2)
+        if b.ndim == 1:
+            G = np.expand_dims(G, -1)
+        ga = gb = None
+        if a.requires_grad:
+            ga = np.matmul(G, np.swapaxes(B, -1, -2))
+            ga = unbroadcast(ga, A.shape).reshape(a.shape)
+        if b.requires_grad:
+            gb = np.matmul(np.swapaxes(A, -1, -2), G)
+            gb = unbroadcast(gb, B.shape).reshape(b.shape)
+        return ga, gb
+    return make(out, (a, b), backward, "MmBackward")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x·Wᵀ + b, one fused op. x: (*, in), weight: (out, in), bias: (out,)."""
+    xd = x.data
+    x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+    y = x2 @ weight.data.T
+    if bias is not None:
+        y += bias.data
+    if xd.ndim != 2:
+        y = y.reshape(xd.shape[:-1] + (weight.data.shape[0],))
+
+    def backward(g):
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = (g2 @ weight.data).reshape(xd.shape)
+        if weight.requires_grad:
+            gw = g2.T @ x2
+        if bias is not None and bias.requires_grad:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb
+    return make(y, (x, weight, bias), backward, "AddmmBackward")

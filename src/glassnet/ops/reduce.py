@@ -1,0 +1,134 @@
+"""Reductions over dimensions: sum, mean, max, min, var, logsumexp (with ``keepdim``)."""
+import builtins
+
+import numpy as np
+
+from ..tensor import Tensor, make
+from ._util import norm_dim
+
+__all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin"]
+
+
+def _expand(g: np.ndarray, shape: tuple, axes, keepdim: bool) -> np.ndarray:
+    """Bring a reduced gradient back to broadcast against the input."""
+    if axes is None:
+        return np.broadcast_to(g.reshape((1,) * len(shape)), shape)
+    if not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axes = norm_dim(dim, a.ndim)
+    out = np.sum(a.data, axis=axes, keepdims=keepdim)
+    if a.data.dtype.kind in "biu":
+        out = out.astype(np.int64)
+    shape = a.data.shape
+
+    def backward(g):
+        return (np.ascontiguousarray(_expand(g, shape, axes, keepdim)),)
+    return make(np.asarray(out), (a,), backward, "SumBackward")
+
+
+def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"mean(): expected a floating tensor, got dtype {a.dtype}")
+    axes = norm_dim(dim, a.ndim)
+    out = np.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
+    shape = a.data.shape
+    n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
+
+    def backward(g):
+        return (np.ascontiguousarray(_expand(g / n, shape, axes, keepdim)),)
+    return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "MeanBackward")
+
+
+def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
+    if a.data.size == 0:
+        raise ValueError(f"{name}(): cannot reduce an empty tensor of shape {a.shape}")
+    if dim is None:
+        out = fn(a.data)
+        mask = a.data == out
+        count = mask.sum()
+
+        def backward(g):                      # ties share the gradient evenly, like torch
+            return ((g / count).astype(a.data.dtype) * mask,)
+        return make(np.asarray(out), (a,), backward, f"{name.capitalize()}Backward")
+    (axis,) = norm_dim(dim, a.ndim)
+    idx = (np.argmax if fn is np.max else np.argmin)(a.data, axis=axis)
+    idx_k = np.expand_dims(idx, axis)
+    values = np.take_along_axis(a.data, idx_k, axis=axis)
+
+    def backward(g):                          # with dim, the gradient goes to the index found
+        gk = g if keepdim else np.expand_dims(g, axis)
+        grad = np.zeros_like(a.data)
+        np.put_along_axis(grad, idx_k, gk, axis=axis)
+        return (grad,)
+    vals = make(values if keepdim else np.squeeze(values, axis), (a,), backward,
+                f"{name.capitalize()}Backward")
+    return vals, Tensor(idx_k if keepdim else idx)
+
+
+def max(a: Tensor, dim=None, keepdim: bool = False):
+    """Largest value; with ``dim`` returns ``(values, indices)`` like ``torch.max``."""
+    return _extreme(a, dim, keepdim, np.max, "max")
+
+
+def min(a: Tensor, dim=None, keepdim: bool = False):
+    """Smallest value; with ``dim`` returns ``(values, indices)`` like ``torch.min``."""
+    return _extreme(a, dim, keepdim, np.min, "min")
+
+
+def argmax(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor(np.asarray(np.argmax(a.data), dtype=np.int64))
+    (axis,) = norm_dim(dim, a.ndim)
+    return Tensor(np.argmax(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor(np.asarray(np.argmin(a.data), dtype=np.int64))
+    (axis,) = norm_dim(dim, a.ndim)
+    return Tensor(np.argmin(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
+        unbiased: bool | None = None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    axes = norm_dim(dim, a.ndim)
+    shape = a.data.shape
+    n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
+    mu = np.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
+    centred = a.data - mu
+    denom = np.asarray(builtins.max(n - correction, 0), dtype=a.data.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
+
+    def backward(g):
+        gk = _expand(g, shape, axes, keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ((2 / denom) * gk * centred,)
+    return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "VarBackward")
+
+
+def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """log Σ exp(a), computed stably by subtracting the maximum first."""
+    axes = norm_dim(dim, a.ndim)
+    m = np.max(a.data, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    e = np.exp(a.data - m)
+    s = np.sum(e, axis=axes, keepdims=True)
+    out_k = np.log(s) + m
+    out = out_k if keepdim else (out_k.reshape(()) if axes is None else np.squeeze(out_k, axes))
+
+    def backward(g):
+        gk = g if keepdim else (g.reshape((1,) * a.ndim) if axes is None
+                                else np.expand_dims(g, axes))
+        return (gk * (e / s),)
+    return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "LogsumexpBackward")
+
+
+

@@ -1,0 +1,191 @@
+"""Ops that move data without arithmetic: reshape, transpose, indexing, cat/stack, pad."""
+import numpy as np
+
+from ..tensor import Tensor, make
+from ._util import norm_dim
+
+__all__ = ["reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze",
+           "getitem", "cat", "concat", "stack", "pad", "expand", "repeat"]
+
+
+def reshape(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        out = a.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape(): shape {tuple(shape)} is invalid for a tensor of shape "
+                         f"{a.shape} ({a.data.size} elements)") from None
+    src = a.data.shape
+    return make(out, (a,), lambda g: (g.reshape(src),), "ReshapeBackward")
+
+
+view = reshape
+
+
+def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = norm_dim((dim0, dim1), a.ndim)
+    return make(np.swapaxes(a.data, d0, d1), (a,), lambda g: (np.swapaxes(g, d0, d1),),
+                "TransposeBackward")
+
+
+def permute(a: Tensor, *dims) -> Tensor:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    axes = norm_dim(dims, a.ndim)
+    if sorted(axes) != list(range(a.ndim)):
+        raise ValueError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims")
+    inverse = tuple(np.argsort(axes))
+    return make(np.transpose(a.data, axes), (a,), lambda g: (np.transpose(g, inverse),),
+                "PermuteBackward")
+
+
+def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if a.ndim == 0:
+        return reshape(a, (1,))
+    s, e = norm_dim((start_dim, end_dim), a.ndim)
+    shape = a.shape[:s] + (int(np.prod(a.shape[s:e + 1])),) + a.shape[e + 1:]
+    return reshape(a, shape)
+
+
+def squeeze(a: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        shape = tuple(s for s in a.shape if s != 1)
+    else:
+        axes = norm_dim(dim, a.ndim)
+        shape = tuple(s for i, s in enumerate(a.shape) if not (i in axes and s == 1))
+    return reshape(a, shape)
+
+
+def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    if not -a.ndim - 1 <= dim <= a.ndim:
+        raise IndexError(f"unsqueeze(dim={dim}): out of range for a tensor with {a.ndim} dims")
+    dim = dim % (a.ndim + 1)
+    return reshape(a, a.shape[:dim] + (1,) + a.shape[dim:])
+
+
+def expand(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    lead = len(shape) - a.ndim
+    shape = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    from ._util import unbroadcast
+    src = a.shape
+    return make(np.broadcast_to(a.data, shape), (a,), lambda g: (unbroadcast(g, src),),
+                "ExpandBackward")
+
+
+def repeat(a: Tensor, *reps) -> Tensor:
+    if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
+        reps = tuple(reps[0])
+    src = (1,) * (len(reps) - a.ndim) + a.shape
+    out = np.tile(a.data.reshape(src), reps)
+
+    def backward(g):
+        split = []
+        for r, s in zip(reps, src):
+            split += [r, s]
+        return (g.reshape(split).sum(axis=tuple(range(0, 2 * len(src), 2))).reshape(a.shape),)
+    return make(out, (a,), backward, "RepeatBackward")
+
+
+def _index_key(key):
+    """Turn Tensors inside an index into arrays, so NumPy indexing rules apply."""
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+def getitem(a: Tensor, key) -> Tensor:
+    """Basic slicing, boolean masks and integer-array indexing, as in NumPy/PyTorch."""
+    key = _index_key(key)
+    try:
+        out = a.data[key]
+    except IndexError as e:
+        raise IndexError(f"index {key!r} is invalid for a tensor of shape {a.shape}: {e}") \
+            from None
+    basic = not _has_advanced(key)
+    if basic:
+        out = out.view() if isinstance(out, np.ndarray) else np.asarray(out)
+
+    def backward(g):
+        grad = np.zeros_like(a.data)
+        if basic:
+            grad[key] = g
+        else:
+            np.add.at(grad, key, g)            # repeated indices accumulate
+        return (grad,)
+    return make(np.asarray(out), (a,), backward, "IndexBackward")
+
+
+def _has_advanced(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, (np.ndarray, list)) for k in keys)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat(): expected a non-empty list of tensors")
+    (axis,) = norm_dim(dim, tensors[0].ndim)
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError as e:
+        shapes = [t.shape for t in tensors]
+        raise ValueError(f"cat(dim={dim}): shapes {shapes} do not match outside dim ({e})") \
+            from None
+    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+
+    def backward(g):
+        return tuple(np.split(g, bounds, axis=axis))
+    return make(out, tuple(tensors), backward, "CatBackward")
+
+
+concat = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack(): expected a non-empty list of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack(): all tensors must have the same shape, got {sorted(shapes)}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
+
+
+def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad the last dims, PyTorch order: ``(left, right, top, bottom, ...)`` from the last dim.
+
+    Negative padding crops. ``mode`` is ``'constant'`` (differentiable), ``'reflect'`` or
+    ``'replicate'``.
+    """
+    if len(pad) % 2 or len(pad) // 2 > a.ndim:
+        raise ValueError(f"pad(pad={tuple(pad)}): expected an even number of values covering "
+                         f"at most {a.ndim} dims")
+    widths = [(0, 0)] * a.ndim
+    for i in range(len(pad) // 2):
+        widths[a.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    grow = [(max(l, 0), max(r, 0)) for l, r in widths]
+    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}.get(mode)
+    if np_mode is None:
+        raise ValueError(f"pad(mode={mode!r}): expected 'constant', 'reflect' or 'replicate'")
+    kw = {"constant_values": value} if np_mode == "constant" else {}
+    out = np.pad(a.data, grow, mode=np_mode, **kw)
+    crop = tuple(slice(-min(l, 0), out.shape[i] - (-min(r, 0)))
+                 for i, (l, r) in enumerate(widths))
+    out = out[crop]
+    inner = tuple(slice(max(l, 0), max(l, 0) + s)
+                  for (l, r), s in zip(widths, a.shape))
+
+    def backward(g):
+        if np_mode != "constant":
+            raise NotImplementedError("pad(): backward is implemented for mode='constant'")
+        full = np.zeros(tuple(s + gl + gr for s, (gl, gr) in zip(a.shape, grow)), g.dtype)
+        full[crop] = g
+        return (np.ascontiguousarray(full[inner]),)
+    return make(np.ascontiguousarray(out), (a,), backward, "PadBackward")
