@@ -1,0 +1,22 @@
+"""Neural-network layers, losses and utilities (``glassnet.nn``), shaped like ``torch.nn``."""
+from . import functional, init
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, Threshold
+from .container import ModuleList, Sequential
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear, Unflatten
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module, Parameter
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Flatten",
+    "Unflatten", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Threshold",
+    "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+    "BCEWithLogitsLoss", "functional", "init", "utils",
+]
+
+
+def __getattr__(name):
+    if name == "utils":                      # written separately; imported on first use
+        import importlib
+        return importlib.import_module(".utils", __name__)
+    raise AttributeError(f"module 'glassnet.nn' has no attribute {name!r}")

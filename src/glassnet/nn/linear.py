@@ -1,0 +1,113 @@
+"""Dense layers: Linear (z = W·x + b), Identity, Flatten."""
+import math
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+__all__ = ["Linear", "Identity", "Flatten", "Unflatten"]
+
+
+def check_positive_int(layer: str, **kwargs) -> None:
+    """Raise a ValueError naming the layer and argument unless each value is a positive int."""
+    for name, v in kwargs.items():
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+            raise ValueError(f"{layer}({name}={v!r}): {name} must be a positive integer")
+
+
+class Linear(Module):
+    r"""A layer of neurons: each output is z_j = Σ_i W_ji · x_i + b_j.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample (number of neurons).
+        bias: learn an additive bias ``b`` (default True).
+
+    Shape:
+        input (*, in_features) → output (*, out_features).
+
+    Attributes:
+        weight: (out_features, in_features), initialised U(−1/√in, 1/√in) like PyTorch.
+        bias: (out_features,), same distribution.
+
+    Example:
+        >>> layer = gn.nn.Linear(784, 10)
+        >>> layer(gn.randn(32, 784)).shape
+        (32, 10)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 dtype=np.float32):
+        super().__init__()
+        check_positive_int("Linear", in_features=in_features, out_features=out_features)
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear(in_features={self.in_features}): expected input "
+                             f"(..., {self.in_features}), got {tuple(x.shape)}")
+        if x.data.dtype != self.weight.data.dtype:
+            if x.data.dtype.kind != "f":
+                raise TypeError(f"Linear(in_features={self.in_features}): expected a floating "
+                                f"input, got dtype {x.dtype}")
+            x = x.to(self.weight.data.dtype)
+        return ops.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """Returns its input unchanged. Shape: any → same."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class Flatten(Module):
+    """Flattens dims ``start_dim..end_dim`` into one.
+
+    Shape: (N, *dims) → (N, ∏ dims) with the defaults (start_dim=1, end_dim=-1); a batch of
+    32 images of 20×20 becomes (32, 400).
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Expands dim ``dim`` into ``unflattened_size``. Shape: (N, ∏ s) → (N, *s) for dim=1."""
+
+    def __init__(self, dim: int, unflattened_size: tuple):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        d = self.dim % x.ndim
+        return ops.reshape(x, x.shape[:d] + self.unflattened_size + x.shape[d + 1:])

@@ -1,0 +1,231 @@
+"""Module and Parameter: the stateful shells that hold weights and compose networks."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """A tensor that a Module registers as a learnable weight (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        if arr.dtype.kind != "f":
+            arr = arr.astype(np.float32)
+        super().__init__(arr, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Assigning a :class:`Parameter` or a ``Module`` to an attribute registers it, so
+    ``parameters()``, ``state_dict()`` and ``zero_grad()`` find it. Subclasses implement
+    ``forward``; call the module itself (``model(x)``) to run it. Buffers that are not
+    learned but belong to the state (e.g. running statistics) use ``register_buffer``.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
+                               f"assigning attributes")
+        for store in (self._parameters, self._modules, self._buffers):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif value is None and name in self.__dict__.get("_null_params", ()):
+            self._parameters[name] = None
+        object.__setattr__(self, name, value)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self.__dict__.setdefault("_null_params", set()).add(name)
+        setattr(self, name, param)
+        if param is None:
+            self._parameters[name] = None
+
+    def register_buffer(self, name: str, value, persistent: bool = True) -> None:
+        """Register non-learned state (a Tensor) saved in ``state_dict`` when persistent."""
+        value = value if value is None or isinstance(value, Tensor) else Tensor(value)
+        object.__setattr__(self, name, value)
+        self._buffers[name] = value
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._modules, self._buffers):
+            store.pop(name, None)
+        object.__delattr__(self, name)
+
+    # -- running
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- traversal
+    def named_modules(self, prefix: str = ""):
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, mod = stack.pop(0)
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            yield name, mod
+            for child_name, child in mod._modules.items():
+                if child is not None:
+                    stack.append((f"{name}.{child_name}" if name else child_name, child))
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def children(self):
+        return iter(m for m in self._modules.values() if m is not None)
+
+    def named_children(self):
+        return iter((n, m) for n, m in self._modules.items() if m is not None)
+
+    def named_parameters(self, prefix: str = ""):
+        seen = set()
+        for mname, mod in self._walk(prefix):
+            for pname, p in mod._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self, prefix: str = ""):
+        for mname, mod in self._walk(prefix):
+            for bname, b in mod._buffers.items():
+                if b is not None:
+                    yield (f"{mname}.{bname}" if mname else bname), b
+
+    def _walk(self, prefix=""):
+        """Depth-first, in registration order (the order PyTorch uses for state_dict keys)."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._walk(f"{prefix}.{name}" if prefix else name)
+
+    # -- state
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Parameters and persistent buffers as NumPy arrays, with PyTorch's key names."""
+        out = OrderedDict()
+        for mname, mod in self._walk():
+            skip = mod.__dict__.get("_non_persistent", set())
+            for name, p in list(mod._parameters.items()) + list(mod._buffers.items()):
+                if p is not None and name not in skip:
+                    out[f"{mname}.{name}" if mname else name] = p.data
+        return out
+
+    def load_state_dict(self, state: dict, strict: bool = True):
+        """Copy arrays (NumPy, glassnet or anything array-like) into parameters and buffers.
+
+        Raises ``KeyError`` for missing/unexpected keys (when ``strict``) and ``ValueError``
+        for a shape mismatch, naming the key and both shapes.
+        """
+        own = {}
+        for mname, mod in self._walk():
+            skip = mod.__dict__.get("_non_persistent", set())
+            for name, p in list(mod._parameters.items()) + list(mod._buffers.items()):
+                if p is not None and name not in skip:
+                    own[f"{mname}.{name}" if mname else name] = p
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys "
+                           f"{unexpected}")
+        for key, p in own.items():
+            if key not in state:
+                continue
+            value = state[key]
+            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if hasattr(value, "detach") and not isinstance(value, (Tensor, np.ndarray)):
+                arr = value.detach().cpu().numpy()          # a torch tensor
+            if arr.shape != p.data.shape:
+                raise ValueError(f"load_state_dict: '{key}' expected shape {p.data.shape}, "
+                                 f"got {arr.shape}")
+            p.data[...] = arr.astype(p.data.dtype, copy=False)
+        return missing, unexpected
+
+    # -- modes and grads
+    def train(self, mode: bool = True) -> "Module":
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.data[...] = 0
+
+    def requires_grad_(self, flag: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    def num_parameters(self) -> int:
+        return int(sum(p.data.size for p in self.parameters()))
+
+    def apply(self, fn) -> "Module":
+        for m in list(self.modules())[::-1]:
+            fn(m)
+        return self
+
+    def to(self, dtype) -> "Module":
+        """Cast every floating parameter and buffer to ``dtype`` (e.g. ``np.float64``)."""
+        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
+            if t.data.dtype.kind == "f":
+                t.data = t.data.astype(dtype)
+        return self
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    # -- display
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + _indent(repr(m)) for name, m in self._modules.items()
+                 if m is not None]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
