@@ -1,0 +1,31 @@
+# Two set-up commands: `make demo` and `make test`. Each creates .venv and installs what it needs.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+TSTAMP  := $(VENV)/.installed-test
+DATA    ?= $(abspath ../shared/data)
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TSTAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[test,plot]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/glassnet train recipes/digits_mlp.toml --out runs/demo
+
+test: $(TSTAMP)
+	GLASSNET_DATA=$${GLASSNET_DATA:-$(DATA)} $(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(TSTAMP)
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info
