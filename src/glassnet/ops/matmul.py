@@ -22,11 +22,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     def backward(g):
         A = a.data[None, :] if a.ndim == 1 else a.data          # promote vectors to matrices
         B = b.data[:, None] if b.ndim == 1 else b.data
-        G = g
-        if a.ndim == 1:
-            G = np.expand_dims(G, -2)
-        if b.ndim == 1:
-            G = np.expand_dims(G, -1)
+        # g as the product of the promoted operands (a 1-D x 1-D product gives a 0-d g)
+        G = g.reshape(np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+                      + (A.shape[-2], B.shape[-1]))
         ga = gb = None
         if a.requires_grad:
             ga = np.matmul(G, np.swapaxes(B, -1, -2))

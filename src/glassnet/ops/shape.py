@@ -161,8 +161,8 @@ def stack(tensors, dim: int = 0) -> Tensor:
 def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last dims, PyTorch order: ``(left, right, top, bottom, ...)`` from the last dim.
 
-    Negative padding crops. ``mode`` is ``'constant'`` (differentiable), ``'reflect'`` or
-    ``'replicate'``.
+    Negative padding crops. ``mode`` is ``'constant'``, ``'reflect'`` or ``'replicate'`` (all
+    differentiable).
     """
     if len(pad) % 2 or len(pad) // 2 > a.ndim:
         raise ValueError(f"pad(pad={tuple(pad)}): expected an even number of values covering "
@@ -181,10 +181,14 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
     out = out[crop]
     inner = tuple(slice(max(l, 0), max(l, 0) + s)
                   for (l, r), s in zip(widths, a.shape))
+    source = None                   # reflect/replicate: flat input index of each output element
+    if np_mode != "constant":
+        source = np.pad(np.arange(a.data.size).reshape(a.shape), grow, mode=np_mode)[crop]
 
     def backward(g):
-        if np_mode != "constant":
-            raise NotImplementedError("pad(): backward is implemented for mode='constant'")
+        if source is not None:      # copies of an input element add up their gradients
+            grad = np.bincount(source.ravel(), weights=g.ravel(), minlength=a.data.size)
+            return (grad.reshape(a.shape).astype(g.dtype),)
         full = np.zeros(tuple(s + gl + gr for s, (gl, gr) in zip(a.shape, grow)), g.dtype)
         full[crop] = g
         return (np.ascontiguousarray(full[inner]),)
