@@ -1,0 +1,115 @@
+"""Adam (Kingma & Ba, 2015), optionally AMSGrad; the decoupled-decay variant is AdamW."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, lerp_
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    r"""Adam, with the same update as ``torch.optim.Adam``.
+
+    For each parameter :math:`\theta` with gradient :math:`g` at step :math:`t = 1, 2, \dots`:
+
+    .. math::
+        g &\leftarrow g + \lambda\,\theta                    &&\text{(L2 weight decay)} \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g \\
+        v_t &= \beta_2 v_{t-1} + (1-\beta_2)\, g^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \text{ if amsgrad else } v_t \\
+        \theta &\leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,
+                 \frac{m_t}{\sqrt{\hat v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    Args:
+        params: parameters or parameter groups (see :class:`Optimizer`).
+        lr: learning rate :math:`\eta` (>= 0, default 1e-3).
+        betas: :math:`(\beta_1, \beta_2)`, each in [0, 1) (default (0.9, 0.999)).
+        eps: :math:`\epsilon` added to the denominator (>= 0, default 1e-8).
+        weight_decay: :math:`\lambda`, added to the gradient (>= 0, default 0).
+        amsgrad: use the running maximum of :math:`v_t` (AMSGrad).
+
+    State per parameter: ``step`` (int), ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`),
+    and ``max_exp_avg_sq`` (:math:`\hat v`) with amsgrad.
+
+    Example:
+        >>> opt = Adam(model.parameters(), lr=1e-3)
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    #: AdamW sets this: decay multiplies θ by (1 - ηλ) instead of adding λθ to the gradient.
+    _decoupled_weight_decay = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad)
+        super().__init__(params, defaults)
+
+    def _check(self, group: dict) -> None:
+        super()._check(group)
+        self._require(group, "eps", ">= 0", lambda e: e >= 0)
+        self._require(group, "weight_decay", ">= 0", lambda wd: wd >= 0)
+        betas = group["betas"]
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+                and all(self._is_number(b) for b in betas)):
+            raise ValueError(f"{type(self).__name__}(betas={betas!r}): betas must be a pair of "
+                             f"numbers (beta1, beta2)")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{type(self).__name__}(betas={betas!r}): betas[{i}] must be "
+                                 f"in [0, 1), got {beta!r}")
+
+    def step(self, closure=None):
+        """Apply one Adam update to every parameter that has a gradient."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                theta, g = p.data, p.grad.data
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = np.zeros_like(theta)
+                    state["exp_avg_sq"] = np.zeros_like(theta)
+                    if group["amsgrad"]:
+                        state["max_exp_avg_sq"] = np.zeros_like(theta)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                tmp = self._scratch(p, 0)
+                state["step"] += 1
+                t = state["step"]
+
+                if weight_decay != 0:
+                    if self._decoupled_weight_decay:         # θ ← (1 - ηλ) θ
+                        theta *= 1.0 - lr * weight_decay
+                    else:                                    # g ← g + λθ
+                        d_p = self._scratch(p, 1)
+                        np.multiply(theta, weight_decay, out=d_p)
+                        d_p += g
+                        g = d_p
+
+                lerp_(m, g, 1.0 - beta1, tmp)                # m ← β1 m + (1-β1) g
+                v *= beta2                                   # v ← β2 v + (1-β2) g²
+                np.multiply(g, 1.0 - beta2, out=tmp)
+                tmp *= g
+                v += tmp
+
+                if group["amsgrad"]:
+                    v_hat = state["max_exp_avg_sq"]
+                    np.maximum(v_hat, v, out=v_hat)
+                else:
+                    v_hat = v
+                step_size = lr / (1.0 - beta1 ** t)
+                bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
+
+                denom = tmp                                  # √v̂ / √(1-β2^t) + ε
+                np.sqrt(v_hat, out=denom)
+                denom /= bias_correction2_sqrt
+                denom += eps
+                np.divide(m, denom, out=tmp)                 # θ ← θ - step_size · m / denom
+                tmp *= step_size
+                theta -= tmp
+        return loss

@@ -1,0 +1,109 @@
+"""RMSprop (Hinton, lecture 6e), optionally centered and with momentum."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, lerp_
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop, with the same update as ``torch.optim.RMSprop``.
+
+    For each parameter :math:`\theta` with gradient :math:`g`:
+
+    .. math::
+        g &\leftarrow g + \lambda\,\theta                             &&\text{(weight decay)} \\
+        v_t &= \alpha v_{t-1} + (1-\alpha)\, g^2 \\
+        \bar g_t &= \alpha \bar g_{t-1} + (1-\alpha)\, g              &&\text{(centered only)} \\
+        d &= \sqrt{v_t - \bar g_t^2} + \epsilon \text{ (centered) or } \sqrt{v_t} + \epsilon \\
+        b_t &= \mu b_{t-1} + g / d,\quad \theta \leftarrow \theta - \eta\, b_t
+              &&\text{(momentum > 0)} \\
+        \theta &\leftarrow \theta - \eta\, g / d                      &&\text{(otherwise)}
+
+    Args:
+        params: parameters or parameter groups (see :class:`Optimizer`).
+        lr: learning rate :math:`\eta` (>= 0, default 1e-2).
+        alpha: smoothing constant :math:`\alpha` (>= 0, default 0.99).
+        eps: :math:`\epsilon` added to the denominator (>= 0, default 1e-8).
+        weight_decay: L2 penalty :math:`\lambda` (>= 0, default 0).
+        momentum: momentum factor :math:`\mu` (>= 0, default 0).
+        centered: normalise by the estimated variance of the gradient instead of its raw
+            second moment.
+
+    State per parameter: ``step`` (int), ``square_avg`` (:math:`v`), ``momentum_buffer``
+    (when momentum > 0), ``grad_avg`` (:math:`\bar g`, when centered).
+
+    Example:
+        >>> opt = RMSprop(model.parameters(), lr=1e-3, momentum=0.9)
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=centered)
+        super().__init__(params, defaults)
+
+    def _check(self, group: dict) -> None:
+        super()._check(group)
+        self._require(group, "alpha", ">= 0", lambda a: a >= 0)
+        self._require(group, "eps", ">= 0", lambda e: e >= 0)
+        self._require(group, "weight_decay", ">= 0", lambda wd: wd >= 0)
+        self._require(group, "momentum", ">= 0", lambda m: m >= 0)
+
+    def step(self, closure=None):
+        """Apply one RMSprop update to every parameter that has a gradient."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+            weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                theta, g = p.data, p.grad.data
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state["step"] = 0
+                    state["square_avg"] = np.zeros_like(theta)
+                    if momentum > 0:
+                        state["momentum_buffer"] = np.zeros_like(theta)
+                    if group["centered"]:
+                        state["grad_avg"] = np.zeros_like(theta)
+                state["step"] += 1
+                v = state["square_avg"]
+                tmp = self._scratch(p, 0)
+
+                if weight_decay != 0:                        # g ← g + λθ
+                    d_p = self._scratch(p, 1)
+                    np.multiply(theta, weight_decay, out=d_p)
+                    d_p += g
+                    g = d_p
+
+                v *= alpha                                   # v ← α v + (1-α) g²
+                np.multiply(g, 1.0 - alpha, out=tmp)
+                tmp *= g
+                v += tmp
+
+                denom = tmp
+                if group["centered"]:                        # ḡ ← α ḡ + (1-α) g
+                    g_avg = state["grad_avg"]
+                    lerp_(g_avg, g, 1.0 - alpha, tmp)
+                    np.multiply(g_avg, g_avg, out=denom)     # √(v - ḡ²)
+                    np.subtract(v, denom, out=denom)
+                    np.sqrt(denom, out=denom)
+                else:
+                    np.sqrt(v, out=denom)
+                denom += eps
+
+                if momentum > 0:                             # b ← μ b + g / d;  θ ← θ - η b
+                    buf = state["momentum_buffer"]
+                    buf *= momentum
+                    np.divide(g, denom, out=tmp)
+                    buf += tmp
+                    np.multiply(buf, lr, out=tmp)
+                else:                                        # θ ← θ - η g / d
+                    np.divide(g, denom, out=tmp)
+                    tmp *= lr
+                theta -= tmp
+        return loss

@@ -1,0 +1,91 @@
+"""Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with the same update as ``torch.optim.SGD``.
+
+    For each parameter :math:`\theta` with gradient :math:`g` at step :math:`t`:
+
+    .. math::
+        g &\leftarrow g + \lambda\,\theta                         &&\text{(weight decay)} \\
+        b_t &= \mu\, b_{t-1} + (1-\tau)\, g, \quad b_1 = g        &&\text{(momentum)} \\
+        g &\leftarrow g + \mu\, b_t \text{ (Nesterov) or } b_t    \\
+        \theta &\leftarrow \theta - \eta\, g
+
+    Args:
+        params: parameters or parameter groups (see :class:`Optimizer`).
+        lr: learning rate :math:`\eta` (>= 0).
+        momentum: momentum factor :math:`\mu` (>= 0, default 0 = plain SGD).
+        dampening: dampening :math:`\tau` for momentum (default 0).
+        weight_decay: L2 penalty :math:`\lambda` (>= 0, default 0).
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+
+    State per parameter: ``momentum_buffer`` (only when ``momentum != 0``).
+
+    Example:
+        >>> opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, defaults)
+
+    def _check(self, group: dict) -> None:
+        super()._check(group)
+        self._require(group, "momentum", ">= 0", lambda m: m >= 0)
+        self._require(group, "dampening", "a number", lambda d: True)
+        self._require(group, "weight_decay", ">= 0", lambda wd: wd >= 0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD(nesterov=True): Nesterov momentum requires momentum > 0 and "
+                             f"dampening = 0, got momentum={group['momentum']!r}, "
+                             f"dampening={group['dampening']!r}")
+
+    def step(self, closure=None):
+        """Apply one update to every parameter that has a gradient (see the class docstring)."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            lr, momentum = float(group["lr"]), float(group["momentum"])
+            dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                theta = p.data
+                g = p.grad.data
+                tmp = self._scratch(p, 0)
+                if weight_decay != 0:
+                    d_p = self._scratch(p, 1)
+                    np.multiply(theta, weight_decay, out=d_p)
+                    d_p += g                                 # g + λθ
+                else:
+                    d_p = g
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:                          # first step: b = g
+                        buf = state["momentum_buffer"] = d_p.copy()
+                    else:                                    # b = μb + (1-τ)g
+                        buf *= momentum
+                        if dampening != 0:
+                            np.multiply(d_p, 1.0 - dampening, out=tmp)
+                            buf += tmp
+                        else:
+                            buf += d_p
+                    if group["nesterov"]:                    # g + μb
+                        np.multiply(buf, momentum, out=tmp)
+                        tmp += d_p
+                        d_p = tmp
+                    else:
+                        d_p = buf
+                np.multiply(d_p, lr, out=tmp)                # θ -= ηg
+                theta -= tmp
+        return loss
