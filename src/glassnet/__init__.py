@@ -23,8 +23,8 @@ __all__ = [
     "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "tanh",
-    "transpose", "unsqueeze", "var", "where", "__version__", "nn",
+    "transpose", "unsqueeze", "var", "where", "__version__", "nn", "optim", "data",
 ]
 
-from . import nn  # noqa: E402
+from . import data, nn, optim  # noqa: E402
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
