@@ -10,7 +10,6 @@ DATA    ?= $(abspath ../shared/data)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip >/dev/null 2>&1 || true
 	$(BIN)/pip install -q -e .
 	touch $@
 
