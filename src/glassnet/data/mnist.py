@@ -113,8 +113,8 @@ def load_mnist(root=None, split: str = "train", download: bool = False,
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
         download: fetch missing files.
         mirror: a base URL or list of base URLs (``https://``, ``http://`` or ``file://``).
-        cache_dir: download folder (default: ``root`` if given, else
-            ``~/.cache/glassnet/mnist``; see :func:`glassnet.data.cache_dir`).
+        cache_dir: download folder, also searched when given (default: ``root`` if given,
+            else ``~/.cache/glassnet/mnist``; see :func:`glassnet.data.cache_dir`).
 
     Shape:
         images: (N, 1, 28, 28) float32, pixel / 255. labels: (N,) int64 in 0..9.
@@ -131,7 +131,7 @@ def load_mnist(root=None, split: str = "train", download: bool = False,
     else:
         dirs = [_files.data_dir() / "mnist", _files.cache_dir() / "mnist"]
     cache = Path(cache_dir).expanduser() if cache_dir is not None else dirs[-1]
-    if download and cache not in dirs:
+    if (download or cache_dir is not None) and cache not in dirs:
         dirs.append(cache)
     paths = []
     for name, digest in MNIST_FILES[split]:
