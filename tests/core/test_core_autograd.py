@@ -1,0 +1,255 @@
+"""Autograd engine behaviour: graph depth, accumulation, retain_graph, no_grad, detach,
+shared gradient buffers, graph freeing, memory over a training loop, dtype rules."""
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+
+
+def leaf(*shape, dtype=np.float32, seed=0):
+    data = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    return gn.tensor(data, requires_grad=True)
+
+
+# -- depth -----------------------------------------------------------------------------------
+def test_chain_of_100k_ops_backward_without_recursion():
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 0.5
+    (y * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    assert y.data[0] == pytest.approx(50_001.0)
+
+
+# -- accumulation and retain_graph -----------------------------------------------------------
+def test_gradients_accumulate_until_zeroed():
+    x = leaf(3)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 4 * x.data, rtol=1e-6)
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3, 3, 3])
+
+
+def test_backward_twice_without_retain_graph_raises():
+    x = leaf(3)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = leaf(3)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-6)
+    np.testing.assert_allclose(first, 2 * np.exp(x.data), rtol=1e-6)
+
+
+def test_shared_subgraph_second_root_after_free_raises():
+    x = leaf(3)
+    h = x.exp()
+    h.sum().backward()                 # frees h's graph
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        (h * 2).sum().backward()
+
+
+# -- grad modes and detach -------------------------------------------------------------------
+def test_no_grad_records_nothing():
+    x = leaf(3)
+    with gn.no_grad():
+        y = (x * 2).exp().sum()
+        assert not gn.is_grad_enabled()
+        with gn.enable_grad():
+            z = x * 2
+    assert gn.is_grad_enabled()
+    assert not y.requires_grad and y.is_leaf and y._parents == ()
+    assert z.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_no_grad_as_decorator():
+    @gn.no_grad()
+    def f(t):
+        return t * 2
+    x = leaf(3)
+    assert not f(x).requires_grad
+    assert not f(x).requires_grad              # reusable
+    assert gn.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph_and_shares_data():
+    x = leaf(3)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.is_leaf
+    y = (x * d).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x.data, rtol=1e-6)   # d is a constant
+    e = x.detach()
+    assert np.shares_memory(e.data, x.data)
+
+
+def test_non_scalar_backward_needs_gradient():
+    x = leaf(2, 3)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="scalar outputs.*gradient="):
+        y.backward()
+    with pytest.raises(ValueError, match=r"expected shape \(2, 3\)"):
+        y.backward(gradient=np.ones(3, np.float32))
+    y.backward(gradient=np.full((2, 3), 0.5, np.float32))
+    np.testing.assert_allclose(x.grad.data, np.ones((2, 3)))
+
+
+def test_requires_grad_only_for_floats():
+    with pytest.raises(TypeError, match="floating"):
+        gn.tensor([1, 2], requires_grad=True)
+
+
+# -- leaves and shared buffers ---------------------------------------------------------------
+def test_leaf_used_twice():
+    x = leaf(4)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x.data, rtol=1e-6)
+    y = leaf(4, seed=1)
+    (y + y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, np.full(4, 2.0))
+
+
+def test_leaves_receiving_the_same_array_get_independent_grads():
+    a, b = leaf(3), leaf(3, seed=1)
+    (a + b).backward(gradient=np.ones(3, np.float32))    # AddBackward hands g to both
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data += 100
+    np.testing.assert_array_equal(b.grad.data, np.ones(3))
+
+
+def test_leaf_grad_does_not_alias_the_seed_or_a_retained_grad():
+    x = leaf(3)
+    h = x.clone()
+    h.retain_grad()
+    seed = np.ones(3, np.float32)
+    h.backward(gradient=seed)
+    assert not np.shares_memory(x.grad.data, seed)
+    assert not np.shares_memory(x.grad.data, h.grad.data)
+    x.grad.data += 1
+    np.testing.assert_array_equal(h.grad.data, np.ones(3))
+    np.testing.assert_array_equal(seed, np.ones(3))
+
+
+def test_retain_grad_matches_torch():
+    data = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
+    out = {}
+    for name, lib in (("gn", gn), ("torch", torch)):
+        x = lib.tensor(data, requires_grad=True)
+        h = (x * x).sum(1)
+        h.retain_grad()
+        (h.exp().sum()).backward()
+        out[name] = (np.asarray(h.grad.data if name == "gn" else h.grad.numpy()),
+                     np.asarray(x.grad.data if name == "gn" else x.grad.numpy()))
+    for g, t in zip(out["gn"], out["torch"]):
+        np.testing.assert_allclose(g, t, rtol=1e-5)
+
+
+# -- freeing the graph and memory ------------------------------------------------------------
+def test_graph_is_freed_after_backward():
+    x = leaf(10)
+    h = x.exp()
+    ref = weakref.ref(h)
+    loss = (h * 2).sum()
+    del h
+    gc.collect()
+    assert ref() is not None           # the graph keeps the intermediate alive
+    loss.backward()
+    gc.collect()
+    assert ref() is None, "intermediate tensor still referenced after backward"
+    assert loss._parents == ()
+
+
+def test_memory_stays_flat_over_2000_training_steps():
+    rng = np.random.default_rng(0)
+    w = gn.tensor(rng.standard_normal((32, 16)).astype(np.float32) * 0.1, requires_grad=True)
+    b = gn.tensor(np.zeros(16, np.float32), requires_grad=True)
+    x = gn.tensor(rng.standard_normal((8, 32)).astype(np.float32))
+    target = gn.tensor(rng.standard_normal((8, 16)).astype(np.float32))
+
+    def step():
+        pred = (x @ w + b).tanh()
+        loss = ((pred - target) ** 2).mean()
+        loss.backward()
+        with gn.no_grad():
+            w.data -= 0.01 * w.grad.data
+            b.data -= 0.01 * b.grad.data
+        w.grad = b.grad = None
+        return loss.item()
+
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            step()
+        gc.collect()
+        base, _ = tracemalloc.get_traced_memory()
+        for _ in range(1800):
+            last = step()
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(last)
+    assert after - base < 64 * 1024, f"memory grew by {after - base} bytes over 1800 steps"
+
+
+# -- dtype rules -----------------------------------------------------------------------------
+DTYPE_CASES = [
+    ("float list", lambda L: L.tensor([1.0, 2.0])),
+    ("int list", lambda L: L.tensor([1, 2])),
+    ("float * python float", lambda L: L.tensor([1.0, 2.0]) * 2.5),
+    ("python int - float", lambda L: 3 - L.tensor([1.0, 2.0])),
+    ("float ** python int", lambda L: L.tensor([1.0, 2.0]) ** 2),
+    ("int + python float", lambda L: L.tensor([1, 2]) + 0.5),
+    ("int * python int", lambda L: L.tensor([1, 2]) * 3),
+    ("int / int", lambda L: L.tensor([1, 2]) / L.tensor([2, 2])),
+    ("int + float tensor", lambda L: L.tensor([1, 2]) + L.tensor([0.5, 1.0])),
+    ("float64 * python float", lambda L: L.tensor(np.array([1.0, 2.0])) * 2.5),
+    ("float64 + float32", lambda L: L.tensor(np.array([1.0])) + L.tensor([1.0])),
+    ("float64 exp.sum", lambda L: L.tensor(np.array([1.0, 2.0])).exp().sum()),
+    ("float64 mean/var", lambda L: L.tensor(np.array([1.0, 2.0])).var() + 1),
+    ("int sum", lambda L: L.tensor([[1, 2], [3, 4]]).sum(0)),
+    ("float32 numpy", lambda L: L.tensor(np.ones(2, np.float32)) * np.float64(2.0)),
+    ("float64 softmax", lambda L: L.tensor(np.array([[1.0, 2.0]])).softmax(-1)),
+    ("float64 matmul", lambda L: L.tensor(np.ones((2, 2))) @ L.tensor(np.ones(2))),
+]
+
+
+@pytest.mark.parametrize("name,fn", DTYPE_CASES, ids=[c[0] for c in DTYPE_CASES])
+def test_dtype_promotion_matches_torch(name, fn):
+    got, want = fn(gn), fn(torch)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", ""), name
+
+
+def test_float64_stays_float64_through_backward():
+    x = gn.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    assert x.dtype == np.float64
+    y = (x.sigmoid() * 2 + x ** 2).log_softmax(-1).mean()
+    assert y.dtype == np.float64
+    y.backward()
+    assert x.grad.dtype == np.float64
+
+
+def test_factories_default_to_float32():
+    assert gn.zeros(2, 3).dtype == np.float32
+    assert gn.ones((2,)).dtype == np.float32
+    assert gn.randn(2).dtype == np.float32
+    assert gn.rand(2).dtype == np.float32
+    assert gn.arange(3).dtype == np.int64
+    assert gn.arange(0.0, 1.0, 0.5).dtype == np.float32
