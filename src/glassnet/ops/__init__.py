@@ -9,3 +9,4 @@ from .elementwise import *  # noqa: F401,F403
 from .matmul import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
