@@ -145,6 +145,9 @@ def load_mnist(root=None, split: str = "train", download: bool = False,
         paths.append(path)
     images = read_idx(paths[0], expected_magic=2051)
     labels = read_idx(paths[1], expected_magic=2049)
+    for path, arr in zip(paths, (images, labels)):
+        if arr.dtype != np.uint8:
+            raise ValueError(f"load_mnist: {path} holds {arr.dtype} elements, expected uint8")
     if images.shape[1:] != (28, 28):
         raise ValueError(f"load_mnist: {paths[0]} holds images of size {images.shape[1:]}, "
                          f"expected (28, 28)")
