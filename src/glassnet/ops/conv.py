@@ -1,0 +1,264 @@
+"""Convolutions: conv1d, conv2d and conv_transpose2d as im2col + one GEMM, channels-last inside.
+
+Shape letters: N batch, C_in / C_out channels, H, W (or L) spatial sizes, k kernel size,
+s stride, p padding (per side), d dilation, G groups.
+
+How the fast path works (the plain loops in ``ops/reference.py`` compute the same thing):
+
+* The input (N, C, H, W) is viewed as channels-last (N, H, W, C). When it already lives in
+  channels-last memory (every conv output does, see below) that view costs nothing.
+* ``_windows`` views the padded input as (N, H_out, W_out, k_h, k_w, C) with stride tricks
+  (no copy); reshaping it to the patch matrix (N·H_out·W_out, k_h·k_w·C) is the one copy
+  (im2col). One GEMM with the weight matrix (k_h·k_w·C, C_out) gives (N·H_out·W_out, C_out),
+  i.e. channels-last output. It is returned as an (N, C_out, H_out, W_out) *view*, so
+  element-wise ops and the next conv/pool keep working in channels-last memory.
+* Backward: dW = patchesᵀ·g and d(patches) = g·Wᵀ (GEMMs); ``_col2im`` scatters the patch
+  gradient back with one sliced add per kernel offset (k_h·k_w adds, no ``np.add.at``).
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..tensor import Tensor, make
+from .shape import squeeze, unsqueeze
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv_output_size"]
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad_total: int = 0,
+                     dilation: int = 1) -> int:
+    """floor((size + pad_total − d·(k − 1) − 1) / s) + 1 (pad_total = both sides together)."""
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def ntuple(v, n: int, name: str, who: str) -> tuple:
+    """An int or a length-n sequence of ints → tuple of n ints (errors name ``who(name=...)``)."""
+    vals = (v,) * n if isinstance(v, (int, np.integer)) else tuple(v) if isinstance(
+        v, (tuple, list)) else None
+    if vals is None or len(vals) != n or not all(
+            isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in vals):
+        raise TypeError(f"{who}({name}={v!r}): expected an int or a tuple of {n} ints")
+    return tuple(int(t) for t in vals)
+
+
+def conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple, who: str) -> tuple:
+    """Resolve ``padding`` (int, tuple, 'same', 'valid') to per-side pads (before, after)*dims."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding != "same":
+            raise ValueError(f"{who}(padding={padding!r}): expected an int, a tuple, "
+                             f"'same' or 'valid'")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{who}(padding='same'): not supported for strided convolution "
+                             f"(stride={stride}), as in PyTorch")
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    p = ntuple(padding, n, "padding", who)
+    if any(v < 0 for v in p):
+        raise ValueError(f"{who}(padding={padding!r}): padding must be >= 0")
+    return tuple((v, v) for v in p)
+
+
+def check_fits(who: str, size: tuple, kernel: tuple, dilation: tuple, pads: tuple) -> None:
+    """Raise a clear error when the (dilated) kernel is larger than the padded input."""
+    padded = tuple(s + a + b for s, (a, b) in zip(size, pads))
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(e > p for e, p in zip(eff, padded)):
+        raise ValueError(f"{who}: kernel size {eff} (after dilation) is larger than the padded "
+                         f"input {padded} (input {tuple(size)} + padding)")
+
+
+# -- channels-last helpers -------------------------------------------------------------------
+def pad_nhwc(x: np.ndarray, pads: tuple, value=0) -> np.ndarray:
+    """Zero- (or ``value``-) pad the H and W axes of an (N, H, W, C) array."""
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return x
+    N, H, W, C = x.shape
+    out = np.empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
+    if value == 0:
+        out[:, :pt] = 0
+        out[:, pt + H:] = 0
+        out[:, pt:pt + H, :pl] = 0
+        out[:, pt:pt + H, pl + W:] = 0
+    else:
+        out.fill(value)
+    out[:, pt:pt + H, pl:pl + W] = x
+    return out
+
+
+def windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+            out_hw: tuple) -> np.ndarray:
+    """Read-only view (N, H_out, W_out, k_h, k_w, C) of the sliding windows of xp (N, H, W, C)."""
+    N, _, _, C = xp.shape
+    sN, sH, sW, sC = xp.strides
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    return as_strided(xp, (N, out_hw[0], out_hw[1], kh, kw, C),
+                      (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
+
+
+def col2im(dcols: np.ndarray, padded_hw: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    """Adjoint of ``windows``: add each window's gradient back into (N, H_p, W_p, C).
+
+    One sliced add per kernel offset (i, j); overlapping windows simply add up.
+    """
+    N, Ho, Wo, kh, kw, C = dcols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out = np.zeros((N, padded_hw[0], padded_hw[1], C), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i * dh:i * dh + sh * (Ho - 1) + 1:sh,
+                j * dw:j * dw + sw * (Wo - 1) + 1:sw] += dcols[:, :, :, i, j]
+    return out
+
+
+def nchw_view(y_nhwc: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) → (N, C, H, W) view (channels-last memory, PyTorch's logical order)."""
+    return y_nhwc.transpose(0, 3, 1, 2)
+
+
+def nhwc_view(x_nchw: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) → (N, H, W, C) view; free when the memory is already channels-last."""
+    return x_nchw.transpose(0, 2, 3, 1)
+
+
+# -- conv2d ----------------------------------------------------------------------------------
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation, like ``torch.nn.functional.conv2d``.
+
+    Args:
+        x: (N, C_in, H, W). weight: (C_out, C_in / G, k_h, k_w). bias: (C_out,) or None.
+        stride, dilation: int or (h, w). padding: int, (h, w), 'same' or 'valid'.
+        groups: G; input and output channels are split into G independent groups.
+
+    Shape: H_out = floor((H + 2·p_h − d_h·(k_h − 1) − 1) / s_h) + 1, W_out likewise.
+    """
+    kh, kw = weight.shape[2:]
+    s = ntuple(stride, 2, "stride", "conv2d")
+    d = ntuple(dilation, 2, "dilation", "conv2d")
+    pads = conv_padding(padding, (kh, kw), d, s, "conv2d")
+    return _conv2d(x, weight, bias, s, pads, d, groups)
+
+
+def _conv2d(x, weight, bias, s, pads, d, G):
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = weight.shape
+    if C != Cg * G or O % G:
+        raise ValueError(f"conv2d: input has {C} channels, weight {tuple(weight.shape)} with "
+                         f"groups={G} expects {Cg * G} (and C_out divisible by groups)")
+    check_fits("conv2d", (H, W), (kh, kw), d, pads)
+    Ho = conv_output_size(H, kh, s[0], sum(pads[0]), d[0])
+    Wo = conv_output_size(W, kw, s[1], sum(pads[1]), d[1])
+    xp = pad_nhwc(nhwc_view(x.data), pads)
+    L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
+    cols = windows(xp, (kh, kw), s, d, (Ho, Wo))
+    if G == 1:
+        A = cols.reshape(L, K)                                   # im2col: the one copy
+        Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
+        out = A @ Wm
+    else:                                                        # one batched GEMM
+        A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
+        Wm = weight.data.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
+        out = np.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
+    if bias is not None:
+        out += bias.data
+    y = nchw_view(out.reshape(N, Ho, Wo, O))
+
+    def backward(g):
+        g2 = nhwc_view(g).reshape(L, O)
+        gx = gw = gb = None
+        if bias is not None and bias.requires_grad:
+            gb = g2.sum(axis=0)
+        if G > 1:
+            g2 = g2.reshape(L, G, Og).transpose(1, 0, 2)         # (G, L, O_g)
+        if weight.requires_grad:
+            if G == 1:
+                gw = (A.T @ g2).reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1)
+            else:
+                gw = np.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
+                gw = gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw)
+            gw = np.ascontiguousarray(gw)
+        if x.requires_grad:
+            dA = g2 @ Wm.T if G == 1 else np.matmul(g2, Wm.transpose(0, 2, 1))
+            if G > 1:                                            # (G, L, K) → (L, kk, G, C_g)
+                dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)
+            dxp = col2im(dA.reshape(N, Ho, Wo, kh, kw, C), xp.shape[1:3], s, d)
+            (pt, _), (pl, _) = pads
+            gx = nchw_view(dxp[:, pt:pt + H, pl:pl + W])
+        return gx, gw, gb
+    return make(y, (x, weight, bias), backward, "ConvolutionBackward")
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation: x (N, C_in, L), weight (C_out, C_in / G, k) → (N, C_out, L_out).
+
+    L_out = floor((L + 2p − d·(k − 1) − 1) / s) + 1. Runs as conv2d on a height-1 image.
+    """
+    k = weight.shape[2]
+    s = ntuple(stride, 1, "stride", "conv1d")
+    d = ntuple(dilation, 1, "dilation", "conv1d")
+    pads = conv_padding(padding, (k,), d, s, "conv1d")
+    y = _conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, (1,) + s, ((0, 0),) + pads,
+                (1,) + d, groups)
+    return squeeze(y, 2)
+
+
+# -- conv_transpose2d ------------------------------------------------------------------------
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input), like PyTorch.
+
+    Args:
+        x: (N, C_in, H, W). weight: (C_in, C_out, k_h, k_w). bias: (C_out,) or None.
+        stride, padding, output_padding, dilation: int or (h, w). groups must be 1.
+
+    Shape: H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, W_out likewise.
+    """
+    if groups != 1:
+        raise NotImplementedError("conv_transpose2d: only groups=1 is supported")
+    N, Ci, H, W = x.shape
+    Ci_w, O, kh, kw = weight.shape
+    if Ci != Ci_w:
+        raise ValueError(f"conv_transpose2d: input has {Ci} channels, weight "
+                         f"{tuple(weight.shape)} expects {Ci_w}")
+    s = ntuple(stride, 2, "stride", "conv_transpose2d")
+    p = ntuple(padding, 2, "padding", "conv_transpose2d")
+    op = ntuple(output_padding, 2, "output_padding", "conv_transpose2d")
+    d = ntuple(dilation, 2, "dilation", "conv_transpose2d")
+    if any(o >= max(a, b) for o, a, b in zip(op, s, d)):
+        raise ValueError(f"conv_transpose2d(output_padding={op}): must be smaller than "
+                         f"stride {s} or dilation {d}")
+    full = tuple((n - 1) * si + di * (k - 1) + 1 + o
+                 for n, si, di, k, o in zip((H, W), s, d, (kh, kw), op))
+    Ho, Wo = full[0] - 2 * p[0], full[1] - 2 * p[1]
+    if Ho <= 0 or Wo <= 0:
+        raise ValueError(f"conv_transpose2d: padding {p} leaves no output for input "
+                         f"{(H, W)} (H_out, W_out = {Ho}, {Wo})")
+    K = kh * kw * O
+    xn = nhwc_view(x.data).reshape(N * H * W, Ci)
+    Wm = weight.data.transpose(0, 2, 3, 1).reshape(Ci, K)      # (C_in, k_h·k_w·C_out)
+    cols = (xn @ Wm).reshape(N, H, W, kh, kw, O)
+    yfull = col2im(cols, full, s, d)
+    y = yfull[:, p[0]:p[0] + Ho, p[1]:p[1] + Wo]
+    if bias is not None:
+        y = y + bias.data
+    y = nchw_view(y)
+
+    def backward(g):
+        gx = gw = gb = None
+        gn = nhwc_view(g)
+        if bias is not None and bias.requires_grad:
+            gb = gn.sum(axis=(0, 1, 2))
+        if x.requires_grad or weight.requires_grad:
+            gp = pad_nhwc(gn, ((p[0], full[0] - p[0] - Ho), (p[1], full[1] - p[1] - Wo)))
+            A = windows(gp, (kh, kw), s, d, (H, W)).reshape(N * H * W, K)
+            if x.requires_grad:
+                gx = nchw_view((A @ Wm.T).reshape(N, H, W, Ci))
+            if weight.requires_grad:
+                gw = (xn.T @ A).reshape(Ci, kh, kw, O).transpose(0, 3, 1, 2)
+                gw = np.ascontiguousarray(gw)
+        return gx, gw, gb
+    return make(y, (x, weight, bias), backward, "ConvolutionBackward")

@@ -1,0 +1,108 @@
+"""Normalisation: batch_norm and layer_norm as fused ops with closed-form backward passes.
+
+With x̂ = (x − μ)/σ, σ = sqrt(var + eps), y = γ·x̂ + β over the m values that share one μ:
+
+    dβ = Σ g,   dγ = Σ g·x̂,   dx = (γ/σ) · (g − dβ/m − x̂·dγ/m)      (statistics from x)
+    dx = (γ/σ) · g                                                     (fixed statistics)
+"""
+import numpy as np
+
+from ..tensor import Tensor, make
+
+__all__ = ["batch_norm", "layer_norm"]
+
+
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float | None = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each channel over the batch (and spatial dims), like PyTorch.
+
+    Args:
+        x: (N, C) or (N, C, L) or (N, C, H, W).
+        running_mean, running_var: (C,) buffers. In training they are updated in place:
+            r ← (1 − momentum)·r + momentum·batch_stat (unbiased variance), and the batch
+            statistics normalise x; otherwise the running statistics are used.
+            ``momentum=None`` is handled by the layer (cumulative average).
+        weight, bias: γ and β, shape (C,), or None.
+    """
+    xd = x.data
+    C = xd.shape[1]
+    axes = (0,) + tuple(range(2, xd.ndim))
+    bshape = (1, C) + (1,) * (xd.ndim - 2)
+    m = xd.size // C
+    use_batch = training or running_mean is None
+    if use_batch:
+        if m <= 1 and training:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input {tuple(xd.shape)}")
+        mean = xd.mean(axis=axes)
+        xc = xd - mean.reshape(bshape)
+        var = np.mean(np.square(xc), axis=axes)
+        if training and running_mean is not None:
+            mom = np.asarray(momentum, dtype=running_mean.data.dtype)
+            running_mean.data *= 1 - mom
+            running_mean.data += mom * mean
+            running_var.data *= 1 - mom
+            running_var.data += (mom * var * (m / max(m - 1, 1))).astype(running_var.dtype)
+    else:
+        mean, var = running_mean.data.astype(xd.dtype), running_var.data.astype(xd.dtype)
+        xc = xd - mean.reshape(bshape)
+    inv = (1.0 / np.sqrt(var + np.asarray(eps, dtype=xd.dtype))).astype(xd.dtype)
+    xhat = xc * inv.reshape(bshape)
+    y = xhat * weight.data.reshape(bshape) if weight is not None else xhat.copy()
+    if bias is not None:
+        y += bias.data.reshape(bshape)
+
+    def backward(g):
+        gb = g.sum(axis=axes) if bias is not None and bias.requires_grad or use_batch else None
+        gw = (g * xhat).sum(axis=axes) if weight is not None and weight.requires_grad or \
+            use_batch else None
+        gx = None
+        if x.requires_grad:
+            scale = inv if weight is None else inv * weight.data
+            if use_batch:
+                gx = (g - (gb / m).reshape(bshape) - xhat * (gw / m).reshape(bshape))
+                gx *= scale.reshape(bshape)
+            else:
+                gx = g * scale.reshape(bshape)
+        return (gx, None if weight is None or not weight.requires_grad else gw,
+                None if bias is None or not bias.requires_grad else gb)
+    return make(y, (x, weight, bias), backward, "NativeBatchNormBackward")
+
+
+def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims of each sample, like PyTorch.
+
+    Shape: x (*, *normalized_shape) → same; weight and bias have shape normalized_shape.
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    k = len(shape)
+    if tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm(normalized_shape={shape}): expected input (*, "
+                         f"{', '.join(map(str, shape))}), got {tuple(x.shape)}")
+    xd = x.data
+    axes = tuple(range(xd.ndim - k, xd.ndim))
+    mean = xd.mean(axis=axes, keepdims=True)
+    xc = xd - mean
+    var = np.mean(np.square(xc), axis=axes, keepdims=True)
+    inv = (1.0 / np.sqrt(var + np.asarray(eps, dtype=xd.dtype))).astype(xd.dtype)
+    xhat = xc * inv
+    y = xhat * weight.data if weight is not None else xhat.copy()
+    if bias is not None:
+        y += bias.data
+    lead = tuple(range(xd.ndim - k))
+
+    def backward(g):
+        gw = (g * xhat).sum(axis=lead) if weight is not None and weight.requires_grad else None
+        gb = g.sum(axis=lead) if bias is not None and bias.requires_grad else None
+        gx = None
+        if x.requires_grad:
+            gh = g * weight.data if weight is not None else g
+            gx = gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(
+                axis=axes, keepdims=True)
+            gx *= inv
+        return gx, gw, gb
+    return make(y, (x, weight, bias), backward, "NativeLayerNormBackward")

@@ -1,0 +1,231 @@
+"""Pooling and resampling: max_pool1d/2d, avg_pool2d, adaptive_avg_pool2d, upsample_nearest.
+
+Like ``ops/conv.py`` these work channels-last inside: the window view (N, H_out, W_out, k_h,
+k_w, C) comes from stride tricks, the forward reduces over the k_h·k_w offsets with one
+vectorised NumPy call per offset, and the backward scatters with one sliced add per offset.
+Plain loop versions for the tests live in ``ops/reference.py``.
+"""
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, make
+from .conv import nchw_view, nhwc_view, ntuple, pad_nhwc, windows
+from .shape import squeeze, unsqueeze
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+           "upsample_nearest", "pool_output_size"]
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """floor (or ceil) ((size + 2p − d·(k − 1) − 1) / s) + 1; with ceil_mode the last window
+    must start inside the input or the left padding (PyTorch's rule)."""
+    num = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-num // stride) if ceil_mode else num // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _pool_setup(who, x, kernel_size, stride, padding, dilation, ceil_mode):
+    if x.ndim != 4:
+        raise ValueError(f"{who}: expected input (N, C, H, W), got {tuple(x.shape)}")
+    k = ntuple(kernel_size, 2, "kernel_size", who)
+    s = k if stride is None or stride == () or stride == [] else ntuple(stride, 2, "stride",
+                                                                         who)
+    p = ntuple(padding, 2, "padding", who)
+    d = ntuple(dilation, 2, "dilation", who)
+    if min(k + s + d) <= 0 or min(p) < 0:
+        raise ValueError(f"{who}: kernel_size {k}, stride {s} and dilation {d} must be "
+                         f"positive and padding {p} non-negative")
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{who}(padding={p}): padding must be at most half the kernel "
+                         f"size {k}")
+    H, W = x.shape[2:]
+    out = tuple(pool_output_size(n, ki, si, pi, di, ceil_mode)
+                for n, ki, si, pi, di in zip((H, W), k, s, p, d))
+    if min(out) <= 0:
+        raise ValueError(f"{who}: kernel size {k} (dilation {d}) is larger than the padded "
+                         f"input {(H + 2 * p[0], W + 2 * p[1])}")
+    # pad after: enough for the last window (ceil_mode may need more than p)
+    pads = tuple((pi, max(0, (o - 1) * si + di * (ki - 1) + 1 - n - pi))
+                 for n, ki, si, pi, di, o in zip((H, W), k, s, p, d, out))
+    return k, s, d, pads, out
+
+
+def _offsets(kh, kw):
+    return [(i, j) for i in range(kh) for j in range(kw)]
+
+
+def _slice(i, j, s, d, out_hw):
+    """Index into the padded (N, H_p, W_p, C) array of the elements at kernel offset (i, j)."""
+    return (slice(None), slice(i * d[0], i * d[0] + s[0] * (out_hw[0] - 1) + 1, s[0]),
+            slice(j * d[1], j * d[1] + s[1] * (out_hw[1] - 1) + 1, s[1]))
+
+
+# -- max pooling -----------------------------------------------------------------------------
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """Max over k_h×k_w windows, like ``torch.nn.functional.max_pool2d``.
+
+    Shape: (N, C, H, W) → (N, C, H_out, W_out), H_out = floor((H + 2p − d·(k − 1) − 1)/s) + 1
+    (ceil with ``ceil_mode``). ``stride`` defaults to ``kernel_size``. Padding counts as −∞.
+    The gradient goes to the first maximum of each window (PyTorch's choice on ties).
+    """
+    k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
+                                        dilation, ceil_mode)
+    xp = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
+    win = windows(xp, k, s, d, out_hw)
+    out = win[:, :, :, 0, 0].copy()
+    for i, j in _offsets(*k)[1:]:
+        np.maximum(out, win[:, :, :, i, j], out=out)
+
+    def backward(g):
+        gn = nhwc_view(g)
+        gxp = np.zeros(xp.shape, dtype=g.dtype)
+        free = np.ones(out.shape, dtype=bool)        # windows whose max has no owner yet
+        hit = np.empty(out.shape, dtype=bool)
+        for i, j in _offsets(*k):
+            np.equal(win[:, :, :, i, j], out, out=hit)
+            hit &= free
+            free &= ~hit
+            gxp[_slice(i, j, s, d, out_hw)] += gn * hit
+        (pt, _), (pl, _) = pads
+        H, W = x.shape[2:]
+        return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
+    return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
+
+
+def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """Max over windows of length k: (N, C, L) → (N, C, L_out), L_out as in max_pool2d."""
+    if x.ndim != 3:
+        raise ValueError(f"max_pool1d: expected input (N, C, L), got {tuple(x.shape)}")
+    k = ntuple(kernel_size, 1, "kernel_size", "max_pool1d")
+    s = k if stride is None else ntuple(stride, 1, "stride", "max_pool1d")
+    p = ntuple(padding, 1, "padding", "max_pool1d")
+    d = ntuple(dilation, 1, "dilation", "max_pool1d")
+    y = max_pool2d(unsqueeze(x, 2), (1,) + k, (1,) + s, (0,) + p, (1,) + d, ceil_mode)
+    return squeeze(y, 2)
+
+
+# -- average pooling -------------------------------------------------------------------------
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over k_h×k_w windows, like ``torch.nn.functional.avg_pool2d``.
+
+    Shape: (N, C, H, W) → (N, C, H_out, W_out), H_out = floor((H + 2p − k)/s) + 1 (ceil with
+    ``ceil_mode``). With ``count_include_pad`` the zero padding counts in the divisor.
+    """
+    k, s, d, pads, out_hw = _pool_setup("avg_pool2d", x, kernel_size, stride, padding, 1,
+                                        ceil_mode)
+    H, W = x.shape[2:]
+    div = np.outer(*[_window_counts(n, ki, si, pi, o, count_include_pad)
+                     for n, ki, si, (pi, _), o in zip((H, W), k, s, pads, out_hw)])
+    if divisor_override:
+        div = np.full(out_hw, float(divisor_override))
+    inv = (1.0 / div).astype(x.data.dtype)[None, :, :, None]
+    xp = pad_nhwc(nhwc_view(x.data), pads)
+    win = windows(xp, k, s, d, out_hw)
+    out = win[:, :, :, 0, 0].copy()
+    for i, j in _offsets(*k)[1:]:
+        out += win[:, :, :, i, j]
+    out *= inv
+
+    def backward(g):
+        gs = nhwc_view(g) * inv
+        gxp = np.zeros(xp.shape, dtype=g.dtype)
+        for i, j in _offsets(*k):
+            gxp[_slice(i, j, s, d, out_hw)] += gs
+        (pt, _), (pl, _) = pads
+        return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
+    return make(nchw_view(out), (x,), backward, "AvgPool2DBackward")
+
+
+def _window_counts(n, k, s, p, n_out, include_pad):
+    start = np.arange(n_out) * s - p
+    end = np.minimum(start + k, n + p)
+    if include_pad:
+        return (end - start).astype(np.float64)
+    return (np.minimum(end, n) - np.maximum(start, 0)).astype(np.float64)
+
+
+def _adaptive_matrix(n_in: int, n_out: int, dtype) -> np.ndarray:
+    """(n_out, n_in) averaging matrix: row i averages [floor(i·n/m), ceil((i+1)·n/m))."""
+    A = np.zeros((n_out, n_in), dtype=np.float64)
+    for i in range(n_out):
+        a, b = (i * n_in) // n_out, math.ceil((i + 1) * n_in / n_out)
+        A[i, a:b] = 1.0 / (b - a)
+    return A.astype(dtype)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size (H_out, W_out), like PyTorch.
+
+    Output cell (i, j) averages rows [floor(i·H/H_out), ceil((i+1)·H/H_out)) and the same for
+    columns. The operation is separable and linear: y = A_h · x · A_wᵀ per channel.
+    Shape: (N, C, H, W) → (N, C, H_out, W_out); ``None`` in output_size keeps that size.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W), got "
+                         f"{tuple(x.shape)}")
+    H, W = x.shape[2:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size, output_size)
+    Ho, Wo = (H if output_size[0] is None else output_size[0],
+              W if output_size[1] is None else output_size[1])
+    Ho, Wo = ntuple((Ho, Wo), 2, "output_size", "adaptive_avg_pool2d")
+    if Ho <= 0 or Wo <= 0:
+        raise ValueError(f"adaptive_avg_pool2d(output_size={output_size}): must be positive")
+    Ah, Aw = _adaptive_matrix(H, Ho, x.data.dtype), _adaptive_matrix(W, Wo, x.data.dtype)
+    out = Ah @ (x.data @ Aw.T)
+
+    def backward(g):
+        return ((Ah.T @ g) @ Aw,)
+    return make(out, (x,), backward, "AdaptiveAvgPool2DBackward")
+
+
+# -- upsampling ------------------------------------------------------------------------------
+def upsample_nearest(x: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Nearest-neighbour upsampling of (N, C, H, W) (or (N, C, L)), like ``F.interpolate``.
+
+    Output size: ``size`` if given, else floor(H · scale_factor). Output pixel i copies input
+    pixel floor(i · H / H_out) (floor(i / scale_factor) when a scale factor is given).
+    """
+    nd = x.ndim - 2
+    if nd not in (1, 2):
+        raise ValueError(f"upsample_nearest: expected input (N, C, L) or (N, C, H, W), got "
+                         f"{tuple(x.shape)}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("upsample_nearest: give exactly one of size and scale_factor")
+    ins = x.shape[2:]
+    if size is not None:
+        outs = ntuple(size, nd, "size", "upsample_nearest")
+        scales = [i / o for i, o in zip(ins, outs)]
+    else:
+        sf = (scale_factor,) * nd if np.isscalar(scale_factor) else tuple(scale_factor)
+        outs = tuple(int(math.floor(i * f)) for i, f in zip(ins, sf))
+        scales = [1.0 / f for f in sf]
+    idx = [np.minimum(np.floor(np.arange(o) * sc).astype(np.int64), i - 1)
+           for i, o, sc in zip(ins, outs, scales)]
+    xd = x.data
+    if all(o % i == 0 and np.array_equal(ix, np.arange(o) // (o // i))
+           for i, o, ix in zip(ins, outs, idx)):
+        reps = [o // i for i, o in zip(ins, outs)]            # fast path: integer factors
+        view_shape, bshape = xd.shape[:2], xd.shape[:2]
+        for n, r in zip(ins, reps):
+            view_shape, bshape = view_shape + (n, 1), bshape + (n, r)
+        out = np.broadcast_to(xd.reshape(view_shape), bshape).reshape(xd.shape[:2] + outs)
+
+        def backward(g):
+            return (g.reshape(bshape).sum(axis=tuple(range(3, 3 + 2 * nd, 2))),)
+        return make(out, (x,), backward, "UpsampleNearestBackward")
+    key = (slice(None), slice(None)) + tuple(np.ix_(*idx))
+    out = xd[key]
+
+    def backward(g):
+        gx = np.zeros(xd.shape, dtype=g.dtype)
+        np.add.at(gx, key, g)
+        return (gx,)
+    return make(out, (x,), backward, "UpsampleNearestBackward")
