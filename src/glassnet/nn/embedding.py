@@ -1,0 +1,82 @@
+"""Embedding: a learned lookup table from integer ids (characters, words) to vectors."""
+import numpy as np
+
+from ..tensor import Tensor, make
+from . import init
+from .linear import check_positive_int
+from .module import Module, Parameter
+
+__all__ = ["Embedding", "embedding"]
+
+
+def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
+    """Rows of ``weight`` picked by integer ids: out[..., :] = weight[input[...], :].
+
+    The gradient of row ``padding_idx`` is always zero. Shape: input (*) int → (*, E).
+    """
+    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    V, E = weight.shape
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding(input): expected integer ids, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= V):
+        raise IndexError(f"Embedding(num_embeddings={V}): ids must be in [0, {V}), got range "
+                         f"[{idx.min()}, {idx.max()}]")
+    flat = idx.reshape(-1)
+    out = weight.data[flat].reshape(idx.shape + (E,))
+
+    def backward(g):
+        grad = np.zeros_like(weight.data)
+        np.add.at(grad, flat, g.reshape(-1, E))       # repeated ids accumulate
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return (grad,)
+    return make(out, (weight,), backward, "EmbeddingBackward")
+
+
+class Embedding(Module):
+    """A lookup table: id k ↦ row k of ``weight`` (a learned vector per token).
+
+    Args:
+        num_embeddings: vocabulary size V (ids are 0 … V−1).
+        embedding_dim: size E of each vector.
+        padding_idx: optional id whose vector is zero at init and never updated (its gradient
+            is zero), for padding tokens. Negative values count from the end, as in PyTorch.
+
+    Shape:
+        input (*) integer ids → output (*, E).
+
+    Attributes:
+        weight: (V, E), initialised N(0, 1) like PyTorch.
+
+    Example:
+        >>> emb = gn.nn.Embedding(65, 64)
+        >>> emb(gn.tensor([[1, 2, 3]])).shape
+        (1, 3, 64)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, *,
+                 dtype=np.float32):
+        super().__init__()
+        check_positive_int("Embedding", num_embeddings=num_embeddings,
+                           embedding_dim=embedding_dim)
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding(padding_idx={padding_idx}): must be in "
+                                 f"[-{num_embeddings}, {num_embeddings})")
+            padding_idx = padding_idx % num_embeddings
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.padding_idx = padding_idx
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input) -> Tensor:
+        return embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
