@@ -1,0 +1,13 @@
+"""Glass-box tools (``glassnet.inspect``): watch one training step, check gradients, guard
+against NaN/Inf.
+
+* :func:`trace` runs one real training step and records it layer by layer in the course's
+  notation (``z = W·x + b``, ``δ = ∂L/∂z``, ``W ← W − η·∂L/∂W``), as records, text, Markdown
+  or HTML.
+* :func:`gradcheck` compares every analytic gradient with central differences on a float64
+  copy of the model.
+* :func:`detect_anomaly` names the first layer and step where a NaN or Inf appears.
+"""
+from .trace import Trace, TraceRecord, trace
+
+__all__ = ["trace", "Trace", "TraceRecord"]
