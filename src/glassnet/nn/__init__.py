@@ -15,6 +15,12 @@ __all__ = [
     "BCEWithLogitsLoss", "functional", "init", "utils",
 ]
 __all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding"]
+from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d, Upsample  # noqa: E402
+from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, LayerNorm  # noqa: E402
+__all__ += ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
+            "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+            "Dropout2d"]
 
 
 def __getattr__(name):

@@ -1,0 +1,15 @@
+"""Functional forms of the CNN layers, re-exported by ``glassnet.nn.functional``."""
+from ..ops.conv import conv1d, conv2d, conv_transpose2d
+from ..ops.norm import batch_norm, layer_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d, upsample_nearest
+from .normalization import dropout2d
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool2d",
+           "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "dropout2d"]
+
+
+def interpolate(x, size=None, scale_factor=None, mode: str = "nearest"):
+    """Resize (N, C, H, W) or (N, C, L); only ``mode='nearest'`` (see ``Upsample``)."""
+    if mode != "nearest":
+        raise ValueError(f"interpolate(mode={mode!r}): only 'nearest' is supported")
+    return upsample_nearest(x, size, scale_factor)

@@ -1,0 +1,236 @@
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose2d (thin shells over ``ops.conv``).
+
+Shape glossary: N batch, C_in / C_out channels, L length, H height, W width, k kernel size,
+s stride, p padding, d dilation, G groups.
+"""
+import math
+
+import numpy as np
+
+from .. import ops
+from ..ops.conv import check_fits, conv_padding, ntuple
+from ..tensor import Tensor
+from . import init
+from .linear import check_positive_int
+from .module import Module, Parameter
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+
+_PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "replicate"}
+
+
+class _ConvNd(Module):
+    _dims = 2
+    _transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, padding_mode, dtype, output_padding=0):
+        super().__init__()
+        name, n = type(self).__name__, self._dims
+        check_positive_int(name, in_channels=in_channels, out_channels=out_channels,
+                           groups=groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}(groups={groups}): in_channels={in_channels} and "
+                             f"out_channels={out_channels} must both be divisible by groups")
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = ntuple(stride, n, "stride", name)
+        self.dilation = ntuple(dilation, n, "dilation", name)
+        if min(self.kernel_size + self.stride + self.dilation) <= 0:
+            raise ValueError(f"{name}: kernel_size {self.kernel_size}, stride {self.stride} "
+                             f"and dilation {self.dilation} must be positive")
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"{name}(padding_mode={padding_mode!r}): expected one of "
+                             f"{sorted(_PAD_MODES)}")
+        if self._transposed and (isinstance(padding, str) or padding_mode != "zeros"):
+            raise ValueError(f"{name}(padding={padding!r}, padding_mode={padding_mode!r}): "
+                             f"only int/tuple padding with zeros")
+        self._pads = conv_padding(padding, self.kernel_size, self.dilation, self.stride, name)
+        self.padding = padding if isinstance(padding, str) else ntuple(padding, n, "padding",
+                                                                       name)
+        self.output_padding = ntuple(output_padding, n, "output_padding", name)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.groups, self.padding_mode = int(groups), padding_mode
+        shape = ((in_channels, out_channels // groups) if self._transposed
+                 else (out_channels, in_channels // groups)) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_(a=√5) for weight, U(±1/√fan_in) for bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _check_input(self, x: Tensor) -> Tensor:
+        """Check rank and channels (naming the layer); returns a batched floating input."""
+        name = f"{type(self).__name__}(in_channels={self.in_channels})"
+        dims = ("L",) if self._dims == 1 else ("H", "W")
+        if x.ndim not in (self._dims + 1, self._dims + 2) or \
+                x.shape[-self._dims - 1] != self.in_channels:
+            raise ValueError(f"{name}: expected input (N, {self.in_channels}, "
+                             f"{', '.join(dims)}), got {tuple(x.shape)}")
+        if x.data.dtype != self.weight.data.dtype:
+            if x.data.dtype.kind != "f":
+                raise TypeError(f"{name}: expected a floating input, got dtype {x.dtype}")
+            x = x.to(self.weight.data.dtype)
+        if not self._transposed:
+            check_fits(name, x.shape[-self._dims:], self.kernel_size, self.dilation,
+                       self._pads)
+        return x
+
+    def _padded(self, x: Tensor):
+        """Apply a non-zero padding_mode explicitly; returns (x, padding for the conv op)."""
+        mode = _PAD_MODES[self.padding_mode]
+        if mode is None:
+            return x, self.padding
+        flat = tuple(v for before_after in reversed(self._pads) for v in before_after)
+        return ops.pad(x, flat, mode=mode), 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self._check_input(x)
+        unbatched = x.ndim == self._dims + 1
+        if unbatched:
+            x = ops.unsqueeze(x, 0)
+        y = self._conv(x)
+        return ops.squeeze(y, 0) if unbatched else y
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * self._dims:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._dims:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._dims:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    r"""2-D convolution: C_out learnable filters of size C_in/G × k_h × k_w scan the image.
+
+    out[n, o] = bias[o] + Σ_c Σ_{a,b} weight[o, c, a, b] · x_pad[n, c, s·i + d·a, s·j + d·b]
+    (a cross-correlation, as in every deep-learning library).
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size: k, an int or (k_h, k_w).
+        stride: s (default 1). padding: p, an int, (p_h, p_w), ``'same'`` (stride 1 only,
+            output size = input size) or ``'valid'`` (= 0). dilation: d (default 1).
+        groups: G; channels split into G groups convolved independently (default 1).
+        bias: learn a bias per output channel (default True).
+        padding_mode: ``'zeros'`` (default), ``'reflect'`` or ``'replicate'``.
+
+    Shape:
+        input (N, C_in, H, W) → output (N, C_out, H_out, W_out) with
+        H_out = floor((H + 2·p_h − d_h·(k_h − 1) − 1) / s_h) + 1, W_out likewise.
+
+    Attributes:
+        weight: (C_out, C_in/G, k_h, k_w), kaiming_uniform(a=√5) like PyTorch.
+        bias: (C_out,), U(−1/√fan_in, 1/√fan_in) with fan_in = C_in/G · k_h · k_w.
+
+    Example:
+        >>> conv = gn.nn.Conv2d(1, 32, 3, padding=1)
+        >>> conv(gn.randn(64, 1, 28, 28)).shape
+        (64, 32, 28, 28)
+    """
+    _dims = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 *, dtype=np.float32):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype)
+
+    def _conv(self, x):
+        x, pad = self._padded(x)
+        return ops.conv2d(x, self.weight, self.bias, self.stride, pad, self.dilation,
+                          self.groups)
+
+
+class Conv1d(_ConvNd):
+    r"""1-D convolution over sequences: filters of size C_in/G × k slide along L.
+
+    Args: as :class:`Conv2d`, with ints (or 1-tuples) for kernel_size, stride, padding,
+    dilation.
+
+    Shape:
+        input (N, C_in, L) → output (N, C_out, L_out),
+        L_out = floor((L + 2p − d·(k − 1) − 1) / s) + 1.
+
+    Attributes:
+        weight: (C_out, C_in/G, k). bias: (C_out,). Initialised like PyTorch.
+
+    Example:
+        >>> gn.nn.Conv1d(16, 33, 3, stride=2)(gn.randn(20, 16, 50)).shape
+        (20, 33, 24)
+    """
+    _dims = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 *, dtype=np.float32):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype)
+
+    def _conv(self, x):
+        x, pad = self._padded(x)
+        return ops.conv1d(x, self.weight, self.bias, self.stride, pad, self.dilation,
+                          self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    r"""Transposed 2-D convolution ("deconvolution"): each input pixel scatters a weighted
+    k_h × k_w stamp into the output at stride s; it is the gradient of Conv2d w.r.t. its input
+    and is used to upsample in decoders.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, dilation, bias: as :class:`Conv2d`.
+        padding: p, removed from each side of the full output.
+        output_padding: extra rows/columns added at the bottom/right (< stride or dilation),
+            to pick among the input sizes a strided Conv2d maps to the same output size.
+        groups: must be 1.
+
+    Shape:
+        input (N, C_in, H, W) → output (N, C_out, H_out, W_out) with
+        H_out = (H − 1)·s_h − 2·p_h + d_h·(k_h − 1) + output_padding_h + 1, W_out likewise.
+
+    Attributes:
+        weight: (C_in, C_out, k_h, k_w) (note the order), initialised like PyTorch.
+        bias: (C_out,).
+
+    Example:
+        >>> up = gn.nn.ConvTranspose2d(64, 32, 2, stride=2)
+        >>> up(gn.randn(8, 64, 14, 14)).shape
+        (8, 32, 28, 28)
+    """
+    _dims = 2
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", *, dtype=np.float32):
+        if groups != 1:
+            raise ValueError(f"ConvTranspose2d(groups={groups}): only groups=1 is supported")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype, output_padding)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride,
+                                                 self.dilation)):
+            raise ValueError(f"ConvTranspose2d(output_padding={self.output_padding}): must be "
+                             f"smaller than stride {self.stride} or dilation {self.dilation}")
+
+    def _conv(self, x):
+        return ops.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                    self.output_padding, 1, self.dilation)

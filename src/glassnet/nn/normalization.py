@@ -1,0 +1,195 @@
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, and Dropout2d.
+
+Shape glossary: N batch, C channels (features), L length, H height, W width.
+"""
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, get_rng, make
+from .linear import check_positive_int
+from .module import Module, Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout2d", "dropout2d"]
+
+
+class _BatchNorm(Module):
+    _ranks: tuple = ()
+    _shape_text = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, *, dtype=np.float32):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(name, num_features=num_features)
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}(momentum={momentum!r}): expected a number in [0, 1] "
+                             f"or None (cumulative average)")
+        if eps <= 0:
+            raise ValueError(f"{name}(eps={eps!r}): eps must be positive")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = f"{type(self).__name__}(num_features={self.num_features})"
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
+            shape = self._shape_text.format(c=self.num_features)
+            raise ValueError(f"{name}: expected input {shape}, got {tuple(x.shape)}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:                     # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        use_running = not self.training or self.track_running_stats
+        return ops.batch_norm(x, self.running_mean if use_running else None,
+                              self.running_var if use_running else None, self.weight,
+                              self.bias, self.training, momentum if momentum is not None
+                              else 0.0, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine="
+                f"{self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalisation per channel over (N, H, W):  y = γ · (x − μ_B)/√(σ²_B + eps) + β.
+
+    In training, μ_B and σ²_B (biased) come from the batch, and the buffers are updated:
+    running ← (1 − momentum)·running + momentum·batch statistic (unbiased variance);
+    ``momentum=None`` gives a cumulative average. In eval mode the running statistics are used.
+
+    Args:
+        num_features: C. eps: added to the variance (1e-5). momentum: 0.1 or None.
+        affine: learn γ (``weight``, ones) and β (``bias``, zeros).
+        track_running_stats: keep ``running_mean``, ``running_var``, ``num_batches_tracked``.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H, W).
+
+    Example:
+        >>> bn = gn.nn.BatchNorm2d(32); y = bn(gn.randn(8, 32, 14, 14)); bn.eval()
+    """
+    _ranks = (4,)
+    _shape_text = "(N, {c}, H, W)"
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalisation per feature over N (and L): as :class:`BatchNorm2d`.
+
+    Shape:
+        input (N, C) or (N, C, L) → output of the same shape.
+
+    Example:
+        >>> gn.nn.BatchNorm1d(100)(gn.randn(20, 100)).shape
+        (20, 100)
+    """
+    _ranks = (2, 3)
+    _shape_text = "(N, {c}) or (N, {c}, L)"
+
+
+class LayerNorm(Module):
+    r"""Layer normalisation over the last dims of each sample: y = γ·(x − μ)/√(σ² + eps) + β.
+
+    Args:
+        normalized_shape: the trailing shape D (int or tuple) normalised together.
+        eps: added to the variance (1e-5).
+        elementwise_affine: learn γ (ones) and β (zeros) of shape D. bias: learn β.
+
+    Shape:
+        input (*, *D) → output (*, *D).
+
+    Example:
+        >>> gn.nn.LayerNorm(64)(gn.randn(8, 10, 64)).shape
+        (8, 10, 64)
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, *, dtype=np.float32):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else \
+            tuple(normalized_shape)
+        check_positive_int("LayerNorm", **{f"normalized_shape[{i}]": v
+                                           for i, v in enumerate(shape)})
+        self.normalized_shape, self.eps = tuple(int(v) for v in shape), float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        k = len(self.normalized_shape)
+        if tuple(x.shape[x.ndim - k:]) != self.normalized_shape or x.ndim < k:
+            raise ValueError(f"LayerNorm(normalized_shape={self.normalized_shape}): expected "
+                             f"input (*, {', '.join(map(str, self.normalized_shape))}), got "
+                             f"{tuple(x.shape)}")
+        return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Zero whole channels: each (n, c) feature map is dropped with probability p and the
+    rest scaled by 1/(1 − p). x: (N, C, H, W) or (N, C, L); identity when not training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d(p={p}): p must be in [0, 1]")
+    if not training or p == 0.0:
+        return x
+    rng = generator or get_rng()
+    keep = rng.random(x.shape[:2], dtype=np.float32) >= p
+    scale = (keep / np.float32(1 - p) if p < 1 else keep * np.float32(0)).astype(x.dtype)
+    scale = scale.reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+    return make(x.data * scale, (x,), lambda g: (g * scale,), "Dropout2dBackward")
+
+
+class Dropout2d(Module):
+    """Randomly zero entire channels (feature maps) in training, scaling the rest by 1/(1−p).
+
+    Args:
+        p: probability of dropping a channel (default 0.5).
+
+    Shape:
+        input (N, C, H, W) → same (also (N, C, L)).
+
+    Example:
+        >>> gn.nn.Dropout2d(0.2)(gn.randn(8, 16, 10, 10)).shape
+        (8, 16, 10, 10)
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d(p={p!r}): p must be a probability in [0, 1]")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Dropout2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+        return dropout2d(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -1,0 +1,193 @@
+"""Pooling and upsampling layers: MaxPool1d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample.
+
+Shape glossary: N batch, C channels, L length, H height, W width, k kernel size, s stride,
+p padding, d dilation.
+"""
+from .. import ops
+from ..ops.conv import ntuple
+from ..tensor import Tensor
+from .module import Module
+
+__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample"]
+
+
+def _check(layer: str, x: Tensor, dims: str) -> None:
+    n = len(dims.split(", "))
+    if x.ndim != n + 2:
+        raise ValueError(f"{layer}: expected input (N, C, {dims}), got {tuple(x.shape)}")
+
+
+class _MaxPoolNd(Module):
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode: bool = False):
+        super().__init__()
+        name, n = type(self).__name__, self._dims
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else ntuple(stride, n, "stride", name)
+        self.padding = ntuple(padding, n, "padding", name)
+        self.dilation = ntuple(dilation, n, "dilation", name)
+        if min(self.kernel_size + self.stride + self.dilation) <= 0:
+            raise ValueError(f"{name}: kernel_size {self.kernel_size}, stride {self.stride} "
+                             f"and dilation {self.dilation} must be positive")
+        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
+            raise ValueError(f"{name}(padding={padding}): padding must be at most half the "
+                             f"kernel size {self.kernel_size}")
+        self.ceil_mode = bool(ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding="
+                f"{self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
+    r"""Max over k_h × k_w windows: keeps the strongest response of each feature map region.
+
+    Args:
+        kernel_size: k, an int or (k_h, k_w).
+        stride: s (default: kernel_size). padding: p (≤ k/2, counts as −∞).
+        dilation: d (default 1). ceil_mode: round the output size up instead of down.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H_out, W_out),
+        H_out = floor((H + 2p − d·(k − 1) − 1) / s) + 1 (ceil with ``ceil_mode``).
+
+    Example:
+        >>> gn.nn.MaxPool2d(2)(gn.randn(64, 32, 28, 28)).shape
+        (64, 32, 14, 14)
+    """
+    _dims = 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("MaxPool2d", x, "H, W")
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              self.ceil_mode)
+
+
+class MaxPool1d(_MaxPoolNd):
+    r"""Max over windows of length k along the last axis.
+
+    Args: as :class:`MaxPool2d` with ints.
+
+    Shape:
+        input (N, C, L) → output (N, C, L_out), L_out = floor((L + 2p − d·(k − 1) − 1)/s) + 1.
+
+    Example:
+        >>> gn.nn.MaxPool1d(3, stride=2)(gn.randn(4, 8, 50)).shape
+        (4, 8, 24)
+    """
+    _dims = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("MaxPool1d", x, "L")
+        return ops.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              self.ceil_mode)
+
+
+class AvgPool2d(Module):
+    r"""Mean over k_h × k_w windows.
+
+    Args:
+        kernel_size, stride (default kernel_size), padding (zeros, ≤ k/2), ceil_mode: as
+            :class:`MaxPool2d`.
+        count_include_pad: count the zero padding in the divisor (default True).
+        divisor_override: divide by this number instead.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H_out, W_out), H_out = floor((H + 2p − k)/s) + 1.
+
+    Example:
+        >>> gn.nn.AvgPool2d(2)(gn.randn(1, 3, 8, 8)).shape
+        (1, 3, 4, 4)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = ntuple(kernel_size, 2, "kernel_size", "AvgPool2d")
+        self.stride = self.kernel_size if stride is None else ntuple(stride, 2, "stride",
+                                                                     "AvgPool2d")
+        self.padding = ntuple(padding, 2, "padding", "AvgPool2d")
+        if min(self.kernel_size + self.stride) <= 0:
+            raise ValueError(f"AvgPool2d: kernel_size {self.kernel_size} and stride "
+                             f"{self.stride} must be positive")
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("AvgPool2d", x, "H, W")
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    r"""Average pooling to a fixed output size, whatever the input size.
+
+    Output cell (i, j) averages rows floor(i·H/H_out) … ceil((i+1)·H/H_out) − 1 and the same
+    columns; ``AdaptiveAvgPool2d(1)`` is global average pooling.
+
+    Args:
+        output_size: H_out and W_out: an int or (H_out, W_out); None keeps the input size.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H_out, W_out).
+
+    Example:
+        >>> gn.nn.AdaptiveAvgPool2d((5, 7))(gn.randn(1, 64, 8, 9)).shape
+        (1, 64, 5, 7)
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("AdaptiveAvgPool2d", x, "H, W")
+        return ops.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class Upsample(Module):
+    r"""Nearest-neighbour upsampling (``mode='nearest'`` only).
+
+    Output pixel i copies input pixel floor(i / scale_factor) (or floor(i·H/H_out) when
+    ``size`` is given).
+
+    Args:
+        size: output size (int or tuple), or
+        scale_factor: multiplier (number or tuple); give exactly one.
+        mode: ``'nearest'``.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H_out, W_out), H_out = size or
+        floor(H · scale_factor). Also (N, C, L) → (N, C, L_out).
+
+    Example:
+        >>> gn.nn.Upsample(scale_factor=2)(gn.randn(1, 8, 7, 7)).shape
+        (1, 8, 14, 14)
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest"):
+        super().__init__()
+        if mode != "nearest":
+            raise ValueError(f"Upsample(mode={mode!r}): only 'nearest' is supported")
+        if (size is None) == (scale_factor is None):
+            raise ValueError("Upsample: give exactly one of size and scale_factor")
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Upsample: expected input (N, C, H, W) or (N, C, L), got "
+                             f"{tuple(x.shape)}")
+        return ops.upsample_nearest(x, self.size, self.scale_factor)
+
+    def extra_repr(self) -> str:
+        what = f"size={self.size}" if self.size is not None else \
+            f"scale_factor={self.scale_factor}"
+        return f"{what}, mode={self.mode!r}"
