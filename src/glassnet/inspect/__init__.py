@@ -8,6 +8,7 @@ against NaN/Inf.
   copy of the model.
 * :func:`detect_anomaly` names the first layer and step where a NaN or Inf appears.
 """
-from .trace import Trace, TraceRecord, trace
+from ._gradcheck import GradcheckRecord, GradcheckResult, gradcheck
+from ._trace import Trace, TraceRecord, trace
 
-__all__ = ["trace", "Trace", "TraceRecord"]
+__all__ = ["trace", "Trace", "TraceRecord", "gradcheck", "GradcheckResult", "GradcheckRecord"]

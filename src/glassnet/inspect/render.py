@@ -1,4 +1,4 @@
-"""Render a :class:`~glassnet.inspect.trace.Trace` as text, Markdown or HTML."""
+"""Render a :class:`~glassnet.inspect.Trace` as text, Markdown or HTML."""
 from __future__ import annotations
 
 import html
