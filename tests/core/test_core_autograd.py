@@ -253,3 +253,12 @@ def test_factories_default_to_float32():
     assert gn.rand(2).dtype == np.float32
     assert gn.arange(3).dtype == np.int64
     assert gn.arange(0.0, 1.0, 0.5).dtype == np.float32
+
+
+def test_numpy_operands_on_either_side():
+    x = leaf(2, 3)
+    m = np.ones((3, 2), np.float32)
+    for y in (m.T + x, x * m.T, m.T - x, m @ x, x @ m):
+        assert isinstance(y, gn.Tensor) and y.requires_grad and y.dtype == np.float32
+    (m @ x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, m.T @ np.ones((3, 3)))

@@ -46,16 +46,24 @@ def binary_operands(a, b) -> tuple:
     return promote(a, b)
 
 
-def norm_dim(dim, ndim: int, name: str = "dim"):
-    """Normalise an int/tuple/None dim argument to a tuple of non-negative axes (or None)."""
+def norm_dim(dim, ndim: int, name: str = "dim", shape: tuple | None = None):
+    """Normalise an int/tuple/None dim argument to a tuple of non-negative axes (or None).
+
+    ``name`` (the calling op, e.g. ``"sum"``) and ``shape`` only make error messages precise:
+    ``sum(): dim=2 is out of range for a tensor of shape (2, 3) (expected -2 <= dim < 2)``.
+    """
     if dim is None:
         return None
+    op = "" if name == "dim" else f"{name}(): "
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    n = max(ndim, 1)
     out = []
     for d in dims:
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
-            raise TypeError(f"{name}: expected int or tuple of ints, got {dim!r}")
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"{name}={d} is out of range for a tensor with {ndim} dims")
-        out.append(int(d) % max(ndim, 1))
+            raise TypeError(f"{op}dim: expected int or tuple of ints, got {dim!r}")
+        if not -n <= d < n:
+            where = f"shape {tuple(shape)}" if shape is not None else f"{ndim} dims"
+            raise IndexError(f"{op}dim={d} is out of range for a tensor of {where} "
+                             f"(expected {-n} <= dim < {n})")
+        out.append(int(d) % n)
     return tuple(out)

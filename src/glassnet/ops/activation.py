@@ -70,7 +70,7 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along ``dim`` (max-shifted for stability)."""
-    (axis,) = norm_dim(dim, x.ndim)
+    (axis,) = norm_dim(dim, x.ndim, "softmax", x.shape)
     e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
 
@@ -81,7 +81,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """x_i − log Σ_j exp(x_j) along ``dim``, stable for logits of any size."""
-    (axis,) = norm_dim(dim, x.ndim)
+    (axis,) = norm_dim(dim, x.ndim, "log_softmax", x.shape)
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

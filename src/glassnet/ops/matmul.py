@@ -9,6 +9,8 @@ __all__ = ["matmul", "linear"]
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """a @ b with NumPy semantics: 1-D operands are promoted, leading dims broadcast."""
+    if not isinstance(a, Tensor):             # ndarray @ Tensor arrives via __rmatmul__
+        a = Tensor(a)
     if not isinstance(b, Tensor):
         b = Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -17,7 +19,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})")
-    out = np.matmul(a.data, b.data)
+    try:
+        out = np.matmul(a.data, b.data)
+    except ValueError:
+        raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"(batch dims {a.shape[:-2]} and {b.shape[:-2]} do not broadcast)") \
+            from None
 
     def backward(g):
         A = a.data[None, :] if a.ndim == 1 else a.data          # promote vectors to matrices
@@ -39,6 +46,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x·Wᵀ + b, one fused op. x: (*, in), weight: (out, in), bias: (out,)."""
     xd = x.data
+    if xd.ndim == 0 or weight.ndim != 2 or xd.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear(): expected input (..., in_features) for weight "
+                         f"(out_features, in_features) = {weight.shape}, got {x.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear(): expected bias of shape ({weight.shape[0]},) for weight of "
+                         f"shape {weight.shape}, got {bias.shape}")
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
     y = x2 @ weight.data.T
     if bias is not None:

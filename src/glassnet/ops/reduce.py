@@ -19,7 +19,7 @@ def _expand(g: np.ndarray, shape: tuple, axes, keepdim: bool) -> np.ndarray:
 
 
 def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    axes = norm_dim(dim, a.ndim)
+    axes = norm_dim(dim, a.ndim, "sum", a.shape)
     out = np.sum(a.data, axis=axes, keepdims=keepdim)
     if a.data.dtype.kind in "biu":
         out = out.astype(np.int64)
@@ -33,7 +33,7 @@ def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if a.data.dtype.kind != "f":
         raise TypeError(f"mean(): expected a floating tensor, got dtype {a.dtype}")
-    axes = norm_dim(dim, a.ndim)
+    axes = norm_dim(dim, a.ndim, "mean", a.shape)
     out = np.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
@@ -54,7 +54,9 @@ def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
         def backward(g):                      # ties share the gradient evenly, like torch
             return ((g / count).astype(a.data.dtype) * mask,)
         return make(np.asarray(out), (a,), backward, f"{name.capitalize()}Backward")
-    (axis,) = norm_dim(dim, a.ndim)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}(dim={dim!r}): expected an int dim (or None for all elements)")
+    (axis,) = norm_dim(dim, a.ndim, name, a.shape)
     idx = (np.argmax if fn is np.max else np.argmin)(a.data, axis=axis)
     idx_k = np.expand_dims(idx, axis)
     values = np.take_along_axis(a.data, idx_k, axis=axis)
@@ -82,14 +84,14 @@ def min(a: Tensor, dim=None, keepdim: bool = False):
 def argmax(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor(np.asarray(np.argmax(a.data), dtype=np.int64))
-    (axis,) = norm_dim(dim, a.ndim)
+    (axis,) = norm_dim(dim, a.ndim, "argmax", a.shape)
     return Tensor(np.argmax(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor(np.asarray(np.argmin(a.data), dtype=np.int64))
-    (axis,) = norm_dim(dim, a.ndim)
+    (axis,) = norm_dim(dim, a.ndim, "argmin", a.shape)
     return Tensor(np.argmin(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
@@ -98,7 +100,7 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
     """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = norm_dim(dim, a.ndim)
+    axes = norm_dim(dim, a.ndim, "var", a.shape)
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
     mu = np.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
@@ -116,7 +118,7 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
 
 def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """log Σ exp(a), computed stably by subtracting the maximum first."""
-    axes = norm_dim(dim, a.ndim)
+    axes = norm_dim(dim, a.ndim, "logsumexp", a.shape)
     m = np.max(a.data, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     e = np.exp(a.data - m)

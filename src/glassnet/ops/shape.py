@@ -24,7 +24,7 @@ view = reshape
 
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
-    d0, d1 = norm_dim((dim0, dim1), a.ndim)
+    d0, d1 = norm_dim((dim0, dim1), a.ndim, "transpose", a.shape)
     return make(np.swapaxes(a.data, d0, d1), (a,), lambda g: (np.swapaxes(g, d0, d1),),
                 "TransposeBackward")
 
@@ -32,9 +32,10 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
 def permute(a: Tensor, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    axes = norm_dim(dims, a.ndim)
+    axes = norm_dim(dims, a.ndim, "permute", a.shape)
     if sorted(axes) != list(range(a.ndim)):
-        raise ValueError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims")
+        raise ValueError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims "
+                         f"for a tensor of shape {a.shape}")
     inverse = tuple(np.argsort(axes))
     return make(np.transpose(a.data, axes), (a,), lambda g: (np.transpose(g, inverse),),
                 "PermuteBackward")
@@ -43,7 +44,7 @@ def permute(a: Tensor, *dims) -> Tensor:
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if a.ndim == 0:
         return reshape(a, (1,))
-    s, e = norm_dim((start_dim, end_dim), a.ndim)
+    s, e = norm_dim((start_dim, end_dim), a.ndim, "flatten", a.shape)
     shape = a.shape[:s] + (int(np.prod(a.shape[s:e + 1])),) + a.shape[e + 1:]
     return reshape(a, shape)
 
@@ -52,14 +53,15 @@ def squeeze(a: Tensor, dim=None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in a.shape if s != 1)
     else:
-        axes = norm_dim(dim, a.ndim)
+        axes = norm_dim(dim, a.ndim, "squeeze", a.shape)
         shape = tuple(s for i, s in enumerate(a.shape) if not (i in axes and s == 1))
     return reshape(a, shape)
 
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
     if not -a.ndim - 1 <= dim <= a.ndim:
-        raise IndexError(f"unsqueeze(dim={dim}): out of range for a tensor with {a.ndim} dims")
+        raise IndexError(f"unsqueeze(): dim={dim} is out of range for a tensor of shape "
+                         f"{a.shape} (expected {-a.ndim - 1} <= dim <= {a.ndim})")
     dim = dim % (a.ndim + 1)
     return reshape(a, a.shape[:dim] + (1,) + a.shape[dim:])
 
@@ -68,16 +70,25 @@ def expand(a: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     lead = len(shape) - a.ndim
+    if lead < 0 or any(s == -1 for s in shape[:lead]):
+        raise ValueError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape}")
     shape = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     from ._util import unbroadcast
     src = a.shape
-    return make(np.broadcast_to(a.data, shape), (a,), lambda g: (unbroadcast(g, src),),
-                "ExpandBackward")
+    try:
+        out = np.broadcast_to(a.data, shape)
+    except ValueError:
+        raise ValueError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape} "
+                         f"(only size-1 dims can grow)") from None
+    return make(out, (a,), lambda g: (unbroadcast(g, src),), "ExpandBackward")
 
 
 def repeat(a: Tensor, *reps) -> Tensor:
     if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
         reps = tuple(reps[0])
+    if len(reps) < a.ndim:
+        raise ValueError(f"repeat(): got {len(reps)} repeat counts {tuple(reps)} for a tensor "
+                         f"of shape {a.shape}; expected at least {a.ndim}")
     src = (1,) * (len(reps) - a.ndim) + a.shape
     out = np.tile(a.data.reshape(src), reps)
 
@@ -131,7 +142,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat(): expected a non-empty list of tensors")
-    (axis,) = norm_dim(dim, tensors[0].ndim)
+    (axis,) = norm_dim(dim, tensors[0].ndim, "cat", tensors[0].shape)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
     except ValueError as e:
