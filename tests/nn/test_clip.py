@@ -16,7 +16,8 @@ def _pair(scale, seed=0, with_none=False):
     grads = [(scale * rng.standard_normal(s)).astype(np.float32) for s in SHAPES]
     gp, tp = [], []
     for i, (s, g) in enumerate(zip(SHAPES, grads)):
-        a, b = gn.tensor(np.zeros(s, np.float32), requires_grad=True), torch.zeros(s, requires_grad=True)
+        a = gn.tensor(np.zeros(s, np.float32), requires_grad=True)
+        b = torch.zeros(s, requires_grad=True)
         if not (with_none and i == 1):
             a.grad, b.grad = gn.tensor(g.copy()), torch.from_numpy(g.copy())
         gp.append(a)

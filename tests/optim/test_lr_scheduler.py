@@ -41,7 +41,8 @@ def _torch_lrs(s_t, opt_t, epochs):
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
 def test_sequence_matches_torch(name, kwargs):
     g, t = _pair()
-    s_g, s_t = getattr(sched, name)(g, **kwargs), getattr(torch.optim.lr_scheduler, name)(t, **kwargs)
+    s_g = getattr(sched, name)(g, **kwargs)
+    s_t = getattr(torch.optim.lr_scheduler, name)(t, **kwargs)
     ours = [s_g.get_last_lr()]
     for _ in range(35):
         s_g.step()

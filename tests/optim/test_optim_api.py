@@ -14,14 +14,16 @@ def _p(shape=(3,)):
 
 @pytest.mark.parametrize("make,message", [
     (lambda: optim.SGD([_p()], lr=-0.1), r"SGD\(lr=-0\.1\): lr must be >= 0"),
-    (lambda: optim.SGD([_p()], lr=0.1, momentum=-0.5), r"SGD\(momentum=-0\.5\): momentum must be >= 0"),
+    (lambda: optim.SGD([_p()], lr=0.1, momentum=-0.5),
+     r"SGD\(momentum=-0\.5\): momentum must be >= 0"),
     (lambda: optim.SGD([_p()], lr=0.1, weight_decay=-1.0), r"SGD\(weight_decay=-1\.0\)"),
     (lambda: optim.SGD([_p()], lr=0.1, nesterov=True), r"SGD\(nesterov=True\).*momentum=0"),
     (lambda: optim.SGD([_p()], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
      r"dampening=0\.1"),
     (lambda: optim.SGD([], lr=0.1), r"SGD\(params\): got an empty parameter list"),
     (lambda: optim.Adam([_p()], lr=-1e-3), r"Adam\(lr=-0\.001\): lr must be >= 0"),
-    (lambda: optim.Adam([_p()], betas=(1.0, 0.999)), r"Adam\(betas=\(1\.0, 0\.999\)\): betas\[0\].*got 1\.0"),
+    (lambda: optim.Adam([_p()], betas=(1.0, 0.999)),
+     r"Adam\(betas=\(1\.0, 0\.999\)\): betas\[0\].*got 1\.0"),
     (lambda: optim.Adam([_p()], betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\), got -0\.1"),
     (lambda: optim.Adam([_p()], betas=(0.9,)), r"Adam\(betas=\(0\.9,\)\): betas must be a pair"),
     (lambda: optim.Adam([_p()], eps=-1e-8), r"Adam\(eps=-1e-08\): eps must be >= 0"),

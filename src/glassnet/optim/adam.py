@@ -64,7 +64,8 @@ class Adam(Optimizer):
         """Apply one Adam update to every parameter that has a gradient."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
-            lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            lr, eps = float(group["lr"]), float(group["eps"])
+            weight_decay = float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
             for p in group["params"]:
                 if p.grad is None:

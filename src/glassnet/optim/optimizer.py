@@ -108,10 +108,14 @@ class Optimizer:
         raise ``TypeError`` when the value is not a real number."""
         value = group[key]
         where = f"{type(self).__name__}({key}={value!r})"
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        if not self._is_number(value):
             raise TypeError(f"{where}: {key} must be a number, got {type(value).__name__}")
         if not test(value):
             raise ValueError(f"{where}: {key} must be {rule}")
+
+    @staticmethod
+    def _is_number(x) -> bool:
+        return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
     # -- gradients -------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -72,7 +72,7 @@ class SGD(Optimizer):
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
                     if buf is None:                          # first step: b = g
-                        buf = state["momentum_buffer"] = d_p.copy()
+                        buf = state["momentum_buffer"] = np.array(d_p, dtype=theta.dtype)
                     else:                                    # b = μb + (1-τ)g
                         buf *= momentum
                         if dampening != 0:
