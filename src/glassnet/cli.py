@@ -1,0 +1,204 @@
+"""The ``glassnet`` command line: a thin shell over :mod:`glassnet.train`.
+
+    glassnet train recipes/digits_mlp.toml --out runs/digits
+    glassnet train --model mlp --dataset mnist --data-dir ../shared/data/mnist --epochs 5
+    glassnet train --resume runs/digits --epochs 30
+    glassnet evaluate runs/digits
+    glassnet predict runs/digits --index 0
+    glassnet predict runs/digits samples.npy
+
+Every error (bad option, missing or corrupt file, unwritable output directory) prints ONE
+line ``glassnet: error: ...`` on stderr and exits with status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the ``train``, ``evaluate`` and ``predict`` subcommands."""
+    from .models import PRESETS
+    from .train.recipe import DATASETS, OPTIMIZERS
+    p = _Parser(prog="glassnet", description="Train, evaluate and use glassnet models.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model from a recipe and/or options",
+                       description="Train a model. Options override the recipe's values.")
+    t.add_argument("recipe", nargs="?", metavar="RECIPE.toml", help="a recipe file")
+    t.add_argument("--model", choices=sorted(PRESETS), help="model preset")
+    t.add_argument("--dataset", choices=list(DATASETS), help="dataset")
+    t.add_argument("--epochs", type=int, help="number of epochs")
+    t.add_argument("--batch-size", type=int, help="training batch size")
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="optimizer")
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--seed", type=int, help="random seed (weights, split, shuffling)")
+    t.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
+    t.add_argument("--out", metavar="RUN_DIR", help="output run directory "
+                   "(default: runs/<recipe or model-dataset>-<time>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its "
+                   "newest checkpoint (only --epochs and --data-dir may change)")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    e = sub.add_parser("evaluate", help="evaluate a trained run on a dataset split",
+                       description="Evaluate the final weights of a run directory.")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--dataset", choices=list(DATASETS), help="default: the run's dataset")
+    e.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
+    e.add_argument("--split", default="test", choices=["train", "test"])
+
+    r = sub.add_parser("predict", help="predict classes with a trained run",
+                       description="Print the predicted class of test sample I of the run's "
+                       "dataset, or of every sample in a .npy file (N, *input_shape) with "
+                       "values scaled like the training data (pixels in [0, 1]).")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.add_argument("file", nargs="?", metavar="FILE.npy", help="inputs to classify")
+    r.add_argument("--index", type=int, help="index of a test sample of the run's dataset")
+    r.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
+    return p
+
+
+_OVERRIDES = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "seed", "data_dir")
+
+
+def _cmd_train(args) -> int:
+    from .train.recipe import Recipe, train_recipe
+    given = {k: getattr(args, k) for k in _OVERRIDES if getattr(args, k) is not None}
+    if args.resume:
+        extra = sorted(set(given) - {"epochs", "data_dir"})
+        if args.recipe or extra:
+            bad = ["RECIPE"] if args.recipe else []
+            bad += ["--" + k.replace("_", "-") for k in extra]
+            raise ValueError(f"--resume continues the saved recipe; {', '.join(bad)} cannot "
+                             f"change (only --epochs and --data-dir)")
+        if args.out and Path(args.out) != Path(args.resume):
+            raise ValueError("--resume RUN_DIR writes into RUN_DIR; drop --out")
+        run_dir = Path(args.resume)
+        recipe_path = run_dir / "recipe.toml"
+        if not recipe_path.is_file():
+            raise FileNotFoundError(f"--resume {run_dir}: no recipe.toml there (not a run "
+                                    f"directory)")
+        base = Recipe.from_toml(recipe_path).to_dict()
+        data_dir = given.pop("data_dir", None)
+        recipe = Recipe.from_dict({**base, **given})
+    else:
+        base = Recipe.from_toml(args.recipe).to_dict() if args.recipe else {}
+        recipe = Recipe.from_dict({**base, **given})
+        data_dir = None
+        name = Path(args.recipe).stem if args.recipe else f"{recipe.dataset}_{recipe.model}"
+        run_dir = Path(args.out or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        if (run_dir / "recipe.toml").exists():
+            raise ValueError(f"--out {run_dir}: already holds a run; continue it with "
+                             f"--resume {run_dir} or choose another --out")
+    start = time.perf_counter()
+    result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
+                          verbose=not args.quiet)
+    test = result["test"]
+    print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
+          f"({result['epochs_run']} epochs, {time.perf_counter() - start:.1f} s)")
+    print(f"run written to {run_dir}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from . import nn
+    from .data import DataLoader
+    from .train import evaluate
+    from .train.recipe import _datasets, load_run
+    recipe, model, meta = load_run(args.run_dir)
+    if args.dataset:
+        recipe.dataset = args.dataset
+    train, test = _datasets(recipe, args.data_dir)
+    ds = test if args.split == "test" else train
+    if tuple(ds.arrays[0].shape[1:]) != tuple(meta["input_shape"]):
+        raise ValueError(f"--dataset {recipe.dataset}: samples of shape "
+                         f"{tuple(ds.arrays[0].shape[1:])} do not fit the run's model, "
+                         f"trained on {tuple(meta['input_shape'])}")
+    res = evaluate(model, DataLoader(ds, 512), nn.CrossEntropyLoss())
+    print(f"{recipe.dataset} {args.split}: accuracy {res['accuracy']:.4f}  loss "
+          f"{res['loss']:.4f}  ({len(ds)} samples)")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    import numpy as np
+
+    from .train import predict
+    from .train.recipe import _datasets, load_run
+    if (args.file is None) == (args.index is None):
+        raise ValueError("predict: give exactly one of FILE.npy or --index I")
+    recipe, model, meta = load_run(args.run_dir)
+    shape = tuple(meta["input_shape"])
+    labels = None
+    if args.index is not None:
+        x_all, y_all = _datasets(recipe, args.data_dir)[1].arrays
+        if not 0 <= args.index < len(x_all):
+            raise ValueError(f"--index {args.index}: expected 0 <= I < {len(x_all)}")
+        x, labels, first = x_all[args.index:args.index + 1], y_all[args.index:args.index + 1], \
+            args.index
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        x = np.load(path, allow_pickle=False)
+        size = int(np.prod(shape))
+        if x.dtype.kind not in "fiu" or x.size == 0 or x.size % size:
+            raise ValueError(f"{path}: expected a non-empty numeric array of samples with "
+                             f"shape {shape}, got {x.shape} {x.dtype}")
+        x, first = x.reshape((-1,) + shape).astype(np.float32), 0
+    logits = predict(model, x).astype(np.float64)
+    prob = np.exp(logits - logits.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    for i, row in enumerate(prob):
+        line = f"{first + i}: predicted {int(row.argmax())} (p={row.max():.3f})"
+        if labels is not None:
+            line += f", label {int(labels[i])}"
+        print(line)
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 training failed, 2 usage/file error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+        print(f"glassnet {__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from .train import NonFiniteLossError
+    handler = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict}
+    try:
+        return handler[args.command](args)
+    except NonFiniteLossError as e:
+        print(f"glassnet: training stopped: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("glassnet: interrupted; the last finished epoch's checkpoint is kept (resume "
+              "with glassnet train --resume RUN_DIR)", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, KeyError, OSError, json.JSONDecodeError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
+            msg = f"{e.filename}: {msg}"
+        print(f"glassnet: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
