@@ -65,6 +65,13 @@ CASES = [
     ("logsumexp_dim", lambda L, a: L.logsumexp(a, dim=1), [(2, 3, 4)]),
     ("logsumexp_keep", lambda L, a: a.logsumexp(dim=-1, keepdim=True), [(2, 3, 4)]),
     ("logsumexp_tuple", lambda L, a: L.logsumexp(a, dim=(0, 2)), [(2, 3, 4)]),
+    # -- edge cases that once broke: 0-d tensors, exponent 0 at base 0, ties
+    ("sum_scalar", lambda L, a: a.sum() * 2, [()]),
+    ("mean_scalar_dim0", lambda L, a: a.mean(dim=0), [()]),
+    ("sum_scalar_keep", lambda L, a: L.sum(a, dim=-1, keepdim=True), [()]),
+    ("max_scalar_dim0", lambda L, a: a.max(dim=0)[0], [()]),
+    ("logsumexp_scalar", lambda L, a: a.logsumexp(dim=0), [()]),
+    ("matmul_scalar_out", lambda L, a, b: (a @ b) * 3, [(5,), (5,)]),
     # -- shape
     ("reshape", lambda L, a: a.reshape(4, 6) * 1.5, [(2, 3, 4)]),
     ("reshape_neg1", lambda L, a: L.reshape(a, (-1,)), [(2, 3, 4)]),
@@ -142,7 +149,7 @@ CASES = [
 def make_inputs(specs, dtype):
     out = []
     for s in specs:
-        kind, shape = s if isinstance(s[0], str) else ("any", s)
+        kind, shape = s if s and isinstance(s[0], str) else ("any", s)
         if kind == "pos":
             out.append(positive(*shape, dtype=dtype))
         else:
@@ -151,6 +158,28 @@ def make_inputs(specs, dtype):
 
 
 IDS = [c[0] for c in CASES]
+
+
+TIES = [
+    ("pow_zero_exponent_at_zero", lambda L, a: a ** 0, np.array([0.0, 1.0, -2.0])),
+    ("pow_tensor_zero_exponent", lambda L, a: a ** L.const(np.array([0.0, 0.0, 1.0])),
+     np.array([0.0, 1.0, 2.0])),
+    ("max_all_ties", lambda L, a: a.max(), np.array([1.0, 3.0, 3.0, 2.0])),
+    ("min_all_ties", lambda L, a: L.min(a), np.array([1.0, 1.0, 3.0, 1.0])),
+    ("maximum_ties", lambda L, a: L.maximum(a, L.const(np.array([1.0, 0.0], np.float32))),
+     np.array([1.0, 2.0])),
+    ("clamp_at_bounds", lambda L, a: a.clamp(min=-1.0, max=1.0), np.array([-1.0, 0, 1, 2])),
+    ("relu_at_zero", lambda L, a: L.relu(a), np.array([0.0, -1.0, 1.0])),
+    ("leaky_relu_at_zero", lambda L, a: L.leaky_relu(a, 0.1), np.array([0.0, -1.0, 1.0])),
+    ("abs_at_zero", lambda L, a: L.abs(a), np.array([0.0, -1.0, 1.0])),
+    ("threshold_at_threshold", lambda L, a: L.threshold(a, 0.5, 9.0), np.array([0.5, -1, 1])),
+]
+
+
+@pytest.mark.parametrize("name,fn,x", TIES, ids=[c[0] for c in TIES])
+def test_kinks_and_ties_match_torch(name, fn, x):
+    """Subgradient conventions at kinks and ties follow PyTorch exactly."""
+    check_vs_torch(fn, x.astype(np.float32))
 
 
 @pytest.mark.parametrize("name,fn,specs", CASES, ids=IDS)

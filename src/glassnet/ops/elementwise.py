@@ -56,8 +56,10 @@ def pow(a, b) -> Tensor:
 
     def backward(g):
         ga = gb = None
-        if a.requires_grad:
-            ga = unbroadcast(g * b.data * np.power(a.data, b.data - 1), a.data.shape)
+        if a.requires_grad:          # b·a^(b-1), and exactly 0 where b == 0 (even at a = 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = np.where(b.data == 0, 0, b.data * np.power(a.data, b.data - 1))
+            ga = unbroadcast(g * da.astype(out.dtype), a.data.shape)
         if b.requires_grad:
             with np.errstate(divide="ignore", invalid="ignore"):
                 la = np.where(a.data > 0, np.log(np.where(a.data > 0, a.data, 1)), 0)

@@ -9,6 +9,12 @@ from ._util import norm_dim
 __all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin"]
 
 
+def _axes(a: Tensor, dim, name: str):
+    """``norm_dim`` for reductions; on a 0-d tensor dim 0 or -1 reduces over nothing (torch)."""
+    axes = norm_dim(dim, a.ndim, name, a.shape)
+    return () if axes is not None and a.ndim == 0 else axes
+
+
 def _expand(g: np.ndarray, shape: tuple, axes, keepdim: bool) -> np.ndarray:
     """Bring a reduced gradient back to broadcast against the input."""
     if axes is None:
@@ -19,27 +25,27 @@ def _expand(g: np.ndarray, shape: tuple, axes, keepdim: bool) -> np.ndarray:
 
 
 def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    axes = norm_dim(dim, a.ndim, "sum", a.shape)
+    axes = _axes(a, dim, "sum")
     out = np.sum(a.data, axis=axes, keepdims=keepdim)
     if a.data.dtype.kind in "biu":
         out = out.astype(np.int64)
     shape = a.data.shape
 
     def backward(g):
-        return (np.ascontiguousarray(_expand(g, shape, axes, keepdim)),)
+        return (_expand(g, shape, axes, keepdim).copy(),)   # (ascontiguousarray makes 0-d 1-d)
     return make(np.asarray(out), (a,), backward, "SumBackward")
 
 
 def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if a.data.dtype.kind != "f":
         raise TypeError(f"mean(): expected a floating tensor, got dtype {a.dtype}")
-    axes = norm_dim(dim, a.ndim, "mean", a.shape)
+    axes = _axes(a, dim, "mean")
     out = np.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
 
     def backward(g):
-        return (np.ascontiguousarray(_expand(g / n, shape, axes, keepdim)),)
+        return (_expand(g / n, shape, axes, keepdim).copy(),)
     return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "MeanBackward")
 
 
@@ -57,6 +63,9 @@ def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}(dim={dim!r}): expected an int dim (or None for all elements)")
     (axis,) = norm_dim(dim, a.ndim, name, a.shape)
+    if a.ndim == 0:                           # dim 0 of a scalar: the scalar, at index 0
+        return (make(a.data.copy(), (a,), lambda g: (g,), f"{name.capitalize()}Backward"),
+                Tensor(np.asarray(0, dtype=np.int64)))
     idx = (np.argmax if fn is np.max else np.argmin)(a.data, axis=axis)
     idx_k = np.expand_dims(idx, axis)
     values = np.take_along_axis(a.data, idx_k, axis=axis)
@@ -100,7 +109,7 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
     """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = norm_dim(dim, a.ndim, "var", a.shape)
+    axes = _axes(a, dim, "var")
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
     mu = np.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
@@ -118,7 +127,7 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
 
 def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """log Σ exp(a), computed stably by subtracting the maximum first."""
-    axes = norm_dim(dim, a.ndim, "logsumexp", a.shape)
+    axes = _axes(a, dim, "logsumexp")
     m = np.max(a.data, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     e = np.exp(a.data - m)
