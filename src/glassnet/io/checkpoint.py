@@ -135,11 +135,11 @@ def save_checkpoint(path, model, state: dict | None = None) -> Path:
     blobs["checkpoint.json"] = json.dumps(info, indent=1).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".tmp-{path.name}."))
+    old = None
     try:
         for name, data in blobs.items():
             _write_synced(tmp / name, data)
         fsync_dir(tmp)
-        old = None
         if path.exists():
             old = path.parent / f".old-{path.name}.{os.getpid()}"
             os.replace(path, old)
@@ -149,6 +149,8 @@ def save_checkpoint(path, model, state: dict | None = None) -> Path:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not path.exists():
+            os.replace(old, path)                # put the previous checkpoint back
         raise
     return path
 
@@ -205,6 +207,8 @@ def load_checkpoint(path, model=None) -> Checkpoint:
     """
     path = find_checkpoint(path)
     meta_path = path / "checkpoint.json"
+    if not meta_path.is_file():
+        raise CheckpointError(f"{path}: missing checkpoint.json (incomplete checkpoint)")
     raw = meta_path.read_bytes()
     if len(raw) > _MAX_JSON:
         raise CheckpointError(f"{meta_path}: too large for a checkpoint header")
