@@ -8,7 +8,9 @@ against NaN/Inf.
   copy of the model.
 * :func:`detect_anomaly` names the first layer and step where a NaN or Inf appears.
 """
+from ._anomaly import AnomalyError, detect_anomaly
 from ._gradcheck import GradcheckRecord, GradcheckResult, gradcheck
 from ._trace import Trace, TraceRecord, trace
 
-__all__ = ["trace", "Trace", "TraceRecord", "gradcheck", "GradcheckResult", "GradcheckRecord"]
+__all__ = ["trace", "Trace", "TraceRecord", "gradcheck", "GradcheckResult", "GradcheckRecord",
+           "detect_anomaly", "AnomalyError"]
