@@ -252,6 +252,17 @@ DTYPE_CASES = [
     ("float32 numpy", lambda L: L.tensor(np.ones(2, np.float32)) * np.float64(2.0)),
     ("float64 softmax", lambda L: L.tensor(np.array([[1.0, 2.0]])).softmax(-1)),
     ("float64 matmul", lambda L: L.tensor(np.ones((2, 2))) @ L.tensor(np.ones(2))),
+    ("int exp", lambda L: L.tensor([1, 2]).exp()),
+    ("int log", lambda L: L.tensor([1, 2]).log()),
+    ("int sqrt", lambda L: L.tensor([1, 4]).sqrt()),
+    ("int sigmoid", lambda L: L.tensor([1, -2]).sigmoid()),
+    ("int tanh", lambda L: L.tensor([1, -2]).tanh()),
+    ("int logsumexp", lambda L: L.tensor([[1, 2]]).logsumexp(1)),
+    ("int abs", lambda L: L.tensor([1, -2]).abs()),
+    ("int relu", lambda L: L.tensor([1, -2]).relu()),
+    ("int ** 2", lambda L: L.tensor([1, -2]) ** 2),
+    ("int max", lambda L: L.tensor([1, -2]).max()),
+    ("bool sum", lambda L: L.tensor([True, False, True]).sum()),
 ]
 
 
@@ -259,6 +270,14 @@ DTYPE_CASES = [
 def test_dtype_promotion_matches_torch(name, fn):
     got, want = fn(gn), fn(torch)
     assert str(got.dtype) == str(want.dtype).replace("torch.", ""), name
+
+
+def test_int_inputs_to_float_ops_give_float32_values():
+    x = gn.tensor([1, -2])
+    np.testing.assert_allclose(x.sigmoid().data, 1 / (1 + np.exp([-1.0, 2.0])), rtol=1e-6)
+    np.testing.assert_allclose(x.exp().data, np.exp([1.0, -2.0]), rtol=1e-6)
+    with pytest.raises(TypeError, match="var"):
+        x.var()
 
 
 def test_float64_stays_float64_through_backward():

@@ -28,6 +28,16 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
     return Tensor(x)
 
 
+def as_float(a: Tensor) -> Tensor:
+    """Integer/bool input to a float-valued op (exp, sigmoid ...) becomes float32, as in torch.
+
+    Such tensors never require grad, so the cast needs no graph edge.
+    """
+    if a.data.dtype.kind in "fc":
+        return a
+    return Tensor(a.data.astype(np.float32))
+
+
 def promote(a: Tensor, b: Tensor) -> tuple:
     """PyTorch-style promotion: an int/bool operand takes the float operand's dtype."""
     ka, kb = a.data.dtype.kind, b.data.dtype.kind

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, make
-from ._util import norm_dim
+from ._util import as_float, norm_dim
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softmax",
            "log_softmax"]
@@ -18,6 +18,7 @@ def relu(x: Tensor) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    x = as_float(x)
     pos = x.data > 0
     slope = np.where(pos, 1, negative_slope).astype(x.data.dtype)
     return make(x.data * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
@@ -25,6 +26,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), computed without overflow for large |x|."""
+    x = as_float(x)
     d = x.data
     e = np.exp(-np.abs(d))
     out = np.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
@@ -32,12 +34,14 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
+    x = as_float(x)
     out = np.tanh(x.data)
     return make(out, (x,), lambda g: (g * (1 - out * out),), "TanhBackward")
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (exact, erf-based) or the tanh approximation, as in ``torch.nn.GELU``."""
+    x = as_float(x)
     d = x.data
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)
@@ -70,6 +74,7 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along ``dim`` (max-shifted for stability)."""
+    x = as_float(x)
     (axis,) = norm_dim(dim, x.ndim, "softmax", x.shape)
     e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
@@ -81,6 +86,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """x_i − log Σ_j exp(x_j) along ``dim``, stable for logits of any size."""
+    x = as_float(x)
     (axis,) = norm_dim(dim, x.ndim, "log_softmax", x.shape)
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

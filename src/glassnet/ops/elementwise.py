@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor, make
-from ._util import binary_operands, to_tensor, unbroadcast
+from ._util import as_float, binary_operands, to_tensor, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp",
            "clip", "maximum", "minimum", "where", "cast", "clone", "sign"]
@@ -73,15 +73,18 @@ def neg(a: Tensor) -> Tensor:
 
 
 def exp(a: Tensor) -> Tensor:
+    a = as_float(a)
     out = np.exp(a.data)
     return make(out, (a,), lambda g: (g * out,), "ExpBackward")
 
 
 def log(a: Tensor) -> Tensor:
+    a = as_float(a)
     return make(np.log(a.data), (a,), lambda g: (g / a.data,), "LogBackward")
 
 
 def sqrt(a: Tensor) -> Tensor:
+    a = as_float(a)
     out = np.sqrt(a.data)
     return make(out, (a,), lambda g: (g / (2 * out),), "SqrtBackward")
 

@@ -4,7 +4,7 @@ import builtins
 import numpy as np
 
 from ..tensor import Tensor, make
-from ._util import norm_dim
+from ._util import as_float, norm_dim
 
 __all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin"]
 
@@ -107,6 +107,8 @@ def argmin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
         unbiased: bool | None = None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``."""
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"var(): expected a floating tensor, got dtype {a.dtype}")
     if unbiased is not None:
         correction = 1 if unbiased else 0
     axes = _axes(a, dim, "var")
@@ -127,6 +129,7 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
 
 def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """log Σ exp(a), computed stably by subtracting the maximum first."""
+    a = as_float(a)
     axes = _axes(a, dim, "logsumexp")
     m = np.max(a.data, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)

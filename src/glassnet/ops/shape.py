@@ -45,6 +45,9 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if a.ndim == 0:
         return reshape(a, (1,))
     s, e = norm_dim((start_dim, end_dim), a.ndim, "flatten", a.shape)
+    if s > e:
+        raise ValueError(f"flatten(start_dim={start_dim}, end_dim={end_dim}): start_dim comes "
+                         f"after end_dim for a tensor of shape {a.shape}")
     shape = a.shape[:s] + (int(np.prod(a.shape[s:e + 1])),) + a.shape[e + 1:]
     return reshape(a, shape)
 
@@ -166,6 +169,10 @@ def stack(tensors, dim: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack(): all tensors must have the same shape, got {sorted(shapes)}")
+    nd = tensors[0].ndim
+    if not -nd - 1 <= dim <= nd:
+        raise IndexError(f"stack(): dim={dim} is out of range for tensors of shape "
+                         f"{tensors[0].shape} (expected {-nd - 1} <= dim <= {nd})")
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
 
