@@ -36,15 +36,6 @@ __all__ = ["recurrent_layer"]
 MODES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}   # gate blocks per mode
 
 
-def _sigmoid_(a: np.ndarray) -> np.ndarray:
-    """In-place σ(a) = ½·tanh(a/2) + ½ (no overflow for large |a|)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
-
-
 def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Tensor,
                     b_ih=None, b_hh=None, lengths=None, reverse: bool = False):
     """Run one recurrent layer in one direction over a whole time-major sequence.
@@ -111,6 +102,21 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
             bhn = b_hh.data[2 * H:]
         else:
             XW += b_hh.data
+    # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of XW and W_hhᵀ are negated
+    # once here, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 (scale 2).
+    scale = None
+    if lstm:
+        scale = np.full(GH, -1, dt)
+        scale[2 * H:3 * H] = -2
+    elif gru:
+        scale = np.ones(GH, dt)
+        scale[:2 * H] = -1
+    WT = np.empty((H, GH), dt)
+    if scale is not None:
+        XW *= scale
+        np.multiply(Whh.T, scale, out=WT)
+    else:
+        WT[...] = Whh.T
     XW = XW.reshape(L, N, GH)
 
     S = np.empty((2 if lstm else 1, L + 1, N, H), dt)
@@ -118,59 +124,64 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     S[0, i0] = h0.data
     if lstm:
         S[1, i0] = c0.data
-    acts = np.empty((L, N, GH), dt) if mode != "RNN_TANH" and mode != "RNN_RELU" else None
-    aux = np.empty((L, N, H), dt) if (lstm or gru) else None   # tanh(c_t) / W_hn h + b_hn
+    acts = np.empty((L, N, GH), dt) if (lstm or gru) else None     # gate activations
+    aux = np.empty((L, N, H), dt) if (lstm or gru) else None       # tanh(c_t) / W_hn h + b_hn
     mask = keep = None
     if lengths is not None:
         lens = np.asarray(lengths).reshape(1, N)
         mask = (np.arange(L).reshape(L, 1) < lens).astype(dt)[:, :, None]   # (L, N, 1)
         keep = mask == 0
-    WT = Whh.T
     tmp = np.empty((N, GH), dt)
-    for t in (range(L - 1, -1, -1) if reverse else range(L)):
-        p, q = (t + 1, t) if reverse else (t, t + 1)
-        h_prev, h = S[0, p], S[0, q]
-        if lstm:
-            A = acts[t]
-            np.matmul(h_prev, WT, out=A)
-            A += XW[t]
-            np.tanh(A[:, 2 * H:3 * H], out=A[:, 2 * H:3 * H])
-            _sigmoid_(A[:, :2 * H])
-            _sigmoid_(A[:, 3 * H:])
-            c = S[1, q]
-            np.multiply(A[:, H:2 * H], S[1, p], out=c)
-            np.multiply(A[:, :H], A[:, 2 * H:3 * H], out=tmp[:, :H])
-            c += tmp[:, :H]
-            np.tanh(c, out=aux[t])
-            np.multiply(A[:, 3 * H:], aux[t], out=h)
+    with np.errstate(over="ignore"):            # exp(−a) → inf gives σ = 0, as it should
+        for t in (range(L - 1, -1, -1) if reverse else range(L)):
+            p, q = (t + 1, t) if reverse else (t, t + 1)
+            h_prev, h = S[0, p], S[0, q]
+            if lstm:
+                A = acts[t]
+                np.matmul(h_prev, WT, out=A)
+                A += XW[t]
+                np.exp(A, out=A)
+                A += 1
+                np.reciprocal(A, out=A)                     # i, f, σ(2a_g), o
+                g = A[:, 2 * H:3 * H]
+                g *= 2
+                g -= 1                                      # g = tanh(a_g)
+                c = S[1, q]
+                np.multiply(A[:, H:2 * H], S[1, p], out=c)
+                np.multiply(A[:, :H], g, out=tmp[:, :H])
+                c += tmp[:, :H]
+                np.tanh(c, out=aux[t])
+                np.multiply(A[:, 3 * H:], aux[t], out=h)
+                if keep is not None:
+                    np.copyto(c, S[1, p], where=keep[t])
+            elif gru:
+                A, hn = acts[t], aux[t]
+                np.matmul(h_prev, WT, out=tmp)
+                rz = A[:, :2 * H]
+                np.add(tmp[:, :2 * H], XW[t, :, :2 * H], out=rz)
+                np.exp(rz, out=rz)
+                rz += 1
+                np.reciprocal(rz, out=rz)                   # r, z
+                if bhn is not None:
+                    np.add(tmp[:, 2 * H:], bhn, out=hn)
+                else:
+                    hn[...] = tmp[:, 2 * H:]
+                n = A[:, 2 * H:]
+                np.multiply(A[:, :H], hn, out=n)
+                n += XW[t, :, 2 * H:]
+                np.tanh(n, out=n)
+                np.subtract(h_prev, n, out=h)               # h = n + z·(h_prev − n)
+                h *= A[:, H:2 * H]
+                h += n
+            else:
+                np.matmul(h_prev, WT, out=h)
+                h += XW[t]
+                if mode == "RNN_TANH":
+                    np.tanh(h, out=h)
+                else:
+                    np.maximum(h, 0, out=h)
             if keep is not None:
-                np.copyto(c, S[1, p], where=keep[t])
-        elif gru:
-            A = acts[t]
-            np.matmul(h_prev, WT, out=tmp)
-            np.add(tmp[:, :2 * H], XW[t, :, :2 * H], out=A[:, :2 * H])
-            _sigmoid_(A[:, :2 * H])
-            hn = aux[t]
-            if bhn is not None:
-                np.add(tmp[:, 2 * H:], bhn, out=hn)
-            else:
-                hn[...] = tmp[:, 2 * H:]
-            n = A[:, 2 * H:]
-            np.multiply(A[:, :H], hn, out=n)
-            n += XW[t, :, 2 * H:]
-            np.tanh(n, out=n)
-            np.subtract(h_prev, n, out=h)            # h = n + z·(h_prev − n)
-            h *= A[:, H:2 * H]
-            h += n
-        else:
-            np.matmul(h_prev, WT, out=h)
-            h += XW[t]
-            if mode == "RNN_TANH":
-                np.tanh(h, out=h)
-            else:
-                np.maximum(h, 0, out=h)
-        if keep is not None:
-            np.copyto(h, h_prev, where=keep[t])
+                np.copyto(h, h_prev, where=keep[t])
 
     def backward(G):
         return _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh,
@@ -180,23 +191,66 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 
 
 def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
-    """Backward through time; G is the gradient on the state buffer S."""
+    """Backward through time; G is the gradient on the state buffer S.
+
+    Per step only the products that involve the incoming dh, dc are left in the loop; every
+    factor that depends on forward values alone is precomputed for all steps at once.
+    """
     L, N, Hin = X.shape
     Whh = w_hh.data
     GH, H = Whh.shape
     dt = Whh.dtype
     lstm, gru = mode == "LSTM", mode == "GRU"
-    dA = np.empty((L, N, GH), dt)               # gradient on the input-side pre-activations
-    dAh = np.empty((L, N, GH), dt) if gru else dA   # ... on the hidden-side ones (W_hh h + b_hh)
+    prev = slice(1, L + 1) if reverse else slice(0, L)      # S index of h_{t-1} for step t
+    Hprev = S[0, prev]
     dh = np.zeros((N, H), dt)
-    dc = np.zeros((N, H), dt) if lstm else None
+    dh_new = np.empty((N, H), dt)
     t1 = np.empty((N, H), dt)
-    t2 = np.empty((N, H), dt)
+    dc = None
+    if lstm:
+        # dc_t += dh·P with P = o(1 − tanh²c);  d(i,f,g) = dc·M;  d(o) = dh·M_o
+        A, tc = acts, aux
+        P = np.multiply(tc, tc)
+        np.subtract(1, P, out=P)
+        P *= A[..., 3 * H:]
+        M = np.subtract(1, A)
+        M *= A                                              # σ' = s(1 − s)
+        g = A[..., 2 * H:3 * H]
+        np.multiply(g, g, out=M[..., 2 * H:3 * H])
+        np.subtract(1, M[..., 2 * H:3 * H], out=M[..., 2 * H:3 * H])  # tanh' = 1 − g²
+        M[..., :H] *= g                                     # di = dc·g·σ'(i)
+        M[..., H:2 * H] *= S[1, prev]                       # df = dc·c_{t-1}·σ'(f)
+        M[..., 2 * H:3 * H] *= A[..., :H]                   # dg = dc·i·tanh'
+        M[..., 3 * H:] *= tc                                # do = dh·tanh(c)·σ'(o)
+        dc = np.zeros((N, H), dt)
+        last = 0 if reverse else L
+        dc += G[1, last]
+        dA = np.empty((L, N, GH), dt)
+        dAh = dA
+    elif gru:
+        A, hn = acts, aux
+        r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]
+        Nn = np.multiply(n, n)                              # dn_pre = dh·(1 − z)(1 − n²)
+        np.subtract(1, Nn, out=Nn)
+        Nn *= np.subtract(1, z)
+        Rr = np.subtract(1, r)                              # dr_pre = dn_pre·hn·r(1 − r)
+        Rr *= r
+        Rr *= hn
+        Zz = np.subtract(Hprev, n)                          # dz_pre = dh·(h_prev − n)·z(1 − z)
+        Zz *= z
+        Zz *= np.subtract(1, z)
+        dAh = np.empty((L, N, GH), dt)      # hidden side: [dr, dz, dn_pre·r]
+        dAn = np.empty((L, N, H), dt)       # input side n block: dn_pre
+    else:
+        hs = S[0, 1:] if not reverse else S[0, :L]
+        Dv = np.multiply(hs, hs) if mode == "RNN_TANH" else (hs > 0).astype(dt)
+        if mode == "RNN_TANH":
+            np.subtract(1, Dv, out=Dv)
+        dA = np.empty((L, N, GH), dt)
+        dAh = dA
     for t in (range(L) if reverse else range(L - 1, -1, -1)):
-        p, q = (t + 1, t) if reverse else (t, t + 1)
+        q = t if reverse else t + 1
         dh += G[0, q]
-        if lstm:
-            dc += G[1, q]
         if mask is not None:                    # padded step: the state passes through
             m = mask[t]
             dh_pass = dh * (1 - m)
@@ -204,77 +258,57 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
             if lstm:
                 dc_pass = dc * (1 - m)
                 dc *= m
-        h_prev = S[0, p]
-        D = dA[t]
         if lstm:
-            A, tc = acts[t], aux[t]
-            i, f, g, o = A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
-            # do = dh·tanh(c);  dc += dh·o·(1 − tanh²c)
-            np.multiply(dh, o, out=t1)
-            np.multiply(tc, tc, out=t2)
-            np.subtract(1, t2, out=t2)
-            t1 *= t2
+            D = dA[t]
+            np.multiply(dh, P[t], out=t1)
             dc += t1
-            np.multiply(dh, tc, out=t1)                               # do
-            _dsig(t1, o, D[:, 3 * H:])
-            np.multiply(dc, g, out=t1)                                # di
-            _dsig(t1, i, D[:, :H])
-            np.multiply(dc, S[1, p], out=t1)                          # df
-            _dsig(t1, f, D[:, H:2 * H])
-            np.multiply(dc, i, out=t1)                                # dg
-            np.multiply(g, g, out=t2)
-            np.subtract(1, t2, out=t2)
-            np.multiply(t1, t2, out=D[:, 2 * H:3 * H])
-            dc *= f                                                   # dc_{t-1}
-            dh_new = D @ Whh
+            np.multiply(M[t, :, :3 * H].reshape(N, 3, H), dc[:, None, :],
+                        out=D.reshape(N, 4, H)[:, :3])
+            np.multiply(dh, M[t, :, 3 * H:], out=D[:, 3 * H:])
+            dc *= A[t, :, H:2 * H]                          # dc_{t-1} = dc·f
+            np.matmul(D, Whh, out=dh_new)
         elif gru:
-            A, hn = acts[t], aux[t]
-            r, z, n = A[:, :H], A[:, H:2 * H], A[:, 2 * H:]
-            Dh = dAh[t]
-            np.subtract(h_prev, n, out=t1)                            # dz = dh·(h_prev − n)
-            t1 *= dh
-            _dsig(t1, z, D[:, H:2 * H])
-            np.subtract(1, z, out=t1)                                 # dn = dh·(1 − z)
-            t1 *= dh
-            np.multiply(n, n, out=t2)
-            np.subtract(1, t2, out=t2)
-            np.multiply(t1, t2, out=D[:, 2 * H:])                     # da_n
-            np.multiply(D[:, 2 * H:], hn, out=t1)                     # dr = da_n·hn
-            _dsig(t1, r, D[:, :H])
-            Dh[:, :2 * H] = D[:, :2 * H]
-            np.multiply(D[:, 2 * H:], r, out=Dh[:, 2 * H:])
-            dh_new = Dh @ Whh
-            np.multiply(dh, z, out=t1)
+            Dh, Dn = dAh[t], dAn[t]
+            np.multiply(dh, Nn[t], out=Dn)
+            np.multiply(Dn, Rr[t], out=Dh[:, :H])
+            np.multiply(dh, Zz[t], out=Dh[:, H:2 * H])
+            np.multiply(Dn, r[t], out=Dh[:, 2 * H:])
+            np.matmul(Dh, Whh, out=dh_new)
+            np.multiply(dh, z[t], out=t1)
             dh_new += t1
         else:
-            h = S[0, q]
-            if mode == "RNN_TANH":
-                np.multiply(h, h, out=t1)
-                np.subtract(1, t1, out=t1)
-                np.multiply(dh, t1, out=D)
-            else:
-                np.multiply(dh, h > 0, out=D)
-            dh_new = D @ Whh
+            D = dA[t]
+            np.multiply(dh, Dv[t], out=D)
+            np.matmul(D, Whh, out=dh_new)
         if mask is not None:
             dh_new += dh_pass
             if lstm:
                 dc += dc_pass
-        dh = dh_new
+        dh, dh_new = dh_new, dh
     # weight and input gradients: single GEMMs over all L·N rows
-    dA2 = dA.reshape(L * N, GH)
+    X2, Hp2 = X.reshape(L * N, Hin), Hprev.reshape(L * N, H)
+    Wih = w_ih.data
     dAh2 = dAh.reshape(L * N, GH)
-    Hprev = S[0, 1:] if reverse else S[0, :L]
-    gx = (dA2 @ w_ih.data).reshape(X.shape) if x.requires_grad else None
-    gwih = dA2.T @ X.reshape(L * N, Hin) if w_ih.requires_grad else None
-    gwhh = dAh2.T @ Hprev.reshape(L * N, H) if w_hh.requires_grad else None
-    gbih = dA2.sum(0) if b_ih is not None and b_ih.requires_grad else None
-    gbhh = dAh2.sum(0) if b_hh is not None and b_hh.requires_grad else None
+    gx = gwih = gbih = None
+    if gru:                                 # input side = [dr, dz] of dAh, then dn_pre
+        rz, dn2 = dAh2[:, :2 * H], dAn.reshape(L * N, H)
+        if x.requires_grad:
+            gx = rz @ Wih[:2 * H]
+            gx += dn2 @ Wih[2 * H:]
+            gx = gx.reshape(X.shape)
+        if w_ih.requires_grad:
+            gwih = np.concatenate([rz.T @ X2, dn2.T @ X2])
+        if b_ih is not None and b_ih.requires_grad:
+            gbih = np.concatenate([rz.sum(0), dn2.sum(0)])
+    else:
+        dA2 = dA.reshape(L * N, GH)
+        gx = (dA2 @ Wih).reshape(X.shape) if x.requires_grad else None
+        gwih = dA2.T @ X2 if w_ih.requires_grad else None
+        gbih = dA2.sum(0) if b_ih is not None and b_ih.requires_grad else None
+    gwhh = dAh2.T @ Hp2 if w_hh.requires_grad else None
+    gbhh = None
+    if b_hh is not None and b_hh.requires_grad:     # same sum as gbih unless GRU
+        gbhh = gbih.copy() if gbih is not None and not gru else dAh2.sum(0)
     gh0 = dh if h0.requires_grad else None
     gc0 = dc if lstm and c0.requires_grad else None
     return gx, gh0, gc0, gwih, gwhh, gbih, gbhh
-
-
-def _dsig(d, s, out):
-    """out = d·s·(1 − s): gradient through σ given its output s (d is clobbered)."""
-    d *= s
-    np.subtract(d, d * s, out=out)
