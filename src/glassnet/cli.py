@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: runs/<recipe or model-dataset>-<time>)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its "
                    "newest checkpoint (only --epochs and --data-dir may change)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in "
+                   "--out (its recipe, metrics, weights and checkpoints)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
 
     e = sub.add_parser("evaluate", help="evaluate a trained run on a dataset split",
@@ -72,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _OVERRIDES = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "seed", "data_dir")
+
+
+_RUN_FILES = ("recipe.toml", "metrics.jsonl", "metrics.csv", "weights.safetensors",
+              "run.json")
+
+
+def _remove_run(run_dir: Path) -> None:
+    """Delete the files glassnet wrote into ``run_dir`` (nothing else in it)."""
+    import shutil
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    for name in _RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _cmd_train(args) -> int:
@@ -101,8 +115,11 @@ def _cmd_train(args) -> int:
         name = Path(args.recipe).stem if args.recipe else f"{recipe.dataset}_{recipe.model}"
         run_dir = Path(args.out or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
         if (run_dir / "recipe.toml").exists():
-            raise ValueError(f"--out {run_dir}: already holds a run; continue it with "
-                             f"--resume {run_dir} or choose another --out")
+            if not args.overwrite:
+                raise ValueError(f"--out {run_dir}: already holds a run; continue it with "
+                                 f"--resume {run_dir}, replace it with --overwrite, or choose "
+                                 f"another --out")
+            _remove_run(run_dir)
     start = time.perf_counter()
     result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
                           verbose=not args.quiet)

@@ -100,6 +100,15 @@ def test_bad_options_and_missing_files(run_dir, tmp_path):
     assert_one_line_error(run("predict", run_dir), "exactly one")
     assert_one_line_error(run("predict", run_dir, "--index", 99999), "--index")
     assert_one_line_error(run("train", *FAST, "--out", run_dir), "already holds a run")
+    copy = tmp_path / "copy"
+    import shutil
+    shutil.copytree(run_dir, copy)
+    (copy / "notes.txt").write_text("mine")
+    res = run("train", *FAST, "--epochs", "1", "--out", copy, "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert (copy / "notes.txt").exists()                       # only glassnet's files go
+    assert [p.name for p in (copy / "checkpoints").iterdir() if "epoch" in p.name] == \
+        ["epoch-0001"]
     bad = tmp_path / "bad.toml"
     bad.write_text('model = "mlp"\nlearning_rate = 3\n')
     assert_one_line_error(run("train", bad), "unknown key 'learning_rate'")
