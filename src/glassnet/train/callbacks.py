@@ -53,12 +53,26 @@ class Callback:
     order = 0
     context = None
 
-    def on_train_begin(self, logs): pass
-    def on_train_end(self, logs): pass
-    def on_epoch_begin(self, epoch, logs): pass
-    def on_epoch_end(self, epoch, logs): pass
-    def on_batch_begin(self, step, logs): pass
-    def on_batch_end(self, step, logs): pass
+    def on_train_begin(self, logs):
+        """Before the first epoch; logs: ``epochs``, ``initial_epoch``, ``steps_per_epoch``."""
+
+    def on_train_end(self, logs):
+        """After the last epoch, also when training stops early or fails; logs: the last
+        epoch's logs plus ``stop_reason``."""
+
+    def on_epoch_begin(self, epoch, logs):
+        """Before epoch ``epoch`` (0-based); logs: ``lr``."""
+
+    def on_epoch_end(self, epoch, logs):
+        """After training and validating epoch ``epoch``; logs: ``loss``, metrics,
+        ``val_*``, ``lr`` (already appended to ``context.history``)."""
+
+    def on_batch_begin(self, step, logs):
+        """Before optimizer step ``step`` (global, 0-based); logs: ``batch``, ``size``."""
+
+    def on_batch_end(self, step, logs):
+        """After the update (``step`` = steps done); logs: ``batch``, ``size``, running
+        means of ``loss`` and the metrics over the epoch so far."""
 
     def state_dict(self) -> dict:
         """State to store in checkpoints (default: none)."""
