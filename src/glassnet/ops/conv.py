@@ -19,7 +19,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..tensor import Tensor, make
+from ._memory import keep_freed_memory
 from .shape import squeeze, unsqueeze
+
+keep_freed_memory()        # big per-step arrays reuse heap pages (see ops/_memory.py)
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv_output_size"]
 
@@ -98,18 +101,37 @@ def windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
                       (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
 
 
+def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+           out_hw: tuple) -> np.ndarray:
+    """The patch matrix (N·H_out·W_out, k_h·k_w·C) of xp (N, H, W, C), columns (i, j, c)."""
+    N, _, _, C = xp.shape
+    (kh, kw), L = kernel, xp.shape[0] * out_hw[0] * out_hw[1]
+    if C >= 8:                            # one copy from the strided window view
+        return windows(xp, kernel, stride, dilation, out_hw).reshape(L, kh * kw * C)
+    A = np.empty((N, out_hw[0], out_hw[1], kh, kw, C), dtype=xp.dtype)
+    for i in range(kh):                   # few channels: k_h·k_w slab copies are faster
+        for j in range(kw):
+            A[:, :, :, i, j] = xp[_offset_slice(i, j, stride, dilation, out_hw)]
+    return A.reshape(L, kh * kw * C)
+
+
+def _offset_slice(i, j, stride, dilation, out_hw):
+    """Index of the (N, H_out, W_out, C) elements of a padded input at kernel offset (i, j)."""
+    (sh, sw), (dh, dw) = stride, dilation
+    return (slice(None), slice(i * dh, i * dh + sh * (out_hw[0] - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (out_hw[1] - 1) + 1, sw))
+
+
 def col2im(dcols: np.ndarray, padded_hw: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
     """Adjoint of ``windows``: add each window's gradient back into (N, H_p, W_p, C).
 
     One sliced add per kernel offset (i, j); overlapping windows simply add up.
     """
     N, Ho, Wo, kh, kw, C = dcols.shape
-    (sh, sw), (dh, dw) = stride, dilation
     out = np.zeros((N, padded_hw[0], padded_hw[1], C), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, i * dh:i * dh + sh * (Ho - 1) + 1:sh,
-                j * dw:j * dw + sw * (Wo - 1) + 1:sw] += dcols[:, :, :, i, j]
+            out[_offset_slice(i, j, stride, dilation, (Ho, Wo))] += dcols[:, :, :, i, j]
     return out
 
 
@@ -153,12 +175,12 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     Wo = conv_output_size(W, kw, s[1], sum(pads[1]), d[1])
     xp = pad_nhwc(nhwc_view(x.data), pads)
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
-    cols = windows(xp, (kh, kw), s, d, (Ho, Wo))
     if G == 1:
-        A = cols.reshape(L, K)                                   # im2col: the one copy
+        A = im2col(xp, (kh, kw), s, d, (Ho, Wo))                 # the one copy
         Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
         out = A @ Wm
     else:                                                        # one batched GEMM
+        cols = windows(xp, (kh, kw), s, d, (Ho, Wo))
         A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
         Wm = weight.data.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
         out = np.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
@@ -180,7 +202,11 @@ def _conv2d(x, weight, bias, s, pads, d, G):
                 gw = np.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
                 gw = gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw)
             gw = np.ascontiguousarray(gw)
-        if x.requires_grad:
+        if x.requires_grad and G == 1 and s == (1, 1) and all(
+                a <= di * (k - 1) and b <= di * (k - 1)
+                for (a, b), di, k in zip(pads, d, (kh, kw))):
+            gx = nchw_view(_conv_input_grad_s1(nhwc_view(g), weight.data, pads, d, (H, W)))
+        elif x.requires_grad:
             dA = g2 @ Wm.T if G == 1 else np.matmul(g2, Wm.transpose(0, 2, 1))
             if G > 1:                                            # (G, L, K) → (L, kk, G, C_g)
                 dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)
@@ -189,6 +215,22 @@ def _conv2d(x, weight, bias, s, pads, d, G):
             gx = nchw_view(dxp[:, pt:pt + H, pl:pl + W])
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")
+
+
+def _conv_input_grad_s1(g: np.ndarray, w: np.ndarray, pads: tuple, d: tuple,
+                        in_hw: tuple) -> np.ndarray:
+    """dL/dx of a stride-1 conv2d as a "full" convolution of the output gradient.
+
+    gx[r, q] = Σ_{i,j} g[r + p_t − i·d, q + p_l − j·d] · W_ijᵀ, i.e. a valid correlation of g
+    padded by d·(k − 1) − p with the flipped, transposed kernel: im2col + one GEMM instead of
+    a GEMM and a scatter (col2im). g: (N, H_out, W_out, C_out) → (N, H, W, C_in).
+    """
+    O, C, kh, kw = w.shape
+    gpads = tuple((di * (k - 1) - a, di * (k - 1) - b) for (a, b), di, k in zip(pads, d,
+                                                                                (kh, kw)))
+    A = im2col(pad_nhwc(g, gpads), (kh, kw), (1, 1), d, in_hw)
+    Wf = w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)
+    return (A @ Wf).reshape(g.shape[0], in_hw[0], in_hw[1], C)
 
 
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

@@ -81,16 +81,26 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     for i, j in _offsets(*k)[1:]:
         np.maximum(out, win[:, :, :, i, j], out=out)
 
+    disjoint = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
+    tiled = disjoint and s == k and xp.shape[1:3] == tuple(o * ki for o, ki in zip(out_hw, k))
+
     def backward(g):
         gn = nhwc_view(g)
-        gxp = np.zeros(xp.shape, dtype=g.dtype)
-        free = np.ones(out.shape, dtype=bool)        # windows whose max has no owner yet
-        hit = np.empty(out.shape, dtype=bool)
+        # every input cell lies in exactly one window when tiled: no zero fill needed
+        gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
+        hit, free = np.empty(out.shape, dtype=bool), None   # free: max not yet claimed
         for i, j in _offsets(*k):
             np.equal(win[:, :, :, i, j], out, out=hit)
-            hit &= free
-            free &= ~hit
-            gxp[_slice(i, j, s, d, out_hw)] += gn * hit
+            if free is None:
+                free = ~hit
+            else:
+                hit &= free
+                free ^= hit
+            dst = gxp[_slice(i, j, s, d, out_hw)]
+            if disjoint:
+                np.multiply(gn, hit, out=dst)
+            else:
+                dst += gn * hit
         (pt, _), (pl, _) = pads
         H, W = x.shape[2:]
         return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
