@@ -129,6 +129,14 @@ CASES = [
     ("linear_3d", lambda L, x, w, b: L.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)]),
     ("linear_nobias", lambda L, x, w: L.linear(x, w), [(5, 3), (4, 3)]),
     ("linear_1d", lambda L, x, w, b: L.linear(x, w, b), [(3,), (4, 3), (4,)]),
+    # -- composites: shared subexpressions (diamonds) and a small network
+    ("composite_diamond", lambda L, a: (lambda h: (h * h + h.sum(dim=1, keepdim=True)) / h)(
+        L.exp(a)), [A]),
+    ("composite_reuse", lambda L, a, b: (a * b + a) @ (b - a).transpose(0, 1), [A, A]),
+    ("composite_mlp", lambda L, x, w1, b1, w2: -L.log_softmax(
+        L.linear(L.tanh(L.linear(x, w1, b1)), w2), dim=1)[L.const(np.arange(5)),
+                                                          L.const(np.array([0, 2, 1, 1, 0]))
+                                                          ].mean(), [(5, 4), (6, 4), (6,), (3, 6)]),
     # -- activations
     ("relu", lambda L, a: L.relu(a), [("away", A)]),
     ("relu_method", lambda L, a: a.relu(), [("away", A)]),
