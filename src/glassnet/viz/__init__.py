@@ -12,7 +12,8 @@ from .curves import history_dict, plot_grad_norms, plot_history, plot_lr
 from .features import plot_feature_maps, plot_filters, plot_hidden_states
 from .predictions import (confusion_matrix, plot_confusion_matrix, plot_forecast,
                           plot_predictions)
+from .report import write_report
 
 __all__ = ["plot_history", "plot_lr", "plot_grad_norms", "history_dict", "plot_filters",
            "plot_feature_maps", "plot_hidden_states", "confusion_matrix",
-           "plot_confusion_matrix", "plot_predictions", "plot_forecast"]
+           "plot_confusion_matrix", "plot_predictions", "plot_forecast", "write_report"]

@@ -8,6 +8,11 @@ from ._mpl import new_figure, save
 __all__ = ["plot_history", "plot_lr", "plot_grad_norms", "history_dict"]
 
 
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+    return MaxNLocator(integer=True)
+
+
 def history_dict(history) -> dict:
     """``{key: [value per epoch]}`` from a History, a dict of lists, or a list of per-epoch
     dicts (the rows of ``metrics.jsonl``)."""
@@ -54,6 +59,7 @@ def plot_history(history, path, *, keys=None, size=(8.0, 3.5), dpi: int = 100):
                 ax.plot(range(1, len(ys) + 1), ys, style, ms=3,
                         label="validation" if key.startswith("val_") else "training")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(_integer_ticks())
         ax.set_title(base)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -79,6 +85,7 @@ def plot_lr(lrs, path, *, size=(6.0, 3.0), dpi: int = 100, xlabel: str = "epoch"
     ax = axes[0, 0]
     ax.plot(range(1, len(lrs) + 1), lrs, "-o", ms=3)
     ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(_integer_ticks())
     ax.set_ylabel("learning rate η")
     ax.set_title("learning-rate schedule")
     ax.grid(alpha=0.3)

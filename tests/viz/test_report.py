@@ -1,0 +1,88 @@
+"""glassnet report: a self-contained report.html that a real headless browser renders."""
+import base64
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from glassnet.train.recipe import Recipe, train_recipe  # noqa: E402
+from glassnet.viz import write_report  # noqa: E402
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message)));
+window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  const ok = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+  const p = document.createElement('p');
+  p.id = 'probe';
+  p.textContent = JSON.stringify({images: imgs.length, rendered: ok, errors: window.__errors});
+  document.body.appendChild(p);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("run")
+    recipe = Recipe.from_dict({"model": "mlp-small", "dataset": "digits", "epochs": 2,
+                               "scheduler": "step", "step_size": 1, "gamma": 0.5})
+    train_recipe(recipe, path, verbose=False)
+    return path
+
+
+def test_report_is_self_contained(run_dir):
+    out = write_report(run_dir)
+    assert out == run_dir / "report.html"
+    page = out.read_text(encoding="utf-8")
+    for needle in ("Final metrics", "test accuracy", "Recipe", 'model = &quot;mlp-small&quot;',
+                   "Total params", "Training curves", "confusion matrix", "z = W·x + b",
+                   "δ = ∂L/∂z"):
+        assert needle in page, needle
+    srcs = re.findall(r'<img src="([^"]+)"', page)
+    assert len(srcs) >= 4                     # curves, lr, confusion matrix, predictions
+    for src in srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r'(src|href)="(?!data:)', page)      # nothing outside the file
+
+
+def test_report_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such directory"):
+        write_report(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="run.json nor metrics.jsonl"):
+        write_report(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "loss": 0.5}) + "\n")
+    page = write_report(tmp_path).read_text(encoding="utf-8")      # an unfinished run
+    assert "model not loaded" in page and "data:image/png;base64," in page
+
+
+def _browser():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.skipif(_browser() is None, reason="no chromium in PATH (apt-get install chromium)")
+def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+    page = write_report(run_dir).read_text(encoding="utf-8")
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    cmd = [_browser(), "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-dev-shm-usage", "--no-first-run",
+           f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+           "--virtual-time-budget=5000", "--dump-dom", probed.as_uri()]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    m = re.search(r'<p id="probe">(.*?)</p>', res.stdout)
+    assert m, f"the page did not load: {res.stderr[-2000:]}"
+    probe = json.loads(m.group(1).replace("&quot;", '"'))
+    assert probe["errors"] == []
+    assert probe["images"] >= 4 and probe["rendered"] == probe["images"]
+    console_errors = [ln for ln in res.stderr.splitlines() if "CONSOLE" in ln and "rror" in ln]
+    assert console_errors == []
