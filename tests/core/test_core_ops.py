@@ -58,6 +58,8 @@ CASES = [
     ("min_all", lambda L, a: L.min(a), [(2, 3, 4)]),
     ("min_dim", lambda L, a: a.min(dim=0)[0], [(2, 3, 4)]),
     ("min_dim_keep", lambda L, a: a.min(dim=2, keepdim=True)[0], [(2, 3, 4)]),
+    ("max_dim_values", lambda L, a: a.max(1).values * a.max(1).indices, [(2, 3, 4)]),
+    ("min_dim_indices", lambda L, a: L.min(a, 0).values + a.min(0).indices, [(2, 3, 4)]),
     ("var_all", lambda L, a: a.var(), [(2, 3, 4)]),
     ("var_dim", lambda L, a: a.var(dim=1), [(2, 3, 4)]),
     ("var_tuple_keep", lambda L, a: a.var(dim=(0, 2), keepdim=True), [(2, 3, 4)]),

@@ -1,10 +1,14 @@
 """Reductions over dimensions: sum, mean, max, min, var, logsumexp (with ``keepdim``)."""
 import builtins
+from collections import namedtuple
 
 import numpy as np
 
 from ..tensor import Tensor, make
 from ._util import as_float, norm_dim
+
+# max/min with ``dim`` return (values, indices), readable by name like torch.return_types
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 __all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin"]
 
@@ -64,8 +68,9 @@ def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
         raise TypeError(f"{name}(dim={dim!r}): expected an int dim (or None for all elements)")
     (axis,) = norm_dim(dim, a.ndim, name, a.shape)
     if a.ndim == 0:                           # dim 0 of a scalar: the scalar, at index 0
-        return (make(a.data.copy(), (a,), lambda g: (g,), f"{name.capitalize()}Backward"),
-                Tensor(np.asarray(0, dtype=np.int64)))
+        return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,),
+                                  f"{name.capitalize()}Backward"),
+                             Tensor(np.asarray(0, dtype=np.int64)))
     idx = (np.argmax if fn is np.max else np.argmin)(a.data, axis=axis)
     idx_k = np.expand_dims(idx, axis)
     values = np.take_along_axis(a.data, idx_k, axis=axis)
@@ -77,7 +82,7 @@ def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
         return (grad,)
     vals = make(values if keepdim else np.squeeze(values, axis), (a,), backward,
                 f"{name.capitalize()}Backward")
-    return vals, Tensor(idx_k if keepdim else idx)
+    return ValuesIndices(vals, Tensor(idx_k if keepdim else idx))
 
 
 def max(a: Tensor, dim=None, keepdim: bool = False):
