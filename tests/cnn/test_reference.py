@@ -1,0 +1,72 @@
+"""The fast kernels (im2col + GEMM, channels-last, sliced-add backward) agree with the plain
+loop references in glassnet.ops.reference, in float64."""
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.ops import conv as C
+from glassnet.ops import pool as P
+from glassnet.ops import reference as R
+from _helpers import rand
+
+
+def _run(fn, *arrays):
+    ts = [gn.tensor(a, requires_grad=True) for a in arrays]
+    y = fn(*ts)
+    g = rand(*y.shape, dtype=np.float64)
+    (y * gn.tensor(g)).sum().backward()
+    return y.data, g, [t.grad.data for t in ts]
+
+
+@pytest.mark.parametrize("s,p,d,groups", [((1, 1), (1, 1), (1, 1), 1), ((2, 1), (0, 2), (1, 2), 1),
+                                          ((2, 2), (1, 1), (2, 1), 2), ((1, 1), (0, 0), (1, 1), 4),
+                                          ((3, 2), (2, 1), (1, 1), 1)])
+def test_conv2d_fast_equals_reference(s, p, d, groups):
+    x, w, b = rand(2, 4, 9, 8, dtype=np.float64), rand(8, 4 // groups, 3, 2,
+                                                        dtype=np.float64), rand(8, dtype=np.float64)
+    y, g, grads = _run(lambda x, w, b: C.conv2d(x, w, b, s, p, d, groups), x, w, b)
+    pads = tuple((v, v) for v in p)
+    y_ref, ref_grads = R.conv2d_ref(x, w, b, s, pads, d, groups)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    for a, r in zip(grads, ref_grads(g)):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("s,p,op,d", [((1, 1), (0, 0), (0, 0), (1, 1)),
+                                      ((2, 3), (1, 0), (1, 2), (1, 1)),
+                                      ((2, 1), (1, 1), (0, 0), (2, 2))])
+def test_conv_transpose2d_fast_equals_reference(s, p, op, d):
+    x, w, b = rand(2, 3, 4, 5, dtype=np.float64), rand(3, 2, 3, 2, dtype=np.float64), rand(
+        2, dtype=np.float64)
+    y, g, grads = _run(lambda x, w, b: C.conv_transpose2d(x, w, b, s, p, op, 1, d), x, w, b)
+    y_ref, ref_grads = R.conv_transpose2d_ref(x, w, b, s, p, op, d)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    for a, r in zip(grads, ref_grads(g)):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,s,p,d,ceil", [(2, 2, 0, 1, False), (3, 2, 1, 1, True),
+                                          (3, 1, 1, 2, False), (2, 3, 1, 1, True)])
+def test_max_pool2d_fast_equals_reference(k, s, p, d, ceil):
+    x = np.round(rand(2, 3, 9, 8, dtype=np.float64), 1)     # rounding makes ties
+    y, g, (gx,) = _run(lambda x: P.max_pool2d(x, k, s, p, d, ceil), x)
+    out_hw = y.shape[2:]
+    pads = tuple((p, max(0, (o - 1) * s + d * (k - 1) + 1 - n - p))
+                 for n, o in zip(x.shape[2:], out_hw))
+    y_ref, ref_grad = R.max_pool2d_ref(x, (k, k), (s, s), pads, (d, d))
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_allclose(gx, ref_grad(g), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,s,p,ceil,incl", [(2, 2, 0, False, True), (3, 2, 1, True, False),
+                                             (3, 1, 1, False, True)])
+def test_avg_pool2d_fast_equals_reference(k, s, p, ceil, incl):
+    x = rand(2, 3, 9, 8, dtype=np.float64)
+    y, g, (gx,) = _run(lambda x: P.avg_pool2d(x, k, s, p, ceil, incl), x)
+    out_hw = y.shape[2:]
+    pads = tuple((p, max(0, (o - 1) * s + k - n - p)) for n, o in zip(x.shape[2:], out_hw))
+    div = np.outer(*[P._window_counts(n, k, s, p, o, incl)
+                     for n, o in zip(x.shape[2:], out_hw)])
+    y_ref, ref_grad = R.avg_pool2d_ref(x, (k, k), (s, s), pads, div)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gx, ref_grad(g), rtol=1e-12, atol=1e-12)
