@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", nargs="?", metavar="FILE.npy", help="inputs to classify")
     r.add_argument("--index", type=int, help="index of a test sample of the run's dataset")
     r.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
+    from .viz.cli_commands import add_commands          # explain, gradcheck, report
+    add_commands(sub)
     return p
 
 
@@ -199,7 +201,9 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     from .train import NonFiniteLossError
-    handler = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict}
+    from .viz.cli_commands import COMMANDS as GLASS_BOX_COMMANDS
+    handler = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
+               **GLASS_BOX_COMMANDS}
     try:
         return handler[args.command](args)
     except NonFiniteLossError as e:

@@ -175,6 +175,8 @@ def _forward_record(name, module, args, out, keep) -> TraceRecord:
     ins, outs = _arrays(args, out)
     role = layer_role(module)
     in_sym, out_sym = ("z", "a") if role in ("activation", "pool", "dropout") else ("x", "z")
+    if role == "reshape":
+        in_sym, out_sym = "x", "a"
     if role == "recurrent":
         in_sym, out_sym = "x", "h"
     tensors = {}
