@@ -62,3 +62,17 @@ def test_max_elements_limits_work():
     res = gradcheck(gn.nn.Linear(30, 20), _x((2, 30)), max_elements=10, verbose=False)
     assert res.passed
     assert [r.checked for r in res] == [10, 10, 10]
+
+
+def test_recurrent_layer_with_a_non_contiguous_input():
+    gn.manual_seed(0)
+    x = _x((2, 4, 2)).transpose(1, 0, 2)                  # (L, N, H_in), not C-contiguous
+    assert gradcheck(gn.nn.LSTM(2, 3), x, verbose=False).passed
+
+
+def test_conv_net_passes():
+    gn.manual_seed(0)
+    nn = gn.nn
+    cnn = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(8, 3))
+    assert gradcheck(cnn, _x((2, 1, 4, 4)), verbose=False).passed

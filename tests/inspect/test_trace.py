@@ -154,3 +154,49 @@ def test_duck_typed_conv_and_rnn_notation():
     assert layer_role(FakeConv()) == "conv" and "⊛" in forward_notation(FakeConv())
     assert layer_role(FakeRNN()) == "recurrent"
     assert "W_hh·h_{t−1}" in forward_notation(FakeRNN())
+
+
+def test_conv_net_trace_matches_torch():
+    nn = gn.nn
+    gn.manual_seed(0)
+    g = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                      nn.Linear(8, 3))
+    t = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
+                            torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in g.state_dict().items()})
+    x = np.random.default_rng(0).random((2, 1, 4, 4)).astype(np.float32)
+    y = np.array([0, 2])
+    rec = trace(g, x, y, gn.nn.CrossEntropyLoss(), sgd(g.parameters(), lr=0.1))
+    acts, loss, grads = _torch_step(t, x, torch.from_numpy(y).numpy(), torch.nn.CrossEntropyLoss(),
+                                    0.1)
+    assert rec.loss == pytest.approx(loss, rel=1e-5)
+    conv_f, conv_b = rec.phase("forward")[0], rec.phase("backward")[-1]
+    assert "⊛" in conv_f.notation and conv_f.kind == "Conv2d"
+    np.testing.assert_allclose(conv_f.values["z"], acts[0].detach().numpy(), **TOL)
+    np.testing.assert_allclose(conv_b.values["δ = ∂L/∂z"], acts[0].grad.numpy(), **TOL)
+    np.testing.assert_allclose(conv_b.values["∂L/∂W"], grads["0.weight"], **TOL)
+    assert [r.kind for r in rec.phase("forward")][2] == "MaxPool2d"
+    for k, v in g.state_dict().items():
+        np.testing.assert_allclose(v, t.state_dict()[k].numpy(), **TOL)
+
+
+def test_rnn_trace_shows_bptt():
+    class Net(gn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = gn.nn.RNN(2, 3, batch_first=True)
+            self.fc = gn.nn.Linear(3, 1)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1])
+
+    gn.manual_seed(0)
+    net = Net()
+    x = np.random.default_rng(0).random((2, 4, 2)).astype(np.float32)
+    rec = trace(net, x, np.zeros((2, 1), np.float32), gn.nn.MSELoss(), sgd(net.parameters()))
+    fwd, bwd = rec.phase("forward"), rec.phase("backward")
+    assert fwd[0].notation.startswith("h_t = tanh(W_ih·x_t")
+    assert fwd[0].shapes["h"] == (2, 4, 3) and fwd[0].shapes["h_n"] == (1, 2, 3)
+    assert bwd[-1].notation.startswith("BPTT") and "∂L/∂weight_hh_l0" in bwd[-1].values
+    assert len(rec.phase("update")) == 6

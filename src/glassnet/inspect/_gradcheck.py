@@ -91,7 +91,7 @@ def _as_inputs(inputs) -> list:
 def _to64(x):
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
     if arr.dtype.kind == "f":
-        return Tensor(arr.astype(np.float64), requires_grad=True)
+        return Tensor(np.ascontiguousarray(arr, dtype=np.float64), requires_grad=True)
     return Tensor(arr)                                # integer inputs (indices) stay as they are
 
 
@@ -166,6 +166,8 @@ def gradcheck(model_or_layer, inputs, loss_fn=None, *, eps: float = 1e-6, atol: 
     result = GradcheckResult()
     for layer, label, pname, t in targets:
         analytic = t.grad.data if t.grad is not None else np.zeros_like(t.data)
+        if not t.data.flags.c_contiguous:              # so that `flat` is a view, not a copy
+            t.data = np.ascontiguousarray(t.data)
         flat = t.data.reshape(-1)
         idx = np.arange(flat.size)
         if flat.size > max_elements:
