@@ -6,7 +6,8 @@ import glassnet as gn
 
 
 def test_exports_and_docstrings():
-    assert set(gn.inspect.__all__) == {"trace", "Trace", "TraceRecord", "gradcheck",
+    assert set(gn.inspect.__all__) == {"trace", "Trace", "TraceRecord", "gradcheck", "AnomalyGuard",
+                                       "GradientNormHistory", "gradient_norms",
                                        "GradcheckResult", "GradcheckRecord", "detect_anomaly",
                                        "AnomalyError"}
     assert {"plot_history", "plot_lr", "plot_grad_norms", "plot_filters", "plot_feature_maps",

@@ -6,11 +6,23 @@ against NaN/Inf.
   or HTML.
 * :func:`gradcheck` compares every analytic gradient with central differences on a float64
   copy of the model.
-* :func:`detect_anomaly` names the first layer and step where a NaN or Inf appears.
+* :func:`detect_anomaly` names the first layer and step where a NaN or Inf appears;
+  :class:`AnomalyGuard` is the same as a ``fit`` callback.
+* :class:`GradientNormHistory` / :func:`gradient_norms`: per-layer ‖∂L/∂W‖ over training.
 """
 from ._anomaly import AnomalyError, detect_anomaly
 from ._gradcheck import GradcheckRecord, GradcheckResult, gradcheck
 from ._trace import Trace, TraceRecord, trace
 
 __all__ = ["trace", "Trace", "TraceRecord", "gradcheck", "GradcheckResult", "GradcheckRecord",
-           "detect_anomaly", "AnomalyError"]
+           "detect_anomaly", "AnomalyError", "AnomalyGuard", "GradientNormHistory",
+           "gradient_norms"]
+
+_CALLBACKS = ("AnomalyGuard", "GradientNormHistory", "gradient_norms")
+
+
+def __getattr__(name):
+    if name in _CALLBACKS:                 # imports glassnet.train, so only on first use
+        from . import callbacks
+        return getattr(callbacks, name)
+    raise AttributeError(f"module 'glassnet.inspect' has no attribute {name!r}")
