@@ -26,7 +26,11 @@ def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
 
     def backward(g):
         grad = np.zeros_like(weight.data)
-        np.add.at(grad, flat, g.reshape(-1, E))       # repeated ids accumulate
+        # rows of g summed per id: sort ids once, then one segmented sum (faster than add.at)
+        order = np.argsort(flat, kind="stable")
+        ids, starts = np.unique(flat[order], return_index=True)
+        if ids.size:
+            grad[ids] = np.add.reduceat(g.reshape(-1, E)[order], starts, axis=0)
         if padding_idx is not None:
             grad[padding_idx] = 0
         return (grad,)
