@@ -39,6 +39,8 @@ CASES = [
     ("clamp", lambda L, a: L.clamp(a, min=-0.5, max=0.7), [A]),
     ("clamp_min", lambda L, a: L.clamp(a, min=-0.5), [A]),
     ("clamp_max", lambda L, a: a.clamp(max=0.3), [A]),
+    ("clamp_tensor_bounds", lambda L, a: L.clamp(a, min=L.const(np.float32([-1, 0, -0.5, 0])),
+                                                  max=L.const(np.float32(0.8))), [A]),
     ("maximum", lambda L, a, b: L.maximum(a, b), [A, B]),
     ("minimum", lambda L, a, b: L.minimum(a, b), [(2, 1, 4), A]),
     ("where", lambda L, a, b: L.where(L.const(COND), a, b), [A, B]),

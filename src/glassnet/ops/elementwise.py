@@ -101,6 +101,12 @@ def clamp(a: Tensor, min=None, max=None) -> Tensor:
     """Limit values to [min, max]; the gradient passes only where the value was inside."""
     if min is None and max is None:
         raise ValueError("clamp(): at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):      # constant tensor bounds
+        if any(isinstance(v, Tensor) and v.requires_grad for v in (min, max)):
+            raise TypeError("clamp(): min/max tensors that require grad are not supported; "
+                            "use maximum()/minimum() to differentiate through the bounds")
+        min = min.data if isinstance(min, Tensor) else min
+        max = max.data if isinstance(max, Tensor) else max
     out = np.clip(a.data, min, max)
     if out.dtype != a.data.dtype and a.data.dtype.kind == "f":
         out = out.astype(a.data.dtype)
