@@ -305,3 +305,23 @@ def test_numpy_operands_on_either_side():
         assert isinstance(y, gn.Tensor) and y.requires_grad and y.dtype == np.float32
     (m @ x).sum().backward()
     np.testing.assert_allclose(x.grad.data, m.T @ np.ones((3, 3)))
+
+
+def test_manual_seed_makes_factories_reproducible():
+    gn.manual_seed(123)
+    a, b = gn.randn(3, 2), gn.rand(4)
+    gn.manual_seed(123)
+    np.testing.assert_array_equal(a.data, gn.randn(3, 2).data)
+    np.testing.assert_array_equal(b.data, gn.rand(4).data)
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    np.testing.assert_array_equal(gn.randn(2, generator=g1).data, gn.randn(2, generator=g2).data)
+    with pytest.raises(TypeError, match="manual_seed"):
+        gn.manual_seed(1.5)
+
+
+def test_tensor_copies_and_from_numpy_shares():
+    arr = np.ones(3, np.float32)
+    t, f = gn.tensor(arr), gn.from_numpy(arr)
+    arr[0] = 5
+    assert t.data[0] == 1 and f.data[0] == 5
+    assert gn.zeros_like(gn.tensor(np.ones(2))).dtype == np.float64
