@@ -18,7 +18,7 @@ $(TSTAMP): $(STAMP)
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/glassnet train recipes/digits_mlp.toml --out runs/demo
+	$(BIN)/glassnet train recipes/digits_mlp.toml --out runs/demo --overwrite
 
 test: $(TSTAMP)
 	GLASSNET_DATA=$${GLASSNET_DATA:-$(DATA)} $(BIN)/python -m pytest -q -p no:cacheprovider

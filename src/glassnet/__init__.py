@@ -23,10 +23,10 @@ __all__ = [
     "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "tanh",
-    "transpose", "unsqueeze", "var", "where", "__version__", "nn", "optim", "data",
+    "transpose", "unsqueeze", "var", "where", "__version__", "nn", "optim", "data", "train", "io",
     "inspect", "viz",
 ]
 
-from . import data, nn, optim  # noqa: E402
+from . import data, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
