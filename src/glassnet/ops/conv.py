@@ -101,18 +101,31 @@ def windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
                       (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
 
 
-def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
-           out_hw: tuple) -> np.ndarray:
-    """The patch matrix (N·H_out·W_out, k_h·k_w·C) of xp (N, H, W, C), columns (i, j, c)."""
+def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple,
+           ones_column: bool = False) -> np.ndarray:
+    """The patch matrix (N·H_out·W_out, k_h·k_w·C) of xp (N, H, W, C), columns (i, j, c).
+
+    With ``ones_column`` a last column of ones is appended, so that one GEMM with the weight
+    matrix stacked on the bias row also adds the bias (and its transpose gives the bias
+    gradient next to the weight gradient).
+    """
     N, _, _, C = xp.shape
-    (kh, kw), L = kernel, xp.shape[0] * out_hw[0] * out_hw[1]
-    if C >= 8:                            # one copy from the strided window view
-        return windows(xp, kernel, stride, dilation, out_hw).reshape(L, kh * kw * C)
-    A = np.empty((N, out_hw[0], out_hw[1], kh, kw, C), dtype=xp.dtype)
-    for i in range(kh):                   # few channels: k_h·k_w slab copies are faster
-        for j in range(kw):
-            A[:, :, :, i, j] = xp[_offset_slice(i, j, stride, dilation, out_hw)]
-    return A.reshape(L, kh * kw * C)
+    (kh, kw), (Ho, Wo) = kernel, out_hw
+    L, K = N * Ho * Wo, kh * kw * C
+    if C >= 8 and not ones_column:        # one copy from the strided window view
+        return windows(xp, kernel, stride, dilation, out_hw).reshape(L, K)
+    A = np.empty((L, K + int(ones_column)), dtype=xp.dtype)
+    A6 = A[:, :K].view()
+    A6.shape = (N, Ho, Wo, kh, kw, C)     # a view into A (raises rather than copy)
+    if C >= 8:
+        np.copyto(A6, windows(xp, kernel, stride, dilation, out_hw))
+    else:                                 # few channels: k_h·k_w slab copies are faster
+        for i in range(kh):
+            for j in range(kw):
+                A6[:, :, :, i, j] = xp[_offset_slice(i, j, stride, dilation, out_hw)]
+    if ones_column:
+        A[:, K] = 1
+    return A
 
 
 def _offset_slice(i, j, stride, dilation, out_hw):
@@ -175,27 +188,34 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     Wo = conv_output_size(W, kw, s[1], sum(pads[1]), d[1])
     xp = pad_nhwc(nhwc_view(x.data), pads)
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
+    fused = G == 1 and bias is not None                          # bias rides in the GEMM
     if G == 1:
-        A = im2col(xp, (kh, kw), s, d, (Ho, Wo))                 # the one copy
+        A = im2col(xp, (kh, kw), s, d, (Ho, Wo), ones_column=fused)   # the one copy
         Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
-        out = A @ Wm
+        out = A @ (np.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
     else:                                                        # one batched GEMM
         cols = windows(xp, (kh, kw), s, d, (Ho, Wo))
         A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
         Wm = weight.data.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
         out = np.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
-    if bias is not None:
+    if bias is not None and not fused:
         out += bias.data
     y = nchw_view(out.reshape(N, Ho, Wo, O))
 
     def backward(g):
         g2 = nhwc_view(g).reshape(L, O)
         gx = gw = gb = None
-        if bias is not None and bias.requires_grad:
+        need_gb = bias is not None and bias.requires_grad
+        if fused and (weight.requires_grad or need_gb):
+            gwb = A.T @ g2                                       # (K + 1, C_out)
+            gb = gwb[K].copy() if need_gb else None
+            if weight.requires_grad:
+                gw = np.ascontiguousarray(gwb[:K].reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1))
+        elif need_gb:
             gb = g2.sum(axis=0)
         if G > 1:
             g2 = g2.reshape(L, G, Og).transpose(1, 0, 2)         # (G, L, O_g)
-        if weight.requires_grad:
+        if weight.requires_grad and gw is None:
             if G == 1:
                 gw = (A.T @ g2).reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1)
             else:
