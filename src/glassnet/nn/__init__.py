@@ -21,6 +21,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, LayerNorm  # noq
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
             "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
             "Dropout2d"]
+from .convlstm import ConvLSTM2d; __all__ += ["ConvLSTM2d"]  # noqa: E402,E702
 
 
 def __getattr__(name):

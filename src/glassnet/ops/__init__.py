@@ -13,3 +13,4 @@ from .recurrent import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
+from .convlstm import *  # noqa: F401,F403

@@ -1,0 +1,245 @@
+"""Fused ConvLSTM kernel: one graph op runs a whole ConvLSTM layer over a sequence of images.
+
+ConvLSTM (Shi et al. 2015, "Convolutional LSTM Network") is an LSTM whose input-to-state and
+state-to-state maps are convolutions, so the hidden state h and the cell c keep their spatial
+layout (N, C_h, H, W). Gate order i, f, g, o as in ``nn.LSTM``; peephole-free (no W_c ⊙ c
+terms), like most implementations; one weight over the concatenation [x_t, h_{t-1}]::
+
+    [a_i, a_f, a_g, a_o] = W ⋆ [x_t, h_{t-1}] + b       (⋆ = 'same' cross-correlation)
+    i, f, o = σ(a_i), σ(a_f), σ(a_o);   g = tanh(a_g)
+    c_t = f ⊙ c_{t-1} + i ⊙ g;          h_t = o ⊙ tanh(c_t)
+
+Shape letters: L time steps, N batch, C_in input channels, C_h hidden channels, H, W height and
+width (kept by every step), k_h, k_w kernel size; R = N·H·W pixels of one step.
+
+How the fast path works (``convlstm2d_reference`` below computes the same from primitive ops):
+
+* Everything runs channels-last, so a step's gates are an (R, 4·C_h) matrix and the gate
+  arithmetic is exactly the fused LSTM kernel's (``ops/recurrent.py``) with R rows.
+* The input part of all L steps is one im2col + one GEMM (``ops/conv.py``), bias included.
+* Per step: im2col of the zero-padded h_{t-1} and one GEMM with the hidden part of W.
+* Backward through time: per step the gate gradient dA_t (R, 4·C_h) gives
+  dh_{t-1} = col2im(dA_t·W_hᵀ) (the conv input gradient) and adds cols(h_{t-1})ᵀ·dA_t to the
+  hidden weight gradient; after the loop the input gradient and the input weight gradient are
+  single GEMMs over all L·R rows.
+"""
+import numpy as np
+
+from ..tensor import Tensor, make
+from .activation import sigmoid, tanh
+from .conv import col2im, conv2d, conv_padding, im2col, nchw_view, nhwc_view, pad_nhwc
+from .shape import cat, stack
+
+__all__ = ["convlstm2d", "convlstm2d_reference"]
+
+
+def _check(who, x, h0, c0, weight, bias):
+    if x.ndim != 5:
+        raise ValueError(f"{who}: expected input (L, N, C_in, H, W), got {tuple(x.shape)}")
+    L, N, C, H, W = x.shape
+    if weight.ndim != 4 or weight.shape[0] % 4 or weight.shape[1] <= C:
+        raise ValueError(f"{who}: expected weight (4·C_h, C_in + C_h, k_h, k_w) with "
+                         f"C_in={C}, got {tuple(weight.shape)}")
+    Ch = weight.shape[0] // 4
+    if weight.shape[1] != C + Ch:
+        raise ValueError(f"{who}: weight {tuple(weight.shape)} has {weight.shape[1]} input "
+                         f"channels, expected C_in + C_h = {C} + {Ch}")
+    if bias is not None and tuple(bias.shape) != (4 * Ch,):
+        raise ValueError(f"{who}: expected bias ({4 * Ch},), got {tuple(bias.shape)}")
+    for s, label in ((h0, "h_0"), (c0, "c_0")):
+        if s is not None and tuple(s.shape) != (N, Ch, H, W):
+            raise ValueError(f"{who}: expected {label} of shape {(N, Ch, H, W)} "
+                             f"(N, C_h, H, W), got {tuple(s.shape)}")
+    return L, N, C, H, W, Ch
+
+
+def convlstm2d(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight: Tensor,
+               bias: Tensor | None = None):
+    """Run one ConvLSTM layer over a time-major sequence of images (fused fast path).
+
+    Args:
+        x: input (L, N, C_in, H, W).
+        h0, c0: initial hidden state and cell (N, C_h, H, W), or None for zeros.
+        weight: (4·C_h, C_in + C_h, k_h, k_w), gate blocks i, f, g, o; input channels first,
+            then hidden channels. bias: (4·C_h,) or None. Padding is 'same', stride 1.
+
+    Returns:
+        ``(out, h_n, c_n)``: out (L, N, C_h, H, W), the hidden state of every step; h_n, c_n
+        (N, C_h, H, W). All differentiable with respect to every input.
+
+    Example:
+        >>> out, h, c = convlstm2d(gn.randn(5, 2, 1, 8, 8), None, None, gn.randn(16, 5, 3, 3))
+        >>> out.shape, h.shape
+        ((5, 2, 4, 8, 8), (2, 4, 8, 8))
+    """
+    L, N, C, H, W, Ch = _check("convlstm2d", x, h0, c0, weight, bias)
+    dt = weight.data.dtype
+    if h0 is None:
+        h0 = Tensor(np.zeros((N, Ch, H, W), dt))
+    if c0 is None:
+        c0 = Tensor(np.zeros((N, Ch, H, W), dt))
+    core = _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch)
+    out = _take(core, (0, slice(1, L + 1)), (0, 1, 4, 2, 3))
+    h_n = _take(core, (0, L), (0, 3, 1, 2))
+    c_n = _take(core, (1, L), (0, 3, 1, 2))
+    return out, h_n, c_n
+
+
+def _take(core: Tensor, key, axes) -> Tensor:
+    """A slice of the (channels-last) state buffer as a (channels-first view) graph node."""
+    out = core.data[key].transpose(axes)
+
+    def backward(g):
+        grad = np.zeros_like(core.data)
+        grad[key] = g.transpose(np.argsort(axes))
+        return (grad,)
+    return make(out, (core,), backward, "ConvLSTMOutBackward")
+
+
+def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
+    """Forward over time. Returns S (2, L+1, N, H, W, C_h): S[0] hidden, S[1] cell states,
+    S[:, 0] the initial state and S[:, t+1] the state after step t (channels-last)."""
+    Wt, dt = weight.data, weight.data.dtype
+    O, (kh, kw) = 4 * Ch, Wt.shape[2:]
+    k, one = (kh, kw), (1, 1)
+    pads = conv_padding("same", k, one, one, "convlstm2d")
+    (pt, _), (pl, _) = pads
+    R = N * H * W
+    # input part of every step: one im2col + GEMM; bias as a ones column
+    Xn = nhwc_view(x.data.reshape(L * N, C, H, W))
+    Xcols = im2col(pad_nhwc(Xn, pads), k, one, one, (H, W), ones_column=bias is not None)
+    Wx = Wt[:, :C].transpose(2, 3, 1, 0).reshape(kh * kw * C, O)
+    if bias is not None:
+        Wx = np.concatenate([Wx, bias.data[None].astype(dt)])
+    XW = (Xcols @ Wx).reshape(L, R, O)
+    # σ(a) = 1/(1 + exp(−a)) and tanh(a) = 2σ(2a) − 1: scale the gate columns once
+    scale = np.full(O, -1, dt)
+    scale[2 * Ch:3 * Ch] = -2
+    XW *= scale
+    Wh = Wt[:, C:].transpose(2, 3, 1, 0).reshape(kh * kw * Ch, O)
+    WhS = Wh * scale
+    S = np.empty((2, L + 1, N, H, W, Ch), dt)
+    S[0, 0] = nhwc_view(h0.data)
+    S[1, 0] = nhwc_view(c0.data)
+    hpad = pad_nhwc(S[0, 0], pads)                  # zero border stays; interior per step
+    acts = np.empty((L, R, O), dt)                  # i, f, g, o of every step
+    tcs = np.empty((L, R, Ch), dt)                  # tanh(c_t)
+    tmp = np.empty((R, Ch), dt)
+    with np.errstate(over="ignore"):                # exp(−a) → inf gives σ = 0
+        for t in range(L):
+            hpad[:, pt:pt + H, pl:pl + W] = S[0, t]
+            A = acts[t]
+            np.matmul(im2col(hpad, k, one, one, (H, W)), WhS, out=A)
+            A += XW[t]
+            np.exp(A, out=A)
+            A += 1
+            np.reciprocal(A, out=A)                 # i, f, σ(2a_g), o
+            g = A[:, 2 * Ch:3 * Ch]
+            g *= 2
+            g -= 1                                  # g = tanh(a_g)
+            c = S[1, t + 1].reshape(R, Ch)
+            np.multiply(A[:, Ch:2 * Ch], S[1, t].reshape(R, Ch), out=c)
+            np.multiply(A[:, :Ch], g, out=tmp)
+            c += tmp
+            np.tanh(c, out=tcs[t])
+            np.multiply(A[:, 3 * Ch:], tcs[t], out=S[0, t + 1].reshape(R, Ch))
+
+    def backward(G):
+        return _bptt(G, S, acts, tcs, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch)
+    return make(S, (x, h0, c0, weight, bias), backward, "ConvLSTMBackward")
+
+
+def _bptt(G, S, A, tc, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch):
+    """Backward through time; G is the gradient on the state buffer S."""
+    _, Lp1, N, H, W, _ = S.shape
+    L, R, O = A.shape
+    dt = S.dtype
+    kh, kw = weight.shape[2:]
+    k, one = (kh, kw), (1, 1)
+    (pt, _), (pl, _) = pads
+    # factors that depend on forward values only, for all steps at once
+    P = np.multiply(tc, tc)                         # dc_t += dh·P, P = o(1 − tanh²c)
+    np.subtract(1, P, out=P)
+    P *= A[..., 3 * Ch:]
+    M = np.subtract(1, A)
+    M *= A                                          # σ' = s(1 − s)
+    g = A[..., 2 * Ch:3 * Ch]
+    np.multiply(g, g, out=M[..., 2 * Ch:3 * Ch])
+    np.subtract(1, M[..., 2 * Ch:3 * Ch], out=M[..., 2 * Ch:3 * Ch])   # tanh' = 1 − g²
+    M[..., :Ch] *= g                                # di = dc·g·σ'(i)
+    M[..., Ch:2 * Ch] *= S[1, :L].reshape(L, R, Ch)  # df = dc·c_{t-1}·σ'(f)
+    M[..., 2 * Ch:3 * Ch] *= A[..., :Ch]            # dg = dc·i·tanh'
+    M[..., 3 * Ch:] *= tc                           # do = dh·tanh(c)·σ'(o)
+    need_w = weight.requires_grad
+    need_h = need_w or h0.requires_grad or c0.requires_grad or x.requires_grad or (
+        bias is not None and bias.requires_grad)
+    dA = np.empty((L, R, O), dt)
+    dh = G[0, L].reshape(R, Ch).copy()
+    dc = G[1, L].reshape(R, Ch).copy()
+    t1 = np.empty((R, Ch), dt)
+    gWh = np.zeros_like(Wh) if need_w else None
+    hpad = pad_nhwc(S[0, 0], pads)
+    WhT = np.ascontiguousarray(Wh.T)
+    padded_hw = hpad.shape[1:3]
+    for t in range(L - 1, -1, -1) if need_h else ():
+        if t < L - 1:
+            dh += G[0, t + 1].reshape(R, Ch)
+            dc += G[1, t + 1].reshape(R, Ch)
+        D = dA[t]
+        np.multiply(dh, P[t], out=t1)
+        dc += t1
+        np.multiply(M[t, :, :3 * Ch].reshape(R, 3, Ch), dc[:, None, :],
+                    out=D.reshape(R, 4, Ch)[:, :3])
+        np.multiply(dh, M[t, :, 3 * Ch:], out=D[:, 3 * Ch:])
+        dc *= A[t, :, Ch:2 * Ch]                    # dc_{t-1} = dc·f
+        if need_w:                                  # hidden weight grad: cols(h_{t-1})ᵀ·dA_t
+            hpad[:, pt:pt + H, pl:pl + W] = S[0, t]
+            gWh += im2col(hpad, k, one, one, (H, W)).T @ D
+        dcols = (D @ WhT).reshape(N, H, W, kh, kw, Ch)     # conv input grad: GEMM + col2im
+        dh = col2im(dcols, padded_hw, one, one)[:, pt:pt + H, pl:pl + W].reshape(R, Ch)
+    dh += G[0, 0].reshape(R, Ch)
+    dc += G[1, 0].reshape(R, Ch)
+    dA2 = dA.reshape(L * R, O)
+    gx = gw = gb = None
+    if x.requires_grad:
+        K = kh * kw * C
+        dcols = (dA2 @ Wx[:K].T).reshape(L * N, H, W, kh, kw, C)
+        gxp = col2im(dcols, padded_hw, one, one)[:, pt:pt + H, pl:pl + W]
+        gx = np.ascontiguousarray(gxp.reshape(L, N, H, W, C).transpose(0, 1, 4, 2, 3))
+    if need_w or (bias is not None and bias.requires_grad):
+        gXb = Xcols.T @ dA2                         # (k_h·k_w·C_in [+ 1], 4·C_h)
+        if bias is not None and bias.requires_grad:
+            gb = gXb[-1].copy()
+        if need_w:
+            gw = np.empty(weight.shape, dt)
+            gw[:, :C] = gXb[:kh * kw * C].reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
+            gw[:, C:] = gWh.reshape(kh, kw, Ch, O).transpose(3, 2, 0, 1)
+    gh0 = np.ascontiguousarray(nchw_view(dh.reshape(N, H, W, Ch))) if h0.requires_grad \
+        else None
+    gc0 = np.ascontiguousarray(nchw_view(dc.reshape(N, H, W, Ch))) if c0.requires_grad \
+        else None
+    return gx, gh0, gc0, gw, gb
+
+
+def convlstm2d_reference(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight: Tensor,
+                         bias: Tensor | None = None):
+    """Step-by-step ConvLSTM built from primitive ops (conv2d, sigmoid, tanh, mul, add).
+
+    Same arguments and results as :func:`convlstm2d`; autograd derives the backward through
+    time. Slow; it is the readable statement of the equations and the tests' reference.
+    """
+    L, N, C, H, W, Ch = _check("convlstm2d_reference", x, h0, c0, weight, bias)
+    dt = weight.data.dtype
+    h = h0 if h0 is not None else Tensor(np.zeros((N, Ch, H, W), dt))
+    c = c0 if c0 is not None else Tensor(np.zeros((N, Ch, H, W), dt))
+    outs = []
+    for t in range(L):
+        a = conv2d(cat([x[t], h], 1), weight, bias, padding="same")
+        i = sigmoid(a[:, :Ch])
+        f = sigmoid(a[:, Ch:2 * Ch])
+        g = tanh(a[:, 2 * Ch:3 * Ch])
+        o = sigmoid(a[:, 3 * Ch:])
+        c = f * c + i * g
+        h = o * tanh(c)
+        outs.append(h)
+    return stack(outs, 0), h, c
