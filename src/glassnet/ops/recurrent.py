@@ -91,32 +91,33 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     GH, H = Whh.shape
     lstm, gru = mode == "LSTM", mode == "GRU"
 
-    # input projection of all steps: one GEMM; hidden biases folded in where they commute
-    XW = X.reshape(L * N, Hin) @ w_ih.data.T
-    if b_ih is not None:
-        XW += b_ih.data
-    bhn = None
-    if b_hh is not None:
-        if gru:
-            XW[:, :2 * H] += b_hh.data[:2 * H]
-            bhn = b_hh.data[2 * H:]
-        else:
-            XW += b_hh.data
-    # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of XW and W_hhᵀ are negated
-    # once here, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 (scale 2).
+    # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of W_ih, W_hh and the biases
+    # are negated up front, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 uses
+    # a scale of −2 on its rows. GRU's n rows keep tanh (it needs r·(W_hn h + b_hn) unscaled).
     scale = None
     if lstm:
-        scale = np.full(GH, -1, dt)
+        scale = np.full((GH, 1), -1, dt)
         scale[2 * H:3 * H] = -2
     elif gru:
-        scale = np.ones(GH, dt)
+        scale = np.ones((GH, 1), dt)
         scale[:2 * H] = -1
+    Wih = w_ih.data if scale is None else w_ih.data * scale
     WT = np.empty((H, GH), dt)
-    if scale is not None:
-        XW *= scale
-        np.multiply(Whh.T, scale, out=WT)
-    else:
-        WT[...] = Whh.T
+    np.copyto(WT, (Whh if scale is None else Whh * scale).T)
+    bias = None                                 # b_ih + b_hh where they commute (not GRU's n)
+    if b_ih is not None or b_hh is not None:
+        bias = np.zeros(GH, dt)
+        if b_ih is not None:
+            bias += b_ih.data
+        if b_hh is not None:
+            bias[:2 * H if gru else GH] += b_hh.data[:2 * H if gru else GH]
+        if scale is not None:
+            bias *= scale[:, 0]
+    bhn = b_hh.data[2 * H:] if gru and b_hh is not None else None
+    # input projection of all steps: one GEMM
+    XW = X.reshape(L * N, Hin) @ Wih.T
+    if bias is not None:
+        XW += bias
     XW = XW.reshape(L, N, GH)
 
     S = np.empty((2 if lstm else 1, L + 1, N, H), dt)
