@@ -200,3 +200,12 @@ def test_rnn_trace_shows_bptt():
     assert fwd[0].shapes["h"] == (2, 4, 3) and fwd[0].shapes["h_n"] == (1, 2, 3)
     assert bwd[-1].notation.startswith("BPTT") and "∂L/∂weight_hh_l0" in bwd[-1].values
     assert len(rec.phase("update")) == 6
+
+
+def test_phase_selection():
+    g, _ = twin_mlp()
+    rec = trace(g, np.ones((1, 2), np.float32), np.ones((1, 1), np.float32), gn.nn.MSELoss())
+    text = rec.to_text(phases=["loss"])
+    assert "MSE = " in text and "z = W·x + b" not in text
+    with pytest.raises(ValueError, match="unknown"):
+        rec.to_markdown(phases=["forwards"])

@@ -35,8 +35,13 @@ def run_dir(tmp_path_factory):
     return path
 
 
-def test_report_is_self_contained(run_dir):
-    out = write_report(run_dir)
+@pytest.fixture(scope="module")
+def report(run_dir):
+    return write_report(run_dir)
+
+
+def test_report_is_self_contained(run_dir, report):
+    out = report
     assert out == run_dir / "report.html"
     page = out.read_text(encoding="utf-8")
     for needle in ("Final metrics", "test accuracy", "Recipe", 'model = &quot;mlp-small&quot;',
@@ -70,8 +75,8 @@ def _browser():
 
 
 @pytest.mark.skipif(_browser() is None, reason="no chromium in PATH (apt-get install chromium)")
-def test_report_renders_in_headless_chromium(run_dir, tmp_path):
-    page = write_report(run_dir).read_text(encoding="utf-8")
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    page = report.read_text(encoding="utf-8")
     probed = tmp_path / "probed.html"
     probed.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     cmd = [_browser(), "--headless", "--no-sandbox", "--disable-gpu",

@@ -67,20 +67,21 @@ class Trace(list):
         """The records of one phase ("forward", "loss", "backward", "update")."""
         return [r for r in self if r.phase == name]
 
-    def to_text(self) -> str:
-        """Plain text with one block per layer."""
+    def to_text(self, phases=None) -> str:
+        """Plain text with one block per layer; ``phases`` (e.g. ``["forward"]``) selects
+        the sections."""
         from .render import to_text
-        return to_text(self)
+        return to_text(self, phases)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, phases=None) -> str:
         """Markdown: a section per phase, a table of shapes and statistics per layer."""
         from .render import to_markdown
-        return to_markdown(self)
+        return to_markdown(self, phases)
 
-    def to_html(self, standalone: bool = True) -> str:
+    def to_html(self, standalone: bool = True, phases=None) -> str:
         """HTML; a complete page when ``standalone``, else a fragment."""
         from .render import to_html
-        return to_html(self, standalone=standalone)
+        return to_html(self, standalone=standalone, phases=phases)
 
     def __str__(self) -> str:
         return self.to_text()
@@ -101,7 +102,7 @@ def _as_tensor(v):
 
 
 def trace(model, x, y, loss_fn, optimizer=None, *, show_values: bool | None = None,
-          max_params: int = 100, max_inputs: int = 32) -> Trace:
+          input_grad: bool = False, max_params: int = 100, max_inputs: int = 32) -> Trace:
     """Run ONE training step of ``model`` and record every stage of it.
 
     The step is real: ``optimizer.zero_grad()``, ``ŷ = model(x)``, ``L = loss_fn(ŷ, y)``,
@@ -117,6 +118,8 @@ def trace(model, x, y, loss_fn, optimizer=None, *, show_values: bool | None = No
         show_values: keep the actual numbers in the records; by default only when the
             model has at most ``max_params`` parameters and ``x`` at most ``max_inputs``
             elements (a network small enough to check by hand).
+        input_grad: also record ∂L/∂x for the model's input (in the first layer's backward
+            record), e.g. to watch gradients vanish over the time steps of an RNN.
         max_params, max_inputs: the limits of that default.
 
     Returns:
@@ -128,6 +131,8 @@ def trace(model, x, y, loss_fn, optimizer=None, *, show_values: bool | None = No
         >>> print(gn.inspect.trace(model, [[1., 2.]], [[1.]], gn.nn.MSELoss(), opt))
     """
     x, y = _as_tensor(x), _as_tensor(y)
+    if input_grad:
+        x = Tensor(x.data, requires_grad=True)
     if show_values is None:
         show_values = model.num_parameters() <= max_params and x.data.size <= max_inputs
     calls = []                                  # (name, module, args, output) in call order

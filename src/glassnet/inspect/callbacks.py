@@ -99,4 +99,4 @@ class GradientNormHistory(Callback):
     def plot(self, path, **kwargs):
         """Draw the history with :func:`glassnet.viz.plot_grad_norms`; returns the Path."""
         from ..viz import plot_grad_norms
-        return plot_grad_norms(self.norms, path, **kwargs)
+        return plot_grad_norms(self.norms, path, steps=self.steps, **kwargs)

@@ -61,9 +61,17 @@ def layer_role(module) -> str:
 
 
 def _pair(v) -> str:
+    """A kernel size: ``3`` or ``(3, 3)`` → ``3×3``."""
     if isinstance(v, (tuple, list)):
         return "×".join(str(i) for i in v)
     return f"{v}×{v}" if v is not None else "?"
+
+
+def _one(v) -> str:
+    """A stride or padding: ``(1, 1)`` → ``1``, ``(1, 2)`` → ``1×2``."""
+    if isinstance(v, (tuple, list)):
+        return str(v[0]) if len(set(v)) == 1 else "×".join(str(i) for i in v)
+    return str(v)
 
 
 def forward_notation(module) -> str:
@@ -74,7 +82,7 @@ def forward_notation(module) -> str:
     if role == "dense":
         return f"z = W·x{b}"
     if role == "conv":
-        stride, pad = getattr(module, "stride", 1), getattr(module, "padding", 0)
+        stride, pad = _one(getattr(module, "stride", 1)), _one(getattr(module, "padding", 0))
         return (f"z = W ⊛ x{b}   (cross-correlation, kernel {_pair(module.weight.shape[2:])}, "
                 f"stride {stride}, padding {pad}; H_out = ⌊(H + 2p − k)/s⌋ + 1)")
     if role == "recurrent":
@@ -94,7 +102,8 @@ def forward_notation(module) -> str:
     if role == "pool":
         k = _pair(getattr(module, "kernel_size", None))
         how = "max" if "Max" in kind else "mean"
-        return f"a = {how} over each {k} window (stride {getattr(module, 'stride', k)})"
+        stride = _one(getattr(module, "stride", None) or getattr(module, "kernel_size", "?"))
+        return f"a = {how} over each {k} window (stride {stride})"
     if role == "dropout":
         return "a = x ⊙ m / (1 − p),  m ~ Bernoulli(1 − p)   (training only)"
     if role == "reshape":
@@ -119,10 +128,10 @@ def backward_notation(module) -> str:
         return f"∂L/∂z = ∂L/∂a ⊙ f′(z),  {ACTIVATIONS[kind][1]}"
     if role == "pool":
         if "Max" in kind:
-            return "∂L/∂x = ∂L/∂a routed to the position of each window's maximum, 0 elsewhere"
-        return "∂L/∂x = ∂L/∂a shared equally over each window"
+            return "∂L/∂z = ∂L/∂a routed to the position of each window's maximum, 0 elsewhere"
+        return "∂L/∂z = ∂L/∂a shared equally over each window"
     if role == "dropout":
-        return "∂L/∂x = ∂L/∂a ⊙ m / (1 − p)"
+        return "∂L/∂z = ∂L/∂a ⊙ m / (1 − p)"
     if role == "reshape":
         return "∂L/∂x = ∂L/∂a reshaped back"
     if role == "norm":

@@ -22,7 +22,7 @@ def format_array(a, precision: int = 4) -> str:
 
 
 def _num(v: float) -> str:
-    return f"{v:.4g}"
+    return f"{v + 0.0:.4g}"                           # + 0.0 shows −0.0 as 0
 
 
 def _stat_line(stats: dict) -> str:
@@ -47,10 +47,21 @@ def _summary(trace) -> str:
     return f"One training step{batch} · loss {trace.loss:.6g}{opt}"
 
 
-def to_text(trace) -> str:
-    """The trace as plain text (what ``print(trace)`` shows)."""
+def _phases(phases):
+    if phases is None:
+        return PHASES
+    known = dict(PHASES)
+    bad = [p for p in phases if p not in known]
+    if bad:
+        raise ValueError(f"phases={list(phases)!r}: unknown {bad}; expected some of "
+                         f"{list(known)}")
+    return [(p, known[p]) for p, _ in PHASES if p in phases]
+
+
+def to_text(trace, phases=None) -> str:
+    """The trace as plain text (what ``print(trace)`` shows); ``phases`` selects sections."""
     lines = [_summary(trace)]
-    for phase, heading in PHASES:
+    for phase, heading in _phases(phases):
         recs = trace.phase(phase)
         if not recs:
             continue
@@ -58,20 +69,35 @@ def to_text(trace) -> str:
         for r in recs:
             lines.append(_title(r))
             lines += ["    " + n for n in r.notation.split("\n")]
-            for name, st in r.stats.items():
-                shape = r.shapes.get(name)
-                sh = f"{shape}" if shape is not None else ""
-                lines.append(f"      {name:<10} {sh:<14} {_stat_line(st)}")
-            for name, v in r.values.items():
-                head = f"      {name} = "
-                lines.append(head + format_array(v).replace("\n", "\n" + " " * len(head)))
+            lines += _text_body(r)
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(trace) -> str:
+def _text_body(r) -> list:
+    """The tensors of one record: the numbers when kept, else one line of statistics.
+    (The update's change and the loss value are already in the notation lines.)"""
+    lines, shown = [], set()
+    for name, st in r.stats.items():
+        if r.phase == "update" or name == r.label:
+            continue
+        shape = r.shapes.get(name)
+        if name in r.values:
+            head = f"      {name} {shape} = "
+            lines.append(head + format_array(r.values[name]).replace("\n", "\n" + " " * len(head)))
+            shown.add(name)
+        else:
+            lines.append(f"      {name:<10} {str(shape or ''):<14} {_stat_line(st)}")
+    for name, v in r.values.items():
+        if name not in shown:
+            head = f"      {name} = "
+            lines.append(head + format_array(v).replace("\n", "\n" + " " * len(head)))
+    return lines
+
+
+def to_markdown(trace, phases=None) -> str:
     """The trace as Markdown: a section per phase, a table per layer, values in code blocks."""
     out = [f"**{_summary(trace)}**", ""]
-    for phase, heading in PHASES:
+    for phase, heading in _phases(phases):
         recs = trace.phase(phase)
         if not recs:
             continue
@@ -105,11 +131,11 @@ border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text
 pre{background:#fff;padding:.4rem;overflow-x:auto}"""
 
 
-def to_html(trace, standalone: bool = True) -> str:
+def to_html(trace, standalone: bool = True, phases=None) -> str:
     """The trace as HTML (a whole page when ``standalone``, else a ``<div>`` fragment)."""
     e = html.escape
     parts = [f'<div class="glassnet-trace"><p><b>{e(_summary(trace))}</b></p>']
-    for phase, heading in PHASES:
+    for phase, heading in _phases(phases):
         recs = trace.phase(phase)
         if not recs:
             continue

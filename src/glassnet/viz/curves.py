@@ -92,12 +92,13 @@ def plot_lr(lrs, path, *, size=(6.0, 3.0), dpi: int = 100, xlabel: str = "epoch"
     return save(fig, path, dpi)
 
 
-def plot_grad_norms(norms: dict, path, *, size=(7.0, 4.0), dpi: int = 100):
+def plot_grad_norms(norms: dict, path, *, steps=None, size=(7.0, 4.0), dpi: int = 100):
     """Per-layer gradient-norm history ‖∂L/∂W‖ on a log scale (vanishing/exploding gradients).
 
     Args:
         norms: ``{layer name: [norm per step or epoch]}``.
         path: the PNG to write.
+        steps: the step number of each value (default 1, 2, …).
 
     Example:
         >>> gn.viz.plot_grad_norms({"0.weight": [1.0, .5], "2.weight": [.1, .05]}, "g.png")
@@ -108,7 +109,8 @@ def plot_grad_norms(norms: dict, path, *, size=(7.0, 4.0), dpi: int = 100):
     ax = axes[0, 0]
     for name, vals in norms.items():
         vals = np.maximum(np.asarray(vals, dtype=float), 1e-30)
-        ax.plot(range(1, len(vals) + 1), vals, label=name)
+        xs = steps if steps is not None and len(steps) == len(vals) else range(1, len(vals) + 1)
+        ax.plot(xs, vals, label=name)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("‖∂L/∂W‖")
