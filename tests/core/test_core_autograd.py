@@ -252,6 +252,9 @@ DTYPE_CASES = [
     ("float32 numpy", lambda L: L.tensor(np.ones(2, np.float32)) * np.float64(2.0)),
     ("float64 softmax", lambda L: L.tensor(np.array([[1.0, 2.0]])).softmax(-1)),
     ("float64 matmul", lambda L: L.tensor(np.ones((2, 2))) @ L.tensor(np.ones(2))),
+    ("float32 + 0-d float64", lambda L: L.tensor([1.0, 2.0]) + L.tensor(np.array(2.0))),
+    ("0-d float64 * float32", lambda L: L.tensor(np.array(2.0)) * L.tensor([1.0, 2.0])),
+    ("0-d float64 + 0-d float32", lambda L: L.tensor(np.array(2.0)) + L.tensor(1.0)),
     ("int exp", lambda L: L.tensor([1, 2]).exp()),
     ("int log", lambda L: L.tensor([1, 2]).log()),
     ("int sqrt", lambda L: L.tensor([1, 4]).sqrt()),
@@ -278,6 +281,17 @@ def test_int_inputs_to_float_ops_give_float32_values():
     np.testing.assert_allclose(x.exp().data, np.exp([1.0, -2.0]), rtol=1e-6)
     with pytest.raises(TypeError, match="var"):
         x.var()
+
+
+def test_zero_dim_float64_operand_keeps_float32_and_gets_its_grad():
+    x = leaf(3)
+    s = gn.tensor(np.array(2.0), requires_grad=True)
+    y = x * s
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert s.grad.dtype == np.float64
+    np.testing.assert_allclose(s.grad.data, x.data.sum(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.data, [2, 2, 2])
 
 
 def test_float64_stays_float64_through_backward():

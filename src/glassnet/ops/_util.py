@@ -39,8 +39,12 @@ def as_float(a: Tensor) -> Tensor:
 
 
 def promote(a: Tensor, b: Tensor) -> tuple:
-    """PyTorch-style promotion: an int/bool operand takes the float operand's dtype."""
+    """PyTorch-style promotion: an int/bool operand takes the float operand's dtype, and a 0-d
+    float tensor takes a dimensioned float tensor's dtype (float32 + 0-d float64 -> float32)."""
     ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == kb == "f" and a.data.dtype != b.data.dtype and (a.ndim == 0) != (b.ndim == 0):
+        from .elementwise import cast      # a 0-d float takes the dimensioned float's dtype
+        return (cast(a, b.data.dtype), b) if a.ndim == 0 else (a, cast(b, a.data.dtype))
     if ka == "f" and kb != "f":
         b = Tensor(b.data.astype(a.data.dtype))
     elif kb == "f" and ka != "f":
