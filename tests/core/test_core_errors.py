@@ -48,6 +48,8 @@ CASES = [
     ("repeat", lambda: t(2, 3).repeat(2), ValueError, [r"repeat", r"\(2, 3\)"]),
     ("index", lambda: t(3, 4)[5], IndexError, [r"\(3, 4\)", "5"]),
     ("pad", lambda: gn.pad(t(3), (1, 1, 1, 1)), ValueError, [r"pad"]),
+    ("pad_reflect_too_big", lambda: gn.pad(t(2, 3), (3, 0), mode="reflect"), ValueError,
+     [r"pad", r"reflect", r"\(2, 3\)"]),
     ("item", lambda: t(2).item(), ValueError, [r"item", r"\(2,\)"]),
 ]
 

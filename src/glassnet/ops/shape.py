@@ -192,6 +192,10 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
     np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}.get(mode)
     if np_mode is None:
         raise ValueError(f"pad(mode={mode!r}): expected 'constant', 'reflect' or 'replicate'")
+    if mode == "reflect" and any(g >= s for (gl, gr), s in zip(grow, a.shape) for g in (gl, gr)
+                                 if g):
+        raise ValueError(f"pad(pad={tuple(pad)}, mode='reflect'): each padding must be smaller "
+                         f"than its dim, got a tensor of shape {a.shape}")
     kw = {"constant_values": value} if np_mode == "constant" else {}
     out = np.pad(a.data, grow, mode=np_mode, **kw)
     crop = tuple(slice(-min(l, 0), out.shape[i] - (-min(r, 0)))
