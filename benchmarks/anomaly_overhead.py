@@ -4,12 +4,14 @@ The same glassnet training step (benchmarks/workloads/mlp.py: 784-512-256-10 MLP
 cross-entropy, SGD with momentum) is timed with and without the guard, alternating the two
 after a warm-up. The machine may be shared, so three estimates are printed: the ratio of
 median wall times, of minimum wall times (least disturbed by other processes) and of median
-CPU times of this process.
+CPU times of this process. Because all three can be swamped by other load, the script also
+times the guard's checks on their own: it records the arrays one guarded step tests, then
+times testing them (best of many rounds) against the best plain step ("checks_pct").
 
     python benchmarks/anomaly_overhead.py [--reps 30] [--inner 5]
 
 Prints one line of JSON: {"plain_ms", "guarded_ms", "overhead_pct", "overhead_min_pct",
-"overhead_cpu_pct", ...}.
+"overhead_cpu_pct", "checks_ms", "checks_pct", ...}.
 """
 import argparse
 import json
@@ -23,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import glassnet as gn  # noqa: E402
-from glassnet.inspect import detect_anomaly  # noqa: E402
+from glassnet.inspect import _anomaly, detect_anomaly  # noqa: E402
 from workloads import mlp  # noqa: E402
 
 
@@ -46,6 +48,29 @@ def _make(seed=0):
         opt.step()
         opt.zero_grad()
     return model, opt, step
+
+
+def checks_ms(model, opt, step, rounds=200) -> tuple[float, int]:
+    """Best time to run the guard's finite-checks of one step, and how many arrays it tests."""
+    seen = []
+    real = _anomaly.all_finite
+
+    def record(a):
+        seen.append(a)
+        return real(a)
+    _anomaly.all_finite = record
+    try:
+        with detect_anomaly(model, opt):
+            step()
+    finally:
+        _anomaly.all_finite = real
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for a in seen:
+            real(a)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000, len(seen)
 
 
 def main():
@@ -73,6 +98,7 @@ def main():
     guard.__exit__(None, None, None)
     for k, v in plain_model.state_dict().items():        # the guard does not change the maths
         assert np.array_equal(v, model.state_dict()[k]), k
+    check_ms, n_checks = checks_ms(model, opt, guarded_step)
     med = {k: statistics.median(v) for k, v in times.items()}
     low = {k: min(v) for k, v in times.items()}
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
@@ -82,6 +108,9 @@ def main():
     print(json.dumps({"workload": "mlp", "plain_ms": round(med["plain"], 3),
                       "guarded_ms": round(med["guarded"], 3), "overhead_pct": pct(med),
                       "overhead_min_pct": pct(low), "overhead_cpu_pct": pct(cpu_med),
+                      "checks_ms": round(check_ms, 4), "checks_per_step": n_checks,
+                      "plain_min_ms": round(low["plain"], 3),
+                      "checks_pct": round(100 * check_ms / low["plain"], 2),
                       "reps": args.reps, "inner": args.inner}))
 
 
