@@ -36,6 +36,8 @@ CASES = [
     ("log", lambda L, a: L.log(a), [("pos", A)]),
     ("sqrt", lambda L, a: L.sqrt(a), [("pos", A)]),
     ("abs", lambda L, a: L.abs(a), [("away", A)]),
+    ("sign", lambda L, a: L.sign(a) * a, [("away", A)]),
+    ("clone", lambda L, a: a.clone() * a, [A]),
     ("clamp", lambda L, a: L.clamp(a, min=-0.5, max=0.7), [A]),
     ("clamp_min", lambda L, a: L.clamp(a, min=-0.5), [A]),
     ("clamp_max", lambda L, a: a.clamp(max=0.3), [A]),
@@ -186,6 +188,12 @@ TIES = [
     ("abs_at_zero", lambda L, a: L.abs(a), np.array([0.0, -1.0, 1.0])),
     ("threshold_at_threshold", lambda L, a: L.threshold(a, 0.5, 9.0), np.array([0.5, -1, 1])),
 ]
+
+
+def test_cast_round_trip_is_differentiable():
+    out = check_vs_torch(lambda L, a: (a.double() * 3).sum(dim=1).float() * a[:, 0],
+                         rand(3, 4))
+    assert out.dtype == np.float32
 
 
 @pytest.mark.parametrize("name,fn,x", TIES, ids=[c[0] for c in TIES])
