@@ -45,13 +45,17 @@ def _grad_mode(enabled: bool):
         _state.grad_enabled = prev
 
 
-def no_grad():
-    """Context manager (or decorator) under which ops record no graph, like ``torch.no_grad``."""
-    return _grad_mode(False)
+def no_grad(func=None):
+    """Context manager (or decorator) under which ops record no graph, like ``torch.no_grad``.
+
+    Use as ``with no_grad():``, ``@no_grad()`` or ``@no_grad``.
+    """
+    return _grad_mode(False) if func is None else _grad_mode(False)(func)
 
 
-def enable_grad():
-    return _grad_mode(True)
+def enable_grad(func=None):
+    """Turn recording back on inside ``no_grad`` (context manager or decorator)."""
+    return _grad_mode(True) if func is None else _grad_mode(True)(func)
 
 
 # -- randomness ------------------------------------------------------------------------------

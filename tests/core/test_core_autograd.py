@@ -83,9 +83,19 @@ def test_no_grad_as_decorator():
     @gn.no_grad()
     def f(t):
         return t * 2
+    @gn.no_grad
+    def g(t):
+        return t * 2
+
+    @gn.enable_grad
+    def h(t):
+        return t * 2
     x = leaf(3)
     assert not f(x).requires_grad
     assert not f(x).requires_grad              # reusable
+    assert not g(x).requires_grad              # bare decorator, as in torch 2
+    with gn.no_grad():
+        assert h(x).requires_grad
     assert gn.is_grad_enabled()
 
 
