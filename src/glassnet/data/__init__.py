@@ -17,3 +17,5 @@ __all__ = [
     "load_mnist", "MNIST", "read_idx", "load_digits", "get_dataset", "available_datasets",
     "data_dir", "cache_dir", "download", "sha256_file", "ChecksumError",
 ]
+from .moving_mnist import MovingMNIST, generate_moving_mnist, moving_mnist_sequence  # noqa: E402
+__all__ += ["MovingMNIST", "generate_moving_mnist", "moving_mnist_sequence"]
