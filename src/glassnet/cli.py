@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "newest checkpoint (only --epochs and --data-dir may change)")
     t.add_argument("--overwrite", action="store_true", help="replace the run already in "
                    "--out (its recipe, metrics, weights and checkpoints)")
+    t.add_argument("--checkpoint-every", type=int, metavar="N", help="also checkpoint every "
+                   "N steps inside epochs (default 0: at epoch ends only)")
+    t.add_argument("--detect-anomaly", action="store_true", help="stop at the first NaN/Inf "
+                   "naming the step and the layer (a few per cent slower)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
 
     e = sub.add_parser("evaluate", help="evaluate a trained run on a dataset split",
@@ -72,10 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
     from .viz.cli_commands import add_commands          # explain, gradcheck, report
     add_commands(sub)
+    from .apps.translation_train import add_commands as add_translation_commands
+    add_translation_commands(sub)                         # translate
     return p
 
 
-_OVERRIDES = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "seed", "data_dir")
+_OVERRIDES = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "seed", "data_dir",
+              "checkpoint_every")
 
 
 _RUN_FILES = ("recipe.toml", "metrics.jsonl", "metrics.csv", "weights.safetensors",
@@ -91,10 +98,13 @@ def _remove_run(run_dir: Path) -> None:
 
 
 def _cmd_train(args) -> int:
+    from .apps.translation_train import cmd_train, recipe_task
+    if args.recipe and recipe_task(args.recipe) == "translation":
+        return cmd_train(args)
     from .train.recipe import Recipe, train_recipe
     given = {k: getattr(args, k) for k in _OVERRIDES if getattr(args, k) is not None}
     if args.resume:
-        extra = sorted(set(given) - {"epochs", "data_dir"})
+        extra = sorted(set(given) - {"epochs", "data_dir", "checkpoint_every"})
         if args.recipe or extra:
             bad = ["RECIPE"] if args.recipe else []
             bad += ["--" + k.replace("_", "-") for k in extra]
@@ -123,8 +133,16 @@ def _cmd_train(args) -> int:
                                  f"another --out")
             _remove_run(run_dir)
     start = time.perf_counter()
-    result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
-                          verbose=not args.quiet)
+    try:
+        result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
+                              verbose=not args.quiet, detect_anomaly=args.detect_anomaly)
+    except KeyboardInterrupt:
+        from .io import list_checkpoints
+        found = list_checkpoints(run_dir)
+        kept = f"newest checkpoint {found[-1]}" if found else "no checkpoint yet"
+        print(f"glassnet: interrupted; {kept} (continue with glassnet train --resume "
+              f"{run_dir})", file=sys.stderr)
+        return 130
     test = result["test"]
     print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
           f"({result['epochs_run']} epochs, {time.perf_counter() - start:.1f} s)")
@@ -200,13 +218,16 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from .inspect import AnomalyError
     from .train import NonFiniteLossError
     from .viz.cli_commands import COMMANDS as GLASS_BOX_COMMANDS
     handler = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
                **GLASS_BOX_COMMANDS}
+    from .apps.translation_train import COMMANDS as TRANSLATION_COMMANDS
+    handler.update(TRANSLATION_COMMANDS)
     try:
         return handler[args.command](args)
-    except NonFiniteLossError as e:
+    except (NonFiniteLossError, AnomalyError) as e:
         print(f"glassnet: training stopped: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -10,6 +10,9 @@ Layout of a checkpoint directory (e.g. ``run/checkpoints/epoch-0003/``)::
                         history, recipe); each array in it is a reference
                         {"__tensor__": "t0"} into state.safetensors
 
+A mid-epoch checkpoint (``every_n_steps`` or Ctrl-C) is named ``epoch-NNNN-batch-BBBBB``: NNNN
+epochs finished plus BBBBB batches of the next one; names sort in training order.
+
 Never pickle: JSON and safetensors only. File names are fixed (never read from the JSON),
 so a checkpoint cannot point outside its directory. The directory is written next to its
 final place under a temporary name (files flushed and fsynced) and renamed into place, so
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -31,11 +35,16 @@ from .weights import (CheckpointError, check_state_fits, tensor_digest, tensors_
                       tensors_to_bytes)
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "find_checkpoint",
-           "list_checkpoints", "FORMAT", "FORMAT_VERSION"]
+           "list_checkpoints", "checkpoint_name", "remove_checkpoint", "recover_checkpoints",
+           "FORMAT", "FORMAT_VERSION"]
 
 FORMAT, FORMAT_VERSION = "glassnet-checkpoint", 1
 _FILES = ("model.safetensors", "state.safetensors")
 _MAX_JSON = 64 * 1024 * 1024
+_NAME = re.compile(r"epoch-(\d{4,})(?:-batch-(\d{5,}))?")
+# Test hook (the crash test): seconds to sleep after each file of a checkpoint is written,
+# so that a SIGKILL can land inside a write. Unset in normal use.
+_WRITE_DELAY_ENV = "_GLASSNET_TEST_CHECKPOINT_WRITE_DELAY"
 
 
 class Checkpoint:
@@ -93,6 +102,54 @@ def _write_synced(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    delay = os.environ.get(_WRITE_DELAY_ENV)
+    if delay:
+        time.sleep(float(delay))
+
+
+def checkpoint_name(epochs_done: int, batch: int = 0) -> str:
+    """``epoch-NNNN`` after ``epochs_done`` epochs, or ``epoch-NNNN-batch-BBBBB`` for
+    ``batch`` > 0 batches into the next epoch."""
+    return f"epoch-{epochs_done:04d}" + (f"-batch-{batch:05d}" if batch else "")
+
+
+def remove_checkpoint(path) -> None:
+    """Delete a checkpoint directory crash-safely: rename it to a hidden ``.del-*`` name
+    first (atomic), so a half-deleted checkpoint never looks like a checkpoint."""
+    path = Path(path)
+    trash = path.parent / f".del-{path.name}.{os.getpid()}"
+    try:
+        os.replace(path, trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def recover_checkpoints(directory) -> list[str]:
+    """Tidy a checkpoint folder after a crash; returns what was done (for logs).
+
+    A process killed while writing leaves hidden temporaries: ``.tmp-*`` (an unfinished
+    new checkpoint: deleted), ``.old-NAME.PID`` (the previous ``NAME`` while it was being
+    replaced: renamed back if ``NAME`` is missing, else deleted) and ``.del-*`` (a checkpoint
+    being deleted: deleted). Visible checkpoints are never touched.
+    """
+    directory = Path(directory)
+    done = []
+    if not directory.is_dir():
+        return done
+    for p in sorted(directory.iterdir()):
+        if p.name.startswith(".old-"):
+            target = directory / p.name[5:].rsplit(".", 1)[0]
+            if not target.exists():
+                os.replace(p, target)
+                done.append(f"restored {target.name}")
+                continue
+        if p.name.startswith((".tmp-", ".old-", ".del-")):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            done.append(f"removed {p.name}")
+    if done:
+        fsync_dir(directory)
+    return done
 
 
 def save_checkpoint(path, model, state: dict | None = None) -> Path:
@@ -156,16 +213,20 @@ def save_checkpoint(path, model, state: dict | None = None) -> Path:
 
 
 # -- reading ---------------------------------------------------------------------------------
+def _order(path: Path):
+    m = _NAME.fullmatch(path.name)
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else None
+
+
 def list_checkpoints(directory) -> list[Path]:
-    """The ``epoch-NNNN`` checkpoint directories in ``directory`` (or, for a run
-    directory, in ``directory/checkpoints``), oldest first."""
+    """The ``epoch-NNNN`` and ``epoch-NNNN-batch-BBBBB`` checkpoint directories in
+    ``directory`` (or, for a run directory, in ``directory/checkpoints``), oldest first."""
     directory = Path(directory)
     for root in (directory, directory / "checkpoints"):
         if root.is_dir():
-            found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("epoch-")
-                     and p.name[6:].isdigit()]
+            found = [p for p in root.iterdir() if p.is_dir() and _order(p) is not None]
             if found:
-                return sorted(found, key=lambda p: int(p.name[6:]))
+                return sorted(found, key=_order)
     return []
 
 

@@ -31,7 +31,8 @@ import sys
 from pathlib import Path
 
 from ..io import atomic_write_text, save_checkpoint
-from ..io.checkpoint import list_checkpoints
+from ..io.checkpoint import (checkpoint_name, list_checkpoints, recover_checkpoints,
+                             remove_checkpoint)
 
 __all__ = ["Callback", "ProgressBar", "EarlyStopping", "LRSchedulerCallback", "CSVLogger",
            "JSONLLogger", "ModelCheckpoint"]
@@ -296,16 +297,22 @@ class ModelCheckpoint(Callback):
     """Save a full, resumable checkpoint after every epoch; keep the last K and the best.
 
     Checkpoints go to ``directory/epoch-NNNN`` (NNNN = epochs completed) and, when the
-    monitored value improves, to ``directory/best``. Each is written atomically by
-    :func:`glassnet.io.save_checkpoint` and holds everything ``fit(resume_from=...)`` needs.
+    monitored value improves, to ``directory/best``. With ``every_n_steps`` (and a train
+    loader that can restart mid-epoch, like :class:`glassnet.data.DataLoader`) a checkpoint
+    ``epoch-NNNN-batch-BBBBB`` is also written every N optimizer steps inside an epoch, and
+    the first Ctrl-C writes one at the step where training stopped. Each is written
+    atomically by :func:`glassnet.io.save_checkpoint` and holds everything
+    ``fit(resume_from=...)`` needs. At the start of training, temporaries left by a killed
+    process are tidied (:func:`glassnet.io.recover_checkpoints`).
 
     Args:
         directory: folder for the checkpoints (``RUN_DIR/checkpoints`` by convention).
         monitor: epoch-log key deciding the best checkpoint (default ``"val_loss"``; if it
             is missing, e.g. without validation data, ``"loss"`` is used).
         mode: ``"min"``, ``"max"`` or ``"auto"``.
-        keep_last: how many ``epoch-NNNN`` checkpoints to keep (>= 1).
+        keep_last: how many ``epoch-*`` checkpoints (epoch-end and mid-epoch) to keep (>= 1).
         save_best: also maintain ``directory/best``.
+        every_n_steps: also checkpoint every N optimizer steps inside epochs (0 = off).
 
     Example:
         >>> fit(..., callbacks=[ModelCheckpoint("run/checkpoints", keep_last=2)])
@@ -315,13 +322,43 @@ class ModelCheckpoint(Callback):
     order = 100
 
     def __init__(self, directory, monitor: str = "val_loss", mode: str = "auto",
-                 keep_last: int = 2, save_best: bool = True):
+                 keep_last: int = 2, save_best: bool = True, every_n_steps: int = 0):
         if not isinstance(keep_last, int) or isinstance(keep_last, bool) or keep_last < 1:
             raise ValueError(f"ModelCheckpoint(keep_last={keep_last!r}): expected an int >= 1")
+        if (not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool)
+                or every_n_steps < 0):
+            raise ValueError(f"ModelCheckpoint(every_n_steps={every_n_steps!r}): expected an "
+                             f"int >= 0")
         self.directory, self.monitor = Path(directory), monitor
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
         self.keep_last, self.save_best = keep_last, save_best
+        self.every_n_steps = every_n_steps
         self.best, self.best_epoch = None, None
+        self.saved_step = None          # global step of the newest checkpoint written
+        self.last_saved = None          # its path
+
+    def on_train_begin(self, logs):
+        recover_checkpoints(self.directory)
+
+    def _save(self, name: str) -> None:
+        ctx = self.context
+        self.last_saved = save_checkpoint(self.directory / name, ctx.model,
+                                          ctx.training_state())
+        self.saved_step = ctx.step
+        for old in list_checkpoints(self.directory)[:-self.keep_last]:
+            remove_checkpoint(old)
+
+    def _save_mid_epoch(self) -> None:
+        ctx = self.context
+        progress = ctx.progress
+        if (progress is None or not 0 < progress["batch"] < len(ctx.train_data)
+                or self.saved_step == ctx.step):
+            return
+        self._save(checkpoint_name(ctx.epoch, progress["batch"]))
+
+    def on_batch_end(self, step, logs):
+        if self.every_n_steps and step % self.every_n_steps == 0:
+            self._save_mid_epoch()
 
     def on_epoch_end(self, epoch, logs):
         key = self.monitor if self.monitor in logs else "loss"
@@ -330,12 +367,14 @@ class ModelCheckpoint(Callback):
                                                                       self.mode)
         if improved:
             self.best, self.best_epoch = float(value), epoch
-        state = self.context.training_state()
-        save_checkpoint(self.directory / f"epoch-{epoch + 1:04d}", self.context.model, state)
+        self._save(checkpoint_name(epoch + 1))
         if improved:
-            save_checkpoint(self.directory / "best", self.context.model, state)
-        for old in list_checkpoints(self.directory)[:-self.keep_last]:
-            shutil.rmtree(old, ignore_errors=True)
+            save_checkpoint(self.directory / "best", self.context.model,
+                            self.context.training_state())
+
+    def on_train_end(self, logs):
+        if logs.get("stop_reason") == "interrupted" and self.context.stopped_cleanly:
+            self._save_mid_epoch()
 
     def state_dict(self):
         return {"best": self.best, "best_epoch": self.best_epoch}

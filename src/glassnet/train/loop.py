@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
+import threading
 
 import numpy as np
 
@@ -76,11 +78,24 @@ class FitContext:
         metric_names: names of the metrics; callbacks: the sorted callback list.
         stop_training: set it to ``True`` to end training after the current epoch.
         recipe: the ``recipe`` passed to ``fit`` (stored in checkpoints).
+        progress: inside an epoch, ``{"batch", "seen", "loss_sum", "metric_sums"}`` after
+            the last finished step (what a mid-epoch checkpoint stores); ``None`` between
+            epochs.
+        interrupt_requested: set by the first Ctrl-C; ``fit`` stops after the running step.
+        stopped_cleanly: ``fit`` stopped between steps (the state is consistent to save).
     """
 
     def __init__(self, **kwargs):
         self.__dict__.update(kwargs)
         self.stop_training = False
+        self.progress = None
+        self.interrupt_requested = self.stopped_cleanly = False
+
+    def can_resume_mid_epoch(self) -> bool:
+        """Whether the train data can restart inside an epoch (a loader with state and a
+        length, e.g. :class:`glassnet.data.DataLoader`)."""
+        data = self.train_data
+        return hasattr(data, "state_dict") and hasattr(data, "__len__")
 
     def callback_states(self) -> dict:
         """``{"<ClassName>:<k>": callback.state_dict()}`` for every callback (``k`` counts
@@ -102,7 +117,10 @@ class FitContext:
             loader = getattr(self, f"{name}_data")
             if hasattr(loader, "state_dict"):
                 loaders[name] = loader.state_dict()
-        return {"epoch": self.epoch + 1, "step": self.step,
+        where = {"epoch": self.epoch + 1}
+        if self.progress is not None:            # mid-epoch: `epoch` epochs done, plus more
+            where = {"epoch": self.epoch, "in_epoch": dict(self.progress)}
+        return {**where, "step": self.step,
                 "optimizer": self.optimizer.state_dict(),
                 "rng": {"glassnet": copy.deepcopy(get_rng().bit_generator.state)},
                 "loaders": loaders, "callbacks": self.callback_states(),
@@ -135,7 +153,39 @@ def _restore(ctx: FitContext, resume_from) -> int:
             cb.load_state_dict(saved[key])
     ctx.history = History(st.get("history"))
     ctx.step = int(st["step"])
+    ctx.resume_progress = st.get("in_epoch")
     return int(st["epoch"])
+
+
+def _stop_cleanly(ctx):
+    """Stop after a finished step (``ctx.stopped_cleanly`` tells checkpoints the state is
+    consistent)."""
+    ctx.stopped_cleanly = True
+    raise KeyboardInterrupt
+
+
+class _DeferredInterrupt:
+    """While active (main thread only), the first Ctrl-C only sets
+    ``ctx.interrupt_requested``; ``fit`` stops after the running step, so checkpoints hold a
+    consistent state. A second Ctrl-C raises KeyboardInterrupt at once."""
+
+    def __init__(self, ctx):
+        self.ctx, self.previous = ctx, None
+
+    def _handler(self, signum, frame):
+        if self.ctx.interrupt_requested:
+            raise KeyboardInterrupt
+        self.ctx.interrupt_requested = True
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1,
@@ -146,7 +196,10 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     Each epoch: ``model.train()``; for each batch ``(x, y)``: ``optimizer.zero_grad()``,
     ``loss = loss_fn(model(x), y)``, ``loss.backward()``, ``optimizer.step()``; then, with
     ``val_data``, :func:`evaluate` (``model.eval()`` under ``no_grad``). A NaN/Inf loss stops
-    training with :class:`NonFiniteLossError` before the bad update is applied.
+    training with :class:`NonFiniteLossError` before the bad update is applied. The first
+    Ctrl-C (SIGINT) stops after the running step: callbacks see ``stop_reason ==
+    "interrupted"`` (:class:`ModelCheckpoint` then saves that step) and ``fit`` raises
+    KeyboardInterrupt.
 
     Args:
         model: a :class:`glassnet.nn.Module`.
@@ -161,7 +214,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         callbacks: :class:`Callback` objects (see :mod:`glassnet.train.callbacks`).
         verbose: add a :class:`ProgressBar` unless ``callbacks`` already has one.
         resume_from: a checkpoint directory, or a directory of ``epoch-NNNN`` checkpoints
-            (the newest is used), to continue from.
+            (the newest is used), to continue from; a mid-epoch checkpoint continues at
+            the next batch of that epoch.
         recipe: plain data describing the run, stored in every checkpoint.
 
     Returns:
@@ -194,6 +248,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
                      metric_names=[n for n, _ in metric_fns], callbacks=cbs, recipe=recipe)
     for cb in cbs:
         cb.context = ctx
+    ctx.resume_progress = None
     initial_epoch = _restore(ctx, resume_from) if resume_from is not None else 0
 
     def hook(name, *args):
@@ -209,25 +264,32 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
                             "steps_per_epoch": steps})
     reason = "completed"
     try:
-        for epoch in range(initial_epoch, epochs):
-            ctx.epoch = epoch
-            lr = float(optimizer.param_groups[0]["lr"])
-            hook("on_epoch_begin", epoch, {"lr": lr})
-            logs = _train_epoch(ctx, metric_fns, hook)
-            if val_data is not None:
-                val = evaluate(model, val_data, loss_fn, [f for f in metrics])
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            logs["lr"] = lr
-            ctx.history.append(logs)
-            hook("on_epoch_end", epoch, dict(logs))
-            if ctx.stop_training:
-                reason = "early_stopping"
-                break
+        with _DeferredInterrupt(ctx):
+            for epoch in range(initial_epoch, epochs):
+                ctx.epoch = epoch
+                lr = float(optimizer.param_groups[0]["lr"])
+                hook("on_epoch_begin", epoch, {"lr": lr})
+                logs = _train_epoch(ctx, metric_fns, hook)
+                if val_data is not None:
+                    val = evaluate(model, val_data, loss_fn, [f for f in metrics])
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = lr
+                ctx.history.append(logs)
+                ctx.progress = None
+                hook("on_epoch_end", epoch, dict(logs))
+                if ctx.interrupt_requested:
+                    _stop_cleanly(ctx)
+                if ctx.stop_training:
+                    reason = "early_stopping"
+                    break
     except NonFiniteLossError:
         reason = "non_finite_loss"
         raise
     except KeyboardInterrupt:
         reason = "interrupted"
+        raise
+    except Exception:
+        reason = "error"
         raise
     finally:
         hook("on_train_end", {**logs, "stop_reason": reason})
@@ -237,9 +299,17 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
 def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
     model, optimizer, loss_fn = ctx.model, ctx.optimizer, ctx.loss_fn
     model.train()
-    seen, loss_sum = 0, 0.0
-    metric_sums = [0.0] * len(metric_fns)
-    for batch_index, batch in enumerate(ctx.train_data):
+    resumed, ctx.resume_progress = ctx.resume_progress, None
+    if resumed is not None:                      # continue a mid-epoch checkpoint exactly
+        first, seen, loss_sum = resumed["batch"], resumed["seen"], resumed["loss_sum"]
+        metric_sums = list(resumed["metric_sums"])
+    else:
+        first, seen, loss_sum, metric_sums = 0, 0, 0.0, [0.0] * len(metric_fns)
+    mid_epoch = ctx.can_resume_mid_epoch()
+    last = len(ctx.train_data) if mid_epoch else None
+    ctx.progress = ({"batch": first, "seen": seen, "loss_sum": loss_sum,
+                     "metric_sums": list(metric_sums)} if mid_epoch else None)
+    for batch_index, batch in enumerate(ctx.train_data, start=first):
         x, y = _split_batch(batch, "fit(train_data)")
         n = _batch_size(x)
         hook("on_batch_begin", ctx.step, {"batch": batch_index, "size": n})
@@ -261,7 +331,12 @@ def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
         for i, (name, fn) in enumerate(metric_fns):
             metric_sums[i] += fn(output.data, y) * n
             batch_logs[name] = metric_sums[i] / seen
+        if mid_epoch:
+            ctx.progress = {"batch": batch_index + 1, "seen": seen, "loss_sum": loss_sum,
+                            "metric_sums": list(metric_sums)}
         hook("on_batch_end", ctx.step, batch_logs)
+        if ctx.interrupt_requested and batch_index + 1 != last:
+            _stop_cleanly(ctx)
     if seen == 0:
         raise ValueError("fit(train_data): produced no batches")
     logs = {"loss": loss_sum / seen}

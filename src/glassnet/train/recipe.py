@@ -66,6 +66,8 @@ class Recipe:
         val_fraction: fraction of the training split held out for validation (0 <= f < 1).
         early_stopping: patience on val_loss (0 = off).
         keep_checkpoints: epoch checkpoints to keep (>= 1).
+        checkpoint_every: also checkpoint every N steps inside epochs (0 = only at epoch
+            ends; Ctrl-C always checkpoints the step where it stopped).
         seed: seeds the weights, the split and the shuffling.
         data_dir: folder of the dataset files (MNIST); ``None`` = default lookup.
     """
@@ -85,6 +87,7 @@ class Recipe:
     val_fraction: float = 0.1
     early_stopping: int = 0
     keep_checkpoints: int = 2
+    checkpoint_every: int = 0
     seed: int = 0
     data_dir: str | None = None
 
@@ -122,6 +125,7 @@ class Recipe:
                   ("val_fraction", 0 <= self.val_fraction < 1, "in [0, 1)"),
                   ("early_stopping", self.early_stopping >= 0, ">= 0"),
                   ("keep_checkpoints", self.keep_checkpoints >= 1, ">= 1"),
+                  ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
                   ("seed", self.seed >= 0, ">= 0")]
         for name, ok, rule in checks:
             if not ok:
@@ -191,7 +195,8 @@ def _setup(recipe: Recipe, run_dir: Path, data_dir=None):
     monitor = "val_loss" if val is not None else "loss"
     callbacks = [JSONLLogger(run_dir / "metrics.jsonl"), CSVLogger(run_dir / "metrics.csv"),
                  ModelCheckpoint(run_dir / "checkpoints", monitor=monitor,
-                                 keep_last=recipe.keep_checkpoints)]
+                                 keep_last=recipe.keep_checkpoints,
+                                 every_n_steps=recipe.checkpoint_every)]
     sched = None
     if recipe.scheduler == "step":
         sched = optim.lr_scheduler.StepLR(opt, recipe.step_size, recipe.gamma)
@@ -219,8 +224,15 @@ def _check_writable(run_dir: Path) -> None:
         raise OSError(f"output directory {run_dir} is not writable ({e.strerror or e})") from None
 
 
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete ``.tmp-*`` files a killed process left beside the run's files."""
+    for p in run_dir.glob(".tmp-*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
 def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None,
-                 verbose: bool = True) -> dict:
+                 verbose: bool = True, detect_anomaly: bool = False) -> dict:
     """Train from a recipe into ``run_dir`` and evaluate on the test split.
 
     Args:
@@ -229,6 +241,8 @@ def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None
         resume: continue from the newest checkpoint in ``run_dir/checkpoints``.
         data_dir: overrides ``recipe.data_dir`` for this call (not saved).
         verbose: show progress bars.
+        detect_anomaly: run under :class:`glassnet.inspect.AnomalyGuard`: the first NaN/Inf
+            stops training with an ``AnomalyError`` naming the step and the layer.
 
     Returns:
         The contents of ``run.json``: ``test`` metrics, ``history``, timings, shapes.
@@ -242,8 +256,12 @@ def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None
     _check_writable(run_dir)
     if resume and not (run_dir / "checkpoints").is_dir():
         raise CheckpointError(f"--resume {run_dir}: no checkpoints folder to resume from")
+    _remove_stale_temporaries(run_dir)
     atomic_write_text(run_dir / "recipe.toml", recipe.to_toml())
     model, opt, loaders, callbacks, meta = _setup(recipe, run_dir, data_dir)
+    if detect_anomaly:
+        from ..inspect.callbacks import AnomalyGuard
+        callbacks.append(AnomalyGuard())
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     history = fit(model, loss_fn, opt, loaders["train"], loaders["val"], epochs=recipe.epochs,
