@@ -22,9 +22,11 @@ def test_chain_of_100k_ops_backward_without_recursion():
     y = x
     for _ in range(100_000):
         y = y + 0.5
-    (y * 3).sum().backward()
+    (y * 3).sum().backward(retain_graph=True)
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
     assert y.data[0] == pytest.approx(50_001.0)
+    del y                               # dropping a retained 100k-deep graph must not crash
+    gc.collect()
 
 
 # -- accumulation and retain_graph -----------------------------------------------------------
