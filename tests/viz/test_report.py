@@ -91,3 +91,26 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert probe["images"] >= 4 and probe["rendered"] == probe["images"]
     console_errors = [ln for ln in res.stderr.splitlines() if "CONSOLE" in ln and "rror" in ln]
     assert console_errors == []
+
+
+def test_report_for_a_cnn_shows_filters_maps_and_grad_norms(tmp_path, monkeypatch):
+    import glassnet as gn
+    import glassnet.train.recipe as recipe_mod
+    nn = gn.nn
+    gn.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
+    meta = {"input_shape": [1, 8, 8], "num_classes": 10, "test": {"accuracy": 0.5},
+            "history": {"loss": [2.0, 1.5], "val_loss": [2.1, 1.7]},
+            "grad_norms": {"0.weight": [1.0, 0.5], "4.weight": [0.3, 0.2]},
+            "grad_norm_steps": [10, 20]}
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    recipe = Recipe.from_dict({"model": "mlp-small", "dataset": "digits"})
+    monkeypatch.setattr(recipe_mod, "load_run", lambda run_dir, data_dir=None:
+                        (recipe, cnn, meta))
+    page = write_report(tmp_path).read_text(encoding="utf-8")
+    for needle in ("Convolution layers", "first-layer filters", "feature maps",
+                   "gradient norm", "Conv2d", "z = W ⊛ x + b"):
+        assert needle in page, needle
+    # curves, gradient norms, filters, feature maps, confusion matrix, predictions
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 6

@@ -3,7 +3,8 @@
 The report gathers what a run directory holds (see :mod:`glassnet.train.recipe`)::
 
     recipe.toml      → the recipe
-    run.json         → final test metrics, timings, the per-epoch history
+    run.json         → final test metrics, timings, the per-epoch history and, if present,
+                       ``grad_norms`` / ``grad_norm_steps`` (a GradientNormHistory's data)
     metrics.jsonl    → the history, when run.json is missing (an unfinished run)
     weights          → the model: its summary, the plots that fit it, a traced step
 
@@ -156,6 +157,11 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
     if len(history.get("lr", [])) > 1:
         parts.append(_img(curves.plot_lr(history["lr"], tmp / "lr.png"),
                           "learning rate per epoch"))
+    norms = meta.get("grad_norms")                 # {name: [...]}, e.g. GradientNormHistory
+    if isinstance(norms, dict) and norms:
+        parts.append(_img(curves.plot_grad_norms(norms, tmp / "grad_norms.png",
+                                                 steps=meta.get("grad_norm_steps")),
+                          "gradient norm ‖∂L/∂W‖ per layer"))
     if model is None:
         return parts
 
