@@ -209,3 +209,30 @@ def test_phase_selection():
     assert "MSE = " in text and "z = W·x + b" not in text
     with pytest.raises(ValueError, match="unknown"):
         rec.to_markdown(phases=["forwards"])
+
+
+def test_adam_batchnorm_embedding_notation():
+    nn = gn.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(5, 4)
+            self.norm = nn.LayerNorm(4)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, idx):
+            return self.fc(self.norm(self.emb(idx)).mean(1))
+
+    gn.manual_seed(0)
+    net = Net()
+    opt = gn.optim.Adam(net.parameters(), lr=0.01)
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    rec = trace(net, np.array([[0, 1, 2], [3, 4, 0]]), np.array([0, 1]),
+                nn.CrossEntropyLoss(), opt)
+    fwd = {r.layer: r for r in rec.phase("forward")}
+    assert fwd["emb"].notation.startswith("e = E[x]") and "E" in fwd["emb"].shapes
+    assert "γ" in fwd["norm"].shapes and "β" in fwd["norm"].shapes
+    upd = {r.layer: r for r in rec.phase("update")}
+    assert "m̂" in upd["fc.weight"].notation and upd["norm.weight"].notation.count("γ") >= 2
+    assert all(not np.array_equal(v, before[k]) for k, v in net.state_dict().items())

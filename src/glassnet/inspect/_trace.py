@@ -189,7 +189,7 @@ def _forward_record(name, module, args, out, keep) -> TraceRecord:
         tensors[in_sym] = ins[0].data
     for pname, p in module._parameters.items():
         if p is not None:
-            tensors[_sym(pname)] = p.data
+            tensors[_sym(pname, role)] = p.data
     if outs:
         tensors[out_sym] = outs[0].data
     for i, extra in enumerate(outs[1:], start=1):
@@ -201,7 +201,13 @@ def _forward_record(name, module, args, out, keep) -> TraceRecord:
                        values=keep({k: v.copy() for k, v in tensors.items()}))
 
 
-def _sym(pname: str) -> str:
+def _sym(pname: str, role: str = "dense") -> str:
+    """The course's letter for a parameter: W and b; γ and β for normalisation; E for an
+    embedding table; other names unchanged (``weight_hh_l0``)."""
+    if role == "norm":
+        return {"weight": "γ", "bias": "β"}.get(pname, pname)
+    if role == "embedding" and pname == "weight":
+        return "E"
     return {"weight": "W", "bias": "b"}.get(pname, pname)
 
 
@@ -234,7 +240,7 @@ def _backward_record(name, module, args, out, keep) -> TraceRecord | None:
         tensors[key] = outs[0].grad.data
     for pname, p in module._parameters.items():
         if p is not None and p.grad is not None:
-            tensors[f"∂L/∂{_sym(pname)}"] = p.grad.data
+            tensors[f"∂L/∂{_sym(pname, role)}"] = p.grad.data
     if ins and ins[0].grad is not None:
         tensors[f"∂L/∂{in_sym}"] = ins[0].grad.data
     if not tensors:
@@ -248,6 +254,8 @@ def _backward_record(name, module, args, out, keep) -> TraceRecord | None:
 
 def _update_records(model, optimizer, keep) -> list:
     names = {id(p): n for n, p in model.named_parameters()}
+    roles = {id(p): layer_role(m) for _, m in model.named_modules()
+             for p in m._parameters.values() if p is not None}
     groups = []
     before = {}
     for group in optimizer.param_groups:
@@ -259,7 +267,7 @@ def _update_records(model, optimizer, keep) -> list:
     records = []
     for group, p in groups:
         name = names.get(id(p), f"param{len(records)}")
-        sym = _sym(name.rsplit(".", 1)[-1])
+        sym = _sym(name.rsplit(".", 1)[-1], roles.get(id(p), "dense"))
         old, new = before[id(p)], p.data
         delta = new.astype(np.float64) - old
         change = float(np.sqrt((delta * delta).sum()))
