@@ -20,11 +20,11 @@ def leaf(*shape, dtype=np.float32, seed=0):
 def test_chain_of_100k_ops_backward_without_recursion():
     x = gn.tensor([1.0, 2.0], requires_grad=True)
     y = x
-    for _ in range(100_000):
-        y = y + 0.5
+    for _ in range(100_000):            # neg: the cheapest op, so the test stays fast
+        y = -y
     (y * 3).sum().backward(retain_graph=True)
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
-    assert y.data[0] == pytest.approx(50_001.0)
+    np.testing.assert_array_equal(y.data, [1.0, 2.0])
     del y                               # dropping a retained 100k-deep graph must not crash
     gc.collect()
 
