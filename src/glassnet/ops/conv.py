@@ -122,13 +122,13 @@ def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_hw
     else:                                 # few channels: k_h·k_w slab copies are faster
         for i in range(kh):
             for j in range(kw):
-                A6[:, :, :, i, j] = xp[_offset_slice(i, j, stride, dilation, out_hw)]
+                A6[:, :, :, i, j] = xp[offset_slice(i, j, stride, dilation, out_hw)]
     if ones_column:
         A[:, K] = 1
     return A
 
 
-def _offset_slice(i, j, stride, dilation, out_hw):
+def offset_slice(i, j, stride, dilation, out_hw):
     """Index of the (N, H_out, W_out, C) elements of a padded input at kernel offset (i, j)."""
     (sh, sw), (dh, dw) = stride, dilation
     return (slice(None), slice(i * dh, i * dh + sh * (out_hw[0] - 1) + 1, sh),
@@ -144,7 +144,7 @@ def col2im(dcols: np.ndarray, padded_hw: tuple, stride: tuple, dilation: tuple) 
     out = np.zeros((N, padded_hw[0], padded_hw[1], C), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[_offset_slice(i, j, stride, dilation, (Ho, Wo))] += dcols[:, :, :, i, j]
+            out[offset_slice(i, j, stride, dilation, (Ho, Wo))] += dcols[:, :, :, i, j]
     return out
 
 

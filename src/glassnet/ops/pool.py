@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, make
-from .conv import nchw_view, nhwc_view, ntuple, pad_nhwc, windows
+from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
 from .shape import squeeze, unsqueeze
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
@@ -58,12 +58,6 @@ def _offsets(kh, kw):
     return [(i, j) for i in range(kh) for j in range(kw)]
 
 
-def _slice(i, j, s, d, out_hw):
-    """Index into the padded (N, H_p, W_p, C) array of the elements at kernel offset (i, j)."""
-    return (slice(None), slice(i * d[0], i * d[0] + s[0] * (out_hw[0] - 1) + 1, s[0]),
-            slice(j * d[1], j * d[1] + s[1] * (out_hw[1] - 1) + 1, s[1]))
-
-
 # -- max pooling -----------------------------------------------------------------------------
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False) -> Tensor:
@@ -96,7 +90,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
             else:
                 hit &= free
                 free ^= hit
-            dst = gxp[_slice(i, j, s, d, out_hw)]
+            dst = gxp[offset_slice(i, j, s, d, out_hw)]
             if disjoint:
                 np.multiply(gn, hit, out=dst)
             else:
@@ -147,7 +141,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
         gs = nhwc_view(g) * inv
         gxp = np.zeros(xp.shape, dtype=g.dtype)
         for i, j in _offsets(*k):
-            gxp[_slice(i, j, s, d, out_hw)] += gs
+            gxp[offset_slice(i, j, s, d, out_hw)] += gs
         (pt, _), (pl, _) = pads
         return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
     return make(nchw_view(out), (x,), backward, "AvgPool2DBackward")
