@@ -1,6 +1,5 @@
 """gn.inspect.gradcheck passes on correct layers and catches a planted backward bug."""
 import numpy as np
-import pytest
 
 import glassnet as gn
 from glassnet.inspect import gradcheck
