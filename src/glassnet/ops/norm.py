@@ -12,6 +12,20 @@ from ..tensor import Tensor, make
 __all__ = ["batch_norm", "layer_norm"]
 
 
+def channel_sum(a: np.ndarray) -> np.ndarray:
+    """Σ over every axis but 1 → (C,). Channels-last memory is summed as an (M, C) matrix in
+    blocks of 256 rows (long contiguous row adds; ~10x faster than ``sum(axis=0)`` for
+    small C)."""
+    C = a.shape[1]
+    last = np.moveaxis(a, 1, -1)
+    if not last.flags.c_contiguous:
+        return a.sum(axis=(0,) + tuple(range(2, a.ndim)))
+    a2, B = last.reshape(-1, C), 256
+    m = (a2.shape[0] // B) * B
+    s = a2[:m].reshape(-1, B * C).sum(axis=0).reshape(B, C).sum(axis=0)
+    return s + a2[m:].sum(axis=0) if m < a2.shape[0] else s
+
+
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float | None = 0.1,
@@ -36,9 +50,9 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         if m <= 1 and training:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input {tuple(xd.shape)}")
-        mean = xd.mean(axis=axes)
+        mean = channel_sum(xd) / m
         xc = xd - mean.reshape(bshape)
-        var = np.mean(np.square(xc), axis=axes)
+        var = channel_sum(np.square(xc)) / m
         if training and running_mean is not None:
             mom = np.asarray(momentum, dtype=running_mean.data.dtype)
             running_mean.data *= 1 - mom
@@ -55,8 +69,8 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         y += bias.data.reshape(bshape)
 
     def backward(g):
-        gb = g.sum(axis=axes) if bias is not None and bias.requires_grad or use_batch else None
-        gw = (g * xhat).sum(axis=axes) if weight is not None and weight.requires_grad or \
+        gb = channel_sum(g) if bias is not None and bias.requires_grad or use_batch else None
+        gw = channel_sum(g * xhat) if weight is not None and weight.requires_grad or \
             use_batch else None
         gx = None
         if x.requires_grad:
