@@ -6,7 +6,9 @@ after a warm-up. The machine may be shared, so three estimates are printed: the 
 median wall times, of minimum wall times (least disturbed by other processes) and of median
 CPU times of this process. Because all three can be swamped by other load, the script also
 times the guard's checks on their own: it records the arrays one guarded step tests, then
-times testing them (best of many rounds) against the best plain step ("checks_pct").
+times testing them (best of many rounds), and it times the guard's Python bookkeeping on a
+same-shaped network of width 4 (where arithmetic costs nothing): "estimate_pct" =
+(checks + bookkeeping) / best plain step.
 
     python benchmarks/anomaly_overhead.py [--reps 30] [--inner 5]
 
@@ -29,12 +31,18 @@ from glassnet.inspect import _anomaly, detect_anomaly  # noqa: E402
 from workloads import mlp  # noqa: E402
 
 
-def _make(seed=0):
+def _make(seed=0, width=None):
     x, y = mlp._data(seed)
     nn = gn.nn
-    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                          nn.Linear(256, 10))
-    model.load_state_dict(mlp._init_state(seed))
+    if width is None:
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                              nn.Linear(256, 10))
+        model.load_state_dict(mlp._init_state(seed))
+    else:                               # the same layers, tiny: only Python overhead is left
+        x = x[:4, :width]
+        y = y[:4]
+        model = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width),
+                              nn.ReLU(), nn.Linear(width, 10))
     try:
         opt = gn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     except AttributeError:
@@ -73,6 +81,20 @@ def checks_ms(model, opt, step, rounds=200) -> tuple[float, int]:
     return best * 1000, len(seen)
 
 
+def bookkeeping_ms(rounds=400) -> float:
+    """Guarded minus plain step time on the width-4 network (best of ``rounds`` each)."""
+    _, _, plain = _make(width=4)
+    model, opt, step = _make(width=4)
+    best = {"plain": float("inf"), "guarded": float("inf")}
+    with detect_anomaly(model, opt):
+        for _ in range(rounds):
+            for name, fn in (("plain", plain), ("guarded", step)):
+                t0 = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - t0)
+    return max(0.0, best["guarded"] - best["plain"]) * 1000
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30)
@@ -99,6 +121,7 @@ def main():
     for k, v in plain_model.state_dict().items():        # the guard does not change the maths
         assert np.array_equal(v, model.state_dict()[k]), k
     check_ms, n_checks = checks_ms(model, opt, guarded_step)
+    python_ms = bookkeeping_ms()
     med = {k: statistics.median(v) for k, v in times.items()}
     low = {k: min(v) for k, v in times.items()}
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
@@ -111,6 +134,8 @@ def main():
                       "checks_ms": round(check_ms, 4), "checks_per_step": n_checks,
                       "plain_min_ms": round(low["plain"], 3),
                       "checks_pct": round(100 * check_ms / low["plain"], 2),
+                      "bookkeeping_ms": round(python_ms, 4),
+                      "estimate_pct": round(100 * (check_ms + python_ms) / low["plain"], 2),
                       "reps": args.reps, "inner": args.inner}))
 
 
