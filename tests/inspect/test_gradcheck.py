@@ -75,3 +75,13 @@ def test_conv_net_passes():
     cnn = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2), nn.Flatten(),
                         nn.Linear(8, 3))
     assert gradcheck(cnn, _x((2, 1, 4, 4)), verbose=False).passed
+
+
+def test_zero_gradient_is_not_a_large_relative_error():
+    gn.manual_seed(0)
+    nn = gn.nn
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    res = gradcheck(model, _x((5, 3)), verbose=False)
+    assert res.passed
+    bias = [r for r in res if r.layer == "0" and r.parameter == "bias"][0]
+    assert bias.rel_error < 1e-3                     # ∂L/∂b is exactly 0 before BatchNorm

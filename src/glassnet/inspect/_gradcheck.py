@@ -31,7 +31,8 @@ class GradcheckRecord:
         shape: the parameter's shape.
         checked: how many of its elements were perturbed.
         max_abs_error: max |analytic − numeric| over the checked elements.
-        rel_error: max_abs_error / max(|analytic|, |numeric|) (0 when both vanish).
+        rel_error: max_abs_error / max(|analytic|, |numeric|, atol) — so a gradient that is
+            truly zero (a bias before BatchNorm) does not show a relative error of 1.
         passed: whether every checked element is within tolerance.
     """
 
@@ -187,7 +188,7 @@ def gradcheck(model_or_layer, inputs, loss_fn=None, *, eps: float = 1e-6, atol: 
         max_err = float(err.max(initial=0))
         result.append(GradcheckRecord(
             layer, label, pname, tuple(t.shape), int(idx.size), max_err,
-            max_err / scale if scale > 0 else 0.0,
+            max_err / max(scale, atol),
             bool(np.all(err <= atol + rtol * np.abs(numeric)))))
     if verbose:
         print(result.table(), end="")
