@@ -71,3 +71,21 @@ def test_dropout2d_drops_whole_channels_and_rescales():
     assert 0.4 < (y == 0).mean() < 0.6
     layer.eval()
     assert layer(x) is x
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (2, 8, 33, 17), (600, 5)])
+def test_channel_sum_fast_path_equals_numpy(shape):
+    from glassnet.ops.norm import channel_sum
+    a = rand(*shape, dtype=np.float64)
+    last = np.ascontiguousarray(np.moveaxis(a, 1, -1))          # channels-last memory
+    a_cl = np.moveaxis(last, -1, 1)
+    want = a.sum(axis=(0,) + tuple(range(2, a.ndim)))
+    np.testing.assert_allclose(channel_sum(a_cl), want, rtol=1e-12)
+    np.testing.assert_allclose(channel_sum(a), want, rtol=1e-12)
+
+
+def test_batchnorm_on_channels_last_conv_output_matches_torch():
+    conv, bn = gn.nn.Conv2d(2, 8, 3, padding=1), gn.nn.BatchNorm2d(8)
+    tconv, tbn = torch.nn.Conv2d(2, 8, 3, padding=1), torch.nn.BatchNorm2d(8)
+    compare_with_torch(gn.nn.Sequential(conv, bn), torch.nn.Sequential(tconv, tbn),
+                       rand(5, 2, 21, 19))
