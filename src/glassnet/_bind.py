@@ -47,5 +47,6 @@ def _compare(np_fn):
 import numpy as _np  # noqa: E402
 
 for _name, _fn in {"__lt__": _np.less, "__le__": _np.less_equal, "__gt__": _np.greater,
-                   "__ge__": _np.greater_equal, "eq": _np.equal, "ne": _np.not_equal}.items():
+                   "__ge__": _np.greater_equal, "eq": _np.equal, "ne": _np.not_equal,
+                   "__eq__": _np.equal, "__ne__": _np.not_equal}.items():
     setattr(Tensor, _name, _compare(_fn))
