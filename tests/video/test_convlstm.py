@@ -59,6 +59,16 @@ def test_fused_matches_reference(case):
         np.testing.assert_allclose(g1[k], g2[k], rtol=1e-4, atol=1e-4, err_msg=k)
 
 
+def test_weight_grad_in_chunks_of_steps(monkeypatch):
+    """The hidden weight gradient built over several chunks of time steps is the same."""
+    arrs, up = _inputs(5, 2, 3, 4, 4, 3, 3, np.float32)
+    whole = _run(convlstm2d, arrs, up)[1]
+    monkeypatch.setattr("glassnet.ops.convlstm.PATCH_FLOATS", 2 * 2 * 16 * 9 * 3)  # 2 steps
+    chunked = _run(convlstm2d, arrs, up)[1]
+    for k in whole:
+        np.testing.assert_allclose(chunked[k], whole[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
 def _torch_convlstm(x, h, c, w, b):
     Ch = w.shape[0] // 4
     kh, kw = w.shape[2:]

@@ -18,10 +18,11 @@ How the fast path works (``convlstm2d_reference`` below computes the same from p
   arithmetic is exactly the fused LSTM kernel's (``ops/recurrent.py``) with R rows.
 * The input part of all L steps is one im2col + one GEMM (``ops/conv.py``), bias included.
 * Per step: im2col of the zero-padded h_{t-1} and one GEMM with the hidden part of W.
-* Backward through time: per step the gate gradient dA_t (R, 4·C_h) gives
-  dh_{t-1} = col2im(dA_t·W_hᵀ) (the conv input gradient) and adds cols(h_{t-1})ᵀ·dA_t to the
-  hidden weight gradient; after the loop the input gradient and the input weight gradient are
-  single GEMMs over all L·R rows.
+* Backward through time: per step, the gate gradient dA_t (R, 4·C_h) is formed on
+  cache-sized blocks and gives dh_{t-1} = col2im(dA_t·W_hᵀ) (the conv input gradient: one
+  GEMM and k_h·k_w sliced adds). After the loop, the weight gradients Σ_t cols(h_{t-1})ᵀ·dA_t
+  and cols(X)ᵀ·dA (bias included), and the input gradient, are big GEMMs over all L·R rows
+  (the hidden one in chunks of steps, at most ``PATCH_FLOATS`` patch elements at a time).
 """
 import numpy as np
 
@@ -31,6 +32,8 @@ from .conv import col2im, conv2d, conv_padding, im2col, nchw_view, nhwc_view, pa
 from .shape import cat, stack
 
 __all__ = ["convlstm2d", "convlstm2d_reference"]
+
+PATCH_FLOATS = 1 << 24     # most patch-matrix elements the backward builds at once (64 MB)
 
 
 def _check(who, x, h0, c0, weight, bias):
@@ -151,25 +154,12 @@ def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
 
 def _bptt(G, S, A, tc, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch):
     """Backward through time; G is the gradient on the state buffer S."""
-    _, Lp1, N, H, W, _ = S.shape
+    N, H, W = S.shape[2:5]
     L, R, O = A.shape
     dt = S.dtype
     kh, kw = weight.shape[2:]
     k, one = (kh, kw), (1, 1)
     (pt, _), (pl, _) = pads
-    # factors that depend on forward values only, for all steps at once
-    P = np.multiply(tc, tc)                         # dc_t += dh·P, P = o(1 − tanh²c)
-    np.subtract(1, P, out=P)
-    P *= A[..., 3 * Ch:]
-    M = np.subtract(1, A)
-    M *= A                                          # σ' = s(1 − s)
-    g = A[..., 2 * Ch:3 * Ch]
-    np.multiply(g, g, out=M[..., 2 * Ch:3 * Ch])
-    np.subtract(1, M[..., 2 * Ch:3 * Ch], out=M[..., 2 * Ch:3 * Ch])   # tanh' = 1 − g²
-    M[..., :Ch] *= g                                # di = dc·g·σ'(i)
-    M[..., Ch:2 * Ch] *= S[1, :L].reshape(L, R, Ch)  # df = dc·c_{t-1}·σ'(f)
-    M[..., 2 * Ch:3 * Ch] *= A[..., :Ch]            # dg = dc·i·tanh'
-    M[..., 3 * Ch:] *= tc                           # do = dh·tanh(c)·σ'(o)
     need_w = weight.requires_grad
     need_h = need_w or h0.requires_grad or c0.requires_grad or x.requires_grad or (
         bias is not None and bias.requires_grad)
@@ -178,25 +168,42 @@ def _bptt(G, S, A, tc, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch):
     dc = G[1, L].reshape(R, Ch).copy()
     t1 = np.empty((R, Ch), dt)
     gWh = np.zeros_like(Wh) if need_w else None
-    hpad = pad_nhwc(S[0, 0], pads)
     WhT = np.ascontiguousarray(Wh.T)
-    padded_hw = hpad.shape[1:3]
+    padded_hw = (H + sum(pads[0]), W + sum(pads[1]))
+    # per step, on (R, 4·C_h) blocks that stay in cache:
+    #   dc += dh·o·(1 − tanh²c);  di = dc·g·σ'(i);  df = dc·c_{t-1}·σ'(f);
+    #   dg = dc·i·(1 − g²);  do = dh·tanh(c)·σ'(o);  dc_{t-1} = dc·f
     for t in range(L - 1, -1, -1) if need_h else ():
         if t < L - 1:
             dh += G[0, t + 1].reshape(R, Ch)
             dc += G[1, t + 1].reshape(R, Ch)
-        D = dA[t]
-        np.multiply(dh, P[t], out=t1)
+        a, tct, D = A[t], tc[t], dA[t]
+        i, f, g, o = (a[:, j * Ch:(j + 1) * Ch] for j in range(4))
+        np.multiply(tct, tct, out=t1)
+        np.subtract(1, t1, out=t1)
+        t1 *= o
+        t1 *= dh
         dc += t1
-        np.multiply(M[t, :, :3 * Ch].reshape(R, 3, Ch), dc[:, None, :],
-                    out=D.reshape(R, 4, Ch)[:, :3])
-        np.multiply(dh, M[t, :, 3 * Ch:], out=D[:, 3 * Ch:])
-        dc *= A[t, :, Ch:2 * Ch]                    # dc_{t-1} = dc·f
-        if need_w:                                  # hidden weight grad: cols(h_{t-1})ᵀ·dA_t
-            hpad[:, pt:pt + H, pl:pl + W] = S[0, t]
-            gWh += im2col(hpad, k, one, one, (H, W)).T @ D
+        np.subtract(1, a, out=D)
+        D *= a                                      # σ' = s(1 − s) (g block replaced next)
+        Dg = D[:, 2 * Ch:3 * Ch]
+        np.multiply(g, g, out=Dg)
+        np.subtract(1, Dg, out=Dg)                  # tanh' = 1 − g²
+        D[:, :Ch] *= g
+        D[:, Ch:2 * Ch] *= S[1, t].reshape(R, Ch)
+        Dg *= i
+        D[:, 3 * Ch:] *= tct
+        D.reshape(R, 4, Ch)[:, :3] *= dc[:, None, :]
+        D[:, 3 * Ch:] *= dh
+        dc *= f
         dcols = (D @ WhT).reshape(N, H, W, kh, kw, Ch)     # conv input grad: GEMM + col2im
         dh = col2im(dcols, padded_hw, one, one)[:, pt:pt + H, pl:pl + W].reshape(R, Ch)
+    if need_w:      # hidden weight grad Σ_t cols(h_{t-1})ᵀ·dA_t: big GEMMs over chunks of steps
+        chunk = max(1, PATCH_FLOATS // (R * kh * kw * Ch))
+        for t0 in range(0, L, chunk):
+            t2 = min(L, t0 + chunk)
+            hp = pad_nhwc(S[0, t0:t2].reshape((t2 - t0) * N, H, W, Ch), pads)
+            gWh += im2col(hp, k, one, one, (H, W)).T @ dA[t0:t2].reshape(-1, O)
     dh += G[0, 0].reshape(R, Ch)
     dc += G[1, 0].reshape(R, Ch)
     dA2 = dA.reshape(L * R, O)
