@@ -42,6 +42,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"{type(self).__name__}(betas={betas!r}): betas must be a pair of "
+                            f"numbers (beta1, beta2)")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad)
         super().__init__(params, defaults)

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 
 from .optimizer import Optimizer
 
@@ -29,6 +30,14 @@ def _check_optimizer(name: str, optimizer) -> None:
 def _require(name: str, key: str, value, rule: str, ok: bool) -> None:
     if not ok:
         raise ValueError(f"{name}({key}={value!r}): {key} must be {rule}")
+
+
+def _real(name: str, key: str, value, rule: str, ok=lambda v: True) -> None:
+    """TypeError unless ``value`` is a real number; ValueError unless finite and ``ok``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}({key}={value!r}): {key} must be a number, got "
+                        f"{type(value).__name__}")
+    _require(name, key, value, rule, math.isfinite(value) and ok(value))
 
 
 class LRScheduler:
@@ -96,6 +105,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
         _require("StepLR", "step_size", step_size, "an int >= 1",
                  isinstance(step_size, int) and not isinstance(step_size, bool) and step_size >= 1)
+        _real("StepLR", "gamma", gamma, "a finite number > 0", lambda g: g > 0)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer)
@@ -119,6 +129,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float):
+        _real("ExponentialLR", "gamma", gamma, "a finite number > 0", lambda g: g > 0)
         self.gamma = gamma
         super().__init__(optimizer)
 
@@ -148,6 +159,8 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
         _require("CosineAnnealingLR", "T_max", T_max, "an int >= 1",
                  isinstance(T_max, int) and not isinstance(T_max, bool) and T_max >= 1)
+        _real("CosineAnnealingLR", "eta_min", eta_min, "a finite number >= 0",
+              lambda v: v >= 0)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer)
@@ -193,9 +206,11 @@ class ReduceLROnPlateau(LRScheduler):
         _require(name, "mode", mode, "'min' or 'max'", mode in ("min", "max"))
         _require(name, "threshold_mode", threshold_mode, "'rel' or 'abs'",
                  threshold_mode in ("rel", "abs"))
-        _require(name, "factor", factor, "< 1.0", factor < 1.0)
-        _require(name, "patience", patience, ">= 0", patience >= 0)
-        _require(name, "cooldown", cooldown, ">= 0", cooldown >= 0)
+        _real(name, "factor", factor, "< 1.0 (and >= 0)", lambda f: 0 <= f < 1.0)
+        _real(name, "patience", patience, ">= 0", lambda v: v >= 0)
+        _real(name, "cooldown", cooldown, ">= 0", lambda v: v >= 0)
+        _real(name, "threshold", threshold, "a finite number >= 0", lambda v: v >= 0)
+        _real(name, "eps", eps, "a finite number >= 0", lambda v: v >= 0)
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             _require(name, "min_lr", min_lr, f"one number or {n_groups} (one per group)",
@@ -203,6 +218,8 @@ class ReduceLROnPlateau(LRScheduler):
             self.min_lrs = list(min_lr)
         else:
             self.min_lrs = [min_lr] * n_groups
+        for v in self.min_lrs:
+            _real(name, "min_lr", v, "a finite number >= 0", lambda m: m >= 0)
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
