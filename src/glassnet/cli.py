@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--detect-anomaly", action="store_true", help="stop at the first NaN/Inf "
                    "naming the step and the layer (a few per cent slower)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--distributed", action="store_true", help="data-parallel over the ranks "
+                   "of an MPI job: mpiexec -n N glassnet train RECIPE --distributed (the "
+                   "recipe's batch_size is the global batch; see docs/distributed.md)")
 
     e = sub.add_parser("evaluate", help="evaluate a trained run on a dataset split",
                        description="Evaluate the final weights of a run directory.")
@@ -71,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "dataset, or of every sample in a .npy file (N, *input_shape) with "
                        "values scaled like the training data (pixels in [0, 1]).")
     r.add_argument("run_dir", metavar="RUN_DIR")
-    r.add_argument("file", nargs="?", metavar="FILE.npy", help="inputs to classify")
+    r.add_argument("file", nargs="?", metavar="FILE", help="inputs to classify (.npy), or a "
+                   ".wav recording for a speech run (recipes/speech.toml)")
     r.add_argument("--index", type=int, help="index of a test sample of the run's dataset")
     r.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
     from .viz.cli_commands import add_commands          # explain, gradcheck, report
@@ -101,7 +105,15 @@ def _cmd_train(args) -> int:
     from .apps.translation_train import cmd_train, recipe_task
     if args.recipe and recipe_task(args.recipe) == "translation":
         return cmd_train(args)
+    if args.recipe and recipe_task(args.recipe) in ("speech", "music"):   # glassnet.apps
+        from importlib import import_module
+        return import_module(f".apps.{recipe_task(args.recipe)}", __package__).cmd_train(args)
     from .train.recipe import Recipe, train_recipe
+    comm = None
+    if args.distributed:                              # glassnet.distributed (mpi4py)
+        from .distributed import init
+        from .distributed.recipe import train_recipe
+        comm = init()
     given = {k: getattr(args, k) for k in _OVERRIDES if getattr(args, k) is not None}
     if args.resume:
         extra = sorted(set(given) - {"epochs", "data_dir", "checkpoint_every"})
@@ -126,16 +138,23 @@ def _cmd_train(args) -> int:
         data_dir = None
         name = Path(args.recipe).stem if args.recipe else f"{recipe.dataset}_{recipe.model}"
         run_dir = Path(args.out or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        if comm is not None:                          # every rank uses rank 0's name
+            run_dir = Path(comm.broadcast_object(str(run_dir)))
         if (run_dir / "recipe.toml").exists():
             if not args.overwrite:
                 raise ValueError(f"--out {run_dir}: already holds a run; continue it with "
                                  f"--resume {run_dir}, replace it with --overwrite, or choose "
                                  f"another --out")
-            _remove_run(run_dir)
+            if comm is None or comm.is_main:
+                _remove_run(run_dir)
+        if comm is not None:                          # all ranks checked before rank 0 writes
+            comm.barrier("run directory check")
     start = time.perf_counter()
+    kwargs = {"comm": comm} if comm is not None else {}
     try:
         result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
-                              verbose=not args.quiet, detect_anomaly=args.detect_anomaly)
+                              verbose=not args.quiet, detect_anomaly=args.detect_anomaly,
+                              **kwargs)
     except KeyboardInterrupt:
         from .io import list_checkpoints
         found = list_checkpoints(run_dir)
@@ -143,6 +162,8 @@ def _cmd_train(args) -> int:
         print(f"glassnet: interrupted; {kept} (continue with glassnet train --resume "
               f"{run_dir})", file=sys.stderr)
         return 130
+    if comm is not None and not comm.is_main:
+        return 0
     test = result["test"]
     print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
           f"({result['epochs_run']} epochs, {time.perf_counter() - start:.1f} s)")
@@ -175,6 +196,9 @@ def _cmd_predict(args) -> int:
 
     from .train import predict
     from .train.recipe import _datasets, load_run
+    if args.file and args.file.lower().endswith(".wav"):   # spoken digit: glassnet.apps.speech
+        from .apps.speech import predict_cli
+        return predict_cli(args.run_dir, args.file)
     if (args.file is None) == (args.index is None):
         raise ValueError("predict: give exactly one of FILE.npy or --index I")
     recipe, model, meta = load_run(args.run_dir)
