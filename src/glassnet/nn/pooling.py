@@ -3,6 +3,8 @@
 Shape glossary: N batch, C channels, L length, H height, W width, k kernel size, s stride,
 p padding, d dilation.
 """
+import numpy as np
+
 from .. import ops
 from ..ops.conv import ntuple
 from ..tensor import Tensor
@@ -143,7 +145,14 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        self.output_size = output_size
+        pair = isinstance(output_size, (tuple, list))
+        sizes = tuple(output_size) if pair else (output_size,)
+        if (pair and len(sizes) != 2) or not all(
+                s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                              and s >= 1) for s in sizes):
+            raise ValueError(f"AdaptiveAvgPool2d(output_size={output_size!r}): expected a "
+                             f"positive int or a pair of positive ints (or None)")
+        self.output_size = sizes if pair else output_size
 
     def forward(self, x: Tensor) -> Tensor:
         _check("AdaptiveAvgPool2d", x, "H, W")
@@ -179,12 +188,23 @@ class Upsample(Module):
             raise ValueError(f"Upsample(mode={mode!r}): only 'nearest' is supported")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
+        name, value = ("size", size) if size is not None else ("scale_factor", scale_factor)
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        integral = name == "size"
+        if not 1 <= len(values) <= 2 or not all(
+                not isinstance(v, bool) and isinstance(v, (int, np.integer) if integral else
+                                                       (int, float, np.integer, np.floating))
+                and 0 < v < float("inf") for v in values):
+            raise ValueError(f"Upsample({name}={value!r}): expected a positive "
+                             f"{'int' if integral else 'number'} or a pair of them")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4):
             raise ValueError(f"Upsample: expected input (N, C, H, W) or (N, C, L), got "
                              f"{tuple(x.shape)}")
+        if 0 in x.shape[2:]:
+            raise ValueError(f"Upsample: input {tuple(x.shape)} has an empty spatial dim")
         return ops.upsample_nearest(x, self.size, self.scale_factor)
 
     def extra_repr(self) -> str:
