@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# MPI (mpi4py + the mpich wheel, which brings mpiexec) is best effort: without it the
+# tests/distributed tests skip and say why.
 $(TSTAMP): $(STAMP)
 	$(BIN)/pip install -q -e '.[test,plot]'
+	$(BIN)/pip install -q -e '.[mpi]' || echo "make: MPI extra not installed; tests/distributed will skip"
 	touch $@
 
 demo: $(STAMP)

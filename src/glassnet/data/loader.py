@@ -87,12 +87,21 @@ class DataLoader:
             makes it reproducible).
         collate_fn: turns a list of samples into a batch (default :func:`default_collate`).
             When given, the TensorDataset fast path is not used.
+        num_replicas: number of data-parallel ranks sharing each epoch (see
+            :mod:`glassnet.distributed`); every rank must use the same ``seed``.
+        rank: this rank (0 … num_replicas-1). It reads positions ``rank, rank +
+            num_replicas, …`` of the epoch's order, so the shards are disjoint and together
+            form the whole order. With ``shuffle=True`` the last ``N % num_replicas``
+            samples of each epoch's order are dropped so every rank gets the same number of
+            equal-sized batches (needed for training in lockstep); without shuffling
+            (evaluation) they are kept and shards differ by at most one sample.
 
     Shape:
         For ``TensorDataset(x, y)`` with x: (N, *) and y: (N,), each batch is a tuple
         ``(x_batch, y_batch)`` of Tensors with shapes (B, *) and (B,), B = batch_size (or the
         remainder). dtypes are those of the arrays (e.g. float32 images, int64 labels).
-        ``len(loader)`` = ``N // B`` if drop_last else ``ceil(N / B)``.
+        ``len(loader)`` = ``N // B`` if drop_last else ``ceil(N / B)``, with N the samples
+        of this rank's shard (:attr:`num_samples`) when ``num_replicas > 1``.
 
     Example:
         >>> ds = TensorDataset(np.zeros((100, 1, 28, 28), np.float32), np.zeros(100, np.int64))
@@ -102,7 +111,8 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None, collate_fn=None):
+                 drop_last: bool = False, seed: int | None = None, collate_fn=None, *,
+                 num_replicas: int = 1, rank: int = 0):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader(dataset): expected a dataset with __len__ and "
                             f"__getitem__, got {type(dataset).__name__}")
@@ -119,21 +129,48 @@ class DataLoader:
             seed = int(get_rng().integers(2**63))
         self.seed = _check_int("seed", seed, 0)
         self.generator = np.random.default_rng(self.seed)
+        self.num_replicas = _check_int("num_replicas", num_replicas, 1)
+        self.rank = _check_int("rank", rank, 0)
+        if self.rank >= self.num_replicas:
+            raise ValueError(f"DataLoader(rank={rank!r}): expected 0 <= rank < num_replicas "
+                             f"= {self.num_replicas}")
         self.epoch = 0                 # epochs started before the current/next one
         self._running = None           # {"state": rng state at epoch start, "position": int}
         self._resume_position = 0
 
+    @property
+    def num_samples(self) -> int:
+        """Samples one epoch yields on this rank (before ``drop_last``)."""
+        n, r = len(self.dataset), self.num_replicas
+        if r == 1:
+            return n
+        if self.shuffle:
+            return n // r
+        return len(range(self.rank, n, r))
+
     def __len__(self) -> int:
-        n, b = len(self.dataset), self.batch_size
+        n, b = self.num_samples, self.batch_size
         return n // b if self.drop_last else -(-n // b)
+
+    def _epoch_order(self):
+        """This epoch's sample order (None = 0, 1, 2, … on one rank), this rank's shard."""
+        n = len(self.dataset)
+        order = self.generator.permutation(n) if self.shuffle else None
+        if self.num_replicas > 1:
+            if order is None:
+                order = np.arange(n)
+            if self.shuffle:
+                order = order[:n - n % self.num_replicas]
+            order = order[self.rank::self.num_replicas]
+        return order
 
     # -- iteration ---------------------------------------------------------------------------
     def __iter__(self):
         if self._running is not None:           # the previous epoch was abandoned mid-way
             self.epoch += 1
         start_state = copy.deepcopy(self.generator.bit_generator.state)
-        n = len(self.dataset)
-        order = self.generator.permutation(n) if self.shuffle else None
+        order = self._epoch_order()
+        n = len(order) if order is not None else len(self.dataset)
         start, self._resume_position = self._resume_position, 0
         self._running = {"state": start_state, "position": start}
         return self._batches(order, n, start)
@@ -190,5 +227,7 @@ class DataLoader:
         self._running = None
 
     def __repr__(self):
+        shard = (f", num_replicas={self.num_replicas}, rank={self.rank}"
+                 if self.num_replicas > 1 else "")
         return (f"DataLoader({type(self.dataset).__name__}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed})")
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}{shard})")
