@@ -21,11 +21,15 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         check_positive_int(name, num_features=num_features)
+        for key, v in (("momentum", momentum), ("eps", eps)):
+            if (v is None and key == "eps") or (v is not None and (
+                    isinstance(v, bool) or not isinstance(v, (int, float, np.number)))):
+                raise TypeError(f"{name}({key}={v!r}): {key} must be a number")
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}(momentum={momentum!r}): expected a number in [0, 1] "
                              f"or None (cumulative average)")
-        if eps <= 0:
-            raise ValueError(f"{name}(eps={eps!r}): eps must be positive")
+        if not 0 < eps < float("inf"):
+            raise ValueError(f"{name}(eps={eps!r}): eps must be positive and finite")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if affine:
@@ -123,6 +127,12 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, *, dtype=np.float32):
         super().__init__()
+        if not isinstance(normalized_shape, (int, np.integer, tuple, list)):
+            raise TypeError(f"LayerNorm(normalized_shape={normalized_shape!r}): expected an int "
+                            f"or a tuple of ints")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)) \
+                or not 0 < eps < float("inf"):
+            raise ValueError(f"LayerNorm(eps={eps!r}): eps must be a positive finite number")
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else \
             tuple(normalized_shape)
         check_positive_int("LayerNorm", **{f"normalized_shape[{i}]": v
@@ -145,6 +155,9 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm(normalized_shape={self.normalized_shape}): expected "
                              f"input (*, {', '.join(map(str, self.normalized_shape))}), got "
                              f"{tuple(x.shape)}")
+        if x.data.dtype.kind != "f":
+            raise TypeError(f"LayerNorm: expected a floating-point input, got dtype "
+                            f"{x.data.dtype}")
         return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
