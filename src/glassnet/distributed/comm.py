@@ -99,16 +99,17 @@ class Communicator:
     def wait(self, requests: list, what: str) -> None:
         """Complete non-blocking ``requests`` or, after ``timeout`` seconds, abort the job.
 
-        Polls ``MPI.Request.Testall``; after the first millisecond it sleeps between
-        polls (50 µs, doubling up to 2 ms) so a waiting rank leaves the CPU to the others.
+        Polls ``MPI.Request.Testall`` (each poll also drives MPI's progress engine),
+        yielding the CPU between polls (``sleep(0)``); after 50 ms of waiting it sleeps
+        between polls (50 µs, doubling up to 2 ms), so a rank that waits for a slow peer
+        leaves the cores to the ranks still computing.
         """
         if not requests:
             return
         test = self.MPI.Request.Testall
         start = time.perf_counter()
-        deadline, pause, polls = start + self.timeout, 5e-5, 0
+        deadline, pause = start + self.timeout, 5e-5
         while not test(requests):
-            polls += 1
             now = time.perf_counter()
             if now > deadline:
                 msg = (f"{what} did not complete within {self.timeout:g} s: another rank "
@@ -116,7 +117,9 @@ class Communicator:
                 if not self.abort_on_timeout:
                     raise CollectiveTimeout(f"rank {self.rank}: {msg}")
                 self.abort(msg)
-            if now - start > 1e-3:
+            if now - start < 0.05:
+                time.sleep(0)
+            else:
                 time.sleep(pause)
                 pause = min(2 * pause, 2e-3)
 
