@@ -2,12 +2,32 @@
 
 Shape (all): input (*) → output (*) of the same shape.
 """
+import math
+import numbers
+
 from .. import ops
 from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Threshold", "Softmax",
            "LogSoftmax"]
+
+
+def _number(layer: str, name: str, value) -> float:
+    """A finite real number, else TypeError/ValueError naming the layer and argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{layer}({name}={value!r}): {name} must be a number, got "
+                        f"{type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{layer}({name}={value!r}): {name} must be finite")
+    return value
+
+
+def _dim(layer: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{layer}(dim={value!r}): dim must be an int, got "
+                        f"{type(value).__name__}")
+    return int(value)
 
 
 class ReLU(Module):
@@ -22,7 +42,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = _number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.leaky_relu(x, self.negative_slope)
@@ -63,7 +83,8 @@ class Threshold(Module):
 
     def __init__(self, threshold: float, value: float):
         super().__init__()
-        self.threshold, self.value = threshold, value
+        self.threshold = _number("Threshold", "threshold", threshold)
+        self.value = _number("Threshold", "value", value)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.threshold(x, self.threshold, self.value)
@@ -77,7 +98,7 @@ class Softmax(Module):
 
     def __init__(self, dim: int = -1):
         super().__init__()
-        self.dim = dim
+        self.dim = _dim(type(self).__name__, dim)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.softmax(x, self.dim)

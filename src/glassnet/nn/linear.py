@@ -92,7 +92,10 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        for name, v in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"Flatten({name}={v!r}): {name} must be an int")
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.flatten(x, self.start_dim, self.end_dim)
@@ -106,8 +109,22 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size: tuple):
         super().__init__()
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Unflatten(dim={dim!r}): dim must be an int")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten(unflattened_size={unflattened_size!r}): expected a "
+                            f"tuple of sizes")
+        check_positive_int("Unflatten", **{f"unflattened_size[{i}]": s
+                                           for i, s in enumerate(unflattened_size)})
+        self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in unflattened_size)
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 0 or not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"Unflatten(dim={self.dim}): out of range for input "
+                             f"{tuple(x.shape)}")
         d = self.dim % x.ndim
+        if x.shape[d] != int(np.prod(self.unflattened_size)):
+            raise ValueError(f"Unflatten(dim={self.dim}, unflattened_size="
+                             f"{self.unflattened_size}): input {tuple(x.shape)} has "
+                             f"{x.shape[d]} there, expected {int(np.prod(self.unflattened_size))}")
         return ops.reshape(x, x.shape[:d] + self.unflattened_size + x.shape[d + 1:])

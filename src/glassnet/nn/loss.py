@@ -14,11 +14,20 @@ class _Loss(Module):
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
+    def _input(self, input):
+        """The prediction must be floating point (bool/int would break the maths deep
+        inside NumPy); Module.__call__ has already made it a numeric Tensor."""
+        if input.data.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}(input): expected a floating-point "
+                            f"prediction, got dtype {input.data.dtype}")
+        return input
+
 
 class MSELoss(_Loss):
     """MSE = 1/n Σ (y_i − ŷ_i)². Shape: input (*), target (*) same shape → scalar."""
 
     def forward(self, input, target):
+        input = self._input(input)
         return losses.mse_loss(input, target, self.reduction)
 
 
@@ -26,6 +35,7 @@ class L1Loss(_Loss):
     """MAE = 1/n Σ |y_i − ŷ_i|. Shape: input (*), target (*) → scalar."""
 
     def forward(self, input, target):
+        input = self._input(input)
         return losses.l1_loss(input, target, self.reduction)
 
 
@@ -47,6 +57,7 @@ class CrossEntropyLoss(_Loss):
             label_smoothing
 
     def forward(self, input, target):
+        input = self._input(input)
         return losses.cross_entropy(input, target, self.weight, self.ignore_index,
                                     self.reduction, self.label_smoothing)
 
@@ -59,6 +70,7 @@ class NLLLoss(_Loss):
         self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, input, target):
+        input = self._input(input)
         return losses.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
@@ -70,6 +82,7 @@ class BCELoss(_Loss):
         self.weight = weight
 
     def forward(self, input, target):
+        input = self._input(input)
         return losses.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -81,5 +94,6 @@ class BCEWithLogitsLoss(_Loss):
         self.weight, self.pos_weight = weight, pos_weight
 
     def forward(self, input, target):
+        input = self._input(input)
         return losses.binary_cross_entropy_with_logits(input, target, self.weight,
                                                        self.reduction, self.pos_weight)

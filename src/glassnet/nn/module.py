@@ -25,6 +25,24 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _BUILTIN(cls) -> bool:
+    """glassnet's own layers (user subclasses may take any input)."""
+    return cls.__module__.startswith("glassnet.nn.")
+
+
+def _layer_input(layer, x):
+    """A built-in layer's first input: a Tensor; a numeric NumPy array is wrapped (no copy),
+    anything else is a TypeError naming the layer."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+        return Tensor(x)
+    if isinstance(x, (np.ndarray, Tensor)):
+        what = f"{x.dtype} {'array' if isinstance(x, np.ndarray) else 'Tensor'}"
+    else:
+        what = type(x).__name__
+    raise TypeError(f"{type(layer).__name__}: expected a glassnet Tensor as input, got a "
+                    f"{what} (wrap numbers with gn.tensor(...))")
+
+
 class Module:
     """Base class of every layer and model.
 
@@ -80,6 +98,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
+        if args and _BUILTIN(type(self)) and (not isinstance(args[0], Tensor)
+                                              or args[0].data.dtype.kind not in "biuf"):
+            args = (_layer_input(self, args[0]),) + args[1:]
         return self.forward(*args, **kwargs)
 
     # -- traversal

@@ -76,7 +76,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along ``dim`` (max-shifted for stability)."""
     x = as_float(x)
     (axis,) = norm_dim(dim, x.ndim, "softmax", x.shape)
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
+    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf))
     out = e / e.sum(axis=axis, keepdims=True)
 
     def backward(g):
@@ -88,7 +88,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """x_i − log Σ_j exp(x_j) along ``dim``, stable for logits of any size."""
     x = as_float(x)
     (axis,) = norm_dim(dim, x.ndim, "log_softmax", x.shape)
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    shifted = x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(g):
