@@ -179,10 +179,13 @@ def test_loss_falls_on_real_data(trained):
 @needs_data
 def test_beam_one_equals_greedy(trained):
     tr, pairs, _, _ = trained
+    lengths = []
     for en, _ in pairs[::20]:
         ids = tr.src_vocab.encode(en)
         greedy = greedy_decode(tr.model, np.asarray([ids]), [len(ids)], 12)[0]
         assert beam_search(tr.model, ids, beam=1, max_len=12) == greedy
+        lengths.append(len(greedy))
+    assert min(lengths) >= 2, lengths               # real outputs, not an immediate </s>
     assert isinstance(beam_search(tr.model, ids, beam=4, max_len=12), list)
 
 
@@ -202,3 +205,26 @@ def test_save_load_round_trip_and_cli(trained, tmp_path, capsys):
     assert lines == [tr.translate("I am cold."), tr.translate("He is tall.")]
     assert main(["translate", str(tmp_path / "nope"), "I am cold."]) == 2
     assert "not a translation run directory" in capsys.readouterr().err
+
+
+def test_shipped_recipe_parses():
+    recipe = TranslationRecipe.from_toml(Path(__file__).resolve().parents[2] / "recipes" /
+                                         "translation.toml")
+    assert recipe.task == "translation" and recipe.beam == 5
+
+
+@needs_data
+def test_glassnet_train_runs_a_translation_recipe(tmp_path, capsys):
+    pytest.importorskip("sacrebleu")
+    from glassnet.cli import main
+    recipe = tmp_path / "mt.toml"
+    recipe.write_text(f'task = "translation"\ndata = "{ZIP.as_posix()}"\nlimit = 200\n'
+                      f'emb = 8\nhidden = 8\nepochs = 1\nbeam = 2\n')
+    with _one_blas_thread():
+        assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert "held-out BLEU greedy" in capsys.readouterr().out
+    for name in ("config.json", "vocab_src.json", "vocab_tgt.json", "weights.safetensors",
+                 "results.json", "recipe.toml"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run")]) == 2    # no overwrite
+    assert "--overwrite" in capsys.readouterr().err

@@ -43,7 +43,7 @@ from ..tensor import Tensor, no_grad
 
 __all__ = ["tokenize", "detokenize", "load_pairs", "split_pairs", "default_data_path", "Vocab",
            "Seq2Seq", "greedy_decode", "beam_search", "Translator", "ENG_PREFIXES",
-           "PAD", "SOS", "EOS", "UNK"]
+           "pad_batch", "PAD", "SOS", "EOS", "UNK"]
 
 PAD, SOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
