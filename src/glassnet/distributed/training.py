@@ -124,7 +124,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, comm=None,
         callbacks, verbose: as for :func:`glassnet.train.fit` (rank 0 only for writers).
         abort_on_error: on more than one rank, an exception on any rank prints one line
             and aborts the whole job (``MPI_Abort``) instead of leaving the other ranks
-            waiting in a collective.
+            waiting in a collective. Ctrl-C instead stops every rank after a barrier.
         **kwargs: passed to :func:`glassnet.train.fit` (``epochs``, ``metrics``,
             ``resume_from``, ``recipe``).
 
@@ -153,10 +153,15 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, comm=None,
         dopt = DistributedOptimizer(optimizer, comm, bucket_mb=bucket_mb, buffers=buffers)
         return loop.fit(model, loss_fn, dopt, train_data, val_data, callbacks=cbs,
                         verbose=verbose, **kwargs)
+    except KeyboardInterrupt:
+        # mpiexec forwards Ctrl-C to every rank and each stops after its running step:
+        # wait for rank 0's checkpoint, then stop together (a mismatch hits the watchdog)
+        if comm.size > 1:
+            comm.barrier("barrier after Ctrl-C (rank 0 saves the stopped step)")
+        raise
     except BaseException as e:
         if abort_on_error and comm.size > 1:
-            code = 130 if isinstance(e, KeyboardInterrupt) else 1
-            comm.abort(f"{type(e).__name__}: {e}".rstrip(": "), code)
+            comm.abort(f"{type(e).__name__}: {e}".rstrip(": "), 1)
         raise
 
 
