@@ -56,6 +56,8 @@ class _BatchNorm(Module):
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
             shape = self._shape_text.format(c=self.num_features)
             raise ValueError(f"{name}: expected input {shape}, got {tuple(x.shape)}")
+        if x.data.dtype.kind != "f":
+            raise TypeError(f"{name}: expected a floating-point input, got dtype {x.data.dtype}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1

@@ -156,6 +156,9 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check("AdaptiveAvgPool2d", x, "H, W")
+        if x.data.dtype.kind != "f":             # the averaging matrices take x's dtype
+            raise TypeError(f"AdaptiveAvgPool2d: expected a floating-point input, got dtype "
+                            f"{x.data.dtype}")
         return ops.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self) -> str:
