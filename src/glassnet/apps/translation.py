@@ -175,6 +175,7 @@ class Vocab:
         return len(self.itos)
 
     def encode(self, tokens) -> list[int]:
+        """Ids of ``tokens``; unknown tokens map to ``<unk>``."""
         return [self.stoi.get(t, UNK) for t in tokens]
 
     def decode(self, ids) -> list[str]:
@@ -188,10 +189,12 @@ class Vocab:
         return out
 
     def save(self, path) -> None:
+        """Write the token list as JSON (read it back with :meth:`load`)."""
         Path(path).write_text(json.dumps(self.itos, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, path) -> "Vocab":
+        """Read a vocabulary written by :meth:`save`."""
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
@@ -263,6 +266,7 @@ class Seq2Seq(nn.Module):
         return self.out(self.drop(h)), state
 
     def forward(self, src, src_lengths, tgt_in):
+        """Teacher-forced logits (N, T, V) for decoder inputs ``tgt_in`` (N, T)."""
         memory, keys, mask, h0 = self.encode(src, src_lengths)
         return self.decode(tgt_in, h0, memory, keys, mask)[0]
 
