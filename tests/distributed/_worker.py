@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _models  # noqa: E402
 
 from glassnet import distributed  # noqa: E402
-from glassnet.data import DataLoader, TensorDataset  # noqa: E402
+from glassnet.data import DataLoader  # noqa: E402
 
 
 def main(scenario: str, out: Path) -> None:
