@@ -208,6 +208,11 @@ class Upsample(Module):
                              f"{tuple(x.shape)}")
         if 0 in x.shape[2:]:
             raise ValueError(f"Upsample: input {tuple(x.shape)} has an empty spatial dim")
+        given = self.size if self.size is not None else self.scale_factor
+        if isinstance(given, (tuple, list)) and len(given) != x.ndim - 2:
+            raise ValueError(f"Upsample({'size' if self.size is not None else 'scale_factor'}"
+                             f"={given!r}): {len(given)} values for {x.ndim - 2} spatial dims "
+                             f"of input {tuple(x.shape)}")
         return ops.upsample_nearest(x, self.size, self.scale_factor)
 
     def extra_repr(self) -> str:
