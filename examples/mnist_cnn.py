@@ -5,7 +5,7 @@
     python examples/mnist_cnn.py --torch-epoch                     # also time PyTorch
 
 Model: Conv2d(1,32,3,p=1)-ReLU-MaxPool(2)-Conv2d(32,64,3,p=1)-ReLU-MaxPool(2)-Flatten-
-Linear(3136,128)-ReLU-Dropout(0.25)-Linear(128,10); cross-entropy; Adam(lr=1e-3), batch 64.
+Linear(3136,128)-ReLU-Dropout(0.25)-Linear(128,10); cross-entropy; Adam(lr=1e-3, halved after every epoch), batch 64.
 The data are the four MNIST IDX files, read with glassnet.data.load_mnist from --data-dir
 (default: $GLASSNET_DATA/mnist, else ../shared/data/mnist next to the repository).
 """
@@ -84,6 +84,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-decay", type=float, default=0.5,
+                    help="multiply the learning rate by this after every epoch")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     ap.add_argument("--torch-epoch", action="store_true",
@@ -101,11 +103,13 @@ def main(argv=None) -> dict:
     gn.manual_seed(args.seed)
     model = build_model(gn.nn)
     opt = gn.optim.Adam(model.parameters(), lr=args.lr)
+    sched = gn.optim.lr_scheduler.ExponentialLR(opt, gamma=args.lr_decay)
     loss_fn = gn.nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
     result = {"epochs": [], "params": model.num_parameters()}
     for epoch in range(1, args.epochs + 1):
         loss, secs = train_epoch(model, opt, loss_fn, x_train, y_train, args.batch_size, rng)
+        sched.step()
         acc = evaluate(model, x_test, y_test)
         result["epochs"].append({"epoch": epoch, "loss": loss, "test_acc": acc, "seconds": secs})
         print(f"epoch {epoch}: train loss {loss:.4f}  test accuracy {acc * 100:.2f}%  "
