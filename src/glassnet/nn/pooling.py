@@ -119,6 +119,9 @@ class AvgPool2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check("AvgPool2d", x, "H, W")
+        if x.data.dtype.kind != "f":             # uint8 input gave zeros
+            raise TypeError(f"AvgPool2d: expected a floating-point input, got dtype "
+                            f"{x.data.dtype}")
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                               self.count_include_pad, self.divisor_override)
 
