@@ -17,6 +17,17 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
            "upsample_nearest", "pool_output_size"]
 
 
+def real_input(x: Tensor, who: str) -> Tensor:
+    """Integer/bool inputs become float32 (pooling averages and pads with −∞); complex or
+    other dtypes raise a TypeError naming ``who``."""
+    kind = x.data.dtype.kind
+    if kind == "f":
+        return x
+    if kind in "iub":
+        return x.to(np.float32)
+    raise TypeError(f"{who}: expected a real-valued input, got dtype {x.dtype}")
+
+
 def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
                      ceil_mode: bool = False) -> int:
     """floor (or ceil) ((size + 2p − d·(k − 1) − 1) / s) + 1; with ceil_mode the last window
@@ -67,6 +78,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     (ceil with ``ceil_mode``). ``stride`` defaults to ``kernel_size``. Padding counts as −∞.
     The gradient goes to the first maximum of each window (PyTorch's choice on ties).
     """
+    x = real_input(x, "max_pool2d")
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
     xp = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
@@ -122,6 +134,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     Shape: (N, C, H, W) → (N, C, H_out, W_out), H_out = floor((H + 2p − k)/s) + 1 (ceil with
     ``ceil_mode``). With ``count_include_pad`` the zero padding counts in the divisor.
     """
+    x = real_input(x, "avg_pool2d")
     k, s, d, pads, out_hw = _pool_setup("avg_pool2d", x, kernel_size, stride, padding, 1,
                                         ceil_mode)
     H, W = x.shape[2:]
@@ -174,6 +187,7 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W), got "
                          f"{tuple(x.shape)}")
+    x = real_input(x, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size, output_size)
