@@ -1,0 +1,93 @@
+"""Table of every public layer in ``gn.nn``: how to draw valid constructor arguments, the
+input shape they expect, and the PyTorch twin (None: no twin, only the no-crash checks).
+
+A new layer in ``gn.nn.__all__`` without a row here fails ``test_every_layer_has_a_row``.
+"""
+from hypothesis import strategies as st
+
+B = st.booleans()
+
+
+def ints(lo, hi):
+    return st.integers(lo, hi)
+
+
+def row(args, shape, torch_name="same", kind="float", train=True):
+    """args: {name: strategy}; shape(kw) -> valid input shape; kind: "float" | "index"."""
+    return {"args": args, "shape": shape, "torch": torch_name, "kind": kind, "train": train}
+
+
+def _seq(kw):
+    n, length, h = 2, 3, kw["input_size"]
+    return (n, length, h) if kw.get("batch_first") else (length, n, h)
+
+
+def _k(kw, n=1):
+    k = kw["kernel_size"]
+    return k if isinstance(k, int) else k[0]
+
+
+_RNN = {"input_size": ints(1, 4), "hidden_size": ints(1, 4), "num_layers": ints(1, 2),
+        "bias": B, "batch_first": B, "bidirectional": B}
+_CELL = {"input_size": ints(1, 4), "hidden_size": ints(1, 4), "bias": B}
+_CONV = {"in_channels": ints(1, 3), "out_channels": ints(1, 3), "kernel_size": ints(1, 3),
+         "stride": ints(1, 2), "padding": ints(0, 1), "dilation": ints(1, 2), "bias": B}
+_POOL = {"kernel_size": ints(1, 3), "stride": st.none() | ints(1, 2), "ceil_mode": B}
+
+LAYERS = {
+    "Linear": row({"in_features": ints(1, 5), "out_features": ints(1, 5), "bias": B},
+                  lambda kw: (3, kw["in_features"])),
+    "Identity": row({}, lambda kw: (2, 3)),
+    "Flatten": row({"start_dim": st.sampled_from([0, 1]), "end_dim": st.sampled_from([-1, 2])},
+                   lambda kw: (2, 3, 4)),
+    "Unflatten": row({"dim": st.just(1), "unflattened_size": st.just((2, 3))},
+                     lambda kw: (2, 6)),
+    "Dropout": row({"p": st.floats(0, 1)}, lambda kw: (2, 3), train=False),
+    "Dropout2d": row({"p": st.floats(0, 1)}, lambda kw: (2, 3, 4, 4), train=False),
+    "ReLU": row({}, lambda kw: (2, 3)),
+    "LeakyReLU": row({"negative_slope": st.floats(-1, 1)}, lambda kw: (2, 3)),
+    "Sigmoid": row({}, lambda kw: (2, 3)),
+    "Tanh": row({}, lambda kw: (2, 3)),
+    "GELU": row({"approximate": st.sampled_from(["none", "tanh"])}, lambda kw: (2, 3)),
+    "Threshold": row({"threshold": st.floats(-1, 1), "value": st.floats(-2, 2)},
+                     lambda kw: (2, 3)),
+    "Softmax": row({"dim": st.sampled_from([-1, 0, 1])}, lambda kw: (2, 3)),
+    "LogSoftmax": row({"dim": st.sampled_from([-1, 0, 1])}, lambda kw: (2, 3)),
+    "RNN": row({**_RNN, "nonlinearity": st.sampled_from(["tanh", "relu"])}, _seq),
+    "LSTM": row(_RNN, _seq),
+    "GRU": row(_RNN, _seq),
+    "RNNCell": row({**_CELL, "nonlinearity": st.sampled_from(["tanh", "relu"])},
+                   lambda kw: (2, kw["input_size"])),
+    "LSTMCell": row(_CELL, lambda kw: (2, kw["input_size"])),
+    "GRUCell": row(_CELL, lambda kw: (2, kw["input_size"])),
+    "Embedding": row({"num_embeddings": ints(1, 6), "embedding_dim": ints(1, 4)},
+                     lambda kw: (2, 3), kind="index"),
+    "Conv1d": row(_CONV, lambda kw: (2, kw["in_channels"], 8)),
+    "Conv2d": row(_CONV, lambda kw: (2, kw["in_channels"], 7, 7)),
+    "ConvTranspose2d": row({**_CONV, "dilation": st.just(1), "padding": st.just(0)},
+                           lambda kw: (2, kw["in_channels"], 4, 4)),
+    "MaxPool1d": row(_POOL, lambda kw: (2, 3, 8)),
+    "MaxPool2d": row(_POOL, lambda kw: (2, 3, 6, 6)),
+    "AvgPool2d": row({**_POOL, "count_include_pad": B}, lambda kw: (2, 3, 6, 6)),
+    "AdaptiveAvgPool2d": row({"output_size": ints(1, 3)}, lambda kw: (2, 3, 6, 6)),
+    "Upsample": row({"scale_factor": ints(1, 3)}, lambda kw: (2, 3, 3, 3)),
+    "BatchNorm1d": row({"num_features": ints(1, 4), "affine": B,
+                        "momentum": st.floats(0, 1), "eps": st.floats(1e-6, 1e-2)},
+                       lambda kw: (4, kw["num_features"])),
+    "BatchNorm2d": row({"num_features": ints(1, 4), "affine": B},
+                       lambda kw: (3, kw["num_features"], 3, 3)),
+    "LayerNorm": row({"normalized_shape": ints(1, 4), "elementwise_affine": B},
+                     lambda kw: (2, 3, kw["normalized_shape"])),
+    "ConvLSTM2d": row({"input_channels": ints(1, 2), "hidden_channels": ints(1, 2),
+                       "kernel_size": st.sampled_from([1, 3]), "batch_first": B},
+                      lambda kw: (2, 2, kw["input_channels"], 4, 4), torch_name=None),
+}
+
+# Not layers (containers, the base classes) or tested elsewhere in the suite (losses).
+NOT_LAYERS = {"Module", "Parameter", "Sequential", "ModuleList", "functional", "init", "utils"}
+LOSSES = {"MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
+
+# Values thrown at one constructor argument at a time (huge sizes are left out: they are a
+# MemoryError by design, as in PyTorch).
+BAD_VALUES = [-1, 0, 2.5, -0.5, True, False, "3", None, float("nan"), float("inf"), (), (1, 2),
+              [3], (2, -1), object()]
