@@ -36,7 +36,7 @@ def tensor_digest(tensors: dict) -> str:
     """sha256 over ``(name, dtype, shape, bytes)`` of every array, in sorted key order."""
     h = hashlib.sha256()
     for key in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[key])
+        arr = np.ascontiguousarray(tensors[key]).reshape(np.shape(tensors[key]))
         h.update(f"{key}|{arr.dtype.str}|{arr.shape}|".encode())
         h.update(arr.tobytes())
     return h.hexdigest()
@@ -45,7 +45,7 @@ def tensor_digest(tensors: dict) -> str:
 def tensors_to_bytes(tensors: dict, metadata: dict | None = None) -> bytes:
     """Serialise ``{name: ndarray}`` to safetensors bytes with string ``metadata``."""
     from safetensors.numpy import save
-    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    arrays = {k: np.ascontiguousarray(v).reshape(np.shape(v)) for k, v in tensors.items()}
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     return save(arrays, metadata=meta)
 
