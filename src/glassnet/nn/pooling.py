@@ -159,6 +159,9 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check("AdaptiveAvgPool2d", x, "H, W")
+        if 0 in x.shape[2:]:
+            raise ValueError(f"AdaptiveAvgPool2d: input {tuple(x.shape)} has an empty spatial "
+                             f"dim")
         if x.data.dtype.kind != "f":             # the averaging matrices take x's dtype
             raise TypeError(f"AdaptiveAvgPool2d: expected a floating-point input, got dtype "
                             f"{x.data.dtype}")

@@ -118,6 +118,8 @@ def _cmd_explain(args) -> int:
 
 def _cmd_gradcheck(args) -> int:
     from ..inspect import gradcheck
+    if args.max_elements < 1:
+        raise ValueError(f"--max-elements {args.max_elements}: expected >= 1")
     model, x, y, loss_fn, _ = _load(args)
     from ..tensor import Tensor
     target = Tensor(y)

@@ -91,6 +91,8 @@ def write_report(run_dir, out=None, *, data_dir=None, samples: int = 8) -> Path:
         raise FileNotFoundError(f"report: run directory {run_dir}: no such directory")
     meta_path = run_dir / "run.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"{meta_path}: corrupt (expected a JSON object)")
     history = _read_history(run_dir, meta)
     if not meta and not history:
         raise FileNotFoundError(f"report: {run_dir} holds neither run.json nor metrics.jsonl "
