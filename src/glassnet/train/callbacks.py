@@ -30,6 +30,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..io import atomic_write_text, save_checkpoint
 from ..io.checkpoint import (checkpoint_name, list_checkpoints, recover_checkpoints,
                              remove_checkpoint)
@@ -342,6 +344,13 @@ class ModelCheckpoint(Callback):
 
     def _save(self, name: str) -> None:
         ctx = self.context
+        for key, value in ctx.model.state_dict().items():
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                from .loop import NonFiniteLossError
+                raise NonFiniteLossError(
+                    f"ModelCheckpoint: '{key}' holds NaN/Inf at epoch {ctx.epoch + 1}, step "
+                    f"{ctx.step}; not saved, so the newest checkpoint in {self.directory} is "
+                    f"the last good one")
         self.last_saved = save_checkpoint(self.directory / name, ctx.model,
                                           ctx.training_state())
         self.saved_step = ctx.step
