@@ -105,7 +105,7 @@ def _cmd_train(args) -> int:
     from .apps.translation_train import cmd_train, recipe_task
     if args.recipe and recipe_task(args.recipe) == "translation":
         return cmd_train(args)
-    if args.recipe and recipe_task(args.recipe) in ("speech", "music"):   # glassnet.apps
+    if args.recipe and recipe_task(args.recipe) in ("speech", "music", "video"):  # glassnet.apps
         from importlib import import_module
         return import_module(f".apps.{recipe_task(args.recipe)}", __package__).cmd_train(args)
     from .train.recipe import Recipe, train_recipe

@@ -1,16 +1,21 @@
-"""The Moving MNIST example: a few training steps lower the loss; the full script runs."""
+"""Moving MNIST training (glassnet.apps.video): a few steps lower the loss; the example
+script and ``glassnet train recipes/moving_mnist.toml`` run end to end."""
 import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import glassnet as gn
+from glassnet.apps import video as mm
+from glassnet.cli import main as glassnet_main
 from glassnet.data import MovingMNIST
 
 from ._helpers import mnist_dir
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "moving_mnist.py"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "moving_mnist.py"
 
 
 def _example():
@@ -21,7 +26,6 @@ def _example():
 
 
 def test_space_to_depth_roundtrip():
-    mm = _example()
     x = np.random.default_rng(0).random((2, 3, 1, 8, 8)).astype(np.float32)
     z = mm.space_to_depth(gn.tensor(x), 4)
     assert z.shape == (2, 3, 16, 2, 2)
@@ -31,7 +35,6 @@ def test_space_to_depth_roundtrip():
 
 def test_few_steps_lower_the_loss():
     """A tiny encoder–forecaster on 4 sequences: 12 Adam steps cut the BCE clearly."""
-    mm = _example()
     digits = (np.random.default_rng(0).random((10, 28, 28)) > 0.7).astype(np.uint8) * 255
     ds = MovingMNIST(num_sequences=4, num_frames=8, num_observed=4, frame_size=32,
                      digits=digits)
@@ -57,7 +60,7 @@ def test_example_script_end_to_end(tmp_path):
     mm.main(["--data-dir", str(root), "--out", str(tmp_path), "--epochs", "1",
              "--train-sequences", "4", "--test-sequences", "3", "--batch-size", "4",
              "--hidden", "4"])
-    res = json.loads((tmp_path / "results.json").read_text())
+    res = json.loads((tmp_path / "run.json").read_text())
     assert set(res["test"]) == {"model", "repeat_last", "mean_frame"}
     for d in res["test"].values():
         assert len(d["mse"]) == len(d["bce"]) == 10
@@ -66,3 +69,44 @@ def test_example_script_end_to_end(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     from PIL import Image
     assert Image.open(tmp_path / "frames.png").size == (10 * 66, 9 * 66)
+
+
+def test_glassnet_train_video_recipe(tmp_path, capsys):
+    """``glassnet train`` dispatches ``task = "video"`` to glassnet.apps.video: a tiny run
+    writes weights + metrics and its training BCE falls from epoch 1 to epoch 3."""
+    root = mnist_dir()
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text('task = "video"\ntrain_sequences = 8\ntest_sequences = 2\nepochs = 3\n'
+                      'batch_size = 2\nlr = 0.05\nhidden = 4\npatch = 8\n')
+    out = tmp_path / "run"
+    assert glassnet_main(["train", str(recipe), "--data-dir", str(root), "--out", str(out),
+                          "--quiet"]) == 0
+    assert "run written to" in capsys.readouterr().out
+    for name in ("weights.safetensors", "metrics.jsonl", "run.json", "recipe.toml",
+                 "frames.png"):
+        assert (out / name).stat().st_size > 0, name
+    losses = [json.loads(line)["loss"] for line in
+              (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(losses) == 3 and losses[-1] < 0.98 * losses[0], losses   # 0.169 -> 0.161
+    res = json.loads((out / "run.json").read_text())
+    assert res["recipe"]["patch"] == 8 and len(res["test"]["model"]["mse"]) == 10
+    model = mm.EncoderForecaster(hidden=4, patch=8)
+    gn.io.load_weights(model, out / "weights.safetensors")
+    # a second run into the same folder is refused without --overwrite (one-line error)
+    assert glassnet_main(["train", str(recipe), "--data-dir", str(root), "--out", str(out),
+                          "--quiet"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_video_recipe_validation(tmp_path):
+    with pytest.raises(ValueError, match="patch = 5 should be a divisor"):
+        mm.VideoRecipe(patch=5)
+    with pytest.raises(ValueError, match="epochs = 0 should be >= 1"):
+        mm.VideoRecipe(epochs=0)
+    with pytest.raises(ValueError, match="EncoderForecaster\\(hidden=0\\)"):
+        mm.EncoderForecaster(hidden=0)
+    with pytest.raises(ValueError, match=r"expected input \(N, T, 1, H, W\)"):
+        mm.EncoderForecaster(hidden=2)(np.zeros((1, 2, 1, 6, 6), np.float32))
+    shipped = REPO / "recipes" / "moving_mnist.toml"
+    from glassnet.apps._run import read_recipe
+    assert read_recipe(mm.VideoRecipe, shipped).task == "video"
