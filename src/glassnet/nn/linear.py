@@ -98,6 +98,10 @@ class Flatten(Module):
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Tensor) -> Tensor:
+        nd = max(x.ndim, 1)
+        if not (-nd <= self.start_dim < nd and -nd <= self.end_dim < nd):
+            raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): out "
+                             f"of range for input {tuple(x.shape)}")
         return ops.flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:

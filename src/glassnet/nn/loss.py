@@ -14,12 +14,16 @@ class _Loss(Module):
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
-    def _input(self, input):
+    def _input(self, input, classes: bool = False):
         """The prediction must be floating point (bool/int would break the maths deep
-        inside NumPy); Module.__call__ has already made it a numeric Tensor."""
+        inside NumPy); Module.__call__ has already made it a numeric Tensor. With
+        ``classes``, dim 1 (dim 0 unbatched) holds C >= 1 class scores."""
         if input.data.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}(input): expected a floating-point "
                             f"prediction, got dtype {input.data.dtype}")
+        if classes and input.ndim and input.shape[1 if input.ndim > 1 else 0] == 0:
+            raise ValueError(f"{type(self).__name__}(input): input {tuple(input.shape)} has "
+                             f"no classes (C = 0)")
         return input
 
 
@@ -57,7 +61,7 @@ class CrossEntropyLoss(_Loss):
             label_smoothing
 
     def forward(self, input, target):
-        input = self._input(input)
+        input = self._input(input, classes=True)
         return losses.cross_entropy(input, target, self.weight, self.ignore_index,
                                     self.reduction, self.label_smoothing)
 
@@ -70,7 +74,7 @@ class NLLLoss(_Loss):
         self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, input, target):
-        input = self._input(input)
+        input = self._input(input, classes=True)
         return losses.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
