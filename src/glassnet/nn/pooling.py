@@ -119,9 +119,6 @@ class AvgPool2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check("AvgPool2d", x, "H, W")
-        if x.data.dtype.kind != "f":             # uint8 input gave zeros
-            raise TypeError(f"AvgPool2d: expected a floating-point input, got dtype "
-                            f"{x.data.dtype}")
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                               self.count_include_pad, self.divisor_override)
 
@@ -162,9 +159,6 @@ class AdaptiveAvgPool2d(Module):
         if 0 in x.shape[2:]:
             raise ValueError(f"AdaptiveAvgPool2d: input {tuple(x.shape)} has an empty spatial "
                              f"dim")
-        if x.data.dtype.kind != "f":             # the averaging matrices take x's dtype
-            raise TypeError(f"AdaptiveAvgPool2d: expected a floating-point input, got dtype "
-                            f"{x.data.dtype}")
         return ops.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self) -> str:
