@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     from .apps.translation_train import add_commands as add_translation_commands
     add_translation_commands(sub)                         # translate
+    g = sub.add_parser("generate", help="sample text from a trained char-LSTM run",
+                       description="Print PROMPT followed by LENGTH generated characters.")
+    g.add_argument("run_dir", metavar="RUN_DIR")
+    g.add_argument("--prompt", default="ROMEO:", help="text to continue")
+    g.add_argument("--length", type=int, default=500, help="characters to generate")
+    g.add_argument("--temperature", type=float, default=0.8, help="> 0; lower is safer")
+    g.add_argument("--top-k", type=int, help="sample among the K most likely characters")
+    g.add_argument("--seed", type=int, help="sampling seed (same seed, same text)")
     return p
 
 
@@ -105,7 +113,8 @@ def _cmd_train(args) -> int:
     from .apps.translation_train import cmd_train, recipe_task
     if args.recipe and recipe_task(args.recipe) == "translation":
         return cmd_train(args)
-    if args.recipe and recipe_task(args.recipe) in ("speech", "music", "video"):  # glassnet.apps
+    if args.recipe and recipe_task(args.recipe) in ("speech", "music", "video",
+                                                    "text"):  # glassnet.apps
         from importlib import import_module
         return import_module(f".apps.{recipe_task(args.recipe)}", __package__).cmd_train(args)
     from .train.recipe import Recipe, train_recipe
@@ -249,6 +258,9 @@ def main(argv=None) -> int:
                **GLASS_BOX_COMMANDS}
     from .apps.translation_train import COMMANDS as TRANSLATION_COMMANDS
     handler.update(TRANSLATION_COMMANDS)
+    if args.command == "generate":                      # glassnet.apps.text
+        from .apps.text import cmd_generate
+        handler["generate"] = cmd_generate
     try:
         return handler[args.command](args)
     except (NonFiniteLossError, AnomalyError) as e:
