@@ -29,7 +29,7 @@ check that both agree in values and gradients.
 """
 import numpy as np
 
-from ..tensor import Tensor, make
+from ..tensor import Tensor, is_grad_enabled, make
 
 __all__ = ["recurrent_layer"]
 
@@ -127,6 +127,12 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         S[1, i0] = c0.data
     acts = np.empty((L, N, GH), dt) if (lstm or gru) else None     # gate activations
     aux = np.empty((L, N, H), dt) if (lstm or gru) else None       # tanh(c_t) / W_hn h + b_hn
+    # LSTM backward factors (see _bptt), filled in the time loop while the step's gates are
+    # still in cache; only when a gradient will be asked for.
+    need = is_grad_enabled() and any(p is not None and p.requires_grad
+                                     for p in (x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+    M = np.empty((L, N, GH), dt) if lstm and need else None
+    P = np.empty((L, N, H), dt) if lstm and need else None
     mask = keep = None
     if lengths is not None:
         lens = np.asarray(lengths).reshape(1, N)
@@ -143,16 +149,31 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
                 A += XW[t]
                 np.exp(A, out=A)
                 A += 1
-                np.reciprocal(A, out=A)                     # i, f, σ(2a_g), o
+                np.divide(1, A, out=A)                      # i, f, σ(2a_g), o
+                if M is not None:
+                    Mt = M[t]
+                    np.subtract(1, A, out=Mt)
+                    Mt *= A                                 # s(1 − s) of every gate
                 g = A[:, 2 * H:3 * H]
                 g *= 2
                 g -= 1                                      # g = tanh(a_g)
-                c = S[1, q]
-                np.multiply(A[:, H:2 * H], S[1, p], out=c)
+                c, c_prev, tc = S[1, q], S[1, p], aux[t]
+                np.multiply(A[:, H:2 * H], c_prev, out=c)
                 np.multiply(A[:, :H], g, out=tmp[:, :H])
                 c += tmp[:, :H]
-                np.tanh(c, out=aux[t])
-                np.multiply(A[:, 3 * H:], aux[t], out=h)
+                np.tanh(c, out=tc)
+                np.multiply(A[:, 3 * H:], tc, out=h)
+                if M is not None:
+                    Mt[:, :H] *= g                          # di = dc·g·σ'(i)
+                    Mt[:, H:2 * H] *= c_prev                # df = dc·c_{t-1}·σ'(f)
+                    Mg = Mt[:, 2 * H:3 * H]                 # tanh'(a_g) = 4·s(1 − s), s = σ(2a_g)
+                    Mg *= A[:, :H]
+                    Mg *= 4                                 # dg = dc·i·tanh'
+                    Mt[:, 3 * H:] *= tc                     # do = dh·tanh(c)·σ'(o)
+                    Pt = P[t]
+                    np.multiply(tc, tc, out=Pt)
+                    np.subtract(1, Pt, out=Pt)
+                    Pt *= A[:, 3 * H:]                      # o(1 − tanh²c)
                 if keep is not None:
                     np.copyto(c, S[1, p], where=keep[t])
             elif gru:
@@ -186,16 +207,18 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 
     def backward(G):
         return _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh,
-                     reverse)
+                     reverse, M, P)
     core = make(S, (x, h0, c0, w_ih, w_hh, b_ih, b_hh), backward, mode + "Backward")
     return core, mask
 
 
-def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse,
+          M=None, P=None):
     """Backward through time; G is the gradient on the state buffer S.
 
     Per step only the products that involve the incoming dh, dc are left in the loop; every
-    factor that depends on forward values alone is precomputed for all steps at once.
+    factor that depends on forward values alone is precomputed (LSTM: M, P, filled by the
+    forward loop; GRU: for all steps at once).
     """
     L, N, Hin = X.shape
     Whh = w_hh.data
@@ -210,19 +233,7 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
     dc = None
     if lstm:
         # dc_t += dh·P with P = o(1 − tanh²c);  d(i,f,g) = dc·M;  d(o) = dh·M_o
-        A, tc = acts, aux
-        P = np.multiply(tc, tc)
-        np.subtract(1, P, out=P)
-        P *= A[..., 3 * H:]
-        M = np.subtract(1, A)
-        M *= A                                              # σ' = s(1 − s)
-        g = A[..., 2 * H:3 * H]
-        np.multiply(g, g, out=M[..., 2 * H:3 * H])
-        np.subtract(1, M[..., 2 * H:3 * H], out=M[..., 2 * H:3 * H])  # tanh' = 1 − g²
-        M[..., :H] *= g                                     # di = dc·g·σ'(i)
-        M[..., H:2 * H] *= S[1, prev]                       # df = dc·c_{t-1}·σ'(f)
-        M[..., 2 * H:3 * H] *= A[..., :H]                   # dg = dc·i·tanh'
-        M[..., 3 * H:] *= tc                                # do = dh·tanh(c)·σ'(o)
+        A = acts
         dc = np.zeros((N, H), dt)
         last = 0 if reverse else L
         dc += G[1, last]
