@@ -62,14 +62,18 @@ def time_side_by_side(name: str, reps: int, warmup: int, inner: int) -> dict:
 
 
 def peak_rss_mb(name: str, framework: str, steps: int) -> float:
-    """Peak RSS of a fresh process that imports one framework and runs ``steps`` steps."""
+    """Peak RSS of a fresh process that imports one framework and runs ``steps`` steps.
+
+    Read from VmHWM (per address space, reset by exec): ``ru_maxrss`` would inherit the
+    parent's high-water mark across fork/exec.
+    """
     code = (
         "import sys, resource; sys.path.insert(0, %r)\n"
         "if %r == 'torch':\n    import torch; torch.set_num_threads(2)\n"
         "import importlib; m = importlib.import_module('workloads.%s')\n"
         "step = m.make(%r)\n"
         "for _ in range(%d): step()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
     ) % (str(HERE), framework, name, framework, steps)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
