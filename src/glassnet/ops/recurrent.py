@@ -114,24 +114,35 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         if scale is not None:
             bias *= scale[:, 0]
     bhn = b_hh.data[2 * H:] if gru and b_hh is not None else None
-    # input projection of all steps: one GEMM
-    XW = X.reshape(L * N, Hin) @ Wih.T
-    if bias is not None:
-        XW += bias
-    XW = XW.reshape(L, N, GH)
+    # input projection of all steps: one GEMM (LSTM: one per gate, see below)
+    if lstm:
+        # LSTM works gate-major, (4, N, H) per step: a gate is then one contiguous block, and
+        # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
+        # (N, 4H) array. The four per-gate GEMMs of a step cost what one (N, 4H) GEMM does.
+        WT = WT.reshape(H, 4, H).transpose(1, 0, 2)          # (4, H, H): h·WT[k] = gate k
+        XW = np.matmul(X.reshape(L * N, Hin), Wih.reshape(4, H, Hin).transpose(0, 2, 1))
+        if bias is not None:
+            XW += bias.reshape(4, 1, H)
+        XW = XW.reshape(4, L, N, H)
+    else:
+        XW = X.reshape(L * N, Hin) @ Wih.T
+        if bias is not None:
+            XW += bias
+        XW = XW.reshape(L, N, GH)
 
     S = np.empty((2 if lstm else 1, L + 1, N, H), dt)
     i0 = L if reverse else 0
     S[0, i0] = h0.data
     if lstm:
         S[1, i0] = c0.data
-    acts = np.empty((L, N, GH), dt) if (lstm or gru) else None     # gate activations
+    acts = np.empty((L, 4, N, H) if lstm else (L, N, GH), dt) if (lstm or gru) else None
+    ig = np.empty((N, H), dt)
     aux = np.empty((L, N, H), dt) if (lstm or gru) else None       # tanh(c_t) / W_hn h + b_hn
     # LSTM backward factors (see _bptt), filled in the time loop while the step's gates are
     # still in cache; only when a gradient will be asked for.
     need = is_grad_enabled() and any(p is not None and p.requires_grad
                                      for p in (x, h0, c0, w_ih, w_hh, b_ih, b_hh))
-    M = np.empty((L, N, GH), dt) if lstm and need else None
+    M = np.empty((L, 4, N, H), dt) if lstm and need else None
     P = np.empty((L, N, H), dt) if lstm and need else None
     mask = keep = None
     if lengths is not None:
@@ -144,9 +155,9 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
             p, q = (t + 1, t) if reverse else (t, t + 1)
             h_prev, h = S[0, p], S[0, q]
             if lstm:
-                A = acts[t]
+                A = acts[t]                                 # (4, N, H)
                 np.matmul(h_prev, WT, out=A)
-                A += XW[t]
+                A += XW[:, t]
                 np.exp(A, out=A)
                 A += 1
                 np.divide(1, A, out=A)                      # i, f, σ(2a_g), o
@@ -154,26 +165,25 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
                     Mt = M[t]
                     np.subtract(1, A, out=Mt)
                     Mt *= A                                 # s(1 − s) of every gate
-                g = A[:, 2 * H:3 * H]
+                gi, gf, g, go = A
                 g *= 2
                 g -= 1                                      # g = tanh(a_g)
                 c, c_prev, tc = S[1, q], S[1, p], aux[t]
-                np.multiply(A[:, H:2 * H], c_prev, out=c)
-                np.multiply(A[:, :H], g, out=tmp[:, :H])
-                c += tmp[:, :H]
+                np.multiply(gf, c_prev, out=c)
+                np.multiply(gi, g, out=ig)
+                c += ig
                 np.tanh(c, out=tc)
-                np.multiply(A[:, 3 * H:], tc, out=h)
+                np.multiply(go, tc, out=h)
                 if M is not None:
-                    Mt[:, :H] *= g                          # di = dc·g·σ'(i)
-                    Mt[:, H:2 * H] *= c_prev                # df = dc·c_{t-1}·σ'(f)
-                    Mg = Mt[:, 2 * H:3 * H]                 # tanh'(a_g) = 4·s(1 − s), s = σ(2a_g)
-                    Mg *= A[:, :H]
-                    Mg *= 4                                 # dg = dc·i·tanh'
-                    Mt[:, 3 * H:] *= tc                     # do = dh·tanh(c)·σ'(o)
+                    Mt[0] *= g                              # di = dc·g·σ'(i)
+                    Mt[1] *= c_prev                         # df = dc·c_{t-1}·σ'(f)
+                    Mt[2] *= gi                             # tanh'(a_g) = 4·s(1 − s), s = σ(2a_g)
+                    Mt[2] *= 4                              # dg = dc·i·tanh'
+                    Mt[3] *= tc                             # do = dh·tanh(c)·σ'(o)
                     Pt = P[t]
                     np.multiply(tc, tc, out=Pt)
                     np.subtract(1, Pt, out=Pt)
-                    Pt *= A[:, 3 * H:]                      # o(1 − tanh²c)
+                    Pt *= go                                # o(1 − tanh²c)
                 if keep is not None:
                     np.copyto(c, S[1, p], where=keep[t])
             elif gru:
@@ -237,8 +247,10 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
         dc = np.zeros((N, H), dt)
         last = 0 if reverse else L
         dc += G[1, last]
-        dA = np.empty((L, N, GH), dt)
-        dAh = dA
+        dA = np.empty((4, L, N, H), dt)                     # gate-major, as the forward
+        Whh4 = Whh.reshape(4, H, H)
+        dh4 = np.empty((4, N, H), dt)
+        dAh = None
     elif gru:
         A, hn = acts, aux
         r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]
@@ -271,14 +283,16 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
                 dc_pass = dc * (1 - m)
                 dc *= m
         if lstm:
-            D = dA[t]
+            D, Mt = dA[:, t], M[t]
             np.multiply(dh, P[t], out=t1)
             dc += t1
-            np.multiply(M[t, :, :3 * H].reshape(N, 3, H), dc[:, None, :],
-                        out=D.reshape(N, 4, H)[:, :3])
-            np.multiply(dh, M[t, :, 3 * H:], out=D[:, 3 * H:])
-            dc *= A[t, :, H:2 * H]                          # dc_{t-1} = dc·f
-            np.matmul(D, Whh, out=dh_new)
+            np.multiply(Mt[0], dc, out=D[0])
+            np.multiply(Mt[1], dc, out=D[1])
+            np.multiply(Mt[2], dc, out=D[2])
+            np.multiply(dh, Mt[3], out=D[3])
+            dc *= A[t, 1]                                   # dc_{t-1} = dc·f
+            np.matmul(D, Whh4, out=dh4)                     # Σ_k D_k·W_hh[k]
+            np.add.reduce(dh4, axis=0, out=dh_new)
         elif gru:
             Dh, Dn = dAh[t], dAn[t]
             np.multiply(dh, Nn[t], out=Dn)
@@ -300,8 +314,25 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
     # weight and input gradients: single GEMMs over all L·N rows
     X2, Hp2 = X.reshape(L * N, Hin), Hprev.reshape(L * N, H)
     Wih = w_ih.data
+    gx = gwih = gbih = gwhh = None
+    if lstm:                                # gate-major dA (4, L·N, H): per-gate GEMMs
+        dA3 = dA.reshape(4, L * N, H)
+        if x.requires_grad:
+            gx = np.add.reduce(np.matmul(dA3, Wih.reshape(4, H, Hin)), axis=0).reshape(X.shape)
+        if w_ih.requires_grad:
+            gwih = np.matmul(dA3.transpose(0, 2, 1), X2).reshape(GH, Hin)
+        if w_hh.requires_grad:
+            gwhh = np.matmul(dA3.transpose(0, 2, 1), Hp2).reshape(GH, H)
+        gb = dA3.sum(1).reshape(GH) if (b_ih is not None and b_ih.requires_grad) or (
+            b_hh is not None and b_hh.requires_grad) else None
+        gbih = gb if b_ih is not None and b_ih.requires_grad else None
+        gbhh = None
+        if b_hh is not None and b_hh.requires_grad:
+            gbhh = gb.copy() if gbih is not None else gb
+        gh0 = dh if h0.requires_grad else None
+        gc0 = dc if c0.requires_grad else None
+        return gx, gh0, gc0, gwih, gwhh, gbih, gbhh
     dAh2 = dAh.reshape(L * N, GH)
-    gx = gwih = gbih = None
     if gru:                                 # input side = [dr, dz] of dAh, then dn_pre
         rz, dn2 = dAh2[:, :2 * H], dAn.reshape(L * N, H)
         if x.requires_grad:
@@ -317,7 +348,8 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
         gx = (dA2 @ Wih).reshape(X.shape) if x.requires_grad else None
         gwih = dA2.T @ X2 if w_ih.requires_grad else None
         gbih = dA2.sum(0) if b_ih is not None and b_ih.requires_grad else None
-    gwhh = dAh2.T @ Hp2 if w_hh.requires_grad else None
+    if w_hh.requires_grad:
+        gwhh = dAh2.T @ Hp2
     gbhh = None
     if b_hh is not None and b_hh.requires_grad:     # same sum as gbih unless GRU
         gbhh = gbih.copy() if gbih is not None and not gru else dAh2.sum(0)
