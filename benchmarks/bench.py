@@ -86,8 +86,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--inner", type=int, default=10,
-                    help="steps per timed repetition (amortises the hand-over between the two
-                    frameworks' BLAS/OpenMP thread pools)")
+                    help="steps per timed repetition (amortises the hand-over between "
+                         "the two frameworks' thread pools)")
     ap.add_argument("--quick", action="store_true", help="a few steps only (for tests)")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the record here")
