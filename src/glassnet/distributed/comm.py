@@ -148,13 +148,13 @@ class Communicator:
         return self.allreduce_(arr, what)
 
     def broadcast_object(self, obj, root: int = 0, what: str = "object broadcast"):
-        """Rank ``root``'s ``obj`` (anything picklable), returned on every rank."""
-        import pickle
-        data = pickle.dumps(obj) if self.rank == root else b""
+        """Rank ``root``'s JSON-serialisable ``obj``, returned on every rank (no pickle)."""
+        import json
+        data = json.dumps(obj).encode() if self.rank == root else b""
         size = self.broadcast_(np.array([len(data)], np.int64), root, what)
         buf = np.frombuffer(data, np.uint8).copy() if self.rank == root \
             else np.empty(int(size[0]), np.uint8)
-        return pickle.loads(self.broadcast_(buf, root, what).tobytes())
+        return json.loads(self.broadcast_(buf, root, what).tobytes().decode())
 
     def barrier(self, what: str = "barrier") -> None:
         """Wait until every rank reaches this point (with the watchdog)."""
