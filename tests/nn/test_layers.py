@@ -162,3 +162,14 @@ def test_bad_arguments_and_inputs_name_the_layer():
         nn.Linear(784, 10)(gn.zeros(32, 1, 28, 28))
     with pytest.raises(TypeError, match="Sequential: argument 1"):
         nn.Sequential(nn.ReLU(), 3)
+
+
+def test_threshold_keeps_nan_like_pytorch():
+    x = np.array([np.nan, -0.5, 0.5], np.float32)
+    g = gn.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    yg, yt = nn.Threshold(-0.2, 1.5)(g), torch.nn.Threshold(-0.2, 1.5)(t)
+    np.testing.assert_array_equal(yg.numpy(), yt.detach().numpy())
+    yg.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())

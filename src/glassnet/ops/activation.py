@@ -66,8 +66,11 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
-    """x where x > threshold, else ``value`` (the neuron that "fires" above a threshold)."""
-    fire = x.data > threshold
+    """x where x > threshold, else ``value`` (the neuron that "fires" above a threshold).
+
+    Written as "value where x <= threshold" like PyTorch, so a NaN input stays NaN.
+    """
+    fire = ~(x.data <= threshold)
     out = np.where(fire, x.data, np.asarray(value, x.data.dtype))
     return make(out, (x,), lambda g: (g * fire,), "ThresholdBackward")
 
