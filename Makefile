@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/glassnet train recipes/digits_mlp.toml --out runs/demo --overwrite
 
 test: $(TSTAMP)
-	GLASSNET_DATA=$${GLASSNET_DATA:-$(DATA)} $(BIN)/python -m pytest -q -p no:cacheprovider
+	GLASSNET_DATA=$${GLASSNET_DATA:-$(DATA)} $(BIN)/python -m pytest -p no:cacheprovider
 
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/bench.py
