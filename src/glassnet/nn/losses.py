@@ -107,13 +107,18 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
             q[rows] += (eps / C) * (np.ones(C, x2.dtype) if w is None else w)
         per = -(q * logp).sum(axis=1)
         denom = wt[rows].sum(dtype=x2.dtype)
-    return _reduce_rows(name, input, per, q, e / s, denom, reduction)
+    p = e / s                    # gradient of −Σ_c q_c log p_c w.r.t. the logits: p·Σq − q
+    return _reduce_rows(input, per, lambda: p * q.sum(axis=1, keepdims=True) - q, denom,
+                        reduction, "CrossEntropyBackward")
 
 
-def _reduce_rows(name, input, per, q, p, denom, reduction):
-    """Finish a per-row loss whose gradient w.r.t. the logits is p·Σq − q."""
+def _reduce_rows(input, per, local_grad, denom, reduction, op):
+    """Reduce a per-row loss (rows = samples × positions) and record its backward.
+
+    ``local_grad()`` gives d(per-row loss)/d(logits rows); mean divides by ``denom`` (the
+    summed class weights of the counted rows, as in PyTorch).
+    """
     shape = input.shape
-    Q = q.sum(axis=1, keepdims=True)
     if reduction == "none":
         out = per.reshape((shape[0],) + shape[2:] if input.ndim >= 2 else ())
     elif reduction == "sum":
@@ -129,8 +134,8 @@ def _reduce_rows(name, input, per, q, p, denom, reduction):
             scale = g
         else:
             scale = g / denom
-        return (_classes_back((p * Q - q) * scale, shape).astype(input.data.dtype),)
-    return make(out, (input,), backward, "CrossEntropyBackward")
+        return (_classes_back(local_grad() * scale, shape).astype(input.data.dtype),)
+    return make(out, (input,), backward, op)
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
@@ -152,20 +157,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     q[rows, t[rows]] = w[t[rows]]
     per = -(q * x2).sum(axis=1)
     denom = q.sum(dtype=x2.dtype)
-    shape = input.shape
-    if reduction == "none":
-        out = per.reshape((shape[0],) + shape[2:] if input.ndim >= 2 else ())
-    elif reduction == "sum":
-        out = np.asarray(per.sum(), dtype=per.dtype)
-    else:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.asarray(per.sum() / denom, dtype=per.dtype)
-
-    def backward(g):
-        scale = g.reshape(-1, 1) if reduction == "none" else (g if reduction == "sum"
-                                                               else g / denom)
-        return (_classes_back(-q * scale, shape).astype(input.data.dtype),)
-    return make(out, (input,), backward, "NllLossBackward")
+    return _reduce_rows(input, per, lambda: -q, denom, reduction, "NllLossBackward")
 
 
 def _pair(name, input, target):
