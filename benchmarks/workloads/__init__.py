@@ -6,3 +6,17 @@ returning one training step (forward, loss, backward, optimizer step, zero grad)
 "glassnet" or "torch", built from the SAME initial weights and data (same seed).
 """
 NAMES = ("mlp", "cnn", "rnn", "lstm", "gru")
+
+
+def training_step(model, loss_fn, opt, x, y, classes=None):
+    """One step closure — forward, loss, backward, update, zero grad — for either framework
+    (glassnet and PyTorch share these method names). ``classes`` flattens (N, L, C) logits."""
+    def step():
+        out = model(x)
+        if classes is not None:
+            out = out.reshape(-1, classes)
+        loss = loss_fn(out, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    return step

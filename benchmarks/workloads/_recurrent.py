@@ -2,6 +2,8 @@
 Linear(256,65) on every step, cross-entropy over all steps, Adam(lr=1e-3), batch 32 x seq 64."""
 import numpy as np
 
+from . import training_step
+
 VOCAB, EMB, HIDDEN, BATCH, SEQ = 65, 64, 256, 32, 64
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
@@ -24,38 +26,9 @@ def _init_state(kind, seed):
             "fc.weight": u(k, VOCAB, HIDDEN), "fc.bias": u(k, VOCAB)}
 
 
-def make(kind: str, framework: str, seed: int = 0):
-    x, y = _data(seed)
-    state = _init_state(kind, seed)
-    if framework == "torch":
-        import torch
-        nn = torch.nn
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.emb = nn.Embedding(VOCAB, EMB)
-                self.rnn = getattr(nn, kind)(EMB, HIDDEN, batch_first=True)
-                self.fc = nn.Linear(HIDDEN, VOCAB)
-
-            def forward(self, ids):
-                return self.fc(self.rnn(self.emb(ids))[0])
-        model = Net()
-        model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y).reshape(-1)
-        loss_fn = nn.CrossEntropyLoss()
-
-        def step():
-            loss = loss_fn(model(xt).reshape(-1, VOCAB), yt)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return step
-    import glassnet as gn
-    nn = gn.nn
-
-    class GNet(nn.Module):
+def _net(nn, kind):
+    """The same network in either framework: ``nn`` is ``torch.nn`` or ``glassnet.nn``."""
+    class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.emb = nn.Embedding(VOCAB, EMB)
@@ -64,15 +37,22 @@ def make(kind: str, framework: str, seed: int = 0):
 
         def forward(self, ids):
             return self.fc(self.rnn(self.emb(ids))[0])
-    model = GNet()
+    return Net()
+
+
+def make(kind: str, framework: str, seed: int = 0):
+    x, y = _data(seed)
+    state = _init_state(kind, seed)
+    if framework == "torch":
+        import torch
+        model = _net(torch.nn, kind)
+        model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y).reshape(-1)
+        return training_step(model, torch.nn.CrossEntropyLoss(), opt, xt, yt, classes=VOCAB)
+    import glassnet as gn
+    model = _net(gn.nn, kind)
     model.load_state_dict(state)
     opt = gn.optim.Adam(model.parameters(), lr=1e-3)
     xg, yg = gn.tensor(x), gn.tensor(y.reshape(-1))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        loss = loss_fn(model(xg).reshape(-1, VOCAB), yg)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    return step
+    return training_step(model, gn.nn.CrossEntropyLoss(), opt, xg, yg, classes=VOCAB)

@@ -2,6 +2,8 @@
 Linear(3136,128)-ReLU-Linear(128,10) on 1x28x28, CE, SGD(0.01, m=0.9), batch 64."""
 import numpy as np
 
+from . import training_step
+
 BATCH = 64
 _LAYERS = (("0", (32, 1, 3, 3)), ("3", (64, 32, 3, 3)), ("7", (128, 3136)), ("9", (10, 128)))
 
@@ -41,23 +43,11 @@ def make(framework: str, seed: int = 0):
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         loss_fn = torch.nn.CrossEntropyLoss()
-
-        def step():
-            loss = loss_fn(model(xt), yt)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return step
+        return training_step(model, loss_fn, opt, xt, yt)
     import glassnet as gn
     model = gn.nn.Sequential(*_layers(gn.nn))
     model.load_state_dict(state)
     opt = gn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     xg, yg = gn.tensor(x), gn.tensor(y)
     loss_fn = gn.nn.CrossEntropyLoss()
-
-    def step():
-        loss = loss_fn(model(xg), yg)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    return step
+    return training_step(model, loss_fn, opt, xg, yg)

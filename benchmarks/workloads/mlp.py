@@ -1,6 +1,8 @@
 """mlp: Linear(784,512)-ReLU-Linear(512,256)-ReLU-Linear(256,10), CE, SGD(0.01, m=0.9), b=128."""
 import numpy as np
 
+from . import training_step
+
 BATCH = 128
 
 
@@ -40,13 +42,7 @@ def make(framework: str, seed: int = 0):
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         loss_fn = torch.nn.CrossEntropyLoss()
-
-        def step():
-            loss = loss_fn(model(xt), yt)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return step
+        return training_step(model, loss_fn, opt, xt, yt)
     import glassnet as gn
     nn = gn.nn
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
@@ -55,10 +51,4 @@ def make(framework: str, seed: int = 0):
     opt = gn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     xg, yg = gn.tensor(x), gn.tensor(y)
     loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        loss = loss_fn(model(xg), yg)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    return step
+    return training_step(model, loss_fn, opt, xg, yg)
