@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 from ..io import atomic_write_text
+from ..train.recipe import check_fields
 
 __all__ = ["data_root", "read_recipe", "recipe_to_toml", "prepare_run_dir", "write_json",
            "read_json", "check_fields"]
@@ -21,29 +22,6 @@ def data_root(data_dir=None) -> Path:
     if os.environ.get("GLASSNET_DATA"):
         return Path(os.environ["GLASSNET_DATA"])
     return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-
-
-def check_fields(obj, rules) -> None:
-    """Type-check a recipe dataclass and apply ``rules`` = [(field, ok, rule text), ...]."""
-    for f in dataclasses.fields(obj):
-        value, typ = getattr(obj, f.name), str(f.type)
-        if value is None and "None" in typ:
-            continue
-        if typ.startswith("int"):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif typ.startswith("float"):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if ok:
-                setattr(obj, f.name, float(value))
-        elif typ.startswith("bool"):
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, str)
-        if not ok:
-            raise ValueError(f"recipe: {f.name} = {value!r} should be {typ.split(' ')[0]}")
-    for name, ok, rule in rules:
-        if not ok:
-            raise ValueError(f"recipe: {name} = {getattr(obj, name)!r} should be {rule}")
 
 
 def read_recipe(cls, source):

@@ -45,6 +45,30 @@ SCHEDULERS = ("none", "step", "cosine", "plateau")
 DATASETS = ("digits", "mnist")
 
 
+def check_fields(obj, rules) -> None:
+    """Type-check a recipe dataclass and apply ``rules`` = [(field, ok, rule text), ...]."""
+    for f in dataclasses.fields(obj):
+        value, typ = getattr(obj, f.name), str(f.type)
+        if value is None and "None" in typ:
+            continue
+        if typ.startswith("int"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif typ.startswith("float"):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if ok:
+                setattr(obj, f.name, float(value))
+        elif typ.startswith("bool"):
+            ok = isinstance(value, bool)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise ValueError(f"recipe: {f.name} = {value!r} should be {typ.split(' ')[0]}")
+    for name, ok, rule in rules:
+        if not ok:
+            raise ValueError(f"recipe: {name} = {getattr(obj, name)!r} should be {rule}")
+
+
+
 @dataclasses.dataclass
 class Recipe:
     """Everything that defines a training run (the keys of a recipe TOML file).
@@ -96,21 +120,6 @@ class Recipe:
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad key."""
-        types = {f.name: f.type for f in dataclasses.fields(self)}
-        for name, typ in types.items():
-            value = getattr(self, name)
-            if value is None and "None" in typ:
-                continue
-            if typ.startswith("int"):
-                ok = isinstance(value, int) and not isinstance(value, bool)
-            elif typ.startswith("float"):
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if ok:
-                    setattr(self, name, float(value))
-            else:
-                ok = isinstance(value, str)
-            if not ok:
-                raise ValueError(f"recipe: {name} = {value!r} should be {typ.split(' ')[0]}")
         checks = [("model", self.model in PRESETS, f"one of {sorted(PRESETS)}"),
                   ("dataset", self.dataset in DATASETS, f"one of {list(DATASETS)}"),
                   ("optimizer", self.optimizer in OPTIMIZERS, f"one of {sorted(OPTIMIZERS)}"),
@@ -127,9 +136,7 @@ class Recipe:
                   ("keep_checkpoints", self.keep_checkpoints >= 1, ">= 1"),
                   ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
                   ("seed", self.seed >= 0, ">= 0")]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ValueError(f"recipe: {name} = {getattr(self, name)!r} should be {rule}")
+        check_fields(self, checks)
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "recipe") -> "Recipe":
