@@ -84,6 +84,11 @@ class _ConvNd(Module):
                        self._pads)
         return x
 
+    def _conv(self, x):
+        x, pad = self._padded(x)
+        return self._op(x, self.weight, self.bias, self.stride, pad, self.dilation,
+                        self.groups)
+
     def _padded(self, x: Tensor):
         """Apply a non-zero padding_mode explicitly; returns (x, padding for the conv op)."""
         mode = _PAD_MODES[self.padding_mode]
@@ -154,10 +159,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype)
 
-    def _conv(self, x):
-        x, pad = self._padded(x)
-        return ops.conv2d(x, self.weight, self.bias, self.stride, pad, self.dilation,
-                          self.groups)
+    _op = staticmethod(ops.conv2d)
 
 
 class Conv1d(_ConvNd):
@@ -185,10 +187,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype)
 
-    def _conv(self, x):
-        x, pad = self._padded(x)
-        return ops.conv1d(x, self.weight, self.bias, self.stride, pad, self.dilation,
-                          self.groups)
+    _op = staticmethod(ops.conv1d)
 
 
 class ConvTranspose2d(_ConvNd):
