@@ -1,7 +1,7 @@
 """Model weights as safetensors files: strict, checksummed, never pickle.
 
 A weights file is a plain `safetensors <https://github.com/huggingface/safetensors>`_ file
-(readable by ``safetensors.torch.load_file`` too) whose keys are the model's ``state_dict``
+(PyTorch reads them with safetensors too) whose keys are the model's ``state_dict``
 keys. Its metadata holds ``format = "glassnet-weights"``, the glassnet version and
 ``sha256``: a digest of every tensor (name, dtype, shape, bytes in key order), so a flipped
 bit anywhere in the data is detected on load.
