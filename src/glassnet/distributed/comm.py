@@ -166,6 +166,9 @@ class Communicator:
         print(f"glassnet.distributed: rank {self.rank}/{self.size}: {message}",
               file=sys.stderr, flush=True)
         sys.stdout.flush()
+        # The launcher forwards our stderr pipe asynchronously and MPI_Abort tears the job
+        # down at once: without a pause the one line above is lost in about 1 run in 10.
+        time.sleep(0.5)
         self.comm.Abort(code)
         os._exit(code)                              # not reached with a working MPI
 
