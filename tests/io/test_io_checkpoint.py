@@ -160,3 +160,19 @@ def test_missing_checkpoint_and_resume_errors(tmp_path):
     (tmp_path / "checkpoints" / "epoch-0001").mkdir()
     with pytest.raises(CheckpointError):
         _run(tmp_path, 2, resume=True)
+
+
+def test_resume_skips_a_damaged_newest_checkpoint_with_a_warning(tmp_path):
+    full_model, _, full_hist = _run(tmp_path / "full", 4)
+    _run(tmp_path / "part", 3)                               # keeps epoch-0002 and epoch-0003
+    newest = tmp_path / "part" / "checkpoints" / "epoch-0003" / "model.safetensors"
+    data = bytearray(newest.read_bytes())
+    data[-1] ^= 1                                            # one flipped bit on disk
+    newest.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum"):   # named explicitly: no fallback
+        load_checkpoint(newest.parent)
+    with pytest.warns(RuntimeWarning, match=r"epoch-0003.*checksum mismatch.*using epoch-0002"):
+        model, _, hist = _run(tmp_path / "part", 4, resume=True, init_seed=7, loader_seed=9)
+    for k, v in full_model.state_dict().items():           # epochs 3-4 redone exactly
+        assert np.array_equal(v, model.state_dict()[k]), k
+    assert hist.history == full_hist.history

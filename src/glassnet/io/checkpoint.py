@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 import shutil
 import tempfile
 import time
@@ -256,7 +257,9 @@ def load_checkpoint(path, model=None) -> Checkpoint:
     safetensors, and (given a model) keys and shapes fit the model.
 
     Args:
-        path: a checkpoint directory, or a run directory (its newest checkpoint is used).
+        path: a checkpoint directory (used as is), or a run directory: its newest
+            checkpoint that passes every check is used, with a ``RuntimeWarning`` for each
+            newer, damaged one skipped.
         model: a :class:`glassnet.nn.Module` to load the weights into, or ``None``.
 
     Returns:
@@ -266,7 +269,40 @@ def load_checkpoint(path, model=None) -> Checkpoint:
         CheckpointError: missing/truncated/corrupt files, a checksum mismatch, pickles, a
             wrong format, or weights that do not fit ``model``.
     """
-    path = find_checkpoint(path)
+    path = Path(path)
+    if (path / "checkpoint.json").is_file():
+        weights, state, info = _read_verified(path)
+    else:
+        path, (weights, state, info) = _newest_verified(path)
+    if model is not None:
+        check_state_fits(model, weights, path / "model.safetensors")
+        model.load_state_dict(weights)
+    return Checkpoint(path, weights, state, info)
+
+
+def _newest_verified(directory: Path):
+    """The newest checkpoint under ``directory`` that passes every check, warning about
+    each newer one skipped (a crash or a disk fault must not cost the whole run)."""
+    found = list_checkpoints(directory)
+    if not found:
+        find_checkpoint(directory)               # raises the "no checkpoint found" error
+    problems = []
+    for candidate in reversed(found):
+        try:
+            loaded = _read_verified(candidate)
+        except CheckpointError as e:
+            problems.append(str(e))
+            continue
+        for problem in problems:
+            warnings.warn(f"skipped a damaged checkpoint: {problem}; using {candidate.name}",
+                          RuntimeWarning, stacklevel=3)
+        return candidate, loaded
+    raise CheckpointError(f"{directory}: none of its {len(found)} checkpoints is intact "
+                          f"(newest: {problems[0]})")
+
+
+def _read_verified(path: Path):
+    """(weights, state, info) of the checkpoint directory ``path``, after every check."""
     meta_path = path / "checkpoint.json"
     if not meta_path.is_file():
         raise CheckpointError(f"{path}: missing checkpoint.json (incomplete checkpoint)")
@@ -302,8 +338,4 @@ def load_checkpoint(path, model=None) -> Checkpoint:
         parsed[name] = tensors_from_bytes(data, fpath)[0]
     weights = parsed["model.safetensors"]
     state = _decode(info.get("state", {}), parsed["state.safetensors"], path)
-    if model is not None:
-        check_state_fits(model, weights, path / "model.safetensors")
-        model.load_state_dict(weights)
-    info = {k: v for k, v in info.items() if k != "state"}
-    return Checkpoint(path, weights, state, info)
+    return weights, state, {k: v for k, v in info.items() if k != "state"}
