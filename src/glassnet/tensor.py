@@ -1,6 +1,7 @@
 """Tensor, the computation graph and reverse-mode differentiation.
 
-A :class:`Tensor` wraps a NumPy array (``.data``). When an op runs on tensors that require
+A :class:`Tensor` wraps an array (``.data``): a NumPy array on the CPU, a CuPy array on
+``device="cuda"`` (see ``glassnet.backend``). When an op runs on tensors that require
 gradients, its output remembers its parents and a ``backward`` closure that maps the output's
 gradient to one gradient per parent. :meth:`Tensor.backward` visits the graph in reverse
 topological order (iteratively, so a chain of 100,000 ops is fine), accumulates gradients into
@@ -22,6 +23,8 @@ import contextlib
 import threading
 
 import numpy as np
+
+from .backend import device_of, is_device, normalize_device, to_device, to_host, xp_of
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
            "make", "as_tensor", "get_rng", "float32", "float64", "int64", "int32", "bool_"]
@@ -81,20 +84,22 @@ def set_rng_state(state: dict) -> None:
 
 
 # -- the tensor ------------------------------------------------------------------------------
-def _to_array(data, dtype=None) -> np.ndarray:
+def _to_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
         dtype = np.dtype(dtype)
-    arr = np.asarray(data, dtype=dtype)
+    xp = xp_of(data)                             # a device array stays on its device
+    arr = xp.asarray(data, dtype=dtype)
     if arr.dtype == object:
         raise TypeError("tensor(data): expected numbers or an array of numbers, got objects")
     if dtype is None:
-        if arr.dtype.kind == "f" and arr.dtype != np.float32 and not isinstance(data, np.ndarray):
+        is_array = xp is not np or isinstance(data, np.ndarray)
+        if arr.dtype.kind == "f" and arr.dtype != np.float32 and not is_array:
             arr = arr.astype(np.float32)         # Python floats become float32, like PyTorch
         elif arr.dtype.kind == "f" and arr.dtype == np.float16:
             arr = arr.astype(np.float32)
-        elif arr.dtype.kind in "iu" and not isinstance(data, np.ndarray):
+        elif arr.dtype.kind in "iu" and not is_array:
             arr = arr.astype(np.int64)
     return arr
 
@@ -103,7 +108,8 @@ class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
     Attributes:
-        data: the underlying ``numpy.ndarray``.
+        data: the underlying array: ``numpy.ndarray`` on ``"cpu"``, ``cupy.ndarray`` on
+            ``"cuda"``.
         grad: accumulated gradient (a Tensor of the same shape) or ``None``.
         requires_grad: whether operations on this tensor are recorded for differentiation.
     """
@@ -135,6 +141,15 @@ class Tensor:
         return self.data.dtype
 
     @property
+    def device(self) -> str:
+        """Where the data lives: ``"cpu"``, ``"cuda"`` (or a device registered by tests)."""
+        return device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device == "cuda"
+
+    @property
     def ndim(self) -> int:
         return self.data.ndim
 
@@ -163,14 +178,29 @@ class Tensor:
         return len(self.data)
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared memory, like ``Tensor.numpy()`` in PyTorch)."""
-        return self.data
+        """The data as a NumPy array.
+
+        On the CPU this is the underlying array (shared memory, like ``Tensor.numpy()`` in
+        PyTorch). On another device it is a copy to host memory (PyTorch raises there and asks
+        for ``.cpu().numpy()``; both spellings work here). Unlike PyTorch it does not refuse a
+        tensor that requires grad: the array carries no graph either way.
+        """
+        return to_host(self.data)
 
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python "
                              f"scalars, got shape {self.shape}")
         return self.data.item()
+
+    def cpu(self) -> "Tensor":
+        """This tensor on the CPU (itself when already there; differentiable)."""
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        """This tensor on the GPU (``device`` may be ``"cuda"`` or ``"cuda:0"``)."""
+        return self.to("cuda" if device is None else
+                       (f"cuda:{device}" if isinstance(device, int) else device))
 
     def tolist(self):
         return self.data.tolist()
@@ -203,13 +233,36 @@ class Tensor:
     def long(self) -> "Tensor":
         return Tensor(self.data.astype(np.int64))
 
-    def to(self, dtype) -> "Tensor":
-        from .ops.elementwise import cast
-        return cast(self, dtype)
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> "Tensor":
+        """Change dtype and/or device, like ``torch.Tensor.to``.
+
+        ``t.to("cuda")``, ``t.to(np.float64)``, ``t.to("cpu", np.float32)``,
+        ``t.to(other_tensor)`` (other's device and dtype). Differentiable; a no-op returns
+        ``self``. ``non_blocking`` is accepted for PyTorch compatibility and ignored.
+
+        Example:
+            >>> x = gn.randn(2, 3).to("cpu")
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif is_device(a):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None:
+            from .ops.elementwise import cast
+            out = cast(out, dtype)
+        if device is not None:
+            from .ops.device import move
+            out = move(out, device)
+        return out
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
-        extra = ""
+        body = np.array2string(to_host(self.data), separator=", ", precision=4,
+                               prefix="tensor(")
+        extra = "" if self.device == "cpu" else f", device='{self.device}'"
         if self.data.dtype != np.float32 and self.data.dtype != np.int64:
             extra += f", dtype={self.data.dtype}"
         if self._op is not None:
@@ -228,7 +281,8 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        host = to_host(self.data)                 # a device tensor is copied to the host
+        return host if dtype is None else host.astype(dtype)
 
     __hash__ = object.__hash__
 
@@ -246,9 +300,10 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError(f"backward(): grad can be implicitly created only for "
                                    f"scalar outputs, got shape {self.shape}; pass gradient=")
-            seed = np.ones_like(self.data)
+            seed = xp_of(self.data).ones_like(self.data)
         else:
-            seed = np.array(_to_array(gradient), dtype=self.data.dtype, copy=True)
+            seed = to_device(_to_array(gradient), self.device)
+            seed = xp_of(seed).array(seed, dtype=self.data.dtype, copy=True)
             if seed.shape != self.shape:
                 raise ValueError(f"backward(gradient): expected shape {self.shape}, "
                                  f"got {seed.shape}")
@@ -345,17 +400,23 @@ def make(data: np.ndarray, parents: tuple, backward, op: str | None = None) -> T
     return out
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """Create a tensor from a number, a nested list or an array.
 
     Python floats become float32 and Python ints become int64, as in PyTorch; a NumPy array
-    keeps its dtype unless ``dtype`` is given. The data is copied.
+    keeps its dtype unless ``dtype`` is given. The data is copied. ``device`` (``"cpu"``,
+    ``"cuda"``) says where it lives; by default where ``data`` is (host data: the CPU).
+
+    Example:
+        >>> x = gn.tensor([[1.0, 2.0]], device="cpu")
     """
     if isinstance(data, Tensor):
         data = data.data
     arr = _to_array(data, dtype)
     if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = arr.copy()
+    if device is not None:
+        arr = to_device(arr, normalize_device(device))
     return Tensor(arr, requires_grad=requires_grad)
 
 

@@ -1,6 +1,7 @@
-"""Helpers shared by the ops: broadcasting reduction and operand coercion."""
+"""Helpers shared by the ops: broadcasting reduction, operand coercion, device checks."""
 import numpy as np
 
+from ..backend import device_of, xp_of
 from ..tensor import Tensor
 
 
@@ -19,12 +20,13 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (bool, int, float, np.number)) and like is not None:
+        xp = xp_of(like.data)                    # the constant lives on like's device
         kind = like.data.dtype.kind
         if kind == "f":
-            return Tensor(np.asarray(x, dtype=like.data.dtype))
+            return Tensor(xp.asarray(x, dtype=like.data.dtype))
         if isinstance(x, (float, np.floating)):
-            return Tensor(np.asarray(x, dtype=np.float32))
-        return Tensor(np.asarray(x, dtype=like.data.dtype))
+            return Tensor(xp.asarray(x, dtype=np.float32))
+        return Tensor(xp.asarray(x, dtype=like.data.dtype))
     return Tensor(x)
 
 
@@ -52,12 +54,45 @@ def promote(a: Tensor, b: Tensor) -> tuple:
     return a, b
 
 
-def binary_operands(a, b) -> tuple:
+def same_device(op: str, *tensors) -> None:
+    """Raise naming ``op`` and both devices when the tensors (None skipped) live apart."""
+    kinds = {type(t.data) for t in tensors if t is not None}
+    if len(kinds) <= 1:                          # the usual case: one array type
+        return
+    first = None
+    for t in tensors:
+        if t is None:
+            continue
+        d = device_of(t.data)
+        if first is None:
+            first = d
+        elif d != first:
+            raise RuntimeError(f"{op}(): expected all tensors on the same device, got {first} "
+                               f"and {d} (move them with .to(device))")
+
+
+def binary_operands(a, b, op: str = "op") -> tuple:
     if not isinstance(a, Tensor):
         a = to_tensor(a, b)
     if not isinstance(b, Tensor):
         b = to_tensor(b, a)
+    if type(a.data) is not type(b.data):
+        a, b = _one_device(a, b, op)
     return promote(a, b)
+
+
+def _one_device(a: Tensor, b: Tensor, op: str) -> tuple:
+    """Mixed devices: a 0-d CPU tensor joins the other's device (a scalar, as in PyTorch);
+    anything else is an error naming the op and both devices."""
+    da, db = device_of(a.data), device_of(b.data)
+    if da == db:
+        return a, b
+    if da == "cpu" and a.ndim == 0:
+        return a.to(db), b
+    if db == "cpu" and b.ndim == 0:
+        return a, b.to(da)
+    raise RuntimeError(f"{op}(): expected both tensors on the same device, got {da} and {db} "
+                       f"(move one with .to(device))")
 
 
 def norm_dim(dim, ndim: int, name: str = "dim", shape: tuple | None = None):

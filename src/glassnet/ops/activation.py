@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..backend import erf, xp_of
 from ..tensor import Tensor, make
 from ._util import as_float, norm_dim
 
@@ -13,14 +14,15 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softma
 def relu(x: Tensor) -> Tensor:
     """max(0, x); the gradient is 1 where x > 0 and 0 elsewhere (0 at x = 0, like PyTorch)."""
     mask = x.data > 0
-    out = x.data * mask if x.data.dtype.kind != "f" else np.maximum(x.data, 0, dtype=x.dtype)
+    out = x.data * mask if x.data.dtype.kind != "f" else \
+        xp_of(x.data).maximum(x.data, 0, dtype=x.dtype)
     return make(out, (x,), lambda g: (g * mask,), "ReluBackward")
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     x = as_float(x)
     pos = x.data > 0
-    slope = np.where(pos, 1, negative_slope).astype(x.data.dtype)
+    slope = xp_of(x.data).where(pos, 1, negative_slope).astype(x.data.dtype)
     return make(x.data * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
 
 
@@ -28,14 +30,15 @@ def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), computed without overflow for large |x|."""
     x = as_float(x)
     d = x.data
-    e = np.exp(-np.abs(d))
-    out = np.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
+    xp = xp_of(d)
+    e = xp.exp(-xp.abs(d))
+    out = xp.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
     return make(out, (x,), lambda g: (g * out * (1 - out),), "SigmoidBackward")
 
 
 def tanh(x: Tensor) -> Tensor:
     x = as_float(x)
-    out = np.tanh(x.data)
+    out = xp_of(x.data).tanh(x.data)
     return make(out, (x,), lambda g: (g * (1 - out * out),), "TanhBackward")
 
 
@@ -43,22 +46,22 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (exact, erf-based) or the tanh approximation, as in ``torch.nn.GELU``."""
     x = as_float(x)
     d = x.data
+    xp = xp_of(d)
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)
         inner = k * (d + 0.044715 * d ** 3)
-        t = np.tanh(inner)
+        t = xp.tanh(inner)
         out = 0.5 * d * (1 + t)
 
         def backward(g):
             dinner = k * (1 + 3 * 0.044715 * d * d)
             return (g * (0.5 * (1 + t) + 0.5 * d * (1 - t * t) * dinner),)
     elif approximate == "none":
-        from scipy.special import erf  # noqa: PLC0415  (scipy ships with numpy stacks)
-        cdf = 0.5 * (1 + erf(d / math.sqrt(2)))
+        cdf = 0.5 * (1 + erf(d / math.sqrt(2)))      # scipy's or cupyx's erf
         out = d * cdf
 
         def backward(g):
-            pdf = np.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
+            pdf = xp.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
             return (g * (cdf + d * pdf),)
     else:
         raise ValueError(f"gelu(approximate={approximate!r}): expected 'none' or 'tanh'")
@@ -71,7 +74,7 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     Written as "value where x <= threshold" like PyTorch, so a NaN input stays NaN.
     """
     fire = ~(x.data <= threshold)
-    out = np.where(fire, x.data, np.asarray(value, x.data.dtype))
+    out = xp_of(x.data).where(fire, x.data, x.data.dtype.type(value))
     return make(out, (x,), lambda g: (g * fire,), "ThresholdBackward")
 
 
@@ -79,7 +82,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along ``dim`` (max-shifted for stability)."""
     x = as_float(x)
     (axis,) = norm_dim(dim, x.ndim, "softmax", x.shape)
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf))
+    xp = xp_of(x.data)
+    e = xp.exp(x.data - _max_keep(x.data, axis))
     out = e / e.sum(axis=axis, keepdims=True)
 
     def backward(g):
@@ -91,9 +95,17 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """x_i − log Σ_j exp(x_j) along ``dim``, stable for logits of any size."""
     x = as_float(x)
     (axis,) = norm_dim(dim, x.ndim, "log_softmax", x.shape)
-    shifted = x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf)
-    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    xp = xp_of(x.data)
+    shifted = x.data - _max_keep(x.data, axis)
+    out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(g):
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+        return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
     return make(out, (x,), backward, "LogSoftmaxBackward")
+
+
+def _max_keep(d, axis: int):
+    """max along axis (kept), -inf for an empty axis (CuPy's max has no ``initial=``)."""
+    if d.shape[axis] == 0:
+        return xp_of(d).full(d.shape[:axis] + (1,) + d.shape[axis + 1:], -np.inf, d.dtype)
+    return d.max(axis=axis, keepdims=True)

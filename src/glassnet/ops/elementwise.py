@@ -1,15 +1,16 @@
 """Element-wise arithmetic with NumPy broadcasting; gradients are summed back to each shape."""
 import numpy as np
 
+from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import as_float, binary_operands, to_tensor, unbroadcast
+from ._util import as_float, binary_operands, same_device, to_tensor, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp",
            "clip", "maximum", "minimum", "where", "cast", "clone", "sign"]
 
 
 def add(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
+    a, b = binary_operands(a, b, "add")
     sa, sb = a.data.shape, b.data.shape
 
     def backward(g):
@@ -19,7 +20,7 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
+    a, b = binary_operands(a, b, "sub")
     sa, sb = a.data.shape, b.data.shape
 
     def backward(g):
@@ -29,7 +30,7 @@ def sub(a, b) -> Tensor:
 
 
 def mul(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
+    a, b = binary_operands(a, b, "mul")
 
     def backward(g):
         return (unbroadcast(g * b.data, a.data.shape) if a.requires_grad else None,
@@ -38,7 +39,7 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
+    a, b = binary_operands(a, b, "div")
     if a.data.dtype.kind != "f":                     # true division gives floats, like torch
         a, b = Tensor(a.data.astype(np.float32)), Tensor(b.data.astype(np.float32))
     out = a.data / b.data
@@ -51,18 +52,19 @@ def div(a, b) -> Tensor:
 
 def pow(a, b) -> Tensor:
     """a ** b. With a constant exponent the gradient is b·a^(b-1)."""
-    a, b = binary_operands(a, b)
-    out = np.power(a.data, b.data)
+    a, b = binary_operands(a, b, "pow")
+    xp = xp_of(a.data)
+    out = xp.power(a.data, b.data)
 
     def backward(g):
         ga = gb = None
         if a.requires_grad:          # b·a^(b-1), and exactly 0 where b == 0 (even at a = 0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                da = np.where(b.data == 0, 0, b.data * np.power(a.data, b.data - 1))
+                da = xp.where(b.data == 0, 0, b.data * xp.power(a.data, b.data - 1))
             ga = unbroadcast(g * da.astype(out.dtype), a.data.shape)
         if b.requires_grad:
             with np.errstate(divide="ignore", invalid="ignore"):
-                la = np.where(a.data > 0, np.log(np.where(a.data > 0, a.data, 1)), 0)
+                la = xp.where(a.data > 0, xp.log(xp.where(a.data > 0, a.data, 1)), 0)
             gb = unbroadcast(g * out * la.astype(out.dtype), b.data.shape)
         return ga, gb
     return make(out, (a, b), backward, "PowBackward")
@@ -74,27 +76,29 @@ def neg(a: Tensor) -> Tensor:
 
 def exp(a: Tensor) -> Tensor:
     a = as_float(a)
-    out = np.exp(a.data)
+    out = xp_of(a.data).exp(a.data)
     return make(out, (a,), lambda g: (g * out,), "ExpBackward")
 
 
 def log(a: Tensor) -> Tensor:
     a = as_float(a)
-    return make(np.log(a.data), (a,), lambda g: (g / a.data,), "LogBackward")
+    return make(xp_of(a.data).log(a.data), (a,), lambda g: (g / a.data,), "LogBackward")
 
 
 def sqrt(a: Tensor) -> Tensor:
     a = as_float(a)
-    out = np.sqrt(a.data)
+    out = xp_of(a.data).sqrt(a.data)
     return make(out, (a,), lambda g: (g / (2 * out),), "SqrtBackward")
 
 
 def abs(a: Tensor) -> Tensor:
-    return make(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "AbsBackward")
+    xp = xp_of(a.data)
+    return make(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),), "AbsBackward")
 
 
 def sign(a: Tensor) -> Tensor:
-    return make(np.sign(a.data), (a,), lambda g: (np.zeros_like(g),), "SignBackward")
+    xp = xp_of(a.data)
+    return make(xp.sign(a.data), (a,), lambda g: (xp.zeros_like(g),), "SignBackward")
 
 
 def clamp(a: Tensor, min=None, max=None) -> Tensor:
@@ -105,14 +109,16 @@ def clamp(a: Tensor, min=None, max=None) -> Tensor:
         if any(isinstance(v, Tensor) and v.requires_grad for v in (min, max)):
             raise TypeError("clamp(): min/max tensors that require grad are not supported; "
                             "use maximum()/minimum() to differentiate through the bounds")
+        same_device("clamp", a, *(v for v in (min, max) if isinstance(v, Tensor)))
         min = min.data if isinstance(min, Tensor) else min
         max = max.data if isinstance(max, Tensor) else max
-    out = np.clip(a.data, min, max)
+    xp = xp_of(a.data)
+    out = xp.clip(a.data, min, max)
     if out.dtype != a.data.dtype and a.data.dtype.kind == "f":
         out = out.astype(a.data.dtype)
 
     def backward(g):
-        inside = np.ones(a.data.shape, dtype=bool)
+        inside = xp.ones(a.data.shape, dtype=bool)
         if min is not None:
             inside &= a.data >= min
         if max is not None:
@@ -127,36 +133,44 @@ clip = clamp
 def _select(a, b, pick_a: np.ndarray, out: np.ndarray, name: str) -> Tensor:
     # ties split the gradient equally, as PyTorch does for maximum/minimum
     tie = a.data == b.data
+    xp = xp_of(out)
 
     def backward(g):
-        wa = np.where(tie, 0.5, pick_a).astype(g.dtype)
+        wa = xp.where(tie, 0.5, pick_a).astype(g.dtype)
         return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
                 unbroadcast(g * (1 - wa), b.data.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, name)
 
 
 def maximum(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
-    return _select(a, b, a.data > b.data, np.maximum(a.data, b.data), "MaximumBackward")
+    a, b = binary_operands(a, b, "maximum")
+    return _select(a, b, a.data > b.data, xp_of(a.data).maximum(a.data, b.data),
+                   "MaximumBackward")
 
 
 def minimum(a, b) -> Tensor:
-    a, b = binary_operands(a, b)
-    return _select(a, b, a.data < b.data, np.minimum(a.data, b.data), "MinimumBackward")
+    a, b = binary_operands(a, b, "minimum")
+    return _select(a, b, a.data < b.data, xp_of(a.data).minimum(a.data, b.data),
+                   "MinimumBackward")
 
 
 def where(cond, a, b) -> Tensor:
     """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (broadcasting all three)."""
-    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    a, b = binary_operands(a, b, "where")
+    xp = xp_of(a.data, b.data)
+    if isinstance(cond, Tensor):
+        same_device("where", cond, a)
+        c = cond.data
+    else:
+        c = xp.asarray(cond)               # a host mask/list for a device tensor is copied
     c = c.astype(bool)
-    a, b = binary_operands(a, b)
 
     def backward(g):
-        return (unbroadcast(np.where(c, g, 0).astype(g.dtype), a.data.shape)
+        return (unbroadcast(xp.where(c, g, 0).astype(g.dtype), a.data.shape)
                 if a.requires_grad else None,
-                unbroadcast(np.where(c, 0, g).astype(g.dtype), b.data.shape)
+                unbroadcast(xp.where(c, 0, g).astype(g.dtype), b.data.shape)
                 if b.requires_grad else None)
-    return make(np.where(c, a.data, b.data), (a, b), backward, "WhereBackward")
+    return make(xp.where(c, a.data, b.data), (a, b), backward, "WhereBackward")
 
 
 def cast(a: Tensor, dtype) -> Tensor:

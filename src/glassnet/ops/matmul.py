@@ -1,8 +1,9 @@
 """Matrix products: ``matmul`` (batched, broadcasting) and the fused ``linear`` layer op."""
 import numpy as np
 
+from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import unbroadcast
+from ._util import same_device, unbroadcast
 
 __all__ = ["matmul", "linear"]
 
@@ -19,8 +20,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})")
+    if type(a.data) is not type(b.data):
+        same_device("matmul", a, b)
+    xp = xp_of(a.data)
     try:
-        out = np.matmul(a.data, b.data)
+        out = xp.matmul(a.data, b.data)
     except ValueError:
         raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"(batch dims {a.shape[:-2]} and {b.shape[:-2]} do not broadcast)") \
@@ -34,10 +38,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                       + (A.shape[-2], B.shape[-1]))
         ga = gb = None
         if a.requires_grad:
-            ga = np.matmul(G, np.swapaxes(B, -1, -2))
+            ga = xp.matmul(G, xp.swapaxes(B, -1, -2))
             ga = unbroadcast(ga, A.shape).reshape(a.shape)
         if b.requires_grad:
-            gb = np.matmul(np.swapaxes(A, -1, -2), G)
+            gb = xp.matmul(xp.swapaxes(A, -1, -2), G)
             gb = unbroadcast(gb, B.shape).reshape(b.shape)
         return ga, gb
     return make(out, (a, b), backward, "MmBackward")
@@ -52,6 +56,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear(): expected bias of shape ({weight.shape[0]},) for weight of "
                          f"shape {weight.shape}, got {bias.shape}")
+    if type(xd) is not type(weight.data) or (bias is not None and
+                                              type(bias.data) is not type(xd)):
+        same_device("linear", x, weight, bias)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
     y = x2 @ weight.data.T
     if bias is not None:

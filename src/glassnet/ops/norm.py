@@ -5,19 +5,19 @@ With x̂ = (x − μ)/σ, σ = sqrt(var + eps), y = γ·x̂ + β over the m valu
     dβ = Σ g,   dγ = Σ g·x̂,   dx = (γ/σ) · (g − dβ/m − x̂·dγ/m)      (statistics from x)
     dx = (γ/σ) · g                                                     (fixed statistics)
 """
-import numpy as np
-
+from ..backend import xp_of
 from ..tensor import Tensor, make
+from ._util import same_device
 
 __all__ = ["batch_norm", "layer_norm"]
 
 
-def channel_sum(a: np.ndarray) -> np.ndarray:
+def channel_sum(a):
     """Σ over every axis but 1 → (C,). Channels-last memory is summed as an (M, C) matrix in
     blocks of 256 rows (long contiguous row adds; ~10x faster than ``sum(axis=0)`` for
     small C)."""
     C = a.shape[1]
-    last = np.moveaxis(a, 1, -1)
+    last = xp_of(a).moveaxis(a, 1, -1)
     if not last.flags.c_contiguous:
         return a.sum(axis=(0,) + tuple(range(2, a.ndim)))
     a2, B = last.reshape(-1, C), 256
@@ -41,6 +41,8 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         weight, bias: γ and β, shape (C,), or None.
     """
     xd = x.data
+    same_device("batch_norm", x, running_mean, running_var, weight, bias)
+    xp = xp_of(xd)
     C = xd.shape[1]
     axes = (0,) + tuple(range(2, xd.ndim))
     bshape = (1, C) + (1,) * (xd.ndim - 2)
@@ -52,9 +54,9 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
                              f"training, got input {tuple(xd.shape)}")
         mean = channel_sum(xd) / m
         xc = xd - mean.reshape(bshape)
-        var = channel_sum(np.square(xc)) / m
+        var = channel_sum(xp.square(xc)) / m
         if training and running_mean is not None:
-            mom = np.asarray(momentum, dtype=running_mean.data.dtype)
+            mom = running_mean.data.dtype.type(momentum)
             running_mean.data *= 1 - mom
             running_mean.data += mom * mean
             running_var.data *= 1 - mom
@@ -62,7 +64,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     else:
         mean, var = running_mean.data.astype(xd.dtype), running_var.data.astype(xd.dtype)
         xc = xd - mean.reshape(bshape)
-    inv = (1.0 / np.sqrt(var + np.asarray(eps, dtype=xd.dtype))).astype(xd.dtype)
+    inv = (1.0 / xp.sqrt(var + xd.dtype.type(eps))).astype(xd.dtype)
     xhat = xc * inv.reshape(bshape)
     y = xhat * weight.data.reshape(bshape) if weight is not None else xhat.copy()
     if bias is not None:
@@ -98,11 +100,13 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
         raise ValueError(f"layer_norm(normalized_shape={shape}): expected input (*, "
                          f"{', '.join(map(str, shape))}), got {tuple(x.shape)}")
     xd = x.data
+    same_device("layer_norm", x, weight, bias)
+    xp = xp_of(xd)
     axes = tuple(range(xd.ndim - k, xd.ndim))
     mean = xd.mean(axis=axes, keepdims=True)
     xc = xd - mean
-    var = np.mean(np.square(xc), axis=axes, keepdims=True)
-    inv = (1.0 / np.sqrt(var + np.asarray(eps, dtype=xd.dtype))).astype(xd.dtype)
+    var = xp.mean(xp.square(xc), axis=axes, keepdims=True)
+    inv = (1.0 / xp.sqrt(var + xd.dtype.type(eps))).astype(xd.dtype)
     xhat = xc * inv
     y = xhat * weight.data if weight is not None else xhat.copy()
     if bias is not None:

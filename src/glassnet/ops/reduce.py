@@ -4,6 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import as_float, norm_dim
 
@@ -19,94 +20,101 @@ def _axes(a: Tensor, dim, name: str):
     return () if axes is not None and a.ndim == 0 else axes
 
 
-def _expand(g: np.ndarray, shape: tuple, axes, keepdim: bool) -> np.ndarray:
+def _expand(g, shape: tuple, axes, keepdim: bool):
     """Bring a reduced gradient back to broadcast against the input."""
+    xp = xp_of(g)
     if axes is None:
-        return np.broadcast_to(g.reshape((1,) * len(shape)), shape)
+        return xp.broadcast_to(g.reshape((1,) * len(shape)), shape)
     if not keepdim:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
+        g = xp.expand_dims(g, axes)
+    return xp.broadcast_to(g, shape)
 
 
 def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = _axes(a, dim, "sum")
-    out = np.sum(a.data, axis=axes, keepdims=keepdim)
+    xp = xp_of(a.data)
+    out = xp.sum(a.data, axis=axes, keepdims=keepdim)
     if a.data.dtype.kind in "biu":
         out = out.astype(np.int64)
     shape = a.data.shape
 
     def backward(g):
         return (_expand(g, shape, axes, keepdim).copy(),)   # (ascontiguousarray makes 0-d 1-d)
-    return make(np.asarray(out), (a,), backward, "SumBackward")
+    return make(xp.asarray(out), (a,), backward, "SumBackward")
 
 
 def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if a.data.dtype.kind != "f":
         raise TypeError(f"mean(): expected a floating tensor, got dtype {a.dtype}")
     axes = _axes(a, dim, "mean")
-    out = np.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
+    xp = xp_of(a.data)
+    out = xp.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
 
     def backward(g):
         return (_expand(g / n, shape, axes, keepdim).copy(),)
-    return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "MeanBackward")
+    return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "MeanBackward")
 
 
 def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
     if a.data.size == 0:
         raise ValueError(f"{name}(): cannot reduce an empty tensor of shape {a.shape}")
+    xp = xp_of(a.data)
     if dim is None:
-        out = fn(a.data)
+        out = getattr(xp, fn)(a.data)
         mask = a.data == out
         count = mask.sum()
 
         def backward(g):                      # ties share the gradient evenly, like torch
             return ((g / count).astype(a.data.dtype) * mask,)
-        return make(np.asarray(out), (a,), backward, f"{name.capitalize()}Backward")
+        return make(xp.asarray(out), (a,), backward, f"{name.capitalize()}Backward")
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}(dim={dim!r}): expected an int dim (or None for all elements)")
     (axis,) = norm_dim(dim, a.ndim, name, a.shape)
     if a.ndim == 0:                           # dim 0 of a scalar: the scalar, at index 0
         return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,),
                                   f"{name.capitalize()}Backward"),
-                             Tensor(np.asarray(0, dtype=np.int64)))
-    idx = (np.argmax if fn is np.max else np.argmin)(a.data, axis=axis)
-    idx_k = np.expand_dims(idx, axis)
-    values = np.take_along_axis(a.data, idx_k, axis=axis)
+                             Tensor(xp.asarray(0, dtype=np.int64)))
+    idx = (xp.argmax if fn == "max" else xp.argmin)(a.data, axis=axis)
+    idx_k = xp.expand_dims(idx, axis)
+    values = xp.take_along_axis(a.data, idx_k, axis=axis)
 
     def backward(g):                          # with dim, the gradient goes to the index found
-        gk = g if keepdim else np.expand_dims(g, axis)
-        grad = np.zeros_like(a.data)
-        np.put_along_axis(grad, idx_k, gk, axis=axis)
-        return (grad,)
-    vals = make(values if keepdim else np.squeeze(values, axis), (a,), backward,
+        gk = g if keepdim else xp.expand_dims(g, axis)
+        # one-hot of the index along axis (put_along_axis is not in every array module)
+        pos = xp.arange(a.data.shape[axis]).reshape(
+            (-1,) + (1,) * (a.ndim - 1 - axis))
+        return (xp.where(pos == idx_k, gk, 0).astype(a.data.dtype),)
+    vals = make(values if keepdim else xp.squeeze(values, axis), (a,), backward,
                 f"{name.capitalize()}Backward")
     return ValuesIndices(vals, Tensor(idx_k if keepdim else idx))
 
 
 def max(a: Tensor, dim=None, keepdim: bool = False):
     """Largest value; with ``dim`` returns ``(values, indices)`` like ``torch.max``."""
-    return _extreme(a, dim, keepdim, np.max, "max")
+    return _extreme(a, dim, keepdim, "max", "max")
 
 
 def min(a: Tensor, dim=None, keepdim: bool = False):
     """Smallest value; with ``dim`` returns ``(values, indices)`` like ``torch.min``."""
-    return _extreme(a, dim, keepdim, np.min, "min")
+    return _extreme(a, dim, keepdim, "min", "min")
 
 
 def argmax(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    xp = xp_of(a.data)
     if dim is None:
-        return Tensor(np.asarray(np.argmax(a.data), dtype=np.int64))
+        return Tensor(xp.asarray(xp.argmax(a.data), dtype=np.int64))
     (axis,) = norm_dim(dim, a.ndim, "argmax", a.shape)
-    return Tensor(np.argmax(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return Tensor(xp.argmax(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    xp = xp_of(a.data)
     if dim is None:
-        return Tensor(np.asarray(np.argmin(a.data), dtype=np.int64))
+        return Tensor(xp.asarray(xp.argmin(a.data), dtype=np.int64))
     (axis,) = norm_dim(dim, a.ndim, "argmin", a.shape)
-    return Tensor(np.argmin(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return Tensor(xp.argmin(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
@@ -119,35 +127,37 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
     axes = _axes(a, dim, "var")
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
-    mu = np.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
+    xp = xp_of(a.data)
+    mu = xp.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
     centred = a.data - mu
-    denom = np.asarray(builtins.max(n - correction, 0), dtype=a.data.dtype)
+    denom = a.data.dtype.type(builtins.max(n - correction, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
+        out = xp.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
 
     def backward(g):
         gk = _expand(g, shape, axes, keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
             return ((2 / denom) * gk * centred,)
-    return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "VarBackward")
+    return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "VarBackward")
 
 
 def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """log Σ exp(a), computed stably by subtracting the maximum first."""
     a = as_float(a)
     axes = _axes(a, dim, "logsumexp")
-    m = np.max(a.data, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    e = np.exp(a.data - m)
-    s = np.sum(e, axis=axes, keepdims=True)
-    out_k = np.log(s) + m
-    out = out_k if keepdim else (out_k.reshape(()) if axes is None else np.squeeze(out_k, axes))
+    xp = xp_of(a.data)
+    m = xp.max(a.data, axis=axes, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    e = xp.exp(a.data - m)
+    s = xp.sum(e, axis=axes, keepdims=True)
+    out_k = xp.log(s) + m
+    out = out_k if keepdim else (out_k.reshape(()) if axes is None else xp.squeeze(out_k, axes))
 
     def backward(g):
         gk = g if keepdim else (g.reshape((1,) * a.ndim) if axes is None
-                                else np.expand_dims(g, axes))
+                                else xp.expand_dims(g, axes))
         return (gk * (e / s),)
-    return make(np.asarray(out, dtype=a.data.dtype), (a,), backward, "LogsumexpBackward")
+    return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "LogsumexpBackward")
 
 
 

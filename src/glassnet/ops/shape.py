@@ -1,8 +1,9 @@
 """Ops that move data without arithmetic: reshape, transpose, indexing, cat/stack, pad."""
 import numpy as np
 
+from ..backend import device_of, xp_of
 from ..tensor import Tensor, make
-from ._util import norm_dim
+from ._util import norm_dim, same_device
 
 __all__ = ["reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze",
            "getitem", "cat", "concat", "stack", "pad", "expand", "repeat"]
@@ -25,7 +26,8 @@ view = reshape
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = norm_dim((dim0, dim1), a.ndim, "transpose", a.shape)
-    return make(np.swapaxes(a.data, d0, d1), (a,), lambda g: (np.swapaxes(g, d0, d1),),
+    xp = xp_of(a.data)
+    return make(xp.swapaxes(a.data, d0, d1), (a,), lambda g: (xp.swapaxes(g, d0, d1),),
                 "TransposeBackward")
 
 
@@ -36,8 +38,9 @@ def permute(a: Tensor, *dims) -> Tensor:
     if sorted(axes) != list(range(a.ndim)):
         raise ValueError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims "
                          f"for a tensor of shape {a.shape}")
-    inverse = tuple(np.argsort(axes))
-    return make(np.transpose(a.data, axes), (a,), lambda g: (np.transpose(g, inverse),),
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    xp = xp_of(a.data)
+    return make(xp.transpose(a.data, axes), (a,), lambda g: (xp.transpose(g, inverse),),
                 "PermuteBackward")
 
 
@@ -79,7 +82,7 @@ def expand(a: Tensor, *shape) -> Tensor:
     from ._util import unbroadcast
     src = a.shape
     try:
-        out = np.broadcast_to(a.data, shape)
+        out = xp_of(a.data).broadcast_to(a.data, shape)
     except ValueError:
         raise ValueError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape} "
                          f"(only size-1 dims can grow)") from None
@@ -93,7 +96,7 @@ def repeat(a: Tensor, *reps) -> Tensor:
         raise ValueError(f"repeat(): got {len(reps)} repeat counts {tuple(reps)} for a tensor "
                          f"of shape {a.shape}; expected at least {a.ndim}")
     src = (1,) * (len(reps) - a.ndim) + a.shape
-    out = np.tile(a.data.reshape(src), reps)
+    out = xp_of(a.data).tile(a.data.reshape(src), reps)
 
     def backward(g):
         split = []
@@ -103,20 +106,32 @@ def repeat(a: Tensor, *reps) -> Tensor:
     return make(out, (a,), backward, "RepeatBackward")
 
 
-def _index_key(key):
-    """Turn Tensors inside an index into arrays, so NumPy indexing rules apply."""
+def _index_key(key, a: Tensor):
+    """Turn Tensors inside an index into arrays, so NumPy indexing rules apply; index arrays
+    join ``a``'s device (a host index for a device tensor is copied over)."""
     if isinstance(key, Tensor):
-        return key.data
+        return _on(key.data, a)
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+        return tuple(_on(k.data, a) if isinstance(k, Tensor) else
+                     (_on(k, a) if isinstance(k, np.ndarray) else k) for k in key)
     if isinstance(key, list):
-        return np.asarray(key)
+        return _on(np.asarray(key), a)
+    if isinstance(key, np.ndarray):
+        return _on(key, a)
     return key
+
+
+def _on(idx, a: Tensor):
+    if type(idx) is type(a.data):
+        return idx
+    from ..backend import to_device
+    return to_device(idx, device_of(a.data))
 
 
 def getitem(a: Tensor, key) -> Tensor:
     """Basic slicing, boolean masks and integer-array indexing, as in NumPy/PyTorch."""
-    key = _index_key(key)
+    key = _index_key(key, a)
+    xp = xp_of(a.data)
     try:
         out = a.data[key]
     except IndexError as e:
@@ -124,21 +139,22 @@ def getitem(a: Tensor, key) -> Tensor:
             from None
     basic = not _has_advanced(key)
     if basic:
-        out = out.view() if isinstance(out, np.ndarray) else np.asarray(out)
+        out = out.view() if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(g):
-        grad = np.zeros_like(a.data)
+        grad = xp.zeros_like(a.data)
         if basic:
             grad[key] = g
         else:
-            np.add.at(grad, key, g)            # repeated indices accumulate
+            xp.add.at(grad, key, g)            # repeated indices accumulate
         return (grad,)
-    return make(np.asarray(out), (a,), backward, "IndexBackward")
+    return make(xp.asarray(out), (a,), backward, "IndexBackward")
 
 
 def _has_advanced(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
-    return any(isinstance(k, (np.ndarray, list)) for k in keys)
+    return any(isinstance(k, list) or (hasattr(k, "shape") and not isinstance(k, np.generic))
+               for k in keys)
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
@@ -146,16 +162,18 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat(): expected a non-empty list of tensors")
     (axis,) = norm_dim(dim, tensors[0].ndim, "cat", tensors[0].shape)
+    same_device("cat", *tensors)
+    xp = xp_of(tensors[0].data)
     try:
-        out = np.concatenate([t.data for t in tensors], axis=axis)
+        out = xp.concatenate([t.data for t in tensors], axis=axis)
     except ValueError as e:
         shapes = [t.shape for t in tensors]
         raise ValueError(f"cat(dim={dim}): shapes {shapes} do not match outside dim ({e})") \
             from None
-    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    bounds = [int(b) for b in np.cumsum([t.shape[axis] for t in tensors])[:-1]]
 
     def backward(g):
-        return tuple(np.split(g, bounds, axis=axis))
+        return tuple(xp.split(g, bounds, axis=axis))
     return make(out, tuple(tensors), backward, "CatBackward")
 
 
@@ -197,7 +215,8 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
         raise ValueError(f"pad(pad={tuple(pad)}, mode='reflect'): each padding must be smaller "
                          f"than its dim, got a tensor of shape {a.shape}")
     kw = {"constant_values": value} if np_mode == "constant" else {}
-    out = np.pad(a.data, grow, mode=np_mode, **kw)
+    xp = xp_of(a.data)
+    out = xp.pad(a.data, grow, mode=np_mode, **kw)
     crop = tuple(slice(-min(l, 0), out.shape[i] - (-min(r, 0)))
                  for i, (l, r) in enumerate(widths))
     out = out[crop]
@@ -205,13 +224,13 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
                   for (l, r), s in zip(widths, a.shape))
     source = None                   # reflect/replicate: flat input index of each output element
     if np_mode != "constant":
-        source = np.pad(np.arange(a.data.size).reshape(a.shape), grow, mode=np_mode)[crop]
+        source = xp.pad(xp.arange(a.data.size).reshape(a.shape), grow, mode=np_mode)[crop]
 
     def backward(g):
         if source is not None:      # copies of an input element add up their gradients
-            grad = np.bincount(source.ravel(), weights=g.ravel(), minlength=a.data.size)
+            grad = xp.bincount(source.ravel(), weights=g.ravel(), minlength=a.data.size)
             return (grad.reshape(a.shape).astype(g.dtype),)
-        full = np.zeros(tuple(s + gl + gr for s, (gl, gr) in zip(a.shape, grow)), g.dtype)
+        full = xp.zeros(tuple(s + gl + gr for s, (gl, gr) in zip(a.shape, grow)), g.dtype)
         full[crop] = g
-        return (np.ascontiguousarray(full[inner]),)
-    return make(np.ascontiguousarray(out), (a,), backward, "PadBackward")
+        return (xp.ascontiguousarray(full[inner]),)
+    return make(xp.ascontiguousarray(out), (a,), backward, "PadBackward")
