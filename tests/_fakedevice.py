@@ -90,6 +90,10 @@ class FakeArray(NDArrayOperatorsMixin):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if ufunc.__name__ not in CUPY_NAMES:
             return NotImplemented
+        if method == "at":                   # ufunc.at(a, indices, b): CuPy >= 13 has it
+            a, key, *rest = inputs
+            getattr(ufunc, method)(a._a, _key(key), *_unwrap(tuple(rest), "at()"))
+            return None
         if any(not isinstance(x, (FakeArray, np.ndarray, np.generic, int, float, bool,
                                   complex)) for x in inputs):
             return NotImplemented
@@ -98,8 +102,6 @@ class FakeArray(NDArrayOperatorsMixin):
         if out is not None:
             kwargs["out"] = tuple(_unwrap(o, "out=") for o in out)
         result = getattr(ufunc, method)(*args, **kwargs)
-        if method == "at":
-            return None
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _wrap(result)
@@ -205,6 +207,10 @@ class _FakeXP:
     def array(self, a, dtype=None, copy=True, order="K", ndmin=0):
         src = a._a if isinstance(a, FakeArray) else a
         return FakeArray(np.array(src, dtype=dtype, copy=copy, order=order, ndmin=ndmin))
+
+    def ascontiguousarray(self, a, dtype=None):
+        src = a._a if isinstance(a, FakeArray) else np.asarray(a)
+        return FakeArray(np.ascontiguousarray(src, dtype=dtype))
 
     def asnumpy(self, a):
         return a.get() if isinstance(a, FakeArray) else np.asarray(a)

@@ -168,7 +168,17 @@ def normalize_device(device) -> str:
 
 def xp_for_device(device) -> object:
     """The array module of a device (imports CuPy for ``"cuda"``)."""
-    return _DEVICES[normalize_device(device)].xp
+    name = normalize_device(device)
+    if name == "cuda":
+        _require_cuda()
+    return _DEVICES[name].xp
+
+
+def _require_cuda() -> None:
+    if not gpu_available():
+        raise RuntimeError("device='cuda': CUDA is not available (install the 'gpu' extra, "
+                           "pip install 'glassnet[gpu]', on a machine with an NVIDIA GPU); "
+                           "glassnet.backend.gpu_available() tells")
 
 
 def to_host(array) -> np.ndarray:
@@ -193,10 +203,8 @@ def to_device(array, device):
     host = _DEVICES[src].to_host(array) if src != "cpu" else np.asarray(array)
     if target == "cpu":
         return host
-    if target == "cuda" and not gpu_available():
-        raise RuntimeError("to(device='cuda'): CUDA is not available (install the 'gpu' "
-                           "extra, pip install glassnet[gpu], on a machine with an NVIDIA "
-                           "GPU); gn.backend.gpu_available() tells")
+    if target == "cuda":
+        _require_cuda()
     return _DEVICES[target].to_device(host)
 
 

@@ -366,7 +366,8 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
         g = grads.get(id(leaf))
         if g is None:
             continue
-        if id(g) in handed_out or not g.flags.owndata or not g.flags.writeable:
+        flags = g.flags                      # (CuPy's flags have no 'writeable')
+        if id(g) in handed_out or not flags.owndata or not getattr(flags, "writeable", True):
             g = g.copy()
         handed_out.add(id(g))
         _accumulate(leaf, g)

@@ -4,6 +4,7 @@ import numpy as np
 from .. import ops
 from ..ops import (gelu, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh,
                    threshold)
+from ..backend import to_device, xp_of
 from ..tensor import Tensor, get_rng, make
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                      l1_loss, mse_loss, nll_loss)
@@ -19,7 +20,11 @@ __all__ += _cnn_all
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (training only)."""
+    """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (training only).
+
+    The mask is drawn on the host from glassnet's generator and copied to ``x``'s device, so
+    a seed gives the same mask on every device (at the cost of one host -> device copy).
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout(p={p}): p must be in [0, 1]")
     if not training or p == 0.0:
@@ -28,17 +33,17 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
         return x * 0.0
     rng = generator or get_rng()
     keep = (rng.random(x.shape, dtype=np.float32) >= p)
-    scale = (keep / np.float32(1 - p)).astype(x.data.dtype)
+    scale = to_device((keep / np.float32(1 - p)).astype(x.data.dtype), x.device)
     return make(x.data * scale, (x,), lambda g: (g * scale,), "DropoutBackward")
 
 
 def one_hot(labels, num_classes: int = -1) -> Tensor:
     """int64 class indices (*) → int64 one-hot (*, num_classes)."""
-    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    y = labels.data if isinstance(labels, Tensor) else xp_of(labels).asarray(labels)
     if y.dtype.kind not in "iu":
         raise TypeError(f"one_hot(labels): expected integer class indices, got {y.dtype}")
     n = int(y.max()) + 1 if num_classes < 0 else num_classes
     if y.size and (y.min() < 0 or y.max() >= n):
         raise ValueError(f"one_hot: labels must be in [0, {n}), got range "
                          f"[{y.min()}, {y.max()}]")
-    return Tensor(np.eye(n, dtype=np.int64)[y])
+    return Tensor(xp_of(y).eye(n, dtype=np.int64)[y])

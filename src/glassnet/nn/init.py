@@ -1,8 +1,12 @@
-"""Weight initialisers (in place, like ``torch.nn.init``), drawing from glassnet's generator."""
+"""Weight initialisers (in place, like ``torch.nn.init``), drawing from glassnet's generator.
+
+Random values are drawn on the host and copied to the tensor's device.
+"""
 import math
 
 import numpy as np
 
+from ..backend import to_device
 from ..tensor import Tensor, get_rng
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
@@ -36,7 +40,9 @@ def fan_in_and_fan_out(t: Tensor) -> tuple:
 
 
 def _fill(t: Tensor, values: np.ndarray) -> Tensor:
-    t.data[...] = values.astype(t.data.dtype, copy=False)
+    """Copy host ``values`` into ``t`` (random numbers come from the host generator, so a seed
+    gives the same weights on every device)."""
+    t.data[...] = to_device(values.astype(t.data.dtype, copy=False), t.device)
     return t
 
 

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+from ..backend import to_device, xp_of
+from ..ops._util import same_device
 from ..tensor import Tensor, make
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -19,10 +21,15 @@ def _check_reduction(name, reduction):
         raise ValueError(f"{name}(reduction={reduction!r}): expected one of {_REDUCTIONS}")
 
 
-def _as(x, dtype=None):
+def _as(x, dtype=None, like: Tensor | None = None, name: str = "loss"):
+    """A target/weight as a Tensor on ``like``'s device: host arrays and lists are copied
+    there; a Tensor on another device is an error naming the loss and both devices."""
     if isinstance(x, Tensor):
+        if like is not None:
+            same_device(name, like, x)
         return x
-    return Tensor(np.asarray(x, dtype=dtype))
+    arr = xp_of(x).asarray(x, dtype=dtype)
+    return Tensor(arr if like is None else to_device(arr, like.device))
 
 
 def _classes_last(x: np.ndarray) -> np.ndarray:
@@ -31,14 +38,15 @@ def _classes_last(x: np.ndarray) -> np.ndarray:
         return x[None]
     if x.ndim == 2:
         return x
-    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    return xp_of(x).moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
 def _classes_back(g2: np.ndarray, shape: tuple) -> np.ndarray:
     if len(shape) <= 2:
         return g2.reshape(shape)
     moved = (shape[0],) + shape[2:] + (shape[1],)
-    return np.ascontiguousarray(np.moveaxis(g2.reshape(moved), -1, 1))
+    xp = xp_of(g2)
+    return xp.ascontiguousarray(xp.moveaxis(g2.reshape(moved), -1, 1))
 
 
 def _class_targets(name, x: Tensor, target: Tensor, ignore_index: int):
@@ -71,18 +79,19 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}(label_smoothing={label_smoothing}): expected a value in "
                          f"[0, 1]")
-    target = _as(target)
+    target = _as(target, like=input, name=name)
     if input.ndim == 0:
         raise ValueError(f"{name}: expected input (N, C) or (N, C, d1, ...), got scalar")
     x2 = _classes_last(input.data)
+    xp = xp_of(x2)
     m = x2.max(axis=1, keepdims=True)
     shifted = x2 - m
-    e = np.exp(shifted)
+    e = xp.exp(shifted)
     s = e.sum(axis=1, keepdims=True)
-    logp = shifted - np.log(s)
+    logp = shifted - xp.log(s)
     C = x2.shape[1]
     eps = np.float32(label_smoothing)
-    w = None if weight is None else np.asarray(_as(weight).data, dtype=x2.dtype)
+    w = None if weight is None else _as(weight, like=input, name=name).data.astype(x2.dtype)
     if w is not None and w.shape != (C,):
         raise ValueError(f"{name}(weight): expected shape ({C},), got {w.shape}")
 
@@ -99,12 +108,12 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         per = -(q * logp).sum(axis=1)
     else:
         t, valid, _ = _class_targets(name, input, target, ignore_index)
-        rows = np.nonzero(valid)[0]
-        q = np.zeros_like(x2)
-        wt = np.ones(len(t), x2.dtype) if w is None else np.where(valid, w[np.where(valid, t, 0)], 0)
+        rows = xp.nonzero(valid)[0]
+        q = xp.zeros_like(x2)
+        wt = xp.ones(len(t), x2.dtype) if w is None else xp.where(valid, w[xp.where(valid, t, 0)], 0)
         q[rows, t[rows]] = (1 - eps) * wt[rows]
         if eps:
-            q[rows] += (eps / C) * (np.ones(C, x2.dtype) if w is None else w)
+            q[rows] += (eps / C) * (xp.ones(C, x2.dtype) if w is None else w)
         per = -(q * logp).sum(axis=1)
         denom = wt[rows].sum(dtype=x2.dtype)
     p = e / s                    # gradient of −Σ_c q_c log p_c w.r.t. the logits: p·Σq − q
@@ -122,10 +131,10 @@ def _reduce_rows(input, per, local_grad, denom, reduction, op):
     if reduction == "none":
         out = per.reshape((shape[0],) + shape[2:] if input.ndim >= 2 else ())
     elif reduction == "sum":
-        out = np.asarray(per.sum(), dtype=per.dtype)
+        out = xp_of(per).asarray(per.sum(), dtype=per.dtype)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.asarray(per.sum() / denom, dtype=per.dtype)
+            out = xp_of(per).asarray(per.sum() / denom, dtype=per.dtype)
 
     def backward(g):
         if reduction == "none":
@@ -146,14 +155,16 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     """
     name = "nll_loss"
     _check_reduction(name, reduction)
-    target = _as(target)
+    target = _as(target, like=input, name=name)
     if input.ndim == 0:
         raise ValueError(f"{name}: expected input (N, C), got scalar")
     t, valid, C = _class_targets(name, input, target, ignore_index)
     x2 = _classes_last(input.data)
-    w = np.ones(C, x2.dtype) if weight is None else np.asarray(_as(weight).data, x2.dtype)
-    rows = np.nonzero(valid)[0]
-    q = np.zeros_like(x2)
+    xp = xp_of(x2)
+    w = xp.ones(C, x2.dtype) if weight is None else \
+        _as(weight, like=input, name=name).data.astype(x2.dtype)
+    rows = xp.nonzero(valid)[0]
+    q = xp.zeros_like(x2)
     q[rows, t[rows]] = w[t[rows]]
     per = -(q * x2).sum(axis=1)
     denom = q.sum(dtype=x2.dtype)
@@ -161,7 +172,8 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
 
 
 def _pair(name, input, target):
-    target = _as(target, input.data.dtype if isinstance(input, Tensor) else None)
+    target = _as(target, input.data.dtype if isinstance(input, Tensor) else None,
+                 like=input if isinstance(input, Tensor) else None, name=name)
     if target.shape != input.shape:
         try:
             np.broadcast_shapes(input.shape, target.shape)
@@ -205,17 +217,18 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"{name}: input must be probabilities in [0, 1], got range "
                          f"[{p.min():.4g}, {p.max():.4g}]")
+    xp = xp_of(p)
     with np.errstate(divide="ignore"):
-        lp = np.maximum(np.log(p), -100)
-        l1p = np.maximum(np.log1p(-p), -100)
-    w = None if weight is None else _as(weight).data
+        lp = xp.maximum(xp.log(p), -100)
+        l1p = xp.maximum(xp.log1p(-p), -100)
+    w = None if weight is None else _as(weight, like=input, name=name).data
     per = -(t * lp + (1 - t) * l1p)
     if w is not None:
         per = per * w
     per = per.astype(p.dtype)
 
     def grad_fn(g):
-        gp = (p - t) / np.maximum((1 - p) * p, 1e-12)
+        gp = (p - t) / xp.maximum((1 - p) * p, 1e-12)
         if w is not None:
             gp = gp * w
         return gp.astype(p.dtype)
@@ -229,18 +242,20 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
     _check_reduction(name, reduction)
     target = _pair(name, input, target)
     x, t = input.data, target.data
-    pw = None if pos_weight is None else _as(pos_weight).data.astype(x.dtype)
+    xp = xp_of(x)
+    pw = None if pos_weight is None else \
+        _as(pos_weight, like=input, name=name).data.astype(x.dtype)
     L = 1 if pw is None else 1 + (pw - 1) * t
-    softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+    softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
     per = (1 - t) * x + L * softplus_neg
-    w = None if weight is None else _as(weight).data
+    w = None if weight is None else _as(weight, like=input, name=name).data
     if w is not None:
         per = per * w
     per = per.astype(x.dtype)
 
     def grad_fn(g):
-        e = np.exp(-np.abs(x))
-        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        e = xp.exp(-xp.abs(x))
+        sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
         gx = (1 - t) - L * (1 - sig)
         if w is not None:
             gx = gx * w
@@ -251,7 +266,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
 def _elementwise_loss(input, per, grad_fn, reduction, op):
     from ..ops._util import unbroadcast
     n = per.size
-    out = per if reduction == "none" else np.asarray(
+    out = per if reduction == "none" else xp_of(per).asarray(
         per.sum() / (n if reduction == "mean" else 1), dtype=per.dtype)
 
     def backward(g):

@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..backend import is_device, normalize_device, to_device, xp_of
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -16,7 +17,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
-        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        arr = data.data if isinstance(data, Tensor) else xp_of(data).asarray(data)
         if arr.dtype.kind != "f":
             arr = arr.astype(np.float32)
         super().__init__(arr, requires_grad=requires_grad)
@@ -154,7 +155,11 @@ class Module:
 
     # -- state
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Parameters and persistent buffers as NumPy arrays, with PyTorch's key names."""
+        """Parameters and persistent buffers as arrays, with PyTorch's key names.
+
+        The arrays live on the model's device (NumPy on the CPU), as in PyTorch;
+        ``glassnet.io`` copies device arrays to the host when it saves them.
+        """
         out = OrderedDict()
         for mname, mod in self._walk():
             skip = mod.__dict__.get("_non_persistent", set())
@@ -184,13 +189,17 @@ class Module:
             if key not in state:
                 continue
             value = state[key]
-            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if hasattr(value, "detach") and not isinstance(value, (Tensor, np.ndarray)):
+            if isinstance(value, Tensor):
+                arr = value.data
+            elif hasattr(value, "detach") and not isinstance(value, np.ndarray):
                 arr = value.detach().cpu().numpy()          # a torch tensor
+            else:
+                arr = xp_of(value).asarray(value)          # host or device array
             if arr.shape != p.data.shape:
                 raise ValueError(f"load_state_dict: '{key}' expected shape {p.data.shape}, "
                                  f"got {arr.shape}")
-            p.data[...] = arr.astype(p.data.dtype, copy=False)
+            # the value keeps the parameter's device (as in PyTorch)
+            p.data[...] = to_device(arr.astype(p.data.dtype, copy=False), p.device)
         return missing, unexpected
 
     # -- modes and grads
@@ -222,12 +231,41 @@ class Module:
             fn(m)
         return self
 
-    def to(self, dtype) -> "Module":
-        """Cast every floating parameter and buffer to ``dtype`` (e.g. ``np.float64``)."""
+    def to(self, *args, dtype=None, device=None) -> "Module":
+        """Move and/or cast every parameter, gradient and buffer in place, like PyTorch.
+
+        ``model.to("cuda")``, ``model.to(np.float64)``, ``model.to("cpu", np.float32)``.
+        Only floating tensors change dtype. Parameters stay the same objects, so an optimizer
+        built before the move still holds them (its state follows on its next step).
+
+        Example:
+            >>> model = nn.Linear(4, 2).to("cpu")
+        """
+        for a in args:
+            if is_device(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            device = normalize_device(device)
         for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
-            if t.data.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
+            for holder in (t, t.grad):
+                if holder is None:
+                    continue
+                if dtype is not None and holder.data.dtype.kind == "f":
+                    holder.data = holder.data.astype(dtype)
+                if device is not None:
+                    holder.data = to_device(holder.data, device)
         return self
+
+    def cuda(self, device=None) -> "Module":
+        """Move every parameter, gradient and buffer to the GPU (``"cuda"``)."""
+        return self.to("cuda" if device is None else
+                       (f"cuda:{device}" if isinstance(device, int) else device))
+
+    def cpu(self) -> "Module":
+        """Move every parameter, gradient and buffer to the CPU."""
+        return self.to("cpu")
 
     def double(self) -> "Module":
         return self.to(np.float64)

@@ -5,6 +5,7 @@ Shape glossary: N batch, C channels (features), L length, H height, W width.
 import numpy as np
 
 from .. import ops
+from ..backend import to_device
 from ..tensor import Tensor, get_rng, make
 from .linear import check_positive_int
 from .module import Module, Parameter
@@ -175,8 +176,9 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) 
     if not training or p == 0.0:
         return x
     rng = generator or get_rng()
-    keep = rng.random(x.shape[:2], dtype=np.float32) >= p
+    keep = rng.random(x.shape[:2], dtype=np.float32) >= p       # host mask, copied over
     scale = (keep / np.float32(1 - p) if p < 1 else keep * np.float32(0)).astype(x.dtype)
+    scale = to_device(scale, x.device)
     scale = scale.reshape(x.shape[:2] + (1,) * (x.ndim - 2))
     return make(x.data * scale, (x,), lambda g: (g * scale,), "Dropout2dBackward")
 

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from glassnet.backend import xp_of
+from glassnet.ops._util import same_device
 from glassnet.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -25,17 +27,18 @@ def _grads(parameters, name: str) -> list[np.ndarray]:
 def _norm(x: np.ndarray, norm_type: float) -> np.ndarray:
     """The ``norm_type``-norm of all entries of ``x`` as a 0-d array of x's dtype."""
     flat = x.reshape(-1)
+    xp = xp_of(x)
     if norm_type == 2.0:
-        return np.sqrt(np.dot(flat, flat))
+        return xp.sqrt(xp.dot(flat, flat))
     if norm_type == math.inf:
-        return np.max(np.abs(flat)) if flat.size else np.zeros((), x.dtype)
+        return xp.max(xp.abs(flat)) if flat.size else xp.zeros((), x.dtype)
     if norm_type == -math.inf:
-        return np.min(np.abs(flat)) if flat.size else np.full((), np.inf, x.dtype)
+        return xp.min(xp.abs(flat)) if flat.size else xp.full((), np.inf, x.dtype)
     if norm_type == 0.0:
-        return np.asarray(np.count_nonzero(flat), dtype=x.dtype)
+        return xp.asarray(xp.count_nonzero(flat), dtype=x.dtype)
     if norm_type == 1.0:
-        return np.sum(np.abs(flat), dtype=x.dtype)
-    return np.power(np.sum(np.abs(flat) ** x.dtype.type(norm_type), dtype=x.dtype),
+        return xp.sum(xp.abs(flat), dtype=x.dtype)
+    return xp.power(xp.sum(xp.abs(flat) ** x.dtype.type(norm_type), dtype=x.dtype),
                     x.dtype.type(1.0 / norm_type))
 
 
@@ -66,14 +69,16 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor(np.zeros((), np.float32))
     dtype = grads[0].dtype
-    norms = np.array([_norm(g, norm_type) for g in grads], dtype=dtype)
+    xp = xp_of(grads[0])
+    same_device("clip_grad_norm_", *(Tensor(g) for g in grads))
+    norms = xp.stack([xp.asarray(_norm(g, norm_type), dtype=dtype) for g in grads])
     total = _norm(norms, norm_type).astype(dtype)
-    if error_if_nonfinite and not np.isfinite(total):
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients is non-finite ({float(total)}), so it cannot be clipped; "
                            f"pass error_if_nonfinite=False to scale by it anyway")
     coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
-    coef = np.minimum(coef, dtype.type(1.0))
+    coef = xp.minimum(coef, dtype.type(1.0))
     for g in grads:
         g *= coef
     return Tensor(total)
@@ -91,4 +96,4 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     """
     clip_value = float(clip_value)
     for g in _grads(parameters, "clip_grad_value_"):
-        np.clip(g, -clip_value, clip_value, out=g)
+        xp_of(g).clip(g, -clip_value, clip_value, out=g)

@@ -1,8 +1,7 @@
 """Adam (Kingma & Ba, 2015), optionally AMSGrad; the decoupled-decay variant is AdamW."""
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp_of
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["Adam"]
@@ -74,13 +73,14 @@ class Adam(Optimizer):
                 if p.grad is None:
                     continue
                 theta, g = p.data, p.grad.data
-                state = self.state.setdefault(p, {})
+                xp = xp_of(theta)
+                state = self._state(p)
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(theta)
-                    state["exp_avg_sq"] = np.zeros_like(theta)
+                    state["exp_avg"] = xp.zeros_like(theta)
+                    state["exp_avg_sq"] = xp.zeros_like(theta)
                     if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = np.zeros_like(theta)
+                        state["max_exp_avg_sq"] = xp.zeros_like(theta)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 tmp = self._scratch(p, 0)
                 state["step"] += 1
@@ -91,29 +91,29 @@ class Adam(Optimizer):
                         theta *= 1.0 - lr * weight_decay
                     else:                                    # g ← g + λθ
                         d_p = self._scratch(p, 1)
-                        np.multiply(theta, weight_decay, out=d_p)
+                        xp.multiply(theta, weight_decay, out=d_p)
                         d_p += g
                         g = d_p
 
                 lerp_(m, g, 1.0 - beta1, tmp)                # m ← β1 m + (1-β1) g
                 v *= beta2                                   # v ← β2 v + (1-β2) g²
-                np.multiply(g, 1.0 - beta2, out=tmp)
+                xp.multiply(g, 1.0 - beta2, out=tmp)
                 tmp *= g
                 v += tmp
 
                 if group["amsgrad"]:
                     v_hat = state["max_exp_avg_sq"]
-                    np.maximum(v_hat, v, out=v_hat)
+                    xp.maximum(v_hat, v, out=v_hat)
                 else:
                     v_hat = v
                 step_size = lr / (1.0 - beta1 ** t)
                 bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
 
                 denom = tmp                                  # √v̂ / √(1-β2^t) + ε
-                np.sqrt(v_hat, out=denom)
+                xp.sqrt(v_hat, out=denom)
                 denom /= bias_correction2_sqrt
                 denom += eps
-                np.divide(m, denom, out=tmp)                 # θ ← θ - step_size · m / denom
+                xp.divide(m, denom, out=tmp)                 # θ ← θ - step_size · m / denom
                 tmp *= step_size
                 theta -= tmp
         return loss

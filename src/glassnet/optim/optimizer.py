@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from glassnet.backend import to_device, xp_of
 from glassnet.tensor import Tensor, enable_grad
 
 __all__ = ["Optimizer"]
@@ -159,11 +160,22 @@ class Optimizer:
         slots never overlap; the same slot is overwritten by the next parameter.
         """
         arr = p.data
-        key = (arr.dtype.str, slot)
+        key = (arr.dtype.str, slot, type(arr))          # one set of slots per device
         work = self._work.get(key)
         if work is None or work.size < arr.size:
-            work = self._work[key] = np.empty(arr.size, dtype=arr.dtype)
+            work = self._work[key] = xp_of(arr).empty(arr.size, dtype=arr.dtype)
         return work[:arr.size].reshape(arr.shape)
+
+    def _state(self, p: Tensor) -> dict:
+        """``p``'s state; its arrays follow ``p`` to its device (after ``model.to(...)``),
+        and new state is created by each algorithm with ``xp_of(p.data)``."""
+        state = self.state.setdefault(p, {})
+        kind = type(p.data)
+        for key, value in state.items():
+            if hasattr(value, "shape") and not isinstance(value, np.generic) \
+                    and type(value) is not kind:
+                state[key] = to_device(value, p.device)
+        return state
 
     # -- state dicts -----------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -188,7 +200,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                    state[index[id(p)]] = {k: (v.copy() if hasattr(v, "shape") and
+                                               not isinstance(v, np.generic) else v)
                                            for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
@@ -219,10 +232,13 @@ class Optimizer:
             p = params[k]
             new_state[p] = {}
             for key, value in entry.items():
-                if np.ndim(value) == 0:                  # step counters and other numbers
-                    new_state[p][key] = np.asarray(value).item()
+                if value is None or getattr(value, "ndim", None) == 0 or np.isscalar(value):
+                    new_state[p][key] = value.item() if hasattr(value, "item") else value
                     continue
-                arr = np.array(value, dtype=p.data.dtype)    # copy
+                if not hasattr(value, "shape"):
+                    value = np.asarray(value)            # a (JSON) list
+                arr = to_device(xp_of(value).array(value, dtype=p.data.dtype),  # a copy,
+                                p.device)                # on the parameter's device
                 if arr.shape != p.data.shape:
                     raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} "
                                      f"has shape {arr.shape}, the parameter has "
@@ -243,10 +259,11 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) ->
 
     ``tmp`` is scratch memory shaped like ``start`` (it may not alias ``start`` or ``end``).
     """
-    np.subtract(end, start, out=tmp)
+    xp = xp_of(start)
+    xp.subtract(end, start, out=tmp)
     if weight < 0.5:
         tmp *= weight
         start += tmp
     else:                                   # PyTorch's formula for weights >= 0.5
         tmp *= weight - 1.0
-        np.add(end, tmp, out=start)
+        xp.add(end, tmp, out=start)

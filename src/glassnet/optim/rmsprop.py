@@ -1,8 +1,7 @@
 """RMSprop (Hinton, lecture 6e), optionally centered and with momentum."""
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp_of
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["RMSprop"]
@@ -62,26 +61,27 @@ class RMSprop(Optimizer):
                 if p.grad is None:
                     continue
                 theta, g = p.data, p.grad.data
-                state = self.state.setdefault(p, {})
+                xp = xp_of(theta)
+                state = self._state(p)
                 if not state:
                     state["step"] = 0
-                    state["square_avg"] = np.zeros_like(theta)
+                    state["square_avg"] = xp.zeros_like(theta)
                     if momentum > 0:
-                        state["momentum_buffer"] = np.zeros_like(theta)
+                        state["momentum_buffer"] = xp.zeros_like(theta)
                     if group["centered"]:
-                        state["grad_avg"] = np.zeros_like(theta)
+                        state["grad_avg"] = xp.zeros_like(theta)
                 state["step"] += 1
                 v = state["square_avg"]
                 tmp = self._scratch(p, 0)
 
                 if weight_decay != 0:                        # g ← g + λθ
                     d_p = self._scratch(p, 1)
-                    np.multiply(theta, weight_decay, out=d_p)
+                    xp.multiply(theta, weight_decay, out=d_p)
                     d_p += g
                     g = d_p
 
                 v *= alpha                                   # v ← α v + (1-α) g²
-                np.multiply(g, 1.0 - alpha, out=tmp)
+                xp.multiply(g, 1.0 - alpha, out=tmp)
                 tmp *= g
                 v += tmp
 
@@ -89,21 +89,21 @@ class RMSprop(Optimizer):
                 if group["centered"]:                        # ḡ ← α ḡ + (1-α) g
                     g_avg = state["grad_avg"]
                     lerp_(g_avg, g, 1.0 - alpha, tmp)
-                    np.multiply(g_avg, g_avg, out=denom)     # √(v - ḡ²)
-                    np.subtract(v, denom, out=denom)
-                    np.sqrt(denom, out=denom)
+                    xp.multiply(g_avg, g_avg, out=denom)     # √(v - ḡ²)
+                    xp.subtract(v, denom, out=denom)
+                    xp.sqrt(denom, out=denom)
                 else:
-                    np.sqrt(v, out=denom)
+                    xp.sqrt(v, out=denom)
                 denom += eps
 
                 if momentum > 0:                             # b ← μ b + g / d;  θ ← θ - η b
                     buf = state["momentum_buffer"]
                     buf *= momentum
-                    np.divide(g, denom, out=tmp)
+                    xp.divide(g, denom, out=tmp)
                     buf += tmp
-                    np.multiply(buf, lr, out=tmp)
+                    xp.multiply(buf, lr, out=tmp)
                 else:                                        # θ ← θ - η g / d
-                    np.divide(g, denom, out=tmp)
+                    xp.divide(g, denom, out=tmp)
                     tmp *= lr
                 theta -= tmp
         return loss

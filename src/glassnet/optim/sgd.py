@@ -1,8 +1,7 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp_of
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -60,32 +59,33 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 theta = p.data
+                xp = xp_of(theta)
                 g = p.grad.data
                 tmp = self._scratch(p, 0)
                 if weight_decay != 0:
                     d_p = self._scratch(p, 1)
-                    np.multiply(theta, weight_decay, out=d_p)
+                    xp.multiply(theta, weight_decay, out=d_p)
                     d_p += g                                 # g + λθ
                 else:
                     d_p = g
                 if momentum != 0:
-                    state = self.state.setdefault(p, {})
+                    state = self._state(p)
                     buf = state.get("momentum_buffer")
                     if buf is None:                          # first step: b = g
-                        buf = state["momentum_buffer"] = np.array(d_p, dtype=theta.dtype)
+                        buf = state["momentum_buffer"] = xp.array(d_p, dtype=theta.dtype)
                     else:                                    # b = μb + (1-τ)g
                         buf *= momentum
                         if dampening != 0:
-                            np.multiply(d_p, 1.0 - dampening, out=tmp)
+                            xp.multiply(d_p, 1.0 - dampening, out=tmp)
                             buf += tmp
                         else:
                             buf += d_p
                     if group["nesterov"]:                    # g + μb
-                        np.multiply(buf, momentum, out=tmp)
+                        xp.multiply(buf, momentum, out=tmp)
                         tmp += d_p
                         d_p = tmp
                     else:
                         d_p = buf
-                np.multiply(d_p, lr, out=tmp)                # θ -= ηg
+                xp.multiply(d_p, lr, out=tmp)                # θ -= ηg
                 theta -= tmp
         return loss
