@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import xp_of
 from ..tensor import Tensor, get_rng
 from .dataset import Subset, TensorDataset
 
@@ -32,7 +33,8 @@ def default_collate(samples: list):
     """
     first = samples[0]
     if isinstance(first, (Tensor, np.ndarray, np.generic)):
-        return Tensor(np.stack([s.data if isinstance(s, Tensor) else s for s in samples]))
+        arrays = [s.data if isinstance(s, Tensor) else s for s in samples]
+        return Tensor(xp_of(arrays[0]).stack(arrays))   # device samples stay on the device
     if isinstance(first, bool):
         return Tensor(np.array(samples, dtype=np.bool_))
     if isinstance(first, numbers.Integral):
@@ -76,6 +78,10 @@ class DataLoader:
     ``state_dict()`` captures the generator state, the epoch counter and the position inside
     a running epoch as plain JSON-serialisable values; ``load_state_dict()`` restores them so
     training resumes with exactly the same subsequent batches.
+
+    Batches are built on the host. :func:`glassnet.train.fit` (and ``evaluate``/``predict``)
+    move them to the model's device; in a hand-written loop move them yourself, as in
+    PyTorch: ``x, y = x.to("cuda"), y.to("cuda")``.
 
     Args:
         dataset: a map-style dataset (``len`` and ``[i]``).

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import device_of, to_host
 from .atomic import fsync_dir, sha256_bytes
 from .weights import (CheckpointError, check_state_fits, tensor_digest, tensors_from_bytes,
                       tensors_to_bytes)
@@ -67,6 +68,8 @@ class Checkpoint:
 
 # -- encoding nested state: arrays -> safetensors, the rest -> JSON ---------------------------
 def _encode(obj, arrays: dict):
+    if device_of(obj) != "cpu":                  # a device (CuPy) array: saved from the host
+        obj = to_host(obj)
     if isinstance(obj, np.ndarray):
         key = f"t{len(arrays)}"
         arrays[key] = obj
@@ -177,7 +180,7 @@ def save_checkpoint(path, model, state: dict | None = None) -> Path:
     from .. import __version__
     path = Path(path)
     weights = model if isinstance(model, dict) else model.state_dict()
-    weights = {k: np.asarray(v) for k, v in weights.items()}
+    weights = {k: to_host(v) for k, v in weights.items()}      # device arrays: host copies
     arrays: dict = {}
     encoded = _encode(state or {}, arrays)
     blobs = {

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_host
 from .atomic import atomic_write_bytes
 
 __all__ = ["CheckpointError", "save_weights", "load_weights", "tensors_to_bytes",
@@ -108,7 +109,7 @@ def save_weights(model, path) -> Path:
     """
     from .. import __version__
     state = model if isinstance(model, dict) else model.state_dict()
-    tensors = {k: np.asarray(v) for k, v in state.items()}
+    tensors = {k: to_host(v) for k, v in state.items()}      # device arrays: host copies
     meta = {"format": "glassnet-weights", "glassnet_version": __version__,
             "sha256": tensor_digest(tensors)}
     return atomic_write_bytes(path, tensors_to_bytes(tensors, meta))

@@ -16,6 +16,7 @@ import threading
 
 import numpy as np
 
+from ..backend import to_device, to_host
 from ..io import load_checkpoint
 from ..tensor import Tensor, get_rng, no_grad, set_rng_state
 from .callbacks import Callback, ProgressBar
@@ -134,6 +135,33 @@ def _split_batch(batch, where: str):
                      f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}")
 
 
+def model_device(model) -> str:
+    """The device of the model's first parameter (``"cpu"`` for a model without any)."""
+    params = getattr(model, "parameters", None)
+    for p in (params() if params is not None else ()):
+        return p.device
+    return "cpu"
+
+
+def to_model_device(batch, device: str):
+    """Move a batch's tensors and arrays (nested in tuples/lists/dicts) to ``device``.
+
+    fit/evaluate/predict call it, so a CPU DataLoader feeds a GPU model; on the CPU it
+    returns the batch untouched.
+    """
+    if device == "cpu":
+        return batch
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    if isinstance(batch, np.ndarray):
+        return Tensor(to_device(batch, device))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_model_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_model_device(v, device) for k, v in batch.items()}
+    return batch
+
+
 def _batch_size(x) -> int:
     return int(x.shape[0]) if getattr(x, "ndim", 0) else 1
 
@@ -194,7 +222,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     """Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
 
     Each epoch: ``model.train()``; for each batch ``(x, y)``: ``optimizer.zero_grad()``,
-    ``loss = loss_fn(model(x), y)``, ``loss.backward()``, ``optimizer.step()``; then, with
+    ``loss = loss_fn(model(x), y)``, ``loss.backward()``, ``optimizer.step()`` (batches are
+    moved to the model's device first, so a CPU DataLoader feeds a ``model.to("cuda")``);
+    then, with
     ``val_data``, :func:`evaluate` (``model.eval()`` under ``no_grad``). A NaN/Inf loss stops
     training with :class:`NonFiniteLossError` before the bad update is applied. The first
     Ctrl-C (SIGINT) stops after the running step: callbacks see ``stop_reason ==
@@ -309,8 +339,9 @@ def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
     last = len(ctx.train_data) if mid_epoch else None
     ctx.progress = ({"batch": first, "seen": seen, "loss_sum": loss_sum,
                      "metric_sums": list(metric_sums)} if mid_epoch else None)
+    device = model_device(model)                 # batches follow the model (e.g. to "cuda")
     for batch_index, batch in enumerate(ctx.train_data, start=first):
-        x, y = _split_batch(batch, "fit(train_data)")
+        x, y = to_model_device(_split_batch(batch, "fit(train_data)"), device)
         n = _batch_size(x)
         hook("on_batch_begin", ctx.step, {"batch": batch_index, "size": n})
         optimizer.zero_grad()
@@ -365,10 +396,11 @@ def evaluate(model, data, loss_fn=None, metrics=("accuracy",)) -> dict:
     model.eval()
     seen, loss_sum = 0, 0.0
     sums = [0.0] * len(metric_fns)
+    device = model_device(model)
     try:
         with no_grad():
             for batch in data:
-                x, y = _split_batch(batch, "evaluate(data)")
+                x, y = to_model_device(_split_batch(batch, "evaluate(data)"), device)
                 n = _batch_size(x)
                 output = model(x)
                 if loss_fn is not None:
@@ -412,10 +444,11 @@ def predict(model, data, batch_size: int = 256) -> np.ndarray:
     was_training = getattr(model, "training", False)
     model.eval()
     outs = []
+    device = model_device(model)
     try:
         with no_grad():
             for x in batches:
-                outs.append(np.asarray(model(x).data))
+                outs.append(to_host(model(to_model_device(x, device)).data))
     finally:
         model.train(was_training)
     if not outs:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_host
 from ..tensor import Tensor
 
 __all__ = ["accuracy", "mean_squared_error", "mean_absolute_error", "get_metric",
@@ -18,7 +19,7 @@ __all__ = ["accuracy", "mean_squared_error", "mean_absolute_error", "get_metric"
 
 
 def _array(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return to_host(x.data if isinstance(x, Tensor) else x)     # metrics run on the host
 
 
 def accuracy(output, target) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, no_grad
+from .loop import model_device
 
 __all__ = ["summary"]
 
@@ -59,7 +60,7 @@ def summary(model, input_shape, *, dtype=np.float32, print_fn=print) -> str:
     model.eval()
     try:
         with no_grad():
-            model(Tensor(np.zeros((2,) + input_shape, dtype=dtype)))
+            model(Tensor(np.zeros((2,) + input_shape, dtype=dtype)).to(model_device(model)))
     finally:
         for mod in patched:
             del mod.__dict__["forward"]
