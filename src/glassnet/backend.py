@@ -113,7 +113,7 @@ def _device_of_type(t: type) -> Device:
     dev = _BY_TYPE.get(t)
     if dev is None:
         dev = _DEVICES["cpu"]                 # lists, Python and NumPy scalars: host data
-        for d in _DEVICES.values():
+        for d in reversed(list(_DEVICES.values())):   # the latest registration wins
             if d.name != "cpu" and d.owns(t):
                 dev = d
                 break
