@@ -12,8 +12,11 @@ How the fast path works (the plain loops in ``ops/reference.py`` compute the sam
   (im2col). One GEMM with the weight matrix (k_h·k_w·C, C_out) gives (N·H_out·W_out, C_out),
   i.e. channels-last output. It is returned as an (N, C_out, H_out, W_out) *view*, so
   element-wise ops and the next conv/pool keep working in channels-last memory.
-* Backward: dW = patchesᵀ·g and d(patches) = g·Wᵀ (GEMMs); ``_col2im`` scatters the patch
-  gradient back with one sliced add per kernel offset (k_h·k_w adds, no ``np.add.at``).
+* Backward: dW = patchesᵀ·g (one GEMM; the bias gradient rides along as the ones column).
+  dx = Σ over the k_h·k_w kernel taps of g·W_ij added into the strided slice of input
+  pixels that tap read (``conv_input_grad``): k_h·k_w small GEMMs and sliced adds, no
+  gradient patch matrix. Grouped convs use one batched GEMM and ``col2im`` (one sliced add
+  per kernel offset, no ``np.add.at``).
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -206,30 +209,24 @@ def _conv2d(x, weight, bias, s, pads, d, G):
         g2 = nhwc_view(g).reshape(L, O)
         gx = gw = gb = None
         need_gb = bias is not None and bias.requires_grad
-        if fused and (weight.requires_grad or need_gb):
-            gwb = A.T @ g2                                       # (K + 1, C_out)
-            gb = gwb[K].copy() if need_gb else None
+        if G == 1 and (weight.requires_grad or need_gb):
+            gwb = _weight_grad(A, g2)                            # (K [+ 1], C_out)
+            if need_gb:
+                gb = gwb[K].copy() if fused else g2.sum(axis=0)
             if weight.requires_grad:
                 gw = np.ascontiguousarray(gwb[:K].reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1))
         elif need_gb:
             gb = g2.sum(axis=0)
         if G > 1:
             g2 = g2.reshape(L, G, Og).transpose(1, 0, 2)         # (G, L, O_g)
-        if weight.requires_grad and gw is None:
-            if G == 1:
-                gw = (A.T @ g2).reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1)
-            else:
-                gw = np.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
-                gw = gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw)
-            gw = np.ascontiguousarray(gw)
-        if x.requires_grad and G == 1 and s == (1, 1) and all(
-                a <= di * (k - 1) and b <= di * (k - 1)
-                for (a, b), di, k in zip(pads, d, (kh, kw))):
-            gx = nchw_view(_conv_input_grad_s1(nhwc_view(g), weight.data, pads, d, (H, W)))
+        if weight.requires_grad and G > 1:
+            gw = np.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
+            gw = np.ascontiguousarray(gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw))
+        if x.requires_grad and G == 1:
+            gx = nchw_view(conv_input_grad(g2, weight.data, (H, W), (Ho, Wo), s, pads, d))
         elif x.requires_grad:
-            dA = g2 @ Wm.T if G == 1 else np.matmul(g2, Wm.transpose(0, 2, 1))
-            if G > 1:                                            # (G, L, K) → (L, kk, G, C_g)
-                dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)
+            dA = np.matmul(g2, Wm.transpose(0, 2, 1))            # (G, L, K)
+            dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)   # (L, kk, G, C_g)
             dxp = col2im(dA.reshape(N, Ho, Wo, kh, kw, C), xp.shape[1:3], s, d)
             (pt, _), (pl, _) = pads
             gx = nchw_view(dxp[:, pt:pt + H, pl:pl + W])
@@ -237,20 +234,66 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")
 
 
-def _conv_input_grad_s1(g: np.ndarray, w: np.ndarray, pads: tuple, d: tuple,
-                        in_hw: tuple) -> np.ndarray:
-    """dL/dx of a stride-1 conv2d as a "full" convolution of the output gradient.
+def _weight_grad(A: np.ndarray, g2: np.ndarray) -> np.ndarray:
+    """Aᵀ·g (K, C_out) for patches A (L, K) and output gradient g2 (L, C_out).
 
-    gx[r, q] = Σ_{i,j} g[r + p_t − i·d, q + p_l − j·d] · W_ijᵀ, i.e. a valid correlation of g
-    padded by d·(k − 1) − p with the flipped, transposed kernel: im2col + one GEMM instead of
-    a GEMM and a scatter (col2im). g: (N, H_out, W_out, C_out) → (N, H, W, C_in).
+    OpenBLAS runs this long-reduction GEMM fastest with the smaller of K and C_out as the
+    output's row count (measured: conv 32→64 3×3 on 14×14, gᵀ·A 15% faster; conv 1→32,
+    Aᵀ·g 10% faster), so the product is taken in that orientation.
+    """
+    if g2.shape[1] < A.shape[1]:
+        return (g2.T @ A).T
+    return A.T @ g2
+
+
+def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, s: tuple,
+                    pads: tuple, d: tuple) -> np.ndarray:
+    """dL/dx of conv2d with groups = 1: g2 (N·H_out·W_out, C_out) → (N, H, W, C_in).
+
+    Output pixel (h, w) read the input pixel (h·s_h + i·d_h − p_t, w·s_w + j·d_w − p_l)
+    through kernel tap W[:, :, i, j]. So dx is, summed over the k_h·k_w taps, one GEMM
+    g·W_ij ((N·H_out·W_out, C_out)·(C_out, C_in)) added into the strided slice of input
+    pixels that tap read (clipped to the un-padded input): no patch matrix of the
+    gradient and no col2im scatter (measured 35% faster than either at the cnn workload's
+    32→64 layer). A tap that reads every input pixel exactly once (the centre tap of a
+    stride-1 'same' conv) writes its GEMM straight into dx, so dx needs no zero fill.
     """
     O, C, kh, kw = w.shape
-    gpads = tuple((di * (k - 1) - a, di * (k - 1) - b) for (a, b), di, k in zip(pads, d,
-                                                                                (kh, kw)))
-    A = im2col(pad_nhwc(g, gpads), (kh, kw), (1, 1), d, in_hw)
-    Wf = w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)
-    return (A @ Wf).reshape(g.shape[0], in_hw[0], in_hw[1], C)
+    (H, W), (Ho, Wo), (sh, sw), (dh, dw) = in_hw, out_hw, s, d
+    (pt, _), (pl, _) = pads
+    N = g2.shape[0] // (Ho * Wo)
+    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))      # (k_h, k_w, C_out, C_in)
+    dtype = np.result_type(g2.dtype, w.dtype)
+    identity = [(i, j) for i in range(kh) for j in range(kw)
+                if (Ho, Wo, sh, sw, i * dh, j * dw) == (H, W, 1, 1, pt, pl)]
+    if identity:
+        i0, j0 = identity[0]
+        gx = np.matmul(g2, taps[i0, j0]).reshape(N, H, W, C)
+    else:
+        i0 = j0 = None
+        gx = np.zeros((N, H, W, C), dtype=dtype)
+    tmp = np.empty((g2.shape[0], C), dtype=dtype)
+    t4 = tmp.reshape(N, Ho, Wo, C)
+    for i in range(kh):
+        rows = _tap_range(i * dh - pt, sh, Ho, H)
+        for j in range(kw):
+            cols = _tap_range(j * dw - pl, sw, Wo, W)
+            if rows is None or cols is None or (i, j) == (i0, j0):
+                continue
+            np.matmul(g2, taps[i, j], out=tmp)
+            gx[:, rows[1], cols[1]] += t4[:, rows[0], cols[0]]
+    return gx
+
+
+def _tap_range(shift: int, stride: int, n_out: int, n_in: int):
+    """For a tap reading input index o·stride + shift: (output slice, input slice) of the
+    outputs whose read lands inside [0, n_in), or None when none does."""
+    lo = max(0, -(shift // stride))                     # ceil(−shift / stride)
+    hi = min(n_out, (n_in - 1 - shift) // stride + 1)
+    if lo >= hi:
+        return None
+    start = lo * stride + shift
+    return slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride)
 
 
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
