@@ -34,7 +34,23 @@ def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
         if padding_idx is not None:
             grad[padding_idx] = 0
         return (grad,)
+    backward.source = (idx, weight, padding_idx)        # read by embedding_source()
     return make(out, (weight,), backward, "EmbeddingBackward")
+
+
+def embedding_source(t: Tensor):
+    """``(ids, weight, padding_idx)`` if ``t`` is the direct, differentiable output of
+    :func:`embedding` (so ``t.data == weight.data[ids]``), else ``None``.
+
+    A layer that multiplies its input by a matrix (the recurrent layers' input projection) can
+    then project the V rows of the table once instead of all the looked-up rows, and send its
+    gradient straight to ``weight`` (``t`` itself then gets no gradient from that layer, so a
+    tensor with ``retain_grad()`` is never taken this way).
+    """
+    src = getattr(getattr(t, "_backward", None), "source", None)
+    if src is None or t._retain or not isinstance(src[1], Tensor):
+        return None
+    return src
 
 
 class Embedding(Module):

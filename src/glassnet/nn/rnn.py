@@ -25,10 +25,11 @@ import math
 import numpy as np
 
 from .. import ops
-from ..ops.recurrent import recurrent_layer
+from ..ops.recurrent import EmbeddedInput, recurrent_layer
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .embedding import embedding_source
 from .linear import check_positive_int
 from .module import Module, Parameter
 
@@ -90,6 +91,7 @@ class _RNNBase(Module):
             raise ValueError(f"{name}(input_size={self.input_size}): expected input {want} "
                              f"or (L, H_in) with H_in={self.input_size}, got "
                              f"{tuple(input.shape)}")
+        emb = self._embedded(input)
         if input.data.dtype != self.weight_ih_l0.data.dtype:
             input = input.to(self.weight_ih_l0.data.dtype)
         unbatched = input.ndim == 2
@@ -106,7 +108,8 @@ class _RNNBase(Module):
             outs = []
             for d, sfx in enumerate(("", "_reverse")[:D]):
                 k = layer * D + d
-                out, h, c = recurrent_layer(self.mode, x, h0[k], c0[k] if lstm else None,
+                inp = emb if layer == 0 and emb is not None else x
+                out, h, c = recurrent_layer(self.mode, inp, h0[k], c0[k] if lstm else None,
                                             *self._weights(layer, sfx), lengths=lengths,
                                             reverse=d == 1)
                 outs.append(out)
@@ -122,6 +125,18 @@ class _RNNBase(Module):
         elif self.batch_first:
             out = ops.transpose(out, 0, 1)
         return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+    def _embedded(self, input):
+        """An ``EmbeddedInput`` (time-major ids) when ``input`` is an embedding lookup of a small
+        table (V·4 ≤ L·N rows, same dtype): layer 0 then projects the table rows instead."""
+        src = embedding_source(input)
+        if src is None or input.data.dtype != self.weight_ih_l0.data.dtype:
+            return None
+        ids, weight, padding_idx = src
+        if ids.shape != input.shape[:-1] or 4 * weight.shape[0] > ids.size:
+            return None
+        ids = ids[:, None] if ids.ndim == 1 else (ids.T if self.batch_first else ids)
+        return EmbeddedInput(ids, weight, padding_idx)
 
     def _initial_state(self, hx, N, unbatched):
         """Per (layer, direction) initial states as lists of (N, H) tensors."""

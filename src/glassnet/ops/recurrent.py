@@ -24,16 +24,35 @@ Variable lengths: with ``lengths`` (N,), step t of sequence n only updates the s
 final state, and the output there is zero. Run in reverse, a sequence starts at its own last
 valid step (as PyTorch's packed sequences do).
 
+Embedding input: when x is the lookup ``weight[ids]`` of a small table (V rows, V ≪ L·N),
+pass ``EmbeddedInput(ids, weight)`` instead. The projection is then made once per table row,
+``T = weight·W_ihᵀ + b`` (V rows), and gathered, ``XW = T[ids]``; backward sums the rows of the
+input-side gate gradient per id (dT, V rows) and needs only V-row GEMMs: ``dweight = dT·W_ih``,
+``dW_ih = dTᵀ·weight``. The same sums as through x, with three L·N-row GEMMs fewer.
+
 ``ops/recurrent_ref.py`` holds a plain step-by-step version built from primitive ops; the tests
 check that both agree in values and gradients.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from ..tensor import Tensor, is_grad_enabled, make
 
-__all__ = ["recurrent_layer"]
+__all__ = ["recurrent_layer", "EmbeddedInput"]
 
 MODES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}   # gate blocks per mode
+
+
+class EmbeddedInput(NamedTuple):
+    """A layer input given as an embedding lookup, x = weight[ids] (see the module docstring).
+
+    ids: int array (L, N), time-major like x. weight: the (V, H_in) table Tensor; its gradient
+    comes out of the recurrent op directly. padding_idx: a row whose gradient stays zero.
+    """
+    ids: np.ndarray
+    weight: Tensor
+    padding_idx: int | None = None
 
 
 def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Tensor,
@@ -42,19 +61,20 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Te
 
     Args:
         mode: ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``.
-        x: input (L, N, H_in). h0: initial hidden state (N, H). c0: initial cell (LSTM only).
+        x: input (L, N, H_in), or an :class:`EmbeddedInput` (ids (L, N)). h0: initial hidden state (N, H). c0: initial cell (LSTM only).
         w_ih: (G·H, H_in), w_hh: (G·H, H), b_ih, b_hh: (G·H,) or None; G = 1, 4, 3.
         lengths: optional int array (N,) of valid lengths (1 ≤ len ≤ L).
         reverse: process t = L−1 … 0 (the backward direction of a bidirectional layer).
 
     Returns:
         ``(out, h_n, c_n)``: out (L, N, H) (zero past each length), h_n (N, H), c_n (N, H) for
-        LSTM else None. All three are differentiable with respect to every input.
+        LSTM else None. All three are differentiable with respect to every input (for an
+        EmbeddedInput: its weight).
     """
     if mode not in MODES:
         raise ValueError(f"recurrent_layer(mode={mode!r}): expected one of {list(MODES)}")
     core, mask = _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse)
-    L = x.shape[0]
+    L = x.ids.shape[0] if isinstance(x, EmbeddedInput) else x.shape[0]
     seq = slice(0, L) if reverse else slice(1, L + 1)
     last = 0 if reverse else L
     out = _take(core, (0, seq), mask)
@@ -85,8 +105,14 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     S[0] holds hidden states, S[1] cell states (LSTM). Forward: S[:, 0] = initial state and
     S[:, t+1] = state after step t. Reverse: S[:, L] = initial, S[:, t] = state after step t.
     """
-    X = x.data
-    L, N, Hin = X.shape
+    emb = x if isinstance(x, EmbeddedInput) else None
+    src = emb.weight if emb is not None else x          # the graph parent in x's place
+    if emb is not None:
+        X, ids = None, np.asarray(emb.ids)
+        (L, N), Hin = ids.shape, src.shape[1]
+    else:
+        X = x.data
+        L, N, Hin = X.shape
     Whh, dt = w_hh.data, w_hh.data.dtype
     GH, H = Whh.shape
     lstm, gru = mode == "LSTM", mode == "GRU"
@@ -114,20 +140,26 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         if scale is not None:
             bias *= scale[:, 0]
     bhn = b_hh.data[2 * H:] if gru and b_hh is not None else None
-    # input projection of all steps: one GEMM (LSTM: one per gate, see below)
+    # input projection of all steps: one GEMM (LSTM: one per gate, see below), or with an
+    # embedding input one GEMM over the V table rows and a gather
+    rows = src.data if emb is not None else X.reshape(L * N, Hin)
     if lstm:
         # LSTM works gate-major, (4, N, H) per step: a gate is then one contiguous block, and
         # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
         # (N, 4H) array. The four per-gate GEMMs of a step cost what one (N, 4H) GEMM does.
         WT = WT.reshape(H, 4, H).transpose(1, 0, 2)          # (4, H, H): h·WT[k] = gate k
-        XW = np.matmul(X.reshape(L * N, Hin), Wih.reshape(4, H, Hin).transpose(0, 2, 1))
+        XW = np.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)
+        if emb is not None:
+            XW = np.take(XW, ids.reshape(-1), axis=1)
         XW = XW.reshape(4, L, N, H)
     else:
-        XW = X.reshape(L * N, Hin) @ Wih.T
+        XW = rows @ Wih.T
         if bias is not None:
             XW += bias
+        if emb is not None:
+            XW = np.take(XW, ids.reshape(-1), axis=0)
         XW = XW.reshape(L, N, GH)
 
     S = np.empty((2 if lstm else 1, L + 1, N, H), dt)
@@ -141,7 +173,7 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     # LSTM backward factors (see _bptt), filled in the time loop while the step's gates are
     # still in cache; only when a gradient will be asked for.
     need = is_grad_enabled() and any(p is not None and p.requires_grad
-                                     for p in (x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+                                     for p in (src, h0, c0, w_ih, w_hh, b_ih, b_hh))
     M = np.empty((L, 4, N, H), dt) if lstm and need else None
     P = np.empty((L, N, H), dt) if lstm and need else None
     mask = keep = None
@@ -216,13 +248,13 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
                 np.copyto(h, h_prev, where=keep[t])
 
     def backward(G):
-        return _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh,
+        return _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_hh,
                      reverse, M, P)
-    core = make(S, (x, h0, c0, w_ih, w_hh, b_ih, b_hh), backward, mode + "Backward")
+    core = make(S, (src, h0, c0, w_ih, w_hh, b_ih, b_hh), backward, mode + "Backward")
     return core, mask
 
 
-def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse,
+def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse,
           M=None, P=None):
     """Backward through time; G is the gradient on the state buffer S.
 
@@ -230,7 +262,7 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
     factor that depends on forward values alone is precomputed (LSTM: M, P, filled by the
     forward loop; GRU: for all steps at once).
     """
-    L, N, Hin = X.shape
+    L, N = S.shape[1] - 1, S.shape[2]
     Whh = w_hh.data
     GH, H = Whh.shape
     dt = Whh.dtype
@@ -311,48 +343,73 @@ def _bptt(mode, G, S, acts, aux, mask, X, x, h0, c0, w_ih, w_hh, b_ih, b_hh, rev
             if lstm:
                 dc += dc_pass
         dh, dh_new = dh_new, dh
-    # weight and input gradients: single GEMMs over all L·N rows
-    X2, Hp2 = X.reshape(L * N, Hin), Hprev.reshape(L * N, H)
-    Wih = w_ih.data
-    gx = gwih = gbih = gwhh = None
+    # weight and input gradients: single GEMMs over all L·N rows (input side: _input_grads)
     if lstm:                                # gate-major dA (4, L·N, H): per-gate GEMMs
         dA3 = dA.reshape(4, L * N, H)
-        if x.requires_grad:
-            gx = np.add.reduce(np.matmul(dA3, Wih.reshape(4, H, Hin)), axis=0).reshape(X.shape)
-        if w_ih.requires_grad:
-            gwih = np.matmul(dA3.transpose(0, 2, 1), X2).reshape(GH, Hin)
-        if w_hh.requires_grad:
-            gwhh = np.matmul(dA3.transpose(0, 2, 1), Hp2).reshape(GH, H)
-        gb = dA3.sum(1).reshape(GH) if (b_ih is not None and b_ih.requires_grad) or (
-            b_hh is not None and b_hh.requires_grad) else None
-        gbih = gb if b_ih is not None and b_ih.requires_grad else None
-        gbhh = None
-        if b_hh is not None and b_hh.requires_grad:
-            gbhh = gb.copy() if gbih is not None else gb
-        gh0 = dh if h0.requires_grad else None
-        gc0 = dc if c0.requires_grad else None
-        return gx, gh0, gc0, gwih, gwhh, gbih, gbhh
-    dAh2 = dAh.reshape(L * N, GH)
-    if gru:                                 # input side = [dr, dz] of dAh, then dn_pre
-        rz, dn2 = dAh2[:, :2 * H], dAn.reshape(L * N, H)
-        if x.requires_grad:
-            gx = rz @ Wih[:2 * H]
-            gx += dn2 @ Wih[2 * H:]
-            gx = gx.reshape(X.shape)
-        if w_ih.requires_grad:
-            gwih = np.concatenate([rz.T @ X2, dn2.T @ X2])
-        if b_ih is not None and b_ih.requires_grad:
-            gbih = np.concatenate([rz.sum(0), dn2.sum(0)])
+        blocks = [dA3]
     else:
-        dA2 = dA.reshape(L * N, GH)
-        gx = (dA2 @ Wih).reshape(X.shape) if x.requires_grad else None
-        gwih = dA2.T @ X2 if w_ih.requires_grad else None
-        gbih = dA2.sum(0) if b_ih is not None and b_ih.requires_grad else None
+        dAh2 = dAh.reshape(L * N, GH)
+        blocks = [dAh2[None, :, :2 * H], dAn.reshape(1, L * N, H)] if gru else [dAh2[None]]
+    b_ih_g = b_ih is not None and b_ih.requires_grad
+    b_hh_g = b_hh is not None and b_hh.requires_grad
+    gx, gwih, gb = _input_grads(blocks, w_ih.data, X, emb, src.requires_grad,
+                                w_ih.requires_grad, b_ih_g or (b_hh_g and not gru))
+    gbih = gb if b_ih_g else None
+    gwhh = gbhh = None
+    Hp2 = Hprev.reshape(L * N, H)
     if w_hh.requires_grad:
-        gwhh = dAh2.T @ Hp2
-    gbhh = None
-    if b_hh is not None and b_hh.requires_grad:     # same sum as gbih unless GRU
-        gbhh = gbih.copy() if gbih is not None and not gru else dAh2.sum(0)
+        gwhh = (np.matmul(dA3.transpose(0, 2, 1), Hp2).reshape(GH, H) if lstm
+                else dAh2.T @ Hp2)
+    if b_hh_g:                              # the same sum as gbih unless GRU
+        gbhh = dAh2.sum(0) if gru else (gb.copy() if b_ih_g else gb)
     gh0 = dh if h0.requires_grad else None
     gc0 = dc if lstm and c0.requires_grad else None
     return gx, gh0, gc0, gwih, gwhh, gbih, gbhh
+
+
+def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
+    """Gradients of the input projection XW = x·W_ihᵀ + b_ih, given dXW.
+
+    ``blocks`` split dXW by columns, in W_ih's row order; each is (B, L·N, C) and covers B·C rows
+    of W_ih (B = 4: LSTM's gate-major layout). Returns (dx, dW_ih, db_ih), each None unless
+    wanted; with an embedding input dx is the table's gradient (V, H_in).
+    """
+    Hin = Wih.shape[1]
+    if emb is not None:                     # x = E[ids]: sum the rows per id, then V-row GEMMs
+        ids, E = np.asarray(emb.ids).reshape(-1), emb.weight.data
+        order = np.argsort(ids, kind="stable")
+        uniq, starts = np.unique(ids[order], return_index=True)
+        bounds = list(zip(uniq, starts, np.append(starts[1:], ids.size)))
+        blocks = [_segment_sum(d, order, bounds, E.shape[0]) for d in blocks]
+        rows = E
+    else:
+        rows = X.reshape(-1, Hin)
+    gx, gws, gbs, r0 = None, [], [], 0
+    for d in blocks:
+        B, _, C = d.shape
+        if want_x:
+            part = np.matmul(d, Wih[r0:r0 + B * C].reshape(B, C, Hin))
+            part = np.add.reduce(part, axis=0) if B > 1 else part[0]
+            gx = part if gx is None else gx + part
+        if want_w:
+            gws.append(np.matmul(d.transpose(0, 2, 1), rows).reshape(B * C, Hin))
+        if want_b:
+            gbs.append(d.sum(1).reshape(B * C))
+        r0 += B * C
+    if gx is not None:
+        if emb is None:
+            gx = gx.reshape(X.shape)
+        elif emb.padding_idx is not None:
+            gx[emb.padding_idx] = 0
+    gw = None if not want_w else gws[0] if len(gws) == 1 else np.concatenate(gws)
+    gb = None if not want_b else gbs[0] if len(gbs) == 1 else np.concatenate(gbs)
+    return gx, gw, gb
+
+
+def _segment_sum(d, order, bounds, V):
+    """(B, V, C): row v is the sum of the rows of d (B, R, C) whose id is v (zero if none)."""
+    ds = np.take(d, order, axis=1)          # rows grouped by id
+    out = np.zeros((d.shape[0], V, d.shape[2]), d.dtype)
+    for v, a, b in bounds:
+        np.add.reduce(ds[:, a:b], axis=1, out=out[:, v])
+    return out
