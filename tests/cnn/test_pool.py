@@ -23,6 +23,26 @@ def test_max_pool2d_ties_send_gradient_to_first_max_like_torch():
     compare_with_torch(gn.nn.MaxPool2d(3, 1, 1), torch.nn.MaxPool2d(3, 1, 1), x)
 
 
+@pytest.mark.parametrize("k,s,p,ceil", [(2, None, 0, False), (3, 1, 1, False), (3, 2, 1, True)])
+def test_max_pool2d_nan_propagates_and_gets_the_gradient_like_torch(k, s, p, ceil):
+    x = np.round(rand(2, 3, 8, 7), 1)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = x[1, 2, 5, 4] = np.nan    # two NaNs share a 2x2 window
+    x[1, 1, 3, 3] = np.inf
+    yg, _ = compare_with_torch(gn.nn.MaxPool2d(k, s, p, ceil_mode=ceil),
+                               torch.nn.MaxPool2d(k, s, p, ceil_mode=ceil), x)
+    assert np.isnan(yg.data).any()
+
+
+def test_max_pool2d_no_grad_and_non_contiguous_inputs_agree():
+    x = rand(2, 8, 6, 6)
+    ref = gn.nn.functional.max_pool2d(gn.tensor(x), 2).data
+    with gn.no_grad():
+        assert np.array_equal(gn.nn.functional.max_pool2d(
+            gn.tensor(x, requires_grad=True), 2).data, ref)
+    cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)   # channels-last
+    assert np.array_equal(gn.nn.functional.max_pool2d(gn.tensor(cl), 2).data, ref)
+
+
 @pytest.mark.parametrize("k,s,p,ceil,L", [(2, None, 0, False, 9), (3, 2, 1, True, 10),
                                           (4, 1, 2, False, 7)])
 def test_max_pool1d_matches_torch(k, s, p, ceil, L):

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, make
+from ..tensor import Tensor, is_grad_enabled, make
 from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
 from .shape import squeeze, unsqueeze
 
@@ -76,17 +76,19 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
     Shape: (N, C, H, W) → (N, C, H_out, W_out), H_out = floor((H + 2p − d·(k − 1) − 1)/s) + 1
     (ceil with ``ceil_mode``). ``stride`` defaults to ``kernel_size``. Padding counts as −∞.
-    The gradient goes to the first maximum of each window (PyTorch's choice on ties).
+    The gradient goes to the first maximum of each window (PyTorch's choice on ties); a
+    window holding NaN outputs NaN and sends its gradient to its last NaN, as PyTorch does.
+    The forward keeps, per kernel tap, one bool array "this tap took over the running max";
+    the backward turns them into winner masks and writes g·mask into each tap's slice.
     """
     x = real_input(x, "max_pool2d")
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
     xp = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
     win = windows(xp, k, s, d, out_hw)
-    out = win[:, :, :, 0, 0].copy()
-    for i, j in _offsets(*k)[1:]:
-        np.maximum(out, win[:, :, :, i, j], out=out)
-
+    offsets = _offsets(*k)
+    out, better = _running_max([win[:, :, :, i, j] for i, j in offsets],
+                               x.requires_grad and is_grad_enabled())
     disjoint = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
     tiled = disjoint and s == k and xp.shape[1:3] == tuple(o * ki for o, ki in zip(out_hw, k))
 
@@ -94,23 +96,53 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         gn = nhwc_view(g)
         # every input cell lies in exactly one window when tiled: no zero fill needed
         gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
-        hit, free = np.empty(out.shape, dtype=bool), None   # free: max not yet claimed
-        for i, j in _offsets(*k):
-            np.equal(win[:, :, :, i, j], out, out=hit)
-            if free is None:
-                free = ~hit
-            else:
-                hit &= free
-                free ^= hit
+        for (i, j), won in zip(offsets, _winner_masks(better)):
             dst = gxp[offset_slice(i, j, s, d, out_hw)]
             if disjoint:
-                np.multiply(gn, hit, out=dst)
+                np.multiply(gn, won, out=dst)
             else:
-                dst += gn * hit
+                dst += gn * won
         (pt, _), (pl, _) = pads
         H, W = x.shape[2:]
         return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
     return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
+
+
+def _running_max(taps: list, track: bool):
+    """Max over the window taps (each (N, H_out, W_out, C)) and, if ``track``, for each tap
+    k ≥ 1 the bool array "tap k beats the max of taps 0..k−1" (PyTorch's scan: a strictly
+    greater value or a NaN takes over, so ties keep the first maximum and NaN the last NaN).
+
+    The maxima come from np.maximum (which propagates NaN); the strict comparisons are
+    redone with the NaN rule only when the output holds a NaN.
+    """
+    if len(taps) == 1:
+        return taps[0].copy(), []
+    out = np.maximum(taps[0], taps[1])
+    better = [np.greater(taps[1], taps[0]) if track else None]
+    for t in taps[2:]:
+        if track:
+            better.append(np.greater(t, out))
+        np.maximum(out, t, out=out)
+    if track and np.isnan(out).any():
+        cur, better = taps[0].copy(), []
+        for t in taps[1:]:
+            b = np.greater(t, cur) | np.isnan(t)
+            np.copyto(cur, t, where=b)
+            better.append(b)
+    return out, better if track else None
+
+
+def _winner_masks(better: list) -> list:
+    """Masks "tap k holds the window's chosen maximum": the last tap that beat all before it
+    (tap 0 where none did)."""
+    masks, taken = [None] * (len(better) + 1), None
+    for k in range(len(better), 0, -1):
+        b = better[k - 1]
+        masks[k] = b if taken is None else b & ~taken
+        taken = b if taken is None else taken | b
+    masks[0] = ~taken if taken is not None else True
+    return masks
 
 
 def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
