@@ -240,6 +240,11 @@ class MusicRecipe:
         hidden, num_layers, dropout: :class:`MusicLSTM` sizes.
         epochs, batch_size, lr, clip: Adam with gradient-norm clipping; the weights with the
             best validation NLL are kept.
+        weight_decay: L2 penalty of Adam (0 = none).
+        plateau: halve the lr after this many epochs without a better validation NLL
+            (``ReduceLROnPlateau``; 0 = constant lr).
+        patience: stop after this many epochs without a better validation NLL (0 = run all
+            ``epochs``).
         sample_steps, temperature: the generated chorale written to ``sample.mid``/``.png``.
         max_pieces: use only the first k pieces of each split (0 = all; tests).
         seed: weights, batch order and sampling.
@@ -255,6 +260,9 @@ class MusicRecipe:
     batch_size: int = 16
     lr: float = 0.003
     clip: float = 1.0
+    weight_decay: float = 0.0
+    plateau: int = 0
+    patience: int = 0
     sample_steps: int = 64
     temperature: float = 1.0
     max_pieces: int = 0
@@ -270,6 +278,8 @@ class MusicRecipe:
               ("hidden", "num_layers", "epochs", "batch_size", "sample_steps")],
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
             ("lr", self.lr > 0, "> 0"), ("clip", self.clip > 0, "> 0"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
+            ("plateau", self.plateau >= 0, ">= 0"), ("patience", self.patience >= 0, ">= 0"),
             ("temperature", self.temperature > 0, "> 0"),
             ("max_pieces", self.max_pieces >= 0, ">= 0"), ("seed", self.seed >= 0, ">= 0")])
 
@@ -296,8 +306,10 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
     model = MusicLSTM(recipe.hidden, recipe.num_layers, recipe.dropout)
     freq = np.clip(np.concatenate(rolls["train"]).mean(0), 1e-4, 1 - 1e-4)
     model.out.bias.data[...] = np.log(freq / (1 - freq))      # start at the key frequencies
-    opt = optim.Adam(model.parameters(), lr=recipe.lr)
-    best, best_state, log = float("inf"), None, []
+    opt = optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    sched = (optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=recipe.plateau - 1)
+             if recipe.plateau else None)
+    best, best_state, best_epoch, log = float("inf"), None, 0, []
     start = time.perf_counter()
     for epoch in range(recipe.epochs):
         total = frames = 0.0
@@ -309,20 +321,26 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
             opt.step()
             total, frames = total + loss.item() * float(m.sum()), frames + float(m.sum())
         valid = evaluate_nll(model, rolls["valid"])
-        log.append({"epoch": epoch + 1, "train_nll": total / frames, "valid_nll": valid})
+        log.append({"epoch": epoch + 1, "train_nll": total / frames, "valid_nll": valid,
+                    "lr": opt.param_groups[0]["lr"]})
         if valid < best:
-            best, best_state = valid, copy.deepcopy(model.state_dict())
+            best, best_state, best_epoch = valid, copy.deepcopy(model.state_dict()), epoch + 1
         if verbose:
             print(f"epoch {epoch + 1:3d}  train {total / frames:.3f}  valid {valid:.3f} "
-                  f"nats/frame  ({time.perf_counter() - start:.0f} s)", flush=True)
+                  f"nats/frame  lr {log[-1]['lr']:.2g}  ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
         (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+        if sched is not None:
+            sched.step(valid)
+        if recipe.patience and epoch + 1 - best_epoch >= recipe.patience:
+            break
     train_seconds = time.perf_counter() - start
     model.load_state_dict(best_state)
     save_weights(model, run_dir / "weights.safetensors")
     roll = sample(model, recipe.sample_steps, seed=recipe.seed, temperature=recipe.temperature)
     roll_to_midi(roll, run_dir / "sample.mid")
     plot_roll(roll, run_dir / "sample.png", f"glassnet LSTM sample ({recipe.sample_steps} beats)")
-    result = {"valid_nll": best, "test_nll": evaluate_nll(model, rolls["test"]),
+    result = {"valid_nll": best, "best_epoch": best_epoch, "test_nll": evaluate_nll(model, rolls["test"]),
               "test_frames": int(sum(len(r) for r in rolls["test"])),
               "train_seconds": round(train_seconds, 2), "history": log}
     write_json(run_dir / "run.json", result)
