@@ -67,6 +67,16 @@ def test_adaptive_avg_pool2d_matches_torch(out, H, W):
                        rand(2, 3, H, W))
 
 
+@pytest.mark.parametrize("out", [1, (3, 4), (4, 3), (7, 9)])
+def test_adaptive_avg_pool2d_nan_stays_in_its_windows_like_torch(out):
+    x = rand(2, 3, 7, 9)
+    x[0, 1, 3, 4] = np.nan
+    x[1, 2, 6, 0] = np.inf
+    yg, yt = compare_with_torch(gn.nn.AdaptiveAvgPool2d(out), torch.nn.AdaptiveAvgPool2d(out),
+                                x)
+    assert np.array_equal(np.isnan(yg.data), np.isnan(yt.detach().numpy()))   # same cells
+
+
 @pytest.mark.parametrize("kw,shape", [
     (dict(scale_factor=2), (2, 3, 4, 5)), (dict(scale_factor=(2, 3)), (1, 2, 3, 3)),
     (dict(size=(7, 5)), (2, 2, 3, 4)), (dict(scale_factor=1.5), (1, 2, 4, 4)),

@@ -200,20 +200,34 @@ def _window_counts(n, k, s, p, n_out, include_pad):
     return (np.minimum(end, n) - np.maximum(start, 0)).astype(np.float64)
 
 
-def _adaptive_matrix(n_in: int, n_out: int, dtype) -> np.ndarray:
-    """(n_out, n_in) averaging matrix: row i averages [floor(i·n/m), ceil((i+1)·n/m))."""
-    A = np.zeros((n_out, n_in), dtype=np.float64)
-    for i in range(n_out):
-        a, b = (i * n_in) // n_out, math.ceil((i + 1) * n_in / n_out)
-        A[i, a:b] = 1.0 / (b - a)
-    return A.astype(dtype)
+def _adaptive_windows(n_in: int, n_out: int) -> list:
+    """Window i covers [floor(i·n/m), ceil((i+1)·n/m)) (PyTorch's adaptive pooling rule)."""
+    return [((i * n_in) // n_out, -(-(i + 1) * n_in // n_out)) for i in range(n_out)]
+
+
+def _mean_windows_last(x: np.ndarray, wins: list) -> np.ndarray:
+    """Mean of each window along the last axis: (..., n_in) → (..., n_out)."""
+    out = np.empty(x.shape[:-1] + (len(wins),), dtype=x.dtype)
+    for i, (a, b) in enumerate(wins):
+        out[..., i] = x[..., a:b].mean(axis=-1)
+    return out
+
+
+def _spread_windows_last(g: np.ndarray, wins: list, n_in: int) -> np.ndarray:
+    """Adjoint of ``_mean_windows_last``: (..., n_out) → (..., n_in)."""
+    gx = np.zeros(g.shape[:-1] + (n_in,), dtype=g.dtype)
+    for i, (a, b) in enumerate(wins):
+        gx[..., a:b] += g[..., i:i + 1] / g.dtype.type(b - a)
+    return gx
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed output size (H_out, W_out), like PyTorch.
 
     Output cell (i, j) averages rows [floor(i·H/H_out), ceil((i+1)·H/H_out)) and the same for
-    columns. The operation is separable and linear: y = A_h · x · A_wᵀ per channel.
+    columns. The mean is separable: first over each column window, then over each row window,
+    one slice reduction per window, so a NaN or inf reaches only the output cells whose
+    window holds it (a product with an averaging matrix would spread it: NaN·0 = NaN).
     Shape: (N, C, H, W) → (N, C, H_out, W_out); ``None`` in output_size keeps that size.
     """
     if x.ndim != 4:
@@ -228,11 +242,13 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     Ho, Wo = ntuple((Ho, Wo), 2, "output_size", "adaptive_avg_pool2d")
     if Ho <= 0 or Wo <= 0:
         raise ValueError(f"adaptive_avg_pool2d(output_size={output_size}): must be positive")
-    Ah, Aw = _adaptive_matrix(H, Ho, x.data.dtype), _adaptive_matrix(W, Wo, x.data.dtype)
-    out = Ah @ (x.data @ Aw.T)
+    wins_h, wins_w = _adaptive_windows(H, Ho), _adaptive_windows(W, Wo)
+    cols = _mean_windows_last(x.data, wins_w)                            # (N, C, H, W_out)
+    out = _mean_windows_last(cols.swapaxes(2, 3), wins_h).swapaxes(2, 3)   # (N, C, H_out, W_out)
 
     def backward(g):
-        return ((Ah.T @ g) @ Aw,)
+        gcols = _spread_windows_last(g.swapaxes(2, 3), wins_h, H).swapaxes(2, 3)
+        return (_spread_windows_last(gcols, wins_w, W),)
     return make(out, (x,), backward, "AdaptiveAvgPool2DBackward")
 
 
