@@ -89,12 +89,15 @@ def _to_array(data, dtype=None):
         data = data.data
     if dtype is not None:
         dtype = np.dtype(dtype)
-    xp = xp_of(data)                             # a device array stays on its device
+    if type(data) is np.ndarray:                 # the common case, kept cheap
+        xp, is_array = np, True
+    else:                                        # a device array stays on its device
+        xp = xp_of(data)
+        is_array = xp is not np or isinstance(data, np.ndarray)
     arr = xp.asarray(data, dtype=dtype)
     if arr.dtype == object:
         raise TypeError("tensor(data): expected numbers or an array of numbers, got objects")
     if dtype is None:
-        is_array = xp is not np or isinstance(data, np.ndarray)
         if arr.dtype.kind == "f" and arr.dtype != np.float32 and not is_array:
             arr = arr.astype(np.float32)         # Python floats become float32, like PyTorch
         elif arr.dtype.kind == "f" and arr.dtype == np.float16:
@@ -366,8 +369,9 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
         g = grads.get(id(leaf))
         if g is None:
             continue
-        flags = g.flags                      # (CuPy's flags have no 'writeable')
-        if id(g) in handed_out or not flags.owndata or not getattr(flags, "writeable", True):
+        flags = g.flags
+        if id(g) in handed_out or not flags.owndata or (
+                type(g) is np.ndarray and not flags.writeable):   # CuPy has no 'writeable'
             g = g.copy()
         handed_out.add(id(g))
         _accumulate(leaf, g)

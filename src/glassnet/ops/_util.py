@@ -56,8 +56,14 @@ def promote(a: Tensor, b: Tensor) -> tuple:
 
 def same_device(op: str, *tensors) -> None:
     """Raise naming ``op`` and both devices when the tensors (None skipped) live apart."""
-    kinds = {type(t.data) for t in tensors if t is not None}
-    if len(kinds) <= 1:                          # the usual case: one array type
+    kind = None
+    for t in tensors:                            # fast path: one array type (no lookups)
+        if t is not None:
+            if kind is None:
+                kind = type(t.data)
+            elif type(t.data) is not kind:
+                break
+    else:
         return
     first = None
     for t in tensors:

@@ -106,6 +106,6 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def _max_keep(d, axis: int):
     """max along axis (kept), -inf for an empty axis (CuPy's max has no ``initial=``)."""
-    if d.shape[axis] == 0:
+    if d.ndim and d.shape[axis] == 0:
         return xp_of(d).full(d.shape[:axis] + (1,) + d.shape[axis + 1:], -np.inf, d.dtype)
     return d.max(axis=axis, keepdims=True)

@@ -160,7 +160,8 @@ class Optimizer:
         slots never overlap; the same slot is overwritten by the next parameter.
         """
         arr = p.data
-        key = (arr.dtype.str, slot, type(arr))          # one set of slots per device
+        key = (arr.dtype.str, slot) if type(arr) is np.ndarray else \
+            (arr.dtype.str, slot, type(arr))             # one set of slots per device
         work = self._work.get(key)
         if work is None or work.size < arr.size:
             work = self._work[key] = xp_of(arr).empty(arr.size, dtype=arr.dtype)
@@ -171,10 +172,13 @@ class Optimizer:
         and new state is created by each algorithm with ``xp_of(p.data)``."""
         state = self.state.setdefault(p, {})
         kind = type(p.data)
-        for key, value in state.items():
-            if hasattr(value, "shape") and not isinstance(value, np.generic) \
-                    and type(value) is not kind:
-                state[key] = to_device(value, p.device)
+        seen = self.__dict__.setdefault("_state_kind", {})
+        if seen.get(p) is not kind:                 # p was created or moved: check its state
+            for key, value in state.items():
+                if hasattr(value, "shape") and not isinstance(value, np.generic) \
+                        and type(value) is not kind:
+                    state[key] = to_device(value, p.device)
+            seen[p] = kind
         return state
 
     # -- state dicts -----------------------------------------------------------------------
