@@ -32,6 +32,38 @@ def test_conv2d_fast_equals_reference(s, p, d, groups):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape,k,s,pads,d", [
+    ((2, 3, 7, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),     # centre tap writes dx directly
+    ((2, 3, 7, 6), (2, 4), (1, 1), ((0, 1), (1, 2)), (1, 1)),     # 'same' with even kernel
+    ((2, 3, 9, 9), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2)),     # dilated 'same'
+    ((2, 3, 6, 5), (3, 2), (1, 1), ((3, 0), (0, 3)), (1, 1)),     # pads > d·(k − 1)
+    ((2, 3, 8, 9), (3, 3), (3, 2), ((1, 0), (2, 1)), (1, 2)),     # strided, dilated
+    ((2, 3, 9, 9), (2, 2), (3, 3), ((0, 0), (0, 0)), (1, 1)),     # stride > kernel: gaps in dx
+    ((2, 3, 1, 5), (3, 3), (2, 1), ((1, 1), (1, 1)), (1, 1)),     # taps that read only padding
+    ((2, 3, 5, 4), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1)),     # 1x1
+])
+def test_conv2d_input_and_weight_grads_equal_reference(shape, k, s, pads, d):
+    """Every branch of conv_input_grad (identity tap or not, clipped / empty taps) and of
+    the weight-gradient GEMM orientation agrees with the loop reference."""
+    for cout in (2, 7):                     # C_out < K and C_out > K: both GEMM orientations
+        x, w, b = rand(*shape, dtype=np.float64), rand(cout, shape[1], *k,
+                                                         dtype=np.float64), rand(cout,
+                                                                                 dtype=np.float64)
+        y, g, grads = _run(lambda x, w, b: C._conv2d(x, w, b, s, pads, d, 1), x, w, b)
+        y_ref, ref_grads = R.conv2d_ref(x, w, b, s, pads, d, 1)
+        np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+        for a, r in zip(grads, ref_grads(g)):
+            np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_skips_input_grad_for_an_input_without_grad():
+    x = gn.tensor(rand(2, 1, 6, 6))
+    w = gn.tensor(rand(4, 1, 3, 3), requires_grad=True)
+    y = C.conv2d(x, w, None, 1, 1)
+    gx, gw, gb = y._backward(np.ones(y.shape, dtype=np.float32))
+    assert gx is None and gb is None and gw.shape == (4, 1, 3, 3)
+
+
 @pytest.mark.parametrize("s,p,op,d", [((1, 1), (0, 0), (0, 0), (1, 1)),
                                       ((2, 3), (1, 0), (1, 2), (1, 1)),
                                       ((2, 1), (1, 1), (0, 0), (2, 2))])

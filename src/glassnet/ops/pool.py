@@ -93,7 +93,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     tiled = disjoint and s == k and xp.shape[1:3] == tuple(o * ki for o, ki in zip(out_hw, k))
 
     def backward(g):
-        gn = nhwc_view(g)
+        gn = np.ascontiguousarray(nhwc_view(g))   # one copy if g is NCHW (after Flatten)
         # every input cell lies in exactly one window when tiled: no zero fill needed
         gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
         for (i, j), won in zip(offsets, _winner_masks(better)):
