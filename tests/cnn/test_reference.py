@@ -102,3 +102,14 @@ def test_avg_pool2d_fast_equals_reference(k, s, p, ceil, incl):
     y_ref, ref_grad = R.avg_pool2d_ref(x, (k, k), (s, s), pads, div)
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gx, ref_grad(g), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,out", [((2, 3, 7, 9), (3, 4)), ((1, 2, 5, 5), (5, 5)),
+                                       ((2, 2, 6, 4), (1, 1)), ((1, 2, 4, 9), (6, 2))])
+def test_adaptive_avg_pool2d_fast_equals_reference(shape, out):
+    x = rand(*shape, dtype=np.float64)
+    x[0, 0, shape[2] // 2, shape[3] // 2] = np.nan           # must stay in its windows
+    y, g, (gx,) = _run(lambda x: P.adaptive_avg_pool2d(x, out), x)
+    y_ref, ref_grad = R.adaptive_avg_pool2d_ref(x, out)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)   # NaN where the ref has NaN
+    np.testing.assert_allclose(gx, ref_grad(g), rtol=1e-12, atol=1e-12)

@@ -7,7 +7,8 @@ right)). The fast versions in ``conv.py`` and ``pool.py`` must agree with these.
 """
 import numpy as np
 
-__all__ = ["conv2d_ref", "conv_transpose2d_ref", "max_pool2d_ref", "avg_pool2d_ref"]
+__all__ = ["conv2d_ref", "conv_transpose2d_ref", "max_pool2d_ref", "avg_pool2d_ref",
+           "adaptive_avg_pool2d_ref"]
 
 
 def _pad(x, pads, value=0.0):
@@ -129,4 +130,25 @@ def avg_pool2d_ref(x, kernel, stride, pads, divisor):
                 gxp[:, :, r, q] += g[:, :, i, j] / divisor[i, j]
         (pt, _), (pl, _) = pads
         return gxp[:, :, pt:pt + x.shape[2], pl:pl + x.shape[3]]
+    return y, grads
+
+
+def adaptive_avg_pool2d_ref(x, out_hw):
+    """Output cell (i, j) = mean of x over rows [⌊i·H/H_out⌋, ⌈(i+1)·H/H_out⌉) and the
+    same columns (each cell from its own window only)."""
+    H, W = x.shape[2:]
+    (Ho, Wo) = out_hw
+    rows = [(i * H // Ho, -(-(i + 1) * H // Ho)) for i in range(Ho)]
+    cols = [(j * W // Wo, -(-(j + 1) * W // Wo)) for j in range(Wo)]
+    y = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    for i, (a, b) in enumerate(rows):
+        for j, (c, e) in enumerate(cols):
+            y[:, :, i, j] = x[:, :, a:b, c:e].mean(axis=(2, 3))
+
+    def grads(g):
+        gx = np.zeros_like(x)
+        for i, (a, b) in enumerate(rows):
+            for j, (c, e) in enumerate(cols):
+                gx[:, :, a:b, c:e] += g[:, :, i:i + 1, j:j + 1] / ((b - a) * (e - c))
+        return gx
     return y, grads
