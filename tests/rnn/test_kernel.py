@@ -52,6 +52,29 @@ def test_fused_matches_reference(mode, reverse, lengths):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("h0_grad", [True, False])
+def test_zero_initial_state(mode, reverse, h0_grad):
+    """h0 = 0 (the default state) skips the first step's GEMMs; without h0.requires_grad also
+    the last backward GEMM. Same values and gradients (c0 still gets its gradient)."""
+    args = _inputs(mode)
+    args[1] = gn.tensor(np.zeros((3, 6)), requires_grad=h0_grad)
+    res = []
+    for fn in (recurrent_layer, recurrent_layer_reference):
+        out, h, c = fn(mode, *args, lengths=[5, 2, 4], reverse=reverse)
+        loss = (out * out).sum() + (h * h).sum() + ((c * c).sum() if c is not None else 0)
+        for a in args:
+            if a is not None:
+                a.grad = None
+        loss.backward()
+        res.append([out.numpy(), h.numpy()] + [a.grad.numpy() for a in args
+                                               if a is not None and a.requires_grad])
+    assert len(res[0]) == 7 + (mode == "LSTM") + h0_grad
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_fused_float32_no_bias(mode):
     args = _inputs(mode, dtype=np.float32, bias=False)
     v1, g1 = _run(recurrent_layer, mode, args, None, False)
