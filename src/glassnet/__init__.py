@@ -24,9 +24,9 @@ __all__ = [
     "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "tanh",
     "transpose", "unsqueeze", "var", "where", "__version__", "nn", "optim", "data", "train", "io",
-    "inspect", "viz",
+    "inspect", "viz", "backend",
 ]
 
-from . import data, io, nn, optim, train  # noqa: E402
+from . import backend, data, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402

@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = ["Device", "xp_of", "device_of", "to_device", "to_host", "gpu_available",
            "register_device", "unregister_device", "normalize_device", "is_device",
-           "devices", "xp_for_device", "erf", "check_same_device"]
+           "devices", "xp_for_device", "erf"]
 
 
 @dataclass
@@ -211,20 +211,6 @@ def to_device(array, device):
 def erf(x):
     """Gauss's error function on the array's own device."""
     return _DEVICES[device_of(x)].erf(x)
-
-
-def check_same_device(op: str, *arrays) -> None:
-    """Raise a RuntimeError naming ``op`` and both devices if the arrays live apart."""
-    first = None
-    for a in arrays:
-        if a is None:
-            continue
-        d = device_of(a)
-        if first is None:
-            first = d
-        elif d != first:
-            raise RuntimeError(f"{op}: expected all tensors on the same device, got "
-                               f"{first} and {d} (move them with .to(device))")
 
 
 _gpu_ok: bool | None = None
