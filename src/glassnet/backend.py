@@ -124,8 +124,8 @@ def _device_of_type(t: type) -> Device:
 def xp_of(*arrays):
     """The array module (``numpy``, ``cupy`` ...) for these arrays; NumPy when all are host data.
 
-    Cheap (one dict lookup per array). Mixed devices are not checked here; see
-    :func:`check_same_device`.
+    Cheap (one dict lookup per array). Mixed devices are not checked here; the ops check
+    them (``glassnet.ops._util.same_device``) and name the op in the error.
     """
     for a in arrays:
         t = type(a)
