@@ -332,9 +332,7 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
             D, Mt = dA[:, t], M[t]
             np.multiply(dh, P[t], out=t1)
             dc += t1
-            np.multiply(Mt[0], dc, out=D[0])
-            np.multiply(Mt[1], dc, out=D[1])
-            np.multiply(Mt[2], dc, out=D[2])
+            np.multiply(Mt[:3], dc, out=D[:3])              # i, f, g: one broadcast product
             np.multiply(dh, Mt[3], out=D[3])
             dc *= A[t, 1]                                   # dc_{t-1} = dc·f
             if to_h:
@@ -428,8 +426,7 @@ def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
 
 def _segment_sum(d, order, bounds, V):
     """(B, V, C): row v is the sum of the rows of d (B, R, C) whose id is v (zero if none)."""
-    ds = np.take(d, order, axis=1)          # rows grouped by id
     out = np.zeros((d.shape[0], V, d.shape[2]), d.dtype)
-    for v, a, b in bounds:
-        np.add.reduce(ds[:, a:b], axis=1, out=out[:, v])
+    for v, a, b in bounds:                  # gather one id's rows at a time: stays in cache
+        np.add.reduce(np.take(d, order[a:b], axis=1), axis=1, out=out[:, v])
     return out
