@@ -16,10 +16,11 @@ import threading
 
 import numpy as np
 
-from ..backend import to_device, to_host
+from ..backend import to_host
 from ..io import load_checkpoint
 from ..tensor import Tensor, get_rng, no_grad, set_rng_state
 from .callbacks import Callback, ProgressBar
+from .device import model_device, to_model_device
 from .metrics import get_metric
 
 __all__ = ["fit", "evaluate", "predict", "History", "FitContext", "NonFiniteLossError"]
@@ -133,33 +134,6 @@ def _split_batch(batch, where: str):
         return batch
     raise ValueError(f"{where}: expected batches (inputs, targets), got "
                      f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}")
-
-
-def model_device(model) -> str:
-    """The device of the model's first parameter (``"cpu"`` for a model without any)."""
-    params = getattr(model, "parameters", None)
-    for p in (params() if params is not None else ()):
-        return p.device
-    return "cpu"
-
-
-def to_model_device(batch, device: str):
-    """Move a batch's tensors and arrays (nested in tuples/lists/dicts) to ``device``.
-
-    fit/evaluate/predict call it, so a CPU DataLoader feeds a GPU model; on the CPU it
-    returns the batch untouched.
-    """
-    if device == "cpu":
-        return batch
-    if isinstance(batch, Tensor):
-        return batch.to(device)
-    if isinstance(batch, np.ndarray):
-        return Tensor(to_device(batch, device))
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(to_model_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: to_model_device(v, device) for k, v in batch.items()}
-    return batch
 
 
 def _batch_size(x) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, no_grad
-from .loop import model_device
+from .device import model_device
 
 __all__ = ["summary"]
 
