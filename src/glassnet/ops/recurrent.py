@@ -147,7 +147,7 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         # LSTM works gate-major, (4, N, H) per step: a gate is then one contiguous block, and
         # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
         # (N, 4H) array. The four per-gate GEMMs of a step cost what one (N, 4H) GEMM does.
-        WT = WT.reshape(H, 4, H).transpose(1, 0, 2)          # (4, H, H): h·WT[k] = gate k
+        WT = np.ascontiguousarray(WT.reshape(H, 4, H).transpose(1, 0, 2))   # h·WT[k] = gate k
         XW = np.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)
@@ -291,10 +291,11 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
         dc = np.zeros((N, H), dt)
         last = 0 if reverse else L
         dc += G[1, last]
-        dA = np.empty((4, L, N, H), dt)                     # gate-major, as the forward
-        Whh4 = Whh.reshape(4, H, H)
-        dh4 = np.empty((4, N, H), dt)
-        dAh = None
+        # dA row-major (L, N, 4H), unlike the gate-major forward: each step's dh is then one
+        # (N, 4H)·(4H, H) GEMM (not 4 GEMMs and a sum), dW_hh one GEMM over all L·N rows;
+        # measured ~8% faster in the loop than gate-major despite the strided gate writes
+        dA = np.empty((L, N, GH), dt)
+        dAh = dA
     elif gru:
         A, hn = acts, aux
         r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]
@@ -329,15 +330,14 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
                 dc_pass = dc * (1 - m)
                 dc *= m
         if lstm:
-            D, Mt = dA[:, t], M[t]
+            D, Mt = dA[t].reshape(N, 4, H), M[t]
             np.multiply(dh, P[t], out=t1)
             dc += t1
-            np.multiply(Mt[:3], dc, out=D[:3])              # i, f, g: one broadcast product
-            np.multiply(dh, Mt[3], out=D[3])
+            np.multiply(Mt[:3], dc, out=D[:, :3].transpose(1, 0, 2))   # i, f, g at once
+            np.multiply(dh, Mt[3], out=D[:, 3])
             dc *= A[t, 1]                                   # dc_{t-1} = dc·f
             if to_h:
-                np.matmul(D, Whh4, out=dh4)                 # Σ_k D_k·W_hh[k]
-                np.add.reduce(dh4, axis=0, out=dh_new)
+                np.matmul(dA[t], Whh, out=dh_new)
         elif gru:
             Dh, Dn = dAh[t], dAn[t]
             np.multiply(dh, Nn[t], out=Dn)
@@ -360,12 +360,8 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
                 dc += dc_pass
         dh, dh_new = dh_new, dh
     # weight and input gradients: single GEMMs over all L·N rows (input side: _input_grads)
-    if lstm:                                # gate-major dA (4, L·N, H): per-gate GEMMs
-        dA3 = dA.reshape(4, L * N, H)
-        blocks = [dA3]
-    else:
-        dAh2 = dAh.reshape(L * N, GH)
-        blocks = [dAh2[None, :, :2 * H], dAn.reshape(1, L * N, H)] if gru else [dAh2[None]]
+    dAh2 = dAh.reshape(L * N, GH)
+    blocks = [dAh2[:, :2 * H], dAn.reshape(L * N, H)] if gru else [dAh2]
     b_ih_g = b_ih is not None and b_ih.requires_grad
     b_hh_g = b_hh is not None and b_hh.requires_grad
     gx, gwih, gb = _input_grads(blocks, w_ih.data, X, emb, src.requires_grad,
@@ -376,8 +372,7 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
     if w_hh.requires_grad:                  # rows with h_{t-1} = h0 = 0 add nothing: skipped
         rows = slice(None) if not zero_h0 else slice(N, None) if not reverse else \
             slice(0, (L - 1) * N)
-        gwhh = (np.matmul(dA3[:, rows].transpose(0, 2, 1), Hp2[rows]).reshape(GH, H) if lstm
-                else dAh2[rows].T @ Hp2[rows])
+        gwhh = dAh2[rows].T @ Hp2[rows]
     if b_hh_g:                              # the same sum as gbih unless GRU
         gbhh = dAh2.sum(0) if gru else (gb.copy() if b_ih_g else gb)
     gh0 = dh if h0.requires_grad else None
@@ -386,11 +381,11 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
 
 
 def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
-    """Gradients of the input projection XW = x·W_ihᵀ + b_ih, given dXW.
+    """Gradients of the input projection XW = x·W_ihᵀ + b_ih, given dXW (L·N, G·H).
 
-    ``blocks`` split dXW by columns, in W_ih's row order; each is (B, L·N, C) and covers B·C rows
-    of W_ih (B = 4: LSTM's gate-major layout). Returns (dx, dW_ih, db_ih), each None unless
-    wanted; with an embedding input dx is the table's gradient (V, H_in).
+    ``blocks`` split dXW by columns, in W_ih's row order; each is (L·N, C) and covers C rows of
+    W_ih. Returns (dx, dW_ih, db_ih), each None unless wanted; with an embedding input dx is
+    the table's gradient (V, H_in).
     """
     Hin = Wih.shape[1]
     if emb is not None:                     # x = E[ids]: sum the rows per id, then V-row GEMMs
@@ -404,16 +399,15 @@ def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
         rows = X.reshape(-1, Hin)
     gx, gws, gbs, r0 = None, [], [], 0
     for d in blocks:
-        B, _, C = d.shape
+        C = d.shape[1]
         if want_x:
-            part = np.matmul(d, Wih[r0:r0 + B * C].reshape(B, C, Hin))
-            part = np.add.reduce(part, axis=0) if B > 1 else part[0]
+            part = d @ Wih[r0:r0 + C]
             gx = part if gx is None else gx + part
         if want_w:
-            gws.append(np.matmul(d.transpose(0, 2, 1), rows).reshape(B * C, Hin))
+            gws.append(d.T @ rows)
         if want_b:
-            gbs.append(d.sum(1).reshape(B * C))
-        r0 += B * C
+            gbs.append(d.sum(0))
+        r0 += C
     if gx is not None:
         if emb is None:
             gx = gx.reshape(X.shape)
@@ -425,8 +419,8 @@ def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
 
 
 def _segment_sum(d, order, bounds, V):
-    """(B, V, C): row v is the sum of the rows of d (B, R, C) whose id is v (zero if none)."""
-    out = np.zeros((d.shape[0], V, d.shape[2]), d.dtype)
+    """(V, C): row v is the sum of the rows of d (R, C) whose id is v (zero if none)."""
+    out = np.zeros((V, d.shape[1]), d.dtype)
     for v, a, b in bounds:                  # gather one id's rows at a time: stays in cache
-        np.add.reduce(np.take(d, order[a:b], axis=1), axis=1, out=out[:, v])
+        np.add.reduce(d[order[a:b]], axis=0, out=out[v])
     return out
