@@ -64,7 +64,8 @@ class UNet(nn.Module):
     levels, whose 3x3 kernels at 1/8 and 1/16 size see the whole digit).
     """
 
-    def __init__(self, widths=(8, 16, 32, 64, 128), classes=NUM_CLASSES, top_convs=1):
+    def __init__(self, widths=(8, 16, 32, 64, 128), classes=NUM_CLASSES, top_convs=1,
+                 class_skip=True):
         super().__init__()
         L = len(widths) - 1
         self.down = nn.ModuleList([block(1, widths[0], top_convs)] + [
@@ -75,6 +76,10 @@ class UNet(nn.Module):
                                   for i in reversed(range(L))])
         self.pool = nn.MaxPool2d(2)
         self.head = nn.Conv2d(widths[0], classes, 1)
+        if class_skip:       # logits from the half-size decoder, upsampled and added
+            self.head2 = nn.Conv2d(widths[1], classes, 1)
+            self.up2 = nn.Upsample(scale_factor=2)
+        self.class_skip = class_skip
 
     def forward(self, x):
         skips = []
@@ -82,8 +87,12 @@ class UNet(nn.Module):
             x = enc(x if i == 0 else self.pool(x))
             skips.append(x)
         skips.pop()                                                # the bottleneck itself
+        half = None
         for up, dec in zip(self.up, self.dec):
+            half = x
             x = dec(gn.cat([up(x), skips.pop()], dim=1))
+        if self.class_skip:
+            return self.head(x) + self.up2(self.head2(half))
         return self.head(x)
 
 
@@ -147,6 +156,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--widths", default="8,16,32,64,128",
                     help="channels per U-Net level, top (64x64) first")
     ap.add_argument("--top-convs", type=int, default=1, help="convolutions at full size")
+    ap.add_argument("--class-skip", type=int, default=1,
+                    help="1: add logits computed from the 32x32 decoder features (upsampled) "
+                         "to the full-size head, so the class need not squeeze through the "
+                         "top level's few channels")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bg-weight", type=float, default=0.1,
                     help="class weight of background pixels in the loss (digits: 1); ~95%% "
@@ -164,7 +177,8 @@ def main(argv=None) -> dict:
           f"{'new each epoch' if args.fresh else 'fixed'}), {len(x_test)} held-out (MNIST test)")
 
     gn.manual_seed(args.seed)
-    model = UNet(tuple(int(w) for w in args.widths.split(",")), top_convs=args.top_convs)
+    model = UNet(tuple(int(w) for w in args.widths.split(",")), top_convs=args.top_convs,
+                 class_skip=bool(args.class_skip))
     print(f"UNet widths {args.widths}: {sum(p.data.size for p in model.parameters()):,} "
           f"parameters")
     opt = gn.optim.Adam(model.parameters(), lr=args.lr)
