@@ -25,9 +25,14 @@ def _expand(g, shape: tuple, axes, keepdim: bool):
     xp = xp_of(g)
     if axes is None:
         return xp.broadcast_to(g.reshape((1,) * len(shape)), shape)
-    if not keepdim:
-        g = xp.expand_dims(g, axes)
+    if not keepdim:                   # (a reshape: CuPy's expand_dims documents int axes only)
+        g = g.reshape(_kept(shape, axes))
     return xp.broadcast_to(g, shape)
+
+
+def _kept(shape: tuple, axes: tuple) -> tuple:
+    """The shape of a reduction over ``axes`` with ``keepdims=True``."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
 def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -155,7 +160,7 @@ def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
     def backward(g):
         gk = g if keepdim else (g.reshape((1,) * a.ndim) if axes is None
-                                else xp.expand_dims(g, axes))
+                                else g.reshape(_kept(a.shape, axes)))
         return (gk * (e / s),)
     return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "LogsumexpBackward")
 
