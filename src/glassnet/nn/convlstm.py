@@ -35,6 +35,11 @@ class ConvLSTM2d(Module):
     step, hand-written backward through time); ``convlstm2d_reference`` is the step-by-step
     version from primitive ops, and the tests prove the two agree.
 
+    Devices: the fused op works through the input's array module (``backend.xp_of``) and
+    creates the zero initial state on the input's device; input, state and layer must share
+    one device (an error names both otherwise). Off the CPU it also needs the patch helpers
+    of ``ops/conv.py`` converted (see docs/gpu.md, "Not converted yet").
+
     Args:
         input_channels: C_in, channels of each input frame x_t.
         hidden_channels: C_h, channels of h and c.

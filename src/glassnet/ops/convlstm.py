@@ -23,10 +23,17 @@ How the fast path works (``convlstm2d_reference`` below computes the same from p
   GEMM and k_h·k_w sliced adds). After the loop, the weight gradients Σ_t cols(h_{t-1})ᵀ·dA_t
   and cols(X)ᵀ·dA (bias included), and the input gradient, are big GEMMs over all L·R rows
   (the hidden one in chunks of steps, at most ``PATCH_FLOATS`` patch elements at a time).
+
+Device-ready: every array is created and transformed through ``xp = xp_of(x.data)`` (NumPy on
+the CPU, CuPy on a GPU), and the zero initial state is created on the input's device. The
+patch helpers it shares with ``ops/conv.py`` (``pad_nhwc``, ``im2col``, ``col2im``) must be
+device-ready too for the layer to run off the CPU.
 """
 import numpy as np
 
+from ..backend import xp_of
 from ..tensor import Tensor, make
+from ._util import same_device
 from .activation import sigmoid, tanh
 from .conv import col2im, conv2d, conv_padding, im2col, nchw_view, nhwc_view, pad_nhwc
 from .shape import cat, stack
@@ -76,11 +83,12 @@ def convlstm2d(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight: Tensor,
         ((5, 2, 4, 8, 8), (2, 4, 8, 8))
     """
     L, N, C, H, W, Ch = _check("convlstm2d", x, h0, c0, weight, bias)
-    dt = weight.data.dtype
+    same_device("convlstm2d", x, h0, c0, weight, bias)
+    xp, dt = xp_of(x.data), weight.data.dtype
     if h0 is None:
-        h0 = Tensor(np.zeros((N, Ch, H, W), dt))
+        h0 = Tensor(xp.zeros((N, Ch, H, W), dt))      # on the input's device
     if c0 is None:
-        c0 = Tensor(np.zeros((N, Ch, H, W), dt))
+        c0 = Tensor(xp.zeros((N, Ch, H, W), dt))
     core = _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch)
     out = _take(core, (0, slice(1, L + 1)), (0, 1, 4, 2, 3))
     h_n = _take(core, (0, L), (0, 3, 1, 2))
@@ -91,10 +99,11 @@ def convlstm2d(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight: Tensor,
 def _take(core: Tensor, key, axes) -> Tensor:
     """A slice of the (channels-last) state buffer as a (channels-first view) graph node."""
     out = core.data[key].transpose(axes)
+    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
 
     def backward(g):
-        grad = np.zeros_like(core.data)
-        grad[key] = g.transpose(np.argsort(axes))
+        grad = xp_of(g).zeros_like(core.data)
+        grad[key] = g.transpose(inverse)
         return (grad,)
     return make(out, (core,), backward, "ConvLSTMOutBackward")
 
@@ -103,6 +112,7 @@ def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
     """Forward over time. Returns S (2, L+1, N, H, W, C_h): S[0] hidden, S[1] cell states,
     S[:, 0] the initial state and S[:, t+1] the state after step t (channels-last)."""
     Wt, dt = weight.data, weight.data.dtype
+    xp = xp_of(Wt)
     O, (kh, kw) = 4 * Ch, Wt.shape[2:]
     k, one = (kh, kw), (1, 1)
     pads = conv_padding("same", k, one, one, "convlstm2d")
@@ -113,39 +123,39 @@ def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
     Xcols = im2col(pad_nhwc(Xn, pads), k, one, one, (H, W), ones_column=bias is not None)
     Wx = Wt[:, :C].transpose(2, 3, 1, 0).reshape(kh * kw * C, O)
     if bias is not None:
-        Wx = np.concatenate([Wx, bias.data[None].astype(dt)])
+        Wx = xp.concatenate([Wx, bias.data[None].astype(dt)])
     XW = (Xcols @ Wx).reshape(L, R, O)
     # σ(a) = 1/(1 + exp(−a)) and tanh(a) = 2σ(2a) − 1: scale the gate columns once
-    scale = np.full(O, -1, dt)
+    scale = xp.full(O, -1, dt)
     scale[2 * Ch:3 * Ch] = -2
     XW *= scale
     Wh = Wt[:, C:].transpose(2, 3, 1, 0).reshape(kh * kw * Ch, O)
     WhS = Wh * scale
-    S = np.empty((2, L + 1, N, H, W, Ch), dt)
+    S = xp.empty((2, L + 1, N, H, W, Ch), dt)
     S[0, 0] = nhwc_view(h0.data)
     S[1, 0] = nhwc_view(c0.data)
     hpad = pad_nhwc(S[0, 0], pads)                  # zero border stays; interior per step
-    acts = np.empty((L, R, O), dt)                  # i, f, g, o of every step
-    tcs = np.empty((L, R, Ch), dt)                  # tanh(c_t)
-    tmp = np.empty((R, Ch), dt)
+    acts = xp.empty((L, R, O), dt)                  # i, f, g, o of every step
+    tcs = xp.empty((L, R, Ch), dt)                  # tanh(c_t)
+    tmp = xp.empty((R, Ch), dt)
     with np.errstate(over="ignore"):                # exp(−a) → inf gives σ = 0
         for t in range(L):
             hpad[:, pt:pt + H, pl:pl + W] = S[0, t]
             A = acts[t]
-            np.matmul(im2col(hpad, k, one, one, (H, W)), WhS, out=A)
+            xp.matmul(im2col(hpad, k, one, one, (H, W)), WhS, out=A)
             A += XW[t]
-            np.exp(A, out=A)
+            xp.exp(A, out=A)
             A += 1
-            np.reciprocal(A, out=A)                 # i, f, σ(2a_g), o
+            xp.reciprocal(A, out=A)                 # i, f, σ(2a_g), o
             g = A[:, 2 * Ch:3 * Ch]
             g *= 2
             g -= 1                                  # g = tanh(a_g)
             c = S[1, t + 1].reshape(R, Ch)
-            np.multiply(A[:, Ch:2 * Ch], S[1, t].reshape(R, Ch), out=c)
-            np.multiply(A[:, :Ch], g, out=tmp)
+            xp.multiply(A[:, Ch:2 * Ch], S[1, t].reshape(R, Ch), out=c)
+            xp.multiply(A[:, :Ch], g, out=tmp)
             c += tmp
-            np.tanh(c, out=tcs[t])
-            np.multiply(A[:, 3 * Ch:], tcs[t], out=S[0, t + 1].reshape(R, Ch))
+            xp.tanh(c, out=tcs[t])
+            xp.multiply(A[:, 3 * Ch:], tcs[t], out=S[0, t + 1].reshape(R, Ch))
 
     def backward(G):
         return _bptt(G, S, acts, tcs, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch)
@@ -156,19 +166,19 @@ def _bptt(G, S, A, tc, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch):
     """Backward through time; G is the gradient on the state buffer S."""
     N, H, W = S.shape[2:5]
     L, R, O = A.shape
-    dt = S.dtype
+    xp, dt = xp_of(S), S.dtype
     kh, kw = weight.shape[2:]
     k, one = (kh, kw), (1, 1)
     (pt, _), (pl, _) = pads
     need_w = weight.requires_grad
     need_h = need_w or h0.requires_grad or c0.requires_grad or x.requires_grad or (
         bias is not None and bias.requires_grad)
-    dA = np.empty((L, R, O), dt)
+    dA = xp.empty((L, R, O), dt)
     dh = G[0, L].reshape(R, Ch).copy()
     dc = G[1, L].reshape(R, Ch).copy()
-    t1 = np.empty((R, Ch), dt)
-    gWh = np.zeros_like(Wh) if need_w else None
-    WhT = np.ascontiguousarray(Wh.T)
+    t1 = xp.empty((R, Ch), dt)
+    gWh = xp.zeros_like(Wh) if need_w else None
+    WhT = xp.ascontiguousarray(Wh.T)
     padded_hw = (H + sum(pads[0]), W + sum(pads[1]))
     # per step, on (R, 4·C_h) blocks that stay in cache:
     #   dc += dh·o·(1 − tanh²c);  di = dc·g·σ'(i);  df = dc·c_{t-1}·σ'(f);
@@ -179,16 +189,16 @@ def _bptt(G, S, A, tc, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch):
             dc += G[1, t + 1].reshape(R, Ch)
         a, tct, D = A[t], tc[t], dA[t]
         i, f, g, o = (a[:, j * Ch:(j + 1) * Ch] for j in range(4))
-        np.multiply(tct, tct, out=t1)
-        np.subtract(1, t1, out=t1)
+        xp.multiply(tct, tct, out=t1)
+        xp.subtract(1, t1, out=t1)
         t1 *= o
         t1 *= dh
         dc += t1
-        np.subtract(1, a, out=D)
+        xp.subtract(1, a, out=D)
         D *= a                                      # σ' = s(1 − s) (g block replaced next)
         Dg = D[:, 2 * Ch:3 * Ch]
-        np.multiply(g, g, out=Dg)
-        np.subtract(1, Dg, out=Dg)                  # tanh' = 1 − g²
+        xp.multiply(g, g, out=Dg)
+        xp.subtract(1, Dg, out=Dg)                  # tanh' = 1 − g²
         D[:, :Ch] *= g
         D[:, Ch:2 * Ch] *= S[1, t].reshape(R, Ch)
         Dg *= i
@@ -212,18 +222,18 @@ def _bptt(G, S, A, tc, Xcols, x, h0, c0, weight, bias, Wx, Wh, pads, C, Ch):
         K = kh * kw * C
         dcols = (dA2 @ Wx[:K].T).reshape(L * N, H, W, kh, kw, C)
         gxp = col2im(dcols, padded_hw, one, one)[:, pt:pt + H, pl:pl + W]
-        gx = np.ascontiguousarray(gxp.reshape(L, N, H, W, C).transpose(0, 1, 4, 2, 3))
+        gx = xp.ascontiguousarray(gxp.reshape(L, N, H, W, C).transpose(0, 1, 4, 2, 3))
     if need_w or (bias is not None and bias.requires_grad):
         gXb = Xcols.T @ dA2                         # (k_h·k_w·C_in [+ 1], 4·C_h)
         if bias is not None and bias.requires_grad:
             gb = gXb[-1].copy()
         if need_w:
-            gw = np.empty(weight.shape, dt)
+            gw = xp.empty(weight.shape, dt)
             gw[:, :C] = gXb[:kh * kw * C].reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
             gw[:, C:] = gWh.reshape(kh, kw, Ch, O).transpose(3, 2, 0, 1)
-    gh0 = np.ascontiguousarray(nchw_view(dh.reshape(N, H, W, Ch))) if h0.requires_grad \
+    gh0 = xp.ascontiguousarray(nchw_view(dh.reshape(N, H, W, Ch))) if h0.requires_grad \
         else None
-    gc0 = np.ascontiguousarray(nchw_view(dc.reshape(N, H, W, Ch))) if c0.requires_grad \
+    gc0 = xp.ascontiguousarray(nchw_view(dc.reshape(N, H, W, Ch))) if c0.requires_grad \
         else None
     return gx, gh0, gc0, gw, gb
 
@@ -236,9 +246,9 @@ def convlstm2d_reference(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight
     time. Slow; it is the readable statement of the equations and the tests' reference.
     """
     L, N, C, H, W, Ch = _check("convlstm2d_reference", x, h0, c0, weight, bias)
-    dt = weight.data.dtype
-    h = h0 if h0 is not None else Tensor(np.zeros((N, Ch, H, W), dt))
-    c = c0 if c0 is not None else Tensor(np.zeros((N, Ch, H, W), dt))
+    xp, dt = xp_of(x.data), weight.data.dtype
+    h = h0 if h0 is not None else Tensor(xp.zeros((N, Ch, H, W), dt))
+    c = c0 if c0 is not None else Tensor(xp.zeros((N, Ch, H, W), dt))
     outs = []
     for t in range(L):
         a = conv2d(cat([x[t], h], 1), weight, bias, padding="same")
