@@ -56,6 +56,19 @@ def test_conv2d_input_and_weight_grads_equal_reference(shape, k, s, pads, d):
             np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("cin,bias", [(3, True), (3, False), (9, True), (9, False)])
+def test_conv2d_both_patch_layouts_equal_reference(cin, bias):
+    """C_in < 8 builds the patch matrix plane by plane, C_in >= 8 row by row (im2col)."""
+    x, w = rand(2, cin, 6, 5, dtype=np.float64), rand(4, cin, 3, 3, dtype=np.float64)
+    b = rand(4, dtype=np.float64) if bias else None
+    args = (x, w, b) if bias else (x, w)
+    y, g, grads = _run(lambda x, w, b=None: C.conv2d(x, w, b, 1, 1), *args)
+    y_ref, ref_grads = R.conv2d_ref(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    for a, r in zip(grads, ref_grads(g)):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_skips_input_grad_for_an_input_without_grad():
     x = gn.tensor(rand(2, 1, 6, 6))
     w = gn.tensor(rand(4, 1, 3, 3), requires_grad=True)
