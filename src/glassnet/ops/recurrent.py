@@ -146,8 +146,8 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     if lstm:
         # LSTM works gate-major, (4, N, H) per step: a gate is then one contiguous block, and
         # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
-        # (N, 4H) array. The four per-gate GEMMs of a step cost what one (N, 4H) GEMM does.
-        WT = np.ascontiguousarray(WT.reshape(H, 4, H).transpose(1, 0, 2))   # h·WT[k] = gate k
+        # (N, 4H) array. The step's GEMM stays one (N, H)·(H, 4H) product (one threaded BLAS
+        # call, not four: fewer thread syncs), and adding XW moves it to the gate-major A.
         XW = np.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)
@@ -196,8 +196,8 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
             h_prev, h = S[0, p], S[0, q]
             if lstm:
                 A = acts[t]                                 # (4, N, H)
-                recur(h_prev, A, t)
-                A += XW[:, t]
+                recur(h_prev, tmp, t)                       # (N, 4H)
+                np.add(tmp.reshape(N, 4, H).transpose(1, 0, 2), XW[:, t], out=A)
                 np.exp(A, out=A)
                 A += 1
                 np.divide(1, A, out=A)                      # i, f, σ(2a_g), o
