@@ -14,6 +14,8 @@ It behaves like CuPy where it matters for glassnet:
 
 Register it with ``install()`` (tests/conftest.py does) and remove it with ``uninstall()``.
 """
+from types import SimpleNamespace
+
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
@@ -193,11 +195,18 @@ def _key(key):
     return key
 
 
+def _fake_as_strided(x, shape=None, strides=None):
+    """``cupy.lib.stride_tricks.as_strided``: CuPy's signature (no ``writeable``)."""
+    return FakeArray(np.lib.stride_tricks.as_strided(_unwrap(x, "as_strided(x)"), shape,
+                                                     strides))
+
+
 class _FakeXP:
     """The fake device's array module: CuPy-like names, results on the fake device."""
 
     ndarray = FakeArray
     __name__ = "fake_xp"
+    lib = SimpleNamespace(stride_tricks=SimpleNamespace(as_strided=_fake_as_strided))
 
     def asarray(self, a, dtype=None, order=None):
         if isinstance(a, FakeArray):

@@ -12,11 +12,6 @@ from glassnet import nn
 
 from _devhelpers import close, host, on
 
-# ops/convlstm.py is device-ready, but it builds its patch matrices with the helpers of
-# ops/conv.py (pad_nhwc, im2col, col2im), which still call np.empty / np.zeros / as_strided
-# on device arrays. Remove this marker when ops/conv.py is converted (strict: it then fails).
-CONV_GAP = "ops/conv.py not converted yet (pad_nhwc/im2col/col2im call NumPy directly)"
-
 CASES = [  # L, N, C_in, H, W, C_h, kernel, bias, state, batch_first
     (3, 2, 2, 5, 4, 3, 3, True, True, True),
     (2, 2, 1, 4, 5, 2, (2, 3), False, False, False),   # even kernel, zero state made on device
@@ -61,9 +56,7 @@ def _run(device, case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=["state-bias-batch_first", "zero_state-no_bias"])
-def test_convlstm2d_matches_cpu(device, case, request):
-    if device == "fake":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=CONV_GAP))
+def test_convlstm2d_matches_cpu(device, case):
     want_vals, want_grads = _run("cpu", case)
     vals, grads = _run(device, case)
     for name, want in want_vals.items():

@@ -99,16 +99,14 @@ def test_embedding_works_on_device(device):
 # xfail(strict=True) on the fake device, so converting the layer turns it into a failure
 # that asks for the marker to be removed.
 GAPS = [
-    ("Conv2d", lambda: nn.Conv2d(2, 3, 3), (2, 2, 5, 5), "ops/conv.py, nn/conv.py"),
-    ("MaxPool2d", lambda: nn.MaxPool2d(2), (2, 2, 4, 4), "ops/pool.py, nn/pooling.py"),
     ("LSTM", lambda: nn.LSTM(4, 5, batch_first=True), (2, 3, 4),
      "ops/recurrent.py, nn/rnn.py"),
 ]
 
 
 @pytest.mark.parametrize("gap", GAPS, ids=[g[0] for g in GAPS])
-@pytest.mark.xfail(strict=True, reason="not converted to the array backend yet (conv, "
-                   "pooling and recurrent files were being rewritten)")
+@pytest.mark.xfail(strict=True, reason="not converted to the array backend yet (the "
+                   "recurrent files were being rewritten)")
 def test_unconverted_layers_fail_on_the_fake_device(gap):
     _, make, shape, _files = gap
     layer = make().to("fake")

@@ -21,8 +21,10 @@ How the fast path works (the plain loops in ``ops/reference.py`` compute the sam
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._memory import keep_freed_memory
+from ._util import same_device
 from .shape import squeeze, unsqueeze
 
 keep_freed_memory()        # big per-step arrays reuse heap pages (see ops/_memory.py)
@@ -82,7 +84,7 @@ def pad_nhwc(x: np.ndarray, pads: tuple, value=0) -> np.ndarray:
     if not (pt or pb or pl or pr):
         return x
     N, H, W, C = x.shape
-    out = np.empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
+    out = xp_of(x).empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
     if value == 0:
         out[:, :pt] = 0
         out[:, pt + H:] = 0
@@ -94,44 +96,49 @@ def pad_nhwc(x: np.ndarray, pads: tuple, value=0) -> np.ndarray:
     return out
 
 
-def windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+def windows(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
             out_hw: tuple) -> np.ndarray:
-    """Read-only view (N, H_out, W_out, k_h, k_w, C) of the sliding windows of xp (N, H, W, C)."""
-    N, _, _, C = xp.shape
-    sN, sH, sW, sC = xp.strides
+    """View (N, H_out, W_out, k_h, k_w, C) of the sliding windows of xpad (N, H, W, C);
+    read-only on NumPy (CuPy's ``as_strided`` has no ``writeable``: do not write to it)."""
+    N, _, _, C = xpad.shape
+    sN, sH, sW, sC = xpad.strides
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    return as_strided(xp, (N, out_hw[0], out_hw[1], kh, kw, C),
-                      (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
+    shape = (N, out_hw[0], out_hw[1], kh, kw, C)
+    strides = (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC)
+    if type(xpad) is np.ndarray:
+        return as_strided(xpad, shape, strides, writeable=False)
+    return xp_of(xpad).lib.stride_tricks.as_strided(xpad, shape, strides)
 
 
-def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple,
+def im2col(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple,
            ones_column: bool = False) -> np.ndarray:
-    """The patch matrix (N·H_out·W_out, k_h·k_w·C) of xp (N, H, W, C), columns (i, j, c).
+    """The patch matrix (N·H_out·W_out, k_h·k_w·C) of xpad (N, H, W, C), columns (i, j, c).
 
     With ``ones_column`` a last column of ones is appended, so that one GEMM with the weight
     matrix stacked on the bias row also adds the bias (and its transpose gives the bias
     gradient next to the weight gradient).
     """
-    N, _, _, C = xp.shape
+    N, _, _, C = xpad.shape
     (kh, kw), (Ho, Wo) = kernel, out_hw
     L, K = N * Ho * Wo, kh * kw * C
     if C >= 8 and not ones_column:        # one copy from the strided window view
-        return windows(xp, kernel, stride, dilation, out_hw).reshape(L, K)
-    A = np.empty((L, K + int(ones_column)), dtype=xp.dtype)
-    A6 = A[:, :K].view()
-    A6.shape = (N, Ho, Wo, kh, kw, C)     # a view into A (raises rather than copy)
+        return windows(xpad, kernel, stride, dilation, out_hw).reshape(L, K)
+    xp = xp_of(xpad)
+    A = xp.empty((L, K + int(ones_column)), dtype=xpad.dtype)
+    # a view into A: splitting the last axis of (N, H_out, W_out, K) never copies
+    A6 = A.reshape(N, Ho, Wo, K + int(ones_column))[..., :K].reshape(N, Ho, Wo, kh, kw, C)
     if C >= 8:
-        np.copyto(A6, windows(xp, kernel, stride, dilation, out_hw))
+        xp.copyto(A6, windows(xpad, kernel, stride, dilation, out_hw))
     else:                                 # few channels: k_h·k_w slab copies are faster
         for i in range(kh):
             for j in range(kw):
-                A6[:, :, :, i, j] = xp[offset_slice(i, j, stride, dilation, out_hw)]
+                A6[:, :, :, i, j] = xpad[offset_slice(i, j, stride, dilation, out_hw)]
     if ones_column:
         A[:, K] = 1
     return A
 
 
-def im2col_planes(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+def im2col_planes(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
                   out_hw: tuple, ones_column: bool = False) -> np.ndarray:
     """``im2col``'s patch matrix (N·H_out·W_out, k_h·k_w·C [+ 1]) as a Fortran-ordered view
     of a (k_h·k_w·C [+ 1], N·H_out·W_out) array: each column is one plane copy.
@@ -140,14 +147,14 @@ def im2col_planes(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
     ``im2col`` and its GEMMs run faster too (measured on the cnn workload's 1→32 conv:
     forward 1.07 vs 1.47 ms, weight gradient 1.25 vs 1.32 ms).
     """
-    N, _, _, C = xp.shape
+    N, _, _, C = xpad.shape
     (kh, kw), (Ho, Wo) = kernel, out_hw
     K = kh * kw * C
-    AT = np.empty((K + int(ones_column), N, Ho, Wo), dtype=xp.dtype)
+    AT = xp_of(xpad).empty((K + int(ones_column), N, Ho, Wo), dtype=xpad.dtype)
     planes = AT[:K].reshape(kh, kw, C, N, Ho, Wo)
     for i in range(kh):
         for j in range(kw):
-            planes[i, j] = xp[offset_slice(i, j, stride, dilation, out_hw)].transpose(3, 0, 1, 2)
+            planes[i, j] = xpad[offset_slice(i, j, stride, dilation, out_hw)].transpose(3, 0, 1, 2)
     if ones_column:
         AT[K] = 1
     return AT.reshape(K + int(ones_column), N * Ho * Wo).T
@@ -166,7 +173,7 @@ def col2im(dcols: np.ndarray, padded_hw: tuple, stride: tuple, dilation: tuple) 
     One sliced add per kernel offset (i, j); overlapping windows simply add up.
     """
     N, Ho, Wo, kh, kw, C = dcols.shape
-    out = np.zeros((N, padded_hw[0], padded_hw[1], C), dtype=dcols.dtype)
+    out = xp_of(dcols).zeros((N, padded_hw[0], padded_hw[1], C), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
             out[offset_slice(i, j, stride, dilation, (Ho, Wo))] += dcols[:, :, :, i, j]
@@ -209,21 +216,23 @@ def _conv2d(x, weight, bias, s, pads, d, G):
         raise ValueError(f"conv2d: input has {C} channels, weight {tuple(weight.shape)} with "
                          f"groups={G} expects {Cg * G} (and C_out divisible by groups)")
     check_fits("conv2d", (H, W), (kh, kw), d, pads)
+    same_device("conv2d", x, weight, bias)
     Ho = conv_output_size(H, kh, s[0], sum(pads[0]), d[0])
     Wo = conv_output_size(W, kw, s[1], sum(pads[1]), d[1])
-    xp = pad_nhwc(nhwc_view(x.data), pads)
+    xp = xp_of(x.data)
+    xpad = pad_nhwc(nhwc_view(x.data), pads)
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
     fused = G == 1 and bias is not None                          # bias rides in the GEMM
     if G == 1:
         patches = im2col if C >= 8 else im2col_planes
-        A = patches(xp, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
+        A = patches(xpad, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
         Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
-        out = A @ (np.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
+        out = A @ (xp.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
     else:                                                        # one batched GEMM
-        cols = windows(xp, (kh, kw), s, d, (Ho, Wo))
+        cols = windows(xpad, (kh, kw), s, d, (Ho, Wo))
         A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
         Wm = weight.data.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
-        out = np.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
+        out = xp.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
     if bias is not None and not fused:
         out += bias.data
     y = nchw_view(out.reshape(N, Ho, Wo, O))
@@ -237,20 +246,20 @@ def _conv2d(x, weight, bias, s, pads, d, G):
             if need_gb:
                 gb = gwb[K].copy() if fused else g2.sum(axis=0)
             if weight.requires_grad:
-                gw = np.ascontiguousarray(gwb[:K].reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1))
+                gw = xp.ascontiguousarray(gwb[:K].reshape(kh, kw, Cg, O).transpose(3, 2, 0, 1))
         elif need_gb:
             gb = g2.sum(axis=0)
         if G > 1:
             g2 = g2.reshape(L, G, Og).transpose(1, 0, 2)         # (G, L, O_g)
         if weight.requires_grad and G > 1:
-            gw = np.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
-            gw = np.ascontiguousarray(gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw))
+            gw = xp.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
+            gw = xp.ascontiguousarray(gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw))
         if x.requires_grad and G == 1:
             gx = nchw_view(conv_input_grad(g2, weight.data, (H, W), (Ho, Wo), s, pads, d))
         elif x.requires_grad:
-            dA = np.matmul(g2, Wm.transpose(0, 2, 1))            # (G, L, K)
+            dA = xp.matmul(g2, Wm.transpose(0, 2, 1))            # (G, L, K)
             dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)   # (L, kk, G, C_g)
-            dxp = col2im(dA.reshape(N, Ho, Wo, kh, kw, C), xp.shape[1:3], s, d)
+            dxp = col2im(dA.reshape(N, Ho, Wo, kh, kw, C), xpad.shape[1:3], s, d)
             (pt, _), (pl, _) = pads
             gx = nchw_view(dxp[:, pt:pt + H, pl:pl + W])
         return gx, gw, gb
@@ -285,17 +294,18 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
     (H, W), (Ho, Wo), (sh, sw), (dh, dw) = in_hw, out_hw, s, d
     (pt, _), (pl, _) = pads
     N = g2.shape[0] // (Ho * Wo)
-    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))      # (k_h, k_w, C_out, C_in)
+    xp = xp_of(g2)
+    taps = xp.ascontiguousarray(w.transpose(2, 3, 0, 1))      # (k_h, k_w, C_out, C_in)
     dtype = np.result_type(g2.dtype, w.dtype)
     identity = [(i, j) for i in range(kh) for j in range(kw)
                 if (Ho, Wo, sh, sw, i * dh, j * dw) == (H, W, 1, 1, pt, pl)]
     if identity:
         i0, j0 = identity[0]
-        gx = np.matmul(g2, taps[i0, j0]).reshape(N, H, W, C)
+        gx = xp.matmul(g2, taps[i0, j0]).reshape(N, H, W, C)
     else:
         i0 = j0 = None
-        gx = np.zeros((N, H, W, C), dtype=dtype)
-    tmp = np.empty((g2.shape[0], C), dtype=dtype)
+        gx = xp.zeros((N, H, W, C), dtype=dtype)
+    tmp = xp.empty((g2.shape[0], C), dtype=dtype)
     t4 = tmp.reshape(N, Ho, Wo, C)
     for i in range(kh):
         rows = _tap_range(i * dh - pt, sh, Ho, H)
@@ -303,7 +313,7 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
             cols = _tap_range(j * dw - pl, sw, Wo, W)
             if rows is None or cols is None or (i, j) == (i0, j0):
                 continue
-            np.matmul(g2, taps[i, j], out=tmp)
+            xp.matmul(g2, taps[i, j], out=tmp)
             gx[:, rows[1], cols[1]] += t4[:, rows[0], cols[0]]
     return gx
 
@@ -365,6 +375,8 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     if Ho <= 0 or Wo <= 0:
         raise ValueError(f"conv_transpose2d: padding {p} leaves no output for input "
                          f"{(H, W)} (H_out, W_out = {Ho}, {Wo})")
+    same_device("conv_transpose2d", x, weight, bias)
+    xp = xp_of(x.data)
     K = kh * kw * O
     xn = nhwc_view(x.data).reshape(N * H * W, Ci)
     Wm = weight.data.transpose(0, 2, 3, 1).reshape(Ci, K)      # (C_in, k_h·k_w·C_out)
@@ -387,6 +399,6 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
                 gx = nchw_view((A @ Wm.T).reshape(N, H, W, Ci))
             if weight.requires_grad:
                 gw = (xn.T @ A).reshape(Ci, kh, kw, O).transpose(0, 3, 1, 2)
-                gw = np.ascontiguousarray(gw)
+                gw = xp.ascontiguousarray(gw)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..backend import device_of, to_device, xp_of
 from ..tensor import Tensor, is_grad_enabled, make
 from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
 from .shape import squeeze, unsqueeze
@@ -84,22 +85,23 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     x = real_input(x, "max_pool2d")
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
-    xp = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
-    win = windows(xp, k, s, d, out_hw)
+    xp = xp_of(x.data)
+    xpad = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
+    win = windows(xpad, k, s, d, out_hw)
     offsets = _offsets(*k)
-    out, better = _running_max([win[:, :, :, i, j] for i, j in offsets],
+    out, better = _running_max(xp, [win[:, :, :, i, j] for i, j in offsets],
                                x.requires_grad and is_grad_enabled())
     disjoint = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
-    tiled = disjoint and s == k and xp.shape[1:3] == tuple(o * ki for o, ki in zip(out_hw, k))
+    tiled = disjoint and s == k and xpad.shape[1:3] == tuple(o * ki for o, ki in zip(out_hw, k))
 
     def backward(g):
-        gn = np.ascontiguousarray(nhwc_view(g))   # one copy if g is NCHW (after Flatten)
+        gn = xp.ascontiguousarray(nhwc_view(g))   # one copy if g is NCHW (after Flatten)
         # every input cell lies in exactly one window when tiled: no zero fill needed
-        gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
+        gxp = (xp.empty if tiled else xp.zeros)(xpad.shape, dtype=g.dtype)
         for (i, j), won in zip(offsets, _winner_masks(better)):
             dst = gxp[offset_slice(i, j, s, d, out_hw)]
             if disjoint:
-                np.multiply(gn, won, out=dst)
+                xp.multiply(gn, won, out=dst)
             else:
                 dst += gn * won
         (pt, _), (pl, _) = pads
@@ -108,7 +110,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
 
 
-def _running_max(taps: list, track: bool):
+def _running_max(xp, taps: list, track: bool):
     """Max over the window taps (each (N, H_out, W_out, C)) and, if ``track``, for each tap
     k ≥ 1 the bool array "tap k beats the max of taps 0..k−1" (PyTorch's scan: a strictly
     greater value or a NaN takes over, so ties keep the first maximum and NaN the last NaN).
@@ -118,17 +120,17 @@ def _running_max(taps: list, track: bool):
     """
     if len(taps) == 1:
         return taps[0].copy(), []
-    out = np.maximum(taps[0], taps[1])
-    better = [np.greater(taps[1], taps[0]) if track else None]
+    out = xp.maximum(taps[0], taps[1])
+    better = [xp.greater(taps[1], taps[0]) if track else None]
     for t in taps[2:]:
         if track:
-            better.append(np.greater(t, out))
-        np.maximum(out, t, out=out)
-    if track and np.isnan(out).any():
+            better.append(xp.greater(t, out))
+        xp.maximum(out, t, out=out)
+    if track and xp.isnan(out).any():
         cur, better = taps[0].copy(), []
         for t in taps[1:]:
-            b = np.greater(t, cur) | np.isnan(t)
-            np.copyto(cur, t, where=b)
+            b = xp.greater(t, cur) | xp.isnan(t)
+            xp.copyto(cur, t, where=b)
             better.append(b)
     return out, better if track else None
 
@@ -175,8 +177,11 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     if divisor_override:
         div = np.full(out_hw, float(divisor_override))
     inv = (1.0 / div).astype(x.data.dtype)[None, :, :, None]
-    xp = pad_nhwc(nhwc_view(x.data), pads)
-    win = windows(xp, k, s, d, out_hw)
+    xp = xp_of(x.data)
+    if xp is not np:
+        inv = to_device(inv, device_of(x.data))
+    xpad = pad_nhwc(nhwc_view(x.data), pads)
+    win = windows(xpad, k, s, d, out_hw)
     out = win[:, :, :, 0, 0].copy()
     for i, j in _offsets(*k)[1:]:
         out += win[:, :, :, i, j]
@@ -184,7 +189,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
 
     def backward(g):
         gs = nhwc_view(g) * inv
-        gxp = np.zeros(xp.shape, dtype=g.dtype)
+        gxp = xp.zeros(xpad.shape, dtype=g.dtype)
         for i, j in _offsets(*k):
             gxp[offset_slice(i, j, s, d, out_hw)] += gs
         (pt, _), (pl, _) = pads
@@ -207,7 +212,7 @@ def _adaptive_windows(n_in: int, n_out: int) -> list:
 
 def _mean_windows_last(x: np.ndarray, wins: list) -> np.ndarray:
     """Mean of each window along the last axis: (..., n_in) → (..., n_out)."""
-    out = np.empty(x.shape[:-1] + (len(wins),), dtype=x.dtype)
+    out = xp_of(x).empty(x.shape[:-1] + (len(wins),), dtype=x.dtype)
     for i, (a, b) in enumerate(wins):
         out[..., i] = x[..., a:b].mean(axis=-1)
     return out
@@ -215,7 +220,7 @@ def _mean_windows_last(x: np.ndarray, wins: list) -> np.ndarray:
 
 def _spread_windows_last(g: np.ndarray, wins: list, n_in: int) -> np.ndarray:
     """Adjoint of ``_mean_windows_last``: (..., n_out) → (..., n_in)."""
-    gx = np.zeros(g.shape[:-1] + (n_in,), dtype=g.dtype)
+    gx = xp_of(g).zeros(g.shape[:-1] + (n_in,), dtype=g.dtype)
     for i, (a, b) in enumerate(wins):
         gx[..., a:b] += g[..., i:i + 1] / g.dtype.type(b - a)
     return gx
@@ -276,22 +281,24 @@ def upsample_nearest(x: Tensor, size=None, scale_factor=None) -> Tensor:
     idx = [np.minimum(np.floor(np.arange(o) * sc).astype(np.int64), i - 1)
            for i, o, sc in zip(ins, outs, scales)]
     xd = x.data
+    xp = xp_of(xd)
     if all(o % i == 0 and np.array_equal(ix, np.arange(o) // (o // i))
            for i, o, ix in zip(ins, outs, idx)):
         reps = [o // i for i, o in zip(ins, outs)]            # fast path: integer factors
         view_shape, bshape = xd.shape[:2], xd.shape[:2]
         for n, r in zip(ins, reps):
             view_shape, bshape = view_shape + (n, 1), bshape + (n, r)
-        out = np.broadcast_to(xd.reshape(view_shape), bshape).reshape(xd.shape[:2] + outs)
+        out = xp.broadcast_to(xd.reshape(view_shape), bshape).reshape(xd.shape[:2] + outs)
 
         def backward(g):
             return (g.reshape(bshape).sum(axis=tuple(range(3, 3 + 2 * nd, 2))),)
         return make(out, (x,), backward, "UpsampleNearestBackward")
-    key = (slice(None), slice(None)) + tuple(np.ix_(*idx))
+    key = (slice(None), slice(None)) + tuple(
+        ix if xp is np else to_device(ix, device_of(xd)) for ix in np.ix_(*idx))
     out = xd[key]
 
     def backward(g):
-        gx = np.zeros(xd.shape, dtype=g.dtype)
-        np.add.at(gx, key, g)
+        gx = xp.zeros(xd.shape, dtype=g.dtype)
+        xp.add.at(gx, key, g)
         return (gx,)
     return make(out, (x,), backward, "UpsampleNearestBackward")
