@@ -95,3 +95,25 @@ def test_recipe_validation():
         M.MusicRecipe(resolution="32nd")
     with pytest.raises(ValueError, match="clip"):
         M.MusicRecipe(clip=0)
+    with pytest.raises(ValueError, match="patience"):
+        M.MusicRecipe(patience=-1)
+    with pytest.raises(ValueError, match="plateau"):
+        M.MusicRecipe(plateau=1.5)
+
+
+@needs_data
+def test_early_stopping_keeps_the_best_epoch_and_halves_the_lr(tmp_path):
+    pytest.importorskip("mido")
+    pytest.importorskip("matplotlib")
+    # a big net on 6 chorales overfits at once: validation NLL soon stops improving
+    recipe = M.MusicRecipe(max_pieces=6, epochs=40, batch_size=2, hidden=64, dropout=0.0,
+                           lr=0.02, plateau=1, patience=3, sample_steps=4, data_dir=str(DATA))
+    res = M.train_music(recipe, tmp_path / "run", verbose=False)
+    hist = res["history"]
+    valid = [h["valid_nll"] for h in hist]
+    assert len(hist) < 40 and len(hist) == res["best_epoch"] + 3
+    assert res["valid_nll"] == min(valid) == valid[res["best_epoch"] - 1]
+    assert hist[-1]["lr"] < 0.02                          # halved on the plateau
+    model, _ = M.load_music_run(tmp_path / "run")         # the kept weights are the best ones
+    rolls = [M.to_roll(p) for p in M.load_jsb(DATA)["valid"][:6]]
+    assert M.evaluate_nll(model, rolls) == pytest.approx(res["valid_nll"], rel=1e-5)
