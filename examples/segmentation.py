@@ -63,6 +63,22 @@ class UNet(nn.Module):
     (skip connections). ``top_convs`` convolutions run at full resolution (1 is enough there:
     ink is a threshold of the input; telling digits apart happens in the deeper, cheaper
     levels, whose 3x3 kernels at 1/8 and 1/16 size see the whole digit).
+
+    Args:
+        widths: channels per level, full size first.
+        classes: output classes per pixel.
+        top_convs: Conv-BN-ReLU layers at full size (encoder and decoder).
+        class_skip: also compute logits from the half-size decoder features and add them,
+            upsampled x2, to the full-size head's logits (the class need not squeeze
+            through the top level's ``widths[0]`` channels).
+
+    Shape:
+        input (N, 1, H, W) with H, W divisible by 2 ** (len(widths) - 1);
+        output (N, classes, H, W) logits.
+
+    Example:
+        >>> UNet()(gn.tensor(np.zeros((2, 1, 64, 64), np.float32))).shape
+        (2, 11, 64, 64)
     """
 
     def __init__(self, widths=(8, 16, 48, 96, 192), classes=NUM_CLASSES, top_convs=1,
