@@ -1,6 +1,5 @@
-"""fit/evaluate/predict, checkpoints and weights with a model on a device; known gaps."""
+"""fit/evaluate/predict, checkpoints and weights with a model on a device; Embedding, LSTM."""
 import numpy as np
-import pytest
 
 import glassnet as gn
 from _devhelpers import host, on, rand
@@ -94,23 +93,9 @@ def test_embedding_works_on_device(device):
     np.testing.assert_array_equal(host(emb.weight.grad)[2], np.full(4, 2, np.float32))
 
 
-# Layers whose files another helper was rewriting during the backend work: their ops still
-# call NumPy directly on data arrays (see docs/gpu.md, "Not converted yet"). Each case is
-# xfail(strict=True) on the fake device, so converting the layer turns it into a failure
-# that asks for the marker to be removed.
-GAPS = [
-    ("LSTM", lambda: nn.LSTM(4, 5, batch_first=True), (2, 3, 4),
-     "ops/recurrent.py, nn/rnn.py"),
-]
-
-
-@pytest.mark.parametrize("gap", GAPS, ids=[g[0] for g in GAPS])
-@pytest.mark.xfail(strict=True, reason="not converted to the array backend yet (the "
-                   "recurrent files were being rewritten)")
-def test_unconverted_layers_fail_on_the_fake_device(gap):
-    _, make, shape, _files = gap
-    layer = make().to("fake")
-    out = layer(on("fake", rand(*shape), True))
-    out = out[0] if isinstance(out, tuple) else out
+def test_lstm_trains_on_the_fake_device():
+    """Formerly an xfail (recurrent files not converted); now covered in test_device_rnn.py."""
+    layer = nn.LSTM(4, 5, batch_first=True).to("fake")
+    out = layer(on("fake", rand(2, 3, 4), True))[0]
     out.sum().backward()
-    assert out.device == "fake"
+    assert out.device == "fake" and layer.weight_ih_l0.grad.device == "fake"

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..backend import to_host, xp_of
 from ..ops.recurrent import EmbeddedInput, recurrent_layer
 from ..tensor import Tensor
 from . import functional as F
@@ -98,7 +99,7 @@ class _RNNBase(Module):
         x = ops.unsqueeze(input, 1) if unbatched else (
             ops.transpose(input, 0, 1) if self.batch_first else input)
         L, N = x.shape[0], x.shape[1]
-        h0, c0 = self._initial_state(hx, N, unbatched)
+        h0, c0 = self._initial_state(hx, N, unbatched, xp_of(x.data))
         if lengths is not None:
             lengths = _check_lengths(name, lengths, L, N)
         hs, cs = [], []
@@ -138,8 +139,9 @@ class _RNNBase(Module):
         ids = ids[:, None] if ids.ndim == 1 else (ids.T if self.batch_first else ids)
         return EmbeddedInput(ids, weight, padding_idx)
 
-    def _initial_state(self, hx, N, unbatched):
-        """Per (layer, direction) initial states as lists of (N, H) tensors."""
+    def _initial_state(self, hx, N, unbatched, xp=np):
+        """Per (layer, direction) initial states as lists of (N, H) tensors (zeros: made by
+        ``xp``, the input's array module, so they live on the input's device)."""
         name, H = type(self).__name__, self.hidden_size
         K = self.num_layers * (2 if self.bidirectional else 1)
         lstm = self.mode == "LSTM"
@@ -150,7 +152,7 @@ class _RNNBase(Module):
                 cs = [ops.expand(self.initial_c[k], (N, H)) for k in range(K)] if lstm \
                     else None
                 return hs, cs
-            z = Tensor(np.zeros((N, H), dt))
+            z = Tensor(xp.zeros((N, H), dt))
             return [z] * K, ([z] * K if lstm else None)
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -186,7 +188,7 @@ class _RNNBase(Module):
 
 
 def _check_lengths(name, lengths, L, N):
-    lens = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    lens = to_host(lengths.data if isinstance(lengths, Tensor) else lengths)   # host ints
     if lens.shape != (N,) or lens.dtype.kind not in "iu":
         raise ValueError(f"{name}: expected lengths as {N} integers (one per sequence), got "
                          f"shape {lens.shape} dtype {lens.dtype}")
@@ -326,7 +328,7 @@ class _CellBase(Module):
         states = []
         for s, label in zip(hx if self.mode == "LSTM" else (hx,), ("h", "c")):
             if s is None:
-                s = Tensor(np.zeros((N, H), dt))
+                s = Tensor(xp_of(x.data).zeros((N, H), dt))
             else:
                 s = s if isinstance(s, Tensor) else Tensor(s)
                 want = (H,) if unbatched else (N, H)

@@ -37,7 +37,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backend import device_of, to_device, to_host, xp_of
 from ..tensor import Tensor, is_grad_enabled, make
+from ._util import same_device
 
 __all__ = ["recurrent_layer", "EmbeddedInput"]
 
@@ -86,15 +88,16 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Te
 def _take(core: Tensor, key, mask=None) -> Tensor:
     """A slice of the kernel's state buffer (optionally masked) as its own graph node."""
     out = core.data[key]
+    xp = xp_of(out)
     if mask is not None:
         out = out * mask
 
     def backward(g):
-        grad = np.zeros(core.data.shape, core.data.dtype)  # calloc: no pass over S
+        grad = xp.zeros(core.data.shape, core.data.dtype)  # calloc: no pass over S
         if mask is None:
             grad[key] = g
         else:
-            np.multiply(g, mask, out=grad[key])
+            xp.multiply(g, mask, out=grad[key])
         return (grad,)
     return make(out, (core,), backward, "RecurrentOutBackward")
 
@@ -107,8 +110,10 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     """
     emb = x if isinstance(x, EmbeddedInput) else None
     src = emb.weight if emb is not None else x          # the graph parent in x's place
-    if emb is not None:
-        X, ids = None, np.asarray(emb.ids)
+    same_device(mode.lower(), src, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    xp = xp_of(src.data)                                # the array module, once per call
+    if emb is not None:                                 # ids on the table's device
+        X, ids = None, emb.ids if xp is np else to_device(emb.ids, device_of(src.data))
         (L, N), Hin = ids.shape, src.shape[1]
     else:
         X = x.data
@@ -122,17 +127,17 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     # a scale of −2 on its rows. GRU's n rows keep tanh (it needs r·(W_hn h + b_hn) unscaled).
     scale = None
     if lstm:
-        scale = np.full((GH, 1), -1, dt)
+        scale = xp.full((GH, 1), -1, dt)
         scale[2 * H:3 * H] = -2
     elif gru:
-        scale = np.ones((GH, 1), dt)
+        scale = xp.ones((GH, 1), dt)
         scale[:2 * H] = -1
     Wih = w_ih.data if scale is None else w_ih.data * scale
-    WT = np.empty((H, GH), dt)
-    np.copyto(WT, (Whh if scale is None else Whh * scale).T)
+    WT = xp.empty((H, GH), dt)
+    xp.copyto(WT, (Whh if scale is None else Whh * scale).T)
     bias = None                                 # b_ih + b_hh where they commute (not GRU's n)
     if b_ih is not None or b_hh is not None:
-        bias = np.zeros(GH, dt)
+        bias = xp.zeros(GH, dt)
         if b_ih is not None:
             bias += b_ih.data
         if b_hh is not None:
@@ -148,40 +153,42 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
         # (N, 4H) array. The step's GEMM stays one (N, H)·(H, 4H) product (one threaded BLAS
         # call, not four: fewer thread syncs), and adding XW moves it to the gate-major A.
-        XW = np.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
+        XW = xp.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)
         if emb is not None:
-            XW = np.take(XW, ids.reshape(-1), axis=1)
+            XW = xp.take(XW, ids.reshape(-1), axis=1)
         XW = XW.reshape(4, L, N, H)
     else:
         XW = rows @ Wih.T
         if bias is not None:
             XW += bias
         if emb is not None:
-            XW = np.take(XW, ids.reshape(-1), axis=0)
+            XW = xp.take(XW, ids.reshape(-1), axis=0)
         XW = XW.reshape(L, N, GH)
 
-    S = np.empty((2 if lstm else 1, L + 1, N, H), dt)
+    S = xp.empty((2 if lstm else 1, L + 1, N, H), dt)
     i0 = L if reverse else 0
     S[0, i0] = h0.data
     if lstm:
         S[1, i0] = c0.data
-    acts = np.empty((L, 4, N, H) if lstm else (L, N, GH), dt) if (lstm or gru) else None
-    ig = np.empty((N, H), dt)
-    aux = np.empty((L, N, H), dt) if (lstm or gru) else None       # tanh(c_t) / W_hn h + b_hn
+    acts = xp.empty((L, 4, N, H) if lstm else (L, N, GH), dt) if (lstm or gru) else None
+    ig = xp.empty((N, H), dt)
+    aux = xp.empty((L, N, H), dt) if (lstm or gru) else None       # tanh(c_t) / W_hn h + b_hn
     # LSTM backward factors (see _bptt), filled in the time loop while the step's gates are
     # still in cache; only when a gradient will be asked for.
     need = is_grad_enabled() and any(p is not None and p.requires_grad
                                      for p in (src, h0, c0, w_ih, w_hh, b_ih, b_hh))
-    M = np.empty((L, 4, N, H), dt) if lstm and need else None
-    P = np.empty((L, N, H), dt) if lstm and need else None
+    M = xp.empty((L, 4, N, H), dt) if lstm and need else None
+    P = xp.empty((L, N, H), dt) if lstm and need else None
     mask = keep = None
     if lengths is not None:
-        lens = np.asarray(lengths).reshape(1, N)
+        lens = to_host(lengths).reshape(1, N)           # the mask is made on the host
         mask = (np.arange(L).reshape(L, 1) < lens).astype(dt)[:, :, None]   # (L, N, 1)
+        if xp is not np:
+            mask = to_device(mask, device_of(src.data))
         keep = mask == 0
-    tmp = np.empty((N, GH), dt)
+    tmp = xp.empty((N, GH), dt)
     first = L - 1 if reverse else 0
     zero_h0 = not h0.data.any()                 # the usual h0 = 0: step `first` needs no GEMM
 
@@ -189,7 +196,7 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         if zero_h0 and t == first:
             out.fill(0)
         else:
-            np.matmul(h_prev, WT, out=out)
+            xp.matmul(h_prev, WT, out=out)
     with np.errstate(over="ignore"):            # exp(−a) → inf gives σ = 0, as it should
         for t in (range(L - 1, -1, -1) if reverse else range(L)):
             p, q = (t + 1, t) if reverse else (t, t + 1)
@@ -197,27 +204,27 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
             if lstm:
                 A = acts[t]                                 # (4, N, H)
                 recur(h_prev, tmp, t)                       # (N, 4H)
-                np.add(tmp.reshape(N, 4, H).transpose(1, 0, 2), XW[:, t], out=A)
-                np.exp(A, out=A)
+                xp.add(tmp.reshape(N, 4, H).transpose(1, 0, 2), XW[:, t], out=A)
+                xp.exp(A, out=A)
                 A += 1
-                np.divide(1, A, out=A)                      # i, f, σ(2a_g), o
+                xp.divide(1, A, out=A)                      # i, f, σ(2a_g), o
                 if M is not None:
                     Mt = M[t]
-                    np.subtract(1, A, out=Mt)
+                    xp.subtract(1, A, out=Mt)
                     Mt *= A                                 # s(1 − s) of every gate
                 gi, gf, g, go = A
                 g *= 2
                 g -= 1                                      # g = tanh(a_g)
                 c, c_prev, tc = S[1, q], S[1, p], aux[t]
-                np.multiply(gf, c_prev, out=c)
-                np.multiply(gi, g, out=ig)
+                xp.multiply(gf, c_prev, out=c)
+                xp.multiply(gi, g, out=ig)
                 c += ig
-                np.multiply(c, -2, out=tc)                  # tanh c = 2σ(2c) − 1: exp is
-                np.exp(tc, out=tc)                          # ~2x faster than np.tanh here
+                xp.multiply(c, -2, out=tc)                  # tanh c = 2σ(2c) − 1: exp is
+                xp.exp(tc, out=tc)                          # ~2x faster than xp.tanh here
                 tc += 1
-                np.divide(2, tc, out=tc)
+                xp.divide(2, tc, out=tc)
                 tc -= 1
-                np.multiply(go, tc, out=h)
+                xp.multiply(go, tc, out=h)
                 if M is not None:
                     Mt[0] *= g                              # di = dc·g·σ'(i)
                     Mt[1] *= c_prev                         # df = dc·c_{t-1}·σ'(f)
@@ -225,39 +232,39 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
                     Mt[2] *= 4                              # dg = dc·i·tanh'
                     Mt[3] *= tc                             # do = dh·tanh(c)·σ'(o)
                     Pt = P[t]
-                    np.multiply(tc, tc, out=Pt)
-                    np.subtract(1, Pt, out=Pt)
+                    xp.multiply(tc, tc, out=Pt)
+                    xp.subtract(1, Pt, out=Pt)
                     Pt *= go                                # o(1 − tanh²c)
                 if keep is not None:
-                    np.copyto(c, S[1, p], where=keep[t])
+                    xp.copyto(c, S[1, p], where=keep[t])
             elif gru:
                 A, hn = acts[t], aux[t]
                 recur(h_prev, tmp, t)
                 rz = A[:, :2 * H]
-                np.add(tmp[:, :2 * H], XW[t, :, :2 * H], out=rz)
-                np.exp(rz, out=rz)
+                xp.add(tmp[:, :2 * H], XW[t, :, :2 * H], out=rz)
+                xp.exp(rz, out=rz)
                 rz += 1
-                np.reciprocal(rz, out=rz)                   # r, z
+                xp.reciprocal(rz, out=rz)                   # r, z
                 if bhn is not None:
-                    np.add(tmp[:, 2 * H:], bhn, out=hn)
+                    xp.add(tmp[:, 2 * H:], bhn, out=hn)
                 else:
                     hn[...] = tmp[:, 2 * H:]
                 n = A[:, 2 * H:]
-                np.multiply(A[:, :H], hn, out=n)
+                xp.multiply(A[:, :H], hn, out=n)
                 n += XW[t, :, 2 * H:]
-                np.tanh(n, out=n)
-                np.subtract(h_prev, n, out=h)               # h = n + z·(h_prev − n)
+                xp.tanh(n, out=n)
+                xp.subtract(h_prev, n, out=h)               # h = n + z·(h_prev − n)
                 h *= A[:, H:2 * H]
                 h += n
             else:
                 recur(h_prev, h, t)
                 h += XW[t]
                 if mode == "RNN_TANH":
-                    np.tanh(h, out=h)
+                    xp.tanh(h, out=h)
                 else:
-                    np.maximum(h, 0, out=h)
+                    xp.maximum(h, 0, out=h)
             if keep is not None:
-                np.copyto(h, h_prev, where=keep[t])
+                xp.copyto(h, h_prev, where=keep[t])
 
     def backward(G):
         return _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_hh,
@@ -275,47 +282,48 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
     forward loop; GRU: for all steps at once).
     """
     L, N = S.shape[1] - 1, S.shape[2]
+    xp = xp_of(S)
     Whh = w_hh.data
     GH, H = Whh.shape
     dt = Whh.dtype
     lstm, gru = mode == "LSTM", mode == "GRU"
     prev = slice(1, L + 1) if reverse else slice(0, L)      # S index of h_{t-1} for step t
     Hprev = S[0, prev]
-    dh = np.zeros((N, H), dt)
-    dh_new = np.empty((N, H), dt)
-    t1 = np.empty((N, H), dt)
+    dh = xp.zeros((N, H), dt)
+    dh_new = xp.empty((N, H), dt)
+    t1 = xp.empty((N, H), dt)
     dc = None
     if lstm:
         # dc_t += dh·P with P = o(1 − tanh²c);  d(i,f,g) = dc·M;  d(o) = dh·M_o
         A = acts
-        dc = np.zeros((N, H), dt)
+        dc = xp.zeros((N, H), dt)
         last = 0 if reverse else L
         dc += G[1, last]
         # dA row-major (L, N, 4H), unlike the gate-major forward: each step's dh is then one
         # (N, 4H)·(4H, H) GEMM (not 4 GEMMs and a sum), dW_hh one GEMM over all L·N rows;
         # measured ~8% faster in the loop than gate-major despite the strided gate writes
-        dA = np.empty((L, N, GH), dt)
+        dA = xp.empty((L, N, GH), dt)
         dAh = dA
     elif gru:
         A, hn = acts, aux
         r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]
-        Nn = np.multiply(n, n)                              # dn_pre = dh·(1 − z)(1 − n²)
-        np.subtract(1, Nn, out=Nn)
-        Nn *= np.subtract(1, z)
-        Rr = np.subtract(1, r)                              # dr_pre = dn_pre·hn·r(1 − r)
+        Nn = xp.multiply(n, n)                              # dn_pre = dh·(1 − z)(1 − n²)
+        xp.subtract(1, Nn, out=Nn)
+        Nn *= xp.subtract(1, z)
+        Rr = xp.subtract(1, r)                              # dr_pre = dn_pre·hn·r(1 − r)
         Rr *= r
         Rr *= hn
-        Zz = np.subtract(Hprev, n)                          # dz_pre = dh·(h_prev − n)·z(1 − z)
+        Zz = xp.subtract(Hprev, n)                          # dz_pre = dh·(h_prev − n)·z(1 − z)
         Zz *= z
-        Zz *= np.subtract(1, z)
-        dAh = np.empty((L, N, GH), dt)      # hidden side: [dr, dz, dn_pre·r]
-        dAn = np.empty((L, N, H), dt)       # input side n block: dn_pre
+        Zz *= xp.subtract(1, z)
+        dAh = xp.empty((L, N, GH), dt)      # hidden side: [dr, dz, dn_pre·r]
+        dAn = xp.empty((L, N, H), dt)       # input side n block: dn_pre
     else:
         hs = S[0, 1:] if not reverse else S[0, :L]
-        Dv = np.multiply(hs, hs) if mode == "RNN_TANH" else (hs > 0).astype(dt)
+        Dv = xp.multiply(hs, hs) if mode == "RNN_TANH" else (hs > 0).astype(dt)
         if mode == "RNN_TANH":
-            np.subtract(1, Dv, out=Dv)
-        dA = np.empty((L, N, GH), dt)
+            xp.subtract(1, Dv, out=Dv)
+        dA = xp.empty((L, N, GH), dt)
         dAh = dA
     first = L - 1 if reverse else 0             # the first forward step: dh_new there is dh0
     for t in (range(L) if reverse else range(L - 1, -1, -1)):
@@ -331,28 +339,28 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
                 dc *= m
         if lstm:
             D, Mt = dA[t].reshape(N, 4, H), M[t]
-            np.multiply(dh, P[t], out=t1)
+            xp.multiply(dh, P[t], out=t1)
             dc += t1
-            np.multiply(Mt[:3], dc, out=D[:, :3].transpose(1, 0, 2))   # i, f, g at once
-            np.multiply(dh, Mt[3], out=D[:, 3])
+            xp.multiply(Mt[:3], dc, out=D[:, :3].transpose(1, 0, 2))   # i, f, g at once
+            xp.multiply(dh, Mt[3], out=D[:, 3])
             dc *= A[t, 1]                                   # dc_{t-1} = dc·f
             if to_h:
-                np.matmul(dA[t], Whh, out=dh_new)
+                xp.matmul(dA[t], Whh, out=dh_new)
         elif gru:
             Dh, Dn = dAh[t], dAn[t]
-            np.multiply(dh, Nn[t], out=Dn)
-            np.multiply(Dn, Rr[t], out=Dh[:, :H])
-            np.multiply(dh, Zz[t], out=Dh[:, H:2 * H])
-            np.multiply(Dn, r[t], out=Dh[:, 2 * H:])
+            xp.multiply(dh, Nn[t], out=Dn)
+            xp.multiply(Dn, Rr[t], out=Dh[:, :H])
+            xp.multiply(dh, Zz[t], out=Dh[:, H:2 * H])
+            xp.multiply(Dn, r[t], out=Dh[:, 2 * H:])
             if to_h:
-                np.matmul(Dh, Whh, out=dh_new)
-                np.multiply(dh, z[t], out=t1)
+                xp.matmul(Dh, Whh, out=dh_new)
+                xp.multiply(dh, z[t], out=t1)
                 dh_new += t1
         else:
             D = dA[t]
-            np.multiply(dh, Dv[t], out=D)
+            xp.multiply(dh, Dv[t], out=D)
             if to_h:
-                np.matmul(D, Whh, out=dh_new)
+                xp.matmul(D, Whh, out=dh_new)
         if mask is not None:
             if to_h:
                 dh_new += dh_pass
@@ -388,12 +396,18 @@ def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
     the table's gradient (V, H_in).
     """
     Hin = Wih.shape[1]
+    xp = xp_of(Wih)
     if emb is not None:                     # x = E[ids]: sum the rows per id, then V-row GEMMs
-        ids, E = np.asarray(emb.ids).reshape(-1), emb.weight.data
-        order = np.argsort(ids, kind="stable")
-        uniq, starts = np.unique(ids[order], return_index=True)
-        bounds = list(zip(uniq, starts, np.append(starts[1:], ids.size)))
-        blocks = [_segment_sum(d, order, bounds, E.shape[0]) for d in blocks]
+        E = emb.weight.data
+        if xp is np:                        # host ids: sorted once, then per-id sums in cache
+            ids = np.asarray(emb.ids).reshape(-1)
+            order = np.argsort(ids, kind="stable")
+            uniq, starts = np.unique(ids[order], return_index=True)
+            bounds = list(zip(uniq, starts, np.append(starts[1:], ids.size)))
+            blocks = [_segment_sum(d, order, bounds, E.shape[0]) for d in blocks]
+        else:                               # on a device: one scatter-add per block
+            ids = to_device(emb.ids, device_of(E)).reshape(-1)
+            blocks = [_scatter_sum(xp, d, ids, E.shape[0]) for d in blocks]
         rows = E
     else:
         rows = X.reshape(-1, Hin)
@@ -413,14 +427,21 @@ def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
             gx = gx.reshape(X.shape)
         elif emb.padding_idx is not None:
             gx[emb.padding_idx] = 0
-    gw = None if not want_w else gws[0] if len(gws) == 1 else np.concatenate(gws)
-    gb = None if not want_b else gbs[0] if len(gbs) == 1 else np.concatenate(gbs)
+    gw = None if not want_w else gws[0] if len(gws) == 1 else xp.concatenate(gws)
+    gb = None if not want_b else gbs[0] if len(gbs) == 1 else xp.concatenate(gbs)
     return gx, gw, gb
 
 
 def _segment_sum(d, order, bounds, V):
-    """(V, C): row v is the sum of the rows of d (R, C) whose id is v (zero if none)."""
+    """(V, C): row v is the sum of the rows of d (R, C) whose id is v (zero if none). Host."""
     out = np.zeros((V, d.shape[1]), d.dtype)
     for v, a, b in bounds:                  # gather one id's rows at a time: stays in cache
         np.add.reduce(d[order[a:b]], axis=0, out=out[v])
+    return out
+
+
+def _scatter_sum(xp, d, ids, V):
+    """``_segment_sum`` on a device: ``xp.add.at`` of the rows of d (R, C) at their ids."""
+    out = xp.zeros((V, d.shape[1]), d.dtype)
+    xp.add.at(out, ids, d)
     return out

@@ -5,8 +5,7 @@ and gate is its own small graph node (linear, sigmoid, tanh, mul, add ...), so a
 the backward through time by itself. Slow; it exists so the tests can prove the fused kernel
 right, and to read the equations in code.
 """
-import numpy as np
-
+from ..backend import device_of, to_device, to_host
 from ..tensor import Tensor
 from .activation import relu, sigmoid, tanh
 from .matmul import linear
@@ -23,6 +22,8 @@ def recurrent_layer_reference(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor
     H = w_hh.shape[1]
     h, c = h0, c0
     outs = [None] * L
+    if lengths is not None:                             # (N,) valid lengths on x's device
+        lens = to_device(to_host(lengths), device_of(x.data))
     for t in (range(L - 1, -1, -1) if reverse else range(L)):
         gi = linear(getitem(x, t), w_ih, b_ih)          # W_ih x_t + b_ih
         gh = linear(h, w_hh, b_hh)                      # W_hh h_{t-1} + b_hh
@@ -43,7 +44,7 @@ def recurrent_layer_reference(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor
             a = gi + gh
             h_new = tanh(a) if mode == "RNN_TANH" else relu(a)
         if lengths is not None:                         # keep the state on padded steps
-            m = Tensor((t < np.asarray(lengths)).astype(x.dtype)[:, None])
+            m = Tensor((t < lens).astype(x.dtype)[:, None])
             h_new = m * h_new + (1 - m) * h
             if mode == "LSTM":
                 c_new = m * c_new + (1 - m) * c
