@@ -1,7 +1,7 @@
 """Sentence polarity (Pang & Lee, movie reviews): embedding + bidirectional LSTM classifier,
 against a bag-of-words logistic regression, both trained with glassnet.
 
-    python examples/sentiment.py --epochs 6 --out runs/sentiment
+    python examples/sentiment.py --out runs/sentiment
 
 Data: ``<data-dir>/sentiment/rt-polaritydata/rt-polarity.{pos,neg}`` (5,331 sentences each,
 already lower-cased and tokenised: the tokenizer is a whitespace split). A fixed shuffle
@@ -41,19 +41,37 @@ def read(path):
     return [line.split() for line in text.splitlines() if line.strip()]
 
 
-class LSTMClassifier(nn.Module):
-    """Embedding → BiLSTM → [h_forward, h_backward] → Linear → one logit."""
+class RNNClassifier(nn.Module):
+    """Embedding → dropout → BiLSTM/BiGRU → pooling over time → dropout → Linear → one logit.
 
-    def __init__(self, vocab, emb=64, hidden=64):
+    ``pool="last"`` reads the final states [h_forward, h_backward]; ``"max"`` takes the
+    element-wise max of the outputs over the valid steps (padding masked out); ``"maxmean"``
+    concatenates that max with the mean over the valid steps.
+    """
+
+    def __init__(self, vocab, emb=64, hidden=64, cell="lstm", pool="last", emb_drop=0.3,
+                 drop=0.3):
         super().__init__()
         self.emb = nn.Embedding(vocab, emb, padding_idx=0)
-        self.lstm = nn.LSTM(emb, hidden, batch_first=True, bidirectional=True)
-        self.drop = nn.Dropout(0.3)
-        self.fc = nn.Linear(2 * hidden, 1)
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.rnn = rnn(emb, hidden, batch_first=True, bidirectional=True)
+        self.pool, self.cell = pool, cell
+        self.emb_drop, self.drop = nn.Dropout(emb_drop), nn.Dropout(drop)
+        self.fc = nn.Linear((4 if pool == "maxmean" else 2) * hidden, 1)
 
     def forward(self, ids, lengths):
-        _, (h, _) = self.lstm(self.drop(self.emb(ids)), lengths=lengths)
-        return self.fc(self.drop(gn.cat([h[0], h[1]], 1))).reshape(-1)
+        out, h = self.rnn(self.emb_drop(self.emb(ids)), lengths=lengths)
+        if self.pool == "last":
+            h = h[0] if self.cell == "lstm" else h
+            feats = gn.cat([h[0], h[1]], 1)
+        else:                                        # outputs past each length are zero
+            valid = np.arange(ids.shape[1])[None, :] < np.asarray(lengths)[:, None]
+            neg = gn.tensor(np.where(valid, 0.0, -1e4).astype(np.float32)[:, :, None])
+            feats = (out + neg).max(1)[0]
+            if self.pool == "maxmean":
+                n = gn.tensor(np.asarray(lengths, np.float32)[:, None])
+                feats = gn.cat([feats, out.sum(1) / n], 1)
+        return self.fc(self.drop(feats)).reshape(-1)
 
 
 class BagOfWords(nn.Module):
@@ -93,10 +111,13 @@ def accuracy(model, seqs, labels):
     return hits / len(seqs)
 
 
-def fit(model, train, val, test, epochs, lr, seed, name):
-    opt = gn.optim.Adam(model.parameters(), lr=lr)
+def fit(model, train, val, test, epochs, lr, seed, name, weight_decay=0.0, patience=3):
+    """AdamW; early stopping on validation accuracy, keeping the best weights. ``test=None``
+    (model selection runs) never touches the test part; otherwise it is evaluated once, with
+    the best-validation weights."""
+    opt = gn.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
-    best, start = (-1.0, 0.0, 0), time.perf_counter()
+    best, state, start = (-1.0, 0), None, time.perf_counter()
     for epoch in range(1, epochs + 1):
         for ids, lens, y in batches(*train, 64, rng):
             loss = nn.functional.binary_cross_entropy_with_logits(model(ids, lens), y)
@@ -105,17 +126,35 @@ def fit(model, train, val, test, epochs, lr, seed, name):
             opt.step()
         val_acc = accuracy(model, *val)
         if val_acc > best[0]:
-            best = (val_acc, accuracy(model, *test), epoch)
+            best, state = (val_acc, epoch), {k: v.copy() for k, v in model.state_dict().items()}
         print(f"{name} epoch {epoch}: loss {loss.item():.3f}, val acc {val_acc:.4f}", flush=True)
-    return {"model": name, "val_accuracy": round(best[0], 4), "test_accuracy": round(best[1], 4),
-            "best_epoch": best[2], "seconds": round(time.perf_counter() - start, 1)}
+        if epoch - best[1] >= patience:
+            break
+    model.load_state_dict(state)
+    return {"model": name, "val_accuracy": round(best[0], 4),
+            "test_accuracy": None if test is None else round(accuracy(model, *test), 4),
+            "best_epoch": best[1], "seconds": round(time.perf_counter() - start, 1)}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=15, help="max epochs (early stopping)")
+    ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--bow-epochs", type=int, default=10)
+    ap.add_argument("--bow-weight-decay", default="0,0.01,0.1",
+                    help="comma list, the best on validation is tested")
+    ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
+    ap.add_argument("--pool", choices=["last", "max", "maxmean"], default="max")
+    ap.add_argument("--emb", type=int, default=64)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--emb-dropout", type=float, default=0.5)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--only", choices=["bow", "rnn"], default=None)
+    ap.add_argument("--no-test", action="store_true",
+                    help="model selection: report validation only, never evaluate the test part")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--out", default="runs/sentiment")
@@ -135,12 +174,27 @@ def main():
     print(f"{len(sents)} sentences; train/val/test {n_tr}/{n_va - n_tr}/{len(order) - n_va}; "
           f"vocabulary {len(itos)}")
     results = []
-    gn.manual_seed(args.seed)
-    results.append(fit(BagOfWords(len(itos)), split["train"], split["val"], split["test"],
-                       args.bow_epochs, 1e-2, args.seed, "bag-of-words logistic regression"))
-    gn.manual_seed(args.seed)
-    results.append(fit(LSTMClassifier(len(itos)), split["train"], split["val"], split["test"],
-                       args.epochs, 2e-3, args.seed, "embedding + BiLSTM"))
+    test = None if args.no_test else split["test"]
+    if args.only != "rnn":
+        runs = []
+        for wd in [float(w) for w in args.bow_weight_decay.split(",")]:
+            gn.manual_seed(args.seed)
+            model = BagOfWords(len(itos))
+            r = fit(model, split["train"], split["val"], None, args.bow_epochs, 1e-2, args.seed,
+                    f"bag-of-words logistic regression (weight decay {wd})", wd, args.bow_epochs)
+            runs.append((r["val_accuracy"], r, model))
+        _, r, model = max(runs, key=lambda t: t[0])         # chosen on validation only
+        if test is not None:
+            r["test_accuracy"] = round(accuracy(model, *test), 4)
+        results.append(r)
+    if args.only != "bow":
+        gn.manual_seed(args.seed)
+        model = RNNClassifier(len(itos), args.emb, args.hidden, args.cell, args.pool,
+                              args.emb_dropout, args.dropout)
+        name = (f"embedding({args.emb}) + Bi{args.cell.upper()}({args.hidden}), {args.pool} pool, "
+                f"dropout {args.emb_dropout}/{args.dropout}, weight decay {args.weight_decay}")
+        results.append(fit(model, split["train"], split["val"], test, args.epochs, args.lr,
+                           args.seed, name, args.weight_decay, args.patience))
     for r in results:
         print(json.dumps(r))
     out = Path(args.out)
