@@ -47,4 +47,5 @@ def test_fit_learns_toy_task_and_keeps_best_weights():
     r = S.fit(model, data, data, data, epochs=8, lr=2e-2, seed=0, name="toy", patience=8)
     assert r["val_accuracy"] > 0.9
     assert r["test_accuracy"] == pytest.approx(r["val_accuracy"])   # best weights restored
+    assert S.accuracy([model, model], *data) == pytest.approx(r["val_accuracy"])  # ensemble
     assert S.fit(model, data, data, None, 1, 1e-3, 0, "toy")["test_accuracy"] is None
