@@ -67,28 +67,36 @@ def assert_close(got, want, atol=1e-5, rtol=1e-5, what="value"):
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol * scale, err_msg=what)
 
 
-def check_vs_torch(fn, *arrays, atol=1e-5, rtol=1e-5, grad=True, torch_float64=False):
+def check_vs_torch(fn, *arrays, atol=1e-5, rtol=1e-5, grad=True, torch_float64=False,
+                   device="cpu"):
     """Run ``fn(L, *tensors)`` in glassnet and torch on the same float arrays.
 
     Compares output shape and values, then backpropagates the same random upstream gradient
     through both and compares every input gradient. Returns the glassnet output.
     ``torch_float64=True`` computes the torch reference in float64 (then rounds it to the
     input dtype): for inputs where float32 torch itself loses digits (logits of 1e4).
+    ``device`` puts glassnet's inputs (and ``L.const`` constants) on that device; results
+    must stay there and are compared on the host.
     """
     def to_torch(a):
         a = a.astype(np.float64) if torch_float64 and a.dtype.kind == "f" else a
         return torch.tensor(a, requires_grad=grad and a.dtype.kind == "f")
 
-    g_in = [gn.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    g_in = [gn.tensor(a, requires_grad=grad and a.dtype.kind == "f", device=device)
+            for a in arrays]
     t_in = [to_torch(a) for a in arrays]
-    g_out = fn(GN, *g_in)
+    lib = GN if device == "cpu" else _Lib(f"glassnet[{device}]",
+                                          lambda a: gn.tensor(np.asarray(a), device=device),
+                                          {}, gops, gn)
+    g_out = fn(lib, *g_in)
     t_out = fn(TORCH, *t_in)
     assert isinstance(g_out, gn.Tensor), f"expected a Tensor, got {type(g_out).__name__}"
     t_np = t_out.detach().numpy()
     if torch_float64:
         t_np = t_np.astype(g_out.dtype)
     assert g_out.dtype == t_np.dtype, f"dtype {g_out.dtype} != torch {t_np.dtype}"
-    assert_close(g_out.data, t_np, atol, rtol, "forward")
+    assert g_out.device == device, f"output on {g_out.device}, inputs on {device}"
+    assert_close(g_out.numpy(), t_np, atol, rtol, "forward")
     if not grad or not t_out.requires_grad:
         return g_out
     up = rand(*t_np.shape, dtype=t_np.dtype)
@@ -98,11 +106,12 @@ def check_vs_torch(fn, *arrays, atol=1e-5, rtol=1e-5, grad=True, torch_float64=F
         if not tt.requires_grad:
             continue
         if tt.grad is None:
-            assert gt.grad is None or not np.any(gt.grad.data), f"input {i}: unexpected grad"
+            assert gt.grad is None or not np.any(gt.grad.numpy()), f"input {i}: unexpected grad"
             continue
         assert gt.grad is not None, f"input {i}: glassnet produced no gradient"
         assert gt.grad.dtype == gt.dtype, f"input {i}: grad dtype {gt.grad.dtype}"
-        assert_close(gt.grad.data, tt.grad.numpy().astype(gt.dtype), atol, rtol,
+        assert gt.grad.device == device, f"input {i}: grad on {gt.grad.device}"
+        assert_close(gt.grad.numpy(), tt.grad.numpy().astype(gt.dtype), atol, rtol,
                      f"grad of input {i}")
     return g_out
 

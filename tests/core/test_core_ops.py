@@ -197,14 +197,15 @@ def test_cast_round_trip_is_differentiable():
 
 
 @pytest.mark.parametrize("name,fn,x", TIES, ids=[c[0] for c in TIES])
-def test_kinks_and_ties_match_torch(name, fn, x):
-    """Subgradient conventions at kinks and ties follow PyTorch exactly."""
-    check_vs_torch(fn, x.astype(np.float32))
+def test_kinks_and_ties_match_torch(name, fn, x, device):
+    """Subgradient conventions at kinks and ties follow PyTorch exactly, on every device."""
+    check_vs_torch(fn, x.astype(np.float32), device=device)
 
 
 @pytest.mark.parametrize("name,fn,specs", CASES, ids=IDS)
-def test_matches_torch(name, fn, specs):
-    check_vs_torch(fn, *make_inputs(specs, np.float32))
+def test_matches_torch(name, fn, specs, device):
+    """Every listed op on every device (cpu, the CuPy-like fake, cuda when present)."""
+    check_vs_torch(fn, *make_inputs(specs, np.float32), device=device)
 
 
 @pytest.mark.parametrize("name,fn,specs", CASES, ids=IDS)
