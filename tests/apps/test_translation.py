@@ -116,6 +116,9 @@ def test_recipe_validation(tmp_path):
     bad.write_text('task = "translation"\nhiden = 3\n')
     with pytest.raises(ValueError, match="unknown key 'hiden'"):
         TranslationRecipe.from_toml(bad)
+    bad.write_text('task = "translation"\nhidden = \n')
+    with pytest.raises(ValueError, match=r"recipe .*r\.toml: invalid TOML"):
+        TranslationRecipe.from_toml(bad)
 
 
 def test_corpus_bleu_uses_every_reference():

@@ -4,11 +4,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tomllib
 from pathlib import Path
 
 from ..io import atomic_write_text
-from ..train.recipe import check_fields
+from ..train.recipe import check_fields, read_toml
 
 __all__ = ["data_root", "read_recipe", "recipe_to_toml", "prepare_run_dir", "write_json",
            "read_json", "check_fields"]
@@ -29,14 +28,7 @@ def read_recipe(cls, source):
     if isinstance(source, dict):
         data, where = dict(source), "recipe"
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"recipe {path}: no such file")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"recipe {path}: invalid TOML ({e})") from None
-        where = f"recipe {path}"
+        data, where = read_toml(source), f"recipe {source}"
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:

@@ -24,6 +24,7 @@ import numpy as np
 from .. import nn, optim
 from ..io import atomic_write_text
 from ..tensor import manual_seed, no_grad
+from ._run import read_recipe
 from .translation import (PAD, Seq2Seq, Translator, Vocab, detokenize, load_pairs, pad_batch,
                           split_pairs)
 
@@ -93,16 +94,7 @@ class TranslationRecipe:
     @classmethod
     def from_toml(cls, path) -> "TranslationRecipe":
         """Read a recipe file; unknown keys are refused by name."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"recipe {path}: no such file")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"recipe {path}: unknown key {unknown[0]!r}; expected keys from "
-                             f"{sorted(known)}")
-        return cls(**data)
+        return read_recipe(cls, path)
 
 
 def batches(pairs, batch_size: int, rng=None):

@@ -45,6 +45,21 @@ SCHEDULERS = ("none", "step", "cosine", "plateau")
 DATASETS = ("digits", "mnist")
 
 
+def read_toml(path) -> dict:
+    """The table in the recipe file ``path`` (stdlib ``tomllib``).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: not valid UTF-8 TOML. Both name the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe {path}: no such file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"recipe {path}: invalid TOML ({e})") from None
+
+
 def check_fields(obj, rules) -> None:
     """Type-check a recipe dataclass and apply ``rules`` = [(field, ok, rule text), ...]."""
     for f in dataclasses.fields(obj):
@@ -151,14 +166,7 @@ class Recipe:
     @classmethod
     def from_toml(cls, path) -> "Recipe":
         """Read a recipe TOML file (stdlib ``tomllib``)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"recipe {path}: no such file")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"recipe {path}: invalid TOML ({e})") from None
-        return cls.from_dict(data, f"recipe {path}")
+        return cls.from_dict(read_toml(path), f"recipe {path}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
