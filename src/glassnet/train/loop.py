@@ -198,9 +198,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     Each epoch: ``model.train()``; for each batch ``(x, y)``: ``optimizer.zero_grad()``,
     ``loss = loss_fn(model(x), y)``, ``loss.backward()``, ``optimizer.step()`` (batches are
     moved to the model's device first, so a CPU DataLoader feeds a ``model.to("cuda")``);
-    then, with
-    ``val_data``, :func:`evaluate` (``model.eval()`` under ``no_grad``). A NaN/Inf loss stops
-    training with :class:`NonFiniteLossError` before the bad update is applied. The first
+    then, with ``val_data``, :func:`evaluate` (``model.eval()`` under ``no_grad``). A NaN/Inf
+    loss stops training with :class:`NonFiniteLossError` before the bad update is applied. The first
     Ctrl-C (SIGINT) stops after the running step: callbacks see ``stop_reason ==
     "interrupted"`` (:class:`ModelCheckpoint` then saves that step) and ``fit`` raises
     KeyboardInterrupt.
