@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/glassnet train recipes/digits_mlp.toml --out runs/demo --overwrite
 
 test: $(TSTAMP)
+	$(BIN)/ruff check .
 	GLASSNET_DATA=$${GLASSNET_DATA:-$(DATA)} $(BIN)/python -m pytest -p no:cacheprovider
 
 bench: $(TSTAMP)

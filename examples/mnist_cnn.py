@@ -5,7 +5,8 @@
     python examples/mnist_cnn.py --torch-epoch                     # also time PyTorch
 
 Model: Conv2d(1,32,3,p=1)-ReLU-MaxPool(2)-Conv2d(32,64,3,p=1)-ReLU-MaxPool(2)-Flatten-
-Linear(3136,128)-ReLU-Dropout(0.25)-Linear(128,10); cross-entropy; Adam(lr=1e-3, halved after every epoch), batch 64.
+Linear(3136,128)-ReLU-Dropout(0.25)-Linear(128,10); cross-entropy; Adam(lr=1e-3, halved after
+every epoch), batch 64.
 The data are the four MNIST IDX files, read with glassnet.data.load_mnist from --data-dir
 (default: $GLASSNET_DATA/mnist, else ../shared/data/mnist next to the repository).
 """

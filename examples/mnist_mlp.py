@@ -1,6 +1,7 @@
 """Train a 784-512-256-10 MLP on MNIST with the glassnet library API (>= 98% test accuracy).
 
-    python examples/mnist_mlp.py --data-dir ../shared/data/mnist [--epochs 12] [--out runs/mnist_example]
+    python examples/mnist_mlp.py --data-dir ../shared/data/mnist [--epochs 12] \
+        [--out runs/mnist_example]
 
 The same run from the command line: ``glassnet train recipes/mnist_mlp.toml --data-dir ...``.
 """

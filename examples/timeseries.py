@@ -115,7 +115,7 @@ def main():
     model = Forecaster(args.hidden)
     opt = gn.optim.Adam(model.parameters(), lr=args.lr)
     start = time.perf_counter()
-    for epoch in range(args.epochs):
+    for _ in range(args.epochs):
         perm = rng.permutation(len(Xtr))
         for i in range(0, len(perm), args.batch):
             b = perm[i:i + args.batch]

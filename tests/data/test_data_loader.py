@@ -156,7 +156,7 @@ def test_fast_path_matches_generic_path(monkeypatch):
                           shuffle=True, seed=7)
     fast_batches = list(DataLoader(ds, batch_size=8, shuffle=True, seed=7))
     sub_batches = list(DataLoader(sub, batch_size=8, shuffle=True, seed=7))
-    for (xf, yf), (xs, ys), (xc, yc) in zip(fast_batches, slow, custom):
+    for (xf, yf), (xs, ys), (xc, _yc) in zip(fast_batches, slow, custom):
         np.testing.assert_array_equal(xf.numpy(), xs.numpy())
         np.testing.assert_array_equal(yf.numpy(), ys.numpy())
         np.testing.assert_array_equal(xf.numpy(), xc.numpy())

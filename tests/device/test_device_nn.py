@@ -121,7 +121,7 @@ def test_optimizer_matches_torch_on_device(device, opt):
     tp = [torch.tensor(a, requires_grad=True) for a in arrays]
     go, to = make(gn, gp), make(torch, tp)
     for step in range(3):
-        for g, t, a in zip(gp, tp, arrays):
+        for g, t, _a in zip(gp, tp, arrays):
             grad = (0.5 * host(t) + step).astype(np.float32)
             g.grad = gn.tensor(grad, device=device)
             t.grad = torch.tensor(grad)

@@ -382,7 +382,7 @@ def test_scheduler_constructor_and_steps(name, data):
         assert_clear_error(sched, name, key, what=what)
         return
     assert t_ok or isinstance(value, bool), f"{what}: glassnet accepted, PyTorch rejects"
-    for i in range(3):
+    for _ in range(3):
         status, err = guarded(sched.step, 1.0) if name == "ReduceLROnPlateau" else \
             guarded(sched.step)
         if status == "error":

@@ -94,7 +94,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(reference, tmp_p
             hit = wait_for(proc, lambda: any(n.startswith(".tmp-") for n in snapshot(ckpts)[1]))
             time.sleep(rng.uniform(0.0, 0.06))
         else:           # a random moment after the run made some progress
-            hit = wait_for(proc, lambda: snapshot(ckpts)[0] - before)
+            hit = wait_for(proc, lambda before=before: snapshot(ckpts)[0] - before)
             time.sleep(rng.uniform(0.0, 0.5))
         if not hit or proc.poll() is not None:
             break                                     # it finished before we could kill it

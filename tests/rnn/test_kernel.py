@@ -113,7 +113,8 @@ def test_fused_finite_differences(mode):
 def _loss_value(mode, args, lengths):
     out, h, c = recurrent_layer(mode, *args, lengths=lengths)
     rng = np.random.default_rng(1)
-    v = (out.numpy() * rng.normal(size=out.shape)).sum() + (h.numpy() * rng.normal(size=h.shape)).sum()
+    v = (out.numpy() * rng.normal(size=out.shape)).sum()
+    v += (h.numpy() * rng.normal(size=h.shape)).sum()
     if c is not None:
         v += (c.numpy() * rng.normal(size=c.shape)).sum()
     return v

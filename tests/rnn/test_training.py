@@ -69,7 +69,7 @@ def test_learns_running_sum_task():
     gru, head = gn.nn.GRU(1, 16, batch_first=True), gn.nn.Linear(16, 1)
     params = list(gru.parameters()) + list(head.parameters())
     opt = gn.optim.Adam(params, lr=0.02)
-    for step in range(300):
+    for _ in range(300):
         x = rng.uniform(-1, 1, (32, 8, 1)).astype(np.float32)
         y = np.cumsum(x, axis=1) / 4
         out, _ = gru(gn.tensor(x))

@@ -340,7 +340,8 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
     roll = sample(model, recipe.sample_steps, seed=recipe.seed, temperature=recipe.temperature)
     roll_to_midi(roll, run_dir / "sample.mid")
     plot_roll(roll, run_dir / "sample.png", f"glassnet LSTM sample ({recipe.sample_steps} beats)")
-    result = {"valid_nll": best, "best_epoch": best_epoch, "test_nll": evaluate_nll(model, rolls["test"]),
+    result = {"valid_nll": best, "best_epoch": best_epoch,
+              "test_nll": evaluate_nll(model, rolls["test"]),
               "test_frames": int(sum(len(r) for r in rolls["test"])),
               "train_seconds": round(train_seconds, 2), "history": log}
     write_json(run_dir / "run.json", result)

@@ -57,8 +57,8 @@ def _fast_source(dataset):
     while isinstance(dataset, Subset):
         index_map = dataset.indices if index_map is None else dataset.indices[index_map]
         dataset = dataset.dataset
-    if type(dataset) is TensorDataset or (isinstance(dataset, TensorDataset)
-                                          and type(dataset).__getitem__ is TensorDataset.__getitem__):
+    plain = type(dataset).__getitem__ is TensorDataset.__getitem__
+    if type(dataset) is TensorDataset or (isinstance(dataset, TensorDataset) and plain):
         return dataset.arrays, index_map
     return None
 

@@ -82,7 +82,7 @@ class _RNNBase(Module):
                 getattr(self, "bias_ih" + s, None), getattr(self, "bias_hh" + s, None))
 
     def forward(self, input: Tensor, hx=None, lengths=None):
-        name, H = type(self).__name__, self.hidden_size
+        name = type(self).__name__
         D = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
         if not isinstance(input, Tensor):
@@ -208,8 +208,9 @@ _DOC = r"""
             h_n keeps (D·num_layers, N, H_out) either way).
         dropout: dropout on the outputs of every layer but the last, in training (default 0).
         bidirectional: also run the sequence backwards; outputs concatenate both (default False).
-        learn_initial_state: keyword-only; learn h_0 (and c_0 for LSTM: parameters ``initial_h``, ``initial_c``,
-            shape (D·num_layers, H_out)) used when no state is passed, instead of zeros. These
+        learn_initial_state: keyword-only; learn h_0 (and c_0 for LSTM: parameters
+            ``initial_h``, ``initial_c``, shape (D·num_layers, H_out)) used when no state is
+            passed, instead of zeros. These
             keys are not in PyTorch's state dict: load one with ``strict=False``.
 
     Forward: ``layer(input, hx=None, lengths=None)``
@@ -337,7 +338,8 @@ class _CellBase(Module):
                                      f"{want}, got {tuple(s.shape)}")
                 s = ops.reshape(s, (1, H)) if unbatched else s
             states.append(s)
-        _, h, c = recurrent_layer(self.mode, x, states[0], states[1] if self.mode == "LSTM" else None,
+        c0 = states[1] if self.mode == "LSTM" else None
+        _, h, c = recurrent_layer(self.mode, x, states[0], c0,
                                   self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if unbatched:
             h = ops.reshape(h, (H,))

@@ -63,7 +63,8 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Te
 
     Args:
         mode: ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``.
-        x: input (L, N, H_in), or an :class:`EmbeddedInput` (ids (L, N)). h0: initial hidden state (N, H). c0: initial cell (LSTM only).
+        x: input (L, N, H_in), or an :class:`EmbeddedInput` (ids (L, N)).
+        h0: initial hidden state (N, H). c0: initial cell (LSTM only).
         w_ih: (G·H, H_in), w_hh: (G·H, H), b_ih, b_hh: (G·H,) or None; G = 1, 4, 3.
         lengths: optional int array (N,) of valid lengths (1 ≤ len ≤ L).
         reverse: process t = L−1 … 0 (the backward direction of a bidirectional layer).

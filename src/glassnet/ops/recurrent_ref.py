@@ -18,7 +18,7 @@ def recurrent_layer_reference(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor
                               w_hh: Tensor, b_ih=None, b_hh=None, lengths=None,
                               reverse: bool = False):
     """Reference for ``recurrent_layer``: returns ``(out, h_n, c_n)`` (see there)."""
-    L, N = x.shape[0], x.shape[1]
+    L = x.shape[0]
     H = w_hh.shape[1]
     h, c = h0, c0
     outs = [None] * L

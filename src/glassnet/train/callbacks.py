@@ -26,7 +26,6 @@ import csv
 import io
 import json
 import math
-import shutil
 import sys
 from pathlib import Path
 

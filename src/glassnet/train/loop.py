@@ -132,8 +132,9 @@ class FitContext:
 def _split_batch(batch, where: str):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch
+    n = len(batch) if hasattr(batch, '__len__') else '?'
     raise ValueError(f"{where}: expected batches (inputs, targets), got "
-                     f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}")
+                     f"{type(batch).__name__} of length {n}")
 
 
 def _batch_size(x) -> int:
