@@ -1,23 +1,28 @@
-"""Side-by-side training-step benchmark: glassnet vs PyTorch (CPU, float32, 2 threads).
+"""glassnet vs PyTorch (CPU, float32): each framework alone in its own fresh process.
 
-Protocol (../shared/BENCHMARKS.md): both frameworks start from the same weights and data,
-steps are timed alternating between the frameworks after a warm-up, and the median of
-several repetitions is reported with the ratio glassnet/PyTorch (< 1 means glassnet is
-faster). Peak resident memory is measured per framework in a fresh subprocess that imports
-only that framework and runs the same workload.
+Protocol (../shared/BENCHMARKS.md): for every workload, pairs of fresh processes, one per
+framework, alternating the order pair by pair (glassnet then torch, torch then glassnet, …).
+Each process builds the workload from the same weights and data, warms up, then times
+``--reps`` repetitions of ``--inner`` calls and reports them with its own peak RSS (VmHWM).
+The table gives the medians of all repetitions, their min–max, and the median of the pair
+ratios glassnet/PyTorch (< 1 means glassnet is faster; for rates such as chars/s the ratio
+is still time over time, so < 1 is faster there too).
 
-    python benchmarks/bench.py                      # all workloads available
-    python benchmarks/bench.py --workloads mlp --reps 30
-    python benchmarks/bench.py --quick              # seconds; used by the test suite
+    python benchmarks/bench.py                          # every workload, 3 pairs
+    python benchmarks/bench.py --workloads cnn,lstm --pairs 5
+    python benchmarks/bench.py --in-process             # old mode: both in one process
+    python benchmarks/bench.py --quick                  # seconds; used by the test suite
 
-Prints a table, then one line of JSON (the record), and writes it to --json if given.
+The record (last line of output, and --json) holds the CPU model, the BLAS libraries and
+kernels seen by threadpoolctl (when installed) and the thread counts of each framework.
+The in-process mode is kept for comparison only: the two thread pools then fight over the
+cores and its ratios swing by 2x from run to run.
 """
 import argparse
 import importlib
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,96 +32,199 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workloads import NAMES  # noqa: E402
+from workloads import NAMES, module_name  # noqa: E402
+
+FRAMEWORKS = ("glassnet", "torch")
+
+
+# -- the child: one framework, one workload, in this process only --------------------------
+def _threads(mod) -> int:
+    return getattr(mod, "THREADS", 2)
+
+
+def _blas_info() -> list:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"note": "threadpoolctl not installed"}]
+    keep = ("user_api", "internal_api", "version", "num_threads", "architecture", "prefix")
+    return [{k: d.get(k) for k in keep} for d in threadpool_info()]
+
+
+def child(name: str, framework: str, reps: int, warmup: int, inner: int) -> dict:
+    """Time one workload in one framework (run in a fresh process: see ``_spawn``)."""
+    mod = importlib.import_module(f"workloads.{module_name(name)}")
+    threads = _threads(mod)
+    info = {}
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        info["torch_threads"] = torch.get_num_threads()
+        info["torch_backends"] = {"mkl": torch.backends.mkl.is_available(),
+                                  "mkldnn": torch.backends.mkldnn.is_available()}
+    step = mod.make(framework)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            step()
+        times.append((time.perf_counter() - t0) / inner)
+    hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
+    return {"seconds": times, "peak_rss_mb": int(hwm[0]) / 1024 if hwm else None,
+            "threads": threads, "blas": _blas_info(), **info}
+
+
+def _spawn(name, framework, args) -> dict:
+    threads = str(_threads(importlib.import_module(f"workloads.{module_name(name)}")))
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = threads
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, framework,
+           "--reps", str(args.reps), "--warmup", str(args.warmup), "--inner", str(args.inner)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"bench: {framework} {name} failed:\n{out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# -- the parent: alternate fresh processes, pair by pair -------------------------------------
+def _scale(mod) -> tuple[str, float]:
+    """Display unit and the factor from seconds per call to it."""
+    unit = getattr(mod, "UNIT", "ms/step")
+    if unit == "us/step":
+        return unit, 1e6
+    if unit.endswith("/s"):
+        return unit, float(getattr(mod, "PER_CALL", 1))   # items per second = PER_CALL / s
+    return unit, 1e3
+
+
+def measure_separate(name: str, args) -> dict:
+    mod = importlib.import_module(f"workloads.{module_name(name)}")
+    unit, factor = _scale(mod)
+    runs = {fw: [] for fw in FRAMEWORKS}
+    pair_ratios = []
+    for p in range(args.pairs):
+        order = FRAMEWORKS if p % 2 == 0 else FRAMEWORKS[::-1]
+        med = {}
+        for fw in order:
+            r = _spawn(name, fw, args)
+            runs[fw].append(r)
+            med[fw] = statistics.median(r["seconds"])
+        pair_ratios.append(med["glassnet"] / med["torch"])
+    row = {"workload": name, "unit": unit, "pairs": args.pairs,
+           "ratio": statistics.median(pair_ratios), "pair_ratios": pair_ratios}
+    for fw in FRAMEWORKS:
+        secs = [s for r in runs[fw] for s in r["seconds"]]
+        vals = [(factor / s if unit.endswith("/s") else s * factor) for s in secs]
+        row[f"{fw}_median"] = statistics.median(vals)
+        row[f"{fw}_min"], row[f"{fw}_max"] = min(vals), max(vals)
+        row[f"{fw}_peak_rss_mb"] = max(r["peak_rss_mb"] or 0 for r in runs[fw])
+        row[f"{fw}_threads"] = runs[fw][0]["threads"]
+        row[f"{fw}_blas"] = runs[fw][0]["blas"]
+        if "torch_backends" in runs[fw][0]:
+            row["torch_backends"] = runs[fw][0]["torch_backends"]
+    return row
+
+
+def measure_in_process(name: str, args) -> dict:
+    """The old mode, both frameworks in this process (labelled as such in the record)."""
+    import torch
+    mod = importlib.import_module(f"workloads.{module_name(name)}")
+    unit, factor = _scale(mod)
+    torch.set_num_threads(_threads(mod))
+    steps = {fw: mod.make(fw) for fw in FRAMEWORKS}
+    for step in steps.values():
+        for _ in range(args.warmup):
+            step()
+    secs = {fw: [] for fw in FRAMEWORKS}
+    for _ in range(args.reps):
+        for fw, step in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(args.inner):
+                step()
+            secs[fw].append((time.perf_counter() - t0) / args.inner)
+    row = {"workload": name, "unit": unit, "mode": "in-process"}
+    for fw in FRAMEWORKS:
+        vals = [(factor / s if unit.endswith("/s") else s * factor) for s in secs[fw]]
+        row[f"{fw}_median"] = statistics.median(vals)
+        row[f"{fw}_min"], row[f"{fw}_max"] = min(vals), max(vals)
+    row["ratio"] = statistics.median(secs["glassnet"]) / statistics.median(secs["torch"])
+    return row
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _available(names):
     out = []
     for n in names:
+        if n not in NAMES:
+            raise SystemExit(f"bench: unknown workload {n!r}; expected one of {', '.join(NAMES)}")
         try:
-            importlib.import_module(f"workloads.{n}")
+            importlib.import_module(f"workloads.{module_name(n)}")
             out.append(n)
-        except ImportError:
-            pass
+        except ImportError as e:
+            print(f"bench: skipping {n}: {e}", file=sys.stderr)
     return out
 
 
-def time_side_by_side(name: str, reps: int, warmup: int, inner: int) -> dict:
-    import torch
-    torch.set_num_threads(2)
-    mod = importlib.import_module(f"workloads.{name}")
-    steps = {fw: mod.make(fw) for fw in ("glassnet", "torch")}
-    for fw in steps:
-        for _ in range(warmup):
-            steps[fw]()
-    times = {fw: [] for fw in steps}
-    for _ in range(reps):                       # alternate so drift hits both equally
-        for fw, step in steps.items():
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                step()
-            times[fw].append((time.perf_counter() - t0) / inner * 1000)
-    med = {fw: statistics.median(v) for fw, v in times.items()}
-    return {"glassnet_ms": med["glassnet"], "torch_ms": med["torch"],
-            "ratio": med["glassnet"] / med["torch"]}
+def print_table(rows) -> None:
+    print(f"{'workload':<10}{'unit':>11}{'glassnet (min-max)':>28}{'PyTorch (min-max)':>28}"
+          f"{'ratio':>7}{'gn MB':>7}{'pt MB':>7}")
 
-
-def peak_rss_mb(name: str, framework: str, steps: int) -> float:
-    """Peak RSS of a fresh process that imports one framework and runs ``steps`` steps.
-
-    Read from VmHWM (per address space, reset by exec): ``ru_maxrss`` would inherit the
-    parent's high-water mark across fork/exec.
-    """
-    code = (
-        "import sys, resource; sys.path.insert(0, %r)\n"
-        "if %r == 'torch':\n    import torch; torch.set_num_threads(2)\n"
-        "import importlib; m = importlib.import_module('workloads.%s')\n"
-        "step = m.make(%r)\n"
-        "for _ in range(%d): step()\n"
-        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
-    ) % (str(HERE), framework, name, framework, steps)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    def cell(r, fw):
+        return f"{r[fw + '_median']:.3g} ({r[fw + '_min']:.3g}-{r[fw + '_max']:.3g})"
+    for r in rows:
+        print(f"{r['workload']:<10}{r['unit']:>11}{cell(r, 'glassnet'):>28}"
+              f"{cell(r, 'torch'):>28}{r['ratio']:>7.2f}"
+              f"{r.get('glassnet_peak_rss_mb', float('nan')):>7.0f}"
+              f"{r.get('torch_peak_rss_mb', float('nan')):>7.0f}")
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workloads", default=",".join(NAMES))
-    ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--workloads", default=",".join(NAMES),
+                    help=f"comma-separated, from {', '.join(NAMES)}")
+    ap.add_argument("--pairs", type=int, default=3, help="process pairs per workload (>= 3)")
+    ap.add_argument("--reps", type=int, default=7, help="timed repetitions per process")
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--inner", type=int, default=10,
-                    help="steps per timed repetition (amortises the hand-over between "
-                         "the two frameworks' thread pools)")
+    ap.add_argument("--inner", type=int, default=5, help="calls per timed repetition")
+    ap.add_argument("--in-process", action="store_true",
+                    help="old mode: both frameworks in this process (thread pools interfere)")
     ap.add_argument("--quick", action="store_true", help="a few steps only (for tests)")
-    ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the record here")
+    ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(*args.child, args.reps, args.warmup, args.inner)))
+        return {}
     if args.quick:
-        args.reps, args.warmup, args.inner = 2, 1, 1
+        args.pairs, args.reps, args.warmup, args.inner = 1, 2, 1, 1
     names = _available([n.strip() for n in args.workloads.split(",") if n.strip()])
-    rows = []
-    for name in names:
-        r = {"workload": name, **time_side_by_side(name, args.reps, args.warmup, args.inner)}
-        if not args.no_memory:
-            n = 3 if args.quick else 50
-            r["glassnet_peak_rss_mb"] = peak_rss_mb(name, "glassnet", n)
-            r["torch_peak_rss_mb"] = peak_rss_mb(name, "torch", n)
-        rows.append(r)
-    print(f"{'workload':<9}{'glassnet ms':>13}{'torch ms':>10}{'ratio':>8}"
-          f"{'gn RSS MB':>11}{'torch RSS MB':>14}")
-    for r in rows:
-        print(f"{r['workload']:<9}{r['glassnet_ms']:>13.2f}{r['torch_ms']:>10.2f}"
-              f"{r['ratio']:>8.2f}{r.get('glassnet_peak_rss_mb', float('nan')):>11.0f}"
-              f"{r.get('torch_peak_rss_mb', float('nan')):>14.0f}")
+    measure = measure_in_process if args.in_process else measure_separate
+    rows = [measure(n, args) for n in names]
+    print_table(rows)
     import numpy
     import torch
-    record = {"benchmark": "glassnet-vs-torch", "quick": args.quick, "reps": args.reps,
-              "inner": args.inner, "machine": platform.machine(), "cpus": os.cpu_count(),
+    record = {"benchmark": "glassnet-vs-torch",
+              "mode": "in-process" if args.in_process else "separate-processes",
+              "quick": args.quick, "pairs": None if args.in_process else args.pairs,
+              "reps": args.reps, "inner": args.inner, "warmup": args.warmup,
+              "cpu": cpu_model(), "machine": platform.machine(), "cpus": os.cpu_count(),
               "python": platform.python_version(), "numpy": numpy.__version__,
-              "torch": torch.__version__, "results": rows,
-              "ru_maxrss_this_process_mb":
-                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+              "torch": torch.__version__, "time_utc": time.strftime("%Y-%m-%d %H:%M",
+                                                                      time.gmtime()),
+              "results": rows}
     print(json.dumps(record))
     if args.json:
         args.json.write_text(json.dumps(record, indent=2))
