@@ -82,9 +82,24 @@ LAYERS = {
                        "kernel_size": st.sampled_from([1, 3]), "batch_first": B},
                       lambda kw: (2, 2, kw["input_channels"], 4, 4), torch_name=None),
 }
+_INORM = {"num_features": ints(1, 4), "affine": B, "track_running_stats": B,
+          "momentum": st.floats(0, 1)}
+LAYERS.update({      # normalisation layers of issue 14
+    "BatchNorm3d": row({"num_features": ints(1, 4), "affine": B},
+                       lambda kw: (2, kw["num_features"], 2, 3, 3)),
+    "GroupNorm": row({"num_groups": st.sampled_from([1, 2]), "num_channels":
+                      st.sampled_from([2, 4]), "affine": B, "eps": st.floats(1e-6, 1e-2)},
+                     lambda kw: (2, kw["num_channels"], 3)),
+    "InstanceNorm1d": row(_INORM, lambda kw: (2, kw["num_features"], 5)),
+    "InstanceNorm2d": row(_INORM, lambda kw: (2, kw["num_features"], 3, 3)),
+    "InstanceNorm3d": row(_INORM, lambda kw: (2, kw["num_features"], 2, 3, 3)),
+    "RMSNorm": row({"normalized_shape": ints(1, 4), "eps": st.none() | st.floats(1e-6, 1e-2),
+                    "elementwise_affine": B}, lambda kw: (2, 3, kw["normalized_shape"])),
+})
 
 # Not layers (containers, the base classes) or tested elsewhere in the suite (losses).
 NOT_LAYERS = {"Module", "Parameter", "Sequential", "ModuleList", "functional", "init", "utils"}
+NOT_LAYERS |= {"ModuleDict", "ParameterList", "ParameterDict"}
 LOSSES = {"MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
 
 # Values thrown at one constructor argument at a time (huge sizes are left out: they are a

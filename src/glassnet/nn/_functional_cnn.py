@@ -1,11 +1,13 @@
 """Functional forms of the CNN layers, re-exported by ``glassnet.nn.functional``."""
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
+from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.norm import batch_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d, upsample_nearest
 from .normalization import dropout2d
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "dropout2d"]
+__all__ += ["group_norm", "instance_norm", "rms_norm"]
 
 
 def interpolate(x, size=None, scale_factor=None, mode: str = "nearest"):

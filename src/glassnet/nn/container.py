@@ -1,7 +1,10 @@
-"""Containers: Sequential (a pipeline of layers) and ModuleList."""
-from .module import Module
+"""Containers: Sequential (a pipeline of layers), ModuleList, ModuleDict, ParameterList and
+ParameterDict: they register what they hold, so ``parameters()`` and ``state_dict()`` (with
+PyTorch's keys: ``0.weight``, ``name.weight``, ``0``, ``name``) find it."""
+from ..tensor import Tensor
+from .module import Module, Parameter
 
-__all__ = ["Sequential", "ModuleList"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 class Sequential(Module):
@@ -70,3 +73,204 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+def _key(who: str, key) -> str:
+    if not isinstance(key, str) or not key or "." in key:
+        raise KeyError(f"{who}: keys must be non-empty strings without '.', got {key!r}")
+    return key
+
+
+def _pairs(who: str, items) -> list:
+    """A dict (or a ModuleDict/ParameterDict) or an iterable of (key, value) pairs → pairs."""
+    if items is None:
+        return []
+    if hasattr(items, "items"):
+        return list(items.items())
+    pairs = []
+    for i, kv in enumerate(items):
+        if not isinstance(kv, (tuple, list)) or len(kv) != 2:
+            raise TypeError(f"{who}.update: element {i} should be a (key, value) pair, got "
+                            f"{kv!r}")
+        pairs.append(tuple(kv))
+    return pairs
+
+
+class ModuleDict(Module):
+    """Modules held by name, like a dict; registered, so their parameters are the model's.
+
+    Keys keep their insertion order; ``state_dict`` keys are ``<name>.<param>`` as in PyTorch.
+    It has no ``forward``: index it in your own.
+
+    Example:
+        >>> heads = gn.nn.ModuleDict({"cls": gn.nn.Linear(8, 3), "reg": gn.nn.Linear(8, 1)})
+        >>> heads["cls"](gn.randn(2, 8)).shape
+        (2, 3)
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict: no module named {key!r} (keys: {list(self._modules)})")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict[{key!r}]: expected a Module, got "
+                            f"{type(module).__name__}")
+        setattr(self, _key("ModuleDict", key), module)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(list(self._modules))
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
+
+    def update(self, modules) -> None:
+        for key, module in _pairs("ModuleDict", modules):
+            self[key] = module
+
+
+def _as_parameter(who: str, value) -> Parameter:
+    """A Parameter stays itself; a Tensor or array becomes a Parameter (as PyTorch does)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value.data)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return Parameter(value)
+    raise TypeError(f"{who}: expected a Parameter or a Tensor, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of parameters (keys ``0``, ``1``, … in ``state_dict``); tensors and arrays put
+    into it become Parameters.
+
+    Example:
+        >>> ws = gn.nn.ParameterList([gn.nn.Parameter(gn.randn(3, 3)) for _ in range(2)])
+        >>> len(list(ws.parameters()))
+        2
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        self.extend(values or ())
+
+    def _index(self, i: int) -> str:
+        n = len(self)
+        if not isinstance(i, int) or not -n <= i < n:
+            raise IndexError(f"ParameterList: index {i!r} out of range for length {n}")
+        return str(i % n)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ParameterList(list(self)[i])
+        return self._parameters[self._index(i)]
+
+    def __setitem__(self, i: int, value) -> None:
+        setattr(self, self._index(i), _as_parameter("ParameterList", value))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def append(self, value) -> "ParameterList":
+        setattr(self, str(len(self)), _as_parameter("ParameterList.append", value))
+        return self
+
+    def extend(self, values) -> "ParameterList":
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)}"
+                         for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """Parameters held by name, like a dict (keys are the ``state_dict`` keys).
+
+    Example:
+        >>> pd = gn.nn.ParameterDict({"scale": gn.nn.Parameter(gn.ones(4))})
+        >>> pd["scale"].shape
+        (4,)
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        if key not in self._parameters:
+            raise KeyError(f"ParameterDict: no parameter named {key!r} (keys: "
+                           f"{list(self._parameters)})")
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        setattr(self, _key("ParameterDict", key), _as_parameter(f"ParameterDict[{key!r}]",
+                                                                 value))
+
+    def __delitem__(self, key: str) -> None:
+        self[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(list(self._parameters))
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def pop(self, key: str) -> Parameter:
+        p = self[key]
+        del self[key]
+        return p
+
+    def update(self, parameters) -> None:
+        for key, value in _pairs("ParameterDict", parameters):
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)}" for k, p in self.items())

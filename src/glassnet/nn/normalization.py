@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, and Dropout2d.
+"""Normalisation layers: BatchNorm1d/2d/3d, LayerNorm, and Dropout2d (GroupNorm, InstanceNorm
+and RMSNorm live in ``nn/group_norm.py``).
 
 Shape glossary: N batch, C channels (features), L length, H height, W width.
 """
@@ -10,7 +11,7 @@ from ..tensor import Tensor, get_rng, make
 from .linear import check_positive_int
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout2d", "dropout2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout2d", "dropout2d"]
 
 
 class _BatchNorm(Module):
@@ -109,6 +110,20 @@ class BatchNorm1d(_BatchNorm):
     """
     _ranks = (2, 3)
     _shape_text = "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm3d(_BatchNorm):
+    r"""Batch normalisation per channel over (N, D, H, W) of volumes: as :class:`BatchNorm2d`.
+
+    Shape:
+        input (N, C, D, H, W) → output (N, C, D, H, W).
+
+    Example:
+        >>> gn.nn.BatchNorm3d(4)(gn.randn(2, 4, 3, 5, 5)).shape
+        (2, 4, 3, 5, 5)
+    """
+    _ranks = (5,)
+    _shape_text = "(N, {c}, D, H, W)"
 
 
 class LayerNorm(Module):
