@@ -101,6 +101,7 @@ LAYERS.update({      # normalisation layers of issue 14
 NOT_LAYERS = {"Module", "Parameter", "Sequential", "ModuleList", "functional", "init", "utils"}
 NOT_LAYERS |= {"ModuleDict", "ParameterList", "ParameterDict"}
 LOSSES = {"MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
+NOT_LAYERS |= {"CTCLoss"}   # four arguments (log_probs, targets, lengths): tests/apps/test_ctc.py
 
 # Values thrown at one constructor argument at a time (huge sizes are left out: they are a
 # MemoryError by design, as in PyTorch).

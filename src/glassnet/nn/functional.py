@@ -17,6 +17,8 @@ pad = ops.pad
 from ._functional_cnn import *  # noqa: F401,F403,E402  (conv, pooling, normalisation)
 from ._functional_cnn import __all__ as _cnn_all  # noqa: E402
 __all__ += _cnn_all
+from .ctc import ctc_loss  # noqa: E402
+__all__ += ["ctc_loss"]
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
