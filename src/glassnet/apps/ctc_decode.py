@@ -68,6 +68,12 @@ def greedy_decode(log_probs, lengths=None, blank: int = 0) -> list:
     return out[0] if single else out
 
 
+def _add(beams: dict, prefix: tuple, pb: float = -np.inf, pnb: float = -np.inf) -> None:
+    """beams[prefix] (log p_b, log p_nb) += (pb, pnb), in log space."""
+    ob, onb = beams.get(prefix, (-np.inf, -np.inf))
+    beams[prefix] = (np.logaddexp(ob, pb), np.logaddexp(onb, pnb))
+
+
 def prefix_beam_search(log_probs, beam_width: int = 8, blank: int = 0,
                        length: int | None = None) -> tuple[list, float]:
     """The most likely label sequence under the CTC model, searched with a beam of prefixes.
@@ -100,22 +106,18 @@ def prefix_beam_search(log_probs, beam_width: int = 8, blank: int = 0,
     beams = {(): (0.0, neg)}                                # prefix -> (log p_b, log p_nb)
     for y in arr:
         nxt: dict = {}
-
-        def add(prefix, pb=neg, pnb=neg):
-            ob, onb = nxt.get(prefix, (neg, neg))
-            nxt[prefix] = (np.logaddexp(ob, pb), np.logaddexp(onb, pnb))
         for prefix, (pb, pnb) in beams.items():
             total = np.logaddexp(pb, pnb)
-            add(prefix, pb=total + y[blank])
+            _add(nxt, prefix, pb=total + y[blank])
             last = prefix[-1] if prefix else None
             for k in range(C):
                 if k == blank:
                     continue
                 if k == last:
-                    add(prefix, pnb=pnb + y[k])
-                    add(prefix + (k,), pnb=pb + y[k])
+                    _add(nxt, prefix, pnb=pnb + y[k])
+                    _add(nxt, prefix + (k,), pnb=pb + y[k])
                 else:
-                    add(prefix + (k,), pnb=total + y[k])
+                    _add(nxt, prefix + (k,), pnb=total + y[k])
         ranked = sorted(nxt.items(), key=lambda kv: -np.logaddexp(*kv[1]))
         beams = dict(ranked[:beam_width])
     best, (pb, pnb) = max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))

@@ -70,8 +70,8 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     """
     _check_reduction("ctc_loss", reduction)
     if not isinstance(log_probs, Tensor) or log_probs.data.dtype.kind != "f":
-        raise TypeError(f"ctc_loss(log_probs): expected a floating-point Tensor, got "
-                        f"{getattr(getattr(log_probs, 'data', log_probs), 'dtype', type(log_probs))}")
+        got = log_probs.data.dtype if isinstance(log_probs, Tensor) else type(log_probs).__name__
+        raise TypeError(f"ctc_loss(log_probs): expected a floating-point Tensor, got {got}")
     unbatched = log_probs.ndim == 2
     if unbatched:
         log_probs = log_probs.unsqueeze(1)
