@@ -37,6 +37,11 @@ from .module import Module, Parameter
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 
+def _stack(states):
+    """(D·num_layers, N, H) from per-layer (N, H) states (one layer: a view, no copy)."""
+    return ops.unsqueeze(states[0], 0) if len(states) == 1 else ops.stack(states, 0)
+
+
 class _RNNBase(Module):
     _gates = 1
 
@@ -118,8 +123,8 @@ class _RNNBase(Module):
                 cs.append(c)
             x = outs[0] if D == 1 else ops.cat(outs, 2)
         out = x
-        h_n = ops.stack(hs, 0)
-        c_n = ops.stack(cs, 0) if lstm else None
+        h_n = _stack(hs)
+        c_n = _stack(cs) if lstm else None
         if unbatched:
             out, h_n = ops.squeeze(out, 1), ops.squeeze(h_n, 1)
             c_n = ops.squeeze(c_n, 1) if lstm else None
@@ -173,7 +178,7 @@ class _RNNBase(Module):
                 s = s.to(dt)
             if unbatched:
                 s = ops.unsqueeze(s, 1)
-            out.append([s[k] for k in range(K)])
+            out.append([ops.reshape(s, s.shape[1:])] if K == 1 else [s[k] for k in range(K)])
         return out[0], (out[1] if lstm else None)
 
     def extra_repr(self) -> str:

@@ -33,6 +33,7 @@ input-side gate gradient per id (dT, V rows) and needs only V-row GEMMs: ``dweig
 ``ops/recurrent_ref.py`` holds a plain step-by-step version built from primitive ops; the tests
 check that both agree in values and gradients.
 """
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -103,6 +104,28 @@ def _take(core: Tensor, key, mask=None) -> Tensor:
     return make(out, (core,), backward, "RecurrentOutBackward")
 
 
+def _make_gate_scale(xp, mode, H, dt):
+    """Per-row factors folded into the gate pre-activations (see ``_core``); None for RNNs."""
+    if mode == "LSTM":
+        scale = xp.full((4 * H, 1), -1, dt)
+        scale[2 * H:3 * H] = -2
+    elif mode == "GRU":
+        scale = xp.ones((3 * H, 1), dt)
+        scale[:2 * H] = -1
+    else:
+        return None
+    return scale
+
+
+@functools.lru_cache(maxsize=16)
+def _gate_scale(mode, H, dt):
+    """Host copy of ``_make_gate_scale``, made once per (mode, H, dtype) and never written."""
+    scale = _make_gate_scale(np, mode, H, dt)
+    if scale is not None:
+        scale.flags.writeable = False
+    return scale
+
+
 def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     """Forward over time. Returns the state buffer S (k, L+1, N, H) as a Tensor, and the mask.
 
@@ -126,16 +149,17 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
     # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of W_ih, W_hh and the biases
     # are negated up front, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 uses
     # a scale of −2 on its rows. GRU's n rows keep tanh (it needs r·(W_hn h + b_hn) unscaled).
-    scale = None
-    if lstm:
-        scale = xp.full((GH, 1), -1, dt)
-        scale[2 * H:3 * H] = -2
-    elif gru:
-        scale = xp.ones((GH, 1), dt)
-        scale[:2 * H] = -1
-    Wih = w_ih.data if scale is None else w_ih.data * scale
-    WT = xp.empty((H, GH), dt)
-    xp.copyto(WT, (Whh if scale is None else Whh * scale).T)
+    scale = _gate_scale(mode, H, dt) if xp is np else _make_gate_scale(xp, mode, H, dt)
+    # Few rows (generation: L = N = 1) make scaling the products cheaper than scaling and
+    # copying the weights: then W_hhᵀ stays a view and each step's (N, G·H) product is scaled.
+    n_rows = L * N + (src.shape[0] if emb is not None else L * N)
+    row_scale = scale[:, 0] if scale is not None and n_rows < H + Hin else None
+    if row_scale is not None:
+        Wih, WT = w_ih.data, Whh.T
+    else:
+        Wih = w_ih.data if scale is None else w_ih.data * scale
+        WT = xp.empty((H, GH), dt)
+        xp.copyto(WT, (Whh if scale is None else Whh * scale).T)
     bias = None                                 # b_ih + b_hh where they commute (not GRU's n)
     if b_ih is not None or b_hh is not None:
         bias = xp.zeros(GH, dt)
@@ -143,7 +167,7 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
             bias += b_ih.data
         if b_hh is not None:
             bias[:2 * H if gru else GH] += b_hh.data[:2 * H if gru else GH]
-        if scale is not None:
+        if scale is not None and row_scale is None:
             bias *= scale[:, 0]
     bhn = b_hh.data[2 * H:] if gru and b_hh is not None else None
     # input projection of all steps: one GEMM (LSTM: one per gate, see below), or with an
@@ -157,6 +181,8 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         XW = xp.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)
+        if row_scale is not None:
+            XW *= row_scale.reshape(4, 1, H)
         if emb is not None:
             XW = xp.take(XW, ids.reshape(-1), axis=1)
         XW = XW.reshape(4, L, N, H)
@@ -164,6 +190,8 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         XW = rows @ Wih.T
         if bias is not None:
             XW += bias
+        if row_scale is not None:
+            XW *= row_scale
         if emb is not None:
             XW = xp.take(XW, ids.reshape(-1), axis=0)
         XW = XW.reshape(L, N, GH)
@@ -191,13 +219,15 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
         keep = mask == 0
     tmp = xp.empty((N, GH), dt)
     first = L - 1 if reverse else 0
-    zero_h0 = not h0.data.any()                 # the usual h0 = 0: step `first` needs no GEMM
+    zero_h0 = L > 1 and not h0.data.any()       # the usual h0 = 0: step `first` needs no GEMM
 
     def recur(h_prev, out, t):                  # out = h_{t-1}·W_hhᵀ (scaled)
         if zero_h0 and t == first:
             out.fill(0)
         else:
             xp.matmul(h_prev, WT, out=out)
+            if row_scale is not None:
+                out *= row_scale
     with np.errstate(over="ignore"):            # exp(−a) → inf gives σ = 0, as it should
         for t in (range(L - 1, -1, -1) if reverse else range(L)):
             p, q = (t + 1, t) if reverse else (t, t + 1)
