@@ -14,6 +14,8 @@ __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold
            "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 pad = ops.pad
+from .losses import huber_loss, kl_div, smooth_l1_loss  # noqa: E402
+__all__ += ["huber_loss", "smooth_l1_loss", "kl_div"]
 from ._functional_cnn import *  # noqa: F401,F403,E402  (conv, pooling, normalisation)
 from ._functional_cnn import __all__ as _cnn_all  # noqa: E402
 __all__ += _cnn_all

@@ -2,7 +2,8 @@
 from . import losses
 from .module import Module
 
-__all__ = ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]
+__all__ = ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+           "HuberLoss", "SmoothL1Loss", "KLDivLoss"]
 
 
 class _Loss(Module):
@@ -101,3 +102,65 @@ class BCEWithLogitsLoss(_Loss):
         input = self._input(input)
         return losses.binary_cross_entropy_with_logits(input, target, self.weight,
                                                        self.reduction, self.pos_weight)
+
+
+class HuberLoss(_Loss):
+    """Huber loss of d = input − target: ½d² where |d| < δ, else δ·(|d| − ½δ).
+
+    Args: reduction ('mean', 'sum', 'none'), delta δ > 0 (default 1.0).
+    Shape: input (*), target (*) → scalar, or (*) with reduction='none'.
+
+    Example:
+        >>> nn.HuberLoss(delta=0.5)(gn.tensor([0.0, 3.0]), gn.tensor([0.2, 0.0])).item()
+        0.6975        # (0.02 + 1.375) / 2
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        losses._check_positive("HuberLoss", "delta", delta, strict=True)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return losses.huber_loss(self._input(input), target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1 of d = input − target: ½d²/β where |d| < β, else |d| − ½β (L1 when β = 0).
+
+    Args: reduction ('mean', 'sum', 'none'), beta β >= 0 (default 1.0).
+    Shape: input (*), target (*) → scalar, or (*) with reduction='none'.
+
+    Example:
+        >>> nn.SmoothL1Loss(beta=0.5)(gn.tensor([0.0, 3.0]), gn.tensor([0.2, 0.0])).item()
+        1.395         # (0.04 + 2.75) / 2
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        losses._check_positive("SmoothL1Loss", "beta", beta, strict=False)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return losses.smooth_l1_loss(self._input(input), target, self.reduction, self.beta)
+
+
+class KLDivLoss(_Loss):
+    """KL(target ‖ model) with the model as log-probabilities: Σ t·(log t − x).
+
+    Args: reduction ('mean', 'batchmean' — the true KL per sample —, 'sum', 'none'),
+    log_target (the target is given as log-probabilities too).
+    Shape: input (N, *) log-probabilities, target (N, *) → scalar, or (N, *) with 'none'.
+
+    Example:
+        >>> loss = nn.KLDivLoss(reduction="batchmean")(F.log_softmax(logits, 1), probs)
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ValueError(f"KLDivLoss(reduction={reduction!r}): expected one of "
+                             f"('mean', 'batchmean', 'sum', 'none')")
+        super().__init__("mean")
+        self.reduction, self.log_target = reduction, bool(log_target)
+
+    def forward(self, input, target):
+        return losses.kl_div(self._input(input), target, self.reduction, self.log_target)

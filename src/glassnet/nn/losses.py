@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 
 from ..backend import to_device, xp_of
+from ..errors import ShapeError
 from ..ops._util import same_device
 from ..tensor import Tensor, make
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy_with_logits", "huber_loss", "smooth_l1_loss", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -54,7 +55,7 @@ def _class_targets(name, x: Tensor, target: Tensor, ignore_index: int):
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
     expect = (x.shape[0],) + x.shape[2:] if x.ndim >= 2 else ()
     if target.shape != expect:
-        raise ValueError(f"{name}: expected target of shape {expect} for input {x.shape}, "
+        raise ShapeError(f"{name}: expected target of shape {expect} for input {x.shape}, "
                          f"got {target.shape}")
     t = target.data.reshape(-1).astype(np.int64, copy=False)
     valid = t != ignore_index
@@ -97,7 +98,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
 
     if target.data.dtype.kind == "f":                     # class probabilities
         if target.shape != input.shape:
-            raise ValueError(f"{name}: probability targets must have the input's shape "
+            raise ShapeError(f"{name}: probability targets must have the input's shape "
                              f"{input.shape}, got {target.shape}")
         q = _classes_last(target.data).astype(x2.dtype)
         if eps:
@@ -106,11 +107,15 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
             q = q * w
         denom = np.float32(x2.shape[0])
         per = -(q * logp).sum(axis=1)
+        # d(per)/dt_c = −(1−ε)·w_c·log p_c: the target is a differentiable input too
+        target_grad = lambda: -(1 - eps) * (logp if w is None else logp * w)  # noqa: E731
     else:
+        target_grad = None                               # class indices: no gradient
         t, valid, _ = _class_targets(name, input, target, ignore_index)
         rows = xp.nonzero(valid)[0]
         q = xp.zeros_like(x2)
-        wt = xp.ones(len(t), x2.dtype) if w is None else xp.where(valid, w[xp.where(valid, t, 0)], 0)
+        wt = xp.ones(len(t), x2.dtype) if w is None else \
+            xp.where(valid, w[xp.where(valid, t, 0)], 0)
         q[rows, t[rows]] = (1 - eps) * wt[rows]
         if eps:
             q[rows] += (eps / C) * (xp.ones(C, x2.dtype) if w is None else w)
@@ -118,14 +123,16 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         denom = wt[rows].sum(dtype=x2.dtype)
     p = e / s                    # gradient of −Σ_c q_c log p_c w.r.t. the logits: p·Σq − q
     return _reduce_rows(input, per, lambda: p * q.sum(axis=1, keepdims=True) - q, denom,
-                        reduction, "CrossEntropyBackward")
+                        reduction, "CrossEntropyBackward", target, target_grad)
 
 
-def _reduce_rows(input, per, local_grad, denom, reduction, op):
+def _reduce_rows(input, per, local_grad, denom, reduction, op, target=None,
+                 target_grad=None):
     """Reduce a per-row loss (rows = samples × positions) and record its backward.
 
     ``local_grad()`` gives d(per-row loss)/d(logits rows); mean divides by ``denom`` (the
-    summed class weights of the counted rows, as in PyTorch).
+    summed class weights of the counted rows, as in PyTorch). A probability ``target`` shaped
+    like the input gets the gradient ``target_grad()`` (rows layout) when it requires one.
     """
     shape = input.shape
     if reduction == "none":
@@ -143,8 +150,14 @@ def _reduce_rows(input, per, local_grad, denom, reduction, op):
             scale = g
         else:
             scale = g / denom
-        return (_classes_back(local_grad() * scale, shape).astype(input.data.dtype),)
-    return make(out, (input,), backward, op)
+        gx = _classes_back(local_grad() * scale, shape).astype(input.data.dtype) \
+            if input.requires_grad else None
+        if not with_target:
+            return (gx,)
+        gt = _classes_back(target_grad() * scale, shape).astype(target.data.dtype)
+        return gx, gt
+    with_target = target_grad is not None and target.requires_grad
+    return make(out, (input, target) if with_target else (input,), backward, op)
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
@@ -178,7 +191,7 @@ def _pair(name, input, target):
         try:
             np.broadcast_shapes(input.shape, target.shape)
         except ValueError:
-            raise ValueError(f"{name}: input {input.shape} and target {target.shape} do not "
+            raise ShapeError(f"{name}: input {input.shape} and target {target.shape} do not "
                              f"broadcast") from None
         warnings.warn(f"{name}: target size {target.shape} differs from input size "
                       f"{input.shape}; they will be broadcast (this is usually a bug)",
@@ -209,7 +222,11 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
-    """−[t·log p + (1−t)·log(1−p)] for probabilities p; logs are clamped at −100 like PyTorch."""
+    """−w·[t·log p + (1−t)·log(1−p)] for probabilities p; logs are clamped at −100 like PyTorch.
+
+    Gradients: ∂/∂p = w·(p − t)/(p(1−p)), ∂/∂t = −w·logit(p) (unclamped, as in PyTorch: ±inf
+    at p = 0 or 1), ∂/∂w = the unweighted loss — each one when that tensor requires grad.
+    """
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
     target = _pair(name, input, target)
@@ -221,56 +238,153 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     with np.errstate(divide="ignore"):
         lp = xp.maximum(xp.log(p), -100)
         l1p = xp.maximum(xp.log1p(-p), -100)
-    w = None if weight is None else _as(weight, like=input, name=name).data
-    per = -(t * lp + (1 - t) * l1p)
-    if w is not None:
-        per = per * w
-    per = per.astype(p.dtype)
+    w = None if weight is None else _as(weight, like=input, name=name)
+    plain = -(t * lp + (1 - t) * l1p)
+    weighted = (lambda a: a) if w is None else (lambda a: a * w.data)
 
-    def grad_fn(g):
-        gp = (p - t) / xp.maximum((1 - p) * p, 1e-12)
-        if w is not None:
-            gp = gp * w
-        return gp.astype(p.dtype)
-    return _elementwise_loss(input, per, grad_fn, reduction, "BinaryCrossEntropyBackward")
+    def target_grad():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return weighted(xp.log1p(-p) - xp.log(p))
+    return _elementwise_loss(
+        weighted(plain).astype(p.dtype), reduction, "BinaryCrossEntropyBackward",
+        (input, lambda: weighted((p - t) / xp.maximum((1 - p) * p, 1e-12))),
+        (target, target_grad), (w, lambda: plain))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
-    """BCE on logits x, stable: (1−t)·x + L·(log(1+e^−|x|) + max(−x, 0)), L = 1+(pw−1)·t."""
+    """BCE on logits x, stable: w·[(1−t)·x + L·softplus(−x)], L = 1 + (pw−1)·t.
+
+    Gradients: ∂/∂x = w·[(1−t) − L·σ(−x)], ∂/∂t = w·[−x + (pw−1)·softplus(−x)],
+    ∂/∂w = the unweighted loss, ∂/∂pw = w·t·softplus(−x).
+    """
     name = "binary_cross_entropy_with_logits"
     _check_reduction(name, reduction)
     target = _pair(name, input, target)
     x, t = input.data, target.data
     xp = xp_of(x)
-    pw = None if pos_weight is None else \
-        _as(pos_weight, like=input, name=name).data.astype(x.dtype)
-    L = 1 if pw is None else 1 + (pw - 1) * t
+    pw = None if pos_weight is None else _as(pos_weight, like=input, name=name)
+    pwd = 1 if pw is None else pw.data.astype(x.dtype)
+    L = 1 + (pwd - 1) * t
     softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
-    per = (1 - t) * x + L * softplus_neg
-    w = None if weight is None else _as(weight, like=input, name=name).data
-    if w is not None:
-        per = per * w
-    per = per.astype(x.dtype)
+    plain = (1 - t) * x + L * softplus_neg
+    w = None if weight is None else _as(weight, like=input, name=name)
+    weighted = (lambda a: a) if w is None else (lambda a: a * w.data)
 
-    def grad_fn(g):
+    def input_grad():
         e = xp.exp(-xp.abs(x))
         sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        gx = (1 - t) - L * (1 - sig)
-        if w is not None:
-            gx = gx * w
-        return gx.astype(x.dtype)
-    return _elementwise_loss(input, per, grad_fn, reduction, "BinaryCrossEntropyWithLogits")
+        return weighted((1 - t) - L * (1 - sig))
+    return _elementwise_loss(
+        weighted(plain).astype(x.dtype), reduction, "BinaryCrossEntropyWithLogits",
+        (input, input_grad), (target, lambda: weighted(-x + (pwd - 1) * softplus_neg)),
+        (w, lambda: plain), (pw, lambda: weighted(t * softplus_neg)))
 
 
-def _elementwise_loss(input, per, grad_fn, reduction, op):
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss of d = input − target: ½d² where |d| < δ, else δ·(|d| − ½δ).
+
+    Quadratic near zero, linear (slope δ) in the tails, so outliers pull less than in MSE.
+    The gradient w.r.t. the input is clip(d, −δ, δ), and its negative w.r.t. the target.
+
+    Shape: input (*), target (*) broadcastable → scalar, or (*) with reduction='none'.
+    """
+    name = "huber_loss"
+    _check_reduction(name, reduction)
+    _check_positive(name, "delta", delta, strict=True)
+    target = _pair(name, input, target)
+    d = input.data - target.data
+    ad = xp_of(d).abs(d)
+    per = xp_of(d).where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)).astype(d.dtype)
+    gd = xp_of(d).clip(d, -delta, delta)
+    return _elementwise_loss(per, reduction, "HuberLossBackward", (input, lambda: gd),
+                             (target, lambda: -gd))
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 of d = input − target: ½d²/β where |d| < β, else |d| − ½β (L1 when β = 0).
+
+    It is the Huber loss divided by β: slope 1 in the tails. The gradient w.r.t. the input
+    is clip(d/β, −1, 1) (sign(d) when β = 0), and its negative w.r.t. the target.
+
+    Shape: input (*), target (*) broadcastable → scalar, or (*) with reduction='none'.
+    """
+    name = "smooth_l1_loss"
+    _check_reduction(name, reduction)
+    _check_positive(name, "beta", beta, strict=False)
+    target = _pair(name, input, target)
+    d = input.data - target.data
+    xp = xp_of(d)
+    ad = xp.abs(d)
+    if beta == 0:
+        per, gd = ad, xp.sign(d)
+    else:
+        per = xp.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta).astype(d.dtype)
+        gd = xp.clip(d / beta, -1, 1)
+    return _elementwise_loss(per, reduction, "SmoothL1LossBackward", (input, lambda: gd),
+                             (target, lambda: -gd))
+
+
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(target ‖ model), the model given as log-probabilities.
+
+    Pointwise t·(log t − x) (0 where t = 0), or with ``log_target`` (t given as log-probs)
+    e^t·(t − x). ``reduction='batchmean'`` divides the sum by the batch size N = input.shape[0]
+    and is the true KL divergence per sample; ``'mean'`` divides by the number of elements,
+    as in PyTorch. Gradients: ∂/∂x = −t (−e^t); ∂/∂t = log t + 1 − x (NaN at t = 0, like
+    PyTorch), or e^t·(t − x + 1) with ``log_target``.
+
+    Shape: input (N, *) log-probabilities, target (N, *) → scalar, or (N, *) with 'none'.
+    """
+    name = "kl_div"
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"{name}(reduction={reduction!r}): expected one of "
+                         f"{_REDUCTIONS + ('batchmean',)}")
+    target = _pair(name, input, target)
+    x, t = input.data, target.data
+    xp = xp_of(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log_target:
+            et = xp.exp(t)
+            per = et * (t - x)
+            gx, gt = (lambda: -et), (lambda: et * (t - x + 1))
+        else:
+            logt = xp.log(t)
+            per = xp.where(t == 0, 0, t * logt) - t * x
+            gx = lambda: -t  # noqa: E731
+
+            def gt():
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return xp.where(t == 0, np.nan, logt + 1) - x
+    return _elementwise_loss(per.astype(x.dtype), reduction, "KlDivBackward", (input, gx),
+                             (target, gt))
+
+
+def _check_positive(name, key, value, strict):
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}({key}={value!r}): expected a number, got "
+                        f"{type(value).__name__}")
+    if not (value > 0 if strict else value >= 0):
+        raise ValueError(f"{name}({key}={value!r}): {key} must be "
+                         f"{'> 0' if strict else '>= 0'}")
+
+
+def _elementwise_loss(per, reduction, op, *operands):
+    """Reduce an element-wise loss and record its backward to each operand.
+
+    ``operands`` are ``(tensor or None, local_grad)`` pairs, the prediction first:
+    ``local_grad()`` gives d(per-element loss)/d(tensor) at the broadcast shape, summed back
+    to the tensor's own shape. Only tensors that require grad get a gradient.
+    """
     from ..ops._util import unbroadcast
-    n = per.size
-    out = per if reduction == "none" else xp_of(per).asarray(
-        per.sum() / (n if reduction == "mean" else 1), dtype=per.dtype)
+    live = [(t, fn) for t, fn in operands if t is not None]
+    input = live[0][0]
+    n = {"mean": per.size, "batchmean": input.shape[0] if input.ndim else 1}.get(reduction, 1)
+    out = per if reduction == "none" else xp_of(per).asarray(per.sum() / n, dtype=per.dtype)
 
     def backward(g):
-        local = grad_fn(g)
-        scale = g if reduction == "none" else (g / n if reduction == "mean" else g)
-        return (unbroadcast(local * scale, input.shape).astype(input.data.dtype),)
-    return make(out, (input,), backward, op)
+        scale = g if reduction == "none" else g / n
+        return tuple(unbroadcast(fn() * scale, t.shape).astype(t.data.dtype)
+                     if t.requires_grad else None for t, fn in live)
+    return make(out, tuple(t for t, _ in live), backward, op)
