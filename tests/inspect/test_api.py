@@ -9,7 +9,8 @@ def test_exports_and_docstrings():
     assert set(gn.inspect.__all__) == {"trace", "Trace", "TraceRecord", "gradcheck", "AnomalyGuard",
                                        "GradientNormHistory", "gradient_norms",
                                        "GradcheckResult", "GradcheckRecord", "detect_anomaly",
-                                       "AnomalyError"}
+                                       "AnomalyError", "watch_forward", "recorded_modules",
+                                       "tensors_in", "layer_role", "describe"}
     assert {"plot_history", "plot_lr", "plot_grad_norms", "plot_filters", "plot_feature_maps",
             "plot_hidden_states", "plot_confusion_matrix", "plot_predictions", "plot_forecast",
             "write_report"} <= set(gn.viz.__all__)

@@ -75,7 +75,7 @@ def test_confusion_predictions_forecast(tmp_path):
     logits = rng.normal(size=(6, 4))
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     _check_png(viz.plot_predictions(imgs, probs, tmp_path / "p.png", labels=y[:6],
-                                    class_names=list("abcd")), (1.6 * 6, 3.2))
+                                    class_names=list("abcd")), (2.0 * 6, 4.4))
     t = np.linspace(0, 6, 40)
     _check_png(viz.plot_forecast(np.sin(t), np.sin(t) + 0.1, tmp_path / "fc.png",
                                  history=np.sin(t - 6)), (8.0, 3.5))

@@ -83,6 +83,10 @@ class Trace(list):
         from .render import to_html
         return to_html(self, standalone=standalone, phases=phases)
 
+    def _repr_html_(self) -> str:
+        """The notebook display: :meth:`to_html` as a fragment."""
+        return self.to_html(standalone=False)
+
     def __str__(self) -> str:
         return self.to_text()
 

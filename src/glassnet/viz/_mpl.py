@@ -12,7 +12,8 @@ def pyplot():
         import matplotlib
     except ImportError:
         raise ImportError("glassnet.viz needs matplotlib: pip install 'glassnet[plot]'") from None
-    matplotlib.use("Agg", force=True)
+    if "inline" not in str(matplotlib.get_backend()).lower():   # keep a notebook's backend
+        matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     return plt
 
@@ -26,9 +27,16 @@ def new_figure(size=(6.4, 4.0), nrows: int = 1, ncols: int = 1, **kw):
     return fig, axes
 
 
-def save(fig, path, dpi: int = 100) -> Path:
-    """Write ``fig`` as PNG to ``path`` (folders created), close it and return the Path."""
+def save(fig, path, dpi: int = 100):
+    """Write ``fig`` as PNG to ``path`` (folders created), close it and return the Path.
+
+    With ``path=None`` nothing is written and the (closed) Figure itself is returned: a
+    notebook displays it, ``fig.savefig(...)`` still works."""
     plt = pyplot()
+    if path is None:
+        fig.set_dpi(dpi)
+        plt.close(fig)
+        return fig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -29,13 +29,13 @@ def history_dict(history) -> dict:
     return out
 
 
-def plot_history(history, path, *, keys=None, size=(8.0, 3.5), dpi: int = 100):
+def plot_history(history, path=None, *, keys=None, size=(8.0, 3.5), dpi: int = 100):
     """Loss and metric curves: one panel per quantity, training and validation together.
 
     Args:
         history: a ``History``, ``{"loss": [...], "val_loss": [...], "accuracy": [...]}``,
             or a list of per-epoch dicts.
-        path: the PNG to write.
+        path: the PNG to write; ``None`` returns the matplotlib Figure instead.
         keys: the base names to plot (default: every key except ``lr``; ``val_x`` joins
             ``x``).
         size, dpi: figure size in inches and resolution; the PNG is size × dpi pixels.
@@ -66,13 +66,13 @@ def plot_history(history, path, *, keys=None, size=(8.0, 3.5), dpi: int = 100):
     return save(fig, path, dpi)
 
 
-def plot_lr(lrs, path, *, size=(6.0, 3.0), dpi: int = 100, xlabel: str = "epoch"):
+def plot_lr(lrs, path=None, *, size=(6.0, 3.0), dpi: int = 100, xlabel: str = "epoch"):
     """The learning-rate schedule: η per epoch (or per step).
 
     Args:
         lrs: the learning rates in order (e.g. ``history["lr"]``), or a History/dict with
             an ``lr`` key.
-        path: the PNG to write.
+        path: the PNG to write; ``None`` returns the matplotlib Figure instead.
 
     Example:
         >>> gn.viz.plot_lr([0.1 * 0.5 ** (e // 10) for e in range(30)], "lr.png")
@@ -92,12 +92,13 @@ def plot_lr(lrs, path, *, size=(6.0, 3.0), dpi: int = 100, xlabel: str = "epoch"
     return save(fig, path, dpi)
 
 
-def plot_grad_norms(norms: dict, path, *, steps=None, size=(7.0, 4.0), dpi: int = 100):
+def plot_grad_norms(norms: dict, path=None, *, steps=None, size=(7.0, 4.0),
+                    dpi: int = 100):
     """Per-layer gradient-norm history ‖∂L/∂W‖ on a log scale (vanishing/exploding gradients).
 
     Args:
         norms: ``{layer name: [norm per step or epoch]}``.
-        path: the PNG to write.
+        path: the PNG to write; ``None`` returns the matplotlib Figure instead.
         steps: the step number of each value (default 1, 2, …).
 
     Example:

@@ -26,13 +26,13 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     return cm
 
 
-def plot_confusion_matrix(y_true, y_pred, path, *, class_names=None, normalize: bool = False,
+def plot_confusion_matrix(y_true, y_pred, path=None, *, class_names=None, normalize: bool = False,
                           size=(5.5, 5.0), dpi: int = 100):
     """The confusion matrix as a heatmap with counts (or row fractions when ``normalize``).
 
     Args:
         y_true, y_pred: class indices (N,).
-        path: the PNG to write.
+        path: the PNG to write; ``None`` returns the matplotlib Figure instead.
         class_names: labels for the axes (default 0..K−1).
         normalize: show each row as fractions of that true class.
 
@@ -64,14 +64,14 @@ def plot_confusion_matrix(y_true, y_pred, path, *, class_names=None, normalize: 
     return save(fig, path, dpi)
 
 
-def plot_predictions(images, probs, path, *, labels=None, class_names=None, top_k: int = 3,
+def plot_predictions(images, probs, path=None, *, labels=None, class_names=None, top_k: int = 3,
                      max_samples: int = 8, size=None, dpi: int = 100):
     """Sample inputs with the model's top-k class probabilities as bars beneath each.
 
     Args:
         images: (N, H, W), (N, 1, H, W), (N, 3, H, W) or flat (N, H·W) with a square H·W.
         probs: (N, K) probabilities (e.g. ``softmax(logits)``).
-        path: the PNG to write.
+        path: the PNG to write; ``None`` returns the matplotlib Figure instead.
         labels: optional true classes (N,); a wrong top prediction is drawn in red.
         class_names: optional names for the K classes.
         top_k: how many classes to show per sample.
@@ -91,8 +91,9 @@ def plot_predictions(images, probs, path, *, labels=None, class_names=None, top_
         imgs = imgs.reshape(-1, side, side)
     names = [str(c) for c in (class_names if class_names is not None else range(p.shape[1]))]
     k = min(top_k, p.shape[1])
-    size = size or (1.6 * n, 3.2)
-    fig, axes = new_figure(size, 2, n, height_ratios=[2, 1])
+    size = size or (max(2.0 * n, 4.0), 4.4)
+    fig, axes = new_figure(size, 2, n, height_ratios=[3, 2])
+    true = np.asarray(to_numpy(labels)).astype(np.int64).ravel() if labels is not None else None
     for i in range(n):
         img = imgs[i]
         if img.ndim == 3 and img.shape[0] in (1, 3):
@@ -101,28 +102,34 @@ def plot_predictions(images, probs, path, *, labels=None, class_names=None, top_
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
         ax.axis("off")
         order = np.argsort(-p[i])[:k]
-        wrong = labels is not None and int(np.asarray(to_numpy(labels))[i]) != order[0]
+        wrong = true is not None and int(true[i]) != order[0]
         title = f"pred {names[order[0]]}"
-        if labels is not None:
-            title += f"\ntrue {names[int(np.asarray(to_numpy(labels))[i])]}"
-        ax.set_title(title, fontsize=8, color="red" if wrong else "black")
+        if true is not None:
+            title += f"\ntrue {names[int(true[i])]}"
+        ax.set_title(title, fontsize=10, color="red" if wrong else "black")
         bx = axes[1, i]
-        bx.barh(range(k)[::-1], p[i][order], color=["tab:red" if wrong else "tab:blue"]
-                + ["tab:gray"] * (k - 1))
-        bx.set_yticks(range(k)[::-1], [names[j] for j in order], fontsize=7)
-        bx.set_xlim(0, 1)
-        bx.tick_params(axis="x", labelsize=6)
+        ys = np.arange(k)[::-1]
+        bx.barh(ys, p[i][order], height=0.75,
+                color=["tab:red" if wrong else "tab:blue"] + ["tab:gray"] * (k - 1))
+        for yy, j in zip(ys, order):
+            bx.text(min(p[i][j], 0.98) + 0.02, yy, f"{100 * p[i][j]:.0f}%", va="center",
+                    fontsize=8)
+        bx.set_yticks(ys, [names[j] for j in order], fontsize=9)
+        bx.set_xlim(0, 1.3)
+        bx.set_xticks([])
+        for side in ("top", "right", "bottom"):
+            bx.spines[side].set_visible(False)
     return save(fig, path, dpi)
 
 
-def plot_forecast(actual, forecast, path, *, history=None, size=(8.0, 3.5), dpi: int = 100,
+def plot_forecast(actual, forecast, path=None, *, history=None, size=(8.0, 3.5), dpi: int = 100,
                   title: str = "forecast vs actual"):
     """Forecasts against actual values of a time series.
 
     Args:
         actual: the true values over the forecast horizon (T,).
         forecast: the predicted values (T,), aligned with ``actual``.
-        path: the PNG to write.
+        path: the PNG to write; ``None`` returns the matplotlib Figure instead.
         history: optional values before the horizon, drawn first for context.
 
     Example:
