@@ -10,13 +10,14 @@ from .ops import (abs, add, argmax, argmin, cat, clamp, clip, concat, div, exp, 
                   min, minimum, mul, neg, pad, permute, pow, relu, reshape, sigmoid, softmax,
                   sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze, var, where)
 from . import _bind  # noqa: F401,E402  (operators and methods onto Tensor)
-from .tensor import (Tensor, enable_grad, float32, float64, int64, is_grad_enabled,
-                     manual_seed, no_grad, tensor)
+from .tensor import (Tensor, enable_grad, float32, float64, inference_mode, int64,
+                     is_grad_enabled, manual_seed, no_grad, set_grad_enabled, tensor)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
+    "set_grad_enabled", "inference_mode", "autograd", "errors",
     "float32", "float64", "int64", "zeros", "ones", "randn", "rand", "arange", "zeros_like",
     "ones_like", "from_numpy",
     "abs", "add", "argmax", "argmin", "cat", "clamp", "clip", "concat", "div", "exp",
@@ -27,6 +28,6 @@ __all__ = [
     "inspect", "viz", "backend",
 ]
 
-from . import backend, data, io, nn, optim, train  # noqa: E402
+from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402

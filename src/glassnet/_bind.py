@@ -50,3 +50,5 @@ for _name, _fn in {"__lt__": _np.less, "__le__": _np.less_equal, "__gt__": _np.g
                    "__ge__": _np.greater_equal, "eq": _np.equal, "ne": _np.not_equal,
                    "__eq__": _np.equal, "__ne__": _np.not_equal}.items():
     setattr(Tensor, _name, _compare(_fn))
+
+from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x[i] = v ...)

@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--temperature", type=float, default=0.8, help="> 0; lower is safer")
     g.add_argument("--top-k", type=int, help="sample among the K most likely characters")
     g.add_argument("--seed", type=int, help="sampling seed (same seed, same text)")
+    s = sub.add_parser("transcribe", help="print the digits spoken in a WAV file",
+                       description="Decode an 8 kHz mono WAV file with a speech_ctc run "
+                       "(recipes/speech_ctc.toml) and print the digit string.")
+    s.add_argument("run_dir", metavar="RUN_DIR")
+    s.add_argument("file", metavar="FILE.wav")
+    s.add_argument("--beam", type=int, help="prefix beam width (1: greedy; default: the "
+                   "recipe's beam_width)")
     return p
 
 
@@ -114,7 +121,7 @@ def _cmd_train(args) -> int:
     if args.recipe and recipe_task(args.recipe) == "translation":
         return cmd_train(args)
     if args.recipe and recipe_task(args.recipe) in ("speech", "music", "video",
-                                                    "text"):  # glassnet.apps
+                                                    "text", "speech_ctc"):  # glassnet.apps
         from importlib import import_module
         return import_module(f".apps.{recipe_task(args.recipe)}", __package__).cmd_train(args)
     from .train.recipe import Recipe, train_recipe
@@ -261,6 +268,9 @@ def main(argv=None) -> int:
     if args.command == "generate":                      # glassnet.apps.text
         from .apps.text import cmd_generate
         handler["generate"] = cmd_generate
+    if args.command == "transcribe":                    # glassnet.apps.speech_ctc
+        from .apps.speech_ctc import cmd_transcribe
+        handler["transcribe"] = cmd_transcribe
     try:
         return handler[args.command](args)
     except (NonFiniteLossError, AnomalyError) as e:

@@ -16,6 +16,14 @@ Writing an op (see ``glassnet/ops``)::
         return make(y, (x,), backward)
 
 A backward closure must never modify ``g`` in place; it may return ``g`` itself.
+
+In-place changes (``x += 1``, ``x.mul_(2)``, ``x[0] = 5``: see ``glassnet/_inplace.py``) keep
+the tensor object and bump its version counter ``_version``. ``make`` records the version of
+every parent; before running a node's backward, :func:`_edges` checks them: an op that reads a
+parent's data in its backward (table ``_SAVES``) raises PyTorch's "modified by an inplace
+operation" error when that parent changed since. On a tensor in the graph, an in-place op does
+not overwrite the array: the tensor takes the new value and node, and a *shadow* tensor keeps
+the old value and node for the edges recorded before (``_prev``/``_vstart``).
 """
 from __future__ import annotations
 
@@ -27,7 +35,8 @@ import numpy as np
 from .backend import device_of, is_device, normalize_device, to_device, to_host, xp_of
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
-           "make", "as_tensor", "get_rng", "float32", "float64", "int64", "int32", "bool_"]
+           "make", "as_tensor", "get_rng", "float32", "float64", "int64", "int32", "bool_",
+           "set_grad_enabled", "inference_mode"]
 
 float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
 
@@ -59,6 +68,38 @@ def no_grad(func=None):
 def enable_grad(func=None):
     """Turn recording back on inside ``no_grad`` (context manager or decorator)."""
     return _grad_mode(True) if func is None else _grad_mode(True)(func)
+
+
+def inference_mode(mode=True):
+    """``torch.inference_mode``: here the same as ``no_grad()`` (when ``mode`` is true).
+
+    Use as ``with inference_mode():``, ``@inference_mode()`` or ``@inference_mode``.
+    """
+    if callable(mode):
+        return _grad_mode(False)(mode)
+    return _grad_mode(not mode)
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off, like ``torch.set_grad_enabled``.
+
+    As a function it switches the mode at once (``set_grad_enabled(False)``); as a context
+    manager (``with set_grad_enabled(is_train):``) it restores the previous mode on exit.
+    """
+
+    def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled(mode): expected a bool, got "
+                            f"{type(mode).__name__}")
+        self.prev = is_grad_enabled()
+        _state.grad_enabled = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self.prev
+        return False
 
 
 # -- randomness ------------------------------------------------------------------------------
@@ -117,8 +158,11 @@ class Tensor:
         requires_grad: whether operations on this tensor are recorded for differentiation.
     """
 
+    # _version: bumped by every in-place change; _vers: the parents' versions when recorded;
+    # _hooks: {id: fn} from register_hook; _prev (set by in-place ops only): the shadow holding
+    # this tensor's node before version _vstart
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_retain",
-                 "__weakref__")
+                 "_version", "_vers", "_hooks", "_prev", "_vstart", "__weakref__")
     __array_priority__ = 1000          # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -133,6 +177,9 @@ class Tensor:
         self._backward = None
         self._op = None
         self._retain = False
+        self._version = self._vstart = 0
+        self._vers = ()
+        self._hooks = None
 
     # -- basic properties
     @property
@@ -224,8 +271,45 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
+        """Keep ``.grad`` on this non-leaf tensor after ``backward()`` (no-op on a leaf)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad(): can't retain_grad on a tensor that has "
+                               "requires_grad=False")
         self._retain = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self._retain) and not self.is_leaf
+
+    @property
+    def grad_fn(self):
+        """The node that made this tensor (``name()``, ``next_functions``); None for a leaf."""
+        if self._backward is None or not self.requires_grad:
+            return None
+        return Node(self)
+
+    @property
+    def _version_counter(self) -> int:
+        return self._version
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed, like PyTorch.
+
+        The hook may return a Tensor that replaces the gradient (for the rest of backward and
+        for ``.grad``); it must not change its argument. Works on leaves and non-leaves.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook(): cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook(hook): expected a callable, got "
+                            f"{type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
 
     def float(self) -> "Tensor":
         return self.to(np.float32)
@@ -235,6 +319,22 @@ class Tensor:
 
     def long(self) -> "Tensor":
         return Tensor(self.data.astype(np.int64))
+
+    def half(self) -> "Tensor":
+        return self.to(np.float16)
+
+    def type(self, dtype=None):
+        """Without an argument, PyTorch's type string (``'torch.FloatTensor'``); with a dtype
+        (``np.int32``, ``"float64"``, ``"torch.LongTensor"``), the tensor cast to it."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES.get(np.dtype(self.dtype), str(self.dtype)) + "Tensor"
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            names = {v + "Tensor": k for k, v in _TYPE_NAMES.items()}
+            if dtype[6:] not in names:
+                raise TypeError(f"type(dtype): unknown type {dtype!r}; expected one of "
+                                f"{sorted('torch.' + n for n in names)}")
+            dtype = names[dtype[6:]]
+        return self.to(np.dtype(dtype))
 
     def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> "Tensor":
         """Change dtype and/or device, like ``torch.Tensor.to``.
@@ -289,6 +389,22 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # dtype shortcuts; defined last so these names do not shadow the builtins in this class
+    def int(self) -> "Tensor":                       # noqa: A003
+        return self.to(np.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(np.int16)
+
+    def byte(self) -> "Tensor":
+        return self.to(np.uint8)
+
+    def char(self) -> "Tensor":
+        return self.to(np.int8)
+
+    def bool(self) -> "Tensor":                      # noqa: A003
+        return self.to(np.bool_)
+
     # -- differentiation
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -310,15 +426,212 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ValueError(f"backward(gradient): expected shape {self.shape}, "
                                  f"got {seed.shape}")
-        _run_backward(self, seed, retain_graph)
+        _run_backward([self], [seed], retain_graph)
 
     # operators are bound at the bottom of this file (ops import Tensor)
 
 
-def _topo_order(root: Tensor) -> list:
-    """Nodes reachable from root, each after all of its parents' consumers (iterative DFS)."""
+# -- versions: which ops read their inputs' / output's data in backward ----------------------
+# Ops whose backward reads only shapes, indices or masks made in forward: an in-place change of
+# an input or of the output after they ran is harmless (the gradient flows to the old node).
+_NO_SAVE = frozenset({
+    "AddBackward", "SubBackward", "NegBackward", "SumBackward", "MeanBackward",
+    "ReshapeBackward", "TransposeBackward", "PermuteBackward", "ExpandBackward",
+    "RepeatBackward", "PadBackward", "CatBackward", "CloneBackward", "ToCopyBackward",
+    "IndexBackward", "ReluBackward", "LeakyReluBackward", "ThresholdBackward", "SignBackward",
+    "AvgPool2DBackward", "AdaptiveAvgPool2DBackward", "UpsampleNearestBackward",
+    "FillBackward", "CopyBackwards", "IndexPutBackward", "DropoutBackward",
+})
+# Ops whose backward reads only their own output (exp: g·y): inputs may change afterwards.
+_SAVES_OUTPUT = frozenset({"ExpBackward", "SigmoidBackward", "TanhBackward", "SqrtBackward",
+                           "SoftmaxBackward", "LogSoftmaxBackward"})
+
+
+def _modified(t: Tensor, expected: int, node: Tensor) -> RuntimeError:
+    name = Node(node).name()
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{t.dtype} {list(t.shape)}], saved by {name}, is at version "
+        f"{t._version}; expected version {expected} instead. Hint: compute out of place "
+        f"(x = x + y instead of x += y) or .clone() the tensor before changing it.")
+
+
+def _at_version(p: Tensor, v: int) -> Tensor:
+    """The tensor object that held p's node at version v (p itself or one of its shadows)."""
+    while v < p._vstart:
+        p = p._prev
+    return p
+
+
+def _edges(node: Tensor) -> tuple:
+    """node's parents, checked against the versions its backward saw (cheap when unchanged)."""
+    parents = node._parents
+    moved = node._version != node._vstart       # own data changed in place
+    for p, v in zip(parents, node._vers):
+        if p is not None and p._version != v:
+            moved = True
+    if not moved:
+        return parents
+    op = node._op
+    if op not in _NO_SAVE:
+        if node._version != node._vstart:
+            raise _modified(node, node._vstart, node)
+        if op not in _SAVES_OUTPUT:
+            for p, v in zip(parents, node._vers):
+                if p is not None and p._version != v:
+                    raise _modified(p, v, node)
+    node._parents = tuple(p if p is None else _at_version(p, v)
+                          for p, v in zip(parents, node._vers))
+    return node._parents
+
+
+def _apply_inplace(t: Tensor, fn, what: str) -> Tensor:
+    """Give t the value ``fn(src)`` in place, where src stands for t before the change.
+
+    Outside the graph (no_grad, or nothing requires grad) the array is overwritten. When the
+    result is recorded, t takes the new value and node and a shadow keeps the old ones, so the
+    edges recorded before the change still reach the old node. Either way t's version + 1.
+    """
+    grad_on = is_grad_enabled()
+    if grad_on and t.requires_grad and t._backward is None:
+        raise RuntimeError(f"{what}: a leaf Variable that requires grad is being used in an "
+                           f"in-place operation.")
+    src = t
+    if grad_on:
+        src = Tensor.__new__(Tensor)
+        for name in ("data", "requires_grad", "_parents", "_backward", "_op", "_version",
+                     "_vers"):
+            setattr(src, name, getattr(t, name))
+        src.grad, src._retain, src._hooks = None, False, None
+        src._vstart = t._vstart
+        if src._vstart:
+            src._prev = t._prev
+    res = fn(src)
+    if res.shape != t.shape:
+        raise RuntimeError(f"{what}: output with shape {list(t.shape)} doesn't match the "
+                           f"broadcast shape {list(res.shape)}")
+    if res.dtype != t.dtype:
+        if t.dtype.kind in "biu" and res.dtype.kind not in "biu" or (
+                t.dtype.kind == "b" and res.dtype.kind != "b"):
+            raise RuntimeError(f"{what}: result type {res.dtype} can't be cast to the desired "
+                               f"output type {t.dtype}")
+        res = res.to(t.dtype)
+    if not res.requires_grad:
+        if t.requires_grad and grad_on:          # the old node is cut off: t is a constant now
+            t._parents, t._backward, t._op, t._vers = (), None, None, ()
+            t.requires_grad = False
+        t.data[...] = res.data
+        t._version += 1
+        return t
+    t.data = res.data
+    t.requires_grad = True
+    t._parents, t._backward, t._op, t._vers = res._parents, res._backward, res._op, res._vers
+    t._version += 1
+    t._prev, t._vstart = src, t._version
+    return t
+
+
+# -- grad_fn and hooks --------------------------------------------------------------------------
+class Node:
+    """``tensor.grad_fn``: the op that made a tensor, as PyTorch shows it.
+
+    ``name()`` is PyTorch's node name (``"MulBackward0"``); ``next_functions`` is one
+    ``(node, 0)`` pair per input: the input's own ``grad_fn``, an :class:`AccumulateGrad` for
+    a leaf that requires grad, or ``None``. After ``backward()`` has freed the graph the name
+    stays and ``next_functions`` is empty.
+    """
+
+    __slots__ = ("_t",)
+
+    def __init__(self, t: Tensor):
+        self._t = t
+
+    def name(self) -> str:
+        op = self._t._op or "Backward"
+        return op + "0" if op.endswith(("Backward", "Backwards")) else op
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for p in self._t._parents:
+            if p is None or not p.requires_grad:
+                out.append((None, 0))
+            elif p._backward is None:
+                out.append((AccumulateGrad(p), 0))
+            else:
+                out.append((Node(p), 0))
+        return tuple(out)
+
+    def register_hook(self, hook):
+        raise NotImplementedError("grad_fn.register_hook(): node hooks are not supported; "
+                                  "use Tensor.register_hook on the tensor instead")
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._t is self._t
+
+    def __hash__(self):
+        return id(self._t)
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self._t):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf's ``.grad``; ``variable`` is the leaf."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def variable(self) -> Tensor:
+        return self._t
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self._t):#x}>"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook`` (and Module hooks): ``remove()`` unregisters."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _run_hooks(t: Tensor, g):
+    for hook in list(t._hooks.values()):
+        new = hook(Tensor(g.copy()))
+        if new is not None:
+            new = new.data if isinstance(new, Tensor) else new
+            if new.shape != g.shape:
+                raise RuntimeError(f"hook: expected a gradient of shape {t.shape}, got "
+                                   f"{new.shape}")
+            g = new.astype(g.dtype, copy=False)
+    return g
+
+
+# -- backward ----------------------------------------------------------------------------------
+def _topo_order(roots) -> list:
+    """Nodes reachable from roots, each after all of its consumers (iterative DFS)."""
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(r, False) for r in reversed(roots)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -328,10 +641,12 @@ def _topo_order(root: Tensor) -> list:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for p in node._parents:
+        if node._backward is None:
+            continue
+        for p in _edges(node):
             if p is not None and p.requires_grad and id(p) not in visited:
                 stack.append((p, False))
-    order.reverse()                     # root first
+    order.reverse()                     # roots first
     return order
 
 
@@ -340,9 +655,21 @@ def _freed(g):
                        "its buffers were freed (use backward(retain_graph=True))")
 
 
-def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
-    order = _topo_order(root)
-    grads = {id(root): seed}
+def _run_backward(roots, seeds, retain_graph: bool, capture=None):
+    """Propagate seeds (one per root) through the graph.
+
+    Without ``capture`` the leaves' ``.grad`` accumulate (``backward()``). With a set of tensor
+    ids, nothing is written to ``.grad``; the gradients reaching those tensors are returned
+    as ``{id: array}`` (``autograd.grad``).
+    """
+    if not isinstance(roots, (list, tuple)):
+        roots, seeds = [roots], [seeds]
+    order = _topo_order(roots)
+    grads = {}
+    for r, s in zip(roots, seeds):
+        prev = grads.get(id(r))
+        grads[id(r)] = s if prev is None else prev + s
+    captured = {}
     leaves = []
     for node in order:
         fn = node._backward
@@ -351,7 +678,12 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             continue
         g = grads.pop(id(node), None)
         if g is not None:
-            if node._retain:
+            if node._hooks:
+                g = _run_hooks(node, g)
+            if capture is not None:
+                if id(node) in capture:
+                    captured[id(node)] = g
+            elif node._retain:
                 _accumulate(node, g.copy())
             for p, pg in zip(node._parents, fn(g)):
                 if pg is None or p is None or not p.requires_grad:
@@ -369,12 +701,19 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
         g = grads.get(id(leaf))
         if g is None:
             continue
+        if leaf._hooks:
+            g = _run_hooks(leaf, g)
+        if capture is not None:
+            if id(leaf) in capture:
+                captured[id(leaf)] = g
+            continue
         flags = g.flags
         if id(g) in handed_out or not flags.owndata or (
                 type(g) is np.ndarray and not flags.writeable):   # CuPy has no 'writeable'
             g = g.copy()
         handed_out.add(id(g))
         _accumulate(leaf, g)
+    return captured
 
 
 def _accumulate(node: Tensor, g: np.ndarray) -> None:
@@ -392,17 +731,27 @@ def make(data: np.ndarray, parents: tuple, backward, op: str | None = None) -> T
     out.data = data
     out.grad = None
     out._retain = False
+    out._version = out._vstart = 0
+    out._hooks = None
     if is_grad_enabled() and any(p is not None and p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = parents
+        out._vers = tuple([0 if p is None else p._version for p in parents])
         out._backward = backward
         out._op = op or getattr(backward, "__qualname__", "op").split(".")[0]
     else:
         out.requires_grad = False
         out._parents = ()
+        out._vers = ()
         out._backward = None
         out._op = None
     return out
+
+
+_TYPE_NAMES = {np.dtype(k): v for k, v in (
+    (np.float32, "Float"), (np.float64, "Double"), (np.float16, "Half"), (np.int64, "Long"),
+    (np.int32, "Int"), (np.int16, "Short"), (np.int8, "Char"), (np.uint8, "Byte"),
+    (np.bool_, "Bool"))}
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..backend import is_device, normalize_device, to_device, xp_of
 from ..tensor import Tensor
+from ._hooks import add_hook, call_with_hooks
 
 __all__ = ["Module", "Parameter"]
 
@@ -102,7 +103,30 @@ class Module:
         if args and _BUILTIN(type(self)) and (not isinstance(args[0], Tensor)
                                               or args[0].data.dtype.kind not in "biuf"):
             args = (_layer_input(self, args[0]),) + args[1:]
+        if "_has_hooks" in self.__dict__:
+            return call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks (nn/_hooks.py); each returns a handle with remove()
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False):
+        """Call ``hook(module, args)`` before ``forward``; a non-None result replaces the
+        positional arguments (a tuple, or a single value)."""
+        return add_hook(self, "_forward_pre_hooks", hook, prepend)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False):
+        """Call ``hook(module, args, output)`` after ``forward``; a non-None result replaces
+        the output."""
+        return add_hook(self, "_forward_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_input, grad_output)`` during backward, like PyTorch.
+
+        ``grad_output``: the gradients with respect to the module's outputs; ``grad_input``:
+        with respect to its positional tensor inputs (None for an input that does not
+        require grad). A non-None result (a tuple like ``grad_input``) replaces the gradients
+        passed on to the inputs.
+        """
+        return add_hook(self, "_backward_hooks", hook, prepend)
 
     # -- traversal
     def named_modules(self, prefix: str = ""):

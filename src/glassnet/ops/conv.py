@@ -22,6 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp_of
+from ..errors import ShapeError
 from ..tensor import Tensor, make
 from ._memory import keep_freed_memory
 from ._util import same_device
@@ -73,7 +74,7 @@ def check_fits(who: str, size: tuple, kernel: tuple, dilation: tuple, pads: tupl
     padded = tuple(s + a + b for s, (a, b) in zip(size, pads))
     eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(e > p for e, p in zip(eff, padded)):
-        raise ValueError(f"{who}: kernel size {eff} (after dilation) is larger than the padded "
+        raise ShapeError(f"{who}: kernel size {eff} (after dilation) is larger than the padded "
                          f"input {padded} (input {tuple(size)} + padding)")
 
 
@@ -213,7 +214,7 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     N, C, H, W = x.shape
     O, Cg, kh, kw = weight.shape
     if C != Cg * G or O % G:
-        raise ValueError(f"conv2d: input has {C} channels, weight {tuple(weight.shape)} with "
+        raise ShapeError(f"conv2d: input has {C} channels, weight {tuple(weight.shape)} with "
                          f"groups={G} expects {Cg * G} (and C_out divisible by groups)")
     check_fits("conv2d", (H, W), (kh, kw), d, pads)
     same_device("conv2d", x, weight, bias)
@@ -360,7 +361,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     N, Ci, H, W = x.shape
     Ci_w, O, kh, kw = weight.shape
     if Ci != Ci_w:
-        raise ValueError(f"conv_transpose2d: input has {Ci} channels, weight "
+        raise ShapeError(f"conv_transpose2d: input has {Ci} channels, weight "
                          f"{tuple(weight.shape)} expects {Ci_w}")
     s = ntuple(stride, 2, "stride", "conv_transpose2d")
     p = ntuple(padding, 2, "padding", "conv_transpose2d")

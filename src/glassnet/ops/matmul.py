@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ShapeError
 from ..tensor import Tensor, make
 from ._util import same_device, unbroadcast
 
@@ -15,10 +16,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if not isinstance(b, Tensor):
         b = Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul(): both operands need at least 1 dim, got shapes "
+        raise ShapeError(f"matmul(): both operands need at least 1 dim, got shapes "
                          f"{a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
-        raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
+        raise ShapeError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})")
     if type(a.data) is not type(b.data):
         same_device("matmul", a, b)
@@ -51,10 +52,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x·Wᵀ + b, one fused op. x: (*, in), weight: (out, in), bias: (out,)."""
     xd = x.data
     if xd.ndim == 0 or weight.ndim != 2 or xd.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear(): expected input (..., in_features) for weight "
+        raise ShapeError(f"linear(): expected input (..., in_features) for weight "
                          f"(out_features, in_features) = {weight.shape}, got {x.shape}")
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear(): expected bias of shape ({weight.shape[0]},) for weight of "
+        raise ShapeError(f"linear(): expected bias of shape ({weight.shape[0]},) for weight of "
                          f"shape {weight.shape}, got {bias.shape}")
     if type(xd) is not type(weight.data) or (bias is not None and
                                               type(bias.data) is not type(xd)):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..backend import device_of, to_device, xp_of
+from ..errors import ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
 from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
 from .shape import squeeze, unsqueeze
@@ -58,7 +59,7 @@ def _pool_setup(who, x, kernel_size, stride, padding, dilation, ceil_mode):
     out = tuple(pool_output_size(n, ki, si, pi, di, ceil_mode)
                 for n, ki, si, pi, di in zip((H, W), k, s, p, d))
     if min(out) <= 0:
-        raise ValueError(f"{who}: kernel size {k} (dilation {d}) is larger than the padded "
+        raise ShapeError(f"{who}: kernel size {k} (dilation {d}) is larger than the padded "
                          f"input {(H + 2 * p[0], W + 2 * p[1])}")
     # pad after: enough for the last window (ceil_mode may need more than p)
     pads = tuple((pi, max(0, (o - 1) * si + di * (ki - 1) + 1 - n - pi))

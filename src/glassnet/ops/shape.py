@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..backend import device_of, xp_of
+from ..errors import ShapeError
 from ..tensor import Tensor, make
 from ._util import norm_dim, same_device
 
@@ -15,7 +16,7 @@ def reshape(a: Tensor, *shape) -> Tensor:
     try:
         out = a.data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape(): shape {tuple(shape)} is invalid for a tensor of shape "
+        raise ShapeError(f"reshape(): shape {tuple(shape)} is invalid for a tensor of shape "
                          f"{a.shape} ({a.data.size} elements)") from None
     src = a.data.shape
     return make(out, (a,), lambda g: (g.reshape(src),), "ReshapeBackward")
@@ -36,7 +37,7 @@ def permute(a: Tensor, *dims) -> Tensor:
         dims = tuple(dims[0])
     axes = norm_dim(dims, a.ndim, "permute", a.shape)
     if sorted(axes) != list(range(a.ndim)):
-        raise ValueError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims "
+        raise ShapeError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims "
                          f"for a tensor of shape {a.shape}")
     inverse = tuple(int(i) for i in np.argsort(axes))
     xp = xp_of(a.data)
@@ -77,7 +78,7 @@ def expand(a: Tensor, *shape) -> Tensor:
         shape = tuple(shape[0])
     lead = len(shape) - a.ndim
     if lead < 0 or any(s == -1 for s in shape[:lead]):
-        raise ValueError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape}")
+        raise ShapeError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape}")
     shape = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     from ._util import unbroadcast
     src = a.shape
@@ -93,7 +94,7 @@ def repeat(a: Tensor, *reps) -> Tensor:
     if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
         reps = tuple(reps[0])
     if len(reps) < a.ndim:
-        raise ValueError(f"repeat(): got {len(reps)} repeat counts {tuple(reps)} for a tensor "
+        raise ShapeError(f"repeat(): got {len(reps)} repeat counts {tuple(reps)} for a tensor "
                          f"of shape {a.shape}; expected at least {a.ndim}")
     src = (1,) * (len(reps) - a.ndim) + a.shape
     out = xp_of(a.data).tile(a.data.reshape(src), reps)
@@ -168,7 +169,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
         out = xp.concatenate([t.data for t in tensors], axis=axis)
     except ValueError as e:
         shapes = [t.shape for t in tensors]
-        raise ValueError(f"cat(dim={dim}): shapes {shapes} do not match outside dim ({e})") \
+        raise ShapeError(f"cat(dim={dim}): shapes {shapes} do not match outside dim ({e})") \
             from None
     bounds = [int(b) for b in np.cumsum([t.shape[axis] for t in tensors])[:-1]]
 
@@ -186,7 +187,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise ValueError("stack(): expected a non-empty list of tensors")
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
-        raise ValueError(f"stack(): all tensors must have the same shape, got {sorted(shapes)}")
+        raise ShapeError(f"stack(): all tensors must have the same shape, got {sorted(shapes)}")
     nd = tensors[0].ndim
     if not -nd - 1 <= dim <= nd:
         raise IndexError(f"stack(): dim={dim} is out of range for tensors of shape "

@@ -1,0 +1,570 @@
+r"""Connected spoken digits: speech to a digit string with a CTC-trained conv + BiGRU.
+
+Utterances are built from the Free Spoken Digit recordings (``fsdd/recordings``): 1–7
+isolated digits of ONE speaker, joined with random silences, plus optional low-level noise
+(:func:`build_utterance`, deterministic from a seed). The test speaker and the validation
+speaker never appear in training; their utterances come from their own recordings only.
+
+Pipeline::
+
+    utterance (8 kHz)  --apps.speech.log_mel-->  (T, n_mels) log-mel, 10 ms frames
+    per-utterance normalisation (each band: zero mean, unit variance over the utterance)
+    [training: SpecAugment time and frequency masks; speed and gain perturbed clips]
+    Conv1d(5, stride 2) + ReLU, Conv1d(5, stride 2) + ReLU   (40 ms steps, T' = ceil(T/4))
+    bidirectional GRU  →  Linear(2H → 11)  →  log_softmax     (class 0 = blank, d + 1 = digit d)
+    CTC loss (glassnet.nn.CTCLoss); greedy or prefix-beam decoding (apps.ctc_decode)
+
+Baseline: cut the audio at low-energy gaps (:func:`split_on_silence`) and classify each
+piece with the isolated-digit model of :mod:`glassnet.apps.speech` trained on the same
+speakers. Scores: word error rate (``jiwer``) and whole-sequence accuracy.
+
+    glassnet train recipes/speech_ctc.toml --out runs/speech_ctc
+    glassnet transcribe runs/speech_ctc utterance.wav
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import nn, optim
+from ..io import load_weights, save_weights
+from ..tensor import Tensor, manual_seed, no_grad
+from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe,
+                   write_json)
+from .ctc_decode import greedy_decode, prefix_beam_search
+from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
+                     pad_frames, read_wav)
+
+__all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
+           "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
+           "transcribe", "word_error_rate", "cmd_train", "cmd_transcribe"]
+
+BLANK = 0
+
+
+# -- utterances ------------------------------------------------------------------------------
+def _perturb(clip: np.ndarray, rng, speed: float, gain_db: float) -> np.ndarray:
+    """Resample ``clip`` by a random factor in [1 − speed, 1 + speed] (linear interpolation:
+    tempo and pitch change together, as in Kaldi's speed perturbation) and scale it by a
+    random gain in ±gain_db dB."""
+    if speed:
+        factor = rng.uniform(1 - speed, 1 + speed)
+        n = max(2, int(round(len(clip) / factor)))
+        clip = np.interp(np.linspace(0, len(clip) - 1, n), np.arange(len(clip)), clip)
+    if gain_db:
+        clip = clip * 10 ** (rng.uniform(-gain_db, gain_db) / 20)
+    return clip.astype(np.float32)
+
+
+def build_utterance(clips, digits, rng, *, min_digits: int = 1, max_digits: int = 7,
+                    gap: tuple = (0.05, 0.3), noise: float = 0.0, speed: float = 0.0,
+                    gain_db: float = 0.0):
+    """Join 1–7 random clips with random silences: one connected-digit utterance.
+
+    Args:
+        clips: list of float32 signals (8 kHz), all of one speaker or a pool to draw from.
+        digits: the digit of each clip.
+        rng: a ``numpy.random.Generator`` (the same seed gives the same utterance).
+        min_digits, max_digits: how many clips to join (uniform).
+        gap: silence before, between and after the clips, uniform in [gap[0], gap[1]] seconds.
+        noise: standard deviation of white noise added everywhere (0: none).
+        speed, gain_db: perturbation of each clip (see :func:`_perturb`; 0: none).
+
+    Returns:
+        ``(signal, labels, pieces)``: the float32 signal, the list of digits, and the
+        ``(clip index, start sample, end sample)`` of every clip used.
+
+    Example:
+        >>> sig, labels, pieces = build_utterance(clips, digits, np.random.default_rng(0))
+    """
+    k = int(rng.integers(min_digits, max_digits + 1))
+    chosen = rng.integers(0, len(clips), size=k)
+    parts, pieces, pos = [], [], 0
+    for i in chosen:
+        silence = np.zeros(int(rng.uniform(*gap) * SAMPLE_RATE), np.float32)
+        clip = _perturb(clips[i], rng, speed, gain_db)
+        parts += [silence, clip]
+        pos += len(silence)
+        pieces.append((int(i), pos, pos + len(clip)))
+        pos += len(clip)
+    parts.append(np.zeros(int(rng.uniform(*gap) * SAMPLE_RATE), np.float32))
+    signal = np.concatenate(parts)
+    if noise:
+        signal = signal + rng.normal(0, noise, len(signal)).astype(np.float32)
+    return signal, [int(digits[i]) for i in chosen], pieces
+
+
+def normalise(feats: np.ndarray) -> np.ndarray:
+    """Per-utterance normalisation: each band to zero mean, unit variance over time."""
+    return (feats - feats.mean(0)) / (feats.std(0) + 1e-5)
+
+
+def spec_augment(feats: np.ndarray, rng, *, time_masks: int = 2, time_width: int = 10,
+                 freq_masks: int = 2, freq_width: int = 6) -> np.ndarray:
+    """SpecAugment (Park et al. 2019) without time warping: zero ``time_masks`` random runs
+    of at most ``time_width`` frames and ``freq_masks`` runs of at most ``freq_width`` bands
+    of a normalised (T, n_mels) array (zero = the utterance mean)."""
+    out = feats.copy()
+    T, B = out.shape
+    for _ in range(time_masks):
+        w = int(rng.integers(0, time_width + 1))
+        t0 = int(rng.integers(0, max(1, T - w)))
+        out[t0:t0 + w] = 0
+    for _ in range(freq_masks):
+        w = int(rng.integers(0, freq_width + 1))
+        f0 = int(rng.integers(0, max(1, B - w)))
+        out[:, f0:f0 + w] = 0
+    return out
+
+
+def _batch(feats, labels=None):
+    """Pad (T_i, n_mels) arrays into (N, T_max, n_mels + 1) with the frame mask last, and the
+    targets into (N, 2 + S_max) int64 rows ``[frames, digits, digit + 1 …]``."""
+    n_mels = feats[0].shape[1]
+    x = np.zeros((len(feats), max(len(f) for f in feats), n_mels + 1), np.float32)
+    for i, f in enumerate(feats):
+        x[i, :len(f), :n_mels] = f
+        x[i, :len(f), n_mels] = 1
+    if labels is None:
+        return x
+    y = np.zeros((len(feats), 2 + max(1, max(len(s) for s in labels))), np.int64)
+    for i, (f, s) in enumerate(zip(feats, labels)):
+        y[i, 0], y[i, 1] = len(f), len(s)
+        y[i, 2:2 + len(s)] = np.asarray(s) + 1
+    return x, y
+
+
+class UtteranceSet:
+    """Batches of connected-digit utterances, built on the fly from one pool of clips.
+
+    With ``fresh=True`` every epoch draws new utterances (seed + epoch) with the training
+    perturbations and SpecAugment; otherwise the same ``size`` utterances every time (the
+    validation/test set). Each group of 8 batches is sorted by length to limit padding.
+
+    Yields ``(x, y)`` as :func:`fit` expects: x (N, T, n_mels + 1), y (N, 2 + S_max).
+    """
+
+    def __init__(self, clips, digits, size: int, batch_size: int, seed: int, *,
+                 n_mels: int = 40, fresh: bool = False, augment: dict | None = None,
+                 noise: float = 0.0, max_digits: int = 7):
+        self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
+        self.seed, self.n_mels, self.fresh, self.noise = seed, n_mels, fresh, noise
+        self.augment, self.max_digits, self.epoch = augment or {}, max_digits, 0
+        self._fixed = None
+
+    def __len__(self):
+        return -(-self.size // self.batch_size)
+
+    def utterances(self, epoch: int = 0):
+        """``(signals, labels)`` of one epoch's utterances."""
+        rng = np.random.default_rng([self.seed, epoch])
+        aug = self.augment
+        out = [build_utterance(self.clips, self.digits, rng, noise=self.noise,
+                               max_digits=self.max_digits, speed=aug.get("speed", 0.0),
+                               gain_db=aug.get("gain_db", 0.0)) for _ in range(self.size)]
+        return [o[0] for o in out], [o[1] for o in out]
+
+    def features(self, signals, rng=None):
+        feats = [normalise(log_mel(s, self.n_mels)) for s in signals]
+        if rng is not None and self.augment.get("spec_augment"):
+            feats = [spec_augment(f, rng) for f in feats]
+        return feats
+
+    def __iter__(self):
+        if self.fresh or self._fixed is None:
+            epoch = self.epoch if self.fresh else 0
+            self.epoch += 1
+            signals, labels = self.utterances(epoch)
+            rng = np.random.default_rng([self.seed, epoch, 1]) if self.fresh else None
+            feats = self.features(signals, rng)
+            order = np.argsort([len(f) for f in feats], kind="stable")
+            groups = [order[i:i + self.batch_size] for i in range(0, len(order),
+                                                                  self.batch_size)]
+            if self.fresh:
+                groups = [groups[i] for i in rng.permutation(len(groups))]
+            batches = [_batch([feats[i] for i in g], [labels[i] for i in g]) for g in groups]
+            if not self.fresh:
+                self._fixed = batches
+        else:
+            batches = self._fixed
+        yield from batches
+
+
+# -- model and loss --------------------------------------------------------------------------
+class SpeechCTCNet(nn.Module):
+    r"""Conv + bidirectional GRU acoustic model with a CTC output layer.
+
+    Two Conv1d(·, C, 5, stride 2, padding 2) + ReLU (10 → 40 ms per step,
+    T' = ceil(T / 4)), a bidirectional GRU (``layers`` deep) read up to each utterance's
+    length, Dropout, Linear(2H → 11) and log_softmax: per-step log-probabilities of the blank
+    (class 0) and the digits 0–9 (classes 1–10).
+
+    Args:
+        n_mels: mel bands per frame.
+        channels: convolution channels C.
+        hidden: GRU hidden size H per direction.
+        layers: GRU layers.
+        dropout: dropout before the output layer.
+
+    Shape:
+        input: (N, T, n_mels + 1), the frame mask last (1 on real frames);
+        output: (T', N, 11) log-probabilities, T' = ceil(T_max / 4); sample n is valid for
+        its first ceil(T_n / 4) steps (:meth:`output_lengths`).
+
+    Example:
+        >>> SpeechCTCNet(40)(np.ones((2, 100, 41), np.float32)).shape
+        (25, 2, 11)
+    """
+
+    num_classes = 11
+
+    def __init__(self, n_mels: int = 40, *, channels: int = 64, hidden: int = 96,
+                 layers: int = 1, dropout: float = 0.1):
+        super().__init__()
+        self.n_mels = n_mels
+        self.conv1 = nn.Conv1d(n_mels, channels, 5, stride=2, padding=2)
+        self.conv2 = nn.Conv1d(channels, channels, 5, stride=2, padding=2)
+        self.gru = nn.GRU(channels, hidden, num_layers=layers, batch_first=True,
+                          bidirectional=True)
+        self.drop = nn.Dropout(dropout)
+        self.fc = nn.Linear(2 * hidden, self.num_classes)
+
+    @staticmethod
+    def output_lengths(frames):
+        """Output steps for inputs of ``frames`` frames: ceil(ceil(T / 2) / 2)."""
+        return (np.asarray(frames, np.int64) + 3) // 4
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float32))
+        if x.ndim != 3 or x.shape[2] != self.n_mels + 1:
+            raise ValueError(f"SpeechCTCNet(n_mels={self.n_mels}): expected input (N, T, "
+                             f"{self.n_mels + 1}) with the frame mask last, got {x.shape}")
+        lengths = x.data[:, :, -1].sum(axis=1).astype(np.int64)
+        if lengths.min() < 1:
+            raise ValueError("SpeechCTCNet: every sample needs at least one real frame")
+        h = self.conv1(x[:, :, :self.n_mels].transpose(1, 2)).relu()   # (N, C, ceil(T/2))
+        valid = np.arange(h.shape[2]) < ((lengths + 1) // 2)[:, None]
+        h = h * Tensor(valid[:, None, :].astype(np.float32))
+        h = self.conv2(h).relu().transpose(1, 2)                         # (N, T', C)
+        out, _ = self.gru(h, lengths=self.output_lengths(lengths))       # (N, T', 2H)
+        return self.fc(self.drop(out)).log_softmax(2).transpose(0, 1)    # (T', N, 11)
+
+
+class CTCTargetLoss:
+    """``loss_fn(log_probs, y)`` for :func:`fit`: the CTC loss of (T', N, 11) outputs against
+    the rows ``[frames, digits, label …]`` made by :class:`UtteranceSet` (input lengths
+    follow from the frame counts)."""
+
+    def __init__(self, reduction: str = "mean"):
+        self.ctc = nn.CTCLoss(blank=BLANK, reduction=reduction, zero_infinity=True)
+
+    def __call__(self, log_probs, y):
+        y = np.asarray(y.data if isinstance(y, Tensor) else y)
+        il = np.minimum(SpeechCTCNet.output_lengths(y[:, 0]), log_probs.shape[0])
+        return self.ctc(log_probs, y[:, 2:], il, y[:, 1])
+
+
+# -- recipe ------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SpeechCTCRecipe:
+    """Keys of ``recipes/speech_ctc.toml``.
+
+    Args:
+        task: ``"speech_ctc"``.
+        test_speaker, valid_speaker: held out of training (all their recordings).
+        train_utterances: new utterances per epoch (fresh each epoch).
+        valid_utterances, test_utterances: fixed utterances of the held-out speakers.
+        max_digits: digits per utterance, 1 … max_digits.
+        noise: white-noise standard deviation added to every utterance (0: none).
+        speed, gain_db, spec_augment: training perturbations (0 / false: off).
+        n_mels, channels, hidden, layers, dropout: features and :class:`SpeechCTCNet` sizes.
+        epochs, batch_size, lr: Adam with cosine decay.
+        beam_width: prefix beam search width for the reported scores (1: greedy only).
+        baseline_epochs: epochs of the isolated-digit baseline (0: no baseline).
+        max_files: use at most this many recordings per speaker (0 = all; tests).
+        seed, data_dir: as in the other recipes.
+    """
+
+    task: str = "speech_ctc"
+    test_speaker: str = "theo"
+    valid_speaker: str = "jackson"
+    train_utterances: int = 1200
+    valid_utterances: int = 200
+    test_utterances: int = 500
+    max_digits: int = 7
+    noise: float = 0.001
+    speed: float = 0.1
+    gain_db: float = 6.0
+    spec_augment: bool = True
+    n_mels: int = 40
+    channels: int = 64
+    hidden: int = 96
+    layers: int = 1
+    dropout: float = 0.1
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 0.003
+    beam_width: int = 8
+    baseline_epochs: int = 6
+    max_files: int = 0
+    seed: int = 0
+    data_dir: str | None = None
+
+    def __post_init__(self):
+        check_fields(self, [
+            ("task", self.task == "speech_ctc", '"speech_ctc"'),
+            ("test_speaker", self.test_speaker in SPEAKERS, f"one of {list(SPEAKERS)}"),
+            ("valid_speaker", self.valid_speaker in SPEAKERS
+             and self.valid_speaker != self.test_speaker,
+             f"one of {list(SPEAKERS)} other than test_speaker"),
+            *[(k, getattr(self, k) >= 1, ">= 1") for k in
+              ("train_utterances", "valid_utterances", "test_utterances", "max_digits",
+               "n_mels", "channels", "hidden", "layers", "epochs", "batch_size",
+               "beam_width")],
+            ("noise", 0 <= self.noise < 0.1, "in [0, 0.1)"),
+            ("speed", 0 <= self.speed < 0.5, "in [0, 0.5)"),
+            ("gain_db", 0 <= self.gain_db <= 20, "in [0, 20]"),
+            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+            ("lr", self.lr > 0, "> 0"), ("baseline_epochs", self.baseline_epochs >= 0, ">= 0"),
+            ("max_files", self.max_files >= 0, ">= 0"), ("seed", self.seed >= 0, ">= 0")])
+
+
+def _load_clips(recipe: SpeechCTCRecipe):
+    """``{speaker: (signals, digits, paths)}`` of the recordings."""
+    recs = list_recordings(data_root(recipe.data_dir) / "fsdd" / "recordings")
+    out = {}
+    for sp in SPEAKERS:
+        mine = [r for r in recs if r[2] == sp]
+        if recipe.max_files:
+            mine = mine[::max(1, len(mine) // recipe.max_files)][:recipe.max_files]
+        out[sp] = ([read_wav(r[0]) for r in mine], [r[1] for r in mine], [r[0] for r in mine])
+    return out
+
+
+def word_error_rate(refs, hyps) -> float:
+    """WER of digit sequences (each digit one word), by ``jiwer``."""
+    import jiwer
+    refs = [" ".join(map(str, r)) for r in refs]
+    hyps = [" ".join(map(str, h)) for h in hyps]
+    return float(jiwer.wer(refs, hyps))
+
+
+def _scores(refs, hyps) -> dict:
+    return {"wer": round(word_error_rate(refs, hyps), 4),
+            "sequence_accuracy": round(float(np.mean([list(r) == list(h)
+                                                      for r, h in zip(refs, hyps)])), 4),
+            "n": len(refs)}
+
+
+def _decode_set(model, data: UtteranceSet, beam_width: int):
+    """Reference and decoded digit lists (greedy, beam) of a fixed UtteranceSet."""
+    model.eval()
+    refs, greedy, beam = [], [], []
+    with no_grad():
+        for x, y in data:
+            lp = model(Tensor(x)).data
+            lens = SpeechCTCNet.output_lengths(y[:, 0])
+            for n in range(len(y)):
+                refs.append((y[n, 2:2 + y[n, 1]] - 1).tolist())
+                g = greedy_decode(lp[:lens[n], n])
+                greedy.append([k - 1 for k in g])
+                if beam_width > 1:
+                    b, _ = prefix_beam_search(lp[:lens[n], n], beam_width, BLANK)
+                    beam.append([k - 1 for k in b])
+    return refs, greedy, beam
+
+
+# -- baseline: split at silences, classify each piece ---------------------------------------
+def split_on_silence(signal: np.ndarray, *, threshold_db: float = 30.0, min_gap: float = 0.04,
+                     min_piece: float = 0.06) -> list[tuple[int, int]]:
+    """``(start, end)`` samples of the loud pieces of ``signal``: 10 ms frames more than
+    ``threshold_db`` below the loudest frame are silence; pieces separated by less than
+    ``min_gap`` seconds are merged; pieces shorter than ``min_piece`` seconds are dropped."""
+    hop = SAMPLE_RATE // 100
+    n = len(signal) // hop
+    if n == 0:
+        return []
+    frames = signal[:n * hop].reshape(n, hop).astype(np.float64)
+    db = 10 * np.log10((frames ** 2).mean(1) + 1e-12)
+    loud = db > db.max() - threshold_db
+    pieces, start, quiet = [], None, 0
+    for i, on in enumerate(loud):
+        if on:
+            start = i if start is None else start
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet * hop >= min_gap * SAMPLE_RATE:
+                pieces.append((start, i - quiet + 1))
+                start, quiet = None, 0
+    if start is not None:
+        pieces.append((start, n - quiet))
+    return [(a * hop, b * hop) for a, b in pieces if (b - a) * hop >= min_piece * SAMPLE_RATE]
+
+
+def _train_baseline(clips, digits, recipe: SpeechCTCRecipe, verbose: bool):
+    """The isolated-digit model of apps/speech.py on the training speakers' clips."""
+    from ..data import DataLoader, TensorDataset
+    from ..train import LRSchedulerCallback, fit
+    feats = [log_mel(c, recipe.n_mels) for c in clips]
+    frames = np.concatenate([f[:MAX_FRAMES] for f in feats])
+    mean, std = frames.mean(0), frames.std(0) + 1e-5
+    manual_seed(recipe.seed)
+    model = SpeechDigitNet(recipe.n_mels, 10, channels=64, hidden=64, dropout=0.2)
+    opt = optim.Adam(model.parameters(), lr=0.004)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.baseline_epochs)
+    dl = DataLoader(TensorDataset(pad_frames(feats, mean, std), np.asarray(digits, np.int64)),
+                    64, shuffle=True, seed=recipe.seed)
+    fit(model, nn.CrossEntropyLoss(), opt, dl, epochs=recipe.baseline_epochs, verbose=verbose,
+        callbacks=[LRSchedulerCallback(sched)])
+    model.eval()
+    return model, mean, std
+
+
+def _baseline_hyps(model, mean, std, signals, n_mels):
+    hyps = []
+    with no_grad():
+        for s in signals:
+            pieces = split_on_silence(s)
+            if not pieces:
+                hyps.append([])
+                continue
+            x = pad_frames([log_mel(s[a:b], n_mels) for a, b in pieces], mean, std)
+            hyps.append(model(Tensor(x)).data.argmax(1).tolist())
+    return hyps
+
+
+# -- training --------------------------------------------------------------------------------
+def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False,
+                     verbose: bool = True) -> dict:
+    """Train :class:`SpeechCTCNet` with CTC and write the run folder (``recipe.toml``,
+    ``metrics.jsonl``, ``weights.safetensors``, ``run.json`` with the validation and test
+    scores, the baseline's and the timings).
+
+    Example:
+        >>> res = train_speech_ctc(SpeechCTCRecipe(), "runs/speech_ctc")
+        >>> res["test"]["beam"]["wer"] < res["baseline"]["test"]["wer"]
+        True
+    """
+    from ..train import JSONLLogger, LRSchedulerCallback, fit
+    run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
+    start = time.perf_counter()
+    by_speaker = _load_clips(recipe)
+    held = (recipe.test_speaker, recipe.valid_speaker)
+    train_speakers = [s for s in SPEAKERS if s not in held]
+    clips = [c for s in train_speakers for c in by_speaker[s][0]]
+    digits = [d for s in train_speakers for d in by_speaker[s][1]]
+    aug = {"speed": recipe.speed, "gain_db": recipe.gain_db,
+           "spec_augment": recipe.spec_augment}
+    common = {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits}
+    train = UtteranceSet(clips, digits, recipe.train_utterances, recipe.batch_size,
+                         recipe.seed, fresh=True, augment=aug, **common)
+    sets = {name: UtteranceSet(*by_speaker[sp][:2], size, 64, 10_000 + i, **common)
+            for i, (name, sp, size) in enumerate([
+                ("valid", recipe.valid_speaker, recipe.valid_utterances),
+                ("test", recipe.test_speaker, recipe.test_utterances)])}
+    manual_seed(recipe.seed)
+    model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
+                         layers=recipe.layers, dropout=recipe.dropout)
+    opt = optim.Adam(model.parameters(), lr=recipe.lr)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
+    t0 = time.perf_counter()
+    history = fit(model, CTCTargetLoss(), opt, train, epochs=recipe.epochs, metrics=(),
+                  verbose=verbose, callbacks=[JSONLLogger(run_dir / "metrics.jsonl"),
+                                              LRSchedulerCallback(sched)])
+    train_seconds = time.perf_counter() - t0
+    save_weights(model, run_dir / "weights.safetensors")
+    result = {"train_speakers": train_speakers, "valid_speaker": recipe.valid_speaker,
+              "test_speaker": recipe.test_speaker, "train_seconds": round(train_seconds, 1),
+              "history": history.to_dict()}
+    for name, data in sets.items():
+        refs, greedy, beam = _decode_set(model, data, recipe.beam_width)
+        result[name] = {"greedy": _scores(refs, greedy)}
+        if beam:
+            result[name]["beam"] = _scores(refs, beam)
+    if recipe.baseline_epochs:
+        t0 = time.perf_counter()
+        base, mean, std = _train_baseline(clips, digits, recipe, verbose)
+        result["baseline"] = {"train_seconds": round(time.perf_counter() - t0, 1)}
+        for name, data in sets.items():
+            signals, labels = data.utterances(0)
+            result["baseline"][name] = _scores(labels, _baseline_hyps(base, mean, std, signals,
+                                                                      recipe.n_mels))
+    result["total_seconds"] = round(time.perf_counter() - start, 1)
+    write_json(run_dir / "run.json", result)
+    return result
+
+
+# -- using a run -----------------------------------------------------------------------------
+def load_speech_ctc_run(run_dir):
+    """``(model, recipe)`` of a finished run, the model in eval mode."""
+    run_dir = Path(run_dir)
+    recipe = read_recipe(SpeechCTCRecipe, run_dir / "recipe.toml")
+    read_json(run_dir / "run.json")                       # a finished run
+    model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
+                         layers=recipe.layers, dropout=recipe.dropout)
+    load_weights(model, run_dir / "weights.safetensors")
+    model.eval()
+    return model, recipe
+
+
+def _check_wav(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if not head:
+        raise ValueError(f"{path}: empty file, expected a WAV recording")
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise ValueError(f"{path}: not a WAV file (no RIFF/WAVE header)")
+
+
+def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
+    """The digits spoken in a WAV file (8 kHz mono), decoded by prefix beam search.
+
+    Example:
+        >>> transcribe("runs/speech_ctc", "three_digits.wav")
+        [4, 0, 7]
+    """
+    path = Path(path)
+    if beam_width is not None and (isinstance(beam_width, bool) or not isinstance(beam_width, int)
+                                   or beam_width < 1):
+        raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1 "
+                         f"(1: greedy)")
+    _check_wav(path)
+    model, recipe = load_speech_ctc_run(run_dir)
+    signal = read_wav(path)
+    if signal.size == 0:
+        raise ValueError(f"{path}: the WAV file holds no samples")
+    x = _batch([normalise(log_mel(signal, recipe.n_mels))])
+    with no_grad():
+        lp = model(Tensor(x)).data[:, 0]
+    beam = recipe.beam_width if beam_width is None else beam_width
+    labels = prefix_beam_search(lp, beam, BLANK)[0] if beam > 1 else greedy_decode(lp)
+    return [k - 1 for k in labels]
+
+
+def cmd_train(args) -> int:
+    """``glassnet train recipes/speech_ctc.toml --out RUN_DIR``."""
+    recipe, run_dir, res = cli_train(args, SpeechCTCRecipe, train_speech_ctc)
+    for name in ("valid", "test"):
+        best = res[name].get("beam", res[name]["greedy"])
+        line = (f"{name} ({res[name + '_speaker']}, unseen): WER {best['wer']:.4f}, sequence "
+                f"accuracy {best['sequence_accuracy']:.4f}")
+        if "baseline" in res:
+            b = res["baseline"][name]
+            line += f"; baseline WER {b['wer']:.4f}, sequence accuracy {b['sequence_accuracy']:.4f}"
+        print(line)
+    print(f"{res['train_seconds']:.0f} s training; run written to {run_dir}")
+    return 0
+
+
+def cmd_transcribe(args) -> int:
+    """``glassnet transcribe RUN_DIR file.wav``: print the digit string."""
+    print("".join(map(str, transcribe(args.run_dir, args.file, args.beam))))
+    return 0
+
+
