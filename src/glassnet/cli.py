@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     from .apps.translation_train import add_commands as add_translation_commands
     add_translation_commands(sub)                         # translate
+    from .playground.commands import add_commands as add_playground_commands
+    add_playground_commands(sub)                          # playground
     g = sub.add_parser("generate", help="sample text from a trained char-LSTM run",
                        description="Print PROMPT followed by LENGTH generated characters.")
     g.add_argument("run_dir", metavar="RUN_DIR")
@@ -265,6 +267,8 @@ def main(argv=None) -> int:
                **GLASS_BOX_COMMANDS}
     from .apps.translation_train import COMMANDS as TRANSLATION_COMMANDS
     handler.update(TRANSLATION_COMMANDS)
+    from .playground.commands import COMMANDS as PLAYGROUND_COMMANDS
+    handler.update(PLAYGROUND_COMMANDS)
     if args.command == "generate":                      # glassnet.apps.text
         from .apps.text import cmd_generate
         handler["generate"] = cmd_generate
