@@ -96,6 +96,12 @@ LAYERS.update({      # normalisation layers of issue 14
     "RMSNorm": row({"normalized_shape": ints(1, 4), "eps": st.none() | st.floats(1e-6, 1e-2),
                     "elementwise_affine": B}, lambda kw: (2, 3, kw["normalized_shape"])),
 })
+LAYERS.update({      # convolutions of issue 14
+    "Conv3d": row({**_CONV, "kernel_size": ints(1, 2)}, lambda kw: (2, kw["in_channels"], 4, 4, 4)),
+    "ConvTranspose1d": row({**_CONV, "padding": st.just(0)}, lambda kw: (2, kw["in_channels"], 5)),
+    "ConvTranspose3d": row({**_CONV, "kernel_size": ints(1, 2), "padding": st.just(0)},
+                           lambda kw: (2, kw["in_channels"], 2, 3, 3)),
+})
 
 # Not layers (containers, the base classes) or tested elsewhere in the suite (losses).
 NOT_LAYERS = {"Module", "Parameter", "Sequential", "ModuleList", "functional", "init", "utils"}

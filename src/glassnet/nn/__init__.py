@@ -30,6 +30,8 @@ from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3
 from .container import ModuleDict, ParameterDict, ParameterList  # noqa: E402
 __all__ += ["BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
             "RMSNorm", "ModuleDict", "ParameterList", "ParameterDict"]
+from .conv import Conv3d, ConvTranspose1d, ConvTranspose3d  # noqa: E402
+__all__ += ["Conv3d", "ConvTranspose1d", "ConvTranspose3d"]
 
 
 def __getattr__(name):

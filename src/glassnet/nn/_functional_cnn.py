@@ -1,5 +1,6 @@
 """Functional forms of the CNN layers, re-exported by ``glassnet.nn.functional``."""
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
+from ..ops.conv_nd import conv3d, conv_transpose1d, conv_transpose3d
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.norm import batch_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d, upsample_nearest
@@ -8,6 +9,7 @@ from .normalization import dropout2d
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "dropout2d"]
 __all__ += ["group_norm", "instance_norm", "rms_norm"]
+__all__ += ["conv3d", "conv_transpose1d", "conv_transpose3d"]
 
 
 def interpolate(x, size=None, scale_factor=None, mode: str = "nearest"):

@@ -1,6 +1,7 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose2d (thin shells over ``ops.conv``).
+"""Convolution layers: Conv1d/2d/3d, ConvTranspose1d/2d/3d (thin shells over ``ops.conv`` and
+``ops.conv_nd``).
 
-Shape glossary: N batch, C_in / C_out channels, L length, H height, W width, k kernel size,
+Shape glossary: N batch, C_in / C_out channels, L length, D depth, H height, W width, k kernel size,
 s stride, p padding, d dilation, G groups.
 """
 import math
@@ -9,12 +10,14 @@ import numpy as np
 
 from .. import ops
 from ..ops.conv import check_fits, conv_padding, ntuple
+from ..ops.conv_nd import conv3d, conv_transpose1d, conv_transpose3d
 from ..tensor import Tensor
 from . import init
 from .linear import check_positive_int
 from .module import Module, Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 _PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "replicate"}
 
@@ -70,7 +73,7 @@ class _ConvNd(Module):
     def _check_input(self, x: Tensor) -> Tensor:
         """Check rank and channels (naming the layer); returns a batched floating input."""
         name = f"{type(self).__name__}(in_channels={self.in_channels})"
-        dims = ("L",) if self._dims == 1 else ("H", "W")
+        dims = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[self._dims]
         if x.ndim not in (self._dims + 1, self._dims + 2) or \
                 x.shape[-self._dims - 1] != self.in_channels:
             raise ValueError(f"{name}: expected input (N, {self.in_channels}, "
@@ -200,14 +203,14 @@ class ConvTranspose2d(_ConvNd):
         padding: p, removed from each side of the full output.
         output_padding: extra rows/columns added at the bottom/right (< stride or dilation),
             to pick among the input sizes a strided Conv2d maps to the same output size.
-        groups: must be 1.
+        groups: G; each group of C_in/G input channels makes C_out/G output channels.
 
     Shape:
         input (N, C_in, H, W) → output (N, C_out, H_out, W_out) with
         H_out = (H − 1)·s_h − 2·p_h + d_h·(k_h − 1) + output_padding_h + 1, W_out likewise.
 
     Attributes:
-        weight: (C_in, C_out, k_h, k_w) (note the order), initialised like PyTorch.
+        weight: (C_in, C_out/G, k_h, k_w) (note the order), initialised like PyTorch.
         bias: (C_out,).
 
     Example:
@@ -221,15 +224,85 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", *, dtype=np.float32):
-        if groups != 1:
-            raise ValueError(f"ConvTranspose2d(groups={groups}): only groups=1 is supported")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype, output_padding)
         if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride,
                                                  self.dilation)):
-            raise ValueError(f"ConvTranspose2d(output_padding={self.output_padding}): must be "
-                             f"smaller than stride {self.stride} or dilation {self.dilation}")
+            raise ValueError(f"{type(self).__name__}(output_padding={self.output_padding}): "
+                             f"must be smaller than stride {self.stride} or dilation "
+                             f"{self.dilation}")
+
+    _transpose_op = staticmethod(ops.conv_transpose2d)
 
     def _conv(self, x):
-        return ops.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                    self.output_padding, 1, self.dilation)
+        return self._transpose_op(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)
+
+
+class Conv3d(_ConvNd):
+    r"""3-D convolution over volumes (video clips, CT scans): filters of size
+    C_in/G × k_d × k_h × k_w slide along depth, height and width.
+
+    Args: as :class:`Conv2d`, with ints or (d, h, w) triples for kernel_size, stride,
+    padding, dilation.
+
+    Shape:
+        input (N, C_in, D, H, W) → output (N, C_out, D_out, H_out, W_out) with
+        D_out = floor((D + 2·p_d − d_d·(k_d − 1) − 1) / s_d) + 1, H_out and W_out likewise.
+
+    Attributes:
+        weight: (C_out, C_in/G, k_d, k_h, k_w). bias: (C_out,). Initialised like PyTorch.
+
+    Example:
+        >>> gn.nn.Conv3d(3, 8, 3, padding=1)(gn.randn(2, 3, 4, 16, 16)).shape
+        (2, 8, 4, 16, 16)
+    """
+    _dims = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 *, dtype=np.float32):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype)
+
+    _op = staticmethod(conv3d)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    r"""Transposed 1-D convolution: each input step scatters a weighted length-k stamp into
+    the output at stride s (the gradient of Conv1d w.r.t. its input; upsamples sequences).
+
+    Args: as :class:`ConvTranspose2d`, with ints (or 1-tuples).
+
+    Shape:
+        input (N, C_in, L) → output (N, C_out, L_out),
+        L_out = (L − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+
+    Attributes:
+        weight: (C_in, C_out/G, k). bias: (C_out,). Initialised like PyTorch.
+
+    Example:
+        >>> gn.nn.ConvTranspose1d(16, 8, 4, stride=2, padding=1)(gn.randn(2, 16, 10)).shape
+        (2, 8, 20)
+    """
+    _dims = 1
+    _transpose_op = staticmethod(conv_transpose1d)
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    r"""Transposed 3-D convolution (upsamples volumes): as :class:`ConvTranspose2d` with
+    (d, h, w) triples.
+
+    Shape:
+        input (N, C_in, D, H, W) → output (N, C_out, D_out, H_out, W_out),
+        D_out = (D − 1)·s_d − 2p_d + d_d·(k_d − 1) + output_padding_d + 1, likewise H, W.
+
+    Attributes:
+        weight: (C_in, C_out/G, k_d, k_h, k_w). bias: (C_out,).
+
+    Example:
+        >>> gn.nn.ConvTranspose3d(4, 2, 2, stride=2)(gn.randn(1, 4, 2, 3, 3)).shape
+        (1, 2, 4, 6, 6)
+    """
+    _dims = 3
+    _transpose_op = staticmethod(conv_transpose3d)

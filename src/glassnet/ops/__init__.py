@@ -18,3 +18,4 @@ from .math import *  # noqa: F401,F403
 from .logic import *  # noqa: F401,F403
 from .activation_ext import *  # noqa: F401,F403
 from .group_norm import *  # noqa: F401,F403
+from .conv_nd import *  # noqa: F401,F403

@@ -26,7 +26,7 @@ from ..errors import ShapeError
 from ..tensor import Tensor, make
 from ._memory import keep_freed_memory
 from ._util import same_device
-from .shape import squeeze, unsqueeze
+from .shape import cat, squeeze, unsqueeze
 
 keep_freed_memory()        # big per-step arrays reuse heap pages (see ops/_memory.py)
 
@@ -352,12 +352,16 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
 
     Args:
         x: (N, C_in, H, W). weight: (C_in, C_out, k_h, k_w). bias: (C_out,) or None.
-        stride, padding, output_padding, dilation: int or (h, w). groups must be 1.
+        stride, padding, output_padding, dilation: int or (h, w).
+        groups: G; weight is then (C_in, C_out / G, k_h, k_w) and each group of C_in / G
+            input channels makes its C_out / G output channels (G calls of the G = 1 path,
+            concatenated: differentiable through slicing and ``cat``).
 
     Shape: H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, W_out likewise.
     """
     if groups != 1:
-        raise NotImplementedError("conv_transpose2d: only groups=1 is supported")
+        return _grouped_transpose2d(x, weight, bias, stride, padding, output_padding, groups,
+                                    dilation)
     N, Ci, H, W = x.shape
     Ci_w, O, kh, kw = weight.shape
     if Ci != Ci_w:
@@ -403,3 +407,16 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
                 gw = xp.ascontiguousarray(gw)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")
+
+
+def _grouped_transpose2d(x, weight, bias, stride, padding, output_padding, G, dilation):
+    if isinstance(G, bool) or not isinstance(G, (int, np.integer)) or G <= 0 or \
+            x.ndim != 4 or x.shape[1] % G or x.shape[1] != weight.shape[0]:
+        raise ValueError(f"conv_transpose2d(groups={G!r}): expected a positive divisor of the "
+                         f"input channels, input {tuple(x.shape)} and weight "
+                         f"{tuple(weight.shape)} with C_in = weight.shape[0]")
+    ci, og = x.shape[1] // G, weight.shape[1]
+    outs = [conv_transpose2d(x[:, g * ci:(g + 1) * ci], weight[g * ci:(g + 1) * ci],
+                             None if bias is None else bias[g * og:(g + 1) * og], stride,
+                             padding, output_padding, 1, dilation) for g in range(G)]
+    return cat(outs, 1)
