@@ -88,11 +88,14 @@ def test_closure_is_called_and_its_loss_returned():
 
 
 def test_public_api():
-    assert set(optim.__all__) == {"Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"}
+    assert set(optim.__all__) == {"Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
+                                  "NAdam", "lr_scheduler"}
     for name in optim.__all__:
         assert getattr(optim, name).__doc__
     assert set(optim.lr_scheduler.__all__) == {"LRScheduler", "StepLR", "ExponentialLR",
-                                               "CosineAnnealingLR", "ReduceLROnPlateau"}
+                                               "CosineAnnealingLR", "ReduceLROnPlateau",
+                                               "MultiStepLR", "LambdaLR", "LinearLR",
+                                               "OneCycleLR"}
 
 
 MLP_SHAPES = [(512, 784), (512,), (256, 512), (256,), (10, 256), (10,)]

@@ -9,10 +9,12 @@ Example:
     >>> sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
 """
 from . import lr_scheduler
+from .adagrad import Adagrad
 from .adam import Adam
 from .adamw import AdamW
+from .nadam import NAdam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "lr_scheduler"]
