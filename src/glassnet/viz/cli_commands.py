@@ -36,8 +36,9 @@ def tiny_example():
 
 def _add_source(p, what: str) -> None:
     p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help=f"a run directory to {what}")
-    p.add_argument("--model", help="instead of RUN_DIR: 'tiny' (2-3-1 network on XOR) or a "
-                   "model preset with fresh weights")
+    p.add_argument("--model", help="instead of RUN_DIR: 'tiny' (2-3-1 network on XOR), "
+                   "'tiny-cnn' (one 7×7 image, conv stride 2 padding 1, ReLU, 2×2 max pool), "
+                   "'tiny-rnn' (RNN over 3 steps, BPTT) or a model preset with fresh weights")
     p.add_argument("--dataset", default="digits", help="dataset for --model PRESET "
                    "(default digits)")
     p.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
@@ -47,13 +48,15 @@ def _add_source(p, what: str) -> None:
 def add_commands(sub) -> None:
     """Add the ``explain``, ``gradcheck`` and ``report`` subparsers to ``sub``."""
     e = sub.add_parser("explain", help="trace one training step in the course's notation",
-                       description="Run ONE training step (forward, loss, backprop, SGD "
-                       "update) and print every stage: z = W·x + b, a = f(z), the loss, "
-                       "δ per layer, ∂L/∂W, ∂L/∂b and W ← W − η·∂L/∂W. The run's saved "
-                       "weights are not changed.")
+                       description="Run ONE training step (forward, loss, backprop, the "
+                       "optimizer's update: the run's own optimizer for RUN_DIR, SGD for "
+                       "--model) and print every stage: z = W·x + b, a = f(z), the loss, "
+                       "δ per layer, ∂L/∂W, ∂L/∂b and the update. tiny-cnn and tiny-rnn "
+                       "also work the convolution, pooling and BPTT out by hand. The run's "
+                       "saved weights are not changed.")
     _add_source(e, "explain")
-    e.add_argument("--lr", type=float, default=None, help="η of the SGD step (default: the "
-                   "recipe's lr, or 0.1 for --model tiny)")
+    e.add_argument("--lr", type=float, default=None, help="η of the step (default: the "
+                   "recipe's lr, or 0.1 for --model tiny, tiny-cnn, tiny-rnn)")
     e.add_argument("--format", choices=["text", "markdown", "html"], default="text")
     e.add_argument("--out", help="write to this file instead of printing")
     g = sub.add_parser("gradcheck", help="check every gradient against central differences",
@@ -71,16 +74,38 @@ def add_commands(sub) -> None:
     r.add_argument("--data-dir", help="folder with the dataset files (MNIST)")
 
 
-def _load(args):
-    """``(model, x, y, loss_fn, lr)`` from RUN_DIR or --model."""
+def _tiny_examples() -> dict:
+    from ..inspect.worked import tiny_cnn_example, tiny_rnn_example
+    return {"tiny": tiny_example, "tiny-cnn": tiny_cnn_example, "tiny-rnn": tiny_rnn_example}
+
+
+def _optimizer(recipe, model, lr):
+    """The optimizer a run trained with (its recipe's kind, lr, momentum, weight decay), or
+    plain SGD(η=lr) when there is no recipe."""
+    from ..optim import SGD
+    if recipe is None:
+        return SGD(model.parameters(), lr=lr)
+    from ..train.recipe import OPTIMIZERS
+    kwargs = {"lr": lr, "weight_decay": recipe.weight_decay}
+    if recipe.optimizer in ("sgd", "rmsprop"):
+        kwargs["momentum"] = recipe.momentum
+    return OPTIMIZERS[recipe.optimizer](model.parameters(), **kwargs)
+
+
+def _load(args, with_recipe: bool = False):
+    """``(model, x, y, loss_fn, lr)`` from RUN_DIR or --model (and the run's recipe, or
+    None, when ``with_recipe``)."""
     from .. import nn
     if (args.run_dir is None) == (args.model is None):
         raise ValueError("give exactly one of RUN_DIR or --model")
     if args.samples < 1:
         raise ValueError(f"--samples {args.samples}: expected >= 1")
-    if args.model == "tiny":
-        model, x, y, loss_fn = tiny_example()
-        return model, x[:args.samples], y[:args.samples], loss_fn, 0.1
+    tiny = _tiny_examples()
+    recipe = None
+    if args.model in tiny:
+        model, x, y, loss_fn = tiny[args.model]()
+        got = (model, x[:args.samples], y[:args.samples], loss_fn, 0.1)
+        return got + (None,) if with_recipe else got
     from ..data import get_dataset
     if args.run_dir is not None:
         from ..train.recipe import load_run
@@ -90,7 +115,8 @@ def _load(args):
     else:
         from ..models import PRESETS, build_model
         if args.model not in PRESETS:
-            raise ValueError(f"--model {args.model}: expected 'tiny' or one of {sorted(PRESETS)}")
+            raise ValueError(f"--model {args.model}: expected one of {sorted(tiny)} or "
+                             f"{sorted(PRESETS)}")
         dataset, lr, root = args.dataset, 0.01, args.data_dir
         model = None
     x, y = get_dataset(dataset, root=None if dataset == "digits" else root,
@@ -98,16 +124,29 @@ def _load(args):
     if model is None:
         model = build_model(args.model, x.shape[1:], int(y.max()) + 1)
     model.train()
-    return model, x[:args.samples], y[:args.samples], nn.CrossEntropyLoss(), lr
+    got = (model, x[:args.samples], y[:args.samples], nn.CrossEntropyLoss(), lr)
+    return got + (recipe,) if with_recipe else got
 
 
 def _cmd_explain(args) -> int:
+    import html
+
     from ..inspect import trace
-    from ..optim import SGD
-    model, x, y, loss_fn, lr = _load(args)
+    from ..inspect.worked import worked_steps
+    model, x, y, loss_fn, lr, recipe = _load(args, with_recipe=True)
     lr = args.lr if args.lr is not None else lr
-    t = trace(model, x, y, loss_fn, SGD(model.parameters(), lr=lr))
+    small = args.model in _tiny_examples()
+    t = trace(model, x, y, loss_fn, _optimizer(recipe, model, lr),
+              show_values=True if small else None)
     text = {"text": t.to_text, "markdown": t.to_markdown, "html": t.to_html}[args.format]()
+    worked = worked_steps(t, model)
+    if worked and args.format == "text":
+        text += "\n" + worked
+    elif worked and args.format == "markdown":
+        text += "\n```text\n" + worked + "```\n"
+    elif worked:
+        text = text.replace("</div>\n</body>", f"<pre>{html.escape(worked)}</pre></div>\n"
+                            "</body>")
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"trace written to {args.out}")
