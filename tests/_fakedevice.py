@@ -38,6 +38,7 @@ atleast_1d atleast_2d may_share_memory reciprocal sqrt cbrt exp2 log2 log10 fmax
 triu tril trace vstack hstack argwhere flatnonzero around isscalar size bitwise_and
 bitwise_or bitwise_xor invert floor_divide remainder mod fmod positive signbit copysign arctan2
 hypot tan arctan arcsin arccos logical_xor conjugate
+arcsinh arccosh arctanh trunc fix left_shift right_shift logaddexp2 isposinf isneginf
 """.split())
 
 

@@ -9,6 +9,17 @@ from .ops import (abs, add, argmax, argmin, cat, clamp, clip, concat, div, exp, 
                   gelu, leaky_relu, log, log_softmax, logsumexp, matmul, max, maximum, mean,
                   min, minimum, mul, neg, pad, permute, pow, relu, reshape, sigmoid, softmax,
                   sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze, var, where)
+from .ops import (acos, acosh, all, allclose, any, arccos, arccosh, arcsin, arcsinh,  # noqa: A004
+                  arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
+                  bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                  bitwise_xor, ceil, copysign, cos, cosh, eq, equal, erf, erfc, erfinv, exp2,
+                  expm1, fix, floor, floor_divide, fmod, frac, ge, greater, greater_equal, gt,
+                  isclose, isfinite, isinf, isnan, isneginf, isposinf, le, lerp, less,
+                  less_equal, log1p, log2, log10, logaddexp, logical_and, logical_not,
+                  logical_or, logical_xor, lt, ne, not_equal, reciprocal, remainder, round,
+                  rsqrt, sign, sin, sinh, square, tan, trunc)
+from .ops import (celu, elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6,
+                  selu, silu, softmin, softplus, softsign, tanhshrink)
 from . import _bind  # noqa: F401,E402  (operators and methods onto Tensor)
 from .tensor import (Tensor, enable_grad, float32, float64, inference_mode, int64,
                      is_grad_enabled, manual_seed, no_grad, set_grad_enabled, tensor)
@@ -27,6 +38,18 @@ __all__ = [
     "transpose", "unsqueeze", "var", "where", "__version__", "nn", "optim", "data", "train", "io",
     "inspect", "viz", "backend",
 ]
+__all__ += [  # element-wise maths, logic and activations (ops/math.py, logic.py, activation_ext.py)
+    "acos", "acosh", "all", "allclose", "any", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "ceil", "copysign", "cos", "cosh", "eq", "equal", "erf", "erfc", "erfinv", "exp2", "expm1",
+    "fix", "floor", "floor_divide", "fmod", "frac", "ge", "greater", "greater_equal", "gt",
+    "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "le", "lerp", "less",
+    "less_equal", "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "lt", "ne", "not_equal", "reciprocal", "remainder", "round",
+    "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc",
+    "celu", "elu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "relu6",
+    "selu", "silu", "softmin", "softplus", "softsign", "tanhshrink"]
 
 from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)

@@ -1,5 +1,6 @@
 """Attach operators and methods to Tensor (kept apart so tensor.py stays about the graph)."""
 from . import ops
+from .ops.logic import comparison_method
 from .tensor import Tensor
 
 
@@ -37,18 +38,48 @@ for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)
 
 
-def _compare(np_fn):
-    def method(self, other):
-        o = other.data if isinstance(other, Tensor) else other
-        return Tensor(np_fn(self.data, o))
-    return method
+# comparisons give bool tensors (t == None is False: unknown operands give NotImplemented)
+for _name, _fn in {"lt": ops.lt, "le": ops.le, "gt": ops.gt, "ge": ops.ge, "eq": ops.eq,
+                   "ne": ops.ne}.items():
+    setattr(Tensor, _name, _fn)
+    setattr(Tensor, f"__{_name}__", comparison_method(_fn))
+for _name in ("greater", "greater_equal", "less", "less_equal", "not_equal", "equal"):
+    setattr(Tensor, _name, getattr(ops, _name))
 
 
-import numpy as _np  # noqa: E402
+def _round(self, decimals=0):
+    return ops.round(self, decimals=decimals or 0)
 
-for _name, _fn in {"__lt__": _np.less, "__le__": _np.less_equal, "__gt__": _np.greater,
-                   "__ge__": _np.greater_equal, "eq": _np.equal, "ne": _np.not_equal,
-                   "__eq__": _np.equal, "__ne__": _np.not_equal}.items():
-    setattr(Tensor, _name, _compare(_fn))
+
+# element-wise maths, logic, integer and bitwise operators (ops/math.py, ops/logic.py)
+_math_methods = {
+    "__floordiv__": ops.floor_divide, "__rfloordiv__": _r(ops.floor_divide),
+    "__mod__": ops.remainder, "__rmod__": _r(ops.remainder),
+    "__and__": ops.bitwise_and, "__rand__": _r(ops.bitwise_and),
+    "__or__": ops.bitwise_or, "__ror__": _r(ops.bitwise_or),
+    "__xor__": ops.bitwise_xor, "__rxor__": _r(ops.bitwise_xor),
+    "__lshift__": ops.bitwise_left_shift, "__rlshift__": _r(ops.bitwise_left_shift),
+    "__rshift__": ops.bitwise_right_shift, "__rrshift__": _r(ops.bitwise_right_shift),
+    "__invert__": ops.bitwise_not, "__round__": _round, "round": ops.round,
+    "floor_divide": ops.floor_divide, "remainder": ops.remainder, "fmod": ops.fmod,
+    "bitwise_and": ops.bitwise_and, "bitwise_or": ops.bitwise_or,
+    "bitwise_xor": ops.bitwise_xor, "bitwise_not": ops.bitwise_not,
+    "bitwise_left_shift": ops.bitwise_left_shift,
+    "bitwise_right_shift": ops.bitwise_right_shift,
+    "logical_not": ops.logical_not, "logical_and": ops.logical_and,
+    "logical_or": ops.logical_or, "logical_xor": ops.logical_xor,
+    "any": ops.any, "all": ops.all, "isnan": ops.isnan, "isinf": ops.isinf,
+    "isfinite": ops.isfinite, "isposinf": ops.isposinf, "isneginf": ops.isneginf,
+    "isclose": ops.isclose, "allclose": ops.allclose,
+    "floor": ops.floor, "ceil": ops.ceil, "trunc": ops.trunc, "fix": ops.fix, "frac": ops.frac,
+    "lerp": ops.lerp, "atan2": ops.atan2, "arctan2": ops.atan2, "logaddexp": ops.logaddexp,
+    "copysign": ops.copysign, "erf": ops.erf, "erfc": ops.erfc, "erfinv": ops.erfinv,
+}
+for _name in ("sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan "
+              "arcsinh arccosh arctanh log2 log10 log1p expm1 exp2 rsqrt reciprocal "
+              "square").split():
+    _math_methods[_name] = getattr(ops, _name)
+for _name, _fn in _math_methods.items():
+    setattr(Tensor, _name, _fn)
 
 from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x[i] = v ...)

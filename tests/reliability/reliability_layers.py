@@ -102,6 +102,18 @@ LAYERS.update({      # convolutions of issue 14
     "ConvTranspose3d": row({**_CONV, "kernel_size": ints(1, 2), "padding": st.just(0)},
                            lambda kw: (2, kw["in_channels"], 2, 3, 3)),
 })
+_NUM = st.floats(-3, 3).filter(lambda v: v != 0)
+LAYERS.update({      # activations of issue 14
+    **{n: row({}, lambda kw: (2, 3)) for n in ("SiLU", "Mish", "SELU", "LogSigmoid",
+                                                "Softsign", "Tanhshrink", "ReLU6",
+                                                "Hardsigmoid", "Hardswish")},
+    "ELU": row({"alpha": st.floats(-2, 2)}, lambda kw: (2, 3)),
+    "CELU": row({"alpha": _NUM}, lambda kw: (2, 3)),
+    "Softplus": row({"beta": _NUM, "threshold": st.floats(-5, 30)}, lambda kw: (2, 3)),
+    "Hardtanh": row({"min_val": st.floats(-3, 0), "max_val": st.floats(0, 3)},
+                    lambda kw: (2, 3)),
+    "Softmin": row({"dim": st.sampled_from([-1, 0, 1])}, lambda kw: (2, 3)),
+})
 
 # Not layers (containers, the base classes) or tested elsewhere in the suite (losses).
 NOT_LAYERS = {"Module", "Parameter", "Sequential", "ModuleList", "functional", "init", "utils"}

@@ -1,6 +1,8 @@
 """Neural-network layers, losses and utilities (``glassnet.nn``), shaped like ``torch.nn``."""
 from . import functional, init
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, Threshold
+from .activation import (CELU, ELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,
+                         ReLU6, SiLU, Softmin, Softplus, Softsign, Tanhshrink)
 from .container import ModuleList, Sequential
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear, Unflatten
@@ -15,6 +17,8 @@ __all__ = [
     "BCEWithLogitsLoss", "functional", "init", "utils",
 ]
 __all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding"]
+__all__ += ["SiLU", "Mish", "ELU", "CELU", "SELU", "Softplus", "LogSigmoid", "Softsign",
+            "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin"]
 from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d, Upsample  # noqa: E402
 from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, LayerNorm  # noqa: E402

@@ -10,7 +10,8 @@ from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Threshold", "Softmax",
-           "LogSoftmax"]
+           "LogSoftmax", "SiLU", "Mish", "ELU", "CELU", "SELU", "Softplus", "LogSigmoid",
+           "Softsign", "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin"]
 
 
 def _number(layer: str, name: str, value) -> float:
@@ -114,3 +115,154 @@ class LogSoftmax(Softmax):
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.log_softmax(x, self.dim)
+
+
+class Softmin(Softmax):
+    """a_i = e^{−z_i} / Σ_j e^{−z_j} along ``dim``: the smallest input gets the most weight."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.softmin(x, self.dim)
+
+
+class SiLU(Module):
+    """a = z·σ(z) (also called swish).
+
+    Example:
+        >>> nn.SiLU()(gn.tensor([-1.0, 0.0, 2.0]))     # [-0.2689, 0, 1.7616]
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.silu(x)
+
+
+class Mish(Module):
+    """a = z·tanh(softplus(z))."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.mish(x)
+
+
+class ELU(Module):
+    """a = z if z > 0 else α·(e^z − 1).
+
+    Args:
+        alpha: the value a approaches for z → −∞ is −alpha (default 1.0).
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = _number(type(self).__name__, "alpha", alpha)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class CELU(ELU):
+    """a = max(0, z) + min(0, α·(e^{z/α} − 1)); alpha must be non-zero."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__(alpha)
+        if self.alpha == 0:
+            raise ValueError("CELU(alpha=0): alpha must be non-zero (z is divided by it)")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.celu(x, self.alpha)
+
+
+class SELU(Module):
+    """a = scale·(z if z > 0 else α·(e^z − 1)), α ≈ 1.6733, scale ≈ 1.0507 (fixed)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.selu(x)
+
+
+class Softplus(Module):
+    """a = log(1 + e^{βz})/β, a smooth ReLU; a = z where βz > threshold (for stability).
+
+    Args:
+        beta: sharpness (default 1); threshold: above it the layer is linear (default 20).
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = _number("Softplus", "beta", beta)
+        if self.beta == 0:
+            raise ValueError("Softplus(beta=0): beta must be non-zero (it divides the output)")
+        self.threshold = _number("Softplus", "threshold", threshold)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class LogSigmoid(Module):
+    """a = log σ(z) = −softplus(−z), stable for large |z|."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.logsigmoid(x)
+
+
+class Softsign(Module):
+    """a = z / (1 + |z|)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.softsign(x)
+
+
+class Tanhshrink(Module):
+    """a = z − tanh(z)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.tanhshrink(x)
+
+
+class Hardtanh(Module):
+    """a = clamp(z, min_val, max_val) (defaults −1 and 1).
+
+    Args:
+        min_val, max_val: the two saturation levels, min_val <= max_val.
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__()
+        name = type(self).__name__
+        self.min_val = _number(name, "min_val", min_val)
+        self.max_val = _number(name, "max_val", max_val)
+        if self.min_val > self.max_val:
+            raise ValueError(f"{name}(min_val={min_val}, max_val={max_val}): min_val must be "
+                             f"<= max_val")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """a = min(max(0, z), 6)."""
+
+    def __init__(self):
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Hardsigmoid(Module):
+    """a = 0 for z <= −3, 1 for z >= 3, z/6 + 1/2 in between."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.hardsigmoid(x)
+
+
+class Hardswish(Module):
+    """a = z·hardsigmoid(z): 0 for z <= −3, z for z >= 3, z·(z + 3)/6 in between."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.hardswish(x)

@@ -14,6 +14,10 @@ __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold
            "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 pad = ops.pad
+from ..ops import (celu, elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish,  # noqa: E402
+                   relu6, selu, silu, softmin, softplus, softsign, tanhshrink)
+__all__ += ["silu", "mish", "elu", "celu", "selu", "softplus", "logsigmoid", "softsign",
+            "tanhshrink", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softmin"]
 from .losses import huber_loss, kl_div, smooth_l1_loss  # noqa: E402
 __all__ += ["huber_loss", "smooth_l1_loss", "kl_div"]
 from ._functional_cnn import *  # noqa: F401,F403,E402  (conv, pooling, normalisation)

@@ -14,5 +14,8 @@ from .conv import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .convlstm import *  # noqa: F401,F403
+from .math import *  # noqa: F401,F403
+from .logic import *  # noqa: F401,F403
+from .activation_ext import *  # noqa: F401,F403
 from .group_norm import *  # noqa: F401,F403
 from .conv_nd import *  # noqa: F401,F403

@@ -26,6 +26,8 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
             return Tensor(xp.asarray(x, dtype=like.data.dtype))
         if isinstance(x, (float, np.floating)):
             return Tensor(xp.asarray(x, dtype=np.float32))
+        if kind == "b" and not isinstance(x, (bool, np.bool_)):
+            return Tensor(xp.asarray(x, dtype=np.int64))      # bool tensor + 2 -> int64
         return Tensor(xp.asarray(x, dtype=like.data.dtype))
     return Tensor(x)
 
@@ -78,6 +80,8 @@ def same_device(op: str, *tensors) -> None:
 
 
 def binary_operands(a, b, op: str = "op") -> tuple:
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)                  # two Python scalars: int64 / float32 / bool, as torch
     if not isinstance(a, Tensor):
         a = to_tensor(a, b)
     if not isinstance(b, Tensor):

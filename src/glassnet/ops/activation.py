@@ -58,11 +58,13 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
             return (g * (0.5 * (1 + t) + 0.5 * d * (1 - t * t) * dinner),)
     elif approximate == "none":
         cdf = 0.5 * (1 + erf(d / math.sqrt(2)))      # scipy's or cupyx's erf
-        out = d * cdf
+        with np.errstate(invalid="ignore"):          # -inf · 0 = NaN, as in PyTorch
+            out = d * cdf
 
         def backward(g):
-            pdf = xp.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
-            return (g * (cdf + d * pdf),)
+            with np.errstate(over="ignore", invalid="ignore"):
+                pdf = xp.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
+                return (g * (cdf + d * pdf),)
     else:
         raise ValueError(f"gelu(approximate={approximate!r}): expected 'none' or 'tanh'")
     return make(out.astype(d.dtype), (x,), backward, "GeluBackward")

@@ -38,7 +38,15 @@ def mul(a, b) -> Tensor:
     return make(a.data * b.data, (a, b), backward, "MulBackward")
 
 
-def div(a, b) -> Tensor:
+def div(a, b, *, rounding_mode=None) -> Tensor:
+    """a / b. ``rounding_mode='trunc'`` rounds toward zero, ``'floor'`` toward −inf (both keep
+    integer dtypes and have a zero gradient); ``None`` is true division (ints give float32)."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div(rounding_mode={rounding_mode!r}): expected None, 'trunc' "
+                             f"or 'floor'")
+        from .math import _rounded_div  # noqa: PLC0415  (math builds on this module)
+        return _rounded_div(a, b, rounding_mode, "div")
     a, b = binary_operands(a, b, "div")
     if a.data.dtype.kind != "f":                     # true division gives floats, like torch
         a, b = Tensor(a.data.astype(np.float32)), Tensor(b.data.astype(np.float32))
@@ -54,20 +62,34 @@ def pow(a, b) -> Tensor:
     """a ** b. With a constant exponent the gradient is b·a^(b-1)."""
     a, b = binary_operands(a, b, "pow")
     xp = xp_of(a.data)
-    out = xp.power(a.data, b.data)
+    if a.data.dtype.kind in "iub" and bool((b.data < 0).any()):
+        raise ValueError("pow(): integers to negative integer powers are not allowed "
+                         "(as in PyTorch; use a float base)")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = _power(xp, a.data, b.data)       # 0 ** -1 = inf, (-2) ** 0.5 = nan, as torch
 
     def backward(g):
         ga = gb = None
-        if a.requires_grad:          # b·a^(b-1), and exactly 0 where b == 0 (even at a = 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                da = xp.where(b.data == 0, 0, b.data * xp.power(a.data, b.data - 1))
-            ga = unbroadcast(g * da.astype(out.dtype), a.data.shape)
-        if b.requires_grad:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                la = xp.where(a.data > 0, xp.log(xp.where(a.data > 0, a.data, 1)), 0)
-            gb = unbroadcast(g * out * la.astype(out.dtype), b.data.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.requires_grad:      # b·a^(b-1), and exactly 0 where b == 0 (even at a = 0)
+                da = xp.where(b.data == 0, 0, b.data * _power(xp, a.data, b.data - 1))
+                ga = unbroadcast(g * da.astype(out.dtype), a.data.shape)
+            if b.requires_grad:      # a^b·log(a), PyTorch's: 0 at a = 0 for b >= 0; NaN for
+                db = out * xp.log(a.data)            # a < 0, ±inf at a = 0 for b < 0 ...
+                db = xp.where((a.data == 0) & (b.data >= 0), 0, db)
+                gb = unbroadcast(g * db.astype(out.dtype), b.data.shape)
         return ga, gb
     return make(out, (a, b), backward, "PowBackward")
+
+
+def _power(xp, a, b):
+    """a ** b; a 0-d exponent ±0.5 is sqrt / 1/sqrt, as PyTorch computes it (so -0.0 ** -0.5
+    is -inf there and here)."""
+    if b.ndim == 0 and a.dtype.kind == "f" and b == 0.5:
+        return xp.sqrt(a)
+    if b.ndim == 0 and a.dtype.kind == "f" and b == -0.5:
+        return (1 / xp.sqrt(a)).astype(a.dtype)
+    return xp.power(a, b)
 
 
 def neg(a: Tensor) -> Tensor:
@@ -97,8 +119,12 @@ def abs(a: Tensor) -> Tensor:
 
 
 def sign(a: Tensor) -> Tensor:
+    """-1, 0 or 1 (0 for NaN, as in PyTorch); the gradient is 0."""
     xp = xp_of(a.data)
-    return make(xp.sign(a.data), (a,), lambda g: (xp.zeros_like(g),), "SignBackward")
+    out = xp.sign(a.data)
+    if out.dtype.kind == "f":
+        out = xp.where(xp.isnan(out), 0, out).astype(out.dtype)
+    return make(out, (a,), lambda g: (xp.zeros_like(g),), "SignBackward")
 
 
 def clamp(a: Tensor, min=None, max=None) -> Tensor:
