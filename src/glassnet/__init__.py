@@ -54,3 +54,26 @@ __all__ += [  # element-wise maths, logic and activations (ops/math.py, logic.py
 from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
+
+
+# shape, reduction, indexing, ordering ops and constructors (ops/stats, scan, index, sort,
+# split, arrange, diag, einsum; factory)
+from .ops import (amax, amin, argsort, argwhere, chunk, cummax, cummin, cumprod,  # noqa: E402
+                  cumsum, diag, diag_embed, diagonal, einsum, flip, fliplr, flipud, gather,
+                  index_select, kthvalue, logcumsumexp, masked_fill, masked_select, median,
+                  meshgrid, moveaxis, movedim, msort, narrow, nonzero, norm, prod,
+                  repeat_interleave, roll, scatter, scatter_add, scatter_reduce, sort, split,
+                  std, std_mean, swapaxes, swapdims, t, take, take_along_dim, tensor_split,
+                  tile, topk, trace, tril, triu, unbind, var_mean)
+from .factory import (empty, empty_like, eye, full, full_like, linspace, logspace,  # noqa: E402
+                      rand_like, randint, randint_like, randn_like)
+__all__ += [
+    "amax", "amin", "argsort", "argwhere", "chunk", "cummax", "cummin", "cumprod", "cumsum",
+    "diag", "diag_embed", "diagonal", "einsum", "flip", "fliplr", "flipud", "gather",
+    "index_select", "kthvalue", "logcumsumexp", "masked_fill", "masked_select", "median",
+    "meshgrid", "moveaxis", "movedim", "msort", "narrow", "nonzero", "norm", "prod",
+    "repeat_interleave", "roll", "scatter", "scatter_add", "scatter_reduce", "sort", "split",
+    "std", "std_mean", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tensor_split",
+    "tile", "topk", "trace", "tril", "triu", "unbind", "var_mean",
+    "empty", "empty_like", "eye", "full", "full_like", "linspace", "logspace", "rand_like",
+    "randint", "randint_like", "randn_like"]

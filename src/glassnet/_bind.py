@@ -83,3 +83,14 @@ for _name, _fn in _math_methods.items():
     setattr(Tensor, _name, _fn)
 
 from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x[i] = v ...)
+
+
+# shape, reduction, indexing and ordering ops (ops/stats, scan, index, sort, split, arrange,
+# diag; max/min again: they take axis= and an other tensor)
+for _name in ("max min amax amin prod std norm cumsum cumprod cummax cummin logcumsumexp "
+              "split chunk unbind narrow tensor_split unfold flip fliplr flipud roll tril "
+              "triu diag diagonal diag_embed trace repeat_interleave tile movedim moveaxis "
+              "swapaxes swapdims t contiguous gather scatter scatter_add scatter_reduce "
+              "index_select take take_along_dim masked_fill masked_select nonzero argwhere "
+              "sort argsort msort topk kthvalue median").split():
+    setattr(Tensor, _name, getattr(ops, _name))

@@ -1,4 +1,5 @@
-"""Tensor constructors: zeros, ones, randn, rand, arange, from_numpy (all take ``device=``).
+"""Tensor constructors: zeros, ones, full, empty, eye, arange, linspace, logspace, randn, rand,
+randint, their ``*_like`` forms and from_numpy (all take ``dtype=`` and ``device=``).
 
 Random tensors are drawn on the host from glassnet's generator and then moved to ``device``,
 so one seed gives the same numbers on every device.
@@ -8,7 +9,9 @@ import numpy as np
 from .backend import normalize_device, to_device, xp_for_device, xp_of
 from .tensor import Tensor, get_rng
 
-__all__ = ["zeros", "ones", "randn", "rand", "arange", "zeros_like", "ones_like", "from_numpy"]
+__all__ = ["zeros", "ones", "randn", "rand", "arange", "zeros_like", "ones_like", "from_numpy",
+           "full", "full_like", "empty", "empty_like", "eye", "linspace", "logspace", "randint",
+           "randn_like", "rand_like", "randint_like"]
 
 
 def _shape(shape):
@@ -72,3 +75,117 @@ def arange(*args, dtype=None, device=None) -> Tensor:
 def from_numpy(arr: np.ndarray) -> Tensor:
     """Wrap an array without copying (shares memory, keeps dtype)."""
     return Tensor(np.asarray(arr))
+
+
+def _check_shape(shape, name: str) -> tuple:
+    shape = _shape(shape)
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
+        raise ValueError(f"{name}(): expected non-negative int sizes, got {tuple(shape)}")
+    return tuple(int(s) for s in shape)
+
+
+def _fill_dtype(value, dtype):
+    """``full``'s dtype when none is given: bool, int64 or float32 from the value, as torch."""
+    if dtype is not None:
+        return dtype
+    if isinstance(value, (bool, np.bool_)):
+        return np.bool_
+    if isinstance(value, (int, np.integer)):
+        return np.int64
+    return np.float32
+
+
+def full(size, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype from the value unless given:
+    bool, int64 or float32), like ``torch.full``."""
+    shape = _check_shape((size,) if isinstance(size, (int, np.integer)) else size, "full")
+    return Tensor(_xp(device).full(shape, fill_value, dtype=_fill_dtype(fill_value, dtype)),
+                  requires_grad=requires_grad)
+
+
+def _like(t: Tensor, dtype, device):
+    xp = xp_of(t.data) if device is None else xp_for_device(device)
+    return xp, (t.dtype if dtype is None else dtype)
+
+
+def full_like(t: Tensor, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """``fill_value`` with ``t``'s shape, dtype and device (unless given)."""
+    xp, dtype = _like(t, dtype, device)
+    return Tensor(xp.full(t.shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def empty(*shape, dtype=np.float32, requires_grad=False, device=None) -> Tensor:
+    """An uninitialised tensor in PyTorch; here zeros, so that results never depend on
+    leftover memory."""
+    return zeros(*_check_shape(shape, "empty"), dtype=dtype, requires_grad=requires_grad,
+                 device=device)
+
+
+def empty_like(t: Tensor, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """``empty`` with ``t``'s shape, dtype and device (unless given)."""
+    xp, dtype = _like(t, dtype, device)
+    return Tensor(xp.zeros(t.shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=np.float32, requires_grad=False,
+        device=None) -> Tensor:
+    """The ``n x m`` identity matrix (``m = n`` by default)."""
+    _check_shape((n,) if m is None else (n, m), "eye")
+    return Tensor(_xp(device).eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=np.float32, requires_grad=False,
+             device=None) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace(steps={steps!r}): expected a non-negative int")
+    arr = np.linspace(float(start), float(end), int(steps)).astype(dtype)
+    return Tensor(_place(arr, device), requires_grad=requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=np.float32,
+             requires_grad=False, device=None) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"logspace(steps={steps!r}): expected a non-negative int")
+    arr = (float(base) ** np.linspace(float(start), float(end), int(steps))).astype(dtype)
+    return Tensor(_place(arr, device), requires_grad=requires_grad)
+
+
+def randint(*args, size=None, dtype=np.int64, generator=None, device=None) -> Tensor:
+    """Uniform integers in ``[low, high)``: ``randint(high, size)`` or
+    ``randint(low, high, size)``, like ``torch.randint`` (drawn on the host)."""
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        *args, size = args
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint(): expected randint(high, size) or randint(low, high, size)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if high <= low:
+        raise ValueError(f"randint(low={low}, high={high}): expected low < high")
+    rng = generator or get_rng()
+    arr = rng.integers(int(low), int(high), size=_check_shape(size, "randint")).astype(dtype)
+    return Tensor(_place(arr, device))
+
+
+def randn_like(t: Tensor, *, dtype=None, requires_grad=False, generator=None,
+               device=None) -> Tensor:
+    """Standard normal samples with ``t``'s shape, dtype and device (unless given)."""
+    dtype = t.dtype if dtype is None else dtype
+    return randn(*t.shape, dtype=dtype, requires_grad=requires_grad, generator=generator,
+                 device=t.device if device is None else device)
+
+
+def rand_like(t: Tensor, *, dtype=None, requires_grad=False, generator=None,
+              device=None) -> Tensor:
+    """Uniform samples in [0, 1) with ``t``'s shape, dtype and device (unless given)."""
+    dtype = t.dtype if dtype is None else dtype
+    return rand(*t.shape, dtype=dtype, requires_grad=requires_grad, generator=generator,
+                device=t.device if device is None else device)
+
+
+def randint_like(t: Tensor, low, high=None, *, dtype=None, generator=None,
+                 device=None) -> Tensor:
+    """Uniform integers in ``[low, high)`` (or ``[0, low)``) with ``t``'s shape."""
+    low, high = (0, low) if high is None else (low, high)
+    return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype,
+                   generator=generator, device=t.device if device is None else device)

@@ -55,3 +55,13 @@ def one_hot(labels, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: labels must be in [0, {n}), got range "
                          f"[{y.min()}, {y.max()}]")
     return Tensor(xp_of(y).eye(n, dtype=np.int64)[y])
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``input / max(‖input‖_p, eps)`` along ``dim``, like ``torch.nn.functional.normalize``:
+    unit-length rows (``dim=1``) by default. Shape: unchanged."""
+    denom = ops.clamp(ops.norm(input, p, dim, keepdim=True), min=eps)
+    return input / denom
+
+
+__all__ += ["normalize"]

@@ -126,3 +126,13 @@ def norm_dim(dim, ndim: int, name: str = "dim", shape: tuple | None = None):
                              f"(expected {-n} <= dim < {n})")
         out.append(int(d) % n)
     return tuple(out)
+
+
+def dim_arg(dim, axis, name: str, default=None):
+    """``axis=`` is PyTorch's alias of ``dim=``: return whichever was given (not both;
+    ``default`` is the value of ``dim`` when it was not passed)."""
+    if axis is None:
+        return dim
+    if dim is not None and dim != default and dim != axis:
+        raise TypeError(f"{name}(): got both dim={dim!r} and its alias axis={axis!r}")
+    return axis

@@ -6,12 +6,14 @@ import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import as_float, norm_dim
+from ._util import as_float, dim_arg, norm_dim
+from .elementwise import cast, maximum, minimum
 
 # max/min with ``dim`` return (values, indices), readable by name like torch.return_types
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
-__all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin"]
+__all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin", "amax", "amin",
+           "prod"]
 
 
 def _axes(a: Tensor, dim, name: str):
@@ -35,11 +37,20 @@ def _kept(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    axes = _axes(a, dim, "sum")
+def _cast_in(a: Tensor, dtype, name: str) -> Tensor:
+    """``dtype=`` of sum/mean/prod/cumsum: the input is cast first, as in PyTorch."""
+    if dtype is None or np.dtype(dtype) == a.data.dtype:
+        return a
+    return cast(a, dtype)
+
+
+def sum(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+    """Sum over ``dim`` (int, tuple or None for all); ``axis`` is an alias of ``dim``."""
+    a = _cast_in(a, dtype, "sum")
+    axes = _axes(a, dim_arg(dim, axis, "sum"), "sum")
     xp = xp_of(a.data)
     out = xp.sum(a.data, axis=axes, keepdims=keepdim)
-    if a.data.dtype.kind in "biu":
+    if a.data.dtype.kind in "biu" and dtype is None:
         out = out.astype(np.int64)
     shape = a.data.shape
 
@@ -48,10 +59,11 @@ def sum(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return make(xp.asarray(out), (a,), backward, "SumBackward")
 
 
-def mean(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+    a = _cast_in(a, dtype, "mean")
     if a.data.dtype.kind != "f":
         raise TypeError(f"mean(): expected a floating tensor, got dtype {a.dtype}")
-    axes = _axes(a, dim, "mean")
+    axes = _axes(a, dim_arg(dim, axis, "mean"), "mean")
     xp = xp_of(a.data)
     out = xp.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
     shape = a.data.shape
@@ -96,17 +108,24 @@ def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
     return ValuesIndices(vals, Tensor(idx_k if keepdim else idx))
 
 
-def max(a: Tensor, dim=None, keepdim: bool = False):
-    """Largest value; with ``dim`` returns ``(values, indices)`` like ``torch.max``."""
-    return _extreme(a, dim, keepdim, "max", "max")
+def max(a: Tensor, dim=None, keepdim: bool = False, *, axis=None):
+    """Largest value; with ``dim`` returns ``(values, indices)`` like ``torch.max``;
+    ``max(a, other_tensor)`` is the element-wise ``maximum``."""
+    if isinstance(dim, Tensor):
+        return maximum(a, dim)
+    return _extreme(a, dim_arg(dim, axis, "max"), keepdim, "max", "max")
 
 
-def min(a: Tensor, dim=None, keepdim: bool = False):
-    """Smallest value; with ``dim`` returns ``(values, indices)`` like ``torch.min``."""
-    return _extreme(a, dim, keepdim, "min", "min")
+def min(a: Tensor, dim=None, keepdim: bool = False, *, axis=None):
+    """Smallest value; with ``dim`` returns ``(values, indices)`` like ``torch.min``;
+    ``min(a, other_tensor)`` is the element-wise ``minimum``."""
+    if isinstance(dim, Tensor):
+        return minimum(a, dim)
+    return _extreme(a, dim_arg(dim, axis, "min"), keepdim, "min", "min")
 
 
-def argmax(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    dim = dim_arg(dim, axis, "argmax")
     xp = xp_of(a.data)
     if dim is None:
         return Tensor(xp.asarray(xp.argmax(a.data), dtype=np.int64))
@@ -114,7 +133,8 @@ def argmax(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor(xp.argmax(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
-def argmin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    dim = dim_arg(dim, axis, "argmin")
     xp = xp_of(a.data)
     if dim is None:
         return Tensor(xp.asarray(xp.argmin(a.data), dtype=np.int64))
@@ -123,13 +143,18 @@ def argmin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
-        unbiased: bool | None = None) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``."""
+        unbiased: bool | None = None, *, axis=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``.
+
+    ``var(a, False)`` (a bool second argument) is PyTorch's old ``unbiased`` spelling.
+    """
     if a.data.dtype.kind != "f":
         raise TypeError(f"var(): expected a floating tensor, got dtype {a.dtype}")
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = _axes(a, dim, "var")
+    axes = _axes(a, dim_arg(dim, axis, "var"), "var")
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
     xp = xp_of(a.data)
@@ -146,10 +171,10 @@ def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
     return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "VarBackward")
 
 
-def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def logsumexp(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     """log Σ exp(a), computed stably by subtracting the maximum first."""
     a = as_float(a)
-    axes = _axes(a, dim, "logsumexp")
+    axes = _axes(a, dim_arg(dim, axis, "logsumexp"), "logsumexp")
     xp = xp_of(a.data)
     m = xp.max(a.data, axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
@@ -166,3 +191,65 @@ def logsumexp(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 
+
+
+def _amax_amin(a: Tensor, dim, keepdim: bool, fn: str) -> Tensor:
+    if a.data.size == 0:
+        raise ValueError(f"{fn}(): cannot reduce an empty tensor of shape {a.shape}")
+    axes = _axes(a, None if dim == () else dim, fn)
+    xp = xp_of(a.data)
+    out_k = getattr(xp, fn)(a.data, axis=axes, keepdims=True)
+    out = out_k if keepdim else out_k.reshape(
+        () if axes is None else tuple(s for i, s in enumerate(a.shape) if i not in axes))
+
+    def backward(g):                  # ties share the gradient evenly, like torch.amax
+        mask = a.data == out_k
+        count = mask.sum(axis=axes, keepdims=True)
+        gk = g.reshape(out_k.shape)
+        return (xp.where(mask, gk / count, 0).astype(a.data.dtype),)
+    return make(xp.asarray(out), (a,), backward, f"{fn.capitalize()}Backward")
+
+
+def amax(a: Tensor, dim=(), keepdim: bool = False, *, axis=None) -> Tensor:
+    """Largest value over ``dim`` (int or tuple; all dims by default); tied maxima share
+    the gradient evenly (unlike ``max(dim=)``, which sends it to one index)."""
+    return _amax_amin(a, dim_arg(dim, axis, "amax", ()), keepdim, "amax")
+
+
+def amin(a: Tensor, dim=(), keepdim: bool = False, *, axis=None) -> Tensor:
+    """Smallest value over ``dim``; tied minima share the gradient evenly."""
+    return _amax_amin(a, dim_arg(dim, axis, "amin", ()), keepdim, "amin")
+
+
+def _exclusive_cumprod(x, axis: int, reverse: bool = False):
+    """Products of the elements strictly before (or after) each one along ``axis``."""
+    xp = xp_of(x)
+    if reverse:
+        return xp.flip(_exclusive_cumprod(xp.flip(x, axis), axis), axis)
+    ones = xp.ones_like(xp.take(x, xp.asarray([0]), axis=axis))
+    head = xp.take(x, xp.arange(x.shape[axis] - 1), axis=axis)
+    return xp.cumprod(xp.concatenate([ones, head], axis=axis), axis=axis)
+
+
+def prod(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+    """Product over one ``dim`` (or all elements). The gradient of each element is the product
+    of the others, formed from prefix and suffix products, so it is exact when some are 0."""
+    a = _cast_in(a, dtype, "prod")
+    dim = dim_arg(dim, axis, "prod")
+    if dim is not None and (not isinstance(dim, (int, np.integer)) or isinstance(dim, bool)):
+        raise TypeError(f"prod(dim={dim!r}): expected an int dim (or None for all elements)")
+    axes = _axes(a, dim, "prod")
+    xp = xp_of(a.data)
+    out = xp.prod(a.data, axis=axes, keepdims=keepdim)
+    if a.data.dtype.kind in "biu" and dtype is None:
+        out = out.astype(np.int64)
+    shape = a.data.shape
+
+    def backward(g):
+        flat = a.data.reshape(-1) if axes is None else a.data
+        ax = 0 if axes is None else (axes[0] if axes else None)
+        if ax is None or flat.size == 0:                   # 0-d input: d a / d a = 1
+            return (_expand(g, shape, axes, keepdim).astype(a.data.dtype),)
+        others = _exclusive_cumprod(flat, ax) * _exclusive_cumprod(flat, ax, reverse=True)
+        return ((_expand(g, shape, axes, keepdim) * others.reshape(shape)).astype(a.data.dtype),)
+    return make(xp.asarray(out), (a,), backward, "ProdBackward")

@@ -4,7 +4,7 @@ import numpy as np
 from ..backend import device_of, xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, make
-from ._util import norm_dim, same_device
+from ._util import dim_arg, norm_dim, same_device
 
 __all__ = ["reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze",
            "getitem", "cat", "concat", "stack", "pad", "expand", "repeat"]
@@ -85,7 +85,7 @@ def expand(a: Tensor, *shape) -> Tensor:
     try:
         out = xp_of(a.data).broadcast_to(a.data, shape)
     except ValueError:
-        raise ValueError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape} "
+        raise ShapeError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape} "
                          f"(only size-1 dims can grow)") from None
     return make(out, (a,), lambda g: (unbroadcast(g, src),), "ExpandBackward")
 
@@ -130,8 +130,15 @@ def _on(idx, a: Tensor):
 
 
 def getitem(a: Tensor, key) -> Tensor:
-    """Basic slicing, boolean masks and integer-array indexing, as in NumPy/PyTorch."""
+    """Basic slicing, boolean masks and integer-array indexing, with PyTorch's rule where it
+    differs from NumPy's: integer indices are applied first (as basic indexing), then the
+    index arrays. ``x[0, :, [0, 1]]`` on a (2, 3, 4) tensor is ``x[0][:, [0, 1]]``, shape
+    (3, 2) (NumPy would move the array's dim to the front: (2, 3)).
+    """
     key = _index_key(key, a)
+    split = _torch_order(key, a.ndim)
+    if split is not None:                   # ints first, then the index arrays
+        return getitem(getitem(a, split[0]), split[1])
     xp = xp_of(a.data)
     try:
         out = a.data[key]
@@ -152,13 +159,52 @@ def getitem(a: Tensor, key) -> Tensor:
     return make(xp.asarray(out), (a,), backward, "IndexBackward")
 
 
+def _is_int(k) -> bool:
+    return (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))) or (
+        hasattr(k, "shape") and k.ndim == 0 and k.dtype.kind in "iu")
+
+
+def _dims_used(k) -> int:
+    """How many input dims an index entry consumes (a bool mask: its own ndim)."""
+    return k.ndim if hasattr(k, "dtype") and k.dtype.kind == "b" else 1
+
+
+def _torch_order(key, ndim: int):
+    """``(ints_key, rest_key)`` when ``key`` mixes integers with index arrays (where PyTorch and
+    NumPy disagree on the output's dim order), else None."""
+    if not isinstance(key, tuple):
+        return None
+    ints = [_is_int(k) for k in key]
+    arrays = [not i and (isinstance(k, list) or (hasattr(k, "shape") and k.ndim > 0) or
+                         (hasattr(k, "dtype") and k.dtype.kind == "b"))
+              for i, k in zip(ints, key)]
+    if not any(ints) or not any(arrays):
+        return None
+    used = sum(_dims_used(k) for k in key if k is not None and k is not Ellipsis)
+    first, rest = [], []
+    for k, is_int in zip(key, ints):
+        if k is Ellipsis:
+            first += [slice(None)] * max(ndim - used, 0)
+            rest.append(Ellipsis)
+        elif k is None:
+            first.append(None)
+            rest.append(slice(None))
+        elif is_int:
+            first.append(int(k))
+        else:
+            first += [slice(None)] * _dims_used(k)
+            rest.append(k)
+    return tuple(first), tuple(rest)
+
+
 def _has_advanced(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     return any(isinstance(k, list) or (hasattr(k, "shape") and not isinstance(k, np.generic))
                for k in keys)
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
+def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    dim = dim_arg(dim, axis, "cat", 0)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat(): expected a non-empty list of tensors")
@@ -181,7 +227,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
 concat = cat
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    dim = dim_arg(dim, axis, "stack", 0)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack(): expected a non-empty list of tensors")

@@ -1,0 +1,124 @@
+"""Order statistics: sort, argsort, topk, kthvalue, median.
+
+Each returns values (differentiable) and int64 indices, like ``torch.sort``; the backward sends
+each output's gradient to the element it came from (``along_add``).
+"""
+import numpy as np
+
+from ..backend import xp_of
+from ..tensor import Tensor, make
+from ._util import dim_arg, norm_dim
+from .index import along_add
+from .reduce import ValuesIndices
+from .shape import reshape, squeeze
+
+__all__ = ["sort", "argsort", "topk", "kthvalue", "median", "msort"]
+
+
+def _one_dim(a: Tensor, dim, name: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}(dim={dim!r}): expected an int dim")
+    (d,) = norm_dim(dim, a.ndim, name, a.shape)
+    return d
+
+
+def _order(x, axis: int, descending: bool):
+    """Stable sorting permutation along ``axis``; NaN counts as the largest value (torch)."""
+    xp = xp_of(x)
+    if not descending:
+        return xp.argsort(x, axis=axis, kind="stable")
+    # reverse, sort ascending, reverse back: ties keep their order, NaN comes first
+    n = x.shape[axis]
+    p = xp.argsort(xp.flip(x, axis), axis=axis, kind="stable")
+    return xp.flip(n - 1 - p, axis)
+
+
+def _picked(a: Tensor, idx, d: int, name: str):
+    """Values of ``a`` at ``idx`` along ``d``; the gradient goes back to those elements."""
+    xp = xp_of(a.data)
+    vals = xp.take_along_axis(a.data, idx, axis=d)
+
+    def backward(g):
+        return (along_add(a.shape, d, idx, g),)
+    return make(vals, (a,), backward, f"{name}Backward")
+
+
+def sort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+         axis=None):
+    """Sorted values along ``dim`` and where they came from: ``(values, indices)``.
+
+    The sort is always stable (equal values keep their order), which is one of the orders
+    PyTorch may return with ``stable=False`` and exactly its order with ``stable=True``.
+    """
+    d = _one_dim(a, dim_arg(dim, axis, "sort", -1), "sort")
+    if a.ndim == 0:
+        return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,), "SortBackward"),
+                             Tensor(xp_of(a.data).zeros((), np.int64)))
+    idx = _order(a.data, d, descending).astype(np.int64)
+    return ValuesIndices(_picked(a, idx, d, "Sort"), Tensor(idx))
+
+
+def msort(a: Tensor) -> Tensor:
+    """``sort(a, dim=0).values``."""
+    return sort(a, 0).values
+
+
+def argsort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+            axis=None) -> Tensor:
+    """The int64 indices that sort ``a`` along ``dim`` (stable)."""
+    d = _one_dim(a, dim_arg(dim, axis, "argsort", -1), "argsort")
+    if a.ndim == 0:
+        return Tensor(xp_of(a.data).zeros((), np.int64))
+    return Tensor(_order(a.data, d, descending).astype(np.int64))
+
+
+def topk(a: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) values along ``dim`` with their indices, in order.
+
+    Shape: ``a``'s, with ``k`` along ``dim``.
+    """
+    d = _one_dim(a, dim, "topk")
+    n = a.shape[d] if a.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise ValueError(f"topk(k={k!r}): k must be an int in [0, {n}] for dim {dim} of a "
+                         f"tensor of shape {a.shape}")
+    if a.ndim == 0:
+        return sort(a)
+    xp = xp_of(a.data)
+    idx = xp.take(_order(a.data, d, largest), xp.arange(k), axis=d).astype(np.int64)
+    return ValuesIndices(_picked(a, idx, d, "Topk"), Tensor(idx))
+
+
+def kthvalue(a: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest value (1-based) along ``dim`` and its index."""
+    d = _one_dim(a, dim, "kthvalue")
+    n = a.shape[d] if a.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise ValueError(f"kthvalue(k={k!r}): k must be an int in [1, {n}] for dim {dim} of a "
+                         f"tensor of shape {a.shape}")
+    return _select(a, d, k - 1, keepdim, "Kthvalue")
+
+
+def _select(a: Tensor, d: int, pos: int, keepdim: bool, name: str):
+    xp = xp_of(a.data)
+    if a.ndim == 0:
+        return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,), f"{name}Backward"),
+                             Tensor(xp.zeros((), np.int64)))
+    idx = xp.take(_order(a.data, d, False), xp.asarray([pos]), axis=d).astype(np.int64)
+    vals = _picked(a, idx, d, name)
+    if keepdim:
+        return ValuesIndices(vals, Tensor(idx))
+    return ValuesIndices(squeeze(vals, d), Tensor(xp.squeeze(idx, d)))
+
+
+def median(a: Tensor, dim=None, keepdim: bool = False):
+    """The lower median (no averaging of the two middle values), like ``torch.median``:
+    a 0-d tensor without ``dim``, ``(values, indices)`` with it."""
+    if a.data.size == 0:
+        raise ValueError(f"median(): cannot reduce an empty tensor of shape {a.shape}")
+    if dim is None:
+        flat = reshape(a, (-1,))
+        return _select(flat, 0, (flat.shape[0] - 1) // 2, False, "Median").values
+    d = _one_dim(a, dim, "median")
+    n = a.shape[d] if a.ndim else 1
+    return _select(a, d, (n - 1) // 2, keepdim, "Median")

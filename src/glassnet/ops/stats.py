@@ -1,0 +1,127 @@
+"""Spread and size of a tensor: std, var_mean, std_mean and the vector p-norm.
+
+``var`` lives in ``reduce.py``; ``std`` repeats its few lines (instead of ``sqrt(var)``) so that
+its backward is one formula, ``g·(x − mean) / ((n − correction)·std)``, like PyTorch's.
+"""
+import builtins
+
+import numpy as np
+
+from ..backend import xp_of
+from ..tensor import Tensor, make
+from ._util import dim_arg, norm_dim
+from .reduce import _axes, _expand, mean, var
+
+__all__ = ["std", "var_mean", "std_mean", "norm"]
+
+
+def _spread_args(a: Tensor, dim, unbiased, correction, axis, name: str):
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"{name}(): expected a floating tensor, got dtype {a.dtype}")
+    if isinstance(dim, bool):                # std(x, False): PyTorch's old ``unbiased``
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    return dim_arg(dim, axis, name), correction
+
+
+def std(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
+        unbiased: bool | None = None, *, axis=None) -> Tensor:
+    """Standard deviation over ``dim`` with Bessel's correction by default, like ``torch.std``.
+
+    Args:
+        a: a floating tensor.
+        dim: int, tuple or None (all elements); ``axis`` is an alias.
+        correction: subtract this from the count in the denominator (1: unbiased).
+        unbiased: the older spelling (``True`` = correction 1, ``False`` = 0).
+
+    Shape: the input shape with ``dim`` removed (kept as size 1 with ``keepdim``).
+    """
+    dim, correction = _spread_args(a, dim, unbiased, correction, axis, "std")
+    axes = _axes(a, dim, "std")
+    shape = a.data.shape
+    n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
+    xp = xp_of(a.data)
+    centred = a.data - xp.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
+    denom = a.data.dtype.type(builtins.max(n - correction, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.sqrt(xp.sum(centred * centred, axis=axes, keepdims=keepdim) / denom)
+    out = xp.asarray(out, dtype=a.data.dtype)
+
+    def backward(g):
+        gk = _expand(g / out, shape, axes, keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ((gk * centred / denom).astype(a.data.dtype),)
+    return make(out, (a,), backward, "StdBackward")
+
+
+def var_mean(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
+             unbiased: bool | None = None, *, axis=None) -> tuple:
+    """``(var(a, dim), mean(a, dim))`` in one call, like ``torch.var_mean``."""
+    dim, correction = _spread_args(a, dim, unbiased, correction, axis, "var_mean")
+    norm_dim(dim, a.ndim, "var_mean", a.shape)
+    return var(a, dim, keepdim, correction), mean(a, dim, keepdim)
+
+
+def std_mean(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
+             unbiased: bool | None = None, *, axis=None) -> tuple:
+    """``(std(a, dim), mean(a, dim))`` in one call, like ``torch.std_mean``."""
+    dim, correction = _spread_args(a, dim, unbiased, correction, axis, "std_mean")
+    norm_dim(dim, a.ndim, "std_mean", a.shape)
+    return std(a, dim, keepdim, correction), mean(a, dim, keepdim)
+
+
+def norm(a: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm ``(Σ|x|^p)^(1/p)`` over ``dim`` (all elements by default), like
+    ``torch.norm`` / ``torch.linalg.vector_norm``; ``p`` may be ``inf``, ``-inf`` or 0.
+
+    The gradient at an all-zero slice is 0 (a subgradient), as in PyTorch.
+    """
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"norm(): expected a floating tensor, got dtype {a.dtype}")
+    if p == "fro":
+        p = 2
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"norm(p={p!r}): expected a number (or inf, -inf, 'fro')")
+    axes = _axes(a, dim, "norm")
+    xp = xp_of(a.data)
+    x = a.data
+    ax = xp.abs(x)
+    p = float(p)
+    if p == np.inf or p == -np.inf:
+        fn = xp.amax if p > 0 else xp.amin
+        out_k = fn(ax, axis=axes, keepdims=True) if x.size else xp.zeros(
+            _keep_shape(x.shape, axes), x.dtype)
+    elif p == 0:
+        out_k = xp.sum(x != 0, axis=axes, keepdims=True).astype(x.dtype)
+    else:
+        with np.errstate(divide="ignore", over="ignore"):
+            out_k = xp.sum(ax ** p, axis=axes, keepdims=True) ** (1 / p)
+    out_k = xp.asarray(out_k, dtype=x.dtype)
+    out = out_k if keepdim else out_k.reshape(
+        () if axes is None else tuple(s for i, s in enumerate(x.shape) if i not in axes))
+
+    def backward(g):
+        gk = g.reshape(out_k.shape)
+        if p == 0:
+            return (xp.zeros_like(x),)
+        if p in (np.inf, -np.inf):         # ties share the gradient evenly
+            mask = ax == out_k
+            count = mask.sum(axis=axes, keepdims=True)
+            return (xp.where(mask, xp.sign(x) * gk / count, 0).astype(x.dtype),)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 1:
+                grad = xp.sign(x) * gk
+            elif p == 2:
+                grad = x * gk / out_k
+            else:
+                grad = xp.sign(x) * ax ** (p - 1) * gk / out_k ** (p - 1)
+        if p >= 1:
+            grad = xp.where(out_k == 0, 0, grad)
+        return (grad.astype(x.dtype),)
+    return make(out, (a,), backward, "NormBackward")
+
+
+def _keep_shape(shape: tuple, axes) -> tuple:
+    return tuple(1 for _ in shape) if axes is None else tuple(
+        1 if i in axes else s for i, s in enumerate(shape))
