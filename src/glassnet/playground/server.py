@@ -30,6 +30,7 @@ import threading
 import webbrowser
 from importlib import resources
 
+import numpy as np
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -55,14 +56,15 @@ def _finite(obj):
     return obj
 
 
-def _diagram(model):
-    """``gn.viz.diagram(model)`` (an SVG string) when that function exists, else None."""
+def _diagram(model, x=None):
+    """``gn.viz.diagram(model, x)`` (SVG text; neurons coloured by their values for the point
+    ``x``) when glassnet.viz has that function, else None."""
     from .. import viz
     draw = getattr(viz, "diagram", None)
     if draw is None:
         return None
     try:
-        return str(draw(model))
+        return str(draw(model) if x is None else draw(model, x=np.asarray([x], np.float32)))
     except Exception as e:          # an optional picture must not stop the training page
         return f"<!-- gn.viz.diagram failed: {type(e).__name__}: {e} -->"
 
@@ -92,7 +94,8 @@ def create_app(store: SessionStore | None = None) -> Flask:
     def answer(sid, session, points=False, status=200):
         with session.lock:
             snap = session.snapshot(points=points)
-            snap["diagram"] = _diagram(session.model)
+            point = snap["notation"]["values"]["x"] if snap["notation"] else None
+            snap["diagram"] = _diagram(session.model, point)
         snap["id"] = sid
         snap["diverged"] = snap["loss"]["train"] is None or \
             not math.isfinite(snap["loss"]["train"])

@@ -92,7 +92,7 @@ function inputHeat(k, g) {                    // x₁ or x₂ itself over the pl
 
 function neuronCanvas(heat, g, title) {
   const cv = document.createElement("canvas");
-  cv.width = cv.height = 56;
+  cv.width = cv.height = 64;
   cv.className = "neuron";
   cv.title = title;
   paint(cv, heat, g);
@@ -175,7 +175,7 @@ function draw(snap) {
   drawCurve(snap.history);
   $("notation").textContent = snap.notation ? snap.notation.lines.join("\n")
     : "Step 0: no step yet. Press \"one step\" or \"start\".";
-  if (snap.diagram) $("diagram").innerHTML = snap.diagram;
+  if (snap.diagram) $("diagram").innerHTML = snap.diagram;   // gn.viz.diagram(model, x)
   if (snap.diverged) {
     say("The loss is no longer a number (diverged): lower the learning rate and reset.");
     pause();
