@@ -27,7 +27,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     try:
         out = xp.matmul(a.data, b.data)
     except ValueError:
-        raise ValueError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
+        raise ShapeError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"(batch dims {a.shape[:-2]} and {b.shape[:-2]} do not broadcast)") \
             from None
 
