@@ -114,3 +114,31 @@ def test_report_for_a_cnn_shows_filters_maps_and_grad_norms(tmp_path, monkeypatc
         assert needle in page, needle
     # curves, gradient norms, filters, feature maps, confusion matrix, predictions
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 6
+
+
+def test_report_shows_the_diagram_and_per_sample_loss_numbers(run_dir, report):
+    import xml.etree.ElementTree as ET
+
+    import numpy as np
+    page = report.read_text(encoding="utf-8")
+    svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    # mlp-small on digits: 64 → 128 → 64 → 10, 10 neurons drawn per layer at most
+    assert len(root.findall('.//s:circle[@class="neuron"]', ns)) == 10 * 4
+    assert len(root.findall('.//s:line[@class="weight"]', ns)) == 10 * 10 * 3
+    assert "Network diagram" in page and "<td>y</td>" not in page   # no mean/std of labels
+    from glassnet.data import get_dataset
+    from glassnet.train.recipe import load_run
+    _, model, _ = load_run(run_dir)
+    x, y = get_dataset("digits", split="test").arrays
+    model.eval()
+    import glassnet as gn
+    with gn.no_grad():
+        z = model(gn.tensor(x[:4])).numpy().astype(np.float64)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    shown = re.search(r"p\(true class\) = \[([^\]]*)\]", page).group(1)
+    np.testing.assert_allclose([float(v) for v in shown.split(",")],
+                               p[np.arange(4), y[:4]], atol=1e-4)
+    assert f"y (true class) = [{', '.join(str(int(v)) for v in y[:4])}]" in page

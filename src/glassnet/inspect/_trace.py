@@ -223,12 +223,37 @@ def _loss_record(loss_fn, y_hat, y, value, keep) -> TraceRecord:
     if y_hat.grad is not None:
         tensors["∂L/∂ŷ"] = y_hat.grad.data
         notation += "\n" + loss_grad_notation(loss_fn)
+    per_sample = _class_targets(y_hat.data, y.data)
+    stats = {k: _stats(v) for k, v in tensors.items()}
+    if per_sample:                      # the mean of class labels means nothing: show them
+        del stats["y"]
     rec = TraceRecord("loss", "loss", kind, short, notation,
                       shapes={k: tuple(v.shape) for k, v in tensors.items()},
-                      stats={k: _stats(v) for k, v in tensors.items()},
+                      stats=stats,
                       values=keep({k: np.array(v, copy=True) for k, v in tensors.items()}))
+    rec.values.update(per_sample)
+    rec.shapes.update({k: tuple(v.shape) for k, v in per_sample.items()})
     rec.stats[short] = {"value": value}
     return rec
+
+
+def _class_targets(logits, y) -> dict:
+    """For class-index targets (N,) and scores (N, K), per sample (first 16): the true
+    class, the predicted class, the softmax probability of the true class and its
+    −log — the numbers a cross-entropy step is made of. Empty otherwise."""
+    from ..backend import to_host
+    logits, y = to_host(logits), to_host(y)
+    if (y.dtype.kind not in "iu" or logits.ndim != 2 or y.ndim != 1
+            or len(y) != len(logits) or not len(y)):
+        return {}
+    n = min(len(y), 16)
+    z = logits[:n].astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    cls = np.clip(y[:n].astype(np.int64), 0, logits.shape[1] - 1)
+    p_true = p[np.arange(n), cls]
+    return {"y (true class)": y[:n].copy(), "predicted class": p.argmax(axis=1),
+            "p(true class)": p_true, "−log p(true class)": -np.log(np.maximum(p_true, 1e-300))}
 
 
 def _backward_record(name, module, args, out, keep) -> TraceRecord | None:

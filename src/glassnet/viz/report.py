@@ -30,7 +30,7 @@ color:#222}h1{margin-bottom:.2rem}h2{border-bottom:2px solid #ccd;margin-top:2.2
 table{border-collapse:collapse}td,th{padding:.2rem .7rem;border-bottom:1px solid #ddd;
 text-align:left}pre{background:#f6f6fa;padding:.6rem;overflow-x:auto;font-size:.85rem}
 img{max-width:100%;height:auto;display:block;margin:.6rem 0}.note{color:#777;font-style:italic}
-figure{margin:1rem 0}figcaption{font-size:.9rem;color:#555}"""
+figure{margin:1rem 0}figure.diagram{overflow-x:auto}figcaption{font-size:.9rem;color:#555}"""
 
 
 def _read_history(run_dir: Path, meta: dict) -> dict:
@@ -175,6 +175,7 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
     except Exception as e:
         parts.append(_note(f"test data not available for sample plots ({e})"))
 
+    parts += _diagram_section(model, x)
     if features.conv_layers(model):
         parts.append("<h2>Convolution layers</h2>")
         parts.append(_img(features.plot_filters(model, tmp / "filters.png"),
@@ -185,6 +186,22 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
     if x is not None:
         parts += _prediction_sections(model, x, y, tmp, samples, predictions)
     return parts
+
+
+def _diagram_section(model, x) -> list:
+    """The network diagram (:func:`glassnet.viz.diagram`), for test sample 0 when the data
+    is there."""
+    from .diagram import diagram
+    try:
+        svg = diagram(model, x[:1] if x is not None else None)
+    except ValueError as e:
+        return [_note(f"no diagram: {e}")]
+    what = "neurons coloured by their activation for test sample 0" if x is not None else \
+        "weights"
+    return ["<h2>Network diagram</h2>", f'<figure class="diagram">{svg}<figcaption>'
+            f"{html.escape(what)}; edges: weights (blue +, orange −, width ∝ |w|); large "
+            "layers show their first and last neurons around a ⋮ (hover for the numbers)"
+            "</figcaption></figure>"]
 
 
 def _prediction_sections(model, x, y, tmp, samples, predictions) -> list:
@@ -208,7 +225,8 @@ def _prediction_sections(model, x, y, tmp, samples, predictions) -> list:
                           "(red: wrong)"))
     parts.append("<h2>One training step, traced</h2>")
     parts.append(_note("forward, loss and backpropagation on 4 test samples with the final "
-                       "weights (no update is applied)"))
+                       "weights (no update is applied); the loss section lists each "
+                       "sample's true class, predicted class and p(true class)"))
     model.train()
     t = trace(model, x[:4], y[:4], CrossEntropyLoss(), None)
     model.eval()
