@@ -31,7 +31,7 @@ def test_forward_hooks_change_input_and_output_like_torch():
         calls = []
         h1 = net[0].register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
         h2 = net[2].register_forward_hook(lambda mod, args, out: out + 1)
-        net[1].register_forward_hook(lambda mod, args, out: calls.append(tuple(out.shape)))
+        net[1].register_forward_hook(lambda mod, args, out, c=calls: c.append(tuple(out.shape)))
         y1 = net(m.tensor(X))
         h1.remove()
         h2.remove()
@@ -48,7 +48,7 @@ def test_full_backward_hook_grad_input_grad_output_like_torch():
     for net, m in zip(_pair(), (gn, torch)):
         seen = {}
         for i in (0, 1, 2):
-            def hook(mod, gin, gout, i=i):
+            def hook(mod, gin, gout, i=i, seen=seen):
                 seen[i] = ([_np(g) for g in gin], [_np(g) for g in gout])
             net[i].register_full_backward_hook(hook)
         x = m.tensor(X, requires_grad=True)
@@ -70,7 +70,7 @@ def test_full_backward_hook_without_input_grad_like_torch():
     for net, m in zip(_pair(), (gn, torch)):
         seen = []
         net[0].register_full_backward_hook(
-            lambda mod, gin, gout: seen.append((gin, _np(gout[0]))))
+            lambda mod, gin, gout, s=seen: s.append((gin, _np(gout[0]))))
         (net(m.tensor(X)) ** 2).sum().backward()
         rec.append(seen)
     (g,), (t,) = rec
