@@ -151,7 +151,7 @@ def fresh_run(tmp_path):
     recipe = SC.SpeechCTCRecipe(channels=8, hidden=8, beam_width=2)
     run = prepare_run_dir(tmp_path / "run", recipe)
     save_weights(SC.SpeechCTCNet(40, channels=8, hidden=8), run / "weights.safetensors")
-    write_json(run / "run.json", {})
+    write_json(run / "run.json", {"feature_mean": [-10.0] * 40, "feature_std": [3.0] * 40})
     return run
 
 

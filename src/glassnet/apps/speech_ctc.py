@@ -8,7 +8,7 @@ speaker never appear in training; their utterances come from their own recording
 Pipeline::
 
     utterance (8 kHz)  --apps.speech.log_mel-->  (T, n_mels) log-mel, 10 ms frames
-    per-utterance normalisation (each band: zero mean, unit variance over the utterance)
+    standardise each band (the training clips' mean/std, or per utterance: ``features``)
     [training: SpecAugment time and frequency masks; speed and gain perturbed clips]
     Conv1d(5, stride 2) + ReLU, Conv1d(5, stride 2) + ReLU   (40 ms steps, T' = ceil(T/4))
     bidirectional GRU  →  Linear(2H → 11)  →  log_softmax     (class 0 = blank, d + 1 = digit d)
@@ -97,9 +97,13 @@ def build_utterance(clips, digits, rng, *, min_digits: int = 1, max_digits: int 
     return signal, [int(digits[i]) for i in chosen], pieces
 
 
-def normalise(feats: np.ndarray) -> np.ndarray:
-    """Per-utterance normalisation: each band to zero mean, unit variance over time."""
-    return (feats - feats.mean(0)) / (feats.std(0) + 1e-5)
+def normalise(feats: np.ndarray, stats=None) -> np.ndarray:
+    """Standardise (T, n_mels) log-mel features band by band: with ``stats = (mean, std)``
+    (the training set's, saved in the run), else per utterance (zero mean, unit variance
+    over the utterance's frames)."""
+    if stats is not None:
+        return ((feats - stats[0]) / stats[1]).astype(np.float32)
+    return ((feats - feats.mean(0)) / (feats.std(0) + 1e-5)).astype(np.float32)
 
 
 def spec_augment(feats: np.ndarray, rng, *, time_masks: int = 2, time_width: int = 10,
@@ -140,17 +144,20 @@ def _batch(feats, labels=None):
 class UtteranceSet:
     """Batches of connected-digit utterances, built on the fly from one pool of clips.
 
-    With ``fresh=True`` every epoch draws new utterances (seed + epoch) with the training
-    perturbations and SpecAugment; otherwise the same ``size`` utterances every time (the
-    validation/test set). Each group of 8 batches is sorted by length to limit padding.
+    Features are standardised by ``stats = (mean, std)`` per band, or per utterance when
+    ``stats`` is None (see :func:`normalise`). With ``fresh=True`` every epoch draws new
+    utterances (seed + epoch) with the training perturbations and SpecAugment; otherwise the
+    same ``size`` utterances every time (the validation/test set). Batches hold utterances of
+    similar length (less padding); with ``fresh`` their order is shuffled.
 
     Yields ``(x, y)`` as :func:`fit` expects: x (N, T, n_mels + 1), y (N, 2 + S_max).
     """
 
     def __init__(self, clips, digits, size: int, batch_size: int, seed: int, *,
                  n_mels: int = 40, fresh: bool = False, augment: dict | None = None,
-                 noise: float = 0.0, max_digits: int = 7):
+                 noise: float = 0.0, max_digits: int = 7, stats=None):
         self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
+        self.stats = stats
         self.seed, self.n_mels, self.fresh, self.noise = seed, n_mels, fresh, noise
         self.augment, self.max_digits, self.epoch = augment or {}, max_digits, 0
         self._fixed = None
@@ -168,7 +175,7 @@ class UtteranceSet:
         return [o[0] for o in out], [o[1] for o in out]
 
     def features(self, signals, rng=None):
-        feats = [normalise(log_mel(s, self.n_mels)) for s in signals]
+        feats = [normalise(log_mel(s, self.n_mels), self.stats) for s in signals]
         if rng is not None and self.augment.get("spec_augment"):
             feats = [spec_augment(f, rng) for f in feats]
         return feats
@@ -279,6 +286,8 @@ class SpeechCTCRecipe:
         valid_utterances, test_utterances: fixed utterances of the held-out speakers.
         max_digits: digits per utterance, 1 … max_digits.
         noise: white-noise standard deviation added to every utterance (0: none).
+        features: ``"global"`` (standardise with the training clips' per-band mean/std) or
+            ``"utterance"`` (per-utterance normalisation).
         speed, gain_db, spec_augment: training perturbations (0 / false: off).
         n_mels, channels, hidden, layers, dropout: features and :class:`SpeechCTCNet` sizes.
         epochs, batch_size, lr: Adam with cosine decay.
@@ -296,6 +305,7 @@ class SpeechCTCRecipe:
     test_utterances: int = 500
     max_digits: int = 7
     noise: float = 0.001
+    features: str = "global"
     speed: float = 0.1
     gain_db: float = 6.0
     spec_augment: bool = True
@@ -325,6 +335,7 @@ class SpeechCTCRecipe:
                "n_mels", "channels", "hidden", "layers", "epochs", "batch_size",
                "beam_width")],
             ("noise", 0 <= self.noise < 0.1, "in [0, 0.1)"),
+            ("features", self.features in ("global", "utterance"), '"global" or "utterance"'),
             ("speed", 0 <= self.speed < 0.5, "in [0, 0.5)"),
             ("gain_db", 0 <= self.gain_db <= 20, "in [0, 20]"),
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
@@ -459,7 +470,12 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     digits = [d for s in train_speakers for d in by_speaker[s][1]]
     aug = {"speed": recipe.speed, "gain_db": recipe.gain_db,
            "spec_augment": recipe.spec_augment}
-    common = {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits}
+    stats = None
+    if recipe.features == "global":
+        frames = np.concatenate([log_mel(c, recipe.n_mels) for c in clips])
+        stats = (frames.mean(0), frames.std(0) + 1e-5)
+    common = {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits,
+              "stats": stats}
     train = UtteranceSet(clips, digits, recipe.train_utterances, recipe.batch_size,
                          recipe.seed, fresh=True, augment=aug, **common)
     sets = {name: UtteranceSet(*by_speaker[sp][:2], size, 64, 10_000 + i, **common)
@@ -479,6 +495,8 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     save_weights(model, run_dir / "weights.safetensors")
     result = {"train_speakers": train_speakers, "valid_speaker": recipe.valid_speaker,
               "test_speaker": recipe.test_speaker, "train_seconds": round(train_seconds, 1),
+              "feature_mean": None if stats is None else stats[0].tolist(),
+              "feature_std": None if stats is None else stats[1].tolist(),
               "history": history.to_dict()}
     for name, data in sets.items():
         refs, greedy, beam = _decode_set(model, data, recipe.beam_width)
@@ -500,15 +518,23 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
 
 # -- using a run -----------------------------------------------------------------------------
 def load_speech_ctc_run(run_dir):
-    """``(model, recipe)`` of a finished run, the model in eval mode."""
+    """``(model, recipe, stats)`` of a finished run, the model in eval mode (``stats``: the
+    feature mean/std, None for per-utterance normalisation)."""
     run_dir = Path(run_dir)
     recipe = read_recipe(SpeechCTCRecipe, run_dir / "recipe.toml")
-    read_json(run_dir / "run.json")                       # a finished run
+    meta = read_json(run_dir / "run.json")                # a finished run
+    stats = None
+    if recipe.features == "global":
+        if meta.get("feature_mean") is None:
+            raise ValueError(f"{run_dir / 'run.json'}: no feature_mean/feature_std (not a "
+                             f"finished speech_ctc run)")
+        stats = (np.asarray(meta["feature_mean"], np.float32),
+                 np.asarray(meta["feature_std"], np.float32))
     model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
                          layers=recipe.layers, dropout=recipe.dropout)
     load_weights(model, run_dir / "weights.safetensors")
     model.eval()
-    return model, recipe
+    return model, recipe, stats
 
 
 def _check_wav(path: Path) -> None:
@@ -535,11 +561,11 @@ def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
         raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1 "
                          f"(1: greedy)")
     _check_wav(path)
-    model, recipe = load_speech_ctc_run(run_dir)
+    model, recipe, stats = load_speech_ctc_run(run_dir)
     signal = read_wav(path)
     if signal.size == 0:
         raise ValueError(f"{path}: the WAV file holds no samples")
-    x = _batch([normalise(log_mel(signal, recipe.n_mels))])
+    x = _batch([normalise(log_mel(signal, recipe.n_mels), stats)])
     with no_grad():
         lp = model(Tensor(x)).data[:, 0]
     beam = recipe.beam_width if beam_width is None else beam_width
