@@ -283,10 +283,15 @@ def lerp(input, end, weight) -> Tensor:  # noqa: A002  (PyTorch's argument name)
     return add(input, mul(weight, sub(end, input)))
 
 
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """An integer ``%``, ``//``, fmod or rounded div by zero. Both a ``ZeroDivisionError``
+    (Python's) and a ``RuntimeError`` (what PyTorch raises, "ZeroDivisionError")."""
+
+
 def _check_int_divisor(op: str, a: Tensor, b: Tensor) -> None:
     if a.data.dtype.kind in "iub" and b.data.dtype.kind in "iub" and bool((b.data == 0).any()):
-        raise ZeroDivisionError(f"{op}(): integer division by zero (PyTorch raises "
-                                f"'ZeroDivisionError' too)")
+        raise IntegerDivisionByZero(f"{op}(): integer division by zero (PyTorch raises "
+                                    f"RuntimeError 'ZeroDivisionError')")
 
 
 def fmod(a, b) -> Tensor:

@@ -1,0 +1,98 @@
+"""The activation layers of issue 14 vs their torch.nn twins: values and input gradients on
+several shapes (and large inputs that reach the saturating/linear pieces), the repr, and
+constructor errors that name the layer and the argument."""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+from glassnet import nn
+
+RNG = np.random.default_rng(14)
+
+PAIRS = [
+    ("SiLU", {}), ("Mish", {}), ("ELU", {}), ("ELU", {"alpha": 0.3}), ("CELU", {}),
+    ("CELU", {"alpha": 2.0}), ("SELU", {}), ("Softplus", {}),
+    ("Softplus", {"beta": 2.0, "threshold": 3.0}), ("LogSigmoid", {}), ("Softsign", {}),
+    ("Tanhshrink", {}), ("Hardtanh", {}), ("Hardtanh", {"min_val": -2.0, "max_val": 0.5}),
+    ("ReLU6", {}), ("Hardsigmoid", {}), ("Hardswish", {}), ("Softmin", {"dim": 1}),
+    ("Softmin", {"dim": -1}),
+]
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("name,kwargs", PAIRS, ids=[f"{n}{k or ''}" for n, k in PAIRS])
+def test_layer_matches_torch(name, kwargs, shape):
+    if name == "Softmin" and len(shape) == 1 and kwargs["dim"] == 1:
+        pytest.skip("dim 1 does not exist on a 1-d input")
+    x = (RNG.standard_normal(shape) * 4).astype(np.float32)
+    glayer, tlayer = getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
+    xg, xt = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yg, yt = glayer(xg), tlayer(xt)
+    assert yg.dtype == np.float32 and yg.shape == tuple(yt.shape)
+    np.testing.assert_allclose(yg.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    up = RNG.standard_normal(yt.shape).astype(np.float32)
+    yg.backward(gn.tensor(up))
+    yt.backward(torch.tensor(up))
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,kwargs", PAIRS, ids=[f"{n}{k or ''}" for n, k in PAIRS])
+def test_float64_and_integer_inputs_like_torch(name, kwargs):
+    x64 = RNG.standard_normal((3, 4)) * 3
+    y = getattr(nn, name)(**kwargs)(gn.tensor(x64))
+    want = getattr(torch.nn, name)(**kwargs)(torch.tensor(x64))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    xi = np.array([[-4, -1, 0, 2], [5, 7, -3, 3]], np.int64)
+    yi = getattr(nn, name)(**kwargs)(gn.tensor(xi))          # ints become float32
+    want = getattr(torch.nn, name)(**kwargs)(torch.tensor(xi, dtype=torch.float32))
+    assert yi.dtype == np.float32
+    np.testing.assert_allclose(yi.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_reprs_match_torch_arguments():
+    assert repr(nn.ELU(0.5)) == "ELU(alpha=0.5)"
+    assert repr(nn.Softplus(2.0, 5.0)) == "Softplus(beta=2.0, threshold=5.0)"
+    assert repr(nn.Hardtanh(-2.0, 2.0)) == "Hardtanh(min_val=-2.0, max_val=2.0)"
+    assert repr(nn.Softmin(0)) == "Softmin(dim=0)"
+    assert repr(nn.ReLU6()) == "ReLU6()" and repr(nn.SiLU()) == "SiLU()"
+
+
+@pytest.mark.parametrize("make,exc,pattern", [
+    (lambda: nn.ELU("1"), TypeError, r"ELU\(alpha='1'\)"),
+    (lambda: nn.CELU(0.0), ValueError, r"CELU\(alpha=0\)"),
+    (lambda: nn.CELU(float("nan")), ValueError, r"CELU\(alpha=nan\)"),
+    (lambda: nn.Softplus(beta=0), ValueError, r"Softplus\(beta=0\)"),
+    (lambda: nn.Softplus(threshold=None), TypeError, r"Softplus\(threshold=None\)"),
+    (lambda: nn.Hardtanh(1.0, -1.0), ValueError, r"Hardtanh\(min_val=1.0, max_val=-1.0\)"),
+    (lambda: nn.Softmin(dim=1.5), TypeError, r"Softmin\(dim=1.5\)"),
+], ids=["elu_str", "celu_zero", "celu_nan", "softplus_beta", "softplus_threshold",
+        "hardtanh_order", "softmin_dim"])
+def test_bad_arguments_name_layer_and_argument(make, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        make()
+
+
+def test_softmin_bad_dim_names_the_op():
+    with pytest.raises(IndexError, match=r"softmax\(\): dim=2 .*\(3, 4\)"):
+        nn.Softmin(2)(gn.tensor(np.zeros((3, 4), np.float32)))
+
+
+def test_functional_names_match_torch():
+    """Every new activation is reachable as F.<name> with torch's keyword arguments."""
+    import torch.nn.functional as TF
+
+    import glassnet.nn.functional as F
+    x = (RNG.standard_normal((4, 6)) * 3).astype(np.float32)
+    calls = [("silu", {}), ("mish", {}), ("elu", {"alpha": 0.7}), ("celu", {"alpha": 1.5}),
+             ("selu", {}), ("softplus", {"beta": 0.5, "threshold": 2.0}), ("logsigmoid", {}),
+             ("softsign", {}), ("tanhshrink", {}), ("hardtanh", {"min_val": -0.5,
+                                                                 "max_val": 2.0}),
+             ("relu6", {}), ("hardsigmoid", {}), ("hardswish", {}), ("softmin", {"dim": 0})]
+    for name, kw in calls:
+        got = getattr(F, name)(gn.tensor(x), **kw)
+        want = getattr(TF, name)(torch.tensor(x), **kw)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
+        assert name in F.__all__ and name in gn.__all__
