@@ -58,10 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--detect-anomaly", action="store_true", help="stop at the first NaN/Inf "
                    "naming the step and the layer (a few per cent slower)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any recipe key (repeatable; VALUE as in TOML)")
     t.add_argument("--distributed", action="store_true", help="data-parallel over the ranks "
                    "of an MPI job: mpiexec -n N glassnet train RECIPE --distributed (the "
                    "recipe's batch_size is the global batch; see docs/distributed.md)")
 
+    sub.add_parser("tasks", help="list the tasks a recipe can name, with keys and formats",
+                   description="Every task of glassnet.runs: its recipe keys (with "
+                   "defaults) and the data formats it reads.")
     e = sub.add_parser("evaluate", help="evaluate a trained run on a dataset split",
                        description="Evaluate the final weights of a run directory.")
     e.add_argument("run_dir", metavar="RUN_DIR")
@@ -118,7 +123,56 @@ def _remove_run(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
 
 
+def _run_task(args):
+    """The glassnet.runs task of the recipe (or of the --resume run), or None."""
+    from .runs import get_task
+    from .runs.recipe import read_toml
+    if not args.recipe:
+        return None
+    task = read_toml(args.recipe).get("task")
+    return get_task(task) if isinstance(task, str) else None
+
+
+def _cmd_train_task(task, args) -> int:
+    """``glassnet train RECIPE.toml`` for a task of glassnet.runs."""
+    bad = [f"--{k.replace('_', '-')}" for k in ("model", "dataset", "optimizer", "resume",
+                                                  "checkpoint_every")
+           if getattr(args, k, None)]
+    if bad or args.distributed:
+        bad += ["--distributed"] if args.distributed else []
+        raise ValueError(f"{args.recipe}: a {task.name} recipe does not take "
+                         f"{', '.join(bad)} (use --set KEY=VALUE)")
+    recipe = task.recipe.from_toml(args.recipe)
+    flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "seed": args.seed}
+    sets = [f"{k}={v}" for k, v in flags.items() if v is not None] + list(args.set)
+    recipe = recipe.with_overrides(sets)
+    run_dir = Path(args.out or f"runs/{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    task.train(recipe, run_dir, overwrite=args.overwrite, verbose=not args.quiet,
+               data_dir=args.data_dir)
+    return 0
+
+
+def _cmd_tasks(args) -> int:
+    import dataclasses
+    from .runs import tasks
+    for task in tasks():
+        print(f"{task.name}: {task.summary}")
+        print(f"  data: {task.formats}")
+        keys = [f"{f.name}={f.default!r}" for f in dataclasses.fields(task.recipe)
+                if f.name != "task"]
+        print(f"  keys: {', '.join(keys)}")
+    print("speech, speech_ctc, music, video, text, translation: apps with their own recipe "
+          "keys (see recipes/*.toml)")
+    print("mlp/cnn classification: recipes/digits_mlp.toml, recipes/mnist_mlp.toml "
+          "(model, dataset, epochs, batch_size, optimizer, lr, seed)")
+    return 0
+
+
 def _cmd_train(args) -> int:
+    task = _run_task(args)
+    if task is not None:
+        return _cmd_train_task(task, args)
     from .apps.translation_train import cmd_train, recipe_task
     if args.recipe and recipe_task(args.recipe) == "translation":
         return cmd_train(args)
@@ -133,6 +187,9 @@ def _cmd_train(args) -> int:
         from .distributed.recipe import train_recipe
         comm = init()
     given = {k: getattr(args, k) for k in _OVERRIDES if getattr(args, k) is not None}
+    if args.set:
+        from .runs import parse_set
+        given.update(parse_set(pair) for pair in args.set)
     if args.resume:
         extra = sorted(set(given) - {"epochs", "data_dir", "checkpoint_every"})
         if args.recipe or extra:
@@ -214,6 +271,13 @@ def _cmd_predict(args) -> int:
 
     from .train import predict
     from .train.recipe import _datasets, load_run
+    run_json = Path(args.run_dir) / "run.json"
+    if run_json.is_file():                                 # a task of glassnet.runs
+        from .runs import get_task, read_run_json
+        task = get_task(str(read_run_json(args.run_dir).get("task")))
+        if task is not None and task.predict is not None:
+            print(task.predict(args.run_dir, args))
+            return 0
     if args.file and args.file.lower().endswith(".wav"):   # spoken digit: glassnet.apps.speech
         from .apps.speech import predict_cli
         return predict_cli(args.run_dir, args.file)
@@ -264,6 +328,7 @@ def main(argv=None) -> int:
     from .train import NonFiniteLossError
     from .viz.cli_commands import COMMANDS as GLASS_BOX_COMMANDS
     handler = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
+               "tasks": _cmd_tasks,
                **GLASS_BOX_COMMANDS}
     from .apps.translation_train import COMMANDS as TRANSLATION_COMMANDS
     handler.update(TRANSLATION_COMMANDS)
