@@ -102,6 +102,13 @@ LAYERS.update({      # convolutions of issue 14
     "ConvTranspose3d": row({**_CONV, "kernel_size": ints(1, 2), "padding": st.just(0)},
                            lambda kw: (2, kw["in_channels"], 2, 3, 3)),
 })
+LAYERS.update({      # pooling of issue 14
+    "MaxPool3d": row({**_POOL, "kernel_size": ints(1, 2), "return_indices": B},
+                     lambda kw: (2, 3, 3, 4, 4)),
+    "AvgPool1d": row({**_POOL, "count_include_pad": B}, lambda kw: (2, 3, 8)),
+    "AvgPool3d": row({**_POOL, "kernel_size": ints(1, 2), "count_include_pad": B},
+                     lambda kw: (2, 3, 3, 4, 4)),
+})
 _NUM = st.floats(-3, 3).filter(lambda v: v != 0)
 LAYERS.update({      # activations of issue 14
     **{n: row({}, lambda kw: (2, 3)) for n in ("SiLU", "Mish", "SELU", "LogSigmoid",
@@ -118,6 +125,8 @@ LAYERS.update({      # activations of issue 14
 # Not layers (containers, the base classes) or tested elsewhere in the suite (losses).
 NOT_LAYERS = {"Module", "Parameter", "Sequential", "ModuleList", "functional", "init", "utils"}
 NOT_LAYERS |= {"ModuleDict", "ParameterList", "ParameterDict"}
+# two inputs (values, indices): tested in tests/cnn/test_pool_extra.py
+NOT_LAYERS |= {"MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"}
 LOSSES = {"MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
 NOT_LAYERS |= {"CTCLoss"}   # four arguments (log_probs, targets, lengths): tests/apps/test_ctc.py
 

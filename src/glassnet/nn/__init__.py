@@ -36,6 +36,9 @@ __all__ += ["BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Ins
             "RMSNorm", "ModuleDict", "ParameterList", "ParameterDict"]
 from .conv import Conv3d, ConvTranspose1d, ConvTranspose3d  # noqa: E402
 __all__ += ["Conv3d", "ConvTranspose1d", "ConvTranspose3d"]
+from .pooling import (AvgPool1d, AvgPool3d, MaxPool3d, MaxUnpool1d, MaxUnpool2d,  # noqa: E402
+                      MaxUnpool3d)
+__all__ += ["MaxPool3d", "AvgPool1d", "AvgPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 def __getattr__(name):

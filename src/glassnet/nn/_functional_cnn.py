@@ -1,6 +1,8 @@
 """Functional forms of the CNN layers, re-exported by ``glassnet.nn.functional``."""
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..ops.conv_nd import conv3d, conv_transpose1d, conv_transpose3d
+from ..ops.pool_nd import (avg_pool1d, avg_pool3d, max_pool3d, max_unpool1d, max_unpool2d,
+                           max_unpool3d)
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.norm import batch_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d, upsample_nearest
@@ -10,6 +12,8 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "
            "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "dropout2d"]
 __all__ += ["group_norm", "instance_norm", "rms_norm"]
 __all__ += ["conv3d", "conv_transpose1d", "conv_transpose3d"]
+__all__ += ["max_pool3d", "avg_pool1d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+            "max_unpool3d"]
 
 
 def interpolate(x, size=None, scale_factor=None, mode: str = "nearest"):

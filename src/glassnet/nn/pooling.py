@@ -1,16 +1,19 @@
-"""Pooling and upsampling layers: MaxPool1d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample.
+"""Pooling and upsampling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, MaxUnpool1d/2d/3d,
+AdaptiveAvgPool2d, Upsample.
 
-Shape glossary: N batch, C channels, L length, H height, W width, k kernel size, s stride,
-p padding, d dilation.
+Shape glossary: N batch, C channels, L length, D depth, H height, W width, k kernel size,
+s stride, p padding, d dilation.
 """
 import numpy as np
 
 from .. import ops
+from ..ops import pool_nd
 from ..ops.conv import ntuple
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample"]
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool2d", "Upsample"]
 
 
 def _check(layer: str, x: Tensor, dims: str) -> None:
@@ -23,7 +26,7 @@ class _MaxPoolNd(Module):
     _dims = 2
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 ceil_mode: bool = False):
+                 return_indices: bool = False, ceil_mode: bool = False):
         super().__init__()
         name, n = type(self).__name__, self._dims
         self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
@@ -36,7 +39,15 @@ class _MaxPoolNd(Module):
         if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"{name}(padding={padding}): padding must be at most half the "
                              f"kernel size {self.kernel_size}")
-        self.ceil_mode = bool(ceil_mode)
+        self.ceil_mode, self.return_indices = bool(ceil_mode), bool(return_indices)
+
+    def _pool(self, x: Tensor):
+        if self.return_indices:
+            return pool_nd.max_pool_with_indices(
+                f"max_pool{self._dims}d", self._dims, x, self.kernel_size, self.stride,
+                self.padding, self.dilation, self.ceil_mode)
+        return self._op(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                        self.ceil_mode)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding="
@@ -50,10 +61,13 @@ class MaxPool2d(_MaxPoolNd):
         kernel_size: k, an int or (k_h, k_w).
         stride: s (default: kernel_size). padding: p (≤ k/2, counts as −∞).
         dilation: d (default 1). ceil_mode: round the output size up instead of down.
+        return_indices: also return the int64 flat index (within each H·W plane) of every
+            maximum, for :class:`MaxUnpool2d`.
 
     Shape:
         input (N, C, H, W) → output (N, C, H_out, W_out),
         H_out = floor((H + 2p − d·(k − 1) − 1) / s) + 1 (ceil with ``ceil_mode``).
+        With ``return_indices``: (output, indices), both (N, C, H_out, W_out).
 
     Example:
         >>> gn.nn.MaxPool2d(2)(gn.randn(64, 32, 28, 28)).shape
@@ -61,10 +75,11 @@ class MaxPool2d(_MaxPoolNd):
     """
     _dims = 2
 
-    def forward(self, x: Tensor) -> Tensor:
+    _op = staticmethod(ops.max_pool2d)
+
+    def forward(self, x: Tensor):
         _check("MaxPool2d", x, "H, W")
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                              self.ceil_mode)
+        return self._pool(x)
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -81,10 +96,11 @@ class MaxPool1d(_MaxPoolNd):
     """
     _dims = 1
 
-    def forward(self, x: Tensor) -> Tensor:
+    _op = staticmethod(ops.max_pool1d)
+
+    def forward(self, x: Tensor):
         _check("MaxPool1d", x, "L")
-        return ops.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                              self.ceil_mode)
+        return self._pool(x)
 
 
 class AvgPool2d(Module):
@@ -124,6 +140,158 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool3d(_MaxPoolNd):
+    r"""Max over k_d × k_h × k_w windows of volumes.
+
+    Args: as :class:`MaxPool2d` with ints or (d, h, w) triples.
+
+    Shape:
+        input (N, C, D, H, W) → output (N, C, D_out, H_out, W_out),
+        D_out = floor((D + 2p − d·(k − 1) − 1) / s) + 1 (ceil with ``ceil_mode``), H, W
+        likewise. With ``return_indices``: (output, indices into each D·H·W volume).
+
+    Example:
+        >>> gn.nn.MaxPool3d(2)(gn.randn(2, 4, 8, 8, 8)).shape
+        (2, 4, 4, 4, 4)
+    """
+    _dims = 3
+    _op = staticmethod(pool_nd.max_pool3d)
+
+    def forward(self, x: Tensor):
+        _check("MaxPool3d", x, "D, H, W")
+        return self._pool(x)
+
+
+class _AvgPoolNd(Module):
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override=None):
+        super().__init__()
+        name, n = type(self).__name__, self._dims
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else ntuple(stride, n, "stride", name)
+        self.padding = ntuple(padding, n, "padding", name)
+        if min(self.kernel_size + self.stride) <= 0 or min(self.padding) < 0:
+            raise ValueError(f"{name}: kernel_size {self.kernel_size} and stride "
+                             f"{self.stride} must be positive, padding {self.padding} >= 0")
+        if divisor_override is not None and (isinstance(divisor_override, bool) or
+                                             not isinstance(divisor_override, (int, np.integer))
+                                             or divisor_override <= 0):
+            raise ValueError(f"{name}(divisor_override={divisor_override!r}): expected a "
+                             f"positive int or None")
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
+    r"""Mean over windows of length k along the last axis.
+
+    Args: kernel_size, stride (default kernel_size), padding (zeros, ≤ k/2), ceil_mode,
+    count_include_pad: as :class:`AvgPool2d`, with ints.
+
+    Shape:
+        input (N, C, L) → output (N, C, L_out), L_out = floor((L + 2p − k)/s) + 1.
+
+    Example:
+        >>> gn.nn.AvgPool1d(3, stride=2)(gn.randn(4, 8, 50)).shape
+        (4, 8, 24)
+    """
+    _dims = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("AvgPool1d", x, "L")
+        return pool_nd.avg_pool1d(x, self.kernel_size, self.stride, self.padding,
+                                  self.ceil_mode, self.count_include_pad)
+
+
+class AvgPool3d(_AvgPoolNd):
+    r"""Mean over k_d × k_h × k_w windows of volumes.
+
+    Args: as :class:`AvgPool2d`, with ints or (d, h, w) triples.
+
+    Shape:
+        input (N, C, D, H, W) → output (N, C, D_out, H_out, W_out),
+        D_out = floor((D + 2p − k)/s) + 1 (ceil with ``ceil_mode``), H, W likewise.
+
+    Example:
+        >>> gn.nn.AvgPool3d(2)(gn.randn(1, 3, 4, 8, 8)).shape
+        (1, 3, 2, 4, 4)
+    """
+    _dims = 3
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("AvgPool3d", x, "D, H, W")
+        return pool_nd.avg_pool3d(x, self.kernel_size, self.stride, self.padding,
+                                  self.ceil_mode, self.count_include_pad,
+                                  self.divisor_override)
+
+
+class _MaxUnpoolNd(Module):
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        name, n = type(self).__name__, self._dims
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else ntuple(stride, n, "stride", name)
+        self.padding = ntuple(padding, n, "padding", name)
+        if min(self.kernel_size + self.stride) <= 0 or min(self.padding) < 0:
+            raise ValueError(f"{name}: kernel_size {self.kernel_size} and stride "
+                             f"{self.stride} must be positive, padding {self.padding} >= 0")
+
+    def forward(self, x: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        n = self._dims
+        return pool_nd.max_unpool_nd(type(self).__name__, n, x, indices, self.kernel_size,
+                                     self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+_UNPOOL_DOC = r"""Partial inverse of :class:`{pool}`: puts each value back at the position its
+    ``indices`` (from ``{pool}(..., return_indices=True)``) name; every other output is zero.
+
+    Args:
+        kernel_size, stride (default kernel_size), padding: those of the pooling.
+
+    Shape:
+        input and indices (N, C, {dims}) → output (N, C, {outs}) with
+        {first}_out = ({first} − 1)·s − 2p + k, or the ``output_size`` given to forward.
+
+    Example:
+        >>> pool, unpool = gn.nn.{pool}(2, return_indices=True), gn.nn.{cls}(2)
+        >>> y, idx = pool(gn.randn({ex}))
+        >>> unpool(y, idx).shape
+        ({ex})
+    """
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    __doc__ = _UNPOOL_DOC.format(pool="MaxPool1d", cls="MaxUnpool1d", dims="L",
+                                 outs="L_out", first="L", ex="1, 2, 8")
+    _dims = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    __doc__ = _UNPOOL_DOC.format(pool="MaxPool2d", cls="MaxUnpool2d", dims="H, W",
+                                 outs="H_out, W_out", first="H", ex="1, 2, 4, 6")
+    _dims = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    __doc__ = _UNPOOL_DOC.format(pool="MaxPool3d", cls="MaxUnpool3d", dims="D, H, W",
+                                 outs="D_out, H_out, W_out", first="D", ex="1, 2, 4, 4, 2")
+    _dims = 3
 
 
 class AdaptiveAvgPool2d(Module):

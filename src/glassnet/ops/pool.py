@@ -13,32 +13,12 @@ from ..backend import device_of, to_device, xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
 from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
+from .pool_nd import max_pool_with_indices, pool_output_size, real_input
+from .pool_nd import window_counts as _window_counts
 from .shape import squeeze, unsqueeze
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
            "upsample_nearest", "pool_output_size"]
-
-
-def real_input(x: Tensor, who: str) -> Tensor:
-    """Integer/bool inputs become float32 (pooling averages and pads with −∞); complex or
-    other dtypes raise a TypeError naming ``who``."""
-    kind = x.data.dtype.kind
-    if kind == "f":
-        return x
-    if kind in "iub":
-        return x.to(np.float32)
-    raise TypeError(f"{who}: expected a real-valued input, got dtype {x.dtype}")
-
-
-def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
-                     ceil_mode: bool = False) -> int:
-    """floor (or ceil) ((size + 2p − d·(k − 1) − 1) / s) + 1; with ceil_mode the last window
-    must start inside the input or the left padding (PyTorch's rule)."""
-    num = size + 2 * pad - dilation * (kernel - 1) - 1
-    out = (-(-num // stride) if ceil_mode else num // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
 
 
 def _pool_setup(who, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -73,7 +53,7 @@ def _offsets(kh, kw):
 
 # -- max pooling -----------------------------------------------------------------------------
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False) -> Tensor:
+               ceil_mode: bool = False, return_indices: bool = False):
     """Max over k_h×k_w windows, like ``torch.nn.functional.max_pool2d``.
 
     Shape: (N, C, H, W) → (N, C, H_out, W_out), H_out = floor((H + 2p − d·(k − 1) − 1)/s) + 1
@@ -82,7 +62,12 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     window holding NaN outputs NaN and sends its gradient to its last NaN, as PyTorch does.
     The forward keeps, per kernel tap, one bool array "this tap took over the running max";
     the backward turns them into winner masks and writes g·mask into each tap's slice.
+    With ``return_indices`` it returns (output, int64 flat indices into each H·W plane), by
+    the generic path of ``ops/pool_nd.py`` (for max_unpool2d).
     """
+    if return_indices:
+        return max_pool_with_indices("max_pool2d", 2, x, kernel_size, stride, padding,
+                                     dilation, ceil_mode)
     x = real_input(x, "max_pool2d")
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
@@ -149,8 +134,12 @@ def _winner_masks(better: list) -> list:
 
 
 def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False) -> Tensor:
-    """Max over windows of length k: (N, C, L) → (N, C, L_out), L_out as in max_pool2d."""
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over windows of length k: (N, C, L) → (N, C, L_out), L_out as in max_pool2d
+    (with ``return_indices`` also the int64 indices into each length-L row)."""
+    if return_indices:
+        return max_pool_with_indices("max_pool1d", 1, x, kernel_size, stride, padding,
+                                     dilation, ceil_mode)
     if x.ndim != 3:
         raise ValueError(f"max_pool1d: expected input (N, C, L), got {tuple(x.shape)}")
     k = ntuple(kernel_size, 1, "kernel_size", "max_pool1d")
@@ -196,14 +185,6 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
         (pt, _), (pl, _) = pads
         return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
     return make(nchw_view(out), (x,), backward, "AvgPool2DBackward")
-
-
-def _window_counts(n, k, s, p, n_out, include_pad):
-    start = np.arange(n_out) * s - p
-    end = np.minimum(start + k, n + p)
-    if include_pad:
-        return (end - start).astype(np.float64)
-    return (np.minimum(end, n) - np.maximum(start, 0)).astype(np.float64)
 
 
 def _adaptive_windows(n_in: int, n_out: int) -> list:
