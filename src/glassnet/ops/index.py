@@ -206,7 +206,8 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
 
     Gradients follow PyTorch: ``prod`` sends each contributor the product of the others
     (exact with zeros); ``amax``/``amin`` share ``g`` evenly among the contributors equal to
-    the result; ``mean`` divides by the number of contributors.
+    the result (counting an equal ``input`` element even with ``include_self=False``, as
+    PyTorch does); ``mean`` divides by the number of contributors.
     """
     name = "scatter_add" if reduce == "sum" and include_self else "scatter_reduce"
     if reduce not in _IDENTITY:
@@ -249,12 +250,14 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
         elif reduce == "prod":
             gi, gs = _prod_grads(xp, x, s, where, self_in, g)
         else:
-            eq_self = self_in & (x == out)
+            # as PyTorch: the count of tied contributors includes an equal self even when
+            # include_self=False (whose own share is then dropped)
+            eq_self = x == out
             eq_src = s == out[where]
             n_eq = eq_self.astype(g.dtype)
             xp.add.at(n_eq, where, eq_src.astype(g.dtype))
             gn = g / xp.where(n_eq > 0, n_eq, 1)
-            gi, gs = xp.where(eq_self, gn, 0), xp.where(eq_src, gn[where], 0)
+            gi, gs = xp.where(eq_self & self_in, gn, 0), xp.where(eq_src, gn[where], 0)
         return gi.astype(x.dtype), _pad_to(gs.astype(x.dtype), src.shape)
     return make(out, (input, src), backward, "ScatterReduceBackward")
 

@@ -81,15 +81,10 @@ def _cum_extreme(a: Tensor, dim, axis, name: str):
     ufunc = xp.maximum if name == "cummax" else xp.minimum
     values = ufunc.accumulate(x, axis=d)
     if x.dtype.kind == "f":              # a NaN stays the running value, as in torch
-        nan = xp.isnan(x)
-        values = xp.where(xp.logical_or.accumulate(nan, axis=d), xp.nan, values)
+        values = xp.where(xp.logical_or.accumulate(xp.isnan(x), axis=d), xp.nan, values)
     pos = xp.arange(x.shape[d]).reshape((-1,) + (1,) * (a.ndim - 1 - d))
     hit = (x == values) | (xp.isnan(x) if x.dtype.kind == "f" else False)
-    seen = xp.where(hit, pos, -1)
-    if x.dtype.kind == "f":             # after the first NaN the index stays on it
-        first_nan = xp.where(nan, pos, x.shape[d])
-        first_nan = xp.minimum.accumulate(first_nan, axis=d)
-        seen = xp.where(first_nan < x.shape[d], first_nan, seen)
+    seen = xp.where(hit, pos, -1)       # NaN ties with NaN: the latest one, as torch
     indices = xp.maximum.accumulate(seen, axis=d).astype(np.int64)
 
     def backward(g):                    # each output's gradient goes to the element it copied
