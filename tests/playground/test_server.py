@@ -191,3 +191,20 @@ def test_cli_without_flask_says_how_to_install_it(monkeypatch, capsys):
     assert cli.main(["playground", "--no-browser"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'glassnet[playground]'" in err and err.count("\n") == 1
+
+
+def test_concurrent_requests_on_one_session_are_serialised(live_server):
+    status, body = _request(live_server, "POST", "/api/sessions", b'{"config": {"points": 60}}')
+    sid = json.loads(body)["id"]
+    answers = []
+
+    def worker():
+        for _ in range(4):
+            answers.append(_request(live_server, "POST", f"/api/sessions/{sid}/step",
+                                    b'{"steps": 3}'))
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(_strict(b)["step"] for s, b in answers if s == 200) == list(range(3, 49, 3))

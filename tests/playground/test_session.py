@@ -7,7 +7,7 @@ import torch
 
 from glassnet.playground import (LIMITS, Config, Session, SessionNotFound, SessionStore,
                                  make_dataset)
-from glassnet.playground import session as session_mod
+from glassnet.playground import config as config_mod
 from glassnet.playground.model import step
 from glassnet.tensor import Tensor
 
@@ -69,6 +69,7 @@ def test_notation_numbers_equal_pytorch_and_a_hand_computation(activation):
     zs = []
     for i, (W, b) in enumerate(zip(Ws, bs)):
         h = h @ W.T + b
+        h.retain_grad()
         zs.append(h)
         if i < len(Ws) - 1:
             h = _torch_step(activation, h)
@@ -95,6 +96,7 @@ def test_notation_numbers_equal_pytorch_and_a_hand_computation(activation):
     assert v["a"] == pytest.approx(f(v["z"]), abs=1e-6)
     assert v["y"] == s.y_train[k]
     assert v["y_hat"] == pytest.approx(torch.sigmoid(zs[-1][k, 0]).item(), abs=1e-6)
+    assert v["delta_out"] == pytest.approx(zs[-1].grad[k, 0].item(), rel=1e-4, abs=1e-8)
     text = "\n".join(s.notation["lines"])
     for u in v["updates"]:
         name = u["name"]
@@ -202,4 +204,4 @@ def test_heatmaps_cover_every_neuron():
     z = s.model(Tensor(np.array([[ticks[0], ticks[-1]], [ticks[-1], ticks[0]]]))).data[:, 0]
     p = 1 / (1 + np.exp(-z.astype(np.float64)))
     assert abs(boundary[0] / 255 - p[0]) <= 1 / 255 and abs(boundary[-1] / 255 - p[1]) <= 1 / 255
-    assert session_mod.TEST_FRACTION == 0.3
+    assert config_mod.TEST_FRACTION == 0.3

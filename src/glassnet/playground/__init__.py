@@ -11,7 +11,8 @@ Only :mod:`glassnet.cli` imports this package; importing it does not import Flas
 """
 from .datasets import DATASETS, make_dataset
 from .model import ACTIVATIONS, Step, build_model
-from .session import LIMITS, Config, Session, SessionNotFound, SessionStore
+from .config import LIMITS, Config
+from .session import Session, SessionNotFound, SessionStore
 
 __all__ = ["DATASETS", "make_dataset", "ACTIVATIONS", "Step", "build_model", "LIMITS",
            "Config", "Session", "SessionNotFound", "SessionStore"]

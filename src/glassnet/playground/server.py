@@ -37,7 +37,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .datasets import DATASETS
 from .model import ACTIVATIONS
-from .session import LIMITS, Config, SessionNotFound, SessionStore
+from .config import LIMITS, Config
+from .session import SessionNotFound, SessionStore
 
 __all__ = ["create_app", "make_playground_server", "serve"]
 
@@ -91,8 +92,12 @@ def create_app(store: SessionStore | None = None) -> Flask:
     app.extensions["playground_store"] = store
     static = resources.files(__package__) / "static"
 
-    def answer(sid, session, points=False, status=200):
+    def answer(sid, session, change=None, points=False, status=200):
+        """Apply ``change(session)`` and snapshot it under the session's lock (one step's
+        answer shows that step, whatever other requests do meanwhile)."""
         with session.lock:
+            if change is not None:
+                change(session)
             snap = session.snapshot(points=points)
             point = snap["notation"]["values"]["x"] if snap["notation"] else None
             snap["diagram"] = _diagram(session.model, point)
@@ -149,9 +154,7 @@ def create_app(store: SessionStore | None = None) -> Flask:
                 not 1 <= n <= cap:
             raise ValueError(f"step: expected {{'steps': n}} with an integer 1 <= n <= {cap}, "
                              f"got {body!r}")
-        with session.lock:
-            session.step(n)
-        return answer(sid, session)
+        return answer(sid, session, lambda s: s.step(n))
 
     @app.post("/api/sessions/<sid>/config")
     def update(sid):
@@ -159,16 +162,12 @@ def create_app(store: SessionStore | None = None) -> Flask:
         body = _body()
         if set(body) != {"config"}:
             raise ValueError(f"config: expected {{'config': {{...}}}}, got keys {sorted(body)}")
-        with session.lock:
-            session.update(body["config"])
-        return answer(sid, session)
+        return answer(sid, session, lambda s: s.update(body["config"]))
 
     @app.post("/api/sessions/<sid>/reset")
     def reset(sid):
         session = store.get(sid)
-        with session.lock:
-            session.reset()
-        return answer(sid, session, points=True)
+        return answer(sid, session, lambda s: s.reset(), points=True)
 
     @app.delete("/api/sessions/<sid>")
     def delete(sid):
