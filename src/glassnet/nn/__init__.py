@@ -28,6 +28,9 @@ __all__ += ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "Av
 from .convlstm import ConvLSTM2d; __all__ += ["ConvLSTM2d"]  # noqa: E402,E702
 from .loss import HuberLoss, KLDivLoss, SmoothL1Loss  # noqa: E402
 __all__ += ["HuberLoss", "SmoothL1Loss", "KLDivLoss"]
+from .attention import MultiheadAttention  # noqa: E402
+from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: E402
+__all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
 from .ctc import CTCLoss; __all__ += ["CTCLoss"]  # noqa: E402,E702
 from .normalization import BatchNorm3d  # noqa: E402
 from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm  # noqa: E402,E501

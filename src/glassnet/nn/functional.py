@@ -20,6 +20,8 @@ __all__ += ["silu", "mish", "elu", "celu", "selu", "softplus", "logsigmoid", "so
             "tanhshrink", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softmin"]
 from .losses import huber_loss, kl_div, smooth_l1_loss  # noqa: E402
 __all__ += ["huber_loss", "smooth_l1_loss", "kl_div"]
+from .attention import scaled_dot_product_attention  # noqa: E402
+__all__ += ["scaled_dot_product_attention"]
 from ._functional_cnn import *  # noqa: F401,F403,E402  (conv, pooling, normalisation)
 from ._functional_cnn import __all__ as _cnn_all  # noqa: E402
 __all__ += _cnn_all
