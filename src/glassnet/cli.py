@@ -250,11 +250,11 @@ def _cmd_evaluate(args) -> int:
     from . import nn
     from .data import DataLoader
     from .train import evaluate
-    from .train.recipe import _datasets, load_run
+    from .train.recipe import recipe_datasets, load_run
     recipe, model, meta = load_run(args.run_dir)
     if args.dataset:
         recipe.dataset = args.dataset
-    train, test = _datasets(recipe, args.data_dir)
+    train, test = recipe_datasets(recipe, args.data_dir)
     ds = test if args.split == "test" else train
     if tuple(ds.arrays[0].shape[1:]) != tuple(meta["input_shape"]):
         raise ValueError(f"--dataset {recipe.dataset}: samples of shape "
@@ -270,7 +270,7 @@ def _cmd_predict(args) -> int:
     import numpy as np
 
     from .train import predict
-    from .train.recipe import _datasets, load_run
+    from .train.recipe import recipe_datasets, load_run
     run_json = Path(args.run_dir) / "run.json"
     if run_json.is_file():                                 # a task of glassnet.runs
         from .runs import get_task, read_run_json
@@ -287,7 +287,7 @@ def _cmd_predict(args) -> int:
     shape = tuple(meta["input_shape"])
     labels = None
     if args.index is not None:
-        x_all, y_all = _datasets(recipe, args.data_dir)[1].arrays
+        x_all, y_all = recipe_datasets(recipe, args.data_dir)[1].arrays
         if not 0 <= args.index < len(x_all):
             raise ValueError(f"--index {args.index}: expected 0 <= I < {len(x_all)}")
         x, labels, first = x_all[args.index:args.index + 1], y_all[args.index:args.index + 1], \

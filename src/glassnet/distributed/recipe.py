@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import nn
 from ..io import CheckpointError, atomic_write_text, save_weights
-from ..train.recipe import _check_writable, _remove_stale_temporaries, _setup
+from ..train.recipe import check_writable, remove_stale_temporaries, setup_run
 from . import training
 from .comm import init
 
@@ -22,10 +22,10 @@ __all__ = ["train_recipe"]
 
 
 def _prepare_run_dir(recipe, run_dir: Path, resume: bool) -> None:
-    _check_writable(run_dir)
+    check_writable(run_dir)
     if resume and not (run_dir / "checkpoints").is_dir():
         raise CheckpointError(f"--resume {run_dir}: no checkpoints folder to resume from")
-    _remove_stale_temporaries(run_dir)
+    remove_stale_temporaries(run_dir)
     atomic_write_text(run_dir / "recipe.toml", recipe.to_toml())
 
 
@@ -58,7 +58,7 @@ def train_recipe(recipe, run_dir, *, comm=None, resume: bool = False, data_dir=N
         if comm.is_main:
             _prepare_run_dir(recipe, run_dir, resume)
         comm.barrier("start barrier (rank 0 prepares the run directory)")
-        model, opt, loaders, callbacks, meta = _setup(recipe, run_dir, data_dir)
+        model, opt, loaders, callbacks, meta = setup_run(recipe, run_dir, data_dir)
     except BaseException as e:
         if comm.size > 1:
             comm.abort(f"{type(e).__name__}: {e}")

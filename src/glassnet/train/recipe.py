@@ -37,7 +37,8 @@ from .callbacks import (CSVLogger, EarlyStopping, JSONLLogger, LRSchedulerCallba
                         ModelCheckpoint)
 from .loop import evaluate, fit
 
-__all__ = ["Recipe", "train_recipe", "load_run", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["Recipe", "train_recipe", "load_run", "recipe_datasets", "setup_run", "check_writable",
+           "remove_stale_temporaries", "OPTIMIZERS", "SCHEDULERS"]
 
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
               "rmsprop": optim.RMSprop}
@@ -180,7 +181,7 @@ class Recipe:
         return "\n".join(lines) + "\n"
 
 
-def _datasets(recipe: Recipe, data_dir=None):
+def recipe_datasets(recipe: Recipe, data_dir=None):
     root = data_dir if data_dir is not None else recipe.data_dir
     if recipe.dataset == "digits":
         root = None                                  # packaged with glassnet
@@ -189,9 +190,9 @@ def _datasets(recipe: Recipe, data_dir=None):
     return train, test
 
 
-def _setup(recipe: Recipe, run_dir: Path, data_dir=None):
+def setup_run(recipe: Recipe, run_dir: Path, data_dir=None):
     manual_seed(recipe.seed)
-    train_full, test = _datasets(recipe, data_dir)
+    train_full, test = recipe_datasets(recipe, data_dir)
     x, y = train_full.arrays
     input_shape, num_classes = tuple(x.shape[1:]), int(y.max()) + 1
     if recipe.val_fraction > 0:
@@ -229,7 +230,7 @@ def _setup(recipe: Recipe, run_dir: Path, data_dir=None):
     return model, opt, loaders, callbacks, meta
 
 
-def _check_writable(run_dir: Path) -> None:
+def check_writable(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -239,7 +240,7 @@ def _check_writable(run_dir: Path) -> None:
         raise OSError(f"output directory {run_dir} is not writable ({e.strerror or e})") from None
 
 
-def _remove_stale_temporaries(run_dir: Path) -> None:
+def remove_stale_temporaries(run_dir: Path) -> None:
     """Delete ``.tmp-*`` files a killed process left beside the run's files."""
     for p in run_dir.glob(".tmp-*"):
         if p.is_file():
@@ -268,12 +269,12 @@ def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None
         True
     """
     run_dir = Path(run_dir)
-    _check_writable(run_dir)
+    check_writable(run_dir)
     if resume and not (run_dir / "checkpoints").is_dir():
         raise CheckpointError(f"--resume {run_dir}: no checkpoints folder to resume from")
-    _remove_stale_temporaries(run_dir)
+    remove_stale_temporaries(run_dir)
     atomic_write_text(run_dir / "recipe.toml", recipe.to_toml())
-    model, opt, loaders, callbacks, meta = _setup(recipe, run_dir, data_dir)
+    model, opt, loaders, callbacks, meta = setup_run(recipe, run_dir, data_dir)
     if detect_anomaly:
         from ..inspect.callbacks import AnomalyGuard
         callbacks.append(AnomalyGuard())
