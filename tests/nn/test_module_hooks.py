@@ -127,3 +127,17 @@ def test_named_modules_children_and_apply_like_torch():
         visited[m.__name__] = order
     assert visited["glassnet"] == visited["torch"]        # children first, then the parent
     np.testing.assert_allclose(_np(g(gn.tensor(X))), _np(t(torch.tensor(X))), rtol=1e-5)
+
+
+def test_nested_traversal_order_like_torch():
+    def build(m):
+        return m.nn.Sequential(m.nn.Sequential(m.nn.Linear(2, 2), m.nn.ReLU()),
+                               m.nn.Linear(2, 2), m.nn.Sequential(m.nn.Tanh()))
+    g, t = build(gn), build(torch)
+    assert [n for n, _ in g.named_modules()] == [n for n, _ in t.named_modules()]
+    order = {}
+    for net in (g, t):
+        seen = []
+        net.apply(lambda mod, seen=seen: seen.append(type(mod).__name__))
+        order[net.__class__.__module__.split(".")[0]] = seen
+    assert order["glassnet"] == order["torch"]

@@ -129,18 +129,21 @@ class Module:
         return add_hook(self, "_backward_hooks", hook, prepend)
 
     # -- traversal
-    def named_modules(self, prefix: str = ""):
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """This module and every submodule with its dotted name, depth first in registration
+        order (PyTorch's order); a module reached twice is given once."""
         stack = [(prefix, self)]
-        seen = set()
+        seen = set() if memo is None else memo
         while stack:
-            name, mod = stack.pop(0)
-            if id(mod) in seen:
-                continue
-            seen.add(id(mod))
+            name, mod = stack.pop()
+            if remove_duplicate:
+                if id(mod) in seen:
+                    continue
+                seen.add(id(mod))
             yield name, mod
-            for child_name, child in mod._modules.items():
-                if child is not None:
-                    stack.append((f"{name}.{child_name}" if name else child_name, child))
+            children = [(f"{name}.{cn}" if name else cn, c) for cn, c in mod._modules.items()
+                        if c is not None]
+            stack.extend(reversed(children))
 
     def modules(self):
         for _, m in self.named_modules():
@@ -251,8 +254,10 @@ class Module:
         return int(sum(p.data.size for p in self.parameters()))
 
     def apply(self, fn) -> "Module":
-        for m in list(self.modules())[::-1]:
-            fn(m)
+        """Call ``fn`` on every submodule (children first, depth first), then on self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     def to(self, *args, dtype=None, device=None) -> "Module":
