@@ -68,7 +68,10 @@ def test_example_script_end_to_end(tmp_path):
     for name in ("frames.png", "prediction.gif", "weights.safetensors", "metrics.jsonl"):
         assert (tmp_path / name).stat().st_size > 0
     from PIL import Image
-    assert Image.open(tmp_path / "frames.png").size == (10 * 66, 9 * 66)
+    img = Image.open(tmp_path / "frames.png")
+    assert img.size == (96 + 10 * 66, 9 * 66)                  # a 96-pixel label margin
+    margin = np.asarray(img)[:, :96]
+    assert all((margin[r * 66:(r + 1) * 66] < 128).any() for r in range(9))  # each row labelled
 
 
 def test_glassnet_train_video_recipe(tmp_path, capsys):

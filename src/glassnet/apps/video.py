@@ -170,18 +170,36 @@ def evaluate_video(model, test, mean_img, batch_size: int = 50) -> dict:
             for name, d in sums.items()}
 
 
+def _with_row_labels(grid: np.ndarray, labels: list, row_h: int, margin: int = 96):
+    """``grid`` (uint8, one band of ``row_h`` pixels per label) with the labels written in
+    a white margin on its left, as a PIL image."""
+    from PIL import Image, ImageDraw
+    img = Image.new("L", (grid.shape[1] + margin, grid.shape[0]), 255)
+    img.paste(Image.fromarray(grid), (margin, 0))
+    draw = ImageDraw.Draw(img)
+    for i, text in enumerate(labels):
+        draw.multiline_text((4, i * row_h + row_h // 2 - 16), text, fill=0)
+    return img
+
+
 def save_frames(model, test, out, count: int = 3) -> None:
-    """``frames.png`` (per sequence: input row, truth row, prediction row) and
+    """``frames.png`` (per sequence: input row, truth row, prediction row, each labelled in
+    a left margin with its time steps) and
     ``prediction.gif`` (observed frames, then [truth | prediction]) in folder ``out``."""
     from PIL import Image
     out, count = Path(out), min(count, len(test))
     x, y = test.arrays(range(count))
     pred = _predict(model, x)
-    rows = []
+    rows, labels = [], []
+    n_in, n_out = x.shape[1], y.shape[1]
     for i in range(count):
-        for seq in (x[i], y[i], pred[i]):
+        for seq, what in ((x[i], f"input\nt=1-{n_in}"),
+                          (y[i], f"truth\nt={n_in + 1}-{n_in + n_out}"),
+                          (pred[i], f"prediction\nt={n_in + 1}-{n_in + n_out}")):
             rows.append(np.concatenate([np.pad(f[0], 1, constant_values=0.5) for f in seq], 1))
-    Image.fromarray((np.concatenate(rows, 0) * 255).astype(np.uint8)).save(out / "frames.png")
+            labels.append(f"seq {i + 1}\n{what}")
+    grid = (np.concatenate(rows, 0) * 255).astype(np.uint8)
+    _with_row_labels(grid, labels, rows[0].shape[0]).save(out / "frames.png")
     frames, size = [], x.shape[-1]
     for t in range(x.shape[1] + y.shape[1]):
         if t < x.shape[1]:
