@@ -132,7 +132,7 @@ def test_a_diverged_network_still_answers_valid_json(client):
 @pytest.fixture()
 def live_server():
     server = make_playground_server(0, SessionStore(max_sessions=2))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server.port
     server.shutdown()
