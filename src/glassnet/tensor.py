@@ -520,7 +520,11 @@ def _apply_inplace(t: Tensor, fn, what: str) -> Tensor:
         if t.requires_grad and grad_on:          # the old node is cut off: t is a constant now
             t._parents, t._backward, t._op, t._vers = (), None, None, ()
             t.requires_grad = False
-        t.data[...] = res.data
+        try:
+            t.data[...] = res.data
+        except ValueError as e:                  # a read-only array (e.g. from expand())
+            raise RuntimeError(f"{what}: this tensor cannot be written in place ({e}); "
+                               f".clone() it first") from None
         t._version += 1
         return t
     t.data = res.data
