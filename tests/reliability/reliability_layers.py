@@ -70,7 +70,8 @@ LAYERS = {
     "MaxPool2d": row(_POOL, lambda kw: (2, 3, 6, 6)),
     "AvgPool2d": row({**_POOL, "count_include_pad": B}, lambda kw: (2, 3, 6, 6)),
     "AdaptiveAvgPool2d": row({"output_size": ints(1, 3)}, lambda kw: (2, 3, 6, 6)),
-    "Upsample": row({"scale_factor": ints(1, 3)}, lambda kw: (2, 3, 3, 3)),
+    "Upsample": row({"scale_factor": ints(1, 3), "mode": st.sampled_from(
+        ["nearest", "nearest-exact", "bilinear", "bicubic", "area"])}, lambda kw: (2, 3, 3, 3)),
     "BatchNorm1d": row({"num_features": ints(1, 4), "affine": B,
                         "momentum": st.floats(0, 1), "eps": st.floats(1e-6, 1e-2)},
                        lambda kw: (4, kw["num_features"])),
@@ -129,6 +130,15 @@ NOT_LAYERS |= {"ModuleDict", "ParameterList", "ParameterDict"}
 NOT_LAYERS |= {"MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"}
 LOSSES = {"MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
 NOT_LAYERS |= {"CTCLoss"}   # four arguments (log_probs, targets, lengths): tests/apps/test_ctc.py
+
+LOSSES |= {"HuberLoss", "SmoothL1Loss", "KLDivLoss"}
+# (query, key, value) inputs / a layer to copy: tests/nn/test_attention.py
+NOT_LAYERS |= {"MultiheadAttention", "TransformerEncoder"}
+LAYERS["TransformerEncoderLayer"] = row(
+    {"d_model": st.sampled_from([4, 6]), "nhead": st.sampled_from([1, 2]),
+     "dim_feedforward": ints(1, 8), "dropout": st.sampled_from([0.0, 0.3]),
+     "activation": st.sampled_from(["relu", "gelu"]), "batch_first": B, "norm_first": B},
+    lambda kw: (2, 3, kw["d_model"]), train=False)
 
 # Values thrown at one constructor argument at a time (huge sizes are left out: they are a
 # MemoryError by design, as in PyTorch).

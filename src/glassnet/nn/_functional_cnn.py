@@ -5,7 +5,8 @@ from ..ops.pool_nd import (avg_pool1d, avg_pool3d, max_pool3d, max_unpool1d, max
                            max_unpool3d)
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.norm import batch_norm, layer_norm
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d, upsample_nearest
+from ..ops.interpolate import interpolate
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d
 from .normalization import dropout2d
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool2d",
@@ -14,10 +15,3 @@ __all__ += ["group_norm", "instance_norm", "rms_norm"]
 __all__ += ["conv3d", "conv_transpose1d", "conv_transpose3d"]
 __all__ += ["max_pool3d", "avg_pool1d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
             "max_unpool3d"]
-
-
-def interpolate(x, size=None, scale_factor=None, mode: str = "nearest"):
-    """Resize (N, C, H, W) or (N, C, L); only ``mode='nearest'`` (see ``Upsample``)."""
-    if mode != "nearest":
-        raise ValueError(f"interpolate(mode={mode!r}): only 'nearest' is supported")
-    return upsample_nearest(x, size, scale_factor)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import ops
 from ..ops import pool_nd
 from ..ops.conv import ntuple
+from ..ops.interpolate import interpolate
 from ..tensor import Tensor
 from .module import Module
 
@@ -334,45 +335,63 @@ class AdaptiveAvgPool2d(Module):
 
 
 class Upsample(Module):
-    r"""Nearest-neighbour upsampling (``mode='nearest'`` only).
+    r"""Upsampling (or resizing) of 1-d, 2-d or 3-d signals, like ``torch.nn.Upsample``.
 
-    Output pixel i copies input pixel floor(i / scale_factor) (or floor(i·H/H_out) when
-    ``size`` is given).
+    'nearest': output pixel i copies input pixel floor(i / scale_factor) (floor(i·H/H_out)
+    when ``size`` is given). 'linear' / 'bilinear' / 'trilinear' interpolate between the two
+    nearest input pixels along each axis, 'bicubic' between four (Keys' kernel, a = −0.75).
+    See ``glassnet.ops.interpolate`` for the coordinate rules, identical to PyTorch's.
 
     Args:
         size: output size (int or tuple), or
         scale_factor: multiplier (number or tuple); give exactly one.
-        mode: ``'nearest'``.
+        mode: 'nearest' (default), 'nearest-exact', 'linear' (3-D input), 'bilinear',
+            'bicubic' (4-D), 'trilinear' (5-D) or 'area'.
+        align_corners: linear/cubic modes only: align the corner pixels' centres (True) or
+            their outer edges (False, default behaviour).
+        recompute_scale_factor: take the coordinate scale from the output size.
 
     Shape:
         input (N, C, H, W) → output (N, C, H_out, W_out), H_out = size or
-        floor(H · scale_factor). Also (N, C, L) → (N, C, L_out).
+        floor(H · scale_factor). Also (N, C, L) and (N, C, D, H, W).
 
     Example:
-        >>> gn.nn.Upsample(scale_factor=2)(gn.randn(1, 8, 7, 7)).shape
+        >>> gn.nn.Upsample(scale_factor=2, mode="bilinear")(gn.randn(1, 8, 7, 7)).shape
         (1, 8, 14, 14)
     """
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest"):
+    _MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 3,
+              "bilinear": 4, "bicubic": 4, "trilinear": 5}
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None):
         super().__init__()
-        if mode != "nearest":
-            raise ValueError(f"Upsample(mode={mode!r}): only 'nearest' is supported")
+        if mode not in self._MODES:
+            raise ValueError(f"Upsample(mode={mode!r}): expected one of "
+                             f"{sorted(self._MODES)}")
+        if align_corners is not None and self._MODES[mode] is None:
+            raise ValueError(f"Upsample(align_corners={align_corners!r}): only for the modes "
+                             f"linear, bilinear, bicubic and trilinear, not {mode!r}")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         name, value = ("size", size) if size is not None else ("scale_factor", scale_factor)
         values = value if isinstance(value, (tuple, list)) else (value,)
         integral = name == "size"
-        if not 1 <= len(values) <= 2 or not all(
+        if not 1 <= len(values) <= 3 or not all(
                 not isinstance(v, bool) and isinstance(v, (int, np.integer) if integral else
                                                        (int, float, np.integer, np.floating))
                 and 0 < v < float("inf") for v in values):
             raise ValueError(f"Upsample({name}={value!r}): expected a positive "
-                             f"{'int' if integral else 'number'} or a pair of them")
+                             f"{'int' if integral else 'number'} or a tuple of them")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Upsample: expected input (N, C, H, W) or (N, C, L), got "
+        need = self._MODES[self.mode]
+        if x.ndim not in (3, 4, 5) or need is not None and x.ndim != need:
+            shape = {3: "(N, C, L)", 4: "(N, C, H, W)", 5: "(N, C, D, H, W)"}.get(
+                need, "(N, C, L), (N, C, H, W) or (N, C, D, H, W)")
+            raise ValueError(f"Upsample(mode={self.mode!r}): expected input {shape}, got "
                              f"{tuple(x.shape)}")
         if 0 in x.shape[2:]:
             raise ValueError(f"Upsample: input {tuple(x.shape)} has an empty spatial dim")
@@ -381,7 +400,13 @@ class Upsample(Module):
             raise ValueError(f"Upsample({'size' if self.size is not None else 'scale_factor'}"
                              f"={given!r}): {len(given)} values for {x.ndim - 2} spatial dims "
                              f"of input {tuple(x.shape)}")
-        return ops.upsample_nearest(x, self.size, self.scale_factor)
+        if self.scale_factor is not None and min(
+                int(n * f) for n, f in zip(x.shape[2:], given if isinstance(
+                    given, (tuple, list)) else (given,) * (x.ndim - 2))) <= 0:
+            raise ValueError(f"Upsample(scale_factor={given!r}): empty output for input "
+                             f"{tuple(x.shape)}")
+        return interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                           self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
         what = f"size={self.size}" if self.size is not None else \

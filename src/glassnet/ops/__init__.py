@@ -32,3 +32,4 @@ from .activation_ext import *  # noqa: F401,F403
 from .group_norm import *  # noqa: F401,F403
 from .conv_nd import *  # noqa: F401,F403
 from .pool_nd import *  # noqa: F401,F403
+from .interpolate import *  # noqa: F401,F403
