@@ -74,6 +74,7 @@ def test_trace_html_shows_the_step():
                          gn.optim.SGD(model.parameters(), lr=0.1))
     text, _ = _check(t._repr_html_())
     assert f"{t.loss:.6g}" in text and "W ← W − η·∂L/∂W" in text
+    assert repr(t).startswith("<Trace: One training step") and "\n" not in repr(t)
 
 
 def test_history_html_has_curves_and_last_values():

@@ -90,6 +90,11 @@ class Trace(list):
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        """One line (the records are a list; ``print(trace)`` shows the step)."""
+        from .render import summary_line
+        return f"<Trace: {summary_line(self)}; {len(self)} records, print() it to read them>"
+
 
 def _stats(arr: np.ndarray) -> dict:
     a = np.asarray(arr, dtype=np.float64)

@@ -5,7 +5,7 @@ import html
 
 import numpy as np
 
-__all__ = ["to_text", "to_markdown", "to_html", "format_array"]
+__all__ = ["to_text", "to_markdown", "to_html", "format_array", "summary_line"]
 
 PHASES = (("forward", "Forward propagation"), ("loss", "Loss"),
           ("backward", "Backpropagation"), ("update", "Update"))
@@ -45,6 +45,11 @@ def _summary(trace) -> str:
     upd = trace.phase("update")
     opt = f" · {upd[0].label}" if upd else " · no update"
     return f"One training step{batch} · loss {trace.loss:.6g}{opt}"
+
+
+def summary_line(trace) -> str:
+    """The heading line of a trace: input shape, loss and the update."""
+    return _summary(trace)
 
 
 def _phases(phases):
