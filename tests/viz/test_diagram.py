@@ -167,3 +167,20 @@ def test_bad_arguments_are_named():
         gn.viz.diagram(model, max_neurons=1)
     with pytest.raises(ValueError, match="nothing|no Linear"):
         gn.viz.diagram(nn.Sequential(nn.ReLU()))
+
+
+def test_a_custom_activation_colours_the_neurons_by_its_output():
+    class Step(nn.Module):
+        def forward(self, z):
+            return gn.tensor((z.numpy() > 0).astype(np.float32))
+
+    gn.manual_seed(3)
+    model = nn.Sequential(nn.Linear(2, 4), Step(), nn.Linear(4, 1))
+    x = np.array([[0.7, -1.2]], np.float32)
+    root = _parse(gn.viz.diagram(model, x))
+    z = x @ model[0].weight.numpy().T + model[0].bias.numpy()
+    for e in _find(root, "circle", "neuron", column=1):
+        shown = float(re.search(r"a = (\S+)$", e.find("s:title", NS).text).group(1))
+        assert shown == float(z[0, int(e.get("data-index"))] > 0)
+    labels = [t.text for t in _find(root, "text", "layer-label")]
+    assert "0: Linear 2→4 + Step" in labels

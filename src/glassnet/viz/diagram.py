@@ -53,9 +53,16 @@ def dense_layers(model) -> list:
     for k, (name, m) in enumerate(layers):
         if layer_role(m) == "dense":
             nxt = layers[k + 1][1] if k + 1 < len(layers) else None
-            act = nxt if nxt is not None and layer_role(nxt) == "activation" else None
+            act = nxt if nxt is not None and _is_activation(nxt) else None
             out.append((name, m, act))
     return out
+
+
+def _is_activation(m) -> bool:
+    """A known activation, or a parameter-free custom layer (e.g. a step function)."""
+    from ..inspect import layer_role
+    role = layer_role(m)
+    return role == "activation" or (role == "other" and not m._parameters and not m._modules)
 
 
 def diagram(model, x=None, *, show: str = "weight", max_neurons: int = 10,
@@ -141,7 +148,7 @@ def dense_activations(model, dense, x, calls=None) -> list:
         if j == 0:
             cols.append(np.asarray(tensors_in(list(args))[0].data[0], np.float64).ravel())
         after = out
-        if act is not None and k + 1 < len(calls) and calls[k + 1][1] is act:
+        if act is not None and k + 1 < len(calls) and calls[k + 1][1] is act:   # a = f(z)
             after = calls[k + 1][3]
         cols.append(np.asarray(tensors_in(after)[0].data[0], np.float64).ravel())
     return cols
