@@ -94,6 +94,15 @@ def test_page_trains_and_the_displayed_loss_falls(url, tmp_path):
             page.click("#reset")
             page.wait_for_function("document.getElementById('step-count').textContent === '0'")
             assert _number(page, "train-loss") > last
+            assert errors == []
+
+            # a setting over the caps: the server's 400 message shows, the page keeps working
+            page.fill("#widths input >> nth=0", "9")
+            page.dispatch_event("#widths input >> nth=0", "change")
+            page.wait_for_function("document.getElementById('message').textContent"
+                                   ".includes('config.hidden[0]: expected an integer from 1 to 8')")
+            page.click("#step")
+            page.wait_for_function("document.getElementById('step-count').textContent === '1'")
         finally:
             browser.close()
-    assert errors == []
+    assert [e for e in errors if "status of 400" not in e] == []
