@@ -120,10 +120,10 @@ def max_pool_with_indices(who: str, nd: int, x: Tensor, kernel_size, stride=None
         tap = xp.where(nan.any(axis=-2), last, tap)
     out = xp.take_along_axis(w, tap[..., None, :], axis=-2)[..., 0, :]
     flat = xp.zeros(tap.shape, dtype=np.int64)
-    taps = xp.unravel_index(tap, k)
     for i in range(nd):
+        ti = (tap // math.prod(k[i + 1:])) % k[i]                  # the tap's offset on axis i
         o = xp.arange(out_size[i]).reshape((1,) * (1 + i) + (-1,) + (1,) * (nd - i))
-        pos = xp.clip(o * s[i] + taps[i] * d[i] - pads[i][0], 0, size[i] - 1)
+        pos = xp.clip(o * s[i] + ti * d[i] - pads[i][0], 0, size[i] - 1)
         flat = flat * size[i] + pos            # a −∞ window keeps a real (first) position
     indices = channels_first(flat)                                 # (N, C, *S_out)
     rows = xp.arange(N * C, dtype=np.int64).reshape((N, C) + (1,) * nd) * P
