@@ -307,6 +307,9 @@ HYPER = {
     "Adam": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
     "AdamW": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
     "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "centered"],
+    "Adagrad": ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"],
+    "NAdam": ["lr", "betas", "eps", "weight_decay", "momentum_decay",
+              "decoupled_weight_decay"],
 }
 ODD_VALUES = BAD_VALUES + [1e-3, 0.9, (0.9, 0.999), (1.5, 0.9), (0.9, float("nan")), -1e-3]
 ODD_PARAMS = ["ok", "empty", "generator", "tensor_not_param", "dicts", "dict_no_params",
@@ -356,6 +359,11 @@ SCHEDULERS = {
     "CosineAnnealingLR": {"T_max": 5, "eta_min": 0.0},
     "ReduceLROnPlateau": {"mode": "min", "factor": 0.5, "patience": 1, "threshold": 1e-4,
                           "threshold_mode": "rel", "cooldown": 0, "min_lr": 0.0, "eps": 1e-8},
+    "MultiStepLR": {"milestones": [1, 2], "gamma": 0.5},
+    "LambdaLR": {"lr_lambda": lambda e: 0.9 ** e},
+    "LinearLR": {"start_factor": 0.5, "end_factor": 1.0, "total_iters": 2},
+    "OneCycleLR": {"max_lr": 0.5, "total_steps": 10, "pct_start": 0.3, "anneal_strategy": "cos",
+                   "div_factor": 25.0, "final_div_factor": 1e4, "three_phase": False},
 }
 
 
