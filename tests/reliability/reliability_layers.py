@@ -140,15 +140,6 @@ LAYERS["TransformerEncoderLayer"] = row(
      "activation": st.sampled_from(["relu", "gelu"]), "batch_first": B, "norm_first": B},
     lambda kw: (2, 3, kw["d_model"]), train=False)
 
-LOSSES |= {"HuberLoss", "SmoothL1Loss", "KLDivLoss"}
-# (query, key, value) inputs / a layer to copy: tests/nn/test_attention.py
-NOT_LAYERS |= {"MultiheadAttention", "TransformerEncoder"}
-LAYERS["TransformerEncoderLayer"] = row(
-    {"d_model": st.sampled_from([4, 6]), "nhead": st.sampled_from([1, 2]),
-     "dim_feedforward": ints(1, 8), "dropout": st.sampled_from([0.0, 0.3]),
-     "activation": st.sampled_from(["relu", "gelu"]), "batch_first": B, "norm_first": B},
-    lambda kw: (2, 3, kw["d_model"]), train=False)
-
 # Values thrown at one constructor argument at a time (huge sizes are left out: they are a
 # MemoryError by design, as in PyTorch).
 BAD_VALUES = [-1, 0, 2.5, -0.5, True, False, "3", None, float("nan"), float("inf"), (), (1, 2),
