@@ -184,3 +184,16 @@ def test_a_custom_activation_colours_the_neurons_by_its_output():
         assert shown == float(z[0, int(e.get("data-index"))] > 0)
     labels = [t.text for t in _find(root, "text", "layer-label")]
     assert "0: Linear 2→4 + Step" in labels
+
+
+def test_a_model_on_a_device_is_drawn_from_host_copies(device):
+    """The fake device refuses implicit host copies (like CuPy): the diagram copies
+    explicitly, and moves the input to the model's device."""
+    gn.manual_seed(4)
+    cpu = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(2 * 2 * 2, 3))
+    x = np.random.default_rng(0).normal(size=(1, 1, 4, 4)).astype(np.float32)
+    want = gn.viz.diagram(cpu, x)
+    assert gn.viz.diagram(cpu.to(device), x) == want
+    rnn = _Forecaster().to(device)
+    _parse(gn.viz.diagram(rnn, np.zeros((1, 3, 2), np.float32)))

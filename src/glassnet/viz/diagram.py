@@ -28,12 +28,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_host
 from .svg import esc, signed_colour, svg_document
 
-__all__ = ["diagram", "shown_indices", "dense_layers"]
+__all__ = ["diagram", "shown_indices", "dense_layers", "host"]
 
 SHOWS = ("weight", "grad")
 _DX, _DY, _R, _TOP = 170, 34, 11, 46
+
+
+def host(a) -> np.ndarray:
+    """A Tensor's data or an array, on the host as float64 (copied from a device)."""
+    from ..tensor import Tensor
+    return np.asarray(to_host(a.data if isinstance(a, Tensor) else a), dtype=np.float64)
 
 
 def shown_indices(n: int, cap: int) -> list:
@@ -122,12 +129,14 @@ def run_recorded(model, x) -> list:
     """``[(name, module, args, output)]`` of one forward pass on ``x`` (eval, no grad)."""
     from ..inspect import watch_forward
     from ..tensor import Tensor, no_grad
+    from ..train.device import model_device
     calls = []
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float32))
     was_training = model.training
     model.eval()
     try:
         with no_grad(), watch_forward(model, lambda n, m, a, o: calls.append((n, m, a, o))):
-            model(x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float32)))
+            model(x.to(model_device(model)))
     finally:
         model.train(was_training)
     return calls
@@ -146,11 +155,11 @@ def dense_activations(model, dense, x, calls=None) -> list:
             return None
         _, _, args, out = calls[k]
         if j == 0:
-            cols.append(np.asarray(tensors_in(list(args))[0].data[0], np.float64).ravel())
+            cols.append(host(tensors_in(list(args))[0])[0].ravel())
         after = out
         if act is not None and k + 1 < len(calls) and calls[k + 1][1] is act:   # a = f(z)
             after = calls[k + 1][3]
-        cols.append(np.asarray(tensors_in(after)[0].data[0], np.float64).ravel())
+        cols.append(host(tensors_in(after)[0])[0].ravel())
     return cols
 
 
@@ -172,9 +181,8 @@ def dense_svg(dense, columns, *, show: str, max_neurons: int, x0: float = 40,
     body = []
     for c, (name, m, _) in enumerate(dense):                # edges first, under the neurons
         grad = m.weight.grad
-        w = (grad if show == "grad" else m.weight).data if show != "grad" or grad is not None \
-            else np.zeros(m.weight.shape, np.float32)
-        w = np.asarray(w, dtype=np.float64)
+        w = host(grad if show == "grad" else m.weight) if show != "grad" or grad is not None \
+            else np.zeros(m.weight.shape)
         scale = float(np.abs(w).max()) or 1.0
         sym = "∂L/∂w" if show == "grad" else "w"
         for j, (xj, yj) in pos[c + 1].items():
@@ -187,6 +195,7 @@ def dense_svg(dense, columns, *, show: str, max_neurons: int, x0: float = 40,
                     f'y2="{yj:.1f}" stroke="{signed_colour(v, scale)}" '
                     f'stroke-width="{0.4 + 3.6 * t:.2f}" stroke-opacity="{0.3 + 0.7 * t:.2f}">'
                     f"<title>layer {esc(name)}: {sym}[{j},{i}] = {v:.4g}</title></line>")
+    biases = [None] + [host(m.bias) if m.bias is not None else None for _, m, _ in dense]
     for c, idx in enumerate(shown):
         xc = x0 + c * _DX
         if c == 0:
@@ -199,7 +208,7 @@ def dense_svg(dense, columns, *, show: str, max_neurons: int, x0: float = 40,
                     f'text-anchor="middle">{esc(label)}</text>')
         vals = columns[c] if columns is not None else None
         vscale = float(np.abs(vals).max()) if vals is not None and vals.size else 0.0
-        bias = dense[c - 1][1].bias if c > 0 else None
+        bias = biases[c]
         for s, i in enumerate(idx):
             y = _neuron_y(s, len(idx), height)
             if i is None:
@@ -210,7 +219,7 @@ def dense_svg(dense, columns, *, show: str, max_neurons: int, x0: float = 40,
             tip = f"column {c}, neuron {i}"
             fill = "#fff"
             if bias is not None:
-                tip += f": b = {float(bias.data[i]):.4g}"
+                tip += f": b = {bias[i]:.4g}"
             if vals is not None:
                 fill = signed_colour(vals[i], vscale)
                 tip += f", a = {vals[i]:.4g}"

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .diagram import dense_activations, dense_layers, dense_svg, run_recorded, shown_indices
+from .diagram import (dense_activations, dense_layers, dense_svg, host, run_recorded,
+                      shown_indices)
 from .svg import esc, svg_document
 
 __all__ = ["cnn_diagram"]
@@ -33,14 +34,14 @@ def _stages(model, x, show: str) -> tuple:
     outputs = {id(m): (k, o) for k, (_, m, _a, o) in enumerate(calls)} if calls else {}
     stages = []
     if x is not None:
-        img = np.asarray(tensors_in(list(calls[0][2]))[0].data[0], np.float64)
+        img = host(tensors_in(list(calls[0][2]))[0])[0]
         stages.append((f"input {tuple(img.shape)}", "map",
                        [(f"input channel {c}", img[c]) for c in range(img.shape[0])]))
     for name, m in recorded_modules(model):
         role = layer_role(m)
         if role == "conv" and m.weight.ndim == 4:
             w = m.weight.grad if show == "grad" else m.weight
-            w = np.asarray(w.data if w is not None else np.zeros(m.weight.shape), np.float64)
+            w = host(w) if w is not None else np.zeros(m.weight.shape)
             sym = "∂L/∂W" if show == "grad" else "W"
             how = f" (mean over {w.shape[1]} input channels)" if w.shape[1] > 1 else ""
             stages.append((f"{name}: {w.shape[0]} filters {w.shape[2]}×{w.shape[3]}", "filter",
@@ -52,13 +53,13 @@ def _stages(model, x, show: str) -> tuple:
                 nxt = calls[at + 1] if at + 1 < len(calls) else None
                 if nxt is not None and layer_role(nxt[1]) == "activation":
                     out, label = nxt[3], f"{name}→{nxt[0]}: {type(nxt[1]).__name__}(W ⊛ x + b)"
-                fm = np.asarray(tensors_in(out)[0].data[0], np.float64)
+                fm = host(tensors_in(out)[0])[0]
                 stride, pad = getattr(m, "stride", 1), getattr(m, "padding", 0)
                 stages.append((label, "map",
                                [(f"feature map {c} {fm.shape[1:]} (stride {stride}, "
                                  f"padding {pad})", fm[c]) for c in range(fm.shape[0])]))
         elif role == "pool" and id(m) in outputs:
-            pm = np.asarray(tensors_in(outputs[id(m)][1])[0].data[0], np.float64)
+            pm = host(tensors_in(outputs[id(m)][1])[0])[0]
             if pm.ndim == 3:
                 stages.append((f"{name}: {type(m).__name__} → {pm.shape[1]}×{pm.shape[2]}", "map",
                                [(f"pooled map {c}", pm[c]) for c in range(pm.shape[0])]))

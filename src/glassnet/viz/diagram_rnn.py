@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .diagram import run_recorded, shown_indices
+from .diagram import host, run_recorded, shown_indices
 from .svg import esc, signed_colour, svg_document
 
 __all__ = ["rnn_diagram"]
@@ -38,16 +38,15 @@ def _values(model, rnn, x):
     first = getattr(rnn, "batch_first", False)
     for _, m, args, out in calls:
         if m is rnn:
-            xs = tensors_in(list(args))[0].data
-            hs = tensors_in(out)[0].data
+            xs = host(tensors_in(list(args))[0])
+            hs = host(tensors_in(out)[0])
             if xs.ndim == 2:                              # unbatched (L, H_in)
                 xs, hs = xs[None], hs[None]
             elif not first:
                 xs, hs = np.swapaxes(xs, 0, 1), np.swapaxes(hs, 0, 1)
-            y = tensors_in(calls[-1][3])[0].data
+            y = host(tensors_in(calls[-1][3])[0])
             y = y[0] if y.ndim > 1 else y
-            return (np.asarray(xs[0], np.float64), np.asarray(hs[0], np.float64),
-                    None if calls[-1][1] is rnn else np.asarray(y, np.float64).ravel())
+            return xs[0], hs[0], None if calls[-1][1] is rnn else y.ravel()
     raise ValueError("diagram: the recurrent layer did not run on x")
 
 
