@@ -1,12 +1,16 @@
 """Model presets by name, used by recipes and the CLI (``glassnet train --model mlp``).
 
-Every preset is an ordinary :class:`glassnet.nn.Sequential` that starts with ``Flatten``,
-so it takes images (N, C, H, W) as well as flat vectors (N, D).
+Every preset is an ordinary :class:`glassnet.nn.Sequential`. The MLPs start with
+``Flatten``, so they take images (N, C, H, W) as well as flat vectors (N, D); ``cnn`` takes
+images only.
 
 | preset      | layers (D = prod(input_shape), K = classes)                        |
 |-------------|--------------------------------------------------------------------|
 | mlp         | D-512-256-K, ReLU, Dropout(0.2) after each hidden layer             |
 | mlp-small   | D-128-64-K, ReLU (for the 8x8 digits: 64-128-64-10, 17,226 params)  |
+| linear      | D-K (logistic regression: one layer of neurons)                      |
+| cnn         | LeNet-style for images (C, H, W): Conv(C,32,3,p1)-ReLU-MaxPool(2)-    |
+|             | Conv(32,64,3,p1)-ReLU-MaxPool(2)-Flatten-Linear(·,128)-ReLU-Dropout(0.25)-K |
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from . import nn
 __all__ = ["build_model", "PRESETS"]
 
 #: preset name -> (hidden sizes, default dropout)
-PRESETS = {"mlp": ((512, 256), 0.2), "mlp-small": ((128, 64), 0.0)}
+PRESETS = {"mlp": ((512, 256), 0.2), "mlp-small": ((128, 64), 0.0), "linear": ((), 0.0),
+           "cnn": ((128,), 0.25)}
 
 
 def build_model(name: str, input_shape, num_classes: int, *,
@@ -46,6 +51,8 @@ def build_model(name: str, input_shape, num_classes: int, *,
     p = default_p if dropout is None else float(dropout)
     if not 0.0 <= p < 1.0:
         raise ValueError(f"build_model(dropout={dropout!r}): expected 0 <= dropout < 1")
+    if name == "cnn":
+        return _cnn(tuple(input_shape), num_classes, p)
     layers = [nn.Flatten()]
     width = int(math.prod(input_shape))
     for h in hidden:
@@ -54,4 +61,18 @@ def build_model(name: str, input_shape, num_classes: int, *,
             layers.append(nn.Dropout(p))
         width = h
     layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def _cnn(input_shape: tuple, num_classes: int, p: float) -> nn.Sequential:
+    if len(input_shape) != 3 or min(input_shape[1:]) < 4:
+        raise ValueError(f"build_model('cnn'): expected images (C, H, W) of at least 4x4, "
+                         f"got input shape {input_shape}")
+    c, h, w = input_shape
+    layers = [nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+              nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+              nn.Linear(64 * (h // 4) * (w // 4), 128), nn.ReLU()]
+    if p > 0:
+        layers.append(nn.Dropout(p))
+    layers.append(nn.Linear(128, num_classes))
     return nn.Sequential(*layers)
