@@ -182,7 +182,8 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
                           "first-layer filters"))
         if x is not None:
             parts.append(_img(features.plot_feature_maps(model, x[:1], tmp / "maps.png"),
-                              "feature maps of each convolution layer for test sample 0"))
+                              "test sample 0 and the feature maps of every convolution "
+                              "layer (all channels)"))
     if x is not None:
         parts += _prediction_sections(model, x, y, tmp, samples, predictions)
     return parts
