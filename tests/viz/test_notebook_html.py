@@ -102,6 +102,9 @@ def test_plots_without_path_return_figures():
             viz.plot_confusion_matrix([0, 1, 1], [0, 1, 0]),
             viz.plot_predictions(rng.random((2, 64)), np.array([[0.2, 0.8], [0.6, 0.4]])),
             viz.plot_forecast([1.0, 2.0], [1.1, 1.9])]
+    norms = gn.inspect.GradientNormHistory(every=1)
+    norms.norms, norms.steps = {"0.weight": [1.0, 0.5]}, [1, 2]
+    figs.append(norms.plot())
     assert all(isinstance(f, Figure) for f in figs)
 
 

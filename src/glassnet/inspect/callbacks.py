@@ -96,7 +96,8 @@ class GradientNormHistory(Callback):
         self.norms = {k: list(v) for k, v in state.get("norms", {}).items()}
         self.steps = list(state.get("steps", []))
 
-    def plot(self, path, **kwargs):
-        """Draw the history with :func:`glassnet.viz.plot_grad_norms`; returns the Path."""
+    def plot(self, path=None, **kwargs):
+        """Draw the history with :func:`glassnet.viz.plot_grad_norms`; returns the Path, or
+        the matplotlib Figure when no path is given (a notebook shows it)."""
         from ..viz import plot_grad_norms
         return plot_grad_norms(self.norms, path, steps=self.steps, **kwargs)
