@@ -121,3 +121,19 @@ def test_functional_errors():
         F.conv_transpose2d(gn.tensor(rand(1, 6, 3, 3)), gn.tensor(rand(6, 1, 2, 2)), groups=4)
     with pytest.raises(ValueError, match="conv3d: expected input"):
         F.conv3d(gn.tensor(rand(1, 2, 3, 3)), gn.tensor(rand(2, 2, 1, 1, 1)))
+
+
+@pytest.mark.parametrize("cls,tcls,shape,sizes", [
+    (gn.nn.ConvTranspose2d, torch.nn.ConvTranspose2d, (1, 4, 3, 5), [(7, 13), (9, 15),
+                                                                    (1, 2, 8, 14)]),
+    (gn.nn.ConvTranspose1d, torch.nn.ConvTranspose1d, (2, 4, 5), [(13,), [15]])])
+def test_transposed_forward_output_size_matches_torch(cls, tcls, shape, sizes):
+    g, t = _pair(cls, tcls, 4, 2, 3, stride=3, padding=1)
+    t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in g.state_dict().items()})
+    x = rand(*shape)
+    for size in sizes:
+        y, yt = g(gn.tensor(x), output_size=size), t(torch.from_numpy(x), output_size=size)
+        np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}\(output_size=.*\): size 99 of "
+                                         r"spatial dim 0 is outside"):
+        g(gn.tensor(x), output_size=(99,) * (len(shape) - 2))

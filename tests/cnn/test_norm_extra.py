@@ -160,3 +160,14 @@ def test_bad_input_errors_name_the_layer(layer, shape, match):
 def test_instance_norm_needs_more_than_one_value():
     with pytest.raises(ValueError, match="instance_norm: expected more than 1 spatial"):
         gn.nn.InstanceNorm1d(3)(gn.tensor(rand(2, 3, 1)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.GroupNorm(2, 4, bias=False),
+    lambda m: m.InstanceNorm1d(4, affine=True, bias=False),
+    lambda m: m.BatchNorm3d(4, bias=False)])
+def test_keyword_bias_false_like_torch(make):
+    layer, ref = _randomise(make(gn.nn)), make(torch.nn)
+    assert list(layer.state_dict()) == list(ref.state_dict())
+    x = rand(2, 4, 3, 3, 2) if isinstance(layer, gn.nn.BatchNorm3d) else rand(2, 4, 5)
+    compare_with_torch(layer, ref, x)

@@ -234,9 +234,36 @@ class ConvTranspose2d(_ConvNd):
 
     _transpose_op = staticmethod(ops.conv_transpose2d)
 
-    def _conv(self, x):
-        return self._transpose_op(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        """``output_size`` (the spatial sizes, optionally with N and C in front) picks the
+        output_padding that gives exactly that size, as in PyTorch."""
+        x = self._check_input(x)
+        unbatched = x.ndim == self._dims + 1
+        if unbatched:
+            x = ops.unsqueeze(x, 0)
+        op = self.output_padding if output_size is None else self._output_padding(
+            x, output_size)
+        y = self._transpose_op(x, self.weight, self.bias, self.stride, self.padding, op,
+                               self.groups, self.dilation)
+        return ops.squeeze(y, 0) if unbatched else y
+
+    def _output_padding(self, x: Tensor, output_size) -> tuple:
+        n, name = self._dims, type(self).__name__
+        sizes = tuple(output_size)[-n:] if isinstance(output_size, (tuple, list)) else None
+        if sizes is None or len(tuple(output_size)) not in (n, n + 2) or not all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes):
+            raise ValueError(f"{name}(output_size={output_size!r}): expected {n} ints (or "
+                             f"{n + 2} with N and C in front)")
+        pads = []
+        for i, want in enumerate(sizes):
+            lo = ((x.shape[2 + i] - 1) * self.stride[i] - 2 * self.padding[i] +
+                  self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            if not lo <= want <= lo + self.stride[i] - 1:
+                raise ValueError(f"{name}(output_size={output_size!r}): size {want} of "
+                                 f"spatial dim {i} is outside [{lo}, {lo + self.stride[i] - 1}]"
+                                 f" for input {tuple(x.shape)}")
+            pads.append(want - lo)
+        return tuple(pads)
 
 
 class Conv3d(_ConvNd):

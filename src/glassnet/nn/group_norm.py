@@ -38,7 +38,7 @@ class GroupNorm(Module):
     Args:
         num_groups: G, must divide num_channels. num_channels: C.
         eps: added to the variance (1e-5). affine: learn γ (``weight``, ones) and β (``bias``,
-            zeros), one per channel.
+            zeros), one per channel. bias: keyword-only; False learns γ without β.
 
     Shape:
         input (N, C, *) → output (N, C, *).
@@ -49,7 +49,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, *, dtype=np.float32):
+                 affine: bool = True, *, bias: bool = True, dtype=np.float32):
         super().__init__()
         check_positive_int("GroupNorm", num_groups=num_groups, num_channels=num_channels)
         if num_channels % num_groups:
@@ -60,7 +60,10 @@ class GroupNorm(Module):
         self.eps, self.affine = float(eps), bool(affine)
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -83,7 +86,7 @@ class _InstanceNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False, *,
-                 dtype=np.float32):
+                 bias: bool = True, dtype=np.float32):
         super().__init__()
         name = type(self).__name__
         check_positive_int(name, num_features=num_features)
@@ -96,7 +99,10 @@ class _InstanceNorm(Module):
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -144,6 +150,7 @@ _INSTANCE_DOC = r"""Instance normalisation: each channel of each sample is norma
     Args:
         num_features: C. eps: added to the variance (1e-5). momentum: 0.1 (None acts as 0).
         affine: learn γ (``weight``, ones) and β (``bias``, zeros) per channel (default False).
+        bias: keyword-only; with ``affine``, False learns γ without β.
         track_running_stats: keep ``running_mean``, ``running_var``, ``num_batches_tracked``
             (default False).
 

@@ -19,7 +19,8 @@ class _BatchNorm(Module):
     _shape_text = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *, dtype=np.float32):
+                 affine: bool = True, track_running_stats: bool = True, *, bias: bool = True,
+                 dtype=np.float32):
         super().__init__()
         name = type(self).__name__
         check_positive_int(name, num_features=num_features)
@@ -36,7 +37,10 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -85,7 +89,8 @@ class BatchNorm2d(_BatchNorm):
 
     Args:
         num_features: C. eps: added to the variance (1e-5). momentum: 0.1 or None.
-        affine: learn γ (``weight``, ones) and β (``bias``, zeros).
+        affine: learn γ (``weight``, ones) and β (``bias``, zeros; keyword ``bias=False``
+            learns γ only).
         track_running_stats: keep ``running_mean``, ``running_var``, ``num_batches_tracked``.
 
     Shape:
