@@ -297,8 +297,9 @@ class MultiheadAttention(Module):
         if not batched:                                     # (L, E) → (L, 1, E)
             query, key, value = (ops.unsqueeze(t, 1) for t in (query, key, value))
             if key_padding_mask is not None:
-                key_padding_mask = (key_padding_mask.data if isinstance(
-                    key_padding_mask, Tensor) else np.asarray(key_padding_mask))[None]
+                kpm = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else \
+                    key_padding_mask
+                key_padding_mask = xp_of(kpm).asarray(kpm)[None]
         elif self.batch_first:                              # (N, L, E) → (L, N, E)
             query, key, value = (ops.transpose(t, 0, 1) for t in (query, key, value))
         L, N, E = query.shape

@@ -2,6 +2,7 @@
 
 Reductions follow PyTorch: ``'mean'`` (weighted mean for class weights), ``'sum'``, ``'none'``.
 """
+import numbers
 import warnings
 
 import numpy as np
