@@ -362,7 +362,6 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
 
 
 def _check_positive(name, key, value, strict):
-    import numbers
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}({key}={value!r}): expected a number, got "
                         f"{type(value).__name__}")
