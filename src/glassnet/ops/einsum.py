@@ -14,6 +14,8 @@ differentiable ``expand``, so size-1 dims there get summed gradients).
 """
 import string
 
+import numpy as np
+
 from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import same_device
@@ -94,6 +96,8 @@ def einsum(equation: str, *operands) -> Tensor:
     data = [x.data for x in operands]
     spec = ",".join(terms) + "->" + rhs
     out = xp.asarray(xp.einsum(spec, *data))
+    if out.dtype == bool and set("".join(terms)) - set(rhs):
+        out = xp.asarray(xp.einsum(spec, *[d.astype(np.int64) for d in data]))  # sums count
 
     def backward(g):
         return tuple(_grad_of(i, g, terms, rhs, data, sizes) if x.requires_grad else None

@@ -194,9 +194,10 @@ def logsumexp(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tenso
 
 
 def _amax_amin(a: Tensor, dim, keepdim: bool, fn: str) -> Tensor:
-    if a.data.size == 0:
-        raise ValueError(f"{fn}(): cannot reduce an empty tensor of shape {a.shape}")
     axes = _axes(a, None if dim == () else dim, fn)
+    if a.data.size == 0 and (axes is None or any(a.shape[i] == 0 for i in axes)):
+        raise ValueError(f"{fn}(): cannot reduce over an empty dim of a tensor of shape "
+                         f"{a.shape}")
     xp = xp_of(a.data)
     out_k = getattr(xp, fn)(a.data, axis=axes, keepdims=True)
     out = out_k if keepdim else out_k.reshape(

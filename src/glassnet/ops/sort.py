@@ -99,12 +99,19 @@ def kthvalue(a: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     return _select(a, d, k - 1, keepdim, "Kthvalue")
 
 
-def _select(a: Tensor, d: int, pos: int, keepdim: bool, name: str):
+def _select(a: Tensor, d: int, pos: int, keepdim: bool, name: str, nan_wins: bool = False):
+    """The element at sorted position ``pos`` along ``d`` (``nan_wins``: a slice holding a NaN
+    gives its first NaN instead, as ``torch.median`` does)."""
     xp = xp_of(a.data)
     if a.ndim == 0:
         return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,), f"{name}Backward"),
                              Tensor(xp.zeros((), np.int64)))
-    idx = xp.take(_order(a.data, d, False), xp.asarray([pos]), axis=d).astype(np.int64)
+    order = _order(a.data, d, False)
+    where = xp.full(a.shape[:d] + (1,) + a.shape[d + 1:], pos)
+    if nan_wins and a.data.dtype.kind == "f":       # NaNs sort last: the first of them
+        nans = xp.isnan(a.data).sum(axis=d, keepdims=True)
+        where = xp.where(nans > 0, a.shape[d] - nans, where)
+    idx = xp.take_along_axis(order, where, axis=d).astype(np.int64)
     vals = _picked(a, idx, d, name)
     if keepdim:
         return ValuesIndices(vals, Tensor(idx))
@@ -113,12 +120,16 @@ def _select(a: Tensor, d: int, pos: int, keepdim: bool, name: str):
 
 def median(a: Tensor, dim=None, keepdim: bool = False):
     """The lower median (no averaging of the two middle values), like ``torch.median``:
-    a 0-d tensor without ``dim``, ``(values, indices)`` with it."""
-    if a.data.size == 0:
-        raise ValueError(f"median(): cannot reduce an empty tensor of shape {a.shape}")
+    a 0-d tensor without ``dim``, ``(values, indices)`` with it. A slice holding a NaN has
+    median NaN."""
     if dim is None:
+        if a.data.size == 0:
+            raise ValueError(f"median(): cannot reduce an empty tensor of shape {a.shape}")
         flat = reshape(a, (-1,))
-        return _select(flat, 0, (flat.shape[0] - 1) // 2, False, "Median").values
+        return _select(flat, 0, (flat.shape[0] - 1) // 2, False, "Median", True).values
     d = _one_dim(a, dim, "median")
     n = a.shape[d] if a.ndim else 1
-    return _select(a, d, (n - 1) // 2, keepdim, "Median")
+    if n == 0:
+        raise ValueError(f"median(): cannot reduce over the empty dim {dim} of a tensor of "
+                         f"shape {a.shape}")
+    return _select(a, d, (n - 1) // 2, keepdim, "Median", True)

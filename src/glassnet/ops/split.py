@@ -62,7 +62,9 @@ def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple:
         raise ValueError(f"chunk(chunks={chunks!r}): expected a positive int")
     d = _dim(a, dim, "chunk")
     n = a.shape[d]
-    return split(a, max(-(-n // chunks), 1) if n else 1, d) if n else split(a, [0], d)
+    if n == 0:                                  # an empty dim: ``chunks`` empty pieces
+        return split(a, [0] * chunks, d)
+    return split(a, -(-n // chunks), d)
 
 
 def tensor_split(a: Tensor, indices_or_sections, dim: int = 0) -> tuple:
