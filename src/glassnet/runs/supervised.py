@@ -55,7 +55,7 @@ def scores(model, data, classification: bool) -> dict:
                        nn.CrossEntropyLoss())
         return {"accuracy": res["accuracy"], "loss": res["loss"]}
     out = predict(model, x).reshape(-1).astype(np.float64)
-    err = out - y.astype(np.float64)
+    err = out - y.reshape(-1).astype(np.float64)
     return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
 
 
