@@ -216,7 +216,8 @@ def midi_to_roll(path) -> np.ndarray:
 
 def plot_roll(roll, path, title: str = "") -> Path:
     """Save a piano-roll picture (time → right, pitch ↑) as PNG."""
-    from ..viz._mpl import new_figure, save
+    from ..viz import new_figure
+    from ..viz import save_figure as save
     roll = np.asarray(roll)
     used = np.flatnonzero(roll.any(0))
     lo, hi = (used.min() - 2, used.max() + 3) if used.size else (0, KEYS)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import to_device, xp_of
 from ..errors import ShapeError
-from ..ops._util import same_device
+from ..ops import same_device
 from ..tensor import Tensor, make
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -377,7 +377,7 @@ def _elementwise_loss(per, reduction, op, *operands):
     ``local_grad()`` gives d(per-element loss)/d(tensor) at the broadcast shape, summed back
     to the tensor's own shape. Only tensors that require grad get a gradient.
     """
-    from ..ops._util import unbroadcast
+    from ..ops import unbroadcast
     live = [(t, fn) for t, fn in operands if t is not None]
     input = live[0][0]
     n = {"mean": per.size, "batchmean": input.shape[0] if input.ndim else 1}.get(reduction, 1)

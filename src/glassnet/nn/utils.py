@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from glassnet.backend import xp_of
-from glassnet.ops._util import same_device
+from ..ops import same_device
 from glassnet.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]

@@ -17,10 +17,12 @@ from .features import plot_feature_maps, plot_filters, plot_hidden_states
 from .predictions import (confusion_matrix, plot_confusion_matrix, plot_forecast,
                           plot_predictions)
 from .report import write_report
+from ._mpl import new_figure, save as save_figure  # for apps drawing their own pictures
 
 __all__ = ["plot_history", "plot_lr", "plot_grad_norms", "history_dict", "plot_filters",
            "plot_feature_maps", "plot_hidden_states", "confusion_matrix",
-           "plot_confusion_matrix", "plot_predictions", "plot_forecast", "write_report", "diagram"]
+           "plot_confusion_matrix", "plot_predictions", "plot_forecast", "write_report", "diagram",
+           "new_figure", "save_figure"]
 
 from .notebook import install as _install_notebook_displays  # noqa: E402
 
