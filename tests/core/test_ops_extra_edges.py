@@ -248,3 +248,18 @@ def index_keys(draw):
 def test_mixed_int_slice_list_indexing_matches_torch(key):
     x = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7
     check_vs_torch(lambda L, a: a[key] * 2, x)
+
+
+# -- var/std: PyTorch's two signatures --------------------------------------------------------
+@pytest.mark.parametrize("fn", [
+    lambda L, a: L.std(a, 0, True), lambda L, a: L.var(a, 1, False, True),
+    lambda L, a: a.std(1, False), lambda L, a: a.var(0, keepdim=True, correction=2),
+    lambda L, a: L.std(a, False), lambda L, a: L.var(a, dim=None, unbiased=False),
+    lambda L, a: L.var_mean(a, 1, True, True)[0], lambda L, a: L.std_mean(a, 0, False)[0]])
+def test_var_std_positional_unbiased_keepdim_like_torch(fn):
+    check_vs_torch(fn, np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32))
+
+
+def test_var_rejects_unbiased_with_correction():
+    with pytest.raises(TypeError, match="var"):
+        gn.var(gn.ones(3), 0, True, correction=0)

@@ -142,19 +142,26 @@ def argmin(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     return Tensor(xp.argmin(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
-def var(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
-        unbiased: bool | None = None, *, axis=None) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``.
-
-    ``var(a, False)`` (a bool second argument) is PyTorch's old ``unbiased`` spelling.
-    """
+def spread_args(a: Tensor, dim, unbiased, correction, axis, name: str):
+    """``(dim, correction)`` from PyTorch's two spellings of var/std: ``(dim, unbiased,
+    keepdim)`` positionally, or ``correction=`` by keyword; ``var(a, False)`` is unbiased."""
     if a.data.dtype.kind != "f":
-        raise TypeError(f"var(): expected a floating tensor, got dtype {a.dtype}")
+        raise TypeError(f"{name}(): expected a floating tensor, got dtype {a.dtype}")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    axes = _axes(a, dim_arg(dim, axis, "var"), "var")
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}(): give either unbiased or correction, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim_arg(dim, axis, name), correction
+
+
+def var(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None, axis=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), like ``torch.var``:
+    ``var(a, dim, unbiased, keepdim)`` or ``var(a, dim, keepdim=, correction=)``."""
+    dim, correction = spread_args(a, dim, unbiased, correction, axis, "var")
+    axes = _axes(a, dim, "var")
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
     xp = xp_of(a.data)

@@ -10,34 +10,25 @@ import numpy as np
 from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import dim_arg, norm_dim
-from .reduce import _axes, _expand, mean, var
+from .reduce import _axes, _expand, mean, spread_args, var
 
 __all__ = ["std", "var_mean", "std_mean", "norm"]
 
 
-def _spread_args(a: Tensor, dim, unbiased, correction, axis, name: str):
-    if a.data.dtype.kind != "f":
-        raise TypeError(f"{name}(): expected a floating tensor, got dtype {a.dtype}")
-    if isinstance(dim, bool):                # std(x, False): PyTorch's old ``unbiased``
-        dim, unbiased = None, dim
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    return dim_arg(dim, axis, name), correction
-
-
-def std(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
-        unbiased: bool | None = None, *, axis=None) -> Tensor:
+def std(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None, axis=None) -> Tensor:
     """Standard deviation over ``dim`` with Bessel's correction by default, like ``torch.std``.
 
     Args:
         a: a floating tensor.
         dim: int, tuple or None (all elements); ``axis`` is an alias.
-        correction: subtract this from the count in the denominator (1: unbiased).
         unbiased: the older spelling (``True`` = correction 1, ``False`` = 0).
+        keepdim: keep the reduced dims as size 1.
+        correction: subtract this from the count in the denominator (1 by default).
 
     Shape: the input shape with ``dim`` removed (kept as size 1 with ``keepdim``).
     """
-    dim, correction = _spread_args(a, dim, unbiased, correction, axis, "std")
+    dim, correction = spread_args(a, dim, unbiased, correction, axis, "std")
     axes = _axes(a, dim, "std")
     shape = a.data.shape
     n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
@@ -55,20 +46,20 @@ def std(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
     return make(out, (a,), backward, "StdBackward")
 
 
-def var_mean(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
-             unbiased: bool | None = None, *, axis=None) -> tuple:
+def var_mean(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: int | None = None, axis=None) -> tuple:
     """``(var(a, dim), mean(a, dim))`` in one call, like ``torch.var_mean``."""
-    dim, correction = _spread_args(a, dim, unbiased, correction, axis, "var_mean")
+    dim, correction = spread_args(a, dim, unbiased, correction, axis, "var_mean")
     norm_dim(dim, a.ndim, "var_mean", a.shape)
-    return var(a, dim, keepdim, correction), mean(a, dim, keepdim)
+    return var(a, dim, keepdim=keepdim, correction=correction), mean(a, dim, keepdim)
 
 
-def std_mean(a: Tensor, dim=None, keepdim: bool = False, correction: int = 1,
-             unbiased: bool | None = None, *, axis=None) -> tuple:
+def std_mean(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: int | None = None, axis=None) -> tuple:
     """``(std(a, dim), mean(a, dim))`` in one call, like ``torch.std_mean``."""
-    dim, correction = _spread_args(a, dim, unbiased, correction, axis, "std_mean")
+    dim, correction = spread_args(a, dim, unbiased, correction, axis, "std_mean")
     norm_dim(dim, a.ndim, "std_mean", a.shape)
-    return std(a, dim, keepdim, correction), mean(a, dim, keepdim)
+    return std(a, dim, keepdim=keepdim, correction=correction), mean(a, dim, keepdim)
 
 
 def norm(a: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
