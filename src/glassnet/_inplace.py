@@ -16,7 +16,7 @@ import numpy as np
 from . import ops
 from .backend import to_device
 from .ops.inplace import copy_from, fill, index_put
-from .tensor import Tensor, _apply_inplace, get_rng, is_grad_enabled
+from .tensor import Tensor, _apply_inplace, bump_version, get_rng, is_grad_enabled
 
 
 def _same(x, self, src):
@@ -109,7 +109,7 @@ def __setitem__(self, key, value):
         raise RuntimeError(f"__setitem__: can't assign {np.asarray(v).dtype} values to a "
                            f"tensor of dtype {self.dtype}")
     self.data[key] = v
-    self._version += 1
+    bump_version(self)
 
 
 _methods = {

@@ -158,7 +158,8 @@ class Tensor:
         requires_grad: whether operations on this tensor are recorded for differentiation.
     """
 
-    # _version: bumped by every in-place change; _vers: the parents' versions when recorded;
+    # _version: bumped by every in-place change; _vers: the parents' versions when recorded
+    # (None: all 0);
     # _hooks: {id: fn} from register_hook; _prev (set by in-place ops only): the shadow holding
     # this tensor's node before version _vstart
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_retain",
@@ -463,11 +464,27 @@ def _at_version(p: Tensor, v: int) -> Tensor:
     return p
 
 
+# Until the first in-place change in this process every version is 0: make() then records
+# None for "all parents at version 0" and backward skips the checks (no cost for programs that
+# never change a tensor in place, such as training with the optimizers, which write .data).
+_inplace_seen = False
+
+
+def bump_version(t: Tensor) -> None:
+    """Record an in-place change of t's data (version + 1)."""
+    global _inplace_seen
+    _inplace_seen = True
+    t._version += 1
+
+
 def _edges(node: Tensor) -> tuple:
     """node's parents, checked against the versions its backward saw (cheap when unchanged)."""
     parents = node._parents
+    vers = node._vers
+    if vers is None:
+        vers = (0,) * len(parents)
     moved = node._version != node._vstart       # own data changed in place
-    for p, v in zip(parents, node._vers):
+    for p, v in zip(parents, vers):
         if p is not None and p._version != v:
             moved = True
     if not moved:
@@ -477,11 +494,10 @@ def _edges(node: Tensor) -> tuple:
         if node._version != node._vstart:
             raise _modified(node, node._vstart, node)
         if op not in _SAVES_OUTPUT:
-            for p, v in zip(parents, node._vers):
+            for p, v in zip(parents, vers):
                 if p is not None and p._version != v:
                     raise _modified(p, v, node)
-    node._parents = tuple(p if p is None else _at_version(p, v)
-                          for p, v in zip(parents, node._vers))
+    node._parents = tuple(p if p is None else _at_version(p, v) for p, v in zip(parents, vers))
     return node._parents
 
 
@@ -525,12 +541,12 @@ def _apply_inplace(t: Tensor, fn, what: str) -> Tensor:
         except ValueError as e:                  # a read-only array (e.g. from expand())
             raise RuntimeError(f"{what}: this tensor cannot be written in place ({e}); "
                                f".clone() it first") from None
-        t._version += 1
+        bump_version(t)
         return t
     t.data = res.data
     t.requires_grad = True
     t._parents, t._backward, t._op, t._vers = res._parents, res._backward, res._op, res._vers
-    t._version += 1
+    bump_version(t)
     t._prev, t._vstart = src, t._version
     return t
 
@@ -647,7 +663,7 @@ def _topo_order(roots) -> list:
         stack.append((node, True))
         if node._backward is None:
             continue
-        for p in _edges(node):
+        for p in (_edges(node) if _inplace_seen else node._parents):
             if p is not None and p.requires_grad and id(p) not in visited:
                 stack.append((p, False))
     order.reverse()                     # roots first
@@ -740,7 +756,8 @@ def make(data: np.ndarray, parents: tuple, backward, op: str | None = None) -> T
     if is_grad_enabled() and any(p is not None and p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = parents
-        out._vers = tuple([0 if p is None else p._version for p in parents])
+        out._vers = tuple([0 if p is None else p._version for p in parents]) \
+            if _inplace_seen else None
         out._backward = backward
         out._op = op or getattr(backward, "__qualname__", "op").split(".")[0]
     else:

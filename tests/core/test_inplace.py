@@ -235,3 +235,30 @@ def test_data_attribute_idioms():
     p.detach().sub_(p.grad * 0.1)                 # the Tensor-method spelling
     np.testing.assert_allclose(p.numpy(), A - 0.4 * A, rtol=1e-6)
     assert p.requires_grad and p.is_leaf
+
+
+def test_first_inplace_change_of_the_process_is_checked():
+    """Before any in-place change, make() records no versions (all are 0); the first change
+    must still be caught. Run in a fresh process, where no in-place op has happened yet."""
+    import subprocess
+    import sys
+    code = ("import sys\nimport glassnet as gn\nT = sys.modules['glassnet.tensor']\n"
+            "assert not T._inplace_seen\n"
+            "x = gn.tensor([1.0, 2.0], requires_grad=True)\n"
+            "a = x * 2\n"
+            "b = a * a\n"
+            "c = a + 1\n"
+            "assert b._vers is None\n"
+            "a.add_(1)\n"
+            "assert T._inplace_seen\n"
+            "c.sum().backward()\n"
+            "assert x.grad.tolist() == [2.0, 2.0]\n"
+            "try:\n"
+            "    b.sum().backward()\n"
+            "except RuntimeError as e:\n"
+            "    assert 'modified by an inplace operation' in str(e)\n"
+            "    print('raised')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "raised"
