@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import dim_arg, norm_dim
+from ._util import norm_dim
 from .reduce import _axes, _expand, mean, spread_args, var
 
 __all__ = ["std", "var_mean", "std_mean", "norm"]
