@@ -10,8 +10,8 @@ The loop in :func:`glassnet.train.fit` only calls these hooks, in this order::
       on_epoch_end(epoch, logs)              logs: {"loss", <metric>, "val_loss",
                                              "val_<metric>", "lr"} (already in the history)
     on_train_end(logs)                       logs: last epoch's logs, plus "stop_reason"
-                                             ("completed", "early_stopping", "non_finite_loss"
-                                             or "interrupted")
+                                             ("completed", "early_stopping", "budget",
+                                             "non_finite_loss" or "interrupted")
 
 Before ``on_train_begin``, ``fit`` sets ``callback.context`` to its
 :class:`~glassnet.train.FitContext` (model, optimizer, history, ``stop_training`` flag,
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import NonFiniteLossError
 from ..io import atomic_write_text, save_checkpoint
 from ..io.checkpoint import (checkpoint_name, list_checkpoints, recover_checkpoints,
                              remove_checkpoint)
@@ -345,7 +346,6 @@ class ModelCheckpoint(Callback):
         ctx = self.context
         for key, value in ctx.model.state_dict().items():
             if value.dtype.kind == "f" and not np.isfinite(value).all():
-                from .loop import NonFiniteLossError
                 raise NonFiniteLossError(
                     f"ModelCheckpoint: '{key}' holds NaN/Inf at epoch {ctx.epoch + 1}, step "
                     f"{ctx.step}; not saved, so the newest checkpoint in {self.directory} is "

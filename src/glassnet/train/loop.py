@@ -13,10 +13,12 @@ import copy
 import math
 import signal
 import threading
+import time
 
 import numpy as np
 
 from ..backend import to_host
+from ..errors import NonFiniteLossError
 from ..io import load_checkpoint
 from ..tensor import Tensor, get_rng, no_grad, set_rng_state
 from .callbacks import Callback, ProgressBar
@@ -24,11 +26,6 @@ from .device import model_device, to_model_device
 from .metrics import get_metric
 
 __all__ = ["fit", "evaluate", "predict", "History", "FitContext", "NonFiniteLossError"]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or Inf; the message names the epoch and step. The weights are
-    those before the failing step, and checkpoints on disk are the last good ones."""
 
 
 class History:
@@ -85,6 +82,8 @@ class FitContext:
             epochs.
         interrupt_requested: set by the first Ctrl-C; ``fit`` stops after the running step.
         stopped_cleanly: ``fit`` stopped between steps (the state is consistent to save).
+        max_steps, deadline: the step budget and the ``time.perf_counter()`` deadline of
+            ``fit`` (``None``: no budget); see :meth:`budget_spent`.
     """
 
     def __init__(self, **kwargs):
@@ -92,6 +91,11 @@ class FitContext:
         self.stop_training = False
         self.progress = None
         self.interrupt_requested = self.stopped_cleanly = False
+
+    def budget_spent(self) -> bool:
+        """Whether ``fit``'s ``max_steps`` or ``max_seconds`` budget is used up."""
+        return ((self.max_steps is not None and self.step >= self.max_steps)
+                or (self.deadline is not None and time.perf_counter() >= self.deadline))
 
     def can_resume_mid_epoch(self) -> bool:
         """Whether the train data can restart inside an epoch (a loader with state and a
@@ -138,6 +142,10 @@ def _split_batch(batch, where: str):
 
 
 def _batch_size(x) -> int:
+    """Samples in a batch's inputs; for inputs that are a tuple (e.g. ``(ids, lengths)``),
+    those of its first element."""
+    if isinstance(x, (tuple, list)) and x:
+        return _batch_size(x[0])
     return int(x.shape[0]) if getattr(x, "ndim", 0) else 1
 
 
@@ -193,7 +201,8 @@ class _DeferredInterrupt:
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1,
         metrics=("accuracy",), callbacks=(), verbose: bool = True, resume_from=None,
-        recipe: dict | None = None) -> History:
+        recipe: dict | None = None, max_steps: int | None = None,
+        max_seconds: float | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
 
     Each epoch: ``model.train()``; for each batch ``(x, y)``: ``optimizer.zero_grad()``,
@@ -221,6 +230,11 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
             (the newest is used), to continue from; a mid-epoch checkpoint continues at
             the next batch of that epoch.
         recipe: plain data describing the run, stored in every checkpoint.
+        max_steps: budget of optimizer steps in all (counting restored ones); the epoch that
+            reaches it ends after that step, is validated, and training stops
+            (``stop_reason == "budget"``).
+        max_seconds: budget of wall-clock seconds of this call, checked after each step
+            like ``max_steps``.
 
     Returns:
         The :class:`History` (including epochs restored from ``resume_from``).
@@ -238,6 +252,11 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"fit(epochs={epochs!r}): expected an int >= 0")
+    if max_steps is not None and (not isinstance(max_steps, int) or isinstance(max_steps, bool)
+                                  or max_steps < 1):
+        raise ValueError(f"fit(max_steps={max_steps!r}): expected an int >= 1 or None")
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"fit(max_seconds={max_seconds!r}): expected a number > 0 or None")
     metric_fns = [get_metric(m) for m in metrics]
     cbs = list(callbacks)
     for cb in cbs:
@@ -249,7 +268,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     cbs.sort(key=lambda cb: cb.order)
     ctx = FitContext(model=model, loss_fn=loss_fn, optimizer=optimizer, train_data=train_data,
                      val_data=val_data, epochs=epochs, epoch=0, step=0, history=History(),
-                     metric_names=[n for n, _ in metric_fns], callbacks=cbs, recipe=recipe)
+                     metric_names=[n for n, _ in metric_fns], callbacks=cbs, recipe=recipe,
+                     max_steps=max_steps, deadline=None if max_seconds is None
+                     else time.perf_counter() + max_seconds)
     for cb in cbs:
         cb.context = ctx
     ctx.resume_progress = None
@@ -285,6 +306,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
                     _stop_cleanly(ctx)
                 if ctx.stop_training:
                     reason = "early_stopping"
+                    break
+                if ctx.budget_spent():
+                    reason = "budget"
                     break
     except NonFiniteLossError:
         reason = "non_finite_loss"
@@ -342,6 +366,8 @@ def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
         hook("on_batch_end", ctx.step, batch_logs)
         if ctx.interrupt_requested and batch_index + 1 != last:
             _stop_cleanly(ctx)
+        if ctx.budget_spent():                   # end the epoch here; fit validates, stops
+            break
     if seen == 0:
         raise ValueError("fit(train_data): produced no batches")
     logs = {"loss": loss_sum / seen}
