@@ -226,10 +226,12 @@ def _cmd_train(args) -> int:
             comm.barrier("run directory check")
     start = time.perf_counter()
     kwargs = {"comm": comm} if comm is not None else {}
+    if args.detect_anomaly:
+        from .inspect import AnomalyGuard
+        kwargs["callbacks"] = [AnomalyGuard()]
     try:
         result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
-                              verbose=not args.quiet, detect_anomaly=args.detect_anomaly,
-                              **kwargs)
+                              verbose=not args.quiet, **kwargs)
     except KeyboardInterrupt:
         from .io import list_checkpoints
         found = list_checkpoints(run_dir)

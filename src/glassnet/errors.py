@@ -7,7 +7,7 @@ glassnet used to raise ``ValueError``. :class:`ShapeError` is both, so ``except 
 are unchanged. This module imports nothing, so every layer may use it.
 """
 
-__all__ = ["ShapeError"]
+__all__ = ["ShapeError", "NonFiniteLossError"]
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -21,3 +21,8 @@ class ShapeError(ValueError, RuntimeError):
         ... except RuntimeError as e:          # `except ValueError` catches it too
         ...     print(e)
     """
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or Inf; the message names the epoch and step. The weights are
+    those before the failing step, and checkpoints on disk are the last good ones."""

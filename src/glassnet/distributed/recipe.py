@@ -30,7 +30,7 @@ def _prepare_run_dir(recipe, run_dir: Path, resume: bool) -> None:
 
 
 def train_recipe(recipe, run_dir, *, comm=None, resume: bool = False, data_dir=None,
-                 verbose: bool = True, detect_anomaly: bool = False,
+                 verbose: bool = True, callbacks=(),
                  bucket_mb: float = training.DEFAULT_BUCKET_MB) -> dict:
     """Data-parallel :func:`glassnet.train.recipe.train_recipe` (same arguments and result).
 
@@ -39,7 +39,7 @@ def train_recipe(recipe, run_dir, *, comm=None, resume: bool = False, data_dir=N
             must be divisible by the number of ranks.
         run_dir: output folder, written by rank 0 only.
         comm: the communicator (default :func:`glassnet.distributed.init`).
-        resume, data_dir, verbose, detect_anomaly: as for the single-process version.
+        resume, data_dir, verbose, callbacks: as for the single-process version.
         bucket_mb: gradient fusion-bucket size in megabytes.
 
     Returns:
@@ -58,14 +58,12 @@ def train_recipe(recipe, run_dir, *, comm=None, resume: bool = False, data_dir=N
         if comm.is_main:
             _prepare_run_dir(recipe, run_dir, resume)
         comm.barrier("start barrier (rank 0 prepares the run directory)")
-        model, opt, loaders, callbacks, meta = setup_run(recipe, run_dir, data_dir)
+        model, opt, loaders, setup_callbacks, meta = setup_run(recipe, run_dir, data_dir)
     except BaseException as e:
         if comm.size > 1:
             comm.abort(f"{type(e).__name__}: {e}")
         raise
-    if detect_anomaly:
-        from ..inspect.callbacks import AnomalyGuard
-        callbacks.append(AnomalyGuard())
+    callbacks = [*setup_callbacks, *callbacks]
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     history = training.fit(model, loss_fn, opt, loaders["train"], loaders["val"],

@@ -248,7 +248,7 @@ def remove_stale_temporaries(run_dir: Path) -> None:
 
 
 def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None,
-                 verbose: bool = True, detect_anomaly: bool = False) -> dict:
+                 verbose: bool = True, callbacks=()) -> dict:
     """Train from a recipe into ``run_dir`` and evaluate on the test split.
 
     Args:
@@ -257,8 +257,9 @@ def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None
         resume: continue from the newest checkpoint in ``run_dir/checkpoints``.
         data_dir: overrides ``recipe.data_dir`` for this call (not saved).
         verbose: show progress bars.
-        detect_anomaly: run under :class:`glassnet.inspect.AnomalyGuard`: the first NaN/Inf
-            stops training with an ``AnomalyError`` naming the step and the layer.
+        callbacks: extra callbacks, e.g. ``[glassnet.inspect.AnomalyGuard()]`` (what
+            ``glassnet train --detect-anomaly`` passes): the first NaN/Inf then stops
+            training with an ``AnomalyError`` naming the step and the layer.
 
     Returns:
         The contents of ``run.json``: ``test`` metrics, ``history``, timings, shapes.
@@ -274,10 +275,8 @@ def train_recipe(recipe: Recipe, run_dir, *, resume: bool = False, data_dir=None
         raise CheckpointError(f"--resume {run_dir}: no checkpoints folder to resume from")
     remove_stale_temporaries(run_dir)
     atomic_write_text(run_dir / "recipe.toml", recipe.to_toml())
-    model, opt, loaders, callbacks, meta = setup_run(recipe, run_dir, data_dir)
-    if detect_anomaly:
-        from ..inspect.callbacks import AnomalyGuard
-        callbacks.append(AnomalyGuard())
+    model, opt, loaders, setup_callbacks, meta = setup_run(recipe, run_dir, data_dir)
+    callbacks = [*setup_callbacks, *callbacks]
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     history = fit(model, loss_fn, opt, loaders["train"], loaders["val"], epochs=recipe.epochs,
