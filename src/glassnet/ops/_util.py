@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..backend import device_of, xp_of
+from ..errors import ShapeError
 from ..tensor import Tensor
 
 
@@ -30,6 +31,21 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
             return Tensor(xp.asarray(x, dtype=np.int64))      # bool tensor + 2 -> int64
         return Tensor(xp.asarray(x, dtype=like.data.dtype))
     return Tensor(x)
+
+
+def tensor_arg(x, op: str) -> Tensor:
+    """``x`` itself if it is a Tensor, else a TypeError naming ``op`` (as PyTorch refuses
+    ``torch.sin(1.5)``)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, got {type(x).__name__}")
+    return x
+
+
+def result_tensor(arr) -> Tensor:
+    """A graph-free result (bool, integer) as a Tensor that keeps its dtype: NumPy gives a
+    scalar (``np.int32``, ``np.bool_``) for 0-d inputs, which ``Tensor()`` would treat as a
+    Python number (int32 -> int64)."""
+    return Tensor(np.asarray(arr) if isinstance(arr, np.generic) else arr)
 
 
 def as_float(a: Tensor) -> Tensor:
@@ -88,6 +104,12 @@ def binary_operands(a, b, op: str = "op") -> tuple:
         b = to_tensor(b, a)
     if type(a.data) is not type(b.data):
         a, b = _one_device(a, b, op)
+    sa, sb = a.data.shape, b.data.shape
+    if sa != sb:
+        for x, y in zip(sa[::-1], sb[::-1]):
+            if x != y and x != 1 and y != 1:
+                raise ShapeError(f"{op}(): shapes {sa} and {sb} cannot be broadcast together "
+                                 f"(size {x} vs {y})")
     return promote(a, b)
 
 

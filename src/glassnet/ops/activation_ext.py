@@ -6,11 +6,13 @@ at the kinks exactly (tested at the kink points): hardtanh, relu6 and hardsigmoi
 gradient only strictly inside their linear piece; hardswish's derivative is 0 at x = −3 and
 1 at x = 3; elu/celu/selu take the negative branch's derivative at x = 0.
 """
+import math
+
 import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import as_float
+from ._util import as_float, result_tensor, tensor_arg
 from .activation import softmax
 from .elementwise import neg
 
@@ -35,7 +37,7 @@ def _softplus(d, xp):
 
 def silu(x: Tensor) -> Tensor:
     """x·σ(x) (swish); d/dx = σ(x)·(1 + x·(1 − σ(x)))."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "silu"))
     d = x.data
     s = _sig(d, xp_of(d))
     with np.errstate(**_QUIET):
@@ -49,7 +51,7 @@ def silu(x: Tensor) -> Tensor:
 
 def mish(x: Tensor) -> Tensor:
     """x·tanh(softplus(x)); d/dx = t + x·σ(x)·(1 − t²) with t = tanh(softplus(x))."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "mish"))
     d = x.data
     xp = xp_of(d)
     with np.errstate(**_QUIET):
@@ -81,7 +83,7 @@ def selu(x: Tensor) -> Tensor:
 
 def _elu(x: Tensor, alpha: float, scale: float, inv: float, name: str) -> Tensor:
     """scale·x for x > 0, scale·α·(e^(inv·x) − 1) otherwise (PyTorch's elu kernel)."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, name[:-len("Backward")].lower()))
     d = x.data
     xp = xp_of(d)
     neg = d <= 0
@@ -94,7 +96,7 @@ def _elu(x: Tensor, alpha: float, scale: float, inv: float, name: str) -> Tensor
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(βx))/β, and x itself where βx > threshold; d/dx = σ(βx) (1 above)."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "softplus"))
     d = x.data
     xp = xp_of(d)
     bx = d * beta
@@ -107,7 +109,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def logsigmoid(x: Tensor) -> Tensor:
     """log σ(x) = −softplus(−x), stable for any x; d/dx = σ(−x) = 1 − σ(x)."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "logsigmoid"))
     d = x.data
     xp = xp_of(d)
     out = (-_softplus(-d, xp)).astype(d.dtype)
@@ -116,7 +118,7 @@ def logsigmoid(x: Tensor) -> Tensor:
 
 def softsign(x: Tensor) -> Tensor:
     """x/(1 + |x|); d/dx = 1/(1 + |x|)²."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "softsign"))
     d = x.data
     a = xp_of(d).abs(d)
     den = 1 + a
@@ -128,7 +130,7 @@ def softsign(x: Tensor) -> Tensor:
 
 def tanhshrink(x: Tensor) -> Tensor:
     """x − tanh(x); d/dx = tanh²(x)."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "tanhshrink"))
     d = x.data
     t = xp_of(d).tanh(d)
     return make(d - t, (x,), lambda g: (g * (t * t),), "TanhshrinkBackward")
@@ -140,9 +142,13 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     if min_val > max_val:
         raise ValueError(f"hardtanh(min_val={min_val}, max_val={max_val}): min_val must be "
                          f"<= max_val")
-    x = as_float(x)
+    tensor_arg(x, "hardtanh")
+    xp = xp_of(x.data)
+    if x.data.dtype.kind == "b":
+        raise TypeError("hardtanh(): bool inputs are not supported (as in PyTorch)")
+    if x.data.dtype.kind in "iu":                 # integers stay integers, as in PyTorch
+        return result_tensor(xp.clip(x.data, math.ceil(min_val), math.floor(max_val)))
     d = x.data
-    xp = xp_of(d)
     inside = ~((d <= min_val) | (d >= max_val))
     out = xp.minimum(xp.maximum(d, d.dtype.type(min_val)), d.dtype.type(max_val))
     return make(out, (x,), lambda g: (g * inside,), "HardtanhBackward")
@@ -150,12 +156,14 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
 
 def relu6(x: Tensor) -> Tensor:
     """min(max(0, x), 6) = hardtanh(x, 0, 6)."""
+    if tensor_arg(x, "relu6").data.dtype.kind == "b":
+        raise TypeError("relu6(): bool inputs are not supported (as in PyTorch)")
     return hardtanh(x, 0.0, 6.0)
 
 
 def hardsigmoid(x: Tensor) -> Tensor:
     """relu6(x + 3)/6: 0 below −3, 1 above 3; d/dx = 1/6 strictly inside (−3, 3)."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "hardsigmoid"))
     d = x.data
     xp = xp_of(d)
     inside = (d > -3) & (d < 3)
@@ -165,7 +173,7 @@ def hardsigmoid(x: Tensor) -> Tensor:
 
 def hardswish(x: Tensor) -> Tensor:
     """x·relu6(x + 3)/6; d/dx = 0 for x <= −3, x/3 + 1/2 for −3 < x < 3, 1 for x >= 3."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, "hardswish"))
     d = x.data
     xp = xp_of(d)
     with np.errstate(**_QUIET):
@@ -176,5 +184,5 @@ def hardswish(x: Tensor) -> Tensor:
 
 def softmin(x: Tensor, dim: int = -1) -> Tensor:
     """softmax(−x) along ``dim``: the smallest values get the largest weights."""
-    return softmax(neg(as_float(x)), dim)
+    return softmax(neg(as_float(tensor_arg(x, "softmin"))), dim)
 

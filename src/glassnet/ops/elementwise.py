@@ -120,7 +120,11 @@ def abs(a: Tensor) -> Tensor:
 
 def sign(a: Tensor) -> Tensor:
     """-1, 0 or 1 (0 for NaN, as in PyTorch); the gradient is 0."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"sign(): argument 'input' must be a Tensor, got {type(a).__name__}")
     xp = xp_of(a.data)
+    if a.data.dtype.kind == "b":
+        return Tensor(a.data.copy())
     out = xp.sign(a.data)
     if out.dtype.kind == "f":
         out = xp.where(xp.isnan(out), 0, out).astype(out.dtype)

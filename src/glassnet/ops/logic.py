@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor
-from ._util import binary_operands, norm_dim
+from ._util import binary_operands, norm_dim, result_tensor, tensor_arg
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
            "less_equal", "not_equal", "equal", "logical_not", "logical_and", "logical_or",
@@ -24,7 +24,7 @@ def _compare(name: str, fn):
         a, b = binary_operands(a, b, name)
         xp = xp_of(a.data)
         with np.errstate(invalid="ignore"):
-            return Tensor(getattr(xp, fn)(a.data, b.data))
+            return result_tensor(getattr(xp, fn)(a.data, b.data))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{fn}`` with broadcasting; a bool tensor (PyTorch's ``{name}``)."
     return op
@@ -60,13 +60,13 @@ def comparison_method(op):
 
 # -- logical: any dtype, truthiness of each element -------------------------------------------
 def logical_not(x: Tensor) -> Tensor:
-    return Tensor(xp_of(x.data).logical_not(x.data))
+    return result_tensor(xp_of(tensor_arg(x, "logical_not").data).logical_not(x.data))
 
 
 def _logical(name: str, fn):
     def op(a, b) -> Tensor:
         a, b = binary_operands(a, b, name)
-        return Tensor(getattr(xp_of(a.data), fn)(a.data, b.data))
+        return result_tensor(getattr(xp_of(a.data), fn)(a.data, b.data))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{fn}`` of the truth values (a bool tensor)."
     return op
@@ -87,15 +87,15 @@ def _integral(name: str, *tensors) -> None:
 
 def bitwise_not(x: Tensor) -> Tensor:
     """``~x``: bit inversion of integers, logical not of bools."""
-    _integral("bitwise_not", x)
-    return Tensor(xp_of(x.data).invert(x.data))
+    _integral("bitwise_not", tensor_arg(x, "bitwise_not"))
+    return result_tensor(xp_of(x.data).invert(x.data))
 
 
 def _bitwise(name: str, fn):
     def op(a, b) -> Tensor:
         a, b = binary_operands(a, b, name)
         _integral(name, a, b)
-        return Tensor(getattr(xp_of(a.data), fn)(a.data, b.data))
+        return result_tensor(getattr(xp_of(a.data), fn)(a.data, b.data))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{fn}`` of integer/bool tensors, with broadcasting."
     return op
@@ -110,9 +110,11 @@ bitwise_right_shift = _bitwise("bitwise_right_shift", "right_shift")
 
 # -- any / all ---------------------------------------------------------------------------------
 def _reduce_bool(name: str, x: Tensor, dim, keepdim: bool) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(input): expected a Tensor, got {type(x).__name__}")
+    tensor_arg(x, name)
     axes = norm_dim(dim, x.ndim, name, x.shape)
+    if axes is not None and len(set(axes)) != len(axes):
+        raise IndexError(f"{name}(): dim={dim!r} names a dimension twice (tensor of shape "
+                         f"{tuple(x.shape)})")
     d = x.data
     if d.ndim == 0 and axes is not None:
         axes = None                     # dim 0 / -1 of a 0-d tensor is the tensor itself

@@ -15,7 +15,7 @@ import numpy as np
 from ..backend import erf as _erf
 from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import as_float, binary_operands, unbroadcast
+from ._util import as_float, binary_operands, result_tensor, tensor_arg, unbroadcast
 
 __all__ = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
            "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
@@ -31,7 +31,7 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 def _unary(x, name: str, f, df) -> Tensor:
     """y = f(d) and dy/dx = df(d, y), both given the array module; d is x as a float array."""
-    x = as_float(x)
+    x = as_float(tensor_arg(x, name.lower()))
     d = x.data
     xp = xp_of(d)
     with np.errstate(**_QUIET):
@@ -133,9 +133,10 @@ def reciprocal(x):
 
 def square(x):
     """x²; an integer tensor stays integer (as in PyTorch); d/dx = 2x."""
+    tensor_arg(x, "square")
     if x.data.dtype.kind in "iub":
         d = x.data.astype(np.int64) if x.data.dtype.kind == "b" else x.data
-        return Tensor(d * d)
+        return result_tensor(d * d)
     return _unary(x, "Square", lambda d, xp: d * d, lambda d, y, xp: 2 * d)
 
 
@@ -162,7 +163,7 @@ def erfc(x):
 def erfinv(x):
     """The inverse of erf on (−1, 1); d/dx = √π/2 · e^(y²). CPU only (scipy)."""
     k = math.sqrt(math.pi) / 2
-    if xp_of(x.data) is not np:
+    if xp_of(tensor_arg(x, "erfinv").data) is not np:
         raise RuntimeError(f"erfinv(): implemented on the CPU only, got a tensor on "
                            f"{x.device} (move it with .cpu())")
     return _unary(x, "Erfinv", lambda d, xp: _scipy("erfinv")(d),
@@ -171,7 +172,10 @@ def erfinv(x):
 
 # -- rounding (zero gradient, integer dtypes kept) -------------------------------------------
 def _rounding(x, name: str, f) -> Tensor:
-    if x.data.dtype.kind in "iub":
+    tensor_arg(x, name.lower())
+    if x.data.dtype.kind == "b":
+        raise TypeError(f"{name.lower()}(): bool tensors are not supported (as in PyTorch)")
+    if x.data.dtype.kind in "iu":
         return Tensor(x.data.copy())
     xp = xp_of(x.data)
     return make(f(x.data, xp), (x,), lambda g: (xp.zeros_like(g),), name + "Backward")
@@ -195,6 +199,7 @@ fix = trunc
 
 def round(x, decimals: int = 0):  # noqa: A001  (PyTorch's name)
     """Round half to even (0.5 -> 0, 1.5 -> 2, like PyTorch), to ``decimals`` places."""
+    tensor_arg(x, "round")
     if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
         raise TypeError(f"round(decimals={decimals!r}): decimals must be an int")
     if decimals == 0:
@@ -207,6 +212,7 @@ def round(x, decimals: int = 0):  # noqa: A001  (PyTorch's name)
 
 def frac(x):
     """x − trunc(x), with x's sign; d/dx = 1."""
+    tensor_arg(x, "frac")
     if x.data.dtype.kind in "iub":
         raise TypeError(f"frac(): expected a floating tensor, got dtype {x.dtype}")
     xp = xp_of(x.data)
@@ -289,7 +295,10 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
 
 
 def _check_int_divisor(op: str, a: Tensor, b: Tensor) -> None:
-    if a.data.dtype.kind in "iub" and b.data.dtype.kind in "iub" and bool((b.data == 0).any()):
+    if a.data.dtype.kind == "b" and b.data.dtype.kind == "b":
+        raise TypeError(f"{op}(): not implemented for two bool tensors (as in PyTorch)")
+    if a.data.dtype.kind in "iub" and b.data.dtype.kind in "iub" and a.data.size and \
+            bool((b.data == 0).any()):
         raise IntegerDivisionByZero(f"{op}(): integer division by zero (PyTorch raises "
                                     f"RuntimeError 'ZeroDivisionError')")
 
@@ -347,12 +356,10 @@ def _rounded_div(a, b, mode: str, op: str) -> Tensor:
     xp = xp_of(a.data)
     with np.errstate(**_QUIET):
         if a.data.dtype.kind in "iub":
-            if a.data.dtype.kind == "b":
-                a, b = Tensor(a.data.astype(np.int64)), Tensor(b.data.astype(np.int64))
             q = xp.floor_divide(a.data, b.data)
             if mode == "trunc":                 # floor rounded one too far for inexact negatives
                 q = q + ((q < 0) & (q * b.data != a.data))
-            return Tensor(q)
+            return result_tensor(q)
         q = xp.floor_divide(a.data, b.data) if mode == "floor" else xp.trunc(a.data / b.data)
 
     def backward(g):
@@ -362,39 +369,43 @@ def _rounded_div(a, b, mode: str, op: str) -> Tensor:
 
 
 # -- floating-point predicates (bool results, no graph) --------------------------------------
-def _predicate(x, fn) -> Tensor:
-    xp = xp_of(x.data)
-    return Tensor(fn(x.data, xp))
+def _predicate(x, fn, name: str) -> Tensor:
+    xp = xp_of(tensor_arg(x, name).data)
+    return result_tensor(fn(x.data, xp))
 
 
 def isnan(x):
-    return _predicate(x, lambda d, xp: xp.isnan(d))
+    return _predicate(x, lambda d, xp: xp.isnan(d), "isnan")
 
 
 def isinf(x):
-    return _predicate(x, lambda d, xp: xp.isinf(d))
+    return _predicate(x, lambda d, xp: xp.isinf(d), "isinf")
 
 
 def isfinite(x):
-    return _predicate(x, lambda d, xp: xp.isfinite(d))
+    return _predicate(x, lambda d, xp: xp.isfinite(d), "isfinite")
 
 
 def isposinf(x):
-    return _predicate(x, lambda d, xp: xp.isinf(d) & (d > 0))
+    return _predicate(x, lambda d, xp: xp.isinf(d) & (d > 0), "isposinf")
 
 
 def isneginf(x):
-    return _predicate(x, lambda d, xp: xp.isinf(d) & (d < 0))
+    return _predicate(x, lambda d, xp: xp.isinf(d) & (d < 0), "isneginf")
 
 
 def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
     """|a − b| <= atol + rtol·|b| element-wise (bool), as ``torch.isclose``."""
     if rtol < 0 or atol < 0:
         raise ValueError(f"isclose(rtol={rtol}, atol={atol}): tolerances must be >= 0")
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        raise TypeError(f"isclose(): expected both tensors to have the same dtype, got "
+                        f"{a.dtype} and {b.dtype} (as PyTorch requires)")
     a, b = binary_operands(a, b, "isclose")
     xp = xp_of(a.data)
     with np.errstate(**_QUIET):
-        return Tensor(xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        return result_tensor(xp.isclose(a.data, b.data, rtol=rtol, atol=atol,
+                                        equal_nan=equal_nan))
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
