@@ -200,7 +200,7 @@ class _DeferredInterrupt:
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1,
-        metrics=("accuracy",), callbacks=(), verbose: bool = True, resume_from=None,
+        metrics="auto", callbacks=(), verbose: bool = True, resume_from=None,
         recipe: dict | None = None, max_steps: int | None = None,
         max_seconds: float | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
@@ -223,7 +223,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         val_data: optional iterable of validation batches.
         epochs: total number of epochs (when resuming, the count includes finished ones).
         metrics: names from :data:`glassnet.train.metrics.METRICS` or callables
-            ``f(output, target) -> float``.
+            ``f(output, target) -> float``; ``"auto"`` (default): accuracy for a
+            classification loss (cross-entropy, NLL, BCE), none otherwise.
         callbacks: :class:`Callback` objects (see :mod:`glassnet.train.callbacks`).
         verbose: add a :class:`ProgressBar` unless ``callbacks`` already has one.
         resume_from: a checkpoint directory, or a directory of ``epoch-NNNN`` checkpoints
@@ -257,6 +258,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         raise ValueError(f"fit(max_steps={max_steps!r}): expected an int >= 1 or None")
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"fit(max_seconds={max_seconds!r}): expected a number > 0 or None")
+    metrics = _auto_metrics(metrics, loss_fn)
     metric_fns = [get_metric(m) for m in metrics]
     cbs = list(callbacks)
     for cb in cbs:
@@ -350,7 +352,8 @@ def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
             raise NonFiniteLossError(
                 f"fit: the loss became {value} at epoch {ctx.epoch + 1}, step {ctx.step + 1} "
                 f"(batch {batch_index + 1} of the epoch); training stopped before applying "
-                f"this update")
+                f"this update. Try a lower learning rate, or find the first NaN/Inf with "
+                f"--detect-anomaly (glassnet.inspect.detect_anomaly)")
         loss.backward()
         optimizer.step()
         ctx.step += 1
@@ -375,14 +378,27 @@ def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
     return logs
 
 
-def evaluate(model, data, loss_fn=None, metrics=("accuracy",)) -> dict:
+CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+                         "cross_entropy", "nll_loss", "binary_cross_entropy",
+                         "binary_cross_entropy_with_logits")
+
+
+def _auto_metrics(metrics, loss_fn):
+    """``"auto"``: accuracy for a classification loss (or no loss), nothing otherwise."""
+    if isinstance(metrics, str) and metrics == "auto":
+        name = getattr(loss_fn, "__name__", None) or type(loss_fn).__name__
+        return ("accuracy",) if loss_fn is None or name in CLASSIFICATION_LOSSES else ()
+    return tuple(metrics)
+
+
+def evaluate(model, data, loss_fn=None, metrics="auto") -> dict:
     """Mean loss and metrics of ``model`` over ``data``, in eval mode and without gradients.
 
     Args:
         model: a :class:`glassnet.nn.Module` (its train/eval mode is restored afterwards).
         data: iterable of ``(inputs, targets)`` batches (e.g. a DataLoader).
         loss_fn: optional loss; adds ``"loss"`` to the result.
-        metrics: metric names or callables (see :func:`fit`).
+        metrics: metric names or callables, or ``"auto"`` (see :func:`fit`).
 
     Returns:
         ``{"loss": ..., "<metric>": ...}``: means over all samples (batches weighted by size).
@@ -391,7 +407,7 @@ def evaluate(model, data, loss_fn=None, metrics=("accuracy",)) -> dict:
         >>> evaluate(model, test_loader, nn.CrossEntropyLoss())
         {'loss': 0.071, 'accuracy': 0.978}
     """
-    metric_fns = [get_metric(m) for m in metrics]
+    metric_fns = [get_metric(m) for m in _auto_metrics(metrics, loss_fn)]
     was_training = getattr(model, "training", False)
     model.eval()
     seen, loss_sum = 0, 0.0
