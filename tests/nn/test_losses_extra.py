@@ -234,3 +234,22 @@ def test_target_gradients_float64_finite_differences():
     _gradcheck64(lambda a, b: F.cross_entropy(a, b, weight=gn.tensor(w), label_smoothing=0.2),
                  [x, q])
     _gradcheck64(lambda a, b: F.l1_loss(a, b, reduction="sum"), [x, t])
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_elementwise_weight_matches_torch(name, reduction):
+    """PyTorch 2.13's ``weight=`` of mse/l1/huber (input's shape), its gradient included."""
+    x, t = _pair((4, 3))
+    w = RNG.uniform(0.2, 2.0, (4, 3)).astype(np.float32)
+    _both(lambda a, b, c: getattr(F, name)(a, b, reduction=reduction, weight=c),
+          lambda a, b, c: getattr(TF, name)(a, b, reduction=reduction, weight=c),
+          [x, t, w], [True, True, True])
+
+
+def test_elementwise_weight_shape_error_and_finite_differences():
+    with pytest.raises(ValueError, match=r"mse_loss\(weight\): expected the input's shape "
+                                         r"\(2, 3\), got \(3,\)"):
+        F.mse_loss(gn.zeros(2, 3), gn.zeros(2, 3), weight=gn.ones(3))
+    x, t, w = RNG.standard_normal((3, 4)) * 2, RNG.standard_normal((3, 4)), RNG.random((3, 4))
+    _gradcheck64(lambda a, b, c: F.huber_loss(a, b, delta=0.8, weight=c), [x, t, w])

@@ -207,19 +207,41 @@ def _reduce(x: Tensor, reduction: str) -> Tensor:
     return x.mean() if reduction == "mean" else (x.sum() if reduction == "sum" else x)
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error: 1/n Σ (y_i − ŷ_i)²."""
+def _elementwise_weight(name: str, weight, input: Tensor):
+    """PyTorch's per-element ``weight`` of mse/l1/huber: input's shape, or an error."""
+    if weight is None:
+        return None
+    w = _as(weight, input.data.dtype, like=input, name=name)
+    if w.shape != input.shape:
+        raise ValueError(f"{name}(weight): expected the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(w.shape)}")
+    return w
+
+
+def _weighted_reduce(e: Tensor, w: Tensor | None, reduction: str) -> Tensor:
+    """mse/l1 with ``weight``: 'mean' is the weighted mean Σ w·e / Σ w, as in PyTorch."""
+    if w is None:
+        return _reduce(e, reduction)
+    return (e * w).sum() / w.sum() if reduction == "mean" else _reduce(e * w, reduction)
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean", weight=None) -> Tensor:
+    """Mean squared error: 1/n Σ (y_i − ŷ_i)²; with ``weight`` (input's shape) the weighted
+    mean Σ w_i·(y_i − ŷ_i)² / Σ w_i."""
     _check_reduction("mse_loss", reduction)
+    w = _elementwise_weight("mse_loss", weight, input)
     target = _pair("mse_loss", input, target)
     d = input - target
-    return _reduce(d * d, reduction)
+    return _weighted_reduce(d * d, w, reduction)
 
 
-def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: 1/n Σ |y_i − ŷ_i|."""
+def l1_loss(input: Tensor, target, reduction: str = "mean", weight=None) -> Tensor:
+    """Mean absolute error: 1/n Σ |y_i − ŷ_i|; with ``weight`` (input's shape) the weighted
+    mean Σ w_i·|y_i − ŷ_i| / Σ w_i."""
     _check_reduction("l1_loss", reduction)
+    w = _elementwise_weight("l1_loss", weight, input)
     target = _pair("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
+    return _weighted_reduce((input - target).abs(), w, reduction)
 
 
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
@@ -282,24 +304,32 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
         (w, lambda: plain), (pw, lambda: weighted(t * softplus_neg)))
 
 
-def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
     """Huber loss of d = input − target: ½d² where |d| < δ, else δ·(|d| − ½δ).
 
     Quadratic near zero, linear (slope δ) in the tails, so outliers pull less than in MSE.
-    The gradient w.r.t. the input is clip(d, −δ, δ), and its negative w.r.t. the target.
+    The gradient w.r.t. the input is clip(d, −δ, δ), and its negative w.r.t. the target;
+    an element-wise ``weight`` (input's shape) multiplies the loss (and 'mean' stays the
+    plain mean, unlike mse/l1's weighted mean: PyTorch's rules).
 
     Shape: input (*), target (*) broadcastable → scalar, or (*) with reduction='none'.
     """
     name = "huber_loss"
     _check_reduction(name, reduction)
     _check_positive(name, "delta", delta, strict=True)
+    w = _elementwise_weight(name, weight, input)
     target = _pair(name, input, target)
     d = input.data - target.data
-    ad = xp_of(d).abs(d)
-    per = xp_of(d).where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)).astype(d.dtype)
-    gd = xp_of(d).clip(d, -delta, delta)
-    return _elementwise_loss(per, reduction, "HuberLossBackward", (input, lambda: gd),
-                             (target, lambda: -gd))
+    xp = xp_of(d)
+    ad = xp.abs(d)
+    plain = xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)).astype(d.dtype)
+    gd = xp.clip(d, -delta, delta)
+    if w is not None:
+        gd = gd * w.data
+    return _elementwise_loss(plain if w is None else plain * w.data, reduction,
+                             "HuberLossBackward", (input, lambda: gd), (target, lambda: -gd),
+                             (w, lambda: plain))
 
 
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
