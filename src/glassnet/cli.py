@@ -249,6 +249,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    from .runs import get_task, read_run_json
+    run_json = Path(args.run_dir) / "run.json"
+    if run_json.is_file():                             # a task of glassnet.runs
+        run = read_run_json(args.run_dir)
+        if get_task(str(run.get("task"))) is not None:
+            print(json.dumps({k: run[k] for k in ("task", "test", "baselines")}))
+            return 0
     from . import nn
     from .data import DataLoader
     from .train import evaluate
@@ -315,6 +322,35 @@ def _cmd_predict(args) -> int:
     return 0
 
 
+#: command -> the run tasks it works on ("classification": recipes without a task key)
+_COMMAND_TASKS = {"evaluate": ("classification",), "explain": ("classification",),
+                  "gradcheck": ("classification",), "generate": ("text", "text_generation"),
+                  "translate": ("translation",), "transcribe": ("speech_ctc",)}
+_NEEDS = {"classification": "a classification run (glassnet train recipes/digits_mlp.toml)",
+          "text": "a text-generation run (recipes/char_lstm.toml)",
+          "translation": "a translation run (recipes/translation.toml)",
+          "speech_ctc": "a speech_ctc run (recipes/speech_ctc.toml)"}
+
+
+def _check_run_task(command: str, run_dir) -> None:
+    """Refuse, in one line, a run of a task that ``command`` does not work on."""
+    if command not in _COMMAND_TASKS or run_dir is None:
+        return
+    recipe = Path(run_dir) / "recipe.toml"
+    if not recipe.is_file():
+        return                                      # the command's own error names it
+    from .train.recipe import read_toml
+    task = read_toml(recipe).get("task", "classification")
+    allowed = _COMMAND_TASKS[command]
+    if command == "evaluate":
+        from .runs import get_task
+        if get_task(str(task)) is not None:
+            return                                  # evaluate prints its run.json figures
+    if task not in allowed:
+        raise ValueError(f"{command}: {run_dir} is a {task!r} run; {command} needs "
+                         f"{_NEEDS[allowed[0]]}")
+
+
 def main(argv=None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 training failed, 2 usage/file error)."""
     parser = build_parser()
@@ -336,13 +372,14 @@ def main(argv=None) -> int:
     handler.update(TRANSLATION_COMMANDS)
     from .playground.commands import COMMANDS as PLAYGROUND_COMMANDS
     handler.update(PLAYGROUND_COMMANDS)
-    if args.command == "generate":                      # glassnet.apps.text
-        from .apps.text import cmd_generate
+    if args.command == "generate":     # runs.text_generation (else it hands to apps.text)
+        from .runs.text_generation import cmd_generate
         handler["generate"] = cmd_generate
     if args.command == "transcribe":                    # glassnet.apps.speech_ctc
         from .apps.speech_ctc import cmd_transcribe
         handler["transcribe"] = cmd_transcribe
     try:
+        _check_run_task(args.command, getattr(args, "run_dir", None))
         return handler[args.command](args)
     except (NonFiniteLossError, AnomalyError) as e:
         print(f"glassnet: training stopped: {e}", file=sys.stderr)

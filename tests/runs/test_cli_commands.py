@@ -1,0 +1,41 @@
+"""Every command works on the runs it can handle and refuses others in one line naming the
+run's task (no ``unknown key 'clip'`` from reading a music recipe as a classifier's)."""
+import json
+
+import pytest
+
+from glassnet.cli import main
+
+
+def fake_run(tmp_path, task):
+    run = tmp_path / task
+    run.mkdir()
+    (run / "recipe.toml").write_text(f'task = "{task}"\nclip = 5.0\n')
+    return run
+
+
+@pytest.mark.parametrize("command, task, needs", [
+    ("explain", "music", "classification run"),
+    ("gradcheck", "video", "classification run"),
+    ("evaluate", "music", "classification run"),
+    ("generate", "speech", "text-generation run"),
+    ("transcribe", "text", "speech_ctc run"),
+])
+def test_refused_in_one_line_naming_the_task(tmp_path, capsys, command, task, needs):
+    run = fake_run(tmp_path, task)
+    extra = {"transcribe": ["x.wav"]}.get(command, [])
+    assert main([command, str(run), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"'{task}' run" in err and needs in err
+
+
+def test_evaluate_prints_the_figures_of_a_task_run(tmp_path, capsys):
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,v\n" + "".join(f"{i},{i % 5 + 0.1 * i}\n" for i in range(60)))
+    recipe = tmp_path / "f.toml"
+    recipe.write_text(f'task = "forecast"\ndata = "{csv}"\nmodels = ""\ntest_size = 8\n')
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["task"] == "forecast" and "rmse" in out["test"] and out["baselines"]
