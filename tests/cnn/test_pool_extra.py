@@ -116,3 +116,39 @@ def test_bad_inputs_name_the_layer():
         gn.nn.MaxUnpool2d(2)(y, idx, output_size=(2, 2))
     with pytest.raises(ValueError, match=r"MaxUnpool2d: expected integer indices"):
         gn.nn.MaxUnpool2d(2)(y, gn.tensor(rand(1, 1, 2, 2)))
+
+
+@pytest.mark.parametrize("name,out,shape", [
+    ("AdaptiveAvgPool1d", 4, (2, 3, 10)), ("AdaptiveAvgPool1d", 7, (2, 3, 5)),
+    ("AdaptiveAvgPool3d", (2, None, 4), (2, 3, 5, 7, 6)), ("AdaptiveAvgPool3d", 1, (1, 2, 3, 4, 5)),
+    ("AdaptiveMaxPool1d", 4, (2, 3, 10)), ("AdaptiveMaxPool2d", (3, 5), (2, 3, 7, 9)),
+    ("AdaptiveMaxPool2d", (6, None), (2, 3, 4, 5)),
+    ("AdaptiveMaxPool3d", (2, 3, 4), (1, 2, 5, 7, 6))])
+def test_adaptive_pools_match_torch(name, out, shape):
+    compare_with_torch(getattr(gn.nn, name)(out), getattr(torch.nn, name)(out),
+                       distinct(*shape))
+
+
+@pytest.mark.parametrize("nd,out,shape", [(1, 3, (2, 3, 8)), (2, (3, 2), (2, 2, 7, 5)),
+                                          (3, 2, (1, 2, 3, 5, 4))])
+def test_adaptive_max_indices_and_nan_match_torch(nd, out, shape):
+    x = distinct(*shape)
+    x.reshape(-1)[[1, 2, 9]] = np.nan
+    yg, ig = getattr(F, f"adaptive_max_pool{nd}d")(gn.tensor(x), out, return_indices=True)
+    yt, it = getattr(torch.nn.functional, f"adaptive_max_pool{nd}d")(
+        torch.from_numpy(x), out, return_indices=True)
+    np.testing.assert_array_equal(yg.data, yt.numpy())
+    np.testing.assert_array_equal(ig.data, it.numpy())
+    ym, im = getattr(gn.nn, f"AdaptiveMaxPool{nd}d")(out, return_indices=True)(gn.tensor(x))
+    np.testing.assert_array_equal(im.data, it.numpy())
+
+
+def test_adaptive_float64_finite_differences_and_errors():
+    gradcheck_layer(gn.nn.AdaptiveMaxPool2d((2, 3)), distinct(1, 2, 5, 4, dtype=np.float64))
+    gradcheck_layer(gn.nn.AdaptiveAvgPool3d((2, 1, 2)), rand(1, 2, 3, 2, 3, dtype=np.float64))
+    with pytest.raises(ValueError, match=r"AdaptiveMaxPool2d\(output_size=\(2, 0\)\)"):
+        gn.nn.AdaptiveMaxPool2d((2, 0))
+    with pytest.raises(ValueError, match=r"adaptive_max_pool3d: expected input \(N, C, D, H, W\)"):
+        gn.nn.AdaptiveMaxPool3d(2)(gn.tensor(rand(2, 3, 4, 4)))
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool1d: input \(2, 3, 0\) has an empty"):
+        gn.nn.AdaptiveAvgPool1d(2)(gn.tensor(rand(2, 3, 0)))

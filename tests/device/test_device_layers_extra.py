@@ -80,3 +80,12 @@ def test_max_pool_indices_and_unpool(device):
 def test_interpolate(device, mode, shape, kw):
     check_op(device, lambda lib, t: _f(lib).interpolate(t, mode=mode, **kw), rand(*shape),
              atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name,out,shape", [("adaptive_max_pool2d", (3, 2), (2, 2, 7, 5)),
+                                            ("adaptive_max_pool1d", 3, (2, 3, 8)),
+                                            ("adaptive_avg_pool3d", (2, 1, 3), (1, 2, 3, 4, 5)),
+                                            ("adaptive_avg_pool1d", 3, (2, 3, 8))])
+def test_adaptive_pools(device, name, out, shape):
+    x = (np.random.default_rng(5).permutation(int(np.prod(shape))).reshape(shape) / 9)
+    check_op(device, lambda lib, t: getattr(_f(lib), name)(t, out), x.astype(np.float32))

@@ -110,6 +110,18 @@ LAYERS.update({      # pooling of issue 14
     "AvgPool3d": row({**_POOL, "kernel_size": ints(1, 2), "count_include_pad": B},
                      lambda kw: (2, 3, 3, 4, 4)),
 })
+_OUT = st.none() | ints(1, 3)
+LAYERS.update({      # adaptive pooling
+    "AdaptiveAvgPool1d": row({"output_size": ints(1, 3)}, lambda kw: (2, 3, 7)),
+    "AdaptiveAvgPool3d": row({"output_size": st.tuples(_OUT, _OUT, _OUT)},
+                             lambda kw: (2, 3, 3, 4, 5)),
+    "AdaptiveMaxPool1d": row({"output_size": ints(1, 3), "return_indices": B},
+                             lambda kw: (2, 3, 7)),
+    "AdaptiveMaxPool2d": row({"output_size": st.tuples(_OUT, _OUT), "return_indices": B},
+                             lambda kw: (2, 3, 5, 6)),
+    "AdaptiveMaxPool3d": row({"output_size": ints(1, 3), "return_indices": B},
+                             lambda kw: (2, 3, 3, 4, 5)),
+})
 _NUM = st.floats(-3, 3).filter(lambda v: v != 0)
 LAYERS.update({      # activations of issue 14
     **{n: row({}, lambda kw: (2, 3)) for n in ("SiLU", "Mish", "SELU", "LogSigmoid",

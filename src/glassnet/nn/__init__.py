@@ -42,6 +42,10 @@ __all__ += ["Conv3d", "ConvTranspose1d", "ConvTranspose3d"]
 from .pooling import (AvgPool1d, AvgPool3d, MaxPool3d, MaxUnpool1d, MaxUnpool2d,  # noqa: E402
                       MaxUnpool3d)
 __all__ += ["MaxPool3d", "AvgPool1d", "AvgPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,  # noqa: E402
+                      AdaptiveMaxPool2d, AdaptiveMaxPool3d)
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+            "AdaptiveMaxPool3d"]
 
 
 def __getattr__(name):

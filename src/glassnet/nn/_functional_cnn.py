@@ -1,5 +1,7 @@
 """Functional forms of the CNN layers, re-exported by ``glassnet.nn.functional``."""
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
+from ..ops.adaptive_pool import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,
+                                adaptive_max_pool2d, adaptive_max_pool3d)
 from ..ops.conv_nd import conv3d, conv_transpose1d, conv_transpose3d
 from ..ops.pool_nd import (avg_pool1d, avg_pool3d, max_pool3d, max_unpool1d, max_unpool2d,
                            max_unpool3d)
@@ -15,3 +17,5 @@ __all__ += ["group_norm", "instance_norm", "rms_norm"]
 __all__ += ["conv3d", "conv_transpose1d", "conv_transpose3d"]
 __all__ += ["max_pool3d", "avg_pool1d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
             "max_unpool3d"]
+__all__ += ["adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+            "adaptive_max_pool2d", "adaptive_max_pool3d"]

@@ -1,5 +1,5 @@
 """Pooling and upsampling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, MaxUnpool1d/2d/3d,
-AdaptiveAvgPool2d, Upsample.
+AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d, Upsample.
 
 Shape glossary: N batch, C channels, L length, D depth, H height, W width, k kernel size,
 s stride, p padding, d dilation.
@@ -7,14 +7,16 @@ s stride, p padding, d dilation.
 import numpy as np
 
 from .. import ops
-from ..ops import pool_nd
+from ..ops import adaptive_pool, pool_nd
 from ..ops.conv import ntuple
 from ..ops.interpolate import interpolate
 from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool2d", "Upsample"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+           "Upsample"]
 
 
 def _check(layer: str, x: Tensor, dims: str) -> None:
@@ -332,6 +334,102 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _AdaptivePoolNd(Module):
+    _dims = 1
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        n, name = self._dims, type(self).__name__
+        many = isinstance(output_size, (tuple, list))
+        sizes = tuple(output_size) if many else (output_size,)
+        if (many and len(sizes) != n) or not all(
+                s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                              and s >= 1) for s in sizes):
+            raise ValueError(f"{name}(output_size={output_size!r}): expected a positive int "
+                             f"or {n} of them (None keeps that size)")
+        self.output_size = sizes if many else output_size
+        self.return_indices = bool(return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+_ADAPTIVE_DOC = r"""Adaptive {what} pooling to a fixed output size, whatever the input size.
+
+    Output cell i of an axis of size n pooled to m covers floor(i·n/m) … ceil((i+1)·n/m) − 1.
+
+    Args:
+        output_size: an int or a tuple of {n} ({letters}_out); None keeps that input size.{extra}
+
+    Shape:
+        input (N, C, {letters}) → output (N, C, {outs}).
+
+    Example:
+        >>> gn.nn.{cls}({ex_arg})(gn.randn({ex_in})).shape
+        ({ex_out})
+    """
+_INDICES = """
+        return_indices: also return the int64 flat index of each maximum in its (n, c)
+            plane (for the MaxUnpool layers)."""
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    __doc__ = _ADAPTIVE_DOC.format(what="average", n=1, letters="L", extra="", outs="L_out",
+                                   cls="AdaptiveAvgPool1d", ex_arg="5", ex_in="2, 3, 12",
+                                   ex_out="2, 3, 5")
+    _dims = 1
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return adaptive_pool.adaptive_avg_pool1d(x, self.output_size)
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    __doc__ = _ADAPTIVE_DOC.format(what="average", n=3, letters="D, H, W", extra="",
+                                   outs="D_out, H_out, W_out", cls="AdaptiveAvgPool3d",
+                                   ex_arg="(2, 3, 3)", ex_in="1, 4, 5, 7, 7",
+                                   ex_out="1, 4, 2, 3, 3")
+    _dims = 3
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return adaptive_pool.adaptive_avg_pool3d(x, self.output_size)
+
+
+class AdaptiveMaxPool1d(_AdaptivePoolNd):
+    __doc__ = _ADAPTIVE_DOC.format(what="max", n=1, letters="L", extra=_INDICES, outs="L_out",
+                                   cls="AdaptiveMaxPool1d", ex_arg="5", ex_in="2, 3, 12",
+                                   ex_out="2, 3, 5")
+    _dims = 1
+
+    def forward(self, x: Tensor):
+        return adaptive_pool.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
+    __doc__ = _ADAPTIVE_DOC.format(what="max", n=2, letters="H, W", extra=_INDICES,
+                                   outs="H_out, W_out", cls="AdaptiveMaxPool2d",
+                                   ex_arg="(5, 7)", ex_in="1, 64, 8, 9", ex_out="1, 64, 5, 7")
+    _dims = 2
+
+    def forward(self, x: Tensor):
+        return adaptive_pool.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(_AdaptivePoolNd):
+    __doc__ = _ADAPTIVE_DOC.format(what="max", n=3, letters="D, H, W", extra=_INDICES,
+                                   outs="D_out, H_out, W_out", cls="AdaptiveMaxPool3d",
+                                   ex_arg="2", ex_in="1, 4, 5, 7, 7", ex_out="1, 4, 2, 2, 2")
+    _dims = 3
+
+    def forward(self, x: Tensor):
+        return adaptive_pool.adaptive_max_pool3d(x, self.output_size, self.return_indices)
 
 
 class Upsample(Module):
