@@ -109,17 +109,79 @@ def repeat(a: Tensor, *reps) -> Tensor:
 
 def _index_key(key, a: Tensor):
     """Turn Tensors inside an index into arrays, so NumPy indexing rules apply; index arrays
-    join ``a``'s device (a host index for a device tensor is copied over)."""
+    join ``a``'s device (a host index for a device tensor is copied over). A key that mixes
+    integers and index arrays becomes one whose NumPy meaning is PyTorch's (``_torch_key``),
+    so reading, writing (``x[key] = v``) and their gradients all follow PyTorch."""
     if isinstance(key, Tensor):
         return _on(key.data, a)
     if isinstance(key, tuple):
-        return tuple(_on(k.data, a) if isinstance(k, Tensor) else
-                     (_on(k, a) if isinstance(k, np.ndarray) else k) for k in key)
+        key = tuple(_on(k.data, a) if isinstance(k, Tensor) else
+                    (_on(k, a) if isinstance(k, np.ndarray) else k) for k in key)
+        return _torch_key(key, a)
     if isinstance(key, list):
         return _on(np.asarray(key), a)
     if isinstance(key, np.ndarray):
         return _on(key, a)
     return key
+
+
+def index_key(key, a: Tensor):
+    """The NumPy key that reads ``a`` the way PyTorch reads ``a[key]`` (Tensors become arrays
+    on ``a``'s device; a key mixing integers and index arrays is rewritten, ``_torch_key``).
+    For code that indexes ``a.data`` directly, e.g. an in-place ``a.data[key] = v``."""
+    return _index_key(key, a)
+
+
+def _torch_key(key: tuple, a: Tensor) -> tuple:
+    """The all-array key equivalent to PyTorch's reading of a key mixing ints and arrays.
+
+    PyTorch applies the integers first, then the arrays: ``x[0, :, [0, 1]]`` is
+    ``x[0][:, [0, 1]]``. Every slice becomes an ``arange`` and every array is reshaped so
+    that the broadcast of all of them has exactly that result's dims. Keys with ``None`` are
+    left alone (``getitem`` then indexes in two steps); so are keys NumPy will reject.
+    """
+    if _torch_order(key, a.ndim) is None or any(k is None for k in key):
+        return key
+    xp = xp_of(a.data)
+    used = sum(_dims_used(k) for k in key if k is not Ellipsis)
+    if used > a.ndim or sum(k is Ellipsis for k in key) > 1:
+        return key
+    entries = []                          # one per input dim: int, slice or int array
+    for k in key:
+        if isinstance(k, list):
+            k = xp.asarray(np.asarray(k))
+        if k is Ellipsis:
+            entries += [slice(None)] * (a.ndim - used)
+        elif hasattr(k, "dtype") and k.dtype.kind == "b":
+            entries += list(xp.nonzero(k))
+        else:
+            entries.append(k)
+    entries += [slice(None)] * (a.ndim - len(entries))
+    rest = [(d, k) for d, k in enumerate(entries) if not _is_int(k)]
+    where = [i for i, (_, k) in enumerate(rest) if not isinstance(k, slice)]
+    if any(k.dtype.kind not in "iu" for _, k in rest if not isinstance(k, slice)):
+        return key
+    try:
+        block = np.broadcast_shapes(*[rest[i][1].shape for i in where])
+    except ValueError:
+        return key
+    adjacent = where == list(range(where[0], where[-1] + 1))
+    start = where[0] if adjacent else 0   # where the arrays' broadcast dims go
+    total = len(rest) - len(where) + len(block)
+    out = list(entries)
+    slot = 0 if adjacent else len(block)  # the next free output dim for a slice
+    for i, (d, k) in enumerate(rest):
+        if adjacent and i == where[0]:
+            slot += len(block)
+        if isinstance(k, slice):
+            r = xp.arange(*k.indices(a.shape[d]))
+            out[d] = r.reshape((1,) * slot + (-1,) + (1,) * (total - slot - 1))
+            slot += 1
+        else:
+            lead = len(block) - k.ndim
+            out[d] = k.reshape((1,) * (start + lead) + k.shape +
+                               (1,) * (total - start - len(block)))
+    return tuple(out)
 
 
 def _on(idx, a: Tensor):
