@@ -53,6 +53,8 @@ __all__ += [  # element-wise maths, logic and activations (ops/math.py, logic.py
 
 from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)
+from . import onnx  # noqa: E402  (gn.onnx.export; the onnx package is imported only by export)
+__all__ += ["onnx"]
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
 
 
