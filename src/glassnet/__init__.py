@@ -63,10 +63,11 @@ from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, ze
 from .ops import (amax, amin, argsort, argwhere, chunk, cummax, cummin, cumprod,  # noqa: E402
                   cumsum, diag, diag_embed, diagonal, einsum, flip, fliplr, flipud, gather,
                   index_select, kthvalue, logcumsumexp, masked_fill, masked_select, median,
-                  meshgrid, moveaxis, movedim, msort, narrow, nonzero, norm, prod,
+                  meshgrid, moveaxis, movedim, msort, narrow, nonzero, prod,
                   repeat_interleave, roll, scatter, scatter_add, scatter_reduce, sort, split,
                   std, std_mean, swapaxes, swapdims, t, take, take_along_dim, tensor_split,
                   tile, topk, trace, tril, triu, unbind, var_mean)
+from .ops.stats import norm  # noqa: E402  (ops.norm is the normalisation module)
 from .factory import (empty, empty_like, eye, full, full_like, linspace, logspace,  # noqa: E402
                       rand_like, randint, randint_like, randn_like)
 __all__ += [

@@ -87,7 +87,8 @@ from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x
 
 # shape, reduction, indexing and ordering ops (ops/stats, scan, index, sort, split, arrange,
 # diag; max/min again: they take axis= and an other tensor)
-for _name in ("max min amax amin prod std norm cumsum cumprod cummax cummin logcumsumexp "
+Tensor.norm = ops.stats.norm
+for _name in ("max min amax amin prod std cumsum cumprod cummax cummin logcumsumexp "
               "split chunk unbind narrow tensor_split unfold flip fliplr flipud roll tril "
               "triu diag diagonal diag_embed trace repeat_interleave tile movedim moveaxis "
               "swapaxes swapdims t contiguous gather scatter scatter_add scatter_reduce "

@@ -62,7 +62,7 @@ def one_hot(labels, num_classes: int = -1) -> Tensor:
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """``input / max(‖input‖_p, eps)`` along ``dim``, like ``torch.nn.functional.normalize``:
     unit-length rows (``dim=1``) by default. Shape: unchanged."""
-    denom = ops.clamp(ops.norm(input, p, dim, keepdim=True), min=eps)
+    denom = ops.clamp(ops.stats.norm(input, p, dim, keepdim=True), min=eps)
     return input / denom
 
 

@@ -4,9 +4,10 @@ Modules: ``elementwise`` (arithmetic, exp/log, comparisons), ``reduce`` (sum, me
 logsumexp), ``shape`` (reshape, transpose, indexing, cat, pad), ``matmul`` (matmul, linear),
 ``activation`` (relu, sigmoid, tanh, softmax, gelu ...), ``stats`` (std, var_mean, norm),
 ``scan`` (cumsum, cumprod, cummax, logcumsumexp), ``index`` (gather/scatter, masks, nonzero),
-``sort`` (sort, topk, kthvalue, median), ``split`` (split, chunk, unbind, unfold), ``arrange``
-(flip, roll, movedim, tile, repeat_interleave, meshgrid), ``diag`` (tril/triu, diagonal,
-trace), ``einsum``.
+``ordering`` (sort, topk, kthvalue, median), ``pieces`` (split, chunk, unbind, unfold),
+``arrange`` (flip, roll, movedim, tile, repeat_interleave, meshgrid), ``triangular`` (tril/triu,
+diagonal, trace), ``einstein`` (einsum). ``norm`` (the vector norm) stays in ``stats``, so
+``ops.norm`` remains the normalisation module.
 """
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
@@ -21,11 +22,11 @@ from .convlstm import *  # noqa: F401,F403
 from .stats import *  # noqa: F401,F403
 from .scan import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403  (its where() adds PyTorch's one-argument form)
-from .sort import *  # noqa: F401,F403
-from .split import *  # noqa: F401,F403
+from .ordering import *  # noqa: F401,F403
+from .pieces import *  # noqa: F401,F403
 from .arrange import *  # noqa: F401,F403
-from .diag import *  # noqa: F401,F403
-from .einsum import *  # noqa: F401,F403
+from .triangular import *  # noqa: F401,F403
+from .einstein import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .logic import *  # noqa: F401,F403
 from .activation_ext import *  # noqa: F401,F403

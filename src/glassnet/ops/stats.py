@@ -12,7 +12,7 @@ from ..tensor import Tensor, make
 from ._util import norm_dim
 from .reduce import _axes, _expand, mean, spread_args, var
 
-__all__ = ["std", "var_mean", "std_mean", "norm"]
+__all__ = ["std", "var_mean", "std_mean"]      # norm: see ops/__init__ (ops.norm is a module)
 
 
 def std(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
