@@ -40,6 +40,7 @@ from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
 from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe,
                    write_json)
+from .speech_augment import normalise, perturb, spec_augment
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
            "pad_frames", "SpeechDigitNet", "SpeechRecipe", "train_speech", "load_speech_run",
@@ -257,6 +258,13 @@ class SpeechRecipe:
         n_mels, channels, hidden, dropout: features and :class:`SpeechDigitNet` sizes.
         epochs, batch_size, lr: Adam training; the learning rate decays by cosine.
         max_files: use only every k-th file so that at most this many are read (0 = all; tests).
+        valid_speaker: with ``split = "speaker"``, a second speaker left out of training and
+            reported as ``valid`` (choose settings on it, never on the test speaker); "" = none.
+        features: ``"global"`` (standardise with the training set's per-band mean/std) or
+            ``"utterance"`` (each recording to zero mean, unit variance per band).
+        speed, gain_db, spec_augment: training augmentation (see
+            :mod:`glassnet.apps.speech_augment`): resample by 1 ± speed, gain ± gain_db dB,
+            SpecAugment time/frequency masks; 0 / false: off. New perturbations every epoch.
         seed: weights, split and shuffling.
         data_dir: folder holding ``fsdd/recordings`` (default: see ``_run.data_root``).
     """
@@ -273,12 +281,24 @@ class SpeechRecipe:
     batch_size: int = 32
     lr: float = 0.003
     max_files: int = 0
+    valid_speaker: str = ""
+    features: str = "global"
+    speed: float = 0.0
+    gain_db: float = 0.0
+    spec_augment: bool = False
     seed: int = 0
     data_dir: str | None = None
 
     def __post_init__(self):
         check_fields(self, [
             ("task", self.task == "speech", '"speech"'),
+            ("valid_speaker", self.valid_speaker == "" or (
+                self.valid_speaker in SPEAKERS and self.valid_speaker != self.test_speaker
+                and self.split == "speaker"),
+             f'"" or, with split = "speaker", one of {list(SPEAKERS)} other than test_speaker'),
+            ("features", self.features in ("global", "utterance"), '"global" or "utterance"'),
+            ("speed", 0 <= self.speed < 0.5, "in [0, 0.5)"),
+            ("gain_db", 0 <= self.gain_db <= 20, "in [0, 20]"),
             ("split", self.split in ("random", "speaker", "official"),
              'one of "random", "speaker", "official"'),
             ("test_speaker", self.test_speaker in SPEAKERS, f"one of {list(SPEAKERS)}"),
@@ -302,6 +322,34 @@ def _split(recs, recipe: SpeechRecipe) -> np.ndarray:
     return test
 
 
+class AugmentedClips:
+    """Training batches of clips perturbed anew every epoch (speed, gain), turned into
+    log-mel features, standardised (``stats`` or per clip, as the recipe says), masked
+    (SpecAugment) and padded like :func:`pad_frames`; shuffled from ``recipe.seed`` and the
+    epoch. Yields ``(x, labels)`` for :func:`glassnet.train.fit`."""
+
+    def __init__(self, signals, labels, recipe: SpeechRecipe, stats):
+        self.signals, self.labels, self.recipe, self.stats = signals, labels, recipe, stats
+        self.epoch = 0
+
+    def __len__(self):
+        return -(-len(self.signals) // self.recipe.batch_size)
+
+    def __iter__(self):
+        r, self.epoch = self.recipe, self.epoch + 1
+        rng = np.random.default_rng([r.seed, self.epoch])
+        order = rng.permutation(len(self.signals))
+        for i in range(0, len(order), r.batch_size):
+            idx = order[i:i + r.batch_size]
+            feats = []
+            for k in idx:
+                f = log_mel(perturb(self.signals[k], rng, r.speed, r.gain_db), r.n_mels)
+                f = normalise(f, None if r.features == "utterance" else self.stats)[:MAX_FRAMES]
+                feats.append(spec_augment(f, rng) if r.spec_augment else f)
+            zeros = np.zeros(r.n_mels, np.float32)
+            yield pad_frames(feats, zeros, zeros + 1), self.labels[idx]
+
+
 def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
                  verbose: bool = True) -> dict:
     """Train :class:`SpeechDigitNet` on the recipe's split and write the run folder.
@@ -322,11 +370,18 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     if recipe.max_files:
         recs = recs[::max(1, len(recs) // recipe.max_files)][:recipe.max_files]
     start = time.perf_counter()
-    feats = load_features([r[0] for r in recs], recipe.n_mels)
+    signals = [read_wav(r[0]) for r in recs]
+    feats = [log_mel(s, recipe.n_mels) for s in signals]
     labels = np.array([r[1] for r in recs], np.int64)
     test = _split(recs, recipe)
-    train_frames = np.concatenate([f[:MAX_FRAMES] for f, t in zip(feats, test) if not t])
-    mean, std = train_frames.mean(0), train_frames.std(0) + 1e-5
+    valid = np.array([r[2] == recipe.valid_speaker for r in recs])
+    train = ~test & ~valid
+    if recipe.features == "utterance":
+        feats = [normalise(f) for f in feats]
+        mean, std = np.zeros(recipe.n_mels, np.float32), np.ones(recipe.n_mels, np.float32)
+    else:
+        train_frames = np.concatenate([f[:MAX_FRAMES] for f, t in zip(feats, train) if t])
+        mean, std = train_frames.mean(0), train_frames.std(0) + 1e-5
     x = pad_frames(feats, mean, std)
     feature_seconds = time.perf_counter() - start
     manual_seed(recipe.seed)
@@ -335,8 +390,12 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
     from ..train import LRSchedulerCallback
-    train_dl = DataLoader(TensorDataset(x[~test], labels[~test]), recipe.batch_size,
-                          shuffle=True, seed=recipe.seed)
+    if recipe.speed or recipe.gain_db or recipe.spec_augment:
+        train_dl = AugmentedClips([s for s, t in zip(signals, train) if t], labels[train],
+                                  recipe, (mean, std))
+    else:
+        train_dl = DataLoader(TensorDataset(x[train], labels[train]), recipe.batch_size,
+                              shuffle=True, seed=recipe.seed)
     test_dl = DataLoader(TensorDataset(x[test], labels[test]), 256)
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
@@ -345,10 +404,14 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     train_seconds = time.perf_counter() - start
     save_weights(model, run_dir / "weights.safetensors")
     result = {"test": evaluate(model, test_dl, loss_fn), "split": recipe.split,
-              "n_train": int((~test).sum()), "n_test": int(test.sum()),
+              "n_train": int(train.sum()), "n_test": int(test.sum()),
               "feature_mean": mean.tolist(), "feature_std": std.tolist(),
               "feature_seconds": round(feature_seconds, 2),
               "train_seconds": round(train_seconds, 2), "history": history.to_dict()}
+    if valid.any():
+        result["valid"] = evaluate(model, DataLoader(TensorDataset(x[valid], labels[valid]),
+                                                     256), loss_fn)
+        result["n_valid"] = int(valid.sum())
     write_json(run_dir / "run.json", result)
     return result
 
@@ -376,7 +439,8 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
         7
     """
     model, recipe, mean, std = load_speech_run(run_dir)
-    x = pad_frames([log_mel(read_wav(path), recipe.n_mels)], mean, std)
+    f = log_mel(read_wav(path), recipe.n_mels)
+    x = pad_frames([normalise(f) if recipe.features == "utterance" else f], mean, std)
     with no_grad():
         logits = model(Tensor(x)).data[0].astype(np.float64)
     p = np.exp(logits - logits.max())

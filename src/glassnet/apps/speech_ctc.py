@@ -35,6 +35,7 @@ from ..tensor import Tensor, manual_seed, no_grad
 from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe,
                    write_json)
 from .ctc_decode import greedy_decode, prefix_beam_search
+from .speech_augment import normalise, perturb, spec_augment
 from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
                      pad_frames, read_wav)
 
@@ -46,19 +47,6 @@ BLANK = 0
 
 
 # -- utterances ------------------------------------------------------------------------------
-def _perturb(clip: np.ndarray, rng, speed: float, gain_db: float) -> np.ndarray:
-    """Resample ``clip`` by a random factor in [1 − speed, 1 + speed] (linear interpolation:
-    tempo and pitch change together, as in Kaldi's speed perturbation) and scale it by a
-    random gain in ±gain_db dB."""
-    if speed:
-        factor = rng.uniform(1 - speed, 1 + speed)
-        n = max(2, int(round(len(clip) / factor)))
-        clip = np.interp(np.linspace(0, len(clip) - 1, n), np.arange(len(clip)), clip)
-    if gain_db:
-        clip = clip * 10 ** (rng.uniform(-gain_db, gain_db) / 20)
-    return clip.astype(np.float32)
-
-
 def build_utterance(clips, digits, rng, *, min_digits: int = 1, max_digits: int = 7,
                     gap: tuple = (0.05, 0.3), noise: float = 0.0, speed: float = 0.0,
                     gain_db: float = 0.0):
@@ -71,7 +59,7 @@ def build_utterance(clips, digits, rng, *, min_digits: int = 1, max_digits: int 
         min_digits, max_digits: how many clips to join (uniform).
         gap: silence before, between and after the clips, uniform in [gap[0], gap[1]] seconds.
         noise: standard deviation of white noise added everywhere (0: none).
-        speed, gain_db: perturbation of each clip (see :func:`_perturb`; 0: none).
+        speed, gain_db: perturbation of each clip (see :func:`speech_augment.perturb`; 0: none).
 
     Returns:
         ``(signal, labels, pieces)``: the float32 signal, the list of digits, and the
@@ -85,7 +73,7 @@ def build_utterance(clips, digits, rng, *, min_digits: int = 1, max_digits: int 
     parts, pieces, pos = [], [], 0
     for i in chosen:
         silence = np.zeros(int(rng.uniform(*gap) * SAMPLE_RATE), np.float32)
-        clip = _perturb(clips[i], rng, speed, gain_db)
+        clip = perturb(clips[i], rng, speed, gain_db)
         parts += [silence, clip]
         pos += len(silence)
         pieces.append((int(i), pos, pos + len(clip)))
@@ -95,33 +83,6 @@ def build_utterance(clips, digits, rng, *, min_digits: int = 1, max_digits: int 
     if noise:
         signal = signal + rng.normal(0, noise, len(signal)).astype(np.float32)
     return signal, [int(digits[i]) for i in chosen], pieces
-
-
-def normalise(feats: np.ndarray, stats=None) -> np.ndarray:
-    """Standardise (T, n_mels) log-mel features band by band: with ``stats = (mean, std)``
-    (the training set's, saved in the run), else per utterance (zero mean, unit variance
-    over the utterance's frames)."""
-    if stats is not None:
-        return ((feats - stats[0]) / stats[1]).astype(np.float32)
-    return ((feats - feats.mean(0)) / (feats.std(0) + 1e-5)).astype(np.float32)
-
-
-def spec_augment(feats: np.ndarray, rng, *, time_masks: int = 2, time_width: int = 10,
-                 freq_masks: int = 2, freq_width: int = 6) -> np.ndarray:
-    """SpecAugment (Park et al. 2019) without time warping: zero ``time_masks`` random runs
-    of at most ``time_width`` frames and ``freq_masks`` runs of at most ``freq_width`` bands
-    of a normalised (T, n_mels) array (zero = the utterance mean)."""
-    out = feats.copy()
-    T, B = out.shape
-    for _ in range(time_masks):
-        w = int(rng.integers(0, time_width + 1))
-        t0 = int(rng.integers(0, max(1, T - w)))
-        out[t0:t0 + w] = 0
-    for _ in range(freq_masks):
-        w = int(rng.integers(0, freq_width + 1))
-        f0 = int(rng.integers(0, max(1, B - w)))
-        out[:, f0:f0 + w] = 0
-    return out
 
 
 def _batch(feats, labels=None):
