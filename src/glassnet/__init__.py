@@ -58,8 +58,8 @@ __all__ += ["onnx"]
 from .factory import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
 
 
-# shape, reduction, indexing, ordering ops and constructors (ops/stats, scan, index, sort,
-# split, arrange, diag, einsum; factory)
+# shape, reduction, indexing, ordering ops and constructors (ops/stats, scan, index, ordering,
+# pieces, arrange, triangular, einstein; factory)
 from .ops import (amax, amin, argsort, argwhere, chunk, cummax, cummin, cumprod,  # noqa: E402
                   cumsum, diag, diag_embed, diagonal, einsum, flip, fliplr, flipud, gather,
                   index_select, kthvalue, logcumsumexp, masked_fill, masked_select, median,

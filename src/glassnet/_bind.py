@@ -85,8 +85,8 @@ for _name, _fn in _math_methods.items():
 from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x[i] = v ...)
 
 
-# shape, reduction, indexing and ordering ops (ops/stats, scan, index, sort, split, arrange,
-# diag; max/min again: they take axis= and an other tensor)
+# shape, reduction, indexing and ordering ops (ops/stats, scan, index, ordering, pieces,
+# arrange, triangular; max/min again: they take axis= and an other tensor)
 Tensor.norm = ops.stats.norm
 for _name in ("max min amax amin prod std cumsum cumprod cummax cummin logcumsumexp "
               "split chunk unbind narrow tensor_split unfold flip fliplr flipud roll tril "
