@@ -122,6 +122,23 @@ LAYERS.update({      # adaptive pooling
     "AdaptiveMaxPool3d": row({"output_size": ints(1, 3), "return_indices": B},
                              lambda kw: (2, 3, 3, 4, 5)),
 })
+_PADSHAPE = {1: (2, 3, 5), 2: (2, 3, 4, 4), 3: (2, 2, 3, 4, 4)}
+for _n in (1, 2, 3):  # padding layers (ops.pad) and channel dropout
+    LAYERS[f"ZeroPad{_n}d"] = row({"padding": ints(-1, 2)}, lambda kw, n=_n: _PADSHAPE[n])
+    LAYERS[f"ConstantPad{_n}d"] = row({"padding": ints(0, 2), "value": st.floats(-2, 2)},
+                                      lambda kw, n=_n: _PADSHAPE[n])
+    LAYERS[f"ReflectionPad{_n}d"] = row({"padding": ints(0, 2)}, lambda kw, n=_n: _PADSHAPE[n])
+    LAYERS[f"ReplicationPad{_n}d"] = row({"padding": ints(0, 2)},
+                                         lambda kw, n=_n: _PADSHAPE[n])
+LAYERS.update({
+    "PixelShuffle": row({"upscale_factor": ints(1, 3)},
+                        lambda kw: (2, 2 * kw["upscale_factor"] ** 2, 3, 3)),
+    "PixelUnshuffle": row({"downscale_factor": ints(1, 3)}, lambda kw: (2, 2, 6, 6)),
+    "UpsamplingNearest2d": row({"scale_factor": ints(1, 3)}, lambda kw: (2, 3, 3, 3)),
+    "UpsamplingBilinear2d": row({"scale_factor": ints(1, 3)}, lambda kw: (2, 3, 3, 3)),
+    "Dropout1d": row({"p": st.floats(0, 1)}, lambda kw: (2, 3, 4), train=False),
+    "Dropout3d": row({"p": st.floats(0, 1)}, lambda kw: (2, 3, 2, 3, 3), train=False),
+})
 _NUM = st.floats(-3, 3).filter(lambda v: v != 0)
 LAYERS.update({      # activations of issue 14
     **{n: row({}, lambda kw: (2, 3)) for n in ("SiLU", "Mish", "SELU", "LogSigmoid",

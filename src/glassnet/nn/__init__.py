@@ -46,6 +46,17 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,  
                       AdaptiveMaxPool2d, AdaptiveMaxPool3d)
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
             "AdaptiveMaxPool3d"]
+from .pooling import UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from .normalization import Dropout1d, Dropout3d  # noqa: E402
+from .spatial import (ConstantPad1d, ConstantPad2d, ConstantPad3d, PixelShuffle,  # noqa: E402
+                      PixelUnshuffle, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                      ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d,
+                      ZeroPad2d, ZeroPad3d)
+__all__ += ["UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout3d",
+            "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
+            "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "PixelShuffle",
+            "PixelUnshuffle"]
 
 
 def __getattr__(name):

@@ -11,7 +11,8 @@ from ..tensor import Tensor, get_rng, make
 from .linear import check_positive_int
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout2d", "dropout2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout1d", "Dropout2d",
+           "Dropout3d", "dropout1d", "dropout2d", "dropout3d"]
 
 
 class _BatchNorm(Module):
@@ -230,3 +231,75 @@ class Dropout2d(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def _channel_dropout(who: str, x: Tensor, nd: int, p: float, training: bool, generator):
+    """Dropout of whole channels of (N, C, *S) or unbatched (C, *S) with nd spatial dims."""
+    if x.ndim not in (nd + 1, nd + 2):
+        letters = {1: "L", 3: "D, H, W"}[nd]
+        raise ValueError(f"{who}: expected input (N, C, {letters}) or unbatched (C, "
+                         f"{letters}), got {tuple(x.shape)}")
+    if x.ndim == nd + 1:
+        return ops.squeeze(dropout2d(ops.unsqueeze(x, 0), p, training, generator), 0)
+    return dropout2d(x, p, training, generator)
+
+
+def dropout1d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) with probability p, scale the rest by
+    1/(1 − p); identity when not training."""
+    return _channel_dropout("dropout1d", x, 1, p, training, generator)
+
+
+def dropout3d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p, scale the
+    rest by 1/(1 − p); identity when not training."""
+    return _channel_dropout("dropout3d", x, 3, p, training, generator)
+
+
+class _ChannelDropout(Module):
+    _fn = None
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}(p={p!r}): p must be a probability in "
+                             f"[0, 1]")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self)._fn(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout1d(_ChannelDropout):
+    """Randomly zero entire channels of sequences in training, scaling the rest by 1/(1−p).
+
+    Args:
+        p: probability of dropping a channel (default 0.5).
+
+    Shape:
+        input (N, C, L) or (C, L) → same.
+
+    Example:
+        >>> gn.nn.Dropout1d(0.2)(gn.randn(8, 16, 10)).shape
+        (8, 16, 10)
+    """
+    _fn = staticmethod(dropout1d)
+
+
+class Dropout3d(_ChannelDropout):
+    """Randomly zero entire channels of volumes in training, scaling the rest by 1/(1−p).
+
+    Args:
+        p: probability of dropping a channel (default 0.5).
+
+    Shape:
+        input (N, C, D, H, W) or (C, D, H, W) → same.
+
+    Example:
+        >>> gn.nn.Dropout3d(0.2)(gn.randn(2, 4, 3, 5, 5)).shape
+        (2, 4, 3, 5, 5)
+    """
+    _fn = staticmethod(dropout3d)

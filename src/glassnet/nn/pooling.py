@@ -16,7 +16,7 @@ from .module import Module
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-           "Upsample"]
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 
 def _check(layer: str, x: Tensor, dims: str) -> None:
@@ -464,44 +464,44 @@ class Upsample(Module):
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners: bool | None = None, recompute_scale_factor: bool | None = None):
         super().__init__()
+        name = type(self).__name__
         if mode not in self._MODES:
-            raise ValueError(f"Upsample(mode={mode!r}): expected one of "
-                             f"{sorted(self._MODES)}")
+            raise ValueError(f"{name}(mode={mode!r}): expected one of {sorted(self._MODES)}")
         if align_corners is not None and self._MODES[mode] is None:
-            raise ValueError(f"Upsample(align_corners={align_corners!r}): only for the modes "
+            raise ValueError(f"{name}(align_corners={align_corners!r}): only for the modes "
                              f"linear, bilinear, bicubic and trilinear, not {mode!r}")
         if (size is None) == (scale_factor is None):
-            raise ValueError("Upsample: give exactly one of size and scale_factor")
-        name, value = ("size", size) if size is not None else ("scale_factor", scale_factor)
+            raise ValueError(f"{name}: give exactly one of size and scale_factor")
+        arg, value = ("size", size) if size is not None else ("scale_factor", scale_factor)
         values = value if isinstance(value, (tuple, list)) else (value,)
-        integral = name == "size"
+        integral = arg == "size"
         if not 1 <= len(values) <= 3 or not all(
                 not isinstance(v, bool) and isinstance(v, (int, np.integer) if integral else
                                                        (int, float, np.integer, np.floating))
                 and 0 < v < float("inf") for v in values):
-            raise ValueError(f"Upsample({name}={value!r}): expected a positive "
+            raise ValueError(f"{name}({arg}={value!r}): expected a positive "
                              f"{'int' if integral else 'number'} or a tuple of them")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x: Tensor) -> Tensor:
-        need = self._MODES[self.mode]
+        name, need = type(self).__name__, self._MODES[self.mode]
         if x.ndim not in (3, 4, 5) or need is not None and x.ndim != need:
             shape = {3: "(N, C, L)", 4: "(N, C, H, W)", 5: "(N, C, D, H, W)"}.get(
                 need, "(N, C, L), (N, C, H, W) or (N, C, D, H, W)")
-            raise ValueError(f"Upsample(mode={self.mode!r}): expected input {shape}, got "
+            raise ValueError(f"{name}(mode={self.mode!r}): expected input {shape}, got "
                              f"{tuple(x.shape)}")
         if 0 in x.shape[2:]:
-            raise ValueError(f"Upsample: input {tuple(x.shape)} has an empty spatial dim")
+            raise ValueError(f"{name}: input {tuple(x.shape)} has an empty spatial dim")
+        arg = "size" if self.size is not None else "scale_factor"
         given = self.size if self.size is not None else self.scale_factor
         if isinstance(given, (tuple, list)) and len(given) != x.ndim - 2:
-            raise ValueError(f"Upsample({'size' if self.size is not None else 'scale_factor'}"
-                             f"={given!r}): {len(given)} values for {x.ndim - 2} spatial dims "
-                             f"of input {tuple(x.shape)}")
+            raise ValueError(f"{name}({arg}={given!r}): {len(given)} values for {x.ndim - 2} "
+                             f"spatial dims of input {tuple(x.shape)}")
+        factors = given if isinstance(given, (tuple, list)) else (given,) * (x.ndim - 2)
         if self.scale_factor is not None and min(
-                int(n * f) for n, f in zip(x.shape[2:], given if isinstance(
-                    given, (tuple, list)) else (given,) * (x.ndim - 2))) <= 0:
-            raise ValueError(f"Upsample(scale_factor={given!r}): empty output for input "
+                int(n * f) for n, f in zip(x.shape[2:], factors)) <= 0:
+            raise ValueError(f"{name}(scale_factor={given!r}): empty output for input "
                              f"{tuple(x.shape)}")
         return interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
                            self.recompute_scale_factor)
@@ -510,3 +510,41 @@ class Upsample(Module):
         what = f"size={self.size}" if self.size is not None else \
             f"scale_factor={self.scale_factor}"
         return f"{what}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    r"""Nearest-neighbour upsampling of images: ``Upsample(size, scale_factor,
+    mode='nearest')``.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H_out, W_out), H_out = size or
+        floor(H · scale_factor).
+
+    Example:
+        >>> gn.nn.UpsamplingNearest2d(scale_factor=2)(gn.randn(1, 3, 4, 4)).shape
+        (1, 3, 8, 8)
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check("UpsamplingNearest2d", x, "H, W")
+        return super().forward(x)
+
+
+class UpsamplingBilinear2d(Upsample):
+    r"""Bilinear upsampling of images with aligned corners: ``Upsample(size, scale_factor,
+    mode='bilinear', align_corners=True)``.
+
+    Shape:
+        input (N, C, H, W) → output (N, C, H_out, W_out), H_out = size or
+        floor(H · scale_factor).
+
+    Example:
+        >>> gn.nn.UpsamplingBilinear2d(scale_factor=2)(gn.randn(1, 3, 4, 4)).shape
+        (1, 3, 8, 8)
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
