@@ -242,7 +242,8 @@ class SpeechCTCRecipe:
 
     Args:
         task: ``"speech_ctc"``.
-        test_speaker, valid_speaker: held out of training (all their recordings).
+        test_speaker, valid_speaker: held out of training (all their recordings);
+            ``valid_speaker = ""``: no validation speaker (train on the other five).
         train_utterances: new utterances per epoch (fresh each epoch).
         valid_utterances, test_utterances: fixed utterances of the held-out speakers.
         max_digits: digits per utterance, 1 … max_digits.
@@ -288,9 +289,9 @@ class SpeechCTCRecipe:
         check_fields(self, [
             ("task", self.task == "speech_ctc", '"speech_ctc"'),
             ("test_speaker", self.test_speaker in SPEAKERS, f"one of {list(SPEAKERS)}"),
-            ("valid_speaker", self.valid_speaker in SPEAKERS
-             and self.valid_speaker != self.test_speaker,
-             f"one of {list(SPEAKERS)} other than test_speaker"),
+            ("valid_speaker", self.valid_speaker == "" or (
+                self.valid_speaker in SPEAKERS and self.valid_speaker != self.test_speaker),
+             f'"" or one of {list(SPEAKERS)} other than test_speaker'),
             *[(k, getattr(self, k) >= 1, ">= 1") for k in
               ("train_utterances", "valid_utterances", "test_utterances", "max_digits",
                "n_mels", "channels", "hidden", "layers", "epochs", "batch_size",
@@ -442,7 +443,7 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     sets = {name: UtteranceSet(*by_speaker[sp][:2], size, 64, 10_000 + i, **common)
             for i, (name, sp, size) in enumerate([
                 ("valid", recipe.valid_speaker, recipe.valid_utterances),
-                ("test", recipe.test_speaker, recipe.test_utterances)])}
+                ("test", recipe.test_speaker, recipe.test_utterances)]) if sp}
     manual_seed(recipe.seed)
     model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
                          layers=recipe.layers, dropout=recipe.dropout)
@@ -537,7 +538,7 @@ def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
 def cmd_train(args) -> int:
     """``glassnet train recipes/speech_ctc.toml --out RUN_DIR``."""
     recipe, run_dir, res = cli_train(args, SpeechCTCRecipe, train_speech_ctc)
-    for name in ("valid", "test"):
+    for name in [k for k in ("valid", "test") if k in res]:
         best = res[name].get("beam", res[name]["greedy"])
         line = (f"{name} ({res[name + '_speaker']}, unseen): WER {best['wer']:.4f}, sequence "
                 f"accuracy {best['sequence_accuracy']:.4f}")
