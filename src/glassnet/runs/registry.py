@@ -44,4 +44,5 @@ def tasks() -> list[Task]:
 
 def _load() -> None:
     """Import the task modules (each registers itself)."""
-    from . import forecast, image, tabular, text_generation  # noqa: F401
+    from . import (forecast, image, segmentation, tabular, text_classification,  # noqa: F401
+                   text_generation)
