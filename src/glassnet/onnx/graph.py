@@ -57,7 +57,7 @@ class Graph:
     def weight(self, array, hint: str) -> str:
         """Store ``array`` as an initializer; returns its name."""
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(numpy_helper.from_array(np.array(array, order="C"), name))
         return name
 
     def ints(self, values, hint: str = "const") -> str:
