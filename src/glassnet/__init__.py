@@ -20,6 +20,10 @@ from .ops import (acos, acosh, all, allclose, any, arccos, arccosh, arcsin, arcs
                   rsqrt, sign, sin, sinh, square, tan, trunc)
 from .ops import (celu, elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6,
                   selu, silu, softmin, softplus, softsign, tanhshrink)
+from .ops import (absolute, deg2rad, divide, float_power, fmax, fmin, glu, hardshrink,  # noqa: A004
+                  heaviside, hypot, logaddexp2, logit, multiply, nan_to_num, negative,
+                  positive, prelu, rad2deg, sgn, signbit, sinc, softshrink, subtract,
+                  true_divide, xlogy)
 from . import _bind  # noqa: F401,E402  (operators and methods onto Tensor)
 from .tensor import (Tensor, enable_grad, float32, float64, inference_mode, int64,
                      is_grad_enabled, manual_seed, no_grad, set_grad_enabled, tensor)
@@ -49,7 +53,11 @@ __all__ += [  # element-wise maths, logic and activations (ops/math.py, logic.py
     "logical_or", "logical_xor", "lt", "ne", "not_equal", "reciprocal", "remainder", "round",
     "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc",
     "celu", "elu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "relu6",
-    "selu", "silu", "softmin", "softplus", "softsign", "tanhshrink"]
+    "selu", "silu", "softmin", "softplus", "softsign", "tanhshrink",
+    "absolute", "deg2rad", "divide", "float_power", "fmax", "fmin", "glu", "hardshrink",
+    "heaviside", "hypot", "logaddexp2", "logit", "multiply", "nan_to_num", "negative",
+    "positive", "prelu", "rad2deg", "sgn", "signbit", "sinc", "softshrink", "subtract",
+    "true_divide", "xlogy"]
 
 from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)

@@ -82,6 +82,27 @@ CASES = [
     ("hardswish", lambda L, a: L.hardswish(a * 2.5), [("away", A)]),
     ("softmin", lambda L, a: L.softmin(a, dim=1), [(2, 3, 4)]),
     ("softmin_last", lambda L, a: L.softmin(a, -1), [A]),
+    ("hardshrink", lambda L, a: L.hardshrink(a), [("away", A)]),
+    ("hardshrink_lambd", lambda L, a: L.hardshrink(a, lambd=1.2), [("away", A)]),
+    ("softshrink", lambda L, a: L.softshrink(a, 0.3), [("away", A)]),
+    ("glu", lambda L, a: L.glu(a), [A]),
+    ("glu_dim0", lambda L, a: L.glu(a, dim=0), [(4, 3, 2)]),
+    ("prelu_shared", lambda L, x, w: L.prelu(x, w), [(2, 3, 4), (1,)]),
+    ("prelu_channels", lambda L, x, w: L.prelu(x, w), [(2, 3, 4), (3,)]),
+    # -- special functions and aliases
+    ("hypot", lambda L, a, b: L.hypot(a, b), [A, ("away", B)]),
+    ("xlogy", lambda L, a, b: L.xlogy(a, b), [A, ("pos", B)]),
+    ("logit", lambda L, a: L.logit(a), [("prob", A)]),
+    ("logit_eps", lambda L, a: L.logit(a, eps=0.2), [("prob", A)]),
+    ("sinc", lambda L, a: L.sinc(a), [A]),
+    ("logaddexp2", lambda L, a, b: L.logaddexp2(a, b), [A, B]),
+    ("fmax", lambda L, a, b: L.fmax(a, b), [A, B]),
+    ("fmin", lambda L, a, b: a.fmin(b), [(2, 1, 4), A]),
+    ("float_power", lambda L, a, b: L.float_power(a, b), [("pos", A), B]),
+    ("nan_to_num", lambda L, a: L.nan_to_num(a * 2), [A]),
+    ("deg2rad", lambda L, a: L.deg2rad(a) + L.rad2deg(a), [A]),
+    ("aliases", lambda L, a, b: L.divide(L.multiply(L.subtract(a, b), L.absolute(b)),
+                                         L.negative(b)) + L.true_divide(a, b), [A, ("away", B)]),
     ("gelu_erf_large", lambda L, a: L.gelu(a * 4), [A]),
     ("gelu_tanh_large", lambda L, a: L.gelu(a * 4, approximate="tanh"), [A]),
 ]
@@ -96,6 +117,8 @@ def make_inputs(specs, dtype):
             out.append(positive(*shape, dtype=dtype))
         elif kind == "unit":
             out.append(rand(*shape, low=-0.9, high=0.9, dtype=dtype))
+        elif kind == "prob":
+            out.append(rand(*shape, low=0.05, high=0.95, dtype=dtype))
         elif kind == "gt1":
             out.append(rand(*shape, low=1.1, high=3.0, dtype=dtype))
         else:
@@ -140,6 +163,18 @@ KINKS = [
     ("atan2_at_origin", lambda L, a: L.atan2(a, a * 0), [0.0, 1.0, -1.0]),
     ("round_half_even", lambda L, a: L.round(a) * a, [0.5, 1.5, 2.5, -0.5, -1.5]),
     ("fmod_negative", lambda L, a: L.fmod(a, -1.5), [-5.0, 5.0, -0.0, 4.5]),
+    ("hardshrink_at_lambd", lambda L, a: L.hardshrink(a, 0.5), [0.5, -0.5, 0.0, NAN]),
+    ("softshrink_at_lambd", lambda L, a: L.softshrink(a, 0.5), [0.5, -0.5, 0.0, 2.0]),
+    ("prelu_at_zero", lambda L, a: L.prelu(a, L.const(np.float32([0.1]))), [0.0, -1.0, 1.0]),
+    ("fmax_ties_and_nan", lambda L, a: L.fmax(a, L.const(np.float32([1.0, NAN, 2.0]))),
+     [1.0, 3.0, NAN]),
+    ("fmin_ties_and_nan", lambda L, a: L.fmin(a, L.const(np.float32([1.0, NAN, 2.0]))),
+     [1.0, 3.0, NAN]),
+    ("xlogy_at_zero", lambda L, a: L.xlogy(a, L.const(np.float32([0.0, 0.0, NAN, 2.0]))),
+     [0.0, 1.0, 0.0, 0.0]),
+    ("logit_eps_edges", lambda L, a: L.logit(a, 0.1), [0.05, 0.1, 0.9, 0.95]),
+    ("sinc_at_zero", lambda L, a: L.sinc(a), [0.0, 1.0, -2.0]),
+    ("nan_to_num_edges", lambda L, a: L.nan_to_num(a, nan=1.0, posinf=2.0), [NAN, INF, -INF, 3]),
     ("remainder_negative", lambda L, a: L.remainder(a, -1.5), [-5.0, 5.0, -0.0, 4.5]),
 ]
 
@@ -153,7 +188,8 @@ UNARY_EDGE = ["sin", "cos", "tan", "atan", "sinh", "cosh", "asinh", "exp2", "exp
               "log2", "log10", "rsqrt", "reciprocal", "square", "erf", "erfc", "floor", "ceil",
               "trunc", "round", "frac", "sign", "silu", "mish", "elu", "celu", "selu",
               "softplus", "logsigmoid", "softsign", "tanhshrink", "hardtanh", "relu6",
-              "hardsigmoid", "hardswish", "gelu", "sigmoid", "tanh"]
+              "hardsigmoid", "hardswish", "gelu", "sigmoid", "tanh", "hardshrink",
+              "softshrink", "sinc", "logit", "nan_to_num", "deg2rad", "signbit"]
 
 
 @pytest.mark.parametrize("op", UNARY_EDGE)
@@ -176,7 +212,8 @@ def test_domain_edges_match_torch(op):
     check_vs_torch(lambda L, a: getattr(L, op)(a), UNIT_EDGE.astype(np.float32))
 
 
-@pytest.mark.parametrize("op", ["atan2", "logaddexp", "copysign", "fmod", "remainder", "pow"])
+@pytest.mark.parametrize("op", ["atan2", "logaddexp", "copysign", "fmod", "remainder", "pow",
+                                "hypot", "xlogy", "logaddexp2", "fmax", "fmin"])
 def test_binary_edge_values_match_torch(op):
     x = np.repeat(EDGE[[0, 4, 5, 7, 9, 11, 12, 13]], 8).astype(np.float32)
     y = np.tile(EDGE[[0, 1, 4, 6, 8, 11, 12, 13]], 8).astype(np.float32)

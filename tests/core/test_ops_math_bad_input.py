@@ -23,11 +23,13 @@ CLEAR = (ValueError, TypeError, IndexError, RuntimeError, ZeroDivisionError)
 
 UNARY = ("sin cos tan asin acos atan sinh cosh asinh acosh atanh log2 log10 log1p expm1 exp2 "
          "rsqrt reciprocal square erf erfc floor ceil trunc frac sign isnan isinf isfinite "
-         "logical_not bitwise_not").split()
+         "logical_not bitwise_not logit sinc nan_to_num deg2rad rad2deg signbit sgn "
+         "positive").split()
 ACTIVATIONS = ("silu mish elu celu selu softplus logsigmoid softsign tanhshrink hardtanh relu6 "
-               "hardsigmoid hardswish").split()
+               "hardsigmoid hardswish hardshrink softshrink glu").split()
 BINARY = ("atan2 logaddexp copysign fmod remainder floor_divide logical_and logical_or "
-          "logical_xor bitwise_and bitwise_or bitwise_xor eq ne lt le gt ge isclose").split()
+          "logical_xor bitwise_and bitwise_or bitwise_xor eq ne lt le gt ge isclose hypot "
+          "xlogy logaddexp2 fmax fmin heaviside").split()
 OPERATORS = {"%": lambda a, b: a % b, "//": lambda a, b: a // b, "&": lambda a, b: a & b,
              "|": lambda a, b: a | b, "^": lambda a, b: a ^ b, "<": lambda a, b: a < b,
              "==": lambda a, b: a == b, ">=": lambda a, b: a >= b}
@@ -110,7 +112,8 @@ def torch_leniently(fn, args):
     if status == "error" and any(isinstance(a, np.ndarray) and a.dtype.kind in "iub"
                                  for a in args):
         status, want = run(lambda: fn(_namespace(torch), *[
-            torch.tensor(a.astype(np.float32)) if isinstance(a, np.ndarray) else
+            torch.tensor(a.astype(np.float32) if a.dtype.kind in "iub" else a)
+            if isinstance(a, np.ndarray) else
             torch.tensor(a, dtype=torch.float32) for a in args]))
     return status, want
 

@@ -150,6 +150,11 @@ LAYERS.update({      # activations of issue 14
     "Hardtanh": row({"min_val": st.floats(-3, 0), "max_val": st.floats(0, 3)},
                     lambda kw: (2, 3)),
     "Softmin": row({"dim": st.sampled_from([-1, 0, 1])}, lambda kw: (2, 3)),
+    "Hardshrink": row({"lambd": st.floats(0, 2)}, lambda kw: (2, 3)),
+    "Softshrink": row({"lambd": st.floats(0, 2)}, lambda kw: (2, 3)),
+    "GLU": row({"dim": st.sampled_from([-1, 1])}, lambda kw: (2, 4)),
+    "PReLU": row({"num_parameters": st.sampled_from([1, 3]), "init": st.floats(-1, 1)},
+                 lambda kw: (2, 3, 4)),
 })
 
 # Not layers (containers, the base classes) or tested elsewhere in the suite (losses).

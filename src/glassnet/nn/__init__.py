@@ -1,8 +1,9 @@
 """Neural-network layers, losses and utilities (``glassnet.nn``), shaped like ``torch.nn``."""
 from . import functional, init
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, Threshold
-from .activation import (CELU, ELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,
-                         ReLU6, SiLU, Softmin, Softplus, Softsign, Tanhshrink)
+from .activation import (CELU, ELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softmin, Softplus, Softshrink,
+                         Softsign, Tanhshrink)
 from .container import ModuleList, Sequential
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear, Unflatten
@@ -18,7 +19,8 @@ __all__ = [
 ]
 __all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding"]
 __all__ += ["SiLU", "Mish", "ELU", "CELU", "SELU", "Softplus", "LogSigmoid", "Softsign",
-            "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin"]
+            "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin",
+            "Hardshrink", "Softshrink", "GLU", "PReLU"]
 from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d, Upsample  # noqa: E402
 from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, LayerNorm  # noqa: E402

@@ -5,13 +5,16 @@ Shape (all): input (*) → output (*) of the same shape.
 import math
 import numbers
 
+import numpy as np
+
 from .. import ops
 from ..tensor import Tensor
-from .module import Module
+from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Threshold", "Softmax",
            "LogSoftmax", "SiLU", "Mish", "ELU", "CELU", "SELU", "Softplus", "LogSigmoid",
-           "Softsign", "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin"]
+           "Softsign", "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin",
+           "Hardshrink", "Softshrink", "GLU", "PReLU"]
 
 
 def _number(layer: str, name: str, value) -> float:
@@ -250,6 +253,9 @@ class ReLU6(Hardtanh):
     def __init__(self):
         super().__init__(0.0, 6.0)
 
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.relu6(x)
+
     def extra_repr(self) -> str:
         return ""
 
@@ -266,3 +272,80 @@ class Hardswish(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.hardswish(x)
+
+
+class Hardshrink(Module):
+    """a = z where |z| > lambd, else 0.
+
+    Args:
+        lambd: the half-width of the zeroed band (default 0.5).
+    """
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = _number(type(self).__name__, "lambd", lambd)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.hardshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """a = z − lambd above lambd, z + lambd below −lambd, 0 in between (lambd >= 0)."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__(lambd)
+        if self.lambd < 0:
+            raise ValueError(f"Softshrink(lambd={lambd}): lambd must be >= 0")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.softshrink(x, self.lambd)
+
+
+class GLU(Module):
+    """Gated linear unit: a = u·σ(v), u and v the two halves of the input along ``dim``.
+
+    Shape: (*, 2M, *) -> (*, M, *), halving dimension ``dim`` (default -1).
+    """
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = _dim("GLU", dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """a = z if z > 0 else w·z, with learned slopes w (``weight``, initialised to ``init``).
+
+    Args:
+        num_parameters: 1 (one slope shared by all channels) or C_in (one per channel, the
+            input's dim 1).
+        init: the initial slope (default 0.25).
+
+    Shape: input (N, C_in, *) or any shape when num_parameters = 1; output the same.
+
+    Example:
+        >>> act = nn.PReLU(16)              # weight: (16,), state-dict key "weight"
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25):
+        super().__init__()
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, numbers.Integral) \
+                or num_parameters < 1:
+            raise ValueError(f"PReLU(num_parameters={num_parameters!r}): expected an int >= 1")
+        self.num_parameters = int(num_parameters)
+        init = _number("PReLU", "init", init)
+        self.weight = Parameter(np.full(self.num_parameters, init, np.float32))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

@@ -14,10 +14,12 @@ __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold
            "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 pad = ops.pad
-from ..ops import (celu, elu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish,  # noqa: E402
-                   relu6, selu, silu, softmin, softplus, softsign, tanhshrink)
+from ..ops import (celu, elu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,  # noqa: E402
+                   logsigmoid, mish, prelu, relu6, selu, silu, softmin, softplus, softshrink,
+                   softsign, tanhshrink)
 __all__ += ["silu", "mish", "elu", "celu", "selu", "softplus", "logsigmoid", "softsign",
-            "tanhshrink", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softmin"]
+            "tanhshrink", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softmin",
+            "hardshrink", "softshrink", "glu", "prelu"]
 from .losses import huber_loss, kl_div, smooth_l1_loss  # noqa: E402
 __all__ += ["huber_loss", "smooth_l1_loss", "kl_div"]
 from .attention import scaled_dot_product_attention  # noqa: E402

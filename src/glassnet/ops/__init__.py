@@ -30,6 +30,7 @@ from .einstein import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .logic import *  # noqa: F401,F403
 from .activation_ext import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 from .group_norm import *  # noqa: F401,F403
 from .conv_nd import *  # noqa: F401,F403
 from .pool_nd import *  # noqa: F401,F403

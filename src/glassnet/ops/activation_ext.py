@@ -12,12 +12,13 @@ import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import as_float, result_tensor, tensor_arg
-from .activation import softmax
-from .elementwise import neg
+from ._util import as_float, norm_dim, result_tensor, tensor_arg, unbroadcast
+from .activation import sigmoid, softmax
+from .elementwise import mul, neg
 
 __all__ = ["silu", "mish", "elu", "celu", "selu", "softplus", "logsigmoid", "softsign",
-           "tanhshrink", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softmin"]
+           "tanhshrink", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softmin",
+           "hardshrink", "softshrink", "glu", "prelu"]
 
 _QUIET = dict(over="ignore", invalid="ignore", divide="ignore")
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -146,8 +147,11 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     xp = xp_of(x.data)
     if x.data.dtype.kind == "b":
         raise TypeError("hardtanh(): bool inputs are not supported (as in PyTorch)")
-    if x.data.dtype.kind in "iu":                 # integers stay integers, as in PyTorch
-        return result_tensor(xp.clip(x.data, math.ceil(min_val), math.floor(max_val)))
+    if x.data.dtype.kind in "iu":      # integers stay integers; bounds truncated, as in torch
+        if x.data.dtype.kind == "u" and min_val < 0:
+            raise ValueError(f"hardtanh(min_val={min_val}): cannot clamp an unsigned "
+                             f"{x.dtype} tensor to negative limits (as in PyTorch)")
+        return result_tensor(xp.clip(x.data, math.trunc(min_val), math.trunc(max_val)))
     d = x.data
     inside = ~((d <= min_val) | (d >= max_val))
     out = xp.minimum(xp.maximum(d, d.dtype.type(min_val)), d.dtype.type(max_val))
@@ -186,3 +190,74 @@ def softmin(x: Tensor, dim: int = -1) -> Tensor:
     """softmax(−x) along ``dim``: the smallest values get the largest weights."""
     return softmax(neg(as_float(tensor_arg(x, "softmin"))), dim)
 
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0; the gradient is 0 on [−lambd, lambd] (and passes at NaN)."""
+    x = as_float(tensor_arg(x, "hardshrink"))
+    d = x.data
+    dead = (d >= -lambd) & (d <= lambd)
+    out = xp_of(d).where(dead, 0, d).astype(d.dtype)
+    return make(out, (x,), lambda g: (g * ~dead,), "HardshrinkBackward")
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x − lambd above lambd, x + lambd below −lambd, 0 in between (lambd >= 0)."""
+    if not lambd >= 0:
+        raise ValueError(f"softshrink(lambd={lambd}): lambd must be >= 0")
+    x = as_float(tensor_arg(x, "softshrink"))
+    d = x.data
+    xp = xp_of(d)
+    dead = (d >= -lambd) & (d <= lambd)
+    out = xp.where(dead, 0, d - xp.sign(d) * lambd).astype(d.dtype)
+    return make(out, (x,), lambda g: (g * ~dead,), "SoftshrinkBackward")
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit: a·σ(b), where a and b are the two halves of x along ``dim``.
+
+    Shape: (*, 2M, *) -> (*, M, *). Composed of slicing, sigmoid and mul.
+    """
+    tensor_arg(x, "glu")
+    if x.ndim == 0:
+        raise ValueError("glu(): a 0-d tensor has no dimension to halve")
+    (axis,) = norm_dim(dim, x.ndim, "glu", x.shape)
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu(): dim={dim} of shape {tuple(x.shape)} has odd size {n}; it "
+                         f"must split into two halves")
+    head = (slice(None),) * axis
+    x = as_float(x)
+    return mul(x[head + (slice(0, n // 2),)], sigmoid(x[head + (slice(n // 2, n),)]))
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + w·min(0, x) with a learned slope w: one per channel (dim 1), or one shared.
+
+    d/dx = 1 for x > 0, w otherwise; d/dw = Σ x·g over the x < 0 entries of its channel.
+    """
+    tensor_arg(x, "prelu")
+    tensor_arg(weight, "prelu")
+    c = weight.data.size
+    if c != 1 and (x.ndim < 2 or x.shape[1] != c):
+        raise ValueError(f"prelu(): weight has {c} slopes, the input of shape "
+                         f"{tuple(x.shape)} must have {c} channels in dim 1")
+    x = as_float(x)
+    if x.dtype != weight.dtype:
+        raise TypeError(f"prelu(): input is {x.dtype} but weight is {weight.dtype} (convert "
+                        f"one, e.g. the layer with .to({str(x.dtype)!r}); PyTorch refuses too)")
+    d = x.data
+    xp = xp_of(d)
+    shape = (1, c) + (1,) * (d.ndim - 2) if c != 1 else ()
+    w = weight.data.reshape(shape)
+    pos = d > 0
+    out = xp.where(pos, d, w * d).astype(d.dtype)
+
+    def backward(g):
+        gx = g * xp.where(pos, 1, w).astype(g.dtype) if x.requires_grad else None
+        gw = None
+        if weight.requires_grad:
+            gw = unbroadcast(g * xp.where(pos, 0, d), shape).reshape(weight.data.shape)
+            gw = gw.astype(weight.data.dtype)
+        return gx, gw
+    return make(out, (x, weight), backward, "PreluBackward")

@@ -1,0 +1,212 @@
+"""More of PyTorch's element-wise functions: hypot, xlogy, logit, sinc, logaddexp2, fmax/fmin,
+float_power, heaviside, nan_to_num, deg2rad/rad2deg, signbit; and the aliases PyTorch also
+accepts (multiply, subtract, divide, true_divide, negative, absolute, positive).
+
+Forward and derivative side by side, as in ``ops/math.py``.
+"""
+import math
+
+import numpy as np
+
+from ..backend import xp_of
+from ..tensor import Tensor, make
+from ._util import as_float, binary_operands, result_tensor, tensor_arg, unbroadcast
+from .elementwise import abs as _abs
+from .elementwise import div, mul, neg, sign, sub
+
+__all__ = ["hypot", "xlogy", "logit", "sinc", "logaddexp2", "fmax", "fmin", "float_power",
+           "heaviside", "nan_to_num", "deg2rad", "rad2deg", "signbit", "multiply", "subtract",
+           "divide", "true_divide", "negative", "absolute", "positive", "sgn"]
+
+_QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
+
+
+def _float_pair(a, b, op: str):
+    a, b = binary_operands(a, b, op)
+    if a.data.dtype.kind != "f":
+        a, b = as_float(a), as_float(b)
+    return a, b
+
+
+def hypot(a, b) -> Tensor:
+    """√(a² + b²) without overflow; d/da = a/y, d/db = b/y."""
+    a, b = _float_pair(a, b, "hypot")
+    xp = xp_of(a.data)
+    out = xp.hypot(a.data, b.data)
+
+    def backward(g):
+        with np.errstate(**_QUIET):
+            return (unbroadcast(g * a.data / out, a.data.shape) if a.requires_grad else None,
+                    unbroadcast(g * b.data / out, b.data.shape) if b.requires_grad else None)
+    return make(out, (a, b), backward, "HypotBackward")
+
+
+def xlogy(a, b) -> Tensor:
+    """a·log(b), and 0 where a = 0 (even for b = 0; a NaN b stays NaN): the entropy term.
+
+    d/da = log(b) (0 where a = 0 and b <= 0, as in PyTorch), d/db = a/b.
+    """
+    a, b = _float_pair(a, b, "xlogy")
+    xp = xp_of(a.data)
+    with np.errstate(**_QUIET):
+        lb = xp.log(b.data)
+        zero = (a.data == 0) & ~xp.isnan(b.data)
+        out = xp.where(zero, 0, a.data * lb).astype(lb.dtype)
+
+    def backward(g):
+        with np.errstate(**_QUIET):
+            glb = xp.where((g == 0) & ~xp.isnan(b.data), 0, g * lb)      # xlogy(g, b)
+            ga = xp.where((a.data == 0) & (b.data <= 0), 0, glb).astype(g.dtype)
+            return (unbroadcast(ga, a.data.shape) if a.requires_grad else None,
+                    unbroadcast(g * a.data / b.data, b.data.shape) if b.requires_grad else None)
+    return make(out, (a, b), backward, "XlogyBackward")
+
+
+def logit(x, eps=None) -> Tensor:
+    """log(p/(1−p)), the inverse of sigmoid; ``eps`` clamps p to [eps, 1−eps] first.
+
+    d/dp = 1/(p(1−p)); as in PyTorch, 0 outside [eps, 1−eps] when eps is given, and NaN
+    outside [0, 1] when it is not.
+    """
+    x = as_float(tensor_arg(x, "logit"))
+    d = x.data
+    xp = xp_of(d)
+    p = d if eps is None else xp.clip(d, eps, 1 - eps)
+    with np.errstate(**_QUIET):
+        out = xp.log(p / (1 - p)).astype(d.dtype)
+
+    def backward(g):
+        with np.errstate(**_QUIET):
+            dp = g / xp.where(d == 0, 0, d * (1 - d))      # +0 at -0.0 too, as in PyTorch
+            if eps is not None:
+                dp = xp.where((d < eps) | (d > 1 - eps), 0, dp).astype(g.dtype)
+            else:
+                dp = xp.where((d < 0) | (d > 1), xp.nan, dp).astype(g.dtype)
+            return (dp,)
+    return make(out, (x,), backward, "LogitBackward")
+
+
+def sinc(x) -> Tensor:
+    """sin(πx)/(πx), 1 at x = 0; d/dx = (cos(πx) − sinc(x))/x, 0 at x = 0."""
+    x = as_float(tensor_arg(x, "sinc"))
+    d = x.data
+    xp = xp_of(d)
+    out = xp.sinc(d) if hasattr(xp, "sinc") else _sinc(d, xp)
+
+    def backward(g):
+        with np.errstate(**_QUIET):
+            dd = (xp.cos(math.pi * d) - out) / d
+        return (g * xp.where(d == 0, 0, dd).astype(g.dtype),)
+    return make(out.astype(d.dtype), (x,), backward, "SincBackward")
+
+
+def _sinc(d, xp):
+    with np.errstate(**_QUIET):
+        px = math.pi * d
+        return xp.where(d == 0, 1, xp.sin(px) / px).astype(d.dtype)
+
+
+def logaddexp2(a, b) -> Tensor:
+    """log2(2^a + 2^b); d/da = 1/(1 + 2^(b−a))."""
+    a, b = _float_pair(a, b, "logaddexp2")
+    xp = xp_of(a.data)
+    with np.errstate(**_QUIET):
+        out = xp.logaddexp2(a.data, b.data)
+
+    def backward(g):
+        with np.errstate(**_QUIET):
+            wa = 1 / (1 + xp.exp2(b.data - a.data))
+            wb = 1 / (1 + xp.exp2(a.data - b.data))
+        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
+                unbroadcast(g * wb, b.data.shape) if b.requires_grad else None)
+    return make(out, (a, b), backward, "Logaddexp2Backward")
+
+
+def _nan_pick(a, b, name: str, larger: bool) -> Tensor:
+    """max/min that ignores a NaN operand; the gradient goes to the picked operand, to ``a``
+    on a tie (PyTorch's rule for fmax/fmin, unlike maximum/minimum which split it)."""
+    a, b = binary_operands(a, b, name)
+    xp = xp_of(a.data)
+    with np.errstate(**_QUIET):
+        pick_a = (a.data >= b.data) if larger else (a.data <= b.data)
+        pick_a = pick_a | xp.isnan(b.data)
+        out = xp.fmax(a.data, b.data) if larger else xp.fmin(a.data, b.data)
+    if out.dtype.kind != "f":
+        return result_tensor(out)
+
+    def backward(g):
+        wa = pick_a.astype(g.dtype)
+        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
+                unbroadcast(g * (1 - wa), b.data.shape) if b.requires_grad else None)
+    return make(out, (a, b), backward, name.capitalize() + "Backward")
+
+
+def fmax(a, b) -> Tensor:
+    """Element-wise maximum that ignores NaN (NaN only where both are NaN)."""
+    return _nan_pick(a, b, "fmax", True)
+
+
+def fmin(a, b) -> Tensor:
+    """Element-wise minimum that ignores NaN (NaN only where both are NaN)."""
+    return _nan_pick(a, b, "fmin", False)
+
+
+def float_power(a, b) -> Tensor:
+    """a ** b computed in float64 (PyTorch's ``float_power``), differentiable."""
+    from .elementwise import cast, pow  # noqa: PLC0415
+    a, b = binary_operands(a, b, "float_power")
+    return pow(cast(a, np.float64), cast(b, np.float64))
+
+
+def heaviside(x, values) -> Tensor:
+    """0 where x < 0, 1 where x > 0, ``values`` where x == 0 (no gradient, as in PyTorch)."""
+    tensor_arg(x, "heaviside")
+    if isinstance(values, Tensor) and x.dtype != values.dtype:
+        raise TypeError(f"heaviside(): input ({x.dtype}) and values ({values.dtype}) must "
+                        f"have the same dtype (as PyTorch requires)")
+    x, v = binary_operands(x, values, "heaviside")
+    xp = xp_of(x.data)
+    return result_tensor(xp.heaviside(x.data, v.data) if x.data.dtype.kind == "f" else
+                         xp.where(x.data == 0, v.data, x.data > 0).astype(x.data.dtype))
+
+
+def nan_to_num(x, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
+    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest), -inf -> ``neginf``.
+
+    The gradient passes where x was finite and is 0 at the replaced elements.
+    """
+    tensor_arg(x, "nan_to_num")
+    d = x.data
+    if d.dtype.kind != "f":
+        return Tensor(d.copy())
+    xp = xp_of(d)
+    out = xp.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
+    finite = xp.isfinite(d)
+    return make(out, (x,), lambda g: (g * finite,), "NanToNumBackward")
+
+
+def deg2rad(x) -> Tensor:
+    return mul(as_float(tensor_arg(x, "deg2rad")), math.pi / 180)
+
+
+def rad2deg(x) -> Tensor:
+    return mul(as_float(tensor_arg(x, "rad2deg")), 180 / math.pi)
+
+
+def signbit(x) -> Tensor:
+    """Whether the sign bit is set (True for -0.0 and negative NaN payloads too)."""
+    xp = xp_of(tensor_arg(x, "signbit").data)
+    return result_tensor(xp.signbit(x.data))
+
+
+# -- PyTorch's alternative names ----------------------------------------------------------------
+multiply, subtract, divide, true_divide = mul, sub, div, div
+negative, absolute, sgn = neg, _abs, sign
+
+
+def positive(x) -> Tensor:
+    """x itself (``torch.positive``); bool tensors are refused as in PyTorch."""
+    if tensor_arg(x, "positive").data.dtype.kind == "b":
+        raise TypeError("positive(): bool tensors are not supported (as in PyTorch)")
+    return x
+
