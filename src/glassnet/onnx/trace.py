@@ -148,10 +148,11 @@ class Exporter:
 def build(calls, inputs, input_names, outputs, output_names, params, opset, batch_axis):
     """The checked ``onnx.ModelProto`` of one traced forward pass."""
     ex = Exporter(calls, inputs, input_names, params, opset, batch_axis)
+    for name in output_names:                   # claimed first: no inner value takes them
+        ex.g.reserve(name)
     out_infos = []
     for t, name in zip(outputs, output_names):
         src = ex.resolve(t)
-        ex.g.reserve(name)
         ex.g.nodes.append(_identity(src, name))
         axis = ex.axis(t)
         shape = [("batch" if k == axis else s) for k, s in enumerate(t.shape)]
