@@ -103,6 +103,8 @@ CASES = [
     ("deg2rad", lambda L, a: L.deg2rad(a) + L.rad2deg(a), [A]),
     ("aliases", lambda L, a, b: L.divide(L.multiply(L.subtract(a, b), L.absolute(b)),
                                          L.negative(b)) + L.true_divide(a, b), [A, ("away", B)]),
+    ("where_two_scalars", lambda L, a: L.where(a > 0, 1.0, -2.0) * a, [A]),
+    ("where_int_scalars", lambda L, a: L.where(a < 0.5, 1, 3) * a, [A]),
     ("gelu_erf_large", lambda L, a: L.gelu(a * 4), [A]),
     ("gelu_tanh_large", lambda L, a: L.gelu(a * 4, approximate="tanh"), [A]),
 ]

@@ -185,7 +185,13 @@ def minimum(a, b) -> Tensor:
 
 
 def where(cond, a, b) -> Tensor:
-    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (broadcasting all three)."""
+    """Pick ``a`` where ``cond`` is true and ``b`` elsewhere (broadcasting all three).
+
+    ``a`` and ``b`` may be Python numbers (``where(mask, 1, 3)`` is int64, as in PyTorch);
+    two numbers live on ``cond``'s device.
+    """
+    if isinstance(cond, Tensor) and not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(xp_of(cond.data).asarray(a, dtype=_scalar_dtype(a)))
     a, b = binary_operands(a, b, "where")
     xp = xp_of(a.data, b.data)
     if isinstance(cond, Tensor):
@@ -201,6 +207,13 @@ def where(cond, a, b) -> Tensor:
                 unbroadcast(xp.where(c, 0, g).astype(g.dtype), b.data.shape)
                 if b.requires_grad else None)
     return make(xp.where(c, a.data, b.data), (a, b), backward, "WhereBackward")
+
+
+def _scalar_dtype(v):
+    """PyTorch's dtype for a lone Python number: bool, int64 or float32."""
+    if isinstance(v, (bool, np.bool_)):
+        return np.bool_
+    return np.int64 if isinstance(v, (int, np.integer)) else np.float32
 
 
 def cast(a: Tensor, dtype) -> Tensor:
