@@ -181,3 +181,19 @@ def test_cli_train_predict_and_recipe_errors(tmp_path, capsys):
     assert "model: expected one of auto, rnn, bow, got 'cnn'" in capsys.readouterr().err
     assert main(["train", str(recipe), "--set", "bow_weight_decays=a,b", "--quiet"]) == 2
     assert "bow_weight_decays: expected a comma list" in capsys.readouterr().err
+
+
+def test_the_example_is_a_thin_wrapper_over_the_task(tmp_path, monkeypatch):
+    import runpy
+    import sys
+    from pathlib import Path
+    data = tmp_path / "r.csv"
+    data.write_text("text,label\n" + "\n".join(f'"{t}",{c}' for t, c in keyword_rows(150)))
+    example = Path(__file__).resolve().parents[2] / "examples" / "sentiment.py"
+    sets = [f"data={json.dumps(str(data))}", "model=bow", "bow_epochs=2",
+            "bow_weight_decays=0"]
+    monkeypatch.setattr(sys, "argv", ["sentiment.py", "--out", str(tmp_path / "run"),
+                                      *[a for s in sets for a in ("--set", s)]])
+    runpy.run_path(str(example), run_name="__main__")
+    rec = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert rec["task"] == "text_classification" and rec["data"] == str(data)

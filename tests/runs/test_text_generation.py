@@ -138,3 +138,20 @@ def test_generate_args_are_checked_before_loading():
     with pytest.raises(ValueError, match="--temperature"):
         cmd_generate(SimpleNamespace(run_dir=".", temperature=0, top_k=None, length=5,
                                      prompt="a", seed=0))
+
+
+def test_the_example_is_a_thin_wrapper_over_the_task(tmp_path, monkeypatch, capsys):
+    import runpy
+    import sys
+    from pathlib import Path
+    data = tmp_path / "w.txt"
+    data.write_text(small_text(800), encoding="utf-8")
+    example = Path(__file__).resolve().parents[2] / "examples" / "char_lstm.py"
+    sets = [f"data={json.dumps(str(data))}", "hidden=8", "emb=4", "max_steps=3",
+            "max_minutes=0", "seq=10", "batch_size=4", "val_chars=0"]
+    monkeypatch.setattr(sys, "argv", ["char_lstm.py", "--out", str(tmp_path / "run"),
+                                      *[a for s in sets for a in ("--set", s)]])
+    runpy.run_path(str(example), run_name="__main__")
+    rec = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert rec["task"] == "text_generation" and rec["steps"] == 3
+    assert len(capsys.readouterr().out) > 300                  # and a sample is printed

@@ -64,8 +64,9 @@ class TextClassificationRecipe(TaskRecipe):
         max_len: tokens read per text (the rest is cut).
         emb, hidden, cell, emb_dropout, dropout: :class:`RNNClassifier`.
         lr, weight_decay, epochs, patience, batch_size: AdamW and early stopping of the RNN.
-        bow_lr, bow_epochs, bow_weight_decays: the bag of words (Adam; weight decays as a
-            comma list, the best on validation is kept; no early stop, best epoch kept).
+        bow_lr, bow_epochs, bow_weight_decays: the bag of words (AdamW; weight decays as a
+            comma list, or one number; the best on validation is kept; no early stop, the
+            best epoch's weights kept).
         seed: weights, dropout and batch order.
     """
 
@@ -91,7 +92,7 @@ class TextClassificationRecipe(TaskRecipe):
     batch_size: int = 64
     bow_lr: float = 0.01
     bow_epochs: int = 10
-    bow_weight_decays: str = "0,0.01,0.1,0.3,1,3"
+    bow_weight_decays: str | float = "0,0.01,0.1,0.3,1,3"
     seed: int = 0
 
     def check(self, where):
@@ -124,7 +125,7 @@ class TextClassificationRecipe(TaskRecipe):
     def decays(self, where="recipe") -> list[float]:
         """``bow_weight_decays`` as numbers."""
         try:
-            values = [float(v) for v in self.bow_weight_decays.split(",")]
+            values = [float(v) for v in str(self.bow_weight_decays).split(",")]
         except ValueError:
             values = []
         if not values or min(values) < 0:
