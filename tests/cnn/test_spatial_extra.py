@@ -101,3 +101,36 @@ def test_float64_finite_differences():
 def test_errors_name_the_layer(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+@pytest.mark.parametrize("kw,shape", [
+    (dict(kernel_size=(2, 3)), (2, 5, 3, 4)),
+    (dict(kernel_size=(2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), (2, 3, 7, 8)),
+    (dict(kernel_size=2, stride=2), (3, 4, 6))])                           # unbatched
+def test_unfold_and_fold_match_torch(kw, shape):
+    compare_with_torch(gn.nn.Unfold(**kw), torch.nn.Unfold(**kw), rand(*shape))
+    cols = torch.nn.functional.unfold(torch.from_numpy(rand(*shape)).reshape(-1, *shape[-3:]),
+                                      **kw)
+    fold_kw = dict(kw, output_size=shape[-2:])
+    x = rand(*(cols.shape[1:] if len(shape) == 3 else cols.shape))
+    compare_with_torch(gn.nn.Fold(**fold_kw), torch.nn.Fold(**fold_kw), x)
+
+
+@pytest.mark.parametrize("size,shape", [(1, (2, 5, 7)), (2, (2, 6, 3, 4)), (3, (2, 6, 3, 4)),
+                                        (5, (1, 4, 2, 3, 3))])
+def test_local_response_norm_matches_torch(size, shape):
+    kw = dict(alpha=0.3, beta=0.7, k=1.5)
+    compare_with_torch(gn.nn.LocalResponseNorm(size, **kw),
+                       torch.nn.LocalResponseNorm(size, **kw), rand(*shape))
+
+
+def test_fold_unfold_finite_differences_and_errors():
+    gradcheck_layer(gn.nn.Unfold(2, padding=1, stride=2), rand(1, 2, 3, 3, dtype=np.float64))
+    gradcheck_layer(gn.nn.Fold((3, 4), 2), rand(1, 8, 6, dtype=np.float64))
+    gradcheck_layer(gn.nn.LocalResponseNorm(3, alpha=0.5), rand(2, 4, 3, dtype=np.float64))
+    with pytest.raises(ValueError, match=r"fold: input \(1, 8, 5\) does not match kernel"):
+        gn.nn.Fold((3, 4), 2)(gn.tensor(rand(1, 8, 5)))
+    with pytest.raises(ValueError, match=r"unfold: kernel \(4, 4\) .*does not fit"):
+        gn.nn.Unfold(4)(gn.tensor(rand(1, 2, 3, 3)))
+    with pytest.raises(ValueError, match=r"LocalResponseNorm\(size=0\)"):
+        gn.nn.LocalResponseNorm(0)

@@ -139,6 +139,15 @@ LAYERS.update({
     "Dropout1d": row({"p": st.floats(0, 1)}, lambda kw: (2, 3, 4), train=False),
     "Dropout3d": row({"p": st.floats(0, 1)}, lambda kw: (2, 3, 2, 3, 3), train=False),
 })
+LAYERS.update({
+    "Unfold": row({"kernel_size": ints(1, 3), "stride": ints(1, 2), "padding": ints(0, 1),
+                   "dilation": ints(1, 2)}, lambda kw: (2, 3, 6, 6)),
+    "Fold": row({"kernel_size": ints(1, 2), "output_size": st.just((4, 4))},
+                lambda kw: (2, 3 * kw["kernel_size"] ** 2, (5 - kw["kernel_size"]) ** 2)),
+    "LocalResponseNorm": row({"size": ints(1, 4), "alpha": st.floats(0, 1),
+                              "beta": st.floats(0, 1), "k": st.floats(0.5, 2)},
+                             lambda kw: (2, 4, 3, 3)),
+})
 _NUM = st.floats(-3, 3).filter(lambda v: v != 0)
 LAYERS.update({      # activations of issue 14
     **{n: row({}, lambda kw: (2, 3)) for n in ("SiLU", "Mish", "SELU", "LogSigmoid",

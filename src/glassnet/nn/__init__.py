@@ -59,6 +59,9 @@ __all__ += ["UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout
             "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
             "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "PixelShuffle",
             "PixelUnshuffle"]
+from .spatial import Fold, Unfold  # noqa: E402
+from .normalization import LocalResponseNorm  # noqa: E402
+__all__ += ["Unfold", "Fold", "LocalResponseNorm"]
 
 
 def __getattr__(name):

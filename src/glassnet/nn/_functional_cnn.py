@@ -9,7 +9,8 @@ from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.norm import batch_norm, layer_norm
 from ..ops.interpolate import interpolate
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d
-from .normalization import dropout1d, dropout2d, dropout3d
+from ..ops.fold import fold, unfold
+from .normalization import dropout1d, dropout2d, dropout3d, local_response_norm
 from .spatial import pixel_shuffle, pixel_unshuffle
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool2d",
@@ -21,3 +22,4 @@ __all__ += ["max_pool3d", "avg_pool1d", "avg_pool3d", "max_unpool1d", "max_unpoo
 __all__ += ["adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
             "adaptive_max_pool2d", "adaptive_max_pool3d"]
 __all__ += ["dropout1d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
+__all__ += ["unfold", "fold", "local_response_norm"]

@@ -6,13 +6,15 @@ Shape glossary: N batch, C channels (features), L length, H height, W width.
 import numpy as np
 
 from .. import ops
+from ..ops.pool_nd import real_input
 from ..backend import to_device
 from ..tensor import Tensor, get_rng, make
 from .linear import check_positive_int
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout1d", "Dropout2d",
-           "Dropout3d", "dropout1d", "dropout2d", "dropout3d"]
+           "Dropout3d", "dropout1d", "dropout2d", "dropout3d", "LocalResponseNorm",
+           "local_response_norm"]
 
 
 class _BatchNorm(Module):
@@ -303,3 +305,61 @@ class Dropout3d(_ChannelDropout):
         (2, 4, 3, 5, 5)
     """
     _fn = staticmethod(dropout3d)
+
+
+def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """b_c = a_c / (k + α/n · Σ_{c'} a_{c'}²)^β over the n = ``size`` neighbouring channels
+    c' ∈ [c − n/2, c + (n − 1)/2] (zero beyond the edges), like ``F.local_response_norm``
+    (composed of pad, average pooling and pow, as PyTorch computes it)."""
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: expected input (N, C, *) with at least one "
+                         f"spatial dim, got {tuple(x.shape)}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ValueError(f"local_response_norm(size={size!r}): expected a positive int")
+    x = real_input(x, "local_response_norm")          # int/bool → float32 (x² overflows)
+    sq = x * x
+    N, C = x.shape[:2]
+    if x.ndim == 3:
+        div = ops.pad(ops.unsqueeze(sq, 1), (0, 0, size // 2, (size - 1) // 2))
+        div = ops.squeeze(ops.avg_pool2d(div, (size, 1), stride=1), 1)
+    else:
+        div = ops.reshape(sq, N, 1, C, x.shape[2], int(np.prod(x.shape[3:])))
+        div = ops.pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = ops.reshape(ops.avg_pool3d(div, (size, 1, 1), stride=1), *x.shape)
+    return x / (div * alpha + k) ** beta
+
+
+class LocalResponseNorm(Module):
+    r"""Local response normalisation across channels (AlexNet):
+    b_c = a_c / (k + α/n · Σ_{c'} a_{c'}²)^β, the sum over the n neighbouring channels.
+
+    Args:
+        size: n, the number of neighbouring channels. alpha: α (1e-4). beta: β (0.75).
+        k: additive constant (1.0).
+
+    Shape:
+        input (N, C, *) → output (N, C, *).
+
+    Example:
+        >>> gn.nn.LocalResponseNorm(2)(gn.randn(4, 8, 5, 5)).shape
+        (4, 8, 5, 5)
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        check_positive_int("LocalResponseNorm", size=size)
+        for key, v in (("alpha", alpha), ("beta", beta), ("k", k)):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+                raise TypeError(f"LocalResponseNorm({key}={v!r}): expected a number")
+        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), \
+            float(k)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 3:
+            raise ValueError(f"LocalResponseNorm(size={self.size}): expected input (N, C, *) "
+                             f"with a spatial dim, got {tuple(x.shape)}")
+        return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,5 +1,6 @@
-"""Spatial rearrangement layers: ZeroPad/ConstantPad/ReflectionPad/ReplicationPad 1d/2d/3d and
-PixelShuffle/PixelUnshuffle, thin shells over ``ops.pad`` and reshape/permute.
+"""Spatial rearrangement layers: ZeroPad/ConstantPad/ReflectionPad/ReplicationPad 1d/2d/3d,
+PixelShuffle/PixelUnshuffle, Unfold/Fold, thin shells over ``ops.pad``, reshape/permute and
+``ops.fold``.
 
 Shape glossary: N batch, C channels, L length, D depth, H height, W width, r upscale factor.
 Padding tuples follow PyTorch's order, from the last dim backwards: (left, right) for 1-d,
@@ -8,13 +9,14 @@ Padding tuples follow PyTorch's order, from the last dim backwards: (left, right
 import numpy as np
 
 from .. import ops
+from ..ops.fold import fold, unfold
 from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
            "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "PixelShuffle",
-           "PixelUnshuffle", "pixel_shuffle", "pixel_unshuffle"]
+           "PixelUnshuffle", "pixel_shuffle", "pixel_unshuffle", "Unfold", "Fold"]
 
 _LETTERS = {1: "L", 2: "H, W", 3: "D, H, W"}
 
@@ -194,3 +196,72 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class Unfold(Module):
+    r"""Extract the sliding k_h × k_w blocks of an image as columns (im2col): column l holds
+    block l's C·k_h·k_w values, channel-major. ``Unfold`` then a matmul then ``Fold`` is a
+    convolution.
+
+    Args:
+        kernel_size: (k_h, k_w) or an int. dilation (1), padding (0), stride (1): as Conv2d.
+
+    Shape:
+        input (N, C, H, W) or (C, H, W) → output (N, C·k_h·k_w, L) or (C·k_h·k_w, L),
+        L = H_out·W_out, H_out = floor((H + 2p − d·(k − 1) − 1)/s) + 1.
+
+    Example:
+        >>> gn.nn.Unfold(kernel_size=(2, 3))(gn.randn(2, 5, 3, 4)).shape
+        (2, 30, 4)
+    """
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 3:
+            return ops.squeeze(self.forward(ops.unsqueeze(x, 0)), 0)
+        if x.ndim != 4:
+            raise ValueError(f"Unfold: expected input (N, C, H, W) or (C, H, W), got "
+                             f"{tuple(x.shape)}")
+        return unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding="
+                f"{self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    r"""Sum columns of sliding blocks back into an image (col2im), the adjoint of
+    :class:`Unfold`: overlapping blocks add up.
+
+    Args:
+        output_size: (H, W) of the image. kernel_size, dilation, padding, stride: as Unfold.
+
+    Shape:
+        input (N, C·k_h·k_w, L) or (C·k_h·k_w, L) → output (N, C, H, W) or (C, H, W).
+
+    Example:
+        >>> gn.nn.Fold(output_size=(4, 5), kernel_size=(2, 2))(gn.randn(1, 12, 12)).shape
+        (1, 3, 4, 5)
+    """
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 2:
+            return ops.squeeze(self.forward(ops.unsqueeze(x, 0)), 0)
+        if x.ndim != 3:
+            raise ValueError(f"Fold: expected input (N, C·k_h·k_w, L) or (C·k_h·k_w, L), got "
+                             f"{tuple(x.shape)}")
+        return fold(x, self.output_size, self.kernel_size, self.dilation, self.padding,
+                    self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation="
+                f"{self.dilation}, padding={self.padding}, stride={self.stride}")
