@@ -105,6 +105,11 @@ CASES = [
                                          L.negative(b)) + L.true_divide(a, b), [A, ("away", B)]),
     ("where_two_scalars", lambda L, a: L.where(a > 0, 1.0, -2.0) * a, [A]),
     ("where_int_scalars", lambda L, a: L.where(a < 0.5, 1, 3) * a, [A]),
+    ("add_alpha", lambda L, a, b: L.add(a, b, alpha=-2.5) + a.sub(b, alpha=3), [A, B]),
+    ("addcmul", lambda L, a, b, c: L.addcmul(a, b, c, value=0.5) + a.addcmul(b, c), [A, B, A]),
+    ("addcdiv", lambda L, a, b, c: L.addcdiv(a, b, c, value=-2), [A, B, ("away", A)]),
+    ("clamp_min_max", lambda L, a: L.clamp_min(a, -0.5) * a.clamp_max(0.7), [A]),
+    ("hardshrink_method", lambda L, a: a.hardshrink(0.3), [("away", A)]),
     ("gelu_erf_large", lambda L, a: L.gelu(a * 4), [A]),
     ("gelu_tanh_large", lambda L, a: L.gelu(a * 4, approximate="tanh"), [A]),
 ]

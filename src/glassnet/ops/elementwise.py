@@ -6,10 +6,14 @@ from ..tensor import Tensor, make
 from ._util import as_float, binary_operands, same_device, to_tensor, unbroadcast
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "clamp",
-           "clip", "maximum", "minimum", "where", "cast", "clone", "sign"]
+           "clip", "maximum", "minimum", "where", "cast", "clone", "sign", "clamp_min",
+           "clamp_max"]
 
 
-def add(a, b) -> Tensor:
+def add(a, b, *, alpha=1) -> Tensor:
+    """a + alpha·b (``alpha`` as in ``torch.add``)."""
+    if alpha != 1:
+        b = mul(b, alpha)
     a, b = binary_operands(a, b, "add")
     sa, sb = a.data.shape, b.data.shape
 
@@ -19,7 +23,10 @@ def add(a, b) -> Tensor:
     return make(a.data + b.data, (a, b), backward, "AddBackward")
 
 
-def sub(a, b) -> Tensor:
+def sub(a, b, *, alpha=1) -> Tensor:
+    """a − alpha·b (``alpha`` as in ``torch.sub``)."""
+    if alpha != 1:
+        b = mul(b, alpha)
     a, b = binary_operands(a, b, "sub")
     sa, sb = a.data.shape, b.data.shape
 
@@ -129,6 +136,14 @@ def sign(a: Tensor) -> Tensor:
     if out.dtype.kind == "f":
         out = xp.where(xp.isnan(out), 0, out).astype(out.dtype)
     return make(out, (a,), lambda g: (xp.zeros_like(g),), "SignBackward")
+
+
+def clamp_min(a: Tensor, min) -> Tensor:  # noqa: A002  (PyTorch's argument name)
+    return clamp(a, min=min)
+
+
+def clamp_max(a: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp(a, max=max)
 
 
 def clamp(a: Tensor, min=None, max=None) -> Tensor:

@@ -12,11 +12,12 @@ from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import as_float, binary_operands, result_tensor, tensor_arg, unbroadcast
 from .elementwise import abs as _abs
-from .elementwise import div, mul, neg, sign, sub
+from .elementwise import add, div, mul, neg, sign, sub
 
 __all__ = ["hypot", "xlogy", "logit", "sinc", "logaddexp2", "fmax", "fmin", "float_power",
            "heaviside", "nan_to_num", "deg2rad", "rad2deg", "signbit", "multiply", "subtract",
-           "divide", "true_divide", "negative", "absolute", "positive", "sgn"]
+           "divide", "true_divide", "negative", "absolute", "positive", "sgn", "addcmul",
+           "addcdiv"]
 
 _QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
 
@@ -197,6 +198,16 @@ def signbit(x) -> Tensor:
     """Whether the sign bit is set (True for -0.0 and negative NaN payloads too)."""
     xp = xp_of(tensor_arg(x, "signbit").data)
     return result_tensor(xp.signbit(x.data))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
+    """input + value·tensor1·tensor2 (composed of differentiable primitives)."""
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
+    """input + value·tensor1/tensor2 (composed of differentiable primitives)."""
+    return add(input, mul(div(tensor1, tensor2), value))
 
 
 # -- PyTorch's alternative names ----------------------------------------------------------------
