@@ -139,6 +139,9 @@ def test_upsample_bilinear_and_layer_norm(tmp_path):
     model = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear"),
                           nn.Upsample(size=(10, 10), mode="bilinear", align_corners=True),
                           nn.LayerNorm([10, 10]))
+    rng = np.random.default_rng(1)
+    model[2].weight.data[...] = rng.uniform(0.5, 1.5, (10, 10))
+    model[2].bias.data[...] = rng.standard_normal((10, 10))
     roundtrip(model, gn.randn(2, 3, 4, 4), randn(4, 3, 4, 4), tmp_path)
 
 
@@ -198,10 +201,35 @@ class Seq2One(nn.Module):
         return F.softmax(self.fc(last) + pooled.sum(1, keepdim=True), dim=-1)
 
 
-def test_recurrent_with_initial_state_and_two_inputs(tmp_path):
+@pytest.mark.parametrize("opset", [17, 18, 21])
+def test_recurrent_with_initial_state_and_two_inputs(opset, tmp_path):
     gn.manual_seed(9)
     example = (gn.randn(5, 2, 3), gn.randn(2, 2, 4))
-    roundtrip(Seq2One(), example, (randn(5, 6, 3), randn(2, 6, 4)), tmp_path, batch_axis=1)
+    roundtrip(Seq2One(), example, (randn(5, 6, 3), randn(2, 6, 4)), tmp_path, batch_axis=1,
+              opset_version=opset)
+
+
+class GivenH(nn.Module):
+    """LSTM with h_0 from an input and c_0 of zeros made in forward; layers without bias;
+    a GRU with a learned initial state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4, num_layers=2, bias=False, batch_first=True)
+        self.gru = nn.GRU(4, 5, bidirectional=True, batch_first=True, learn_initial_state=True)
+        self.gru.initial_h.data[...] = np.random.default_rng(0).standard_normal((2, 5))
+
+    def forward(self, x, h0):
+        c0 = gn.zeros(*h0.shape)
+        out, (h, c) = self.lstm(x, (h0, c0))
+        return self.gru(out)[0], c
+
+
+def test_given_hidden_zero_cell_no_bias_and_learned_state(tmp_path):
+    gn.manual_seed(12)
+    example = (gn.randn(2, 6, 3), gn.randn(2, 2, 4))
+    inputs = (randn(5, 6, 3), randn(2, 5, 4))
+    roundtrip(GivenH(), example, inputs, tmp_path, batch_axis=(0, 1))
 
 
 class CellLoop(nn.Module):
@@ -247,9 +275,10 @@ class Glue(nn.Module):
         return self.out(t / 2.0).exp(), F.log_softmax(z[:, :5], dim=1)
 
 
-def test_custom_forward_with_primitive_ops(tmp_path):
+@pytest.mark.parametrize("opset", [17, 21])
+def test_custom_forward_with_primitive_ops(opset, tmp_path):
     gn.manual_seed(11)
-    roundtrip(Glue(), gn.randn(2, 1, 4, 4), randn(8, 1, 4, 4), tmp_path)
+    roundtrip(Glue(), gn.randn(2, 1, 4, 4), randn(8, 1, 4, 4), tmp_path, opset_version=opset)
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -275,6 +304,8 @@ def test_bad_arguments(tmp_path):
     lin = nn.Linear(3, 2)
     with pytest.raises(ValueError, match="batch of at least 2"):
         gn.onnx.export(lin, gn.randn(1, 3), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="batch_axis"):
+        gn.onnx.export(lin, gn.randn(2, 3), tmp_path / "m.onnx", batch_axis=(0, 1))
     with pytest.raises(ValueError, match="opset_version=12"):
         gn.onnx.export(lin, gn.randn(2, 3), tmp_path / "m.onnx", opset_version=12)
     with pytest.raises(ValueError, match="output_names"):

@@ -41,7 +41,7 @@ __all__ = ["export"]
 
 
 def export(model, example_input, path, input_names=None, output_names=None,
-           dynamic_batch: bool = True, opset_version: int = 17, *, batch_axis: int = 0):
+           dynamic_batch: bool = True, opset_version: int = 17, *, batch_axis=0):
     """Write ``model`` as an ONNX file that onnxruntime (or any ONNX runtime) can serve.
 
     The model runs once on ``example_input`` in eval mode (dropout off, batch norm on its
@@ -62,7 +62,8 @@ def export(model, example_input, path, input_names=None, output_names=None,
         dynamic_batch: make the batch size symbolic (``"batch"``) so that the file runs on
             any batch size (default True). The example batch must then have at least 2 rows.
         opset_version: ONNX opset, 17 (default) to 21.
-        batch_axis: keyword-only; which axis of every input is the batch (default 0; 1 for a
+        batch_axis: keyword-only; which axis of the inputs is the batch: an int for all, or
+            one int per input (None: that input has no batch axis). Default 0; 1 for a
             time-major ``(L, N, H_in)`` recurrent model).
 
     Returns:
@@ -93,12 +94,7 @@ def export(model, example_input, path, input_names=None, output_names=None,
                          f"from 17 to 21")
     inputs = _inputs(example_input)
     names_in = _names("input_names", input_names, len(inputs), "input")
-    for t in inputs:
-        if dynamic_batch and (t.ndim <= batch_axis or t.shape[batch_axis] < 2):
-            raise ExportError(f"onnx.export(dynamic_batch=True): expected every example input "
-                             f"to have a batch of at least 2 along batch_axis={batch_axis} "
-                             f"(a batch of 1 cannot be told apart from other size-1 dims), "
-                             f"got shape {tuple(t.shape)}")
+    axes = _batch_axes(batch_axis, inputs, dynamic_batch)
     was_training = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
@@ -111,7 +107,7 @@ def export(model, example_input, path, input_names=None, output_names=None,
     params = {id(t): k for k, t in list(model.named_parameters()) + list(model.named_buffers())
               if isinstance(t, Tensor)}
     proto = tr.build(calls, inputs, names_in, outs, names_out, params, int(opset_version),
-                     batch_axis if dynamic_batch else None)
+                     axes)
     path = Path(path)
     atomic_write_bytes(path, proto.SerializeToString())
     return path
@@ -131,6 +127,31 @@ def _inputs(example_input) -> list:
         data = np.array(data)                          # a private copy, on the host
         floating = data.dtype.kind == "f"
         out.append(Tensor(data, requires_grad=floating))   # so every op on it is recorded
+    return out
+
+
+def _batch_axes(batch_axis, inputs: list, dynamic: bool) -> list:
+    """One batch axis (or None) per input; checks that each example batch has >= 2 rows."""
+    n = len(inputs)
+    axes = list(batch_axis) if isinstance(batch_axis, (tuple, list)) else [batch_axis] * n
+    if len(axes) != n or not all(a is None or (isinstance(a, (int, np.integer)) and
+                                               not isinstance(a, bool)) for a in axes):
+        raise ExportError(f"onnx.export(batch_axis={batch_axis!r}): expected an int or "
+                          f"{n} ints/None (one per input)")
+    if not dynamic:
+        return [None] * n
+    out = []
+    for t, a in zip(inputs, axes):
+        if a is not None and not -t.ndim <= a < t.ndim:
+            raise ExportError(f"onnx.export(batch_axis={batch_axis!r}): axis {a} is out of "
+                              f"range for an example input of shape {tuple(t.shape)}")
+        a = None if a is None else int(a) % t.ndim
+        if a is not None and t.shape[a] < 2:
+            raise ExportError(f"onnx.export(dynamic_batch=True): expected every example input "
+                              f"to have a batch of at least 2 along batch_axis={a} (a batch of "
+                              f"1 cannot be told apart from other size-1 dims), got shape "
+                              f"{tuple(t.shape)}")
+        out.append(a)
     return out
 
 

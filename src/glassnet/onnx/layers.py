@@ -97,7 +97,7 @@ def _conv_pads(m, dims):
     return list(m.padding) * 2
 
 
-_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
 
 
 def _conv(ex, call):
@@ -105,9 +105,9 @@ def _conv(ex, call):
     dims = _batched(call)
     x, pads = ex.name(t), _conv_pads(m, dims)
     if m.padding_mode != "zeros":
-        if m.padding_mode == "circular" and ex.opset < 19:
-            raise ExportError(f"onnx.export: {type(m).__name__}(padding_mode='circular') "
-                              f"needs opset_version >= 19 (Pad mode 'wrap')")
+        if m.padding_mode not in _PAD_MODES:
+            raise ExportError(f"onnx.export: {type(m).__name__}(padding_mode="
+                              f"{m.padding_mode!r}) is not exported")
         full = [0, 0] + pads[:dims] + [0, 0] + pads[dims:]
         x = ex.g.node("Pad", [x, ex.g.ints(full, "pads")], "pad",
                       mode=_PAD_MODES[m.padding_mode])

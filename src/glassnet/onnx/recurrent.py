@@ -13,7 +13,8 @@ What differs between glassnet (PyTorch's layout) and ONNX, and how it is bridged
 - Stacked layers: one ONNX node per layer; h_n (and c_n) concatenate the layers' final states
   along axis 0, so the order is glassnet's (layer-major, then direction).
 - Initial states: none (or a tensor of zeros made in ``forward``) is left out (ONNX's default
-  is zeros); a traced ``hx`` is sliced per layer.
+  is zeros); a traced ``hx`` is sliced per layer; a learned one (``learn_initial_state``) is
+  expanded to the batch size read from the input's shape at run time.
 """
 from __future__ import annotations
 
@@ -41,21 +42,17 @@ def _zero_state(t) -> bool:
     return not t._parents and not isinstance(t, nn.Parameter) and not np.any(t.data)
 
 
-def _states(call, lstm: bool):
-    """The traced initial states (list of tensors), or None for zeros."""
+def _states(call, lstm: bool) -> list:
+    """The traced initial states [h_0] or [h_0, c_0]; None for a missing or zero state."""
     args, kw = call.args, call.kwargs
     hx = args[1] if len(args) > 1 else kw.get("hx")
-    if hx is None:
-        return None
-    states = list(hx) if lstm else [hx]
-    if all(_zero_state(s) for s in states):
-        return None
-    return states
+    states = [None] * (2 if lstm else 1) if hx is None else (list(hx) if lstm else [hx])
+    return [None if s is None or _zero_state(s) else s for s in states]
 
 
 def _deps(call):
     lstm = call.module.mode == "LSTM"
-    return [call.args[0]] + (_states(call, lstm) or [])
+    return [call.args[0]] + [s for s in _states(call, lstm) if s is not None]
 
 
 def _attrs(m, D: int) -> dict:
@@ -100,10 +97,20 @@ def _layer_weights(m, layer: int, sfx: str) -> tuple:
                  for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
 
+def _learned(ex, param, x: str, K: int, H: int) -> str:
+    """A learned initial state (K, H) broadcast to (K, N, H), N read from the time-major input
+    at run time (so the batch size stays free)."""
+    g = ex.g
+    n = g.node("Gather", [g.node("Shape", [x]), g.ints([1], "axis1")], "batch_size", axis=0)
+    shape = g.node("Concat", [g.ints([K], "K"), n, g.ints([H], "H")], "state_shape", axis=0)
+    state = g.node("Unsqueeze", [ex.weight(param), g.ints([1], "axes")], "state")
+    return g.node("Expand", [state, shape], "initial_state")
+
+
 def _layer_state(ex, state, k0: int, k1: int, K: int):
     if state is None:
         return None
-    name = ex.name(state)
+    name = state if isinstance(state, str) else ex.name(state)
     if K == k1 - k0:
         return name
     return ex.g.node("Slice", [name, ex.g.ints([k0]), ex.g.ints([k1]), ex.g.ints([0])], "h0")
@@ -120,22 +127,22 @@ def _sequence(ex, call):
         raise ExportError(f"onnx.export: {name} is exported for batched input only, got "
                           f"shape {tuple(t.shape)}")
     states = _states(call, lstm)
-    if states is None and m.learn_initial_state:
-        raise ExportError(f"onnx.export: {name}(learn_initial_state=True) is not exported; "
-                          f"pass the state explicitly")
     g, D, L = ex.g, 2 if m.bidirectional else 1, m.num_layers
     K = D * L
     x = ex.name(t)
     if m.batch_first:
         x = g.node("Transpose", [x], "time_major", perm=[1, 0, 2])
+    hx = args[1] if len(args) > 1 else kw.get("hx")
+    if hx is None and m.learn_initial_state:
+        states = [_learned(ex, m.initial_h, x, K, m.hidden_size)] + (
+            [_learned(ex, m.initial_c, x, K, m.hidden_size)] if lstm else [])
     hs, cs = [], []
     for layer in range(L):
         weights = [_layer_weights(m, layer, sfx) for sfx in ("", "_reverse")[:D]]
         key = ex.params.get(id(weights[0][0]), f"{name.lower()}.weight_ih_l{layer}")
         key = key.rsplit(".weight_ih_l", 1)[0] + f".l{layer}"
-        h0 = _layer_state(ex, states[0], layer * D, (layer + 1) * D, K) if states else None
-        c0 = _layer_state(ex, states[1], layer * D, (layer + 1) * D, K) if states and lstm \
-            else None
+        h0 = _layer_state(ex, states[0], layer * D, (layer + 1) * D, K)
+        c0 = _layer_state(ex, states[1], layer * D, (layer + 1) * D, K) if lstm else None
         y, h, c = _node(ex, m, x, weights, h0, c0, key)
         if D == 1:
             x = g.node("Squeeze", [y, g.ints([1], "axes")], "y")
@@ -166,8 +173,8 @@ def _cell(ex, call):
 
     def step_major(s):
         return g.node("Unsqueeze", [ex.name(s), g.ints([0], "axes")], "step")
-    h0 = step_major(states[0]) if states else None
-    c0 = step_major(states[1]) if states and lstm else None
+    h0 = step_major(states[0]) if states[0] is not None else None
+    c0 = step_major(states[1]) if lstm and states[1] is not None else None
     weights = [(m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh)]
     key = ex.params.get(id(m.weight_ih), "cell.weight_ih").rsplit(".weight_ih", 1)[0]
     _, h, c = _node(ex, m, step_major(t), weights, h0, c0, key)

@@ -48,7 +48,7 @@ class Call:
 class Exporter:
     """State of one export: the ONNX graph, the name and batch axis of each traced tensor."""
 
-    def __init__(self, calls, inputs, input_names, params, opset, batch_axis):
+    def __init__(self, calls, inputs, input_names, params, opset, batch_axes):
         self.g = Graph(opset)
         self.opset = opset
         self.names: dict = {}
@@ -56,9 +56,9 @@ class Exporter:
         self.params = params
         self.inputs = inputs
         self.producer: dict = {}
-        for t, name in zip(inputs, input_names):
+        for t, name, axis in zip(inputs, input_names, batch_axes):
             self.names[id(t)] = self.g.reserve(name)
-            self.axes[id(t)] = batch_axis
+            self.axes[id(t)] = axis
         self.calls = []
         for module, args, kwargs, out in calls:       # inner calls end first: outer ones win
             convert = layers.converter_for(module)
@@ -145,9 +145,9 @@ class Exporter:
         self.weight(t)
 
 
-def build(calls, inputs, input_names, outputs, output_names, params, opset, batch_axis):
+def build(calls, inputs, input_names, outputs, output_names, params, opset, batch_axes):
     """The checked ``onnx.ModelProto`` of one traced forward pass."""
-    ex = Exporter(calls, inputs, input_names, params, opset, batch_axis)
+    ex = Exporter(calls, inputs, input_names, params, opset, batch_axes)
     for name in output_names:                   # claimed first: no inner value takes them
         ex.g.reserve(name)
     out_infos = []
@@ -158,8 +158,8 @@ def build(calls, inputs, input_names, outputs, output_names, params, opset, batc
         shape = [("batch" if k == axis else s) for k, s in enumerate(t.shape)]
         out_infos.append(value_info(name, t.data.dtype, shape))
     in_infos = [value_info(name, t.data.dtype,
-                           [("batch" if k == batch_axis else s) for k, s in enumerate(t.shape)])
-                for t, name in zip(inputs, input_names)]
+                           [("batch" if k == axis else s) for k, s in enumerate(t.shape)])
+                for t, name, axis in zip(inputs, input_names, batch_axes)]
     model = ex.g.model(in_infos, out_infos, "glassnet")
     check(model)
     return model
