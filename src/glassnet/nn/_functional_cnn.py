@@ -23,3 +23,20 @@ __all__ += ["adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
             "adaptive_max_pool2d", "adaptive_max_pool3d"]
 __all__ += ["dropout1d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["unfold", "fold", "local_response_norm"]
+__all__ += ["upsample", "upsample_nearest", "upsample_bilinear"]
+
+
+def upsample(x, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """PyTorch's older name of :func:`interpolate` (same arguments and results)."""
+    return interpolate(x, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(x, size=None, scale_factor=None):
+    """``interpolate(x, size, scale_factor, mode='nearest')`` (PyTorch's older name)."""
+    return interpolate(x, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(x, size=None, scale_factor=None):
+    """``interpolate(x, size, scale_factor, mode='bilinear', align_corners=True)`` (PyTorch's
+    older name; note the aligned corners)."""
+    return interpolate(x, size, scale_factor, "bilinear", True)
