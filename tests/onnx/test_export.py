@@ -110,7 +110,7 @@ def test_cnn_conv_pool_batchnorm_dropout(tmp_path):
         nn.AvgPool2d(2, stride=1, padding=1), nn.Conv2d(8, 6, 1, padding="same"),
         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Dropout(0.2), nn.Linear(24, 5))
     _randomize_batch_norm(model)
-    roundtrip(model, gn.randn(2, 2, 12, 12), randn(5, 2, 12, 12), tmp_path)
+    roundtrip(model, gn.randn(2, 2, 12, 12), randn(5, 2, 12, 12), tmp_path, verify=True)
 
 
 def test_cnn_padding_modes_pooling_and_upsampling(tmp_path):
@@ -182,7 +182,7 @@ def test_embedding_lstm_linear(tmp_path):
     gn.manual_seed(8)
     rng = np.random.default_rng(0)
     ids = rng.integers(0, 11, (6, 7))
-    sess = roundtrip(Tagger(), gn.tensor(ids[:2]), ids, tmp_path)
+    sess = roundtrip(Tagger(), gn.tensor(ids[:2]), ids, tmp_path, verify=True)
     assert sess.get_inputs()[0].type == "tensor(int64)"
 
 
@@ -206,7 +206,7 @@ def test_recurrent_with_initial_state_and_two_inputs(opset, tmp_path):
     gn.manual_seed(9)
     example = (gn.randn(5, 2, 3), gn.randn(2, 2, 4))
     roundtrip(Seq2One(), example, (randn(5, 6, 3), randn(2, 6, 4)), tmp_path, batch_axis=1,
-              opset_version=opset)
+              opset_version=opset, verify=True)
 
 
 class GivenH(nn.Module):
@@ -254,7 +254,7 @@ class CellLoop(nn.Module):
 
 def test_cells_in_a_python_loop(tmp_path):
     gn.manual_seed(10)
-    roundtrip(CellLoop(), gn.randn(2, 4, 3), randn(5, 4, 3), tmp_path)
+    roundtrip(CellLoop(), gn.randn(2, 4, 3), randn(5, 4, 3), tmp_path, verify=True)
 
 
 class Glue(nn.Module):
@@ -278,10 +278,35 @@ class Glue(nn.Module):
 @pytest.mark.parametrize("opset", [17, 21])
 def test_custom_forward_with_primitive_ops(opset, tmp_path):
     gn.manual_seed(11)
-    roundtrip(Glue(), gn.randn(2, 1, 4, 4), randn(8, 1, 4, 4), tmp_path, opset_version=opset)
+    roundtrip(Glue(), gn.randn(2, 1, 4, 4), randn(8, 1, 4, 4), tmp_path, opset_version=opset,
+              verify=True)
 
 
 # -- errors ------------------------------------------------------------------------------------
+class FrozenBatch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x) + gn.ones(x.shape[0], 3)       # a constant of the example's batch
+
+
+def test_verify_catches_a_frozen_batch_size(tmp_path):
+    with pytest.raises(gn.onnx.ExportError, match="verify=True.*another size"):
+        gn.onnx.export(FrozenBatch(), gn.randn(2, 3), tmp_path / "m.onnx", verify=True)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_verify_without_onnxruntime_uses_the_reference_evaluator(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)     # import onnxruntime fails
+    with pytest.raises(gn.onnx.ExportError, match="verify=True.*another size"):
+        gn.onnx.export(FrozenBatch(), gn.randn(2, 3), tmp_path / "m.onnx", verify=True)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.LSTM(4, 2, batch_first=True))
+    assert gn.onnx.export(model, gn.randn(2, 5, 3), tmp_path / "m.onnx", verify=True).exists()
+
+
 def test_unsupported_layer_is_named(tmp_path):
     model = nn.Sequential(nn.Linear(8, 8), nn.TransformerEncoderLayer(8, 2, 16))
     with pytest.raises(ValueError, match=r"unsupported layer TransformerEncoderLayer "

@@ -34,14 +34,15 @@ import numpy as np
 
 from ..io import atomic_write_bytes
 from ..nn import Module
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor, enable_grad, no_grad
 from .errors import ExportError
 
 __all__ = ["export"]
 
 
 def export(model, example_input, path, input_names=None, output_names=None,
-           dynamic_batch: bool = True, opset_version: int = 17, *, batch_axis=0):
+           dynamic_batch: bool = True, opset_version: int = 17, *, batch_axis=0,
+           verify: bool = False):
     """Write ``model`` as an ONNX file that onnxruntime (or any ONNX runtime) can serve.
 
     The model runs once on ``example_input`` in eval mode (dropout off, batch norm on its
@@ -65,6 +66,10 @@ def export(model, example_input, path, input_names=None, output_names=None,
         batch_axis: keyword-only; which axis of the inputs is the batch: an int for all, or
             one int per input (None: that input has no batch axis). Default 0; 1 for a
             time-major ``(L, N, H_in)`` recurrent model).
+        verify: keyword-only; before writing, run the graph (with onnxruntime if installed,
+            else ``onnx``'s slower reference evaluator) on a batch one row larger than the
+            example (its first row repeated) and compare every output with glassnet's
+            (rtol = atol = 1e-4): catches a size that a custom forward froze.
 
     Returns:
         The path written, as a ``pathlib.Path``.
@@ -99,18 +104,51 @@ def export(model, example_input, path, input_names=None, output_names=None,
     model.eval()
     try:
         calls, out = _run(model, inputs)
+        outs = _flatten_outputs(out)
+        names_out = _names("output_names", output_names, len(outs), "output")
+        params = {id(t): k for k, t in list(model.named_parameters()) +
+                  list(model.named_buffers()) if isinstance(t, Tensor)}
+        proto = tr.build(calls, inputs, names_in, outs, names_out, params,
+                         int(opset_version), axes)
+        if verify:
+            _verify(model, proto, inputs, names_in, names_out, axes)
     finally:
         for m, mode in was_training:
             m.training = mode
-    outs = _flatten_outputs(out)
-    names_out = _names("output_names", output_names, len(outs), "output")
-    params = {id(t): k for k, t in list(model.named_parameters()) + list(model.named_buffers())
-              if isinstance(t, Tensor)}
-    proto = tr.build(calls, inputs, names_in, outs, names_out, params, int(opset_version),
-                     axes)
     path = Path(path)
     atomic_write_bytes(path, proto.SerializeToString())
     return path
+
+
+def _verify(model, proto, inputs, names_in, names_out, axes) -> None:
+    """Run ``proto`` on a batch of N + 1 (onnxruntime if installed, else onnx's reference
+    evaluator) and compare with glassnet."""
+    feeds = [t.data if a is None else np.concatenate([t.data, np.take(t.data, [0], a)], a)
+             for t, a in zip(inputs, axes)]
+    with no_grad():
+        want = _flatten_outputs(model(*[Tensor(f) for f in feeds]))
+    try:
+        got = _runtime(proto).run(None, dict(zip(names_in, feeds)))
+    except Exception as e:          # noqa: BLE001  (any runtime failure is the finding)
+        raise ExportError(f"onnx.export(verify=True): the exported graph failed on a batch "
+                          f"of another size: {type(e).__name__}: {e}") from e
+    for name, g, w in zip(names_out, got, want):
+        if g.shape != w.shape or not np.allclose(g, w.data, rtol=1e-4, atol=1e-4):
+            diff = "shape " + str(g.shape) + " vs " + str(w.shape) if g.shape != w.shape \
+                else f"largest difference {float(np.abs(g - w.data).max()):.3g}"
+            raise ExportError(f"onnx.export(verify=True): output {name!r} differs from "
+                              f"glassnet's on a batch of another size ({diff}); a size "
+                              f"taken from an input's shape in forward may be frozen")
+
+
+def _runtime(proto):
+    try:
+        import onnxruntime     # noqa: PLC0415  (optional: the fast, complete runtime)
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator    # noqa: PLC0415
+        return ReferenceEvaluator(proto)
+    return onnxruntime.InferenceSession(proto.SerializeToString(),
+                                        providers=["CPUExecutionProvider"])
 
 
 def _inputs(example_input) -> list:
