@@ -8,6 +8,9 @@ A case is ``(id, fn, inputs)`` as in test_core_ops.py. Input kinds: a shape (uni
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import glassnet as gn
 from core_helpers import check_vs_torch, gradcheck, positive, rand
@@ -254,3 +257,28 @@ def test_zero_to_negative_power_is_inf():
     assert (gn.tensor([0.0]) ** gn.tensor([-2.0])).item() == np.inf
     with pytest.raises(ValueError, match=r"pow\(\).*negative integer powers"):
         gn.tensor([2, 3]) ** -1
+
+
+# -- broadcasting (hypothesis): every new binary op, values and both gradients ----------------
+BROADCAST = {
+    "atan2": lambda L, a, b: L.atan2(a, b), "logaddexp": lambda L, a, b: L.logaddexp(a, b),
+    "logaddexp2": lambda L, a, b: L.logaddexp2(a, b), "hypot": lambda L, a, b: L.hypot(a, b),
+    "copysign": lambda L, a, b: L.copysign(a, b), "fmod": lambda L, a, b: L.fmod(a * 3, b),
+    "remainder": lambda L, a, b: (a * 3) % b, "fmax": lambda L, a, b: L.fmax(a, b),
+    "fmin": lambda L, a, b: L.fmin(a, b), "xlogy": lambda L, a, b: L.xlogy(a, L.abs(b)),
+    "lerp": lambda L, a, b: L.lerp(a, b, 0.25), "div_floor": lambda L, a, b: L.div(
+        a * 3, b, rounding_mode="floor") + a * b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCAST))
+@settings(max_examples=15, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       seed=st.integers(0, 2**32 - 1))
+def test_broadcasting_matches_torch(name, shapes, seed):
+    a_shape, b_shape = shapes.input_shapes
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(-2, 2, a_shape).astype(np.float32)
+    b = rng.uniform(0.3, 2, b_shape) * rng.choice([-1, 1], b_shape)     # away from 0
+    out = check_vs_torch(BROADCAST[name], a, np.asarray(b, np.float32))
+    assert out.shape == shapes.result_shape
