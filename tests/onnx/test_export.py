@@ -370,3 +370,22 @@ class IdsTransposed(nn.Module):
 def test_op_on_integer_input_outside_a_layer_is_refused(tmp_path):
     with pytest.raises(gn.onnx.ExportError, match="integer input"):
         gn.onnx.export(IdsTransposed(), gn.tensor([[1, 2, 3], [0, 4, 1]]), tmp_path / "m.onnx")
+
+
+def test_import_is_lazy_and_a_missing_onnx_is_explained():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "import glassnet as gn\n"
+            "try:\n"
+            "    gn.onnx.export(gn.nn.Linear(2, 2), gn.randn(2, 2), 'never.onnx')\n"
+            "except ImportError as e:\n"
+            "    print('ImportError:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "ImportError: glassnet.onnx.export needs the onnx package: pip install " \
+           "'glassnet[onnx]'" in out
+    code = "import sys, glassnet; print('onnx' in sys.modules, 'onnxruntime' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False False"

@@ -52,7 +52,7 @@ def export(model, example_input, path, input_names=None, output_names=None,
 
     Args:
         model: a ``glassnet.nn.Module``: Sequential stacks and custom modules built from the
-            supported layers (``glassnet.onnx.SUPPORTED_LAYERS``) and simple tensor ops.
+            supported layers (``glassnet.onnx.supported_layers()``) and simple tensor ops.
         example_input: a Tensor (or NumPy array), or a tuple of them for a model with
             several inputs. Integer tensors (token ids for Embedding) stay int64.
         path: the ``.onnx`` file to write (its folder must exist).
@@ -65,11 +65,12 @@ def export(model, example_input, path, input_names=None, output_names=None,
         opset_version: ONNX opset, 17 (default) to 21.
         batch_axis: keyword-only; which axis of the inputs is the batch: an int for all, or
             one int per input (None: that input has no batch axis). Default 0; 1 for a
-            time-major ``(L, N, H_in)`` recurrent model).
+            time-major ``(L, N, H_in)`` recurrent model.
         verify: keyword-only; before writing, run the graph (with onnxruntime if installed,
             else ``onnx``'s slower reference evaluator) on a batch one row larger than the
             example (its first row repeated) and compare every output with glassnet's
-            (rtol = atol = 1e-4): catches a size that a custom forward froze.
+            (rtol = atol = 1e-4): catches a size that a custom forward froze. With
+            ``dynamic_batch=False`` the example batch itself is run.
 
     Returns:
         The path written, as a ``pathlib.Path``.

@@ -27,7 +27,7 @@ def _const(ex, value, like, hint="c"):
 def _unary(build):
     """Converter for a layer that maps its one input element-wise: ``build(ex, x, m, t)``."""
     def convert(ex, call):
-        t = call.args[0]
+        t = call.x
         return [(build(ex, ex.name(t), call.module, t), ex.axis(t))]
     return convert
 
@@ -57,12 +57,12 @@ def _threshold(ex, x, m, t):
 
 
 def _passthrough(ex, call):
-    t = call.args[0]
+    t = call.x
     return [(ex.g.node("Identity", [ex.name(t)]), ex.axis(t))]
 
 
 def _linear(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     w = ex.weight(m.weight)
     b = ex.weight(m.bias) if m.bias is not None else None
     if t.ndim == 2:
@@ -75,12 +75,12 @@ def _linear(ex, call):
 
 
 def _reshape_layer(ex, call):
-    t, out = call.args[0], call.outputs[0]
+    t, out = call.x, call.outputs[0]
     return [ex.reshape(ex.name(t), t.shape, ex.axis(t), out.shape, "flatten")]
 
 
 def _batched(call, extra=""):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     dims = getattr(m, "_dims", None) or len(m.kernel_size)
     if t.ndim != dims + 2:
         raise ExportError(f"onnx.export: {type(m).__name__} is exported for batched input "
@@ -101,7 +101,7 @@ _PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
 
 
 def _conv(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     dims = _batched(call)
     x, pads = ex.name(t), _conv_pads(m, dims)
     if m.padding_mode != "zeros":
@@ -120,7 +120,7 @@ def _conv(ex, call):
 
 
 def _conv_transpose(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     if call.kwargs.get("output_size") is not None or len(call.args) > 1:
         raise ExportError(f"onnx.export: {type(m).__name__}(output_size=...) is not "
                           f"exported; set output_padding on the layer instead")
@@ -135,7 +135,7 @@ def _conv_transpose(ex, call):
 
 
 def _max_pool(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     if m.return_indices:
         raise ExportError(f"onnx.export: {type(m).__name__}(return_indices=True) is not "
                           f"supported")
@@ -147,7 +147,7 @@ def _max_pool(ex, call):
 
 
 def _avg_pool(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     if m.divisor_override is not None:
         raise ExportError(f"onnx.export: {type(m).__name__}(divisor_override=...) has no "
                           f"ONNX equivalent")
@@ -159,7 +159,7 @@ def _avg_pool(ex, call):
 
 
 def _adaptive_avg_pool(ex, call):
-    t, out = call.args[0], call.outputs[0]
+    t, out = call.x, call.outputs[0]
     if t.ndim != 4:
         raise ExportError(f"onnx.export: AdaptiveAvgPool2d is exported for (N, C, H, W) "
                           f"input only, got {tuple(t.shape)}")
@@ -175,7 +175,7 @@ def _adaptive_avg_pool(ex, call):
 
 
 def _batch_norm(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     if not m.track_running_stats:
         raise ExportError(f"onnx.export: {type(m).__name__}(track_running_stats=False) uses "
                           f"batch statistics even in eval mode; it has no ONNX equivalent")
@@ -189,7 +189,7 @@ def _batch_norm(ex, call):
 
 
 def _layer_norm(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     shape, dt = m.normalized_shape, t.data.dtype
     scale = ex.weight(m.weight) if m.weight is not None else ex.g.weight(np.ones(shape, dt),
                                                                          "ones")
@@ -201,13 +201,13 @@ def _layer_norm(ex, call):
 
 
 def _embedding(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     y = ex.g.node("Gather", [ex.weight(m.weight), ex.name(t)], "embedding", axis=0)
     return [(y, ex.axis(t))]
 
 
 def _upsample(ex, call):
-    m, t, out = call.module, call.args[0], call.outputs[0]
+    m, t, out = call.module, call.x, call.outputs[0]
     modes = {"nearest": ("nearest", "asymmetric"), "linear": ("linear", None),
              "bilinear": ("linear", None), "trilinear": ("linear", None)}
     if m.mode not in modes:

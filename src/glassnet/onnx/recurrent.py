@@ -52,7 +52,7 @@ def _states(call, lstm: bool) -> list:
 
 def _deps(call):
     lstm = call.module.mode == "LSTM"
-    return [call.args[0]] + [s for s in _states(call, lstm) if s is not None]
+    return [call.x] + [s for s in _states(call, lstm) if s is not None]
 
 
 def _attrs(m, D: int) -> dict:
@@ -117,7 +117,7 @@ def _layer_state(ex, state, k0: int, k1: int, K: int):
 
 
 def _sequence(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     name, lstm = type(m).__name__, m.mode == "LSTM"
     args, kw = call.args, call.kwargs
     if (len(args) > 2 and args[2] is not None) or kw.get("lengths") is not None:
@@ -163,7 +163,7 @@ _sequence.deps = _deps
 
 
 def _cell(ex, call):
-    m, t = call.module, call.args[0]
+    m, t = call.module, call.x
     lstm = m.mode == "LSTM"
     if t.ndim != 2:
         raise ExportError(f"onnx.export: {type(m).__name__} is exported for batched input "

@@ -38,6 +38,7 @@ class Call:
 
     def __init__(self, module, args, kwargs, out, convert):
         self.module, self.args, self.kwargs = module, args, kwargs
+        self.x = args[0] if args else kwargs.get("input", kwargs.get("x"))   # the main input
         self.outputs = tensors_in(out)
         self.convert = convert
 
