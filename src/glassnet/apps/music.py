@@ -31,13 +31,15 @@ import numpy as np
 from .. import nn, optim
 from ..io import load_weights, save_weights
 from ..nn import functional as F
+from ..runs import Task, TaskRecipe, register, write_run_json
+from ..runs.rundir import resolve_data
 from ..tensor import Tensor, manual_seed, no_grad
-from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe,
-                   write_json)
+from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe)
+from .music_data import load_midi_folder, music_baselines, read_chorale_json, read_midi
 
 __all__ = ["LOWEST", "KEYS", "load_jsb", "to_roll", "batches", "MusicLSTM", "frame_nll",
            "sample", "roll_to_midi", "midi_to_roll", "plot_roll", "MusicRecipe", "train_music",
-           "load_music_run", "cmd_train"]
+           "load_music_run", "load_rolls", "cmd_train"]
 
 LOWEST, KEYS = 21, 88          # piano keys: MIDI notes 21 (A0) .. 108 (C8)
 
@@ -232,11 +234,16 @@ def plot_roll(roll, path, title: str = "") -> Path:
 
 
 @dataclasses.dataclass
-class MusicRecipe:
+class MusicRecipe(TaskRecipe):
     """Keys of ``recipes/music.toml``.
 
     Args:
         task: ``"music"`` (tells ``glassnet train`` which app reads the recipe).
+        data: ``""`` (the JSB Chorales of the shared data folder at ``resolution``), a
+            chorale JSON file (``{"train", "valid", "test"}`` lists of pieces, each a list of
+            steps of MIDI notes), or a folder of MIDI files (split 80/10/10 by file, seeded,
+            unless it has ``train/``, ``valid/``, ``test/`` folders); see
+            :mod:`glassnet.apps.music_data`.
         resolution: ``"quarter"`` (the Boulanger-Lewandowski version), ``"8th"`` or ``"16th"``.
         hidden, num_layers, dropout: :class:`MusicLSTM` sizes.
         epochs, batch_size, lr, clip: Adam with gradient-norm clipping; the weights with the
@@ -253,6 +260,7 @@ class MusicRecipe:
     """
 
     task: str = "music"
+    data: str = ""
     resolution: str = "quarter"
     hidden: int = 128
     num_layers: int = 1
@@ -298,10 +306,11 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
         >>> res["test_nll"]   # nats per frame
         8.4
     """
+    rolls, source = load_rolls(recipe)
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
-    data = load_jsb(recipe.data_dir, recipe.resolution)
-    k = recipe.max_pieces or None
-    rolls = {s: [to_roll(p) for p in data[s][:k]] for s in ("train", "valid", "test")}
+    if verbose:
+        print(f"music: {source}: " + " / ".join(f"{len(rolls[s])} {s}" for s in rolls)
+              + " pieces")
     manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     model = MusicLSTM(recipe.hidden, recipe.num_layers, recipe.dropout)
@@ -341,12 +350,38 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
     roll = sample(model, recipe.sample_steps, seed=recipe.seed, temperature=recipe.temperature)
     roll_to_midi(roll, run_dir / "sample.mid")
     plot_roll(roll, run_dir / "sample.png", f"glassnet LSTM sample ({recipe.sample_steps} beats)")
-    result = {"valid_nll": best, "best_epoch": best_epoch,
-              "test_nll": evaluate_nll(model, rolls["test"]),
+    test_nll = evaluate_nll(model, rolls["test"])
+    result = {"task": "music", "data": source, "test": {"nll_per_frame": test_nll},
+              "baselines": music_baselines(rolls["train"], rolls["test"]),
+              "valid_nll": best, "best_epoch": best_epoch, "test_nll": test_nll,
               "test_frames": int(sum(len(r) for r in rolls["test"])),
               "train_seconds": round(train_seconds, 2), "history": log}
-    write_json(run_dir / "run.json", result)
+    write_run_json(run_dir, result)
     return result
+
+
+def load_rolls(recipe: MusicRecipe) -> tuple[dict, str]:
+    """``({"train", "valid", "test"}: lists of piano rolls, source)`` of the recipe's data,
+    the first ``max_pieces`` of each part when set."""
+    if not recipe.data:
+        data = load_jsb(recipe.data_dir, recipe.resolution)
+        rolls = {s: [to_roll(p) for p in data[s]] for s in ("train", "valid", "test")}
+        source = f"JSB Chorales ({recipe.resolution})"
+    else:
+        path = resolve_data(recipe.data, recipe.data_dir)
+        if path.is_dir():
+            rolls = load_midi_folder(path, recipe.seed)
+        elif path.suffix.lower() in (".mid", ".midi"):
+            raise ValueError(f"data {path}: one MIDI file; give a folder of MIDI files (the "
+                             f"pieces are split into train/valid/test)")
+        elif path.is_file():
+            rolls = read_chorale_json(path)
+        else:
+            raise FileNotFoundError(f"data {path}: no such file or folder (expected a folder "
+                                    f"of MIDI files or a chorale JSON)")
+        source = str(path)
+    k = recipe.max_pieces or None
+    return {s: r[:k] for s, r in rolls.items()}, source
 
 
 def load_music_run(run_dir) -> tuple[MusicLSTM, MusicRecipe]:
@@ -357,6 +392,35 @@ def load_music_run(run_dir) -> tuple[MusicLSTM, MusicRecipe]:
     model = MusicLSTM(recipe.hidden, recipe.num_layers, recipe.dropout)
     load_weights(model, run_dir / "weights.safetensors")
     return model.eval(), recipe
+
+
+def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
+    """The ``music`` task of glassnet.runs: ``glassnet train recipes/music.toml``."""
+    if data_dir is not None:
+        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
+    res = train_music(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    if verbose:
+        base = ", ".join(f"{k} {v['nll_per_frame']:.3f}" for k, v in res["baselines"].items())
+        print(f"test NLL {res['test_nll']:.3f} nats/frame (valid {res['valid_nll']:.3f}; "
+              f"baselines {base}), {res['train_seconds']:.0f} s training")
+        print(f"run written to {run_dir} (sample.mid, sample.png)")
+    return res
+
+
+def _predict_cli(run_dir, args) -> str:
+    """``glassnet predict RUN FILE.mid``: nats per frame of that piece under the model."""
+    if not getattr(args, "file", None):
+        raise ValueError("predict: give a MIDI file to score (nats per frame)")
+    model, _ = load_music_run(run_dir)
+    roll = read_midi(args.file)
+    return json.dumps({"input": str(args.file), "frames": len(roll),
+                       "nll_per_frame": evaluate_nll(model, [roll])})
+
+
+register(Task(name="music", summary="polyphonic music: an LSTM over 88-key piano rolls",
+              recipe=MusicRecipe, train=_train_task, predict=_predict_cli,
+              formats="a folder of MIDI files (mido; optional train/ valid/ test/), a chorale "
+                      "JSON {train, valid, test}, or nothing: the JSB Chorales"))
 
 
 def cmd_train(args) -> int:

@@ -13,19 +13,28 @@ def _integer_ticks():
     return MaxNLocator(integer=True)
 
 
+def _key(name: str) -> str:
+    """``train_x`` -> ``x`` and ``valid_x`` / ``validation_x`` -> ``val_x`` (the apps' names
+    for training and validation values), so each pair shares a panel with the right legend."""
+    for prefix, to in (("train_", ""), ("valid_", "val_"), ("validation_", "val_")):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return to + name[len(prefix):]
+    return name
+
+
 def history_dict(history) -> dict:
     """``{key: [value per epoch]}`` from a History, a dict of lists, or a list of per-epoch
-    dicts (the rows of ``metrics.jsonl``)."""
+    dicts (the rows of ``metrics.jsonl``); ``train_x`` / ``valid_x`` become ``x`` / ``val_x``."""
     if hasattr(history, "history") and isinstance(history.history, dict):
         history = history.history
     if isinstance(history, dict):
-        return {k: [float(v) for v in vals] for k, vals in history.items()
+        return {_key(k): [float(v) for v in vals] for k, vals in history.items()
                 if isinstance(vals, (list, tuple, np.ndarray))}
     out = {}
     for row in history:
         for k, v in row.items():
             if k != "epoch" and isinstance(v, (int, float)):
-                out.setdefault(k, []).append(float(v))
+                out.setdefault(_key(k), []).append(float(v))
     return out
 
 

@@ -105,6 +105,9 @@ def write_report(run_dir, out=None, *, data_dir=None, samples: int = 8) -> Path:
              _note(f"generated {datetime.datetime.now():%Y-%m-%d %H:%M} by glassnet")]
     parts.append("<h2>Final metrics</h2>")
     rows = [(f"test {k}", _fmt(v)) for k, v in (meta.get("test") or {}).items()]
+    rows += [(f"baseline {name}: {k}", _fmt(v)) for name, vals in
+             (meta.get("baselines") or {}).items() if isinstance(vals, dict)
+             for k, v in vals.items()]
     rows += [(f"last epoch {k}", _fmt(v[-1])) for k, v in history.items() if v]
     for key in ("epochs_run", "train_seconds"):
         if key in meta:
@@ -129,6 +132,8 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
     """Summary, curves, model-specific plots and a traced step (each part optional)."""
     parts = []
     model = recipe = None
+    if meta.get("task"):                        # a task of glassnet.runs / glassnet.apps
+        return _task_sections(run_dir, meta, history, tmp)
     try:
         from ..train.recipe import load_run
         recipe, model, meta = load_run(run_dir, data_dir)
@@ -186,6 +191,45 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
                               "layer (all channels)"))
     if x is not None:
         parts += _prediction_sections(model, x, y, tmp, samples, predictions)
+    return parts
+
+
+def _weights_table(path: Path) -> str:
+    """The parameters stored in a run's weights file: name, shape, count."""
+    from ..io.weights import tensors_from_bytes
+    tensors, _ = tensors_from_bytes(path.read_bytes(), path)
+    rows = [(name, f"{tuple(a.shape)}  {a.size:,}") for name, a in tensors.items()]
+    rows.append(("total parameters", f"{sum(a.size for a in tensors.values()):,}"))
+    return _table(rows)
+
+
+def _task_sections(run_dir: Path, meta: dict, history: dict, tmp: Path) -> list:
+    """Model, curves and the run's own pictures for a task run (music, video, segmentation,
+    ...): the model is described by its stored weights; the task's test figures (samples,
+    predictions) are the PNGs the run wrote."""
+    parts = ["<h2>Model</h2>"]
+    weights = run_dir / "weights.safetensors"
+    try:
+        parts.append(_weights_table(weights) if weights.is_file()
+                     else _note(f"{meta['task']} run: no weights.safetensors"))
+    except Exception as e:
+        parts.append(_note(f"weights not readable ({type(e).__name__}: {e})"))
+    try:
+        from ._mpl import pyplot
+        pyplot()
+    except ImportError as e:
+        return parts + [_note(f"plots skipped: {e}")]
+    from . import curves
+    parts.append("<h2>Training curves</h2>")
+    if history and any(k != "lr" for k in history):
+        parts.append(_img(curves.plot_history(history, tmp / "history.png"),
+                          "per epoch: training (solid) and validation (dashed)"))
+    else:
+        parts.append(_note("no per-epoch history"))
+    pictures = sorted(run_dir.glob("*.png"))
+    if pictures:
+        parts.append("<h2>Test figures</h2>")
+        parts += [_img(p, f"{p.name} (written by the {meta['task']} run)") for p in pictures]
     return parts
 
 
