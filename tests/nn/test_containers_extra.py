@@ -90,3 +90,45 @@ def test_container_errors():
         nn.ParameterList(["w"])
     with pytest.raises(KeyError, match="ParameterDict: no parameter named 'w'"):
         nn.ParameterDict()["w"]
+
+
+def _edit_script(lib):
+    """The same list/dict edits on glassnet's and PyTorch's containers."""
+    L = lib.nn.ModuleList([lib.nn.Linear(2, 2), lib.nn.ReLU(), lib.nn.Linear(2, 3)])
+    L.insert(1, lib.nn.Linear(2, 5))
+    del L[0]
+    popped = L.pop(0)
+    L[0] = lib.nn.Tanh()
+    L += [lib.nn.Linear(3, 1)]
+    L2 = L + lib.nn.ModuleList([lib.nn.ReLU()])
+    del L2[1:3]
+    S = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+    S.insert(1, lib.nn.Linear(2, 2))
+    del S[0]
+    S.extend([lib.nn.ReLU()])
+    S.pop(1)
+    S[0] = lib.nn.Linear(2, 4)
+    S = S + lib.nn.Sequential(lib.nn.Linear(4, 6))
+    D = lib.nn.ModuleDict({"a": lib.nn.Linear(1, 1), "b": lib.nn.Linear(1, 2)})
+    D["a"] = lib.nn.Linear(1, 3)                       # replacing keeps the key's place
+    P = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(1)), lib.nn.Parameter(lib.ones(2))])
+    P[0] = lib.nn.Parameter(lib.ones(3))
+    PD = lib.nn.ParameterDict({"x": lib.nn.Parameter(lib.ones(1)),
+                               "y": lib.nn.Parameter(lib.ones(2))})
+    PD["x"] = lib.nn.Parameter(lib.ones(4))
+    return [type(popped).__name__, [type(m).__name__ for m in L], [type(m).__name__ for m in L2]
+            ] + [[(k, tuple(v.shape)) for k, v in c.state_dict().items()]
+                 for c in (L, L2, S, D, P, PD)]
+
+
+def test_list_and_dict_edits_match_torch():
+    assert _edit_script(gn) == _edit_script(torch)
+
+
+def test_index_errors_name_the_container():
+    with pytest.raises(IndexError, match="ModuleList: index 3 out of range for length 2"):
+        nn.ModuleList([nn.ReLU(), nn.ReLU()])[3] = nn.ReLU()
+    with pytest.raises(IndexError, match="Sequential: index -3 out of range for length 2"):
+        del nn.Sequential(nn.ReLU(), nn.ReLU())[-3]
+    with pytest.raises(TypeError, match="Sequential.insert: expected a Module, got int"):
+        nn.Sequential(nn.ReLU()).insert(0, 5)

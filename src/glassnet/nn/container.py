@@ -7,7 +7,62 @@ from .module import Module, Parameter
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
-class Sequential(Module):
+class _IndexedModules(Module):
+    """List editing shared by Sequential and ModuleList, as in PyTorch: set, delete, insert
+    and pop by index; keys stay "0" … "n−1" (they are renumbered after a delete or insert)."""
+
+    def _check_module(self, module, what: str) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.{what}: expected a Module, got "
+                            f"{type(module).__name__}")
+        return module
+
+    def _index(self, i) -> int:
+        n = len(self._modules)
+        if isinstance(i, bool) or not isinstance(i, int) or not -n <= i < n:
+            raise IndexError(f"{type(self).__name__}: index {i!r} out of range for length {n}")
+        return i % n
+
+    def _renumber(self, modules: list) -> None:
+        for key in list(self._modules):
+            delattr(self, key)
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+
+    def __setitem__(self, i: int, module: Module) -> None:
+        _replace(self, self._modules, str(self._index(i)),
+                 self._check_module(module, "__setitem__"))
+
+    def __delitem__(self, i) -> None:
+        mods = list(self._modules.values())
+        if isinstance(i, slice):
+            del mods[i]
+        else:
+            del mods[self._index(i)]
+        self._renumber(mods)
+
+    def insert(self, index: int, module: Module):
+        mods = list(self._modules.values())
+        mods.insert(index, self._check_module(module, "insert"))
+        self._renumber(mods)
+        return self
+
+    def pop(self, i: int = -1) -> Module:
+        module = self._modules[str(self._index(i))]
+        del self[i]
+        return module
+
+    def __add__(self, other):
+        return type(self)(*(list(self) + list(other))) if isinstance(self, Sequential) else \
+            type(self)(list(self) + list(other))
+
+    def __iadd__(self, other):
+        for m in other:
+            setattr(self, str(len(self._modules)), self._check_module(m, "__iadd__"))
+        return self
+
+
+class Sequential(_IndexedModules):
     """Runs its layers in order; ``Sequential(a, b)(x) == b(a(x))``.
 
     Children are named "0", "1", … so ``state_dict`` keys match PyTorch (``0.weight``).
@@ -40,12 +95,24 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, layer: Module) -> "Sequential":
-        setattr(self, str(len(self)), layer)
+        setattr(self, str(len(self)), self._check_module(layer, "append"))
+        return self
+
+    def extend(self, layers) -> "Sequential":
+        for layer in layers:
+            self.append(layer)
         return self
 
 
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (keys ``0.weight``, …)."""
+class ModuleList(_IndexedModules):
+    """A list of modules whose parameters are registered (keys ``0.weight``, …); set, delete,
+    insert, pop, ``+`` and ``+=`` work like on a list (keys renumbered as in PyTorch).
+
+    Example:
+        >>> blocks = gn.nn.ModuleList([gn.nn.Linear(4, 4) for _ in range(3)])
+        >>> blocks.insert(0, gn.nn.ReLU()); len(blocks)
+        4
+    """
 
     def __init__(self, modules=()):
         super().__init__()
@@ -73,6 +140,13 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+def _replace(owner: Module, store: dict, key: str, value) -> None:
+    """Put value under an existing key in place (a plain setattr would move the key to the
+    end, changing the iteration and state_dict order that PyTorch keeps)."""
+    store[key] = value
+    object.__setattr__(owner, key, value)
 
 
 def _key(who: str, key) -> str:
@@ -121,7 +195,10 @@ class ModuleDict(Module):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict[{key!r}]: expected a Module, got "
                             f"{type(module).__name__}")
-        setattr(self, _key("ModuleDict", key), module)
+        if key in self._modules:
+            _replace(self, self._modules, key, module)
+        else:
+            setattr(self, _key("ModuleDict", key), module)
 
     def __delitem__(self, key: str) -> None:
         self[key]
@@ -196,7 +273,7 @@ class ParameterList(Module):
         return self._parameters[self._index(i)]
 
     def __setitem__(self, i: int, value) -> None:
-        setattr(self, self._index(i), _as_parameter("ParameterList", value))
+        _replace(self, self._parameters, self._index(i), _as_parameter("ParameterList", value))
 
     def __len__(self):
         return len(self._parameters)
@@ -238,8 +315,11 @@ class ParameterDict(Module):
         return self._parameters[key]
 
     def __setitem__(self, key: str, value) -> None:
-        setattr(self, _key("ParameterDict", key), _as_parameter(f"ParameterDict[{key!r}]",
-                                                                 value))
+        p = _as_parameter(f"ParameterDict[{key!r}]", value)
+        if key in self._parameters:
+            _replace(self, self._parameters, key, p)
+        else:
+            setattr(self, _key("ParameterDict", key), p)
 
     def __delitem__(self, key: str) -> None:
         self[key]
