@@ -282,6 +282,43 @@ def test_custom_forward_with_primitive_ops(opset, tmp_path):
               verify=True)
 
 
+class MaxOverTime(nn.Module):
+    """A text classifier pooling a BiGRU's outputs with max/min/amax over time."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(30, 8)
+        self.rnn = nn.GRU(8, 6, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, ids):
+        out, _ = self.rnn(self.emb(ids))
+        pooled = out.max(1)[0] + out.amax(1, keepdim=True)[:, 0] - out.min(dim=1)[0]
+        return self.fc(pooled) + out.max() * 0.1
+
+
+def test_max_min_pooling_over_time(tmp_path):
+    gn.manual_seed(14)
+    ids = np.random.default_rng(1).integers(0, 30, (5, 9))
+    roundtrip(MaxOverTime(), gn.tensor(ids[:2]), ids, tmp_path, verify=True)
+
+
+@pytest.mark.parametrize("preset", ["mlp", "cnn"])
+def test_model_presets(preset, tmp_path):
+    from glassnet.models import build_model
+    gn.manual_seed(15)
+    roundtrip(build_model(preset, (1, 12, 12), 10), gn.randn(2, 1, 12, 12),
+              randn(3, 1, 12, 12), tmp_path)
+
+
+def test_char_lstm_application_model(tmp_path):
+    from glassnet.apps.text import CharLSTM
+    gn.manual_seed(16)
+    ids = np.random.default_rng(2).integers(0, 30, (4, 9))
+    roundtrip(CharLSTM(30, 8, 16, layers=2), gn.tensor(ids[:2]), ids, tmp_path,
+              output_names=["logits", "h_n", "c_n"])
+
+
 # -- errors ------------------------------------------------------------------------------------
 class FrozenBatch(nn.Module):
     def __init__(self):

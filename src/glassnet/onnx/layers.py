@@ -281,14 +281,15 @@ def _unsupported(ex, call):
 
 
 def converter_for(module):
-    """The converter of a known layer; None for containers and user-defined modules (their
-    forward is traced); a converter that raises for other glassnet layers."""
+    """The converter of a known layer; None for containers and composite models (user-defined
+    or glassnet's application models: their forward is traced); a converter that raises for
+    the other layers of ``glassnet.nn``."""
     cls = type(module)
     if isinstance(module, _CONTAINERS) and cls.forward in {c.forward for c in _CONTAINERS}:
         return None
     for base in cls.__mro__:
         if base in LAYERS and cls.forward is base.forward:
             return LAYERS[base]
-    if cls.__module__.startswith("glassnet."):
+    if cls.__module__.startswith("glassnet.nn."):     # a glassnet layer with no converter
         return _unsupported
     return None

@@ -152,21 +152,43 @@ def _linear(ex, t):
     return y, ex.axis(x)
 
 
+def _reduced(ex, op, t, a, axes, keepdim):
+    """``op`` (ReduceSum/Mean/Max/Min) of ``a`` over ``axes`` (None: all)."""
+    axes = list(range(a.ndim)) if axes is None else [int(i) for i in axes]
+    inputs, attrs = [ex.name(a)], {"keepdims": int(bool(keepdim))}
+    if op == "ReduceSum" or ex.opset >= 18:
+        inputs.append(ex.g.ints(axes, "axes"))
+    else:
+        attrs["axes"] = axes
+    axis = ex.axis(a)
+    if axis is not None:
+        axis = None if axis in axes else (axis if keepdim else
+                                          axis - sum(1 for i in axes if i < axis))
+    return ex.g.node(op, inputs, op.lower(), **attrs), axis
+
+
 def _reduce(op):
     def convert(ex, t):
         (a,) = _parents(t)
         axes, keepdim = _saved(t, "axes", "keepdim")
-        axes = list(range(a.ndim)) if axes is None else [int(i) for i in axes]
-        inputs, attrs = [ex.name(a)], {"keepdims": int(bool(keepdim))}
-        if op == "ReduceSum" or ex.opset >= 18:
-            inputs.append(ex.g.ints(axes, "axes"))
-        else:
-            attrs["axes"] = axes
-        axis = ex.axis(a)
-        if axis is not None:
-            axis = None if axis in axes else (axis if keepdim else
-                                              axis - sum(1 for i in axes if i < axis))
-        return ex.g.node(op, inputs, op.lower(), **attrs), axis
+        return _reduced(ex, op, t, a, axes, keepdim)
+    return convert
+
+
+def _extreme(op):
+    """``x.max(dim)[0]`` / ``x.min(dim)[0]`` / ``max()`` of all, and ``amax``/``amin``."""
+    def convert(ex, t):
+        (a,) = _parents(t)
+        free = getattr(getattr(t._backward, "__code__", None), "co_freevars", ())
+        if "axes" in free:                                    # amax / amin
+            (axes,) = _saved(t, "axes")
+            return _reduced(ex, op, t, a, axes, t.ndim == a.ndim and a.ndim > 0)
+        if "axis" in free:                                    # max(dim) / min(dim)
+            axis, keepdim = _saved(t, "axis", "keepdim")
+            return _reduced(ex, op, t, a, [axis], keepdim)
+        if a.ndim == t.ndim:                                  # max(dim) of a 0-d tensor
+            return ex.g.node("Identity", [ex.name(a)], "max"), ex.axis(a)
+        return _reduced(ex, op, t, a, None, False)            # max() of all elements
     return convert
 
 
@@ -252,4 +274,6 @@ OPS = {
     "IndexBackward": _getitem, "MmBackward": _matmul, "AddmmBackward": _linear,
     "SumBackward": _reduce("ReduceSum"), "MeanBackward": _reduce("ReduceMean"),
     "ToCopyBackward": _cast,
+    "MaxBackward": _extreme("ReduceMax"), "MinBackward": _extreme("ReduceMin"),
+    "AmaxBackward": _extreme("ReduceMax"), "AminBackward": _extreme("ReduceMin"),
 }
