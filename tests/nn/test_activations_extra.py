@@ -154,3 +154,23 @@ def test_functional_names_match_torch():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=name)
         assert name in F.__all__ and name in gn.__all__
+
+
+@pytest.mark.parametrize("name,args", [
+    ("ReLU", ()), ("LeakyReLU", (0.1,)), ("Threshold", (0.1, 2.0)), ("SiLU", ()), ("Mish", ()),
+    ("ELU", (0.5,)), ("CELU", (2.0,)), ("SELU", ()), ("Hardtanh", (-2.0, 2.0)), ("ReLU6", ()),
+    ("Hardsigmoid", ()), ("Hardswish", ()),
+])
+def test_inplace_flag_is_accepted_like_torch(name, args):
+    """nn.ReLU(inplace=True) as in model code: same repr and values as PyTorch; glassnet
+    returns a new tensor and leaves the input as it was."""
+    g, t = getattr(nn, name)(*args, inplace=True), getattr(torch.nn, name)(*args, inplace=True)
+    assert repr(g) == repr(t)
+    assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+    x = (RNG.standard_normal((3, 4)) * 3).astype(np.float32)
+    xg = gn.tensor(x)
+    y = g(xg)
+    np.testing.assert_allclose(y.numpy(), t(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(xg.numpy(), x)
+    with pytest.raises(TypeError, match=rf"{name}\(inplace='yes'\)"):
+        getattr(nn, name)(*args, inplace="yes")

@@ -34,25 +34,46 @@ def _dim(layer: str, value) -> int:
     return int(value)
 
 
-class ReLU(Module):
+class _InplaceFlag(Module):
+    """Base of the activations that take PyTorch's ``inplace`` flag (``nn.ReLU(inplace=True)``
+    in model code). glassnet accepts it and always returns a new tensor: the input is never
+    overwritten, and the values are PyTorch's either way."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        if not isinstance(inplace, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}(inplace={inplace!r}): inplace must be a "
+                            f"bool")
+        self.inplace = bool(inplace)
+
+    def _repr_with_flag(self, text: str = "") -> str:
+        if not self.inplace:
+            return text
+        return f"{text}, inplace=True" if text else "inplace=True"
+
+    def extra_repr(self) -> str:
+        return self._repr_with_flag()
+
+
+class ReLU(_InplaceFlag):
     """a = max(0, z)."""
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.relu(x)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_InplaceFlag):
     """a = z if z > 0 else negative_slope·z."""
 
-    def __init__(self, negative_slope: float = 0.01):
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__(inplace)
         self.negative_slope = _number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return self._repr_with_flag(f"negative_slope={self.negative_slope}")
 
 
 class Sigmoid(Module):
@@ -82,11 +103,11 @@ class GELU(Module):
         return ops.gelu(x, self.approximate)
 
 
-class Threshold(Module):
+class Threshold(_InplaceFlag):
     """The course's threshold neuron: a = z if z > threshold else value."""
 
-    def __init__(self, threshold: float, value: float):
-        super().__init__()
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__(inplace)
         self.threshold = _number("Threshold", "threshold", threshold)
         self.value = _number("Threshold", "value", value)
 
@@ -96,7 +117,7 @@ class Threshold(Module):
         return ops.threshold(x, self.threshold, self.value)
 
     def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}"
+        return self._repr_with_flag(f"threshold={self.threshold}, value={self.value}")
 
 
 class Softmax(Module):
@@ -127,7 +148,7 @@ class Softmin(Softmax):
         return ops.softmin(x, self.dim)
 
 
-class SiLU(Module):
+class SiLU(_InplaceFlag):
     """a = z·σ(z) (also called swish).
 
     Example:
@@ -138,36 +159,36 @@ class SiLU(Module):
         return ops.silu(x)
 
 
-class Mish(Module):
+class Mish(_InplaceFlag):
     """a = z·tanh(softplus(z))."""
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.mish(x)
 
 
-class ELU(Module):
+class ELU(_InplaceFlag):
     """a = z if z > 0 else α·(e^z − 1).
 
     Args:
         alpha: the value a approaches for z → −∞ is −alpha (default 1.0).
     """
 
-    def __init__(self, alpha: float = 1.0):
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
         self.alpha = _number(type(self).__name__, "alpha", alpha)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return self._repr_with_flag(f"alpha={self.alpha}")
 
 
 class CELU(ELU):
     """a = max(0, z) + min(0, α·(e^{z/α} − 1)); alpha must be non-zero."""
 
-    def __init__(self, alpha: float = 1.0):
-        super().__init__(alpha)
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__(alpha, inplace)
         if self.alpha == 0:
             raise ValueError("CELU(alpha=0): alpha must be non-zero (z is divided by it)")
 
@@ -175,7 +196,7 @@ class CELU(ELU):
         return ops.celu(x, self.alpha)
 
 
-class SELU(Module):
+class SELU(_InplaceFlag):
     """a = scale·(z if z > 0 else α·(e^z − 1)), α ≈ 1.6733, scale ≈ 1.0507 (fixed)."""
 
     def forward(self, x: Tensor) -> Tensor:
@@ -224,15 +245,15 @@ class Tanhshrink(Module):
         return ops.tanhshrink(x)
 
 
-class Hardtanh(Module):
+class Hardtanh(_InplaceFlag):
     """a = clamp(z, min_val, max_val) (defaults −1 and 1).
 
     Args:
         min_val, max_val: the two saturation levels, min_val <= max_val.
     """
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
-        super().__init__()
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
         name = type(self).__name__
         self.min_val = _number(name, "min_val", min_val)
         self.max_val = _number(name, "max_val", max_val)
@@ -244,34 +265,40 @@ class Hardtanh(Module):
         return ops.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return self._repr_with_flag(f"min_val={self.min_val}, max_val={self.max_val}")
 
 
 class ReLU6(Hardtanh):
     """a = min(max(0, z), 6)."""
 
-    def __init__(self):
-        super().__init__(0.0, 6.0)
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.relu6(x)
 
     def extra_repr(self) -> str:
-        return ""
+        return self._repr_with_flag()
 
 
-class Hardsigmoid(Module):
+class Hardsigmoid(_InplaceFlag):
     """a = 0 for z <= −3, 1 for z >= 3, z/6 + 1/2 in between."""
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.hardsigmoid(x)
 
+    def extra_repr(self) -> str:
+        return ""                          # PyTorch's Hardsigmoid does not show inplace either
 
-class Hardswish(Module):
+
+class Hardswish(_InplaceFlag):
     """a = z·hardsigmoid(z): 0 for z <= −3, z for z >= 3, z·(z + 3)/6 in between."""
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.hardswish(x)
+
+    def extra_repr(self) -> str:
+        return ""                          # PyTorch's Hardswish does not show inplace either
 
 
 class Hardshrink(Module):
