@@ -61,10 +61,14 @@ def test_example_script_end_to_end(tmp_path):
              "--train-sequences", "4", "--test-sequences", "3", "--batch-size", "4",
              "--hidden", "4"])
     res = json.loads((tmp_path / "run.json").read_text())
-    assert set(res["test"]) == {"model", "repeat_last", "mean_frame"}
-    for d in res["test"].values():
+    assert res["task"] == "video" and set(res["baselines"]) == {"repeat_last_frame",
+                                                                  "mean_frame"}
+    assert set(res["test_per_frame"]) == {"model", "repeat_last_frame", "mean_frame"}
+    for name, d in res["test_per_frame"].items():
         assert len(d["mse"]) == len(d["bce"]) == 10
-    assert res["test_mean"]["mean_frame"]["mse"] < res["test_mean"]["repeat_last"]["mse"]
+        means = res["test"] if name == "model" else res["baselines"][name]
+        assert means["mse"] == pytest.approx(np.mean(d["mse"]))
+    assert res["baselines"]["mean_frame"]["mse"] < res["baselines"]["repeat_last_frame"]["mse"]
     for name in ("frames.png", "prediction.gif", "weights.safetensors", "metrics.jsonl"):
         assert (tmp_path / name).stat().st_size > 0
     from PIL import Image
@@ -84,7 +88,6 @@ def test_glassnet_train_video_recipe(tmp_path, capsys):
     out = tmp_path / "run"
     assert glassnet_main(["train", str(recipe), "--data-dir", str(root), "--out", str(out),
                           "--quiet"]) == 0
-    assert "run written to" in capsys.readouterr().out
     for name in ("weights.safetensors", "metrics.jsonl", "run.json", "recipe.toml",
                  "frames.png"):
         assert (out / name).stat().st_size > 0, name
@@ -92,7 +95,7 @@ def test_glassnet_train_video_recipe(tmp_path, capsys):
               (out / "metrics.jsonl").read_text().splitlines()]
     assert len(losses) == 3 and losses[-1] < 0.98 * losses[0], losses   # 0.169 -> 0.161
     res = json.loads((out / "run.json").read_text())
-    assert res["recipe"]["patch"] == 8 and len(res["test"]["model"]["mse"]) == 10
+    assert res["recipe"]["patch"] == 8 and len(res["test_per_frame"]["model"]["mse"]) == 10
     model = mm.EncoderForecaster(hidden=4, patch=8)
     gn.io.load_weights(model, out / "weights.safetensors")
     # a second run into the same folder is refused without --overwrite (one-line error)

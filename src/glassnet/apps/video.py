@@ -29,8 +29,11 @@ from ..data import DataLoader, MovingMNIST
 from ..io import save_weights
 from ..nn.linear import check_positive_int
 from ..tensor import Tensor, manual_seed, no_grad
+from ..runs import Task, TaskRecipe, register, write_run_json
+from ..runs.rundir import resolve_data
 from ..train import Callback, JSONLLogger, fit
-from ._run import check_fields, cli_train, data_root, prepare_run_dir, write_json
+from ._run import check_fields, cli_train, data_root, prepare_run_dir
+from .video_data import load_frame_arrays
 
 __all__ = ["space_to_depth", "depth_to_space", "EncoderForecaster", "TimeBudget",
            "frame_metrics", "mean_frame", "evaluate_video", "save_frames", "VideoRecipe",
@@ -156,11 +159,12 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
 
 def evaluate_video(model, test, mean_img, batch_size: int = 50) -> dict:
     """Per-frame metrics (lists of T_out floats) of the model and of the two baselines
-    (``repeat_last``, ``mean_frame``) over all sequences of ``test``."""
+    (``repeat_last_frame``, ``mean_frame``) over all sequences of ``test``."""
     sums, n = {}, 0
     for lo in range(0, len(test), batch_size):
         x, y = test.arrays(range(lo, min(lo + batch_size, len(test))))
-        preds = {"model": _predict(model, x), "repeat_last": np.repeat(x[:, -1:], y.shape[1], 1),
+        preds = {"model": _predict(model, x),
+                 "repeat_last_frame": np.repeat(x[:, -1:], y.shape[1], 1),
                  "mean_frame": np.broadcast_to(mean_img, y.shape)}
         for name, pred in preds.items():
             for k, v in frame_metrics(pred, y).items():
@@ -213,11 +217,16 @@ def save_frames(model, test, out, count: int = 3) -> None:
 
 
 @dataclasses.dataclass
-class VideoRecipe:
+class VideoRecipe(TaskRecipe):
     """Keys of ``recipes/moving_mnist.toml``.
 
     Args:
         task: ``"video"`` (tells ``glassnet train`` which app reads the recipe).
+        data: ``""`` (Moving MNIST made from the MNIST digits), a ``.npy`` file of frames
+            (N, T, H, W) (uint8 or floats in [0, 1]; ``test_fraction`` held out), or a
+            folder with ``train.npy`` and ``test.npy`` (:mod:`glassnet.apps.video_data`).
+        observed: frames given as input; the model predicts the rest (Moving MNIST: of 20).
+        test_fraction: sequences of a single ``.npy`` file held out for the test.
         train_sequences, test_sequences: Moving MNIST sequences made from MNIST train / test
             digits; one epoch = one pass over the training sequences.
         epochs, batch_size, lr: Adam training.
@@ -228,6 +237,9 @@ class VideoRecipe:
     """
 
     task: str = "video"
+    data: str = ""
+    observed: int = 10
+    test_fraction: float = 0.2
     train_sequences: int = 4000
     test_sequences: int = 500
     epochs: int = 5
@@ -248,6 +260,9 @@ class VideoRecipe:
                "patch")],
             ("patch", FRAME % self.patch == 0, f"a divisor of the frame size {FRAME}"),
             ("lr", self.lr > 0, "> 0"), ("seed", self.seed >= 0, ">= 0"),
+            ("observed", self.observed >= 1 and (self.data or self.observed < 20),
+             ">= 1 (and < 20 for Moving MNIST)"),
+            ("test_fraction", 0 < self.test_fraction < 1, "in (0, 1)"),
             ("max_minutes", self.max_minutes >= 0, ">= 0 (0 = no limit)")])
 
 
@@ -267,13 +282,16 @@ def train_video(recipe: VideoRecipe, run_dir, *, overwrite: bool = False,
         >>> res["test_mean"]["model"]["mse"] < res["test_mean"]["repeat_last"]["mse"]
         True
     """
+    train, test, source = load_sequences(recipe)
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
-    root = Path(recipe.data_dir) if recipe.data_dir else data_root() / "mnist"
     manual_seed(recipe.seed)
-    train = MovingMNIST(root, "train", recipe.train_sequences, seed=recipe.seed)
-    test = MovingMNIST(root, "test", recipe.test_sequences, seed=recipe.seed)
     loader = DataLoader(train, recipe.batch_size, shuffle=True, seed=recipe.seed)
-    model = EncoderForecaster(hidden=recipe.hidden, kernel=recipe.kernel, patch=recipe.patch)
+    future = test.arrays([0])[1].shape[1]
+    if verbose:
+        print(f"video: {source}: {len(train)} train / {len(test)} test sequences, "
+              f"{recipe.observed} frames in, {future} predicted")
+    model = EncoderForecaster(hidden=recipe.hidden, kernel=recipe.kernel, patch=recipe.patch,
+                              future=future)
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     start = time.perf_counter()
     history = fit(model, nn.BCEWithLogitsLoss(), opt, loader, epochs=recipe.epochs, metrics=(),
@@ -283,22 +301,56 @@ def train_video(recipe: VideoRecipe, run_dir, *, overwrite: bool = False,
     save_weights(model, run_dir / "weights.safetensors")
     metrics = evaluate_video(model, test, mean_frame(train))
     save_frames(model, test, run_dir)
-    result = {"recipe": dataclasses.asdict(recipe), "train_seconds": round(seconds, 1),
-              "epochs_run": len(history), "train_loss": history["loss"], "test": metrics,
-              "test_mean": {name: {k: float(np.mean(v)) for k, v in d.items()}
-                            for name, d in metrics.items()}}
-    write_json(run_dir / "run.json", result)
+    means = {name: {k: float(np.mean(v)) for k, v in d.items()} for name, d in metrics.items()}
+    result = {"task": "video", "data": source, "test": means.pop("model"), "baselines": means,
+              "test_per_frame": metrics, "recipe": dataclasses.asdict(recipe),
+              "train_seconds": round(seconds, 1), "epochs_run": len(history),
+              "train_loss": history["loss"], "history": history.to_dict()}
+    write_run_json(run_dir, result)
     return result
+
+
+def load_sequences(recipe: VideoRecipe):
+    """``(train, test, source)`` datasets of ``(observed, future)`` frame pairs."""
+    if recipe.data:
+        path = resolve_data(recipe.data, recipe.data_dir)
+        train, test = load_frame_arrays(path, observed=recipe.observed, patch=recipe.patch,
+                                        test_fraction=recipe.test_fraction, seed=recipe.seed)
+        return train, test, str(path)
+    root = Path(recipe.data_dir) if recipe.data_dir else data_root() / "mnist"
+    if not any(root.glob("train-images-idx3*")) and any((root / "mnist").glob("train-images*")):
+        root = root / "mnist"                      # --data-dir given as the data root
+    kw = {"seed": recipe.seed, "num_observed": recipe.observed}
+    return (MovingMNIST(root, "train", recipe.train_sequences, **kw),
+            MovingMNIST(root, "test", recipe.test_sequences, **kw), f"Moving MNIST from {root}")
 
 
 def print_result(res: dict) -> None:
     """Print the test summary of a :func:`train_video` result."""
     print(f"trained {res['epochs_run']} epochs in {res['train_seconds']} s")
-    for name, d in res["test_mean"].items():
-        print(f"{name:12s} MSE/pixel {d['mse']:.5f}  MSE/frame {d['mse_per_frame_sum']:.1f}  "
+    for name, d in {"model": res["test"], **res["baselines"]}.items():
+        print(f"{name:17s} MSE/pixel {d['mse']:.5f}  MSE/frame {d['mse_per_frame_sum']:.1f}  "
               f"BCE/pixel {d['bce']:.4f}")
     print("per future frame (model MSE/frame):",
-          " ".join(f"{v:.1f}" for v in res["test"]["model"]["mse_per_frame_sum"]))
+          " ".join(f"{v:.1f}" for v in res["test_per_frame"]["model"]["mse_per_frame_sum"]))
+
+
+def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
+    """The ``video`` task of glassnet.runs: ``glassnet train recipes/moving_mnist.toml``."""
+    if data_dir is not None:
+        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
+    res = train_video(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    if verbose:
+        print_result(res)
+        print(f"run written to {run_dir} (frames.png, prediction.gif)")
+    return res
+
+
+register(Task(name="video", summary="next-frame prediction: a ConvLSTM encoder-forecaster",
+              recipe=VideoRecipe, train=_train_task,
+              formats="a .npy file of frames (N, T, H, W) (uint8 or floats in [0, 1]), a folder "
+                      "with train.npy + test.npy, or nothing: Moving MNIST from the MNIST "
+                      "digits"))
 
 
 def cmd_train(args) -> int:
