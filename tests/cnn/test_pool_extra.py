@@ -152,3 +152,14 @@ def test_adaptive_float64_finite_differences_and_errors():
         gn.nn.AdaptiveMaxPool3d(2)(gn.tensor(rand(2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"adaptive_avg_pool1d: input \(2, 3, 0\) has an empty"):
         gn.nn.AdaptiveAvgPool1d(2)(gn.tensor(rand(2, 3, 0)))
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=(2, 3, 2), stride=1, dilation=(2, 1, 1),
+                                     ceil_mode=True)])
+def test_maxpool3d_two_pass_ties_and_nan_like_torch(kw):
+    """The separable path keeps PyTorch's choice: first maximum in (d, h, w) order, last NaN."""
+    x = np.round(rand(2, 2, 5, 6, 6))                  # many ties
+    x[0, 0, 1, 2, 2] = x[0, 1, 3, 1, 4] = x[1, 0, 0, 0, 0] = np.nan
+    x[1, 1, 2:4, 2:4, 2:4] = -np.inf
+    compare_with_torch(gn.nn.MaxPool3d(**kw), torch.nn.MaxPool3d(**kw), x.astype(np.float32))

@@ -3,8 +3,8 @@ from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..ops.adaptive_pool import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,
                                 adaptive_max_pool2d, adaptive_max_pool3d)
 from ..ops.conv_nd import conv3d, conv_transpose1d, conv_transpose3d
-from ..ops.pool_nd import (avg_pool1d, avg_pool3d, max_pool3d, max_unpool1d, max_unpool2d,
-                           max_unpool3d)
+from ..ops.pool3d import max_pool3d
+from ..ops.pool_nd import avg_pool1d, avg_pool3d, max_unpool1d, max_unpool2d, max_unpool3d
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.norm import batch_norm, layer_norm
 from ..ops.interpolate import interpolate

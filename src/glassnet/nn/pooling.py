@@ -7,7 +7,7 @@ s stride, p padding, d dilation.
 import numpy as np
 
 from .. import ops
-from ..ops import adaptive_pool, pool_nd
+from ..ops import adaptive_pool, pool3d, pool_nd
 from ..ops.conv import ntuple
 from ..ops.interpolate import interpolate
 from ..tensor import Tensor
@@ -160,7 +160,7 @@ class MaxPool3d(_MaxPoolNd):
         (2, 4, 4, 4, 4)
     """
     _dims = 3
-    _op = staticmethod(pool_nd.max_pool3d)
+    _op = staticmethod(pool3d.max_pool3d)
 
     def forward(self, x: Tensor):
         _check("MaxPool3d", x, "D, H, W")

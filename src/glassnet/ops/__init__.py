@@ -34,6 +34,7 @@ from .special import *  # noqa: F401,F403
 from .group_norm import *  # noqa: F401,F403
 from .conv_nd import *  # noqa: F401,F403
 from .pool_nd import *  # noqa: F401,F403
+from .pool3d import *  # noqa: F401,F403
 from ._util import same_device, unbroadcast  # noqa: F401,E402  (helpers shared with nn)
 from .interpolate import *  # noqa: F401,F403
 from .adaptive_pool import *  # noqa: F401,F403

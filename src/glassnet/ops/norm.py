@@ -44,7 +44,6 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     same_device("batch_norm", x, running_mean, running_var, weight, bias)
     xp = xp_of(xd)
     C = xd.shape[1]
-    axes = (0,) + tuple(range(2, xd.ndim))
     bshape = (1, C) + (1,) * (xd.ndim - 2)
     m = xd.size // C
     use_batch = training or running_mean is None

@@ -1,5 +1,6 @@
-"""N-d pooling on one generic channels-last path: max_pool3d, avg_pool1d/3d, max pooling with
-``return_indices`` (1-d, 2-d, 3-d) and max_unpool1d/2d/3d. ``ops/pool.py`` keeps its tuned
+"""N-d pooling on one generic channels-last path: avg_pool1d/3d, max pooling with
+``return_indices`` (1-d, 2-d, 3-d) and max_unpool1d/2d/3d (max_pool3d without indices is two
+2-d passes, ``ops/pool3d.py``). ``ops/pool.py`` keeps its tuned
 2-d paths (no indices) untouched.
 
 Shape letters: N batch, C channels, S = (D, H, W), (H, W) or (L,) spatial sizes, k kernel,
@@ -23,7 +24,7 @@ from ..tensor import Tensor, make
 from .conv import ntuple
 from .conv_nd import channels_first, channels_last, col2im_nd, inner, windows_nd
 
-__all__ = ["max_pool3d", "avg_pool1d", "avg_pool3d", "max_pool_with_indices", "max_unpool1d",
+__all__ = ["avg_pool1d", "avg_pool3d", "max_pool_with_indices", "max_unpool1d",
            "max_unpool2d", "max_unpool3d", "pool_output_size"]
 
 
@@ -133,19 +134,6 @@ def max_pool_with_indices(who: str, nd: int, x: Tensor, kernel_size, stride=None
         return (gx.astype(g.dtype).reshape(xd.shape),)
     y = make(channels_first(out), (x,), backward, f"MaxPool{nd}DWithIndicesBackward")
     return y, Tensor(xp.ascontiguousarray(indices))
-
-
-def max_pool3d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
-    """Max over k_d×k_h×k_w windows, like ``torch.nn.functional.max_pool3d``.
-
-    Shape: (N, C, D, H, W) → (N, C, D_out, H_out, W_out),
-    D_out = floor((D + 2p − d·(k − 1) − 1)/s) + 1 (ceil with ``ceil_mode``), likewise H, W.
-    With ``return_indices`` also returns the int64 flat indices (for max_unpool3d).
-    """
-    y, idx = max_pool_with_indices("max_pool3d", 3, x, kernel_size, stride, padding,
-                                   dilation, ceil_mode)
-    return (y, idx) if return_indices else y
 
 
 # -- average pooling -------------------------------------------------------------------------
