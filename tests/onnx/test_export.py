@@ -426,3 +426,34 @@ def test_import_is_lazy_and_a_missing_onnx_is_explained():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False False"
+
+
+class OnDevice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm1d(4)
+        self.lstm = nn.LSTM(4, 5, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):                              # (N, 3, L)
+        y = F.relu(self.bn(self.conv(x))).transpose(1, 2)
+        h0 = gn.zeros(1, x.shape[0], 5, device=x.device)
+        out, _ = self.lstm(y, (h0, h0))
+        return self.fc(out[:, -1])
+
+
+def test_a_model_on_a_device_exports_host_weights(device, tmp_path):
+    gn.manual_seed(17)
+    model = OnDevice()
+    _randomize_batch_norm(model)
+    x = randn(6, 3, 7)
+    model.eval()
+    with gn.no_grad():
+        want = model(gn.tensor(x)).data                 # on the CPU, before moving
+    model.to(device)
+    path = gn.onnx.export(model, gn.tensor(x[:2], device=device), tmp_path / "m.onnx",
+                          verify=True)
+    assert next(model.parameters()).device == device
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], want, **TOL)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_device, to_host
 from ..io import atomic_write_bytes
 from ..nn import Module
 from ..tensor import Tensor, enable_grad, no_grad
@@ -98,7 +99,8 @@ def export(model, example_input, path, input_names=None, output_names=None,
             or not 17 <= opset_version <= 21:
         raise ExportError(f"onnx.export(opset_version={opset_version!r}): expected an int "
                          f"from 17 to 21")
-    inputs = _inputs(example_input)
+    device = next((p.device for p in model.parameters()), "cpu")
+    inputs = _inputs(example_input, device)
     names_in = _names("input_names", input_names, len(inputs), "input")
     axes = _batch_axes(batch_axis, inputs, dynamic_batch)
     was_training = [(m, m.training) for m in model.modules()]
@@ -124,19 +126,21 @@ def export(model, example_input, path, input_names=None, output_names=None,
 def _verify(model, proto, inputs, names_in, names_out, axes) -> None:
     """Run ``proto`` on a batch of N + 1 (onnxruntime if installed, else onnx's reference
     evaluator) and compare with glassnet."""
-    feeds = [t.data if a is None else np.concatenate([t.data, np.take(t.data, [0], a)], a)
-             for t, a in zip(inputs, axes)]
+    host = [to_host(t.data) for t in inputs]
+    feeds = [d if a is None else np.concatenate([d, np.take(d, [0], a)], a)
+             for d, a in zip(host, axes)]
     with no_grad():
-        want = _flatten_outputs(model(*[Tensor(f) for f in feeds]))
+        want = [to_host(w.data) for w in _flatten_outputs(
+            model(*[Tensor(to_device(f, inputs[0].device)) for f in feeds]))]
     try:
         got = _runtime(proto).run(None, dict(zip(names_in, feeds)))
     except Exception as e:          # noqa: BLE001  (any runtime failure is the finding)
         raise ExportError(f"onnx.export(verify=True): the exported graph failed on a batch "
                           f"of another size: {type(e).__name__}: {e}") from e
     for name, g, w in zip(names_out, got, want):
-        if g.shape != w.shape or not np.allclose(g, w.data, rtol=1e-4, atol=1e-4):
+        if g.shape != w.shape or not np.allclose(g, w, rtol=1e-4, atol=1e-4):
             diff = "shape " + str(g.shape) + " vs " + str(w.shape) if g.shape != w.shape \
-                else f"largest difference {float(np.abs(g - w.data).max()):.3g}"
+                else f"largest difference {float(np.abs(g - w).max()):.3g}"
             raise ExportError(f"onnx.export(verify=True): output {name!r} differs from "
                               f"glassnet's on a batch of another size ({diff}); a size "
                               f"taken from an input's shape in forward may be frozen")
@@ -152,18 +156,18 @@ def _runtime(proto):
                                         providers=["CPUExecutionProvider"])
 
 
-def _inputs(example_input) -> list:
+def _inputs(example_input, device: str) -> list:
     items = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
     if not items:
         raise ValueError("onnx.export(example_input): expected a Tensor or a tuple of Tensors, "
                          "got an empty sequence")
     out = []
     for i, x in enumerate(items):
-        data = x.data if isinstance(x, Tensor) else x
+        data = to_host(x.data) if isinstance(x, Tensor) else x
         if not isinstance(data, np.ndarray) or data.dtype.kind not in "biuf":
             raise TypeError(f"onnx.export(example_input): item {i} must be a numeric Tensor or "
                             f"NumPy array, got {type(x).__name__}")
-        data = np.array(data)                          # a private copy, on the host
+        data = to_device(np.array(data), device)       # a private copy, on the model's device
         floating = data.dtype.kind == "f"
         out.append(Tensor(data, requires_grad=floating))   # so every op on it is recorded
     return out

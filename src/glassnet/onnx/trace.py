@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import helper
 
+from ..backend import to_host
 from ..tensor import Tensor
 from . import layers, ops
 from .errors import ExportError
@@ -83,7 +84,7 @@ class Exporter:
     def weight(self, t: Tensor, hint: str = "const") -> str:
         """The initializer for a parameter/buffer (named by its state-dict key) or constant."""
         if id(t) not in self.names:
-            self.names[id(t)] = self.g.weight(np.asarray(t.data),
+            self.names[id(t)] = self.g.weight(to_host(t.data),
                                               self.params.get(id(t), hint))
             self.axes[id(t)] = None
         return self.names[id(t)]
@@ -139,7 +140,8 @@ class Exporter:
             self.names[id(t)], self.axes[id(t)] = convert(self, t)
             return
         for x in self.inputs:
-            if x.data.dtype.kind in "iub" and np.shares_memory(x.data, t.data):
+            if x.data.dtype.kind in "iub" and isinstance(t.data, np.ndarray) and \
+                    isinstance(x.data, np.ndarray) and np.shares_memory(x.data, t.data):
                 raise ExportError(f"onnx.export: an op on the integer input {tuple(x.shape)} "
                                   f"ran outside a layer and was not traced (integer tensors "
                                   f"record no graph); pass the ids straight to Embedding")
