@@ -93,7 +93,7 @@ def test_fixed_batch_and_opset_18(tmp_path):
 def _randomize_batch_norm(model):
     rng = np.random.default_rng(0)
     for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
             C = m.num_features
             m.running_mean.data[...] = rng.standard_normal(C)
             m.running_var.data[...] = rng.uniform(0.5, 2.0, C)
@@ -132,6 +132,16 @@ def test_conv1d_batchnorm1d(tmp_path):
                           nn.AvgPool1d(2), nn.Flatten(), nn.Linear(6, 4), nn.BatchNorm1d(4))
     _randomize_batch_norm(model)
     roundtrip(model, gn.randn(2, 3, 20), randn(6, 3, 20), tmp_path)
+
+
+def test_volumes_and_transposed_1d(tmp_path):
+    gn.manual_seed(18)
+    model = nn.Sequential(nn.Conv3d(2, 4, 3, padding=1), nn.BatchNorm3d(4), nn.ReLU(),
+                          nn.MaxPool3d(2), nn.AvgPool3d(2), nn.Flatten(2),
+                          nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1),
+                          nn.Upsample(scale_factor=2, mode="linear"))
+    _randomize_batch_norm(model)
+    roundtrip(model, gn.randn(2, 2, 4, 8, 8), randn(3, 2, 4, 8, 8), tmp_path, verify=True)
 
 
 def test_upsample_bilinear_and_layer_norm(tmp_path):
