@@ -174,3 +174,22 @@ def test_inplace_flag_is_accepted_like_torch(name, args):
     np.testing.assert_array_equal(xg.numpy(), x)
     with pytest.raises(TypeError, match=rf"{name}\(inplace='yes'\)"):
         getattr(nn, name)(*args, inplace="yes")
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("threshold",
+                                                          {"threshold": 0.1, "value": 2.0}),
+    ("silu", {}), ("mish", {}), ("elu", {"alpha": 0.5}), ("celu", {"alpha": 2.0}), ("selu", {}),
+    ("hardtanh", {"min_val": -0.5, "max_val": 0.5}), ("relu6", {}), ("hardsigmoid", {}),
+    ("hardswish", {}),
+])
+def test_functional_inplace_keyword(name, kwargs):
+    import torch.nn.functional as TF
+
+    import glassnet.nn.functional as F
+    x = (RNG.standard_normal((3, 4)) * 4).astype(np.float32)
+    xg = gn.tensor(x)
+    got = getattr(F, name)(xg, inplace=True, **kwargs)
+    want = getattr(TF, name)(torch.tensor(x), inplace=True, **kwargs)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(xg.numpy(), x)

@@ -1,4 +1,8 @@
-"""Non-linearities: relu, leaky_relu, sigmoid, tanh, gelu, threshold, softmax, log_softmax."""
+"""Non-linearities: relu, leaky_relu, sigmoid, tanh, gelu, threshold, softmax, log_softmax.
+
+``inplace`` (relu, leaky_relu, threshold) is accepted as in ``torch.nn.functional``; a new
+tensor is returned and the input is left as it was.
+"""
 import math
 
 import numpy as np
@@ -11,7 +15,7 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softma
            "log_softmax"]
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x); the gradient is 1 where x > 0 and 0 elsewhere (0 at x = 0, like PyTorch)."""
     mask = x.data > 0
     out = x.data * mask if x.data.dtype.kind != "f" else \
@@ -19,7 +23,7 @@ def relu(x: Tensor) -> Tensor:
     return make(out, (x,), lambda g: (g * mask,), "ReluBackward")
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     x = as_float(x)
     pos = x.data > 0
     slope = xp_of(x.data).where(pos, 1, negative_slope).astype(x.data.dtype)
@@ -70,7 +74,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return make(out.astype(d.dtype), (x,), backward, "GeluBackward")
 
 
-def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value`` (the neuron that "fires" above a threshold).
 
     Written as "value where x <= threshold" like PyTorch, so a NaN input stays NaN.

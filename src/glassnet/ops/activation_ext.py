@@ -5,6 +5,9 @@ Each forward is written next to its derivative. The piecewise ones follow PyTorc
 at the kinks exactly (tested at the kink points): hardtanh, relu6 and hardsigmoid pass the
 gradient only strictly inside their linear piece; hardswish's derivative is 0 at x = −3 and
 1 at x = 3; elu/celu/selu take the negative branch's derivative at x = 0.
+
+``inplace`` is accepted where PyTorch has it (``F.relu6(x, inplace=True)``); a new tensor is
+returned and ``x`` is left as it was (the values are PyTorch's either way).
 """
 import math
 
@@ -36,7 +39,7 @@ def _softplus(d, xp):
     return xp.maximum(d, 0) + xp.log1p(xp.exp(-xp.abs(d)))
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x) (swish); d/dx = σ(x)·(1 + x·(1 − σ(x)))."""
     x = as_float(tensor_arg(x, "silu"))
     d = x.data
@@ -50,7 +53,7 @@ def silu(x: Tensor) -> Tensor:
     return make(out, (x,), backward, "SiluBackward")
 
 
-def mish(x: Tensor) -> Tensor:
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)); d/dx = t + x·σ(x)·(1 − t²) with t = tanh(softplus(x))."""
     x = as_float(tensor_arg(x, "mish"))
     d = x.data
@@ -65,19 +68,19 @@ def mish(x: Tensor) -> Tensor:
     return make(out, (x,), backward, "MishBackward")
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, α·(e^x − 1) otherwise; d/dx = 1 or α·e^x (the latter at x = 0)."""
     return _elu(x, alpha, 1.0, 1.0, "EluBackward")
 
 
-def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, α·(e^(x/α) − 1)); d/dx = 1 or e^(x/α)."""
     if alpha == 0:
         raise ValueError("celu(alpha=0): alpha must be non-zero (it divides x)")
     return _elu(x, alpha, 1.0, 1.0 / alpha, "CeluBackward")
 
 
-def selu(x: Tensor) -> Tensor:
+def selu(x: Tensor, inplace: bool = False) -> Tensor:
     """scale·elu(x, α) with PyTorch's fixed α ≈ 1.6733 and scale ≈ 1.0507 (self-normalising)."""
     return _elu(x, SELU_ALPHA, SELU_SCALE, 1.0, "SeluBackward")
 
@@ -137,7 +140,8 @@ def tanhshrink(x: Tensor) -> Tensor:
     return make(d - t, (x,), lambda g: (g * (t * t),), "TanhshrinkBackward")
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
     """clamp(x, min_val, max_val); the gradient is 1 strictly inside (min_val, max_val) (and
     at NaN, as in PyTorch)."""
     if min_val > max_val:
@@ -158,14 +162,14 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     return make(out, (x,), lambda g: (g * inside,), "HardtanhBackward")
 
 
-def relu6(x: Tensor) -> Tensor:
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
     """min(max(0, x), 6) = hardtanh(x, 0, 6)."""
     if tensor_arg(x, "relu6").data.dtype.kind == "b":
         raise TypeError("relu6(): bool inputs are not supported (as in PyTorch)")
     return hardtanh(x, 0.0, 6.0)
 
 
-def hardsigmoid(x: Tensor) -> Tensor:
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3)/6: 0 below −3, 1 above 3; d/dx = 1/6 strictly inside (−3, 3)."""
     x = as_float(tensor_arg(x, "hardsigmoid"))
     d = x.data
@@ -175,7 +179,7 @@ def hardsigmoid(x: Tensor) -> Tensor:
     return make(out, (x,), lambda g: (g * (inside / 6).astype(g.dtype),), "HardsigmoidBackward")
 
 
-def hardswish(x: Tensor) -> Tensor:
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     """x·relu6(x + 3)/6; d/dx = 0 for x <= −3, x/3 + 1/2 for −3 < x < 3, 1 for x >= 3."""
     x = as_float(tensor_arg(x, "hardswish"))
     d = x.data
