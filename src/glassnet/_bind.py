@@ -92,7 +92,15 @@ from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x
 # shape, reduction, indexing and ordering ops (ops/stats, scan, index, ordering, pieces,
 # arrange, triangular; max/min again: they take axis= and an other tensor)
 Tensor.norm = ops.stats.norm
-for _name in ("max min amax amin prod std cumsum cumprod cummax cummin logcumsumexp "
+Tensor.mT = property(ops.matrix_transpose)
+Tensor.where = ops.where_method
+for _name in ("expand_as view_as reshape_as type_as new_zeros new_ones new_full new_empty "
+              "new_tensor is_floating_point is_complex").split():
+    if not hasattr(Tensor, _name):          # tensor.py's own definition wins
+        setattr(Tensor, _name, getattr(ops, _name))
+for _name in ("unflatten select ravel rot90 diff kron count_nonzero bincount unique aminmax "
+              "nansum nanmean index_add index_copy index_fill broadcast_to quantile mode histc "
+              "max min amax amin prod std cumsum cumprod cummax cummin logcumsumexp "
               "split chunk unbind narrow tensor_split unfold flip fliplr flipud roll tril "
               "triu diag diagonal diag_embed trace repeat_interleave tile movedim moveaxis "
               "swapaxes swapdims t contiguous gather scatter scatter_add scatter_reduce "

@@ -11,7 +11,8 @@ from .tensor import Tensor, get_rng
 
 __all__ = ["zeros", "ones", "randn", "rand", "arange", "zeros_like", "ones_like", "from_numpy",
            "full", "full_like", "empty", "empty_like", "eye", "linspace", "logspace", "randint",
-           "randn_like", "rand_like", "randint_like"]
+           "randn_like", "rand_like", "randint_like", "randperm", "tril_indices",
+           "triu_indices"]
 
 
 def _shape(shape):
@@ -189,3 +190,33 @@ def randint_like(t: Tensor, low, high=None, *, dtype=None, generator=None,
     low, high = (0, low) if high is None else (low, high)
     return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype,
                    generator=generator, device=t.device if device is None else device)
+
+
+def randperm(n: int, *, dtype=np.int64, generator=None, device=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (drawn on the host)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm(n={n!r}): expected a non-negative int")
+    rng = generator or get_rng()
+    return Tensor(_place(rng.permutation(int(n)).astype(dtype), device))
+
+
+def _triangle_indices(name: str, row: int, col: int, offset: int, lower: bool, dtype,
+                      device) -> Tensor:
+    for arg, v in (("row", row), ("col", col)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name}({arg}={v!r}): expected a non-negative int")
+    r, c = (np.tril_indices if lower else np.triu_indices)(int(row), int(offset), int(col))
+    return Tensor(_place(np.stack([r, c]).astype(dtype).reshape(2, -1), device))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=np.int64,
+                 device=None) -> Tensor:
+    """The ``(2, N)`` row/column indices of the lower triangle of a ``row x col`` matrix
+    (``offset`` diagonals above the main one included), row by row."""
+    return _triangle_indices("tril_indices", row, col, offset, True, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=np.int64,
+                 device=None) -> Tensor:
+    """The ``(2, N)`` row/column indices of the upper triangle of a ``row x col`` matrix."""
+    return _triangle_indices("triu_indices", row, col, offset, False, dtype, device)

@@ -77,6 +77,17 @@ OPS = {
     "topk": (lambda L, x, k, dim: L.topk(x, k, dim).values, {"k": SMALL, "dim": DIM}),
     "kthvalue": (lambda L, x, k, dim: L.kthvalue(x, k, dim).values, {"k": SMALL, "dim": DIM}),
     "median": (lambda L, x, dim: L.median(x, dim).values, {"dim": DIM}),
+    "select": (lambda L, x, dim, i: L.select(x, dim, i), {"dim": DIM, "i": SMALL}),
+    "rot90": (lambda L, x, k, a, b: L.rot90(x, k, (a, b)), {"k": SMALL, "a": DIM, "b": DIM}),
+    "diff": (lambda L, x, n, dim: L.diff(x, n, dim), {"n": st.integers(0, 3), "dim": DIM}),
+    "index_add": (lambda L, x, dim, i: L.index_add(x, dim, L.const(np.array([i])), x),
+                  {"dim": DIM, "i": SMALL}),
+    "quantile": (lambda L, x, q, dim: L.quantile(x, q, dim),
+                 {"q": st.sampled_from([0.0, 0.3, 1.0, 1.5, -0.1]), "dim": DIM}),
+    "mode": (lambda L, x, dim: L.mode(x, dim).values, {"dim": DIM}),
+    "count_nonzero": (lambda L, x, dim: L.count_nonzero(x, dim), {"dim": DIM}),
+    "histc": (lambda L, x, bins: L.histc(x, bins), {"bins": SMALL}),
+    "unique": (lambda L, x, inv: L.unique(x, return_inverse=inv), {"inv": st.booleans()}),
     "einsum": (lambda L, x, eq: L.einsum(eq, x),
                {"eq": st.sampled_from(["ii", "ij->ji", "i...->...", "ij", "i->ii", "ab,bc"])}),
 }
@@ -140,6 +151,8 @@ def test_bad_input_matches_torch_or_names_the_op(name, data):
     got, want = flat(g_out), flat(t_out)
     if name == "var_mean" and not np.isfinite(x).all():
         got, want = got[:1], want[:1]    # torch's Welford mean of [inf, x] is NaN, not inf
+    if name == "mode" and x.dtype.kind == "f" and np.isnan(x).any():
+        return                           # torch's mode with NaN depends on element order
     assert len(got) == len(want), f"{what}: {len(got)} outputs, torch {len(want)}"
     for a, b in zip(got, want):
         assert a.shape == b.shape, f"{what}: shape {a.shape}, torch {b.shape}"

@@ -6,7 +6,9 @@ logsumexp), ``shape`` (reshape, transpose, indexing, cat, pad), ``matmul`` (matm
 ``scan`` (cumsum, cumprod, cummax, logcumsumexp), ``index`` (gather/scatter, masks, nonzero),
 ``ordering`` (sort, topk, kthvalue, median), ``pieces`` (split, chunk, unbind, unfold),
 ``arrange`` (flip, roll, movedim, tile, repeat_interleave, meshgrid), ``triangular`` (tril/triu,
-diagonal, trace), ``einstein`` (einsum). ``norm`` (the vector norm) stays in ``stats``, so
+diagonal, trace), ``einstein`` (einsum), ``combine`` (hstack, broadcast_tensors, rot90, diff,
+kron ...), ``counting`` (bincount, unique, searchsorted), ``index_update`` (index_add/copy/fill),
+``like`` (expand_as, new_zeros ...). ``norm`` (the vector norm) stays in ``stats``, so
 ``ops.norm`` remains the normalisation module.
 """
 from .activation import *  # noqa: F401,F403
@@ -27,6 +29,10 @@ from .pieces import *  # noqa: F401,F403
 from .arrange import *  # noqa: F401,F403
 from .triangular import *  # noqa: F401,F403
 from .einstein import *  # noqa: F401,F403
+from .combine import *  # noqa: F401,F403
+from .counting import *  # noqa: F401,F403
+from .index_update import *  # noqa: F401,F403
+from .like import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .logic import *  # noqa: F401,F403
 from .activation_ext import *  # noqa: F401,F403

@@ -1,18 +1,18 @@
-"""Order statistics: sort, argsort, topk, kthvalue, median.
+"""Order statistics: sort, argsort, topk, kthvalue, median, quantile, mode.
 
 Each returns values (differentiable) and int64 indices, like ``torch.sort``; the backward sends
 each output's gradient to the element it came from (``along_add``).
 """
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import to_host, xp_of
 from ..tensor import Tensor, make
 from ._util import dim_arg, norm_dim
 from .index import along_add
 from .reduce import ValuesIndices
-from .shape import reshape, squeeze
+from .shape import reshape, squeeze, stack
 
-__all__ = ["sort", "argsort", "topk", "kthvalue", "median", "msort"]
+__all__ = ["sort", "argsort", "topk", "kthvalue", "median", "msort", "quantile", "mode"]
 
 
 def _one_dim(a: Tensor, dim, name: str) -> int:
@@ -133,3 +133,87 @@ def median(a: Tensor, dim=None, keepdim: bool = False):
         raise ValueError(f"median(): cannot reduce over the empty dim {dim} of a tensor of "
                          f"shape {a.shape}")
     return _select(a, d, (n - 1) // 2, keepdim, "Median", True)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(a: Tensor, q, dim=None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The ``q``-th quantiles (``q`` a number or a 1-D tensor in [0, 1]) over ``dim`` (all
+    elements by default), like ``torch.quantile``: between the sorted values at positions
+    ``floor(q·(n−1))`` and ``ceil(q·(n−1))``, by ``interpolation``. Differentiable (built from
+    ``sort``, indexing and arithmetic).
+
+    Shape: the reduced shape, with ``len(q)`` in front when ``q`` is a tensor.
+    """
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"quantile(): expected a floating tensor, got dtype {a.dtype}")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"quantile(interpolation={interpolation!r}): expected one of "
+                         f"{_INTERPOLATIONS}")
+    qs = np.asarray(q.numpy() if isinstance(q, Tensor) else q, dtype=np.float64)
+    if qs.ndim > 1 or (qs.size and (qs.min() < 0 or qs.max() > 1)) or np.isnan(qs).any():
+        raise ValueError(f"quantile(q={q!r}): expected a number or a 1-D tensor in [0, 1]")
+    if dim is None:
+        x, d = reshape(a, (-1,)), 0
+    else:
+        d = _one_dim(a, dim, "quantile")
+        x = a if a.ndim else reshape(a, (1,))
+    n = x.shape[d]
+    if n == 0:
+        raise ValueError(f"quantile(): cannot reduce over an empty dim of shape {a.shape}")
+    s = sort(x, d).values
+    outs = []
+    for qv in qs.reshape(-1):
+        pos = qv * (n - 1)
+        lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+        frac = pos - lo
+        if interpolation == "lower":
+            hi, frac = lo, 0.0
+        elif interpolation == "higher":
+            lo, frac = hi, 0.0
+        elif interpolation == "nearest":
+            lo = hi = int(np.round(pos))        # round half to even, as torch
+            frac = 0.0
+        elif interpolation == "midpoint":
+            frac = 0.5 if hi != lo else 0.0
+        v_lo = s[(slice(None),) * d + (lo,)]
+        if interpolation in ("linear", "midpoint"):      # always the lerp, as torch (inf -> nan)
+            v = v_lo + (s[(slice(None),) * d + (hi,)] - v_lo) * float(frac)
+        else:
+            v = v_lo
+        if keepdim:
+            v = reshape(v, _kept(a.shape, d if dim is not None else None))
+        outs.append(v)
+    if qs.ndim == 0:
+        return outs[0]
+    return stack(outs, 0)
+
+
+def _kept(shape: tuple, d) -> tuple:
+    return tuple(1 for _ in shape) if d is None else shape[:d] + (1,) + shape[d + 1:]
+
+
+def mode(a: Tensor, dim: int = -1, keepdim: bool = False):
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and
+    the index of its last occurrence, like ``torch.mode``; the gradient goes to that element."""
+    d = _one_dim(a, dim, "mode")
+    if a.ndim == 0:
+        return sort(a)
+    xp = xp_of(a.data)
+    if a.shape[d] == 0:
+        raise ValueError(f"mode(): cannot reduce over an empty dim of shape {a.shape}")
+    moved = np.moveaxis(to_host(a.data), d, -1)          # one pass of np.unique per row
+    rows = moved.reshape(-1, moved.shape[-1])
+    pick = np.empty(rows.shape[0], np.int64)
+    for r, row in enumerate(rows):
+        vals, counts = np.unique(row, return_counts=True)
+        best = vals[np.argmax(counts)]               # np.unique sorts: smallest first
+        pick[r] = np.flatnonzero((row == best) | (np.isnan(row) & np.isnan(best))
+                                 if row.dtype.kind == "f" else row == best)[-1]
+    idx = xp.asarray(np.expand_dims(pick.reshape(moved.shape[:-1]), d))
+    vals = _picked(a, idx, d, "Mode")
+    if keepdim:
+        return ValuesIndices(vals, Tensor(idx))
+    return ValuesIndices(squeeze(vals, d), Tensor(xp.squeeze(idx, d)))

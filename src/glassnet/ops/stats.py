@@ -1,18 +1,22 @@
-"""Spread and size of a tensor: std, var_mean, std_mean and the vector p-norm.
+"""Spread and size of a tensor: std, var_mean, std_mean, aminmax, nansum/nanmean and the
+vector p-norm.
 
 ``var`` lives in ``reduce.py``; ``std`` repeats its few lines (instead of ``sqrt(var)``) so that
 its backward is one formula, ``g·(x − mean) / ((n − correction)·std)``, like PyTorch's.
 """
 import builtins
+from collections import namedtuple
 
 import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import norm_dim
-from .reduce import _axes, _expand, mean, spread_args, var
+from .reduce import _axes, _expand, amax, amin, mean, spread_args, var
+from .reduce import sum as sum_
 
-__all__ = ["std", "var_mean", "std_mean"]      # norm: see ops/__init__ (ops.norm is a module)
+# norm is left out: ``ops.norm`` is the normalisation module (see ops/__init__)
+__all__ = ["std", "var_mean", "std_mean", "aminmax", "nansum", "nanmean"]
 
 
 def std(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -116,3 +120,35 @@ def norm(a: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 def _keep_shape(shape: tuple, axes) -> tuple:
     return tuple(1 for _ in shape) if axes is None else tuple(
         1 if i in axes else s for i, s in enumerate(shape))
+
+
+MinMax = namedtuple("MinMax", ["min", "max"])
+
+
+def aminmax(a: Tensor, *, dim=None, keepdim: bool = False):
+    """``(amin, amax)`` over ``dim`` (all elements by default), like ``torch.aminmax``."""
+    d = () if dim is None else dim
+    return MinMax(amin(a, d, keepdim), amax(a, d, keepdim))
+
+
+def nansum(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``sum`` treating NaN as 0 (the NaN elements get no gradient)."""
+    xp = xp_of(a.data)
+    if a.data.dtype.kind != "f":
+        return sum_(a, dim, keepdim, dtype=dtype)
+    nan = xp.isnan(a.data)
+    clean = make(xp.where(nan, 0, a.data), (a,), lambda g: (xp.where(nan, 0, g),),
+                 "NansumBackward")
+    return sum_(clean, dim, keepdim, dtype=dtype)
+
+
+def nanmean(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``mean`` over the elements that are not NaN."""
+    if a.data.dtype.kind != "f":
+        raise TypeError(f"nanmean(): expected a floating tensor, got dtype {a.dtype}")
+    xp = xp_of(a.data)
+    axes = _axes(a, dim, "nanmean")
+    count = xp.sum(~xp.isnan(a.data), axis=axes, keepdims=keepdim).astype(a.data.dtype)
+    total = nansum(a, dim, keepdim, dtype=dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / Tensor(count.astype(total.data.dtype))
