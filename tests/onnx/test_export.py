@@ -467,3 +467,23 @@ def test_a_model_on_a_device_exports_host_weights(device, tmp_path):
     assert next(model.parameters()).device == device
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(sess.run(None, {"input": x})[0], want, **TOL)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+def test_recurrent_file_matches_pytorch(layer, tmp_path):
+    """Independent oracle: PyTorch's layer with the same state dict, on the same input."""
+    torch = pytest.importorskip("torch")
+    gn.manual_seed(19)
+    kw = dict(num_layers=2, batch_first=True, bidirectional=True)
+    ours = getattr(nn, layer)(3, 4, **kw)
+    ref = getattr(torch.nn, layer)(3, 4, **kw)
+    ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
+    path = gn.onnx.export(ours, gn.randn(2, 6, 3), tmp_path / "m.onnx")
+    x = randn(5, 6, 3)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    with torch.no_grad():
+        out, state = ref(torch.from_numpy(x))
+    want = [out, *state] if layer == "LSTM" else [out, state]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w.numpy(), **TOL)
