@@ -94,3 +94,13 @@ def test_float64_finite_differences(kw, shape):
 def test_errors_name_the_layer_or_function(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_nearest_keeps_integer_dtypes_like_torch():
+    x = np.arange(24, dtype=np.uint8).reshape(1, 2, 3, 4)
+    for mode in ("nearest", "nearest-exact"):
+        yg = F.interpolate(gn.tensor(x), scale_factor=1.5, mode=mode)
+        yt = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=1.5, mode=mode)
+        assert yg.dtype == np.uint8
+        np.testing.assert_array_equal(yg.data, yt.numpy())
+    assert F.interpolate(gn.tensor(x), scale_factor=2, mode="bilinear").dtype == np.float32

@@ -76,7 +76,9 @@ def _resample(x: Tensor, axes_taps: list, name: str) -> Tensor:
         idx_d, w_d, mat_d = idx, w.astype(dt), mat.astype(dt)
         if dev is not None:
             idx_d, w_d, mat_d = (to_device(a, dev) for a in (idx, w_d, mat_d))
-        out = xp.take(y, idx_d[0], axis=axis) * w_d[0].reshape(wshape)
+        out = xp.take(y, idx_d[0], axis=axis)
+        if idx.shape[0] > 1:                         # nearest: a copy (keeps int dtypes)
+            out = out * w_d[0].reshape(wshape)
         for t in range(1, idx.shape[0]):
             out += xp.take(y, idx_d[t], axis=axis) * w_d[t].reshape(wshape)
         plan.append((axis, mat_d))
@@ -149,7 +151,10 @@ def interpolate(x: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                          f"linear, bilinear, bicubic and trilinear")
     if 0 in x.shape[2:]:
         raise ValueError(f"{who}: input {tuple(x.shape)} has an empty spatial dim")
-    x = real_input(x, "interpolate")
+    if mode not in ("nearest", "nearest-exact"):
+        x = real_input(x, "interpolate")            # int/bool → float32 (nearest copies)
+    elif x.data.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: expected a real-valued input, got dtype {x.dtype}")
     outs, scales = _sizes(who, x, nd, size, scale_factor, bool(recompute_scale_factor))
     if mode == "nearest" and nd < 3 and not recompute_scale_factor:
         return upsample_nearest(x, size, scale_factor)
