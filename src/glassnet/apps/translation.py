@@ -85,10 +85,12 @@ def default_data_path() -> Path:
 
 
 def load_pairs(path=None, *, max_len: int = 10, prefixes=ENG_PREFIXES, limit=None):
-    """Read (English tokens, French tokens) pairs from ``fra-eng.zip`` (or a ``fra.txt``).
+    """Read (English tokens, French tokens) pairs from ``fra-eng.zip`` (or a ``fra.txt``), or
+    (source, target) pairs from any UTF-8 TSV file of lines ``source<TAB>target`` (further
+    columns, e.g. Tatoeba's attribution, are ignored; blank lines are skipped).
 
     Args:
-        path: the zip (or extracted text file); default :func:`default_data_path`.
+        path: the zip, or a TSV text file; default :func:`default_data_path`.
         max_len: keep pairs whose both sides have at most this many tokens.
         prefixes: keep pairs whose tokenised English starts with one of these strings
             (``None`` or empty: keep all).
@@ -101,17 +103,24 @@ def load_pairs(path=None, *, max_len: int = 10, prefixes=ENG_PREFIXES, limit=Non
     if not path.is_file():
         raise FileNotFoundError(f"translation data {path}: no such file (set GLASSNET_DATA or "
                                 f"pass the path of fra-eng.zip)")
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            text = z.read("fra.txt").decode("utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                text = z.read("fra.txt").decode("utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        line = (path.read_bytes()[:e.start].count(b"\n") + 1) if path.suffix != ".zip" else "?"
+        raise ValueError(f"{path}: line {line}: not UTF-8 text ({e.reason})") from None
     pre = tuple(p + " " for p in prefixes or ())
     pairs = []
     for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
         fields = line.split("\t")
-        if len(fields) < 2:
-            raise ValueError(f"{path}: line {n}: expected 'English<TAB>French', got {line!r}")
+        if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+            raise ValueError(f"{path}: line {n}: expected 'source<TAB>target' (a sentence "
+                             f"pair), got {line[:80]!r}")
         en, fr = tokenize(fields[0]), tokenize(fields[1])
         if len(en) > max_len or len(fr) > max_len or not en or not fr:
             continue

@@ -23,22 +23,28 @@ import numpy as np
 
 from .. import nn, optim
 from ..io import atomic_write_text
+from ..runs import Task, TaskRecipe, register, write_run_json
+from ..runs.rundir import resolve_data
 from ..tensor import manual_seed, no_grad
 from ._run import read_recipe
-from .translation import (PAD, Seq2Seq, Translator, Vocab, detokenize, load_pairs, pad_batch,
-                          split_pairs)
+from .translation import (ENG_PREFIXES, PAD, Seq2Seq, Translator, Vocab, default_data_path,
+                          detokenize, load_pairs, pad_batch, split_pairs)
+from .translation_baselines import translation_baselines
 
 __all__ = ["TranslationRecipe", "train_translation", "corpus_bleu", "batches", "train_step",
            "mean_loss", "recipe_task", "cmd_train", "cmd_translate", "add_commands", "COMMANDS"]
 
 
 @dataclasses.dataclass
-class TranslationRecipe:
+class TranslationRecipe(TaskRecipe):
     """Every setting of a translation run (the keys of ``recipes/translation.toml``).
 
     Args:
         task: must be ``"translation"``.
-        data: path of ``fra-eng.zip`` (``None``: ``$GLASSNET_DATA`` or ``../shared/data``).
+        data: path of ``fra-eng.zip`` (``None``: ``$GLASSNET_DATA`` or ``../shared/data``), or
+            of a UTF-8 TSV file of sentence pairs ``source<TAB>target``.
+        eng_prefixes: keep only English sources starting "i am", "he is", ... (the Tatoeba
+            benchmark filter); ``None``: on for ``fra-eng.zip``, off for other files.
         max_len: longest sentence kept, in tokens, both sides (also the decoding limit + 2).
         test_fraction: share of distinct English sentences held out.
         min_count: tokens seen fewer times in training become ``<unk>``.
@@ -52,6 +58,7 @@ class TranslationRecipe:
 
     task: str = "translation"
     data: str | None = None
+    eng_prefixes: bool | None = None
     max_len: int = 10
     test_fraction: float = 0.1
     min_count: int = 2
@@ -74,6 +81,7 @@ class TranslationRecipe:
                 continue
             want = f.type.split(" ")[0]
             ok = {"int": isinstance(v, int) and not isinstance(v, bool),
+                  "bool": isinstance(v, bool),
                   "float": isinstance(v, (int, float)) and not isinstance(v, bool),
                   "str": isinstance(v, str)}[want]
             if not ok:
@@ -175,7 +183,15 @@ def train_translation(recipe: TranslationRecipe, run_dir, *, verbose: bool = Tru
         f"{k} = {json.dumps(v)}\n" for k, v in dataclasses.asdict(recipe).items()
         if v is not None))
     manual_seed(recipe.seed)
-    pairs = load_pairs(recipe.data, max_len=recipe.max_len, limit=recipe.limit or None)
+    path = Path(recipe.data) if recipe.data else default_data_path()
+    prefixes = recipe.eng_prefixes if recipe.eng_prefixes is not None \
+        else path.suffix.lower() == ".zip"
+    pairs = load_pairs(path, max_len=recipe.max_len, limit=recipe.limit or None,
+                       prefixes=ENG_PREFIXES if prefixes else None)
+    if len({tuple(e) for e, _ in pairs}) < 2:
+        raise ValueError(f"{path}: {len(pairs)} sentence pairs of at most {recipe.max_len} "
+                         f"tokens{' with the English prefixes' if prefixes else ''}; need "
+                         f"pairs with at least 2 distinct sources")
     train, test = split_pairs(pairs, recipe.test_fraction, seed=recipe.seed)
     src_vocab = Vocab.build([e for e, _ in train], recipe.min_count)
     tgt_vocab = Vocab.build([f for _, f in train], recipe.min_count)
@@ -225,6 +241,12 @@ def train_translation(recipe: TranslationRecipe, run_dir, *, verbose: bool = Tru
               "bleu_greedy": round(bleu_greedy, 2), f"bleu_beam{recipe.beam}": round(bleu_beam, 2),
               "decode_seconds": round(time.perf_counter() - t0, 1), "examples": examples}
     atomic_write_text(run_dir / "results.json", json.dumps(result, indent=1, ensure_ascii=False))
+    write_run_json(run_dir, {
+        "task": "translation", "data": str(path),
+        "test": {"bleu_greedy": result["bleu_greedy"],
+                 f"bleu_beam{recipe.beam}": result[f"bleu_beam{recipe.beam}"],
+                 "loss": history[-1]["test_loss"] if history else None},
+        "baselines": translation_baselines(train, test), **result})
     _log(verbose, f"held-out corpus BLEU: greedy {bleu_greedy:.2f}, beam {recipe.beam} "
                   f"{bleu_beam:.2f} ({len(test)} sources; trained {seconds:.0f} s)")
     return result
@@ -262,6 +284,42 @@ def cmd_train(args) -> int:
           f"{res['train_seconds']:.0f} s training)")
     print(f"run written to {run_dir}")
     return 0
+
+
+def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
+    """The ``translation`` task of glassnet.runs: ``glassnet train recipes/translation.toml``."""
+    if recipe.data:
+        recipe = dataclasses.replace(recipe, data=str(resolve_data(recipe.data, data_dir)))
+    elif data_dir:
+        here = Path(data_dir) / "fra-eng.zip"
+        recipe = dataclasses.replace(recipe, data=str(
+            here if here.is_file() else Path(data_dir) / "translation" / "fra-eng.zip"))
+    run_dir = Path(run_dir)
+    if ((run_dir / "recipe.toml").exists() or (run_dir / "run.json").exists()) \
+            and not overwrite:
+        raise ValueError(f"--out {run_dir}: already holds a run; replace it with --overwrite "
+                         f"or choose another --out")
+    res = train_translation(recipe, run_dir, verbose=verbose)
+    base = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["baselines"]
+    print(f"held-out BLEU greedy {res['bleu_greedy']:.2f}, beam {recipe.beam} "
+          f"{res[f'bleu_beam{recipe.beam}']:.2f} (baselines: copy source "
+          f"{base['copy_source']['bleu']:.2f}, word by word {base['word_by_word']['bleu']:.2f}; "
+          f"{res['epochs_run']} epochs, {res['train_seconds']:.0f} s training)")
+    print(f"run written to {run_dir}")
+    return res
+
+
+def _predict_cli(run_dir, args) -> str:
+    """``glassnet predict RUN "sentence"``: the greedy translation."""
+    if not getattr(args, "file", None):
+        raise ValueError("predict: give a sentence to translate (or use glassnet translate)")
+    return Translator.load(run_dir).translate(args.file)
+
+
+register(Task(name="translation", summary="sentence translation: GRU encoder-decoder with "
+              "attention", recipe=TranslationRecipe, train=_train_task, predict=_predict_cli,
+              formats="a UTF-8 TSV file of sentence pairs source<TAB>target (further columns "
+                      "ignored), or Tatoeba's fra-eng.zip (the default)"))
 
 
 def add_commands(sub) -> None:
