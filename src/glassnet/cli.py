@@ -345,6 +345,9 @@ def _check_run_task(command: str, run_dir) -> None:
     if command == "evaluate":
         from .runs import get_task
         if get_task(str(task)) is not None:
+            if not (Path(run_dir) / "run.json").is_file():
+                raise ValueError(f"{command}: {run_dir} is a {task!r} run without run.json "
+                                 f"(unfinished); {command} prints a finished run's figures")
             return                                  # evaluate prints its run.json figures
     if task not in allowed:
         raise ValueError(f"{command}: {run_dir} is a {task!r} run; {command} needs "
