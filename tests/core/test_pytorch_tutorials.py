@@ -230,3 +230,164 @@ def test_polynomial_fit_nn_same_numbers():
     assert g[0] == pytest.approx(t[0], rel=1e-3)
     np.testing.assert_allclose(g[1], t[1], rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(g[2], t[2], rtol=1e-3, atol=1e-5)
+
+
+# -- 60 minute blitz, "Tensors" (the parts without random numbers) ---------------------------
+def blitz_tensors(torch):
+    torch = _modules(torch)[0]
+    rec = {}
+    data = [[1, 2], [3, 4]]
+    x_data = torch.tensor(data)
+    np_array = np.array(data)
+    x_np = torch.from_numpy(np_array)
+    x_ones = torch.ones_like(x_data)  # retains the properties of x_data
+    rec["x"] = (x_data.tolist(), x_np.tolist(), x_ones.tolist(), str(x_ones.dtype))
+
+    tensor = torch.ones(4, 4)
+    rec["index"] = (tensor[0].tolist(), tensor[:, 0].tolist(), tensor[..., -1].tolist())
+    tensor[:, 1] = 0
+    rec["tensor"] = tensor.tolist()
+    t1 = torch.cat([tensor, tensor, tensor], dim=1)
+    rec["cat"] = t1.tolist()
+
+    # This computes the matrix multiplication between two tensors
+    y1 = tensor @ tensor.T
+    y2 = tensor.matmul(tensor.T)
+    # This computes the element-wise product
+    z1 = tensor * tensor
+    z2 = tensor.mul(tensor)
+    rec["products"] = (y1.tolist(), y2.tolist(), z1.tolist(), z2.tolist())
+
+    agg = tensor.sum()
+    agg_item = agg.item()
+    rec["agg"] = (agg_item, type(agg_item).__name__)
+
+    # In-place operations
+    tensor.add_(5)
+    rec["add_"] = tensor.tolist()
+
+    # Bridge with NumPy: the tensor and the array share memory
+    t = torch.ones(5)
+    n = t.numpy()
+    t.add_(1)
+    rec["t_to_n"] = (t.tolist(), n.tolist())
+    n = np.ones(5)
+    t = torch.from_numpy(n)
+    np.add(n, 1, out=n)
+    rec["n_to_t"] = (t.tolist(), n.tolist())
+    return rec
+
+
+def test_blitz_tensors_same_results():
+    g, t = blitz_tensors(glassnet), blitz_tensors(real_torch)
+    g["x"] = g["x"][:3] + (g["x"][3].replace("int64", "torch.int64"),)
+    assert g == t
+
+
+# -- 60 minute blitz, "A Gentle Introduction to torch.autograd" -------------------------------
+def blitz_autograd(torch, x_np, y_np, z_np):
+    torch, nn, _, optim = _modules(torch)
+    rec = {}
+    a = torch.tensor([2., 3.], requires_grad=True)
+    b = torch.tensor([6., 4.], requires_grad=True)
+    Q = 3*a**3 - b**2
+    external_grad = torch.tensor([1., 1.])
+    Q.backward(gradient=external_grad)
+    # Check if collected gradients are correct
+    rec["a_ok"] = (9*a**2 == a.grad).tolist()
+    rec["b_ok"] = (-2*b == b.grad).tolist()
+
+    x = torch.tensor(x_np)                               # torch.rand(5, 5)
+    y = torch.tensor(y_np)
+    z = torch.tensor(z_np, requires_grad=True)           # torch.rand((5, 5), requires_grad=True)
+    a = x + y
+    rec["a_requires_grad"] = a.requires_grad
+    b = x + z
+    rec["b_requires_grad"] = b.requires_grad
+
+    # Frozen parameters: finetune only a new classifier (a small model for resnet18)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    # Freeze all the parameters in the network
+    for param in model.parameters():
+        param.requires_grad = False
+    model[2] = nn.Linear(8, 10)
+    # Optimize only the classifier
+    optimizer = optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    out = model(x).sum()
+    out.backward()
+    optimizer.step()
+    rec["frozen"] = [p.grad is None for p in model.parameters()]
+    return rec
+
+
+def test_blitz_autograd_same_results():
+    rng = np.random.default_rng(5)
+    arrays = [rng.random((5, 5), dtype=np.float32) for _ in range(3)]
+    g, t = blitz_autograd(glassnet, *arrays), blitz_autograd(real_torch, *arrays)
+    assert g == t
+    assert g["a_ok"] == [True, True] and g["frozen"] == [True, True, False, False]
+
+
+# -- Learning PyTorch with Examples: "PyTorch: optim" and "Custom nn Modules" ---------------
+def polynomial_optim(torch, state, steps):
+    torch = _modules(torch)[0]
+    x_np = np.linspace(-math.pi, math.pi, 2000, dtype=np.float32)
+    x, y = torch.tensor(x_np), torch.tensor(np.sin(x_np))
+    p = torch.tensor([1, 2, 3])
+    xx = x.unsqueeze(-1).pow(p)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 1),
+        torch.nn.Flatten(0, 1)
+    )
+    model.load_state_dict(state)
+    loss_fn = torch.nn.MSELoss(reduction='sum')
+    learning_rate = 1e-3
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
+    for _ in range(steps):
+        y_pred = model(xx)
+        loss = loss_fn(y_pred, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item(), model[0].weight.detach().numpy().copy()
+
+
+def polynomial_module(torch, init, steps):
+    torch = _modules(torch)[0]
+
+    class Polynomial3(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.tensor(init[0]))  # torch.randn(())
+            self.b = torch.nn.Parameter(torch.tensor(init[1]))
+            self.c = torch.nn.Parameter(torch.tensor(init[2]))
+            self.d = torch.nn.Parameter(torch.tensor(init[3]))
+
+        def forward(self, x):
+            return self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+
+    x_np = np.linspace(-math.pi, math.pi, 2000, dtype=np.float32)
+    x, y = torch.tensor(x_np), torch.tensor(np.sin(x_np))
+    model = Polynomial3()
+    criterion = torch.nn.MSELoss(reduction='sum')
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+    for _ in range(steps):
+        y_pred = model(x)
+        loss = criterion(y_pred, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item(), [model.a.item(), model.b.item(), model.c.item(), model.d.item()]
+
+
+def test_polynomial_optim_and_custom_module_same_numbers():
+    real_torch.manual_seed(2)
+    state = {f"0.{k}": v.detach().clone()
+             for k, v in real_torch.nn.Linear(3, 1).state_dict().items()}
+    g, t = polynomial_optim(glassnet, state, 60), polynomial_optim(real_torch, state, 60)
+    assert g[0] == pytest.approx(t[0], rel=1e-3)
+    np.testing.assert_allclose(g[1], t[1], rtol=1e-3, atol=1e-5)
+    init = np.random.default_rng(6).standard_normal(4).astype(np.float32).tolist()
+    g, t = polynomial_module(glassnet, init, 100), polynomial_module(real_torch, init, 100)
+    assert g[0] == pytest.approx(t[0], rel=1e-3)
+    np.testing.assert_allclose(g[1], t[1], rtol=1e-3, atol=1e-5)
