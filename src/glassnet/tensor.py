@@ -91,8 +91,8 @@ class set_grad_enabled:
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"set_grad_enabled(mode): expected a bool, got "
                             f"{type(mode).__name__}")
-        self.prev = is_grad_enabled()
-        _state.grad_enabled = bool(mode)
+        self.prev, self.mode = is_grad_enabled(), bool(mode)
+        _state.grad_enabled = self.mode
 
     def __enter__(self):
         return self
@@ -100,6 +100,11 @@ class set_grad_enabled:
     def __exit__(self, *exc):
         _state.grad_enabled = self.prev
         return False
+
+    def __call__(self, func):
+        """As a decorator (``@set_grad_enabled(False)``): the mode applies inside ``func``."""
+        _state.grad_enabled = self.prev            # the decorator line itself changes nothing
+        return _grad_mode(bool(self.mode))(func)
 
 
 # -- randomness ------------------------------------------------------------------------------

@@ -183,6 +183,11 @@ def test_grad_modes_like_torch():
             return t * 2
         assert not f(w).requires_grad
         assert (w * 2).requires_grad
+
+        @m.set_grad_enabled(False)
+        def h(t):
+            return t * 2
+        assert m.is_grad_enabled() and not h(w).requires_grad and m.is_grad_enabled()
     with pytest.raises(TypeError, match="set_grad_enabled"):
         gn.set_grad_enabled("yes")
 
