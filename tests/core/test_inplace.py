@@ -262,3 +262,31 @@ def test_first_inplace_change_of_the_process_is_checked():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "raised"
+
+
+def test_inplace_graph_on_each_device(device):
+    """The same in-place graph on cpu / fake / cuda gives torch's gradients."""
+    res = {}
+    for m in (gn, torch):
+        dev = {"device": device} if m is gn else {}
+        x = m.tensor(A, requires_grad=True, **dev)
+        w = m.tensor(B, **dev)
+        y = x * 2
+        y.add_(w)
+        y.mul_(w)
+        y[0] = 1.0
+        y.relu_()
+        z = m.zeros(3, 4)
+        if m is gn:
+            z = z.to(device)
+        z += y
+        z.clamp_(max=3.0)
+        h = x.register_hook(lambda g: g * 2)
+        z.sum().backward()
+        h.remove()
+        (gx,) = m.autograd.grad((x * w).sum(), x)
+        res[m.__name__] = (x.grad.numpy(), gx.numpy())
+        if m is gn:
+            assert x.grad.device == gx.device == device
+    for a, b in zip(res["glassnet"], res["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
