@@ -162,7 +162,7 @@ def _cmd_tasks(args) -> int:
         keys = [f"{f.name}={f.default!r}" for f in dataclasses.fields(task.recipe)
                 if f.name != "task"]
         print(f"  keys: {', '.join(keys)}")
-    print("speech, speech_ctc, text: apps with their own recipe "
+    print("speech_ctc, text: apps with their own recipe "
           "keys (see recipes/*.toml)")
     print("mlp/cnn classification: recipes/digits_mlp.toml, recipes/mnist_mlp.toml "
           "(model, dataset, epochs, batch_size, optimizer, lr, seed)")

@@ -36,11 +36,14 @@ import numpy as np
 from .. import nn, optim
 from ..data import DataLoader, TensorDataset
 from ..io import load_weights, save_weights
+from ..runs import Task, TaskRecipe, register, write_run_json
+from ..runs.rundir import resolve_data
+from ..runs.supervised import majority_baseline
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
-from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe,
-                   write_json)
+from ._run import check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe
 from .speech_augment import normalise, perturb, spec_augment
+from .speech_data import list_labelled_wavs, read_wav_any
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
            "pad_frames", "SpeechDigitNet", "SpeechRecipe", "train_speech", "load_speech_run",
@@ -246,11 +249,15 @@ class SpeechDigitNet(nn.Module):
 
 
 @dataclasses.dataclass
-class SpeechRecipe:
+class SpeechRecipe(TaskRecipe):
     """Keys of ``recipes/speech.toml``.
 
     Args:
         task: ``"speech"`` (tells ``glassnet train`` which app reads the recipe).
+        data: ``""`` (the FSDD recordings of ``data_dir``) or a folder of WAV files per
+            label (sub-folder name = label; any rate, resampled to 8 kHz; optional ``train/``
+            and ``test/`` folders of that form, else ``split = "random"``), see
+            :mod:`glassnet.apps.speech_data`.
         split: ``"random"`` (seeded ``test_fraction`` of all files), ``"speaker"`` (train on
             five speakers, test on ``test_speaker``) or ``"official"`` (indices 0–4 test).
         test_speaker: held-out speaker for ``split = "speaker"``.
@@ -270,6 +277,7 @@ class SpeechRecipe:
     """
 
     task: str = "speech"
+    data: str = ""
     split: str = "random"
     test_speaker: str = "theo"
     test_fraction: float = 0.1
@@ -292,6 +300,8 @@ class SpeechRecipe:
     def __post_init__(self):
         check_fields(self, [
             ("task", self.task == "speech", '"speech"'),
+            ("split", not self.data or self.split == "random",
+             '"random" with your own data (or its train/ and test/ folders)'),
             ("valid_speaker", self.valid_speaker == "" or (
                 self.valid_speaker in SPEAKERS and self.valid_speaker != self.test_speaker
                 and self.split == "speaker"),
@@ -365,16 +375,18 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
         >>> res["test"]["accuracy"] > 0.95
         True
     """
+    recs, classes, given, source = _recordings(recipe)
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
-    recs = list_recordings(data_root(recipe.data_dir) / "fsdd" / "recordings")
     if recipe.max_files:
-        recs = recs[::max(1, len(recs) // recipe.max_files)][:recipe.max_files]
+        keep = np.arange(0, len(recs), max(1, len(recs) // recipe.max_files))[:recipe.max_files]
+        recs, given = [recs[i] for i in keep], (given[keep] if given is not None else None)
     start = time.perf_counter()
-    signals = [read_wav(r[0]) for r in recs]
+    signals = [(read_wav_any if recipe.data else read_wav)(r[0]) for r in recs]
     feats = [log_mel(s, recipe.n_mels) for s in signals]
     labels = np.array([r[1] for r in recs], np.int64)
-    test = _split(recs, recipe)
-    valid = np.array([r[2] == recipe.valid_speaker for r in recs])
+    test = given if given is not None else _split(recs, recipe)
+    valid = np.array([bool(recipe.valid_speaker) and r[2] == recipe.valid_speaker
+                      for r in recs])
     train = ~test & ~valid
     if recipe.features == "utterance":
         feats = [normalise(f) for f in feats]
@@ -385,8 +397,8 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     x = pad_frames(feats, mean, std)
     feature_seconds = time.perf_counter() - start
     manual_seed(recipe.seed)
-    model = SpeechDigitNet(recipe.n_mels, 10, channels=recipe.channels, hidden=recipe.hidden,
-                           dropout=recipe.dropout)
+    model = SpeechDigitNet(recipe.n_mels, len(classes), channels=recipe.channels,
+                           hidden=recipe.hidden, dropout=recipe.dropout)
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
     from ..train import LRSchedulerCallback
@@ -403,7 +415,10 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
                   callbacks=[JSONLLogger(run_dir / "metrics.jsonl"), LRSchedulerCallback(sched)])
     train_seconds = time.perf_counter() - start
     save_weights(model, run_dir / "weights.safetensors")
-    result = {"test": evaluate(model, test_dl, loss_fn), "split": recipe.split,
+    result = {"task": "speech", "data": source, "classes": classes,
+              "test": evaluate(model, test_dl, loss_fn),
+              "baselines": {"majority_class": majority_baseline(labels[train], labels[test])},
+              "split": recipe.split,
               "n_train": int(train.sum()), "n_test": int(test.sum()),
               "feature_mean": mean.tolist(), "feature_std": std.tolist(),
               "feature_seconds": round(feature_seconds, 2),
@@ -412,8 +427,20 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
         result["valid"] = evaluate(model, DataLoader(TensorDataset(x[valid], labels[valid]),
                                                      256), loss_fn)
         result["n_valid"] = int(valid.sum())
-    write_json(run_dir / "run.json", result)
+    write_run_json(run_dir, result)
     return result
+
+
+def _recordings(recipe: SpeechRecipe):
+    """``(recs, classes, test mask or None, source)``: recs are ``(path, label, speaker,
+    index)`` tuples (speaker "" and index 0 for the user's folders)."""
+    if not recipe.data:
+        root = data_root(recipe.data_dir) / "fsdd" / "recordings"
+        return list_recordings(root), [str(d) for d in range(10)], None, f"FSDD {root}"
+    path = resolve_data(recipe.data, recipe.data_dir)
+    found, classes = list_labelled_wavs(path)
+    test = np.array([t for _, _, t in found]) if any(t for _, _, t in found) else None
+    return [(p, k, "", 0) for p, k, _ in found], classes, test, str(path)
 
 
 def load_speech_run(run_dir):
@@ -421,7 +448,8 @@ def load_speech_run(run_dir):
     run_dir = Path(run_dir)
     recipe = read_recipe(SpeechRecipe, run_dir / "recipe.toml")
     meta = read_json(run_dir / "run.json")
-    model = SpeechDigitNet(recipe.n_mels, 10, channels=recipe.channels, hidden=recipe.hidden,
+    model = SpeechDigitNet(recipe.n_mels, len(meta.get("classes") or range(10)),
+                           channels=recipe.channels, hidden=recipe.hidden,
                            dropout=recipe.dropout)
     load_weights(model, run_dir / "weights.safetensors")
     model.eval()
@@ -439,7 +467,7 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
         7
     """
     model, recipe, mean, std = load_speech_run(run_dir)
-    f = log_mel(read_wav(path), recipe.n_mels)
+    f = log_mel(read_wav_any(path), recipe.n_mels)
     x = pad_frames([normalise(f) if recipe.features == "utterance" else f], mean, std)
     with no_grad():
         logits = model(Tensor(x)).data[0].astype(np.float64)
@@ -455,6 +483,37 @@ def cmd_train(args) -> int:
           f"({res['n_test']} files), {res['train_seconds']:.0f} s training")
     print(f"run written to {run_dir}")
     return 0
+
+
+def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
+    """The ``speech`` task of glassnet.runs: ``glassnet train recipes/speech.toml``."""
+    if data_dir is not None:
+        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
+    res = train_speech(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    if verbose:
+        print(f"{recipe.split} split: test accuracy {res['test']['accuracy']:.4f} "
+              f"({res['n_test']} files; majority class "
+              f"{res['baselines']['majority_class']['accuracy']:.4f}), "
+              f"{res['train_seconds']:.0f} s training")
+        print(f"run written to {run_dir}")
+    return res
+
+
+def _predict_task(run_dir, args) -> str:
+    """``glassnet predict RUN x.wav``: the label and its probability."""
+    if not getattr(args, "file", None):
+        raise ValueError("predict: give a .wav recording")
+    classes = read_json(Path(run_dir) / "run.json").get("classes") or [str(d) for d in
+                                                                          range(10)]
+    k, p = predict_wav(run_dir, args.file)
+    return f"{args.file}: predicted {classes[k]} (p={p[k]:.3f})"
+
+
+register(Task(name="speech", summary="classify short recordings (spoken digits): log-mel + "
+              "conv-BiGRU", recipe=SpeechRecipe, train=_train_task, predict=_predict_task,
+              formats="a folder of WAV files per label (sub-folder name = label; any rate, "
+                      "resampled to 8 kHz; optional train/ + test/), or nothing: FSDD "
+                      "(digit_speaker_index.wav)"))
 
 
 def predict_cli(run_dir, path) -> int:
