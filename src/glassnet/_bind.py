@@ -95,7 +95,7 @@ Tensor.norm = ops.stats.norm
 Tensor.mT = property(ops.matrix_transpose)
 Tensor.where = ops.where_method
 for _name in ("expand_as view_as reshape_as type_as new_zeros new_ones new_full new_empty "
-              "new_tensor is_floating_point is_complex").split():
+              "new_tensor is_floating_point is_complex ndimension nelement").split():
     if not hasattr(Tensor, _name):          # tensor.py's own definition wins
         setattr(Tensor, _name, getattr(ops, _name))
 for _name in ("unflatten select ravel rot90 diff kron count_nonzero bincount unique aminmax "

@@ -73,6 +73,10 @@ CASES = [
     ("type_as", lambda L, a, b: a.type_as(b) * 2, [A, A]),
     ("mT", lambda L, a: a.mT * 2, [B3]),
     ("where_method", lambda L, a, b: a.where(a > 0, b), [A, A]),
+    ("keyword_sizes", lambda L, a: a.permute(dims=(1, 0)).reshape(shape=(2, 6))
+     .view(size=(6, 2)).expand(size=(2, 6, 2)).repeat(repeats=(1, 1, 2)), [A]),
+    ("torch_keyword_sizes", lambda L, a: L.permute(a, dims=(1, 0)) * L.reshape(a, shape=(4, 3)),
+     [A]),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -133,13 +137,14 @@ def test_nan_reductions_and_quantile_with_nan_free_ties():
     lambda L: L.tensor([1.0]).new_full((2, 2), 7.0),
     lambda L: L.tensor([1.0], dtype=L.float64).new_tensor([[1, 2]]),
     lambda L: L.tensor([1.5]).is_floating_point(), lambda L: L.is_floating_point(L.tensor([1])),
-    lambda L: L.tensor([1.5]).is_complex()])
+    lambda L: L.tensor([1.5]).is_complex(), lambda L: L.zeros(2, 3).ndimension(),
+    lambda L: L.zeros(2, 3).nelement()])
 def test_integer_valued_and_helper_ops_match_torch(call):
     g, t = call(gn), call(torch)
     if isinstance(t, (tuple, list)) and not isinstance(t, torch.Size):
         for a, b in zip(g, t):
             same(a, b)
-    elif isinstance(t, (bool, torch.Size)):
+    elif isinstance(t, (bool, int, torch.Size)):
         assert tuple(g) == tuple(t) if isinstance(t, torch.Size) else g == t
     else:
         same(g, t)

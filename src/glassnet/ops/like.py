@@ -12,7 +12,7 @@ from .shape import expand, reshape, transpose
 
 __all__ = ["expand_as", "view_as", "reshape_as", "type_as", "new_zeros", "new_ones",
            "new_full", "new_empty", "new_tensor", "matrix_transpose", "where_method",
-           "is_floating_point", "is_complex"]
+           "is_floating_point", "is_complex", "ndimension", "nelement"]
 
 
 def expand_as(a: Tensor, other: Tensor) -> Tensor:
@@ -86,3 +86,13 @@ def is_floating_point(a: Tensor) -> bool:
 
 def is_complex(a: Tensor) -> bool:
     return a.dtype.kind == "c"
+
+
+def ndimension(a: Tensor) -> int:
+    """``a.dim()``."""
+    return a.ndim
+
+
+def nelement(a: Tensor) -> int:
+    """``a.numel()``."""
+    return int(a.data.size)

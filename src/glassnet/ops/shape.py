@@ -10,9 +10,22 @@ __all__ = ["reshape", "view", "transpose", "permute", "flatten", "squeeze", "uns
            "getitem", "cat", "concat", "stack", "pad", "expand", "repeat"]
 
 
-def reshape(a: Tensor, *shape) -> Tensor:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+def _sizes(args: tuple, kw, name: str, arg: str) -> tuple:
+    """``f(2, 3)``, ``f((2, 3))`` or PyTorch's keyword ``f(arg=(2, 3))``."""
+    if kw is not None:
+        if args:
+            raise TypeError(f"{name}(): got sizes both positionally and as {arg}=")
+        args = (kw,)
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
+
+
+def reshape(a: Tensor, *shape, **kw) -> Tensor:
+    """``a`` with a new shape (one size may be -1); ``shape=``/``size=`` keywords as torch."""
+    shape = _sizes(shape, kw.pop("shape", kw.pop("size", None)), "reshape", "shape")
+    if kw:
+        raise TypeError(f"reshape(): unexpected keyword arguments {sorted(kw)}")
     try:
         out = a.data.reshape(shape)
     except ValueError:
@@ -32,9 +45,10 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
                 "TransposeBackward")
 
 
-def permute(a: Tensor, *dims) -> Tensor:
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        dims = tuple(dims[0])
+def permute(a: Tensor, *dims, **kw) -> Tensor:
+    dims = _sizes(dims, kw.pop("dims", None), "permute", "dims")
+    if kw:
+        raise TypeError(f"permute(): unexpected keyword arguments {sorted(kw)}")
     axes = norm_dim(dims, a.ndim, "permute", a.shape)
     if sorted(axes) != list(range(a.ndim)):
         raise ShapeError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims "
@@ -73,9 +87,8 @@ def unsqueeze(a: Tensor, dim: int) -> Tensor:
     return reshape(a, a.shape[:dim] + (1,) + a.shape[dim:])
 
 
-def expand(a: Tensor, *shape) -> Tensor:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+def expand(a: Tensor, *shape, size=None) -> Tensor:
+    shape = _sizes(shape, size, "expand", "size")
     lead = len(shape) - a.ndim
     if lead < 0 or any(s == -1 for s in shape[:lead]):
         raise ShapeError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape}")
@@ -90,9 +103,8 @@ def expand(a: Tensor, *shape) -> Tensor:
     return make(out, (a,), lambda g: (unbroadcast(g, src),), "ExpandBackward")
 
 
-def repeat(a: Tensor, *reps) -> Tensor:
-    if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
-        reps = tuple(reps[0])
+def repeat(a: Tensor, *reps, repeats=None) -> Tensor:
+    reps = _sizes(reps, repeats, "repeat", "repeats")
     if len(reps) < a.ndim:
         raise ShapeError(f"repeat(): got {len(reps)} repeat counts {tuple(reps)} for a tensor "
                          f"of shape {a.shape}; expected at least {a.ndim}")
