@@ -24,7 +24,8 @@ from .ops import (absolute, deg2rad, divide, float_power, fmax, fmin, glu, hards
                   heaviside, hypot, logaddexp2, logit, multiply, nan_to_num, negative,
                   positive, prelu, rad2deg, sgn, signbit, sinc, softshrink, subtract,
                   true_divide, xlogy)
-from .ops import addcdiv, addcmul, clamp_max, clamp_min
+from .ops import addcdiv, addcmul, clamp_max, clamp_min, digamma, lgamma
+from . import special  # noqa: E402  (torch.special's names)
 from . import _bind  # noqa: F401,E402  (operators and methods onto Tensor)
 from .tensor import (Tensor, enable_grad, float32, float64, inference_mode, int64,
                      is_grad_enabled, manual_seed, no_grad, set_grad_enabled, tensor)
@@ -58,7 +59,8 @@ __all__ += [  # element-wise maths, logic and activations (ops/math.py, logic.py
     "absolute", "deg2rad", "divide", "float_power", "fmax", "fmin", "glu", "hardshrink",
     "heaviside", "hypot", "logaddexp2", "logit", "multiply", "nan_to_num", "negative",
     "positive", "prelu", "rad2deg", "sgn", "signbit", "sinc", "softshrink", "subtract",
-    "true_divide", "xlogy", "addcdiv", "addcmul", "clamp_max", "clamp_min"]
+    "true_divide", "xlogy", "addcdiv", "addcmul", "clamp_max", "clamp_min", "digamma",
+    "lgamma", "special"]
 
 from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)

@@ -24,7 +24,7 @@ CLEAR = (ValueError, TypeError, IndexError, RuntimeError, ZeroDivisionError)
 UNARY = ("sin cos tan asin acos atan sinh cosh asinh acosh atanh log2 log10 log1p expm1 exp2 "
          "rsqrt reciprocal square erf erfc floor ceil trunc frac sign isnan isinf isfinite "
          "logical_not bitwise_not logit sinc nan_to_num deg2rad rad2deg signbit sgn "
-         "positive").split()
+         "positive lgamma digamma").split()
 ACTIVATIONS = ("silu mish elu celu selu softplus logsigmoid softsign tanhshrink hardtanh relu6 "
                "hardsigmoid hardswish hardshrink softshrink glu").split()
 BINARY = ("atan2 logaddexp copysign fmod remainder floor_divide logical_and logical_or "

@@ -17,7 +17,7 @@ from .elementwise import add, div, mul, neg, sign, sub
 __all__ = ["hypot", "xlogy", "logit", "sinc", "logaddexp2", "fmax", "fmin", "float_power",
            "heaviside", "nan_to_num", "deg2rad", "rad2deg", "signbit", "multiply", "subtract",
            "divide", "true_divide", "negative", "absolute", "positive", "sgn", "addcmul",
-           "addcdiv"]
+           "addcdiv", "gammaln", "lgamma", "digamma", "entr", "ndtr"]
 
 _QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
 
@@ -208,6 +208,69 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
     """input + value·tensor1/tensor2 (composed of differentiable primitives)."""
     return add(input, mul(div(tensor1, tensor2), value))
+
+
+def _scipy(name):
+    from scipy import special  # noqa: PLC0415  (a dependency; imported on first use)
+    return getattr(special, name)
+
+
+def _host_only(x, op: str) -> Tensor:
+    x = as_float(tensor_arg(x, op))
+    if xp_of(x.data) is not np:
+        raise RuntimeError(f"{op}(): implemented on the CPU only (scipy), got a tensor on "
+                           f"{x.device} (move it with .cpu())")
+    return x
+
+
+def gammaln(x) -> Tensor:
+    """log|Γ(x)| (``torch.lgamma``); d/dx = ψ(x), the digamma function. CPU only (scipy).
+
+    +inf at −inf, as in PyTorch (scipy gives −inf).
+    """
+    x = _host_only(x, "lgamma")
+    d = x.data
+    with np.errstate(**_QUIET):
+        out = np.where(d == -np.inf, np.inf, _scipy("gammaln")(d)).astype(d.dtype)
+    return make(out, (x,), lambda g: (g * _scipy("digamma")(d).astype(g.dtype),),
+                "LgammaBackward")
+
+
+lgamma = gammaln
+
+
+def digamma(x) -> Tensor:
+    """ψ(x) = d/dx log Γ(x); d/dx = ψ'(x) (polygamma(1, x)). CPU only (scipy).
+
+    −inf at 0 and +inf at −0, as in PyTorch.
+    """
+    x = _host_only(x, "digamma")
+    d = x.data
+    with np.errstate(**_QUIET):
+        out = _scipy("digamma")(d).astype(d.dtype)
+    return make(out, (x,), lambda g: (g * _scipy("polygamma")(1, d).astype(g.dtype),),
+                "DigammaBackward")
+
+
+def entr(x) -> Tensor:
+    """−x·log x for x > 0, 0 at 0, −inf for x < 0 (the entropy term); d/dx = −(log x + 1)."""
+    x = as_float(tensor_arg(x, "entr"))
+    d = x.data
+    xp = xp_of(d)
+    with np.errstate(**_QUIET):
+        out = xp.where(d > 0, -d * xp.log(d), xp.where(d == 0, 0, -np.inf)).astype(d.dtype)
+        out = xp.where(xp.isnan(d), d, out)
+
+    def backward(g):
+        with np.errstate(**_QUIET):
+            return (-g * (xp.log(d) + 1),)
+    return make(out, (x,), backward, "EntrBackward")
+
+
+def ndtr(x) -> Tensor:
+    """The standard normal CDF Φ(x) = (1 + erf(x/√2))/2; d/dx = the normal density."""
+    from .math import erf  # noqa: PLC0415  (math does not import this module)
+    return mul(add(erf(mul(as_float(tensor_arg(x, "ndtr")), 1 / math.sqrt(2))), 1), 0.5)
 
 
 # -- PyTorch's alternative names ----------------------------------------------------------------
