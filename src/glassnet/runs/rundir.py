@@ -50,9 +50,13 @@ def read_run_json(run_dir) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no run.json (not a finished run directory)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: damaged ({e.msg} at line {e.lineno})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: damaged (expected a JSON object, got "
+                         f"{type(record).__name__})")
+    return record
 
 
 def resolve_data(path: str, data_dir=None) -> Path:
