@@ -537,10 +537,9 @@ def _apply_inplace(t: Tensor, fn, what: str) -> Tensor:
             raise RuntimeError(f"{what}: result type {res.dtype} can't be cast to the desired "
                                f"output type {t.dtype}")
         res = res.to(t.dtype)
+    if grad_on and t.requires_grad and not res.requires_grad:   # a constant replaces a node
+        res = make(res.data, (src,), lambda g: (None,), "FillBackward")
     if not res.requires_grad:
-        if t.requires_grad and grad_on:          # the old node is cut off: t is a constant now
-            t._parents, t._backward, t._op, t._vers = (), None, None, ()
-            t.requires_grad = False
         try:
             t.data[...] = res.data
         except ValueError as e:                  # a read-only array (e.g. from expand())
