@@ -209,8 +209,9 @@ def getitem(a: Tensor, key) -> Tensor:
     index arrays. ``x[0, :, [0, 1]]`` on a (2, 3, 4) tensor is ``x[0][:, [0, 1]]``, shape
     (3, 2) (NumPy would move the array's dim to the front: (2, 3)).
     """
-    key = _index_key(key, a)
-    split = _torch_order(key, a.ndim)
+    key = _index_key(key, a)                # mixed keys come back rewritten (_torch_key) ...
+    split = _torch_order(key, a.ndim) if isinstance(key, tuple) and any(
+        k is None for k in key) else None   # ... except those with None: two steps
     if split is not None:                   # ints first, then the index arrays
         return getitem(getitem(a, split[0]), split[1])
     xp = xp_of(a.data)
