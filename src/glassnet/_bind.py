@@ -77,7 +77,8 @@ _math_methods = {
 }
 for _name in ("hypot xlogy logit sinc logaddexp2 fmax fmin float_power heaviside nan_to_num "
               "deg2rad rad2deg signbit sgn multiply subtract divide true_divide negative "
-              "absolute positive clamp_min clamp_max addcmul addcdiv hardshrink").split():
+              "absolute positive clamp_min clamp_max addcmul addcdiv hardshrink lgamma "
+              "digamma").split():
     _math_methods[_name] = getattr(ops, _name)
 for _name in ("sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan "
               "arcsinh arccosh arctanh log2 log10 log1p expm1 exp2 rsqrt reciprocal "
