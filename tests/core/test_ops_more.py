@@ -73,6 +73,9 @@ CASES = [
     ("type_as", lambda L, a, b: a.type_as(b) * 2, [A, A]),
     ("mT", lambda L, a: a.mT * 2, [B3]),
     ("where_method", lambda L, a, b: a.where(a > 0, b), [A, A]),
+    ("pad_circular", lambda L, a: L.pad(a, (1, 2), mode="circular"), [B3]),
+    ("pad_circular_2d", lambda L, a: L.pad(a, (1, 1, 2, 0), mode="circular"), [(1, 2, 3, 4)]),
+    ("pad_circular_crop", lambda L, a: L.pad(a, (-1, 2, 0, 1), mode="circular"), [B3]),
     ("keyword_sizes", lambda L, a: a.permute(dims=(1, 0)).reshape(shape=(2, 6))
      .view(size=(6, 2)).expand(size=(2, 6, 2)).repeat(repeats=(1, 1, 2)), [A]),
     ("torch_keyword_sizes", lambda L, a: L.permute(a, dims=(1, 0)) * L.reshape(a, shape=(4, 3)),
@@ -175,7 +178,8 @@ def test_randperm_is_a_seeded_permutation():
      "searchsorted"),
     (lambda: gn.quantile(gn.zeros(3), 1.5), ValueError, "quantile"),
     (lambda: gn.broadcast_tensors(gn.zeros(2), gn.zeros(3)), ValueError, "broadcast_tensors"),
-    (lambda: gn.zeros(3).mT, ValueError, "mT")])
+    (lambda: gn.zeros(3).mT, ValueError, "mT"),
+    (lambda: gn.pad(gn.zeros(2, 3), (4, 0), mode="circular"), ValueError, "circular")])
 def test_bad_arguments_name_the_op(call, exc, word):
     with pytest.raises(exc, match=word):
         call()

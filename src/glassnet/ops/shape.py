@@ -320,19 +320,27 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
 def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last dims, PyTorch order: ``(left, right, top, bottom, ...)`` from the last dim.
 
-    Negative padding crops. ``mode`` is ``'constant'``, ``'reflect'`` or ``'replicate'`` (all
-    differentiable).
+    Negative padding crops. ``mode`` is ``'constant'``, ``'reflect'``, ``'replicate'`` or
+    ``'circular'`` (wrap around; a crop comes first, as in PyTorch); all differentiable.
     """
     if len(pad) % 2 or len(pad) // 2 > a.ndim:
         raise ValueError(f"pad(pad={tuple(pad)}): expected an even number of values covering "
                          f"at most {a.ndim} dims")
+    if mode == "circular" and any(int(p) < 0 for p in pad):
+        a = _pad(a, tuple(min(int(p), 0) for p in pad))      # crop first, then wrap
+        pad = tuple(max(int(p), 0) for p in pad)
     widths = [(0, 0)] * a.ndim
     for i in range(len(pad) // 2):
         widths[a.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     grow = [(max(l, 0), max(r, 0)) for l, r in widths]
-    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}.get(mode)
+    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}.get(mode)
     if np_mode is None:
-        raise ValueError(f"pad(mode={mode!r}): expected 'constant', 'reflect' or 'replicate'")
+        raise ValueError(f"pad(mode={mode!r}): expected 'constant', 'reflect', 'replicate' or "
+                         f"'circular'")
+    if mode == "circular" and any(g > s for (gl, gr), s in zip(grow, a.shape) for g in (gl, gr)):
+        raise ValueError(f"pad(pad={tuple(pad)}, mode='circular'): a padding larger than its "
+                         f"dim would wrap around more than once (tensor of shape {a.shape})")
     if mode == "reflect" and any(g >= s for (gl, gr), s in zip(grow, a.shape) for g in (gl, gr)
                                  if g):
         raise ValueError(f"pad(pad={tuple(pad)}, mode='reflect'): each padding must be smaller "
@@ -357,3 +365,6 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
         full[crop] = g
         return (xp.ascontiguousarray(full[inner]),)
     return make(xp.ascontiguousarray(out), (a,), backward, "PadBackward")
+
+
+_pad = pad                  # pad()'s argument ``pad`` hides the function inside it
