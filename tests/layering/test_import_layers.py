@@ -21,7 +21,8 @@ SRC = Path(glassnet.__file__).resolve().parent
 RANK = {  # first component under glassnet -> layer rank
     "_version": 0, "backend": 0, "errors": 0,
     "tensor": 1,
-    "ops": 2, "_bind": 2, "_inplace": 2, "factory": 2, "autograd": 2,
+    "ops": 2, "_bind": 2, "_inplace": 2, "_inplace_index": 2, "factory": 2, "autograd": 2,
+    "special": 2,
     "nn": 3, "models": 3,
     "optim": 4, "data": 4,
     "io": 5, "onnx": 5,

@@ -24,7 +24,7 @@ from ..data import DataLoader, TensorDataset
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import manual_seed, no_grad, tensor
 from ..train import EarlyStopping, fit
-from .recipe import TaskRecipe
+from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
 from .series import BASELINES, baseline_forecast, detect_season, mae, read_series, rmse
@@ -37,33 +37,22 @@ NEURAL = ("linear", "gru")
 @dataclasses.dataclass
 class ForecastRecipe(TaskRecipe):
     task: str = "forecast"
-    data: str = ""                      # CSV with a header row
+    data: str = param("", required="a CSV path")       # CSV with a header row
     value_column: str | None = None     # default: the last numeric column
     date_column: str | None = None      # optional, only for the forecast file
-    season: int = 0                     # 0: detect from the training part; 1: none
-    test_size: int = 0                  # 0: 15% of the series (at least 1)
-    window: int = 0                     # 0: 2 seasons, within [8, 48], at most train/4
+    season: int = param(0, ge=0)        # 0: detect from the training part; 1: none
+    test_size: int = param(0, ge=0)     # 0: 15% of the series (at least 1)
+    window: int = param(0, ge=0)        # 0: 2 seasons, within [8, 48], at most train/4
     models: str = "linear,gru"          # neural candidates (comma-separated)
-    hidden: int = 32
-    epochs: int = 300                   # most epochs; early stopping on the last 20% of train
-    patience: int = 20
-    batch_size: int = 32
-    lr: float = 0.003
-    ma_window: int = 7                  # the moving-average baseline
-    seed: int = 0
+    hidden: int = param(32, ge=1)
+    epochs: int = param(300, ge=1)      # most epochs; early stopping on the last 20% of train
+    patience: int = param(20, ge=1)
+    batch_size: int = param(32, ge=1)
+    lr: float = param(0.003, gt=0)
+    ma_window: int = param(7, ge=1)     # the moving-average baseline
+    seed: int = param(0, ge=0)
 
     def check(self, where):
-        if not self.data:
-            raise ValueError(f"{where}: data: expected a CSV path, got nothing")
-        for key in ("hidden", "epochs", "patience", "batch_size", "ma_window"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected >= 1, got {getattr(self, key)}")
-        for key in ("season", "test_size", "window"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"{where}: {key}: expected >= 0 (0 = automatic), got "
-                                 f"{getattr(self, key)}")
-        if not self.lr > 0:
-            raise ValueError(f"{where}: lr: expected > 0, got {self.lr}")
         bad = [m for m in self.neural() if m not in NEURAL]
         if bad:
             raise ValueError(f"{where}: models: unknown {bad[0]!r}; expected names from "

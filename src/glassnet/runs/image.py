@@ -22,7 +22,7 @@ from ..data.user_files import IMAGE_SUFFIXES, has_split, load_image_folder, load
 from ..io import load_weights, save_weights
 from ..models import PRESETS, build_model
 from ..train import predict
-from .recipe import TaskRecipe
+from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
 from .supervised import OPTIMIZERS, fit_supervised, majority_baseline, scores, split_indices
@@ -33,40 +33,20 @@ __all__ = ["ImageRecipe", "train_image", "load_images"]
 @dataclasses.dataclass
 class ImageRecipe(TaskRecipe):
     task: str = "image_classification"
-    data: str = ""
-    model: str = "cnn"                  # cnn | mlp | mlp-small | linear
-    image_size: int = 0                 # 0: keep (all images must then have one size)
+    data: str = param("", required="an image folder, .npz file, MNIST folder, 'digits' or "
+                                   "'mnist'")
+    model: str = param("cnn", choices=tuple(sorted(PRESETS)))
+    image_size: int = param(0, ge=0)    # 0: keep (all images must then have one size)
     grayscale: bool | None = None       # None: when every image is grayscale
-    test_fraction: float = 0.2          # used when the data has no test part
-    val_fraction: float = 0.1
-    epochs: int = 20                    # most epochs; early stopping on validation loss
-    patience: int = 4
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 0.001
-    weight_decay: float = 0.0
-    seed: int = 0
-
-    def check(self, where):
-        if not self.data:
-            raise ValueError(f"{where}: data: expected an image folder, .npz file, MNIST "
-                             f"folder, 'digits' or 'mnist', got nothing")
-        if self.model not in PRESETS:
-            raise ValueError(f"{where}: model: expected one of {sorted(PRESETS)}, got "
-                             f"{self.model!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"{where}: optimizer: expected one of {sorted(OPTIMIZERS)}, got "
-                             f"{self.optimizer!r}")
-        for key in ("epochs", "patience", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected >= 1, got {getattr(self, key)}")
-        for key in ("test_fraction", "val_fraction"):
-            if not 0 < getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected in (0, 1), got "
-                                 f"{getattr(self, key)}")
-        if not self.lr > 0 or self.weight_decay < 0 or self.image_size < 0:
-            raise ValueError(f"{where}: lr > 0, weight_decay >= 0 and image_size >= 0 "
-                             f"expected, got {self.lr}, {self.weight_decay}, {self.image_size}")
+    test_fraction: float = param(0.2, gt=0, lt=1)   # used when the data has no test part
+    val_fraction: float = param(0.1, gt=0, lt=1)
+    epochs: int = param(20, ge=1)       # most epochs; early stopping on validation loss
+    patience: int = param(4, ge=1)
+    batch_size: int = param(64, ge=1)
+    optimizer: str = param("adam", choices=tuple(sorted(OPTIMIZERS)))
+    lr: float = param(0.001, gt=0)
+    weight_decay: float = param(0.0, ge=0)
+    seed: int = param(0, ge=0)
 
 
 def _is_idx_folder(path: Path) -> bool:

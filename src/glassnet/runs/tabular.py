@@ -20,7 +20,7 @@ from ..data.user_files import load_table
 from ..io import load_weights, save_weights
 from ..models import PRESETS, build_model
 from ..train import predict
-from .recipe import TaskRecipe
+from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
 from .supervised import OPTIMIZERS, fit_supervised, majority_baseline, scores, split_indices
@@ -31,40 +31,19 @@ __all__ = ["TabularRecipe", "train_tabular"]
 @dataclasses.dataclass
 class TabularRecipe(TaskRecipe):
     task: str = "tabular"
-    data: str = ""
+    data: str = param("", required="a CSV path")
     target_column: str | None = None    # default: the last column
-    kind: str = "auto"                  # auto | classification | regression
-    model: str = "auto"                 # auto (linear vs mlp-small on validation) or a preset
-    test_fraction: float = 0.2
-    val_fraction: float = 0.15
-    epochs: int = 200                   # most epochs; early stopping on validation loss
-    patience: int = 15
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 0.003
-    weight_decay: float = 0.0
-    seed: int = 0
-
-    def check(self, where):
-        if not self.data:
-            raise ValueError(f"{where}: data: expected a CSV path, got nothing")
-        if self.kind not in ("auto", "classification", "regression"):
-            raise ValueError(f"{where}: kind: expected auto, classification or regression, "
-                             f"got {self.kind!r}")
-        models = {"auto"} | set(PRESETS) - {"cnn"}
-        if self.model not in models:
-            raise ValueError(f"{where}: model: expected one of {sorted(models)}, got "
-                             f"{self.model!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"{where}: optimizer: expected one of {sorted(OPTIMIZERS)}, got "
-                             f"{self.optimizer!r}")
-        for key in ("epochs", "patience", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected >= 1, got {getattr(self, key)}")
-        for key in ("test_fraction", "val_fraction"):
-            if not 0 < getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected in (0, 1), got "
-                                 f"{getattr(self, key)}")
+    kind: str = param("auto", choices=("auto", "classification", "regression"))
+    model: str = param("auto", choices=("auto", *sorted(set(PRESETS) - {"cnn"})))
+    test_fraction: float = param(0.2, gt=0, lt=1)
+    val_fraction: float = param(0.15, gt=0, lt=1)
+    epochs: int = param(200, ge=1)      # most epochs; early stopping on validation loss
+    patience: int = param(15, ge=1)
+    batch_size: int = param(32, ge=1)
+    optimizer: str = param("adam", choices=tuple(sorted(OPTIMIZERS)))
+    lr: float = param(0.003, gt=0)
+    weight_decay: float = param(0.0, ge=0)
+    seed: int = param(0, ge=0)
 
 
 def _targets(raw: np.ndarray, kind: str, where: str):
