@@ -94,6 +94,8 @@ from . import _inplace  # noqa: E402,F401  (in-place methods: add_, zero_, +=, x
 # arrange, triangular; max/min again: they take axis= and an other tensor)
 Tensor.norm = ops.stats.norm
 from . import _inplace_index  # noqa: E402,F401  (masked_fill_, scatter_, index_add_ ...)
+from . import factory as _factory  # noqa: E402
+Tensor.bernoulli, Tensor.multinomial = _factory.bernoulli, _factory.multinomial
 Tensor.mT = property(ops.matrix_transpose)
 Tensor.where = ops.where_method
 for _name in ("expand_as view_as reshape_as type_as new_zeros new_ones new_full new_empty "

@@ -12,7 +12,7 @@ from .tensor import Tensor, get_rng
 __all__ = ["zeros", "ones", "randn", "rand", "arange", "zeros_like", "ones_like", "from_numpy",
            "full", "full_like", "empty", "empty_like", "eye", "linspace", "logspace", "randint",
            "randn_like", "rand_like", "randint_like", "randperm", "tril_indices",
-           "triu_indices"]
+           "triu_indices", "bernoulli", "multinomial", "normal"]
 
 
 def _shape(shape):
@@ -220,3 +220,55 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=np.int64,
                  device=None) -> Tensor:
     """The ``(2, N)`` row/column indices of the upper triangle of a ``row x col`` matrix."""
     return _triangle_indices("triu_indices", row, col, offset, False, dtype, device)
+
+
+def _host(t) -> np.ndarray:
+    return np.asarray(t.numpy() if isinstance(t, Tensor) else t)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    """0/1 samples: 1 with probability ``input`` (elementwise; or ``p`` for every element),
+    in ``input``'s dtype and device."""
+    probs = _host(input) if p is None else np.full(input.shape, float(p))
+    if probs.size and (np.isnan(probs).any() or probs.min() < 0 or probs.max() > 1):
+        raise ValueError("bernoulli(): probabilities must be in [0, 1]")
+    rng = generator or get_rng()
+    arr = (rng.random(probs.shape) < probs).astype(input.dtype)
+    return Tensor(_place(arr, None if input.device == "cpu" else input.device))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None) -> Tensor:
+    """``num_samples`` category indices per row, drawn with probabilities proportional to the
+    (non-negative) weights in ``input`` (1-D, or 2-D: one draw per row), as int64."""
+    w = _host(input).astype(np.float64)
+    if w.ndim not in (1, 2) or (w.size and (w.min() < 0 or not np.isfinite(w).all())):
+        raise ValueError(f"multinomial(): expected 1-D or 2-D finite non-negative weights, got "
+                         f"shape {w.shape}")
+    rows = w.reshape(-1, w.shape[-1])
+    if (rows.sum(axis=1) <= 0).any():
+        raise ValueError("multinomial(): each row of weights must have a positive sum")
+    if not replacement and num_samples > int((rows > 0).sum(axis=1).min()):
+        raise ValueError(f"multinomial(num_samples={num_samples}): cannot draw more samples "
+                         f"than non-zero weights without replacement")
+    rng = generator or get_rng()
+    out = np.stack([rng.choice(len(r), size=num_samples, replace=replacement, p=r / r.sum())
+                    for r in rows]).astype(np.int64)
+    out = out.reshape(w.shape[:-1] + (num_samples,))
+    return Tensor(_place(out, None if input.device == "cpu" else input.device))
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=np.float32,
+           device=None) -> Tensor:
+    """Samples of N(mean, std²): ``mean``/``std`` may be tensors (broadcast together, their
+    shape and dtype) or numbers with ``size``."""
+    rng = generator or get_rng()
+    like = next((t for t in (mean, std) if isinstance(t, Tensor)), None)
+    m, s = _host(mean), _host(std)
+    if s.size and s.min() < 0:
+        raise ValueError("normal(): std must be non-negative")
+    shape = tuple(size) if size is not None else np.broadcast_shapes(m.shape, s.shape)
+    out_dtype = like.dtype if like is not None else dtype
+    arr = (m + s * rng.standard_normal(shape)).astype(out_dtype)
+    return Tensor(_place(arr, device if device is not None or like is None
+                         else (None if like.device == "cpu" else like.device)))

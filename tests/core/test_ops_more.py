@@ -183,3 +183,33 @@ def test_randperm_is_a_seeded_permutation():
 def test_bad_arguments_name_the_op(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+def test_bernoulli_multinomial_normal_follow_their_distributions():
+    """Random draws cannot equal PyTorch's: shapes, dtypes, supports and frequencies."""
+    gn.manual_seed(1)
+    p = gn.tensor(np.array([0.0, 0.25, 1.0], np.float32)).repeat(4000, 1)
+    b = gn.bernoulli(p)
+    assert b.shape == (4000, 3) and b.dtype == np.float32
+    freq = b.numpy().mean(axis=0)
+    assert freq[0] == 0 and freq[2] == 1 and abs(freq[1] - 0.25) < 0.03
+    assert abs(gn.zeros(5000).bernoulli(0.7).numpy().mean() - 0.7) < 0.03
+    w = gn.tensor([[1.0, 0.0, 3.0], [0.0, 2.0, 2.0]])
+    draws = gn.multinomial(w, 4000, replacement=True)
+    assert draws.shape == (2, 4000) and draws.dtype == np.int64
+    counts = np.stack([np.bincount(r, minlength=3) for r in draws.numpy()]) / 4000
+    np.testing.assert_allclose(counts, [[0.25, 0, 0.75], [0, 0.5, 0.5]], atol=0.03)
+    no_rep = w.multinomial(2).numpy()
+    assert sorted(no_rep[0].tolist()) == [0, 2] and sorted(no_rep[1].tolist()) == [1, 2]
+    n = gn.normal(gn.full((20000,), 2.0), 0.5)
+    assert n.shape == (20000,) and abs(n.numpy().mean() - 2) < 0.02
+    assert abs(n.numpy().std() - 0.5) < 0.02
+    assert gn.normal(0.0, 1.0, (2, 3)).shape == (2, 3)
+    gn.manual_seed(7)
+    a = gn.multinomial(gn.ones(10), 3).tolist()
+    gn.manual_seed(7)
+    assert gn.multinomial(gn.ones(10), 3).tolist() == a
+    with pytest.raises(ValueError, match="multinomial"):
+        gn.multinomial(w, 3)
+    with pytest.raises(ValueError, match="bernoulli"):
+        gn.bernoulli(gn.tensor([1.5]))
