@@ -228,7 +228,7 @@ def _conv2d(x, weight, bias, s, pads, d, G):
         patches = im2col if C >= 8 else im2col_planes
         A = patches(xpad, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
         Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
-        out = A @ (xp.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
+        out = xp.matmul(A, xp.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
     else:                                                        # one batched GEMM
         cols = windows(xpad, (kh, kw), s, d, (Ho, Wo))
         A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
@@ -275,8 +275,8 @@ def _weight_grad(A: np.ndarray, g2: np.ndarray) -> np.ndarray:
     Aᵀ·g 10% faster), so the product is taken in that orientation.
     """
     if g2.shape[1] < A.shape[1]:
-        return (g2.T @ A).T
-    return A.T @ g2
+        return xp_of(A).matmul(g2.T, A).T
+    return xp_of(A).matmul(A.T, g2)
 
 
 def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, s: tuple,
@@ -385,7 +385,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     K = kh * kw * O
     xn = nhwc_view(x.data).reshape(N * H * W, Ci)
     Wm = weight.data.transpose(0, 2, 3, 1).reshape(Ci, K)      # (C_in, k_h·k_w·C_out)
-    cols = (xn @ Wm).reshape(N, H, W, kh, kw, O)
+    cols = xp.matmul(xn, Wm).reshape(N, H, W, kh, kw, O)
     yfull = col2im(cols, full, s, d)
     y = yfull[:, p[0]:p[0] + Ho, p[1]:p[1] + Wo]
     if bias is not None:
@@ -401,9 +401,9 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
             gp = pad_nhwc(gn, ((p[0], full[0] - p[0] - Ho), (p[1], full[1] - p[1] - Wo)))
             A = windows(gp, (kh, kw), s, d, (H, W)).reshape(N * H * W, K)
             if x.requires_grad:
-                gx = nchw_view((A @ Wm.T).reshape(N, H, W, Ci))
+                gx = nchw_view(xp.matmul(A, Wm.T).reshape(N, H, W, Ci))
             if weight.requires_grad:
-                gw = (xn.T @ A).reshape(Ci, kh, kw, O).transpose(0, 3, 1, 2)
+                gw = xp.matmul(xn.T, A).reshape(Ci, kh, kw, O).transpose(0, 3, 1, 2)
                 gw = xp.ascontiguousarray(gw)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")

@@ -61,7 +61,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                                               type(bias.data) is not type(xd)):
         same_device("linear", x, weight, bias)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-    y = x2 @ weight.data.T
+    xp = xp_of(x2)
+    y = xp.matmul(x2, weight.data.T)
     if bias is not None:
         y += bias.data
     if xd.ndim != 2:
@@ -71,9 +72,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         gx = gw = gb = None
         if x.requires_grad:
-            gx = (g2 @ weight.data).reshape(xd.shape)
+            gx = xp.matmul(g2, weight.data).reshape(xd.shape)
         if weight.requires_grad:
-            gw = g2.T @ x2
+            gw = xp.matmul(g2.T, x2)
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=0)
         return gx, gw, gb

@@ -187,7 +187,7 @@ def _core(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
             XW = xp.take(XW, ids.reshape(-1), axis=1)
         XW = XW.reshape(4, L, N, H)
     else:
-        XW = rows @ Wih.T
+        XW = xp.matmul(rows, Wih.T)
         if bias is not None:
             XW += bias
         if row_scale is not None:
@@ -411,7 +411,7 @@ def _bptt(mode, G, S, acts, aux, mask, X, emb, src, h0, c0, w_ih, w_hh, b_ih, b_
     if w_hh.requires_grad:                  # rows with h_{t-1} = h0 = 0 add nothing: skipped
         rows = slice(None) if not zero_h0 else slice(N, None) if not reverse else \
             slice(0, (L - 1) * N)
-        gwhh = dAh2[rows].T @ Hp2[rows]
+        gwhh = xp.matmul(dAh2[rows].T, Hp2[rows])
     if b_hh_g:                              # the same sum as gbih unless GRU
         gbhh = dAh2.sum(0) if gru else (gb.copy() if b_ih_g else gb)
     gh0 = dh if h0.requires_grad else None
@@ -446,10 +446,10 @@ def _input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
     for d in blocks:
         C = d.shape[1]
         if want_x:
-            part = d @ Wih[r0:r0 + C]
+            part = xp.matmul(d, Wih[r0:r0 + C])
             gx = part if gx is None else gx + part
         if want_w:
-            gws.append(d.T @ rows)
+            gws.append(xp.matmul(d.T, rows))
         if want_b:
             gbs.append(d.sum(0))
         r0 += C

@@ -1,0 +1,68 @@
+"""benchmarks/profile_step.py and gemm_limit.py: the GEMM list they record is the step's.
+
+No timing is asserted. The mlp step's matrix products are derived here by hand from the
+model (784-512-256-10, batch 128; the input needs no gradient) and must match what the
+profiler records; the instruments must leave NumPy and the engine as they found them.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import gemm_limit  # noqa: E402
+import profile_step  # noqa: E402
+
+
+def _expected_mlp_products():
+    N, sizes = 128, (784, 512, 256, 10)
+    out = []
+    for fin, fout in zip(sizes[:-1], sizes[1:]):
+        out.append(((N, fin), "N", (fin, fout), "T"))       # y = x·Wᵀ
+        out.append(((fout, N), "T", (N, fin), "N"))         # dW = gᵀ·x
+        if fin != 784:
+            out.append(((N, fout), "N", (fout, fin), "N"))  # dx = g·W
+    return sorted(out)
+
+
+def test_profiler_records_the_mlp_products_and_restores_numpy():
+    matmul, exp, tensor_make = np.matmul, np.exp, sys.modules["glassnet.tensor"].make
+    rec = profile_step.profile("mlp", steps=2, warmup=1)
+    got = sorted((tuple(a), la, tuple(b), lb) for _, _, a, la, b, lb in rec["products"])
+    assert got == _expected_mlp_products()
+    phases = {(op, ph) for op, ph, *_ in rec["products"]}
+    assert phases == {("AddmmBackward", "fwd"), ("AddmmBackward", "bwd")}
+    ops = {r["op"] for r in rec["rows"]}
+    assert {"AddmmBackward", "ReluBackward", "(optimizer)", "(autograd engine)"} <= ops
+    assert all(r["gemm_ms"] <= r["ms"] + 1e-9 for r in rec["rows"] if r["op"] == "AddmmBackward")
+    assert np.matmul is matmul and np.exp is exp
+    assert sys.modules["glassnet.ops.matmul"].make is tensor_make
+
+
+@pytest.mark.parametrize("lay", ["N", "T", "S"])
+def test_operands_have_the_recorded_layout(lay):
+    a = gemm_limit.operand(np, [5, 7], lay, np.random.default_rng(0))
+    assert a.shape == (5, 7) and a.dtype == np.float32
+    assert profile_step.layout(a) == lay
+
+
+def test_flops_counts_batched_products():
+    assert gemm_limit.flops([4, 8], [8, 3]) == 2 * 4 * 8 * 3
+    assert gemm_limit.flops([2048, 64], [4, 64, 256]) == 4 * 2 * 2048 * 64 * 256
+
+
+def test_gemm_limit_runs_on_mlp(tmp_path):
+    out = subprocess.run([sys.executable, str(BENCH / "gemm_limit.py"), "mlp", "--reps", "1",
+                          "--threads", "1", "--json", str(tmp_path / "l.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    import json
+    rec = json.loads((tmp_path / "l.json").read_text())
+    assert rec["gemm_calls"] == 8 and rec["limit_ms"] > 0
+    assert rec["limit_ms"] <= min(rec["numpy_only_ms"], rec["torch_only_ms"]) + 1e-9
+    assert abs(rec["gflop_per_step"] - sum(
+        gemm_limit.flops(a, b) for a, _, b, _ in _expected_mlp_products()) / 1e9) < 1e-12
