@@ -80,7 +80,7 @@ def test_reader_errors_name_the_file(tmp_path):
 def test_recipe_errors_name_the_key():
     with pytest.raises(ValueError, match="widths: expected >= 2 positive integers"):
         SegmentationRecipe.from_dict({"data": "x", "widths": "8"})
-    with pytest.raises(ValueError, match="monitor: expected 'mean_iou' or 'loss'"):
+    with pytest.raises(ValueError, match="monitor: expected one of mean_iou, loss, got 'acc'"):
         SegmentationRecipe.from_dict({"data": "x", "monitor": "acc"})
     with pytest.raises(ValueError, match="epochs: expected int, got str 'two'"):
         SegmentationRecipe.from_dict({"data": "x", "epochs": "two"})

@@ -36,7 +36,7 @@ from ..data.canvases import NUM_CLASSES, make_canvases
 from ..io import load_weights, save_weights
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import Callback, EarlyStopping, fit, summary
-from .recipe import TaskRecipe
+from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
 from .supervised import split_indices
@@ -52,33 +52,31 @@ GRAY_MODES = {"L", "1", "I", "I;16", "P"}
 @dataclasses.dataclass
 class SegmentationRecipe(TaskRecipe):
     task: str = "segmentation"
-    data: str = ""
+    data: str = param("", required="a folder with images/ and masks/ or 'mnist-canvases'")
     num_classes: int = 0                # 0: the largest mask value + 1 (11 for canvases)
-    image_size: int = 0                 # 0: keep (all images one size, divisible by 2**levels)
+    image_size: int = param(0, ge=0)  # 0: keep (one size, divisible by 2**levels)
     grayscale: bool | None = None       # None: when every image is grayscale
     widths: str = "8,16,48,96,192"      # U-Net channels per level, full size first
-    top_convs: int = 1
+    top_convs: int = param(1, ge=1)
     class_skip: bool = True
-    bg_weight: float = 1.0              # loss weight of class 0 (the other classes: 1)
-    test_fraction: float = 0.2          # used when the data has no test part
-    val_fraction: float = 0.1
-    train_canvases: int = 4000          # mnist-canvases: per epoch
-    val_canvases: int = 500
-    test_canvases: int = 500
+    bg_weight: float = param(1.0, gt=0)  # loss weight of class 0 (the other classes: 1)
+    test_fraction: float = param(0.2, gt=0, lt=1)  # used when the data has no test part
+    val_fraction: float = param(0.1, gt=0, lt=1)
+    train_canvases: int = param(4000, ge=1)  # mnist-canvases: per epoch
+    val_canvases: int = param(500, ge=1)
+    test_canvases: int = param(500, ge=1)
     fresh: bool = True                  # mnist-canvases: new training canvases every epoch
-    epochs: int = 20                    # most epochs; early stopping on validation
-    patience: int = 5
-    monitor: str = "mean_iou"           # mean_iou | loss (validation)
-    batch_size: int = 16
-    lr: float = 0.003                   # Adam
-    schedule: str = "cosine"            # cosine (to 0 over all steps, per step) | constant
-    weight_decay: float = 0.0
-    seed: int = 0
+    epochs: int = param(20, ge=1)  # most epochs; early stopping on validation
+    patience: int = param(5, ge=1)
+    monitor: str = param("mean_iou", choices=("mean_iou", "loss"))  # on validation
+    batch_size: int = param(16, ge=1)
+    lr: float = param(0.003, gt=0)  # Adam
+    # cosine: to 0 over all steps, per step
+    schedule: str = param("cosine", choices=("cosine", "constant"))
+    weight_decay: float = param(0.0, ge=0)
+    seed: int = param(0, ge=0)
 
     def check(self, where):
-        if not self.data:
-            raise ValueError(f"{where}: data: expected a folder with images/ and masks/ or "
-                             f"'mnist-canvases', got nothing")
         try:
             widths = [int(w) for w in self.widths.split(",")]
         except ValueError:
@@ -86,28 +84,9 @@ class SegmentationRecipe(TaskRecipe):
         if len(widths) < 2 or min(widths) < 1:
             raise ValueError(f"{where}: widths: expected >= 2 positive integers like "
                              f"'8,16,32', got {self.widths!r}")
-        for key in ("epochs", "patience", "batch_size", "top_convs", "train_canvases",
-                    "val_canvases", "test_canvases"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected >= 1, got {getattr(self, key)}")
-        for key in ("test_fraction", "val_fraction"):
-            if not 0 < getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected in (0, 1), got "
-                                 f"{getattr(self, key)}")
         if self.num_classes == 1 or self.num_classes < 0:
             raise ValueError(f"{where}: num_classes: expected 0 (from the masks) or >= 2, got "
                              f"{self.num_classes}")
-        if self.monitor not in ("mean_iou", "loss"):
-            raise ValueError(f"{where}: monitor: expected 'mean_iou' or 'loss', got "
-                             f"{self.monitor!r}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"{where}: schedule: expected 'cosine' or 'constant', got "
-                             f"{self.schedule!r}")
-        if not self.lr > 0 or self.weight_decay < 0 or self.image_size < 0 \
-                or not self.bg_weight > 0:
-            raise ValueError(f"{where}: lr > 0, bg_weight > 0, weight_decay >= 0 and "
-                             f"image_size >= 0 expected, got {self.lr}, {self.bg_weight}, "
-                             f"{self.weight_decay}, {self.image_size}")
 
     @property
     def levels(self) -> int:

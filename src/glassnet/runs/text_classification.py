@@ -40,7 +40,7 @@ from ..data import DataLoader
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import Tensor, manual_seed
 from ..train import EarlyStopping, evaluate, fit, predict
-from .recipe import TaskRecipe
+from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
 from .supervised import majority_baseline
@@ -71,55 +71,31 @@ class TextClassificationRecipe(TaskRecipe):
     """
 
     task: str = "text_classification"
-    data: str = "sentiment/rt-polaritydata"
+    data: str = param("sentiment/rt-polaritydata", required="a CSV/TSV file or a folder")
     text_column: str = "text"
     label_column: str = "label"
-    model: str = "auto"
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    split_seed: int = 0
-    min_count: int = 2
-    max_len: int = 60
-    emb: int = 128
-    hidden: int = 32
-    cell: str = "gru"
-    emb_dropout: float = 0.5
-    dropout: float = 0.5
-    lr: float = 0.005
-    weight_decay: float = 0.3
-    epochs: int = 20
-    patience: int = 3
-    batch_size: int = 64
-    bow_lr: float = 0.01
-    bow_epochs: int = 10
+    model: str = param("auto", choices=("auto", "rnn", "bow"))
+    val_fraction: float = param(0.1, gt=0, lt=0.5)
+    test_fraction: float = param(0.1, gt=0, lt=0.5)
+    split_seed: int = param(0, ge=0)
+    min_count: int = param(2, ge=1)
+    max_len: int = param(60, ge=1)
+    emb: int = param(128, ge=1)
+    hidden: int = param(32, ge=1)
+    cell: str = param("gru", choices=("gru", "lstm"))
+    emb_dropout: float = param(0.5, ge=0, lt=1)
+    dropout: float = param(0.5, ge=0, lt=1)
+    lr: float = param(0.005, gt=0)
+    weight_decay: float = param(0.3, ge=0)
+    epochs: int = param(20, ge=1)
+    patience: int = param(3, ge=1)
+    batch_size: int = param(64, ge=1)
+    bow_lr: float = param(0.01, gt=0)
+    bow_epochs: int = param(10, ge=1)
     bow_weight_decays: str | float = "0,0.01,0.1,0.3,1,3"
-    seed: int = 0
+    seed: int = param(0, ge=0)
 
     def check(self, where):
-        if not self.data:
-            raise ValueError(f"{where}: data: expected a CSV/TSV file or a folder, got nothing")
-        choices = {"model": ("auto", "rnn", "bow"), "cell": ("gru", "lstm")}
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"{where}: {key}: expected one of {', '.join(allowed)}, got "
-                                 f"{getattr(self, key)!r}")
-        for key in ("min_count", "max_len", "emb", "hidden", "epochs", "patience",
-                    "batch_size", "bow_epochs"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected >= 1, got {getattr(self, key)}")
-        for key in ("val_fraction", "test_fraction"):
-            if not 0 < getattr(self, key) < 0.5:
-                raise ValueError(f"{where}: {key}: expected in (0, 0.5), got "
-                                 f"{getattr(self, key)}")
-        for key in ("emb_dropout", "dropout"):
-            if not 0 <= getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected in [0, 1), got "
-                                 f"{getattr(self, key)}")
-        for key in ("lr", "bow_lr"):
-            if not getattr(self, key) > 0:
-                raise ValueError(f"{where}: {key}: expected > 0, got {getattr(self, key)}")
-        if self.weight_decay < 0:
-            raise ValueError(f"{where}: weight_decay: expected >= 0, got {self.weight_decay}")
         self.decays(where)
 
     def decays(self, where="recipe") -> list[float]:

@@ -49,7 +49,7 @@ from ..apps.text import CharLSTM, sample
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import Tensor, manual_seed
 from ..train import Callback, EarlyStopping, JSONLLogger, evaluate, fit, summary
-from .recipe import TaskRecipe
+from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
 
@@ -79,43 +79,24 @@ class TextGenerationRecipe(TaskRecipe):
     """
 
     task: str = "text_generation"
-    data: str = "tinyshakespeare/input.txt"
-    emb: int = 64
-    hidden: int = 512
-    layers: int = 1
-    dropout: float = 0.0
-    batch_size: int = 32
-    seq: int = 100
-    lr: float = 0.002
-    clip: float = 5.0
-    max_steps: int = 0
-    max_minutes: float = 0.0
-    eval_every: int = 200
-    val_chars: int = 30000
-    patience: int = 5
-    val_fraction: float = 0.05
-    test_fraction: float = 0.05
-    max_chars: int = 0
-    seed: int = 0
-
-    def check(self, where):
-        if not self.data:
-            raise ValueError(f"{where}: data: expected a UTF-8 text file, got nothing")
-        for key in ("emb", "hidden", "layers", "batch_size", "seq", "eval_every", "patience"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{where}: {key}: expected >= 1, got {getattr(self, key)}")
-        for key in ("max_steps", "max_minutes", "val_chars", "max_chars", "seed"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"{where}: {key}: expected >= 0, got {getattr(self, key)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"{where}: dropout: expected in [0, 1), got {self.dropout}")
-        for key in ("lr", "clip"):
-            if not getattr(self, key) > 0:
-                raise ValueError(f"{where}: {key}: expected > 0, got {getattr(self, key)}")
-        for key in ("val_fraction", "test_fraction"):
-            if not 0 < getattr(self, key) < 0.5:
-                raise ValueError(f"{where}: {key}: expected in (0, 0.5), got "
-                                 f"{getattr(self, key)}")
+    data: str = param("tinyshakespeare/input.txt", required="a UTF-8 text file")
+    emb: int = param(64, ge=1)
+    hidden: int = param(512, ge=1)
+    layers: int = param(1, ge=1)
+    dropout: float = param(0.0, ge=0, lt=1)
+    batch_size: int = param(32, ge=1)
+    seq: int = param(100, ge=1)
+    lr: float = param(0.002, gt=0)
+    clip: float = param(5.0, gt=0)
+    max_steps: int = param(0, ge=0)
+    max_minutes: float = param(0.0, ge=0)
+    eval_every: int = param(200, ge=1)
+    val_chars: int = param(30000, ge=0)
+    patience: int = param(5, ge=1)
+    val_fraction: float = param(0.05, gt=0, lt=0.5)
+    test_fraction: float = param(0.05, gt=0, lt=0.5)
+    max_chars: int = param(0, ge=0)
+    seed: int = param(0, ge=0)
 
 
 class CharLM(CharLSTM):
