@@ -84,6 +84,7 @@ from .ops import (aminmax, atleast_1d, atleast_2d, atleast_3d, bincount,  # noqa
                   hstack, index_add, index_copy, index_fill, is_complex, is_floating_point,
                   kron, mode, nanmean, nansum, quantile, ravel, rot90, row_stack, searchsorted,
                   select, tensordot, unflatten, unique, vstack)
+from .ops import (cdist, corrcoef, cov, diagflat, dist, dsplit, hsplit, vsplit)  # noqa: E402
 from .ops.stats import norm  # noqa: E402  (ops.norm is the normalisation module)
 from .factory import (empty, empty_like, eye, full, full_like, linspace, logspace,  # noqa: E402
                       rand_like, randint, randint_like, randn_like, randperm, tril_indices,
@@ -95,7 +96,8 @@ __all__ += [
     "index_add", "index_copy", "index_fill", "is_complex", "is_floating_point", "kron", "mode",
     "nanmean", "nansum", "quantile", "ravel", "rot90", "row_stack", "searchsorted", "select",
     "tensordot", "unflatten", "unique", "vstack", "randperm", "tril_indices", "triu_indices",
-    "bernoulli", "multinomial", "normal",
+    "bernoulli", "multinomial", "normal", "cdist", "corrcoef", "cov", "diagflat", "dist",
+    "dsplit", "hsplit", "vsplit",
     "amax", "amin", "argsort", "argwhere", "chunk", "cummax", "cummin", "cumprod", "cumsum",
     "diag", "diag_embed", "diagonal", "einsum", "flip", "fliplr", "flipud", "gather",
     "index_select", "kthvalue", "logcumsumexp", "masked_fill", "masked_select", "median",

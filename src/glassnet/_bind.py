@@ -102,7 +102,8 @@ for _name in ("expand_as view_as reshape_as type_as new_zeros new_ones new_full 
               "new_tensor is_floating_point is_complex ndimension nelement").split():
     if not hasattr(Tensor, _name):          # tensor.py's own definition wins
         setattr(Tensor, _name, getattr(ops, _name))
-for _name in ("unflatten select ravel rot90 diff kron count_nonzero bincount unique aminmax "
+for _name in ("hsplit vsplit dsplit diagflat dist cov corrcoef "
+              "unflatten select ravel rot90 diff kron count_nonzero bincount unique aminmax "
               "nansum nanmean index_add index_copy index_fill broadcast_to quantile mode histc "
               "max min amax amin prod std cumsum cumprod cummax cummin logcumsumexp "
               "split chunk unbind narrow tensor_split unfold flip fliplr flipud roll tril "

@@ -10,7 +10,8 @@ from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import dim_arg, norm_dim
 
-__all__ = ["split", "chunk", "unbind", "narrow", "tensor_split", "unfold"]
+__all__ = ["split", "chunk", "unbind", "narrow", "tensor_split", "unfold", "hsplit", "vsplit",
+           "dsplit"]
 
 
 def _dim(a: Tensor, dim, name: str) -> int:
@@ -143,3 +144,29 @@ def unfold(a: Tensor, dimension: int, size: int, step: int) -> Tensor:
             grad[key(j)] += gg[..., j]
         return (grad.reshape(a.shape),)
     return make(out, (a,), backward, "UnfoldBackward")
+
+
+def _split_at(a: Tensor, sections, d: int, name: str, need: int) -> tuple:
+    if a.ndim < need:
+        raise ValueError(f"{name}(): expected a tensor with at least {need} dims, got shape "
+                         f"{a.shape}")
+    if isinstance(sections, (int, np.integer)) and not isinstance(sections, bool) and (
+            sections <= 0 or a.shape[d] % sections):
+        raise ValueError(f"{name}(sections={sections}): dim {d} of size {a.shape[d]} does not "
+                         f"split into {sections} equal parts")
+    return tensor_split(a, sections, d)
+
+
+def hsplit(a: Tensor, sections) -> tuple:
+    """``tensor_split`` along dim 1 (dim 0 for 1-D); an int must divide the size."""
+    return _split_at(a, sections, 1 if a.ndim > 1 else 0, "hsplit", 1)
+
+
+def vsplit(a: Tensor, sections) -> tuple:
+    """``tensor_split`` along dim 0 of a tensor with at least 2 dims."""
+    return _split_at(a, sections, 0, "vsplit", 2)
+
+
+def dsplit(a: Tensor, sections) -> tuple:
+    """``tensor_split`` along dim 2 of a tensor with at least 3 dims."""
+    return _split_at(a, sections, 2, "dsplit", 3)

@@ -14,9 +14,14 @@ from ..tensor import Tensor, make
 from ._util import norm_dim
 from .reduce import _axes, _expand, amax, amin, mean, spread_args, var
 from .reduce import sum as sum_
+from .elementwise import clamp, sqrt
+from .matmul import matmul
+from .shape import reshape, transpose, unsqueeze
+from .triangular import diagonal
 
 # norm is left out: ``ops.norm`` is the normalisation module (see ops/__init__)
-__all__ = ["std", "var_mean", "std_mean", "aminmax", "nansum", "nanmean"]
+__all__ = ["std", "var_mean", "std_mean", "aminmax", "nansum", "nanmean", "dist", "cdist",
+           "cov", "corrcoef"]
 
 
 def std(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -152,3 +157,42 @@ def nanmean(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     total = nansum(a, dim, keepdim, dtype=dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         return total / Tensor(count.astype(total.data.dtype))
+
+
+def dist(a: Tensor, b: Tensor, p=2) -> Tensor:
+    """``norm(a - b, p)`` over all elements (after broadcasting)."""
+    return norm(a - b, p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
+    """Pairwise p-norm distances between the rows of ``x1`` ``(*, P, M)`` and of ``x2``
+    ``(*, R, M)``: shape ``(*, P, R)``. The gradient at a zero distance is 0, as in PyTorch."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise ValueError(f"cdist(): expected (*, P, M) and (*, R, M) tensors, got shapes "
+                         f"{x1.shape} and {x2.shape}")
+    return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in
+    columns; a 1-D input is one variable), like ``torch.cov`` without weights."""
+    if fweights is not None or aweights is not None:
+        raise ValueError("cov(): fweights/aweights are not supported")
+    if input.ndim > 2:
+        raise ValueError(f"cov(): expected a 1-D or 2-D tensor, got shape {input.shape}")
+    x = input if input.ndim == 2 else reshape(input, (1, -1))
+    if x.data.dtype.kind != "f":
+        x = x.float()
+    n = x.shape[1]
+    xc = x - mean(x, 1, keepdim=True)
+    out = matmul(xc, transpose(xc, 0, 1)) / float(max(n - correction, 0))
+    return reshape(out, ()) if input.ndim < 2 or input.shape[0] == 1 else out
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows' variables (clipped to [-1, 1])."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = sqrt(diagonal(c))
+    return clamp(c / unsqueeze(d, 1) / unsqueeze(d, 0), -1.0, 1.0)

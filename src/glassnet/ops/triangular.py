@@ -10,8 +10,9 @@ from ..backend import xp_of
 from ..tensor import Tensor, make
 from ._util import norm_dim
 from .reduce import sum as _sum
+from .shape import reshape
 
-__all__ = ["tril", "triu", "diagonal", "diag", "diag_embed", "trace"]
+__all__ = ["tril", "triu", "diagonal", "diag", "diag_embed", "trace", "diagflat"]
 
 
 def _triangle(a: Tensor, diagonal: int, lower: bool) -> Tensor:
@@ -108,3 +109,8 @@ def trace(a: Tensor) -> Tensor:
     if a.ndim != 2:
         raise ValueError(f"trace(): expected a 2-D tensor, got shape {a.shape}")
     return _sum(diagonal(a))
+
+
+def diagflat(a: Tensor, offset: int = 0) -> Tensor:
+    """A square matrix with the flattened ``a`` on its ``offset`` diagonal."""
+    return diag_embed(reshape(a, (-1,)), offset, 0, 1)
