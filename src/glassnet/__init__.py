@@ -30,7 +30,7 @@ from . import _bind  # noqa: F401,E402  (operators and methods onto Tensor)
 from .tensor import (Tensor, enable_grad, float32, float64, inference_mode, int64,
                      is_grad_enabled, manual_seed, no_grad, set_grad_enabled, tensor)
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",

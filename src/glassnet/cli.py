@@ -359,7 +359,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from . import __version__
+        from .version import __version__
         print(f"glassnet {__version__}")
         return 0
     if args.command is None:

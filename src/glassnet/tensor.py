@@ -153,6 +153,16 @@ def _to_array(data, dtype=None):
     return arr
 
 
+_differentiable: dict = {}
+
+
+def register_tensor_ops(**ops) -> None:
+    """Give Tensor the differentiable ops behind ``clone()`` and ``to()`` (``clone``,
+    ``cast``, ``move``). They live in glassnet.ops, a layer above this one, which calls this
+    when it is imported: tensor.py itself imports nothing from above."""
+    _differentiable.update(ops)
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -266,8 +276,7 @@ class Tensor:
         return Tensor(self.data)
 
     def clone(self) -> "Tensor":
-        from .ops.elementwise import clone
-        return clone(self)
+        return _differentiable["clone"](self)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         if flag and self.data.dtype.kind != "f":
@@ -361,11 +370,9 @@ class Tensor:
                 dtype = a
         out = self
         if dtype is not None:
-            from .ops.elementwise import cast
-            out = cast(out, dtype)
+            out = _differentiable["cast"](out, dtype)
         if device is not None:
-            from .ops.device import move
-            out = move(out, device)
+            out = _differentiable["move"](out, device)
         return out
 
     def __repr__(self):

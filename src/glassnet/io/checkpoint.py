@@ -177,7 +177,7 @@ def save_checkpoint(path, model, state: dict | None = None) -> Path:
         >>> save_checkpoint("run/checkpoints/epoch-0001", model,
         ...                 {"epoch": 1, "optimizer": opt.state_dict()})
     """
-    from .. import __version__
+    from ..version import __version__
     path = Path(path)
     weights = model if isinstance(model, dict) else model.state_dict()
     weights = {k: to_host(v) for k, v in weights.items()}      # device arrays: host copies

@@ -107,7 +107,7 @@ def save_weights(model, path) -> Path:
         >>> save_weights(model, "run/weights.safetensors")
         >>> load_weights(model, "run/weights.safetensors")
     """
-    from .. import __version__
+    from ..version import __version__
     state = model if isinstance(model, dict) else model.state_dict()
     tensors = {k: to_host(v) for k, v in state.items()}      # device arrays: host copies
     meta = {"format": "glassnet-weights", "glassnet_version": __version__,

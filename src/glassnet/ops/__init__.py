@@ -44,3 +44,9 @@ from .pool3d import *  # noqa: F401,F403
 from ._util import same_device, unbroadcast  # noqa: F401,E402  (helpers shared with nn)
 from .interpolate import *  # noqa: F401,F403
 from .adaptive_pool import *  # noqa: F401,F403
+
+from ..tensor import register_tensor_ops  # noqa: E402  (Tensor.clone/.to call these ops)
+from .device import move as _move  # noqa: E402
+from .elementwise import cast as _cast, clone as _clone  # noqa: E402
+
+register_tensor_ops(clone=_clone, cast=_cast, move=_move)
