@@ -88,6 +88,13 @@ OPS = {
     "count_nonzero": (lambda L, x, dim: L.count_nonzero(x, dim), {"dim": DIM}),
     "histc": (lambda L, x, bins: L.histc(x, bins), {"bins": SMALL}),
     "unique": (lambda L, x, inv: L.unique(x, return_inverse=inv), {"inv": st.booleans()}),
+    "hsplit": (lambda L, x, n: L.hsplit(x, n), {"n": SMALL}),
+    "vsplit": (lambda L, x, n: L.vsplit(x, n), {"n": SMALL}),
+    "diagflat": (lambda L, x, off: L.diagflat(x, off), {"off": SMALL}),
+    "cov": (lambda L, x, c: L.cov(x, correction=c), {"c": st.integers(0, 2)}),
+    "cdist": (lambda L, x, p: L.cdist(x, x, p=p), {"p": st.sampled_from([1.0, 2.0, 3.0])}),
+    "unflatten": (lambda L, x, dim, a: L.unflatten(x, dim, (a, -1)), {"dim": DIM, "a": SMALL}),
+    "tensordot": (lambda L, x, n: L.tensordot(x, x, n), {"n": st.integers(-1, 3)}),
     "einsum": (lambda L, x, eq: L.einsum(eq, x),
                {"eq": st.sampled_from(["ii", "ij->ji", "i...->...", "ij", "i->ii", "ab,bc"])}),
 }

@@ -115,8 +115,12 @@ def broadcast_tensors(*tensors) -> tuple:
 
 def unflatten(a: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one may be -1), like ``torch.unflatten``."""
+    if a.ndim == 0:
+        raise ValueError("unflatten(): cannot unflatten a 0-d tensor")
     (d,) = norm_dim(dim, a.ndim, "unflatten", a.shape)
     sizes = tuple(int(s) for s in sizes)
+    if any(s < -1 for s in sizes):
+        raise ValueError(f"unflatten(sizes={sizes}): sizes must be >= 0 (or one -1)")
     known = int(np.prod([s for s in sizes if s != -1]))
     if sizes.count(-1) > 1 or (sizes.count(-1) == 0 and known != a.shape[d]) or (
             sizes.count(-1) == 1 and (known == 0 or a.shape[d] % known)):
@@ -220,6 +224,15 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
             raise ValueError(f"tensordot(dims={dims}): expected as many dims of a as of b")
         da = [i % max(a.ndim, 1) for i in da]
         db = [i % max(b.ndim, 1) for i in db]
+    for i, j in zip(da, db):               # a size-1 dim broadcasts, as in PyTorch
+        if a.shape[i] != b.shape[j]:
+            if 1 not in (a.shape[i], b.shape[j]):
+                raise ValueError(f"tensordot(dims={dims}): contracted dims of shapes "
+                                 f"{a.shape} and {b.shape} differ in size")
+            if a.shape[i] == 1:
+                a = expand(a, a.shape[:i] + (b.shape[j],) + a.shape[i + 1:])
+            else:
+                b = expand(b, b.shape[:j] + (a.shape[i],) + b.shape[j + 1:])
     sa = list(letters[:a.ndim])
     sb = list(letters[a.ndim:a.ndim + b.ndim])
     for i, j in zip(da, db):

@@ -170,6 +170,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist(): expected (*, P, M) and (*, R, M) tensors, got shapes "
                          f"{x1.shape} and {x2.shape}")
+    if x1.data.dtype.kind != "f" or x2.data.dtype.kind != "f":
+        raise TypeError(f"cdist(): expected floating tensors, got {x1.dtype} and {x2.dtype}")
     return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
 
 
