@@ -1,9 +1,10 @@
 r"""Connected spoken digits: speech to a digit string with a CTC-trained conv + BiGRU.
 
 Utterances are built from the Free Spoken Digit recordings (``fsdd/recordings``): 1–7
-isolated digits of ONE speaker, joined with random silences, plus optional low-level noise
+isolated digits joined with random silences, plus optional low-level noise
 (:func:`build_utterance`, deterministic from a seed). The test speaker and the validation
-speaker never appear in training; their utterances come from their own recordings only.
+speaker never appear in training; each of their utterances comes from that speaker's own
+recordings. Training utterances draw from the pooled recordings of the other speakers.
 
 Pipeline::
 
