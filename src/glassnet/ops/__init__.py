@@ -2,14 +2,15 @@
 
 Modules: ``elementwise`` (arithmetic, exp/log, comparisons), ``reduce`` (sum, mean, max, var,
 logsumexp), ``shape`` (reshape, transpose, indexing, cat, pad), ``matmul`` (matmul, linear),
-``activation`` (relu, sigmoid, tanh, softmax, gelu ...), ``stats`` (std, var_mean, norm),
-``scan`` (cumsum, cumprod, cummax, logcumsumexp), ``index`` (gather/scatter, masks, nonzero),
-``ordering`` (sort, topk, kthvalue, median), ``pieces`` (split, chunk, unbind, unfold),
-``arrange`` (flip, roll, movedim, tile, repeat_interleave, meshgrid), ``triangular`` (tril/triu,
-diagonal, trace), ``einstein`` (einsum), ``combine`` (hstack, broadcast_tensors, rot90, diff,
-kron ...), ``counting`` (bincount, unique, searchsorted), ``index_update`` (index_add/copy/fill),
-``like`` (expand_as, new_zeros ...). ``norm`` (the vector norm) stays in ``stats``, so
-``ops.norm`` remains the normalisation module.
+``activation`` (relu, sigmoid, tanh, softmax, gelu ...), ``stats`` (std, var_mean, norm,
+cov), ``scan`` (cumsum, cumprod, cummax, logcumsumexp), ``index`` (gather, masks, nonzero),
+``scattering`` (scatter, scatter_add, scatter_reduce), ``ordering`` (sort, topk, kthvalue,
+median), ``pieces`` (split, chunk, unbind, unfold), ``arrange`` (flip, roll, movedim, tile,
+repeat_interleave, meshgrid), ``triangular`` (tril/triu, diagonal, trace), ``einstein``
+(einsum), ``combine`` (hstack, broadcast_tensors, rot90, diff, kron ...), ``counting``
+(bincount, unique, searchsorted), ``index_update`` (index_add/copy/fill), ``like`` (expand_as,
+new_zeros ...). ``norm`` (the vector norm) stays in ``stats``, so ``ops.norm`` remains the
+normalisation module.
 """
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
@@ -24,6 +25,7 @@ from .convlstm import *  # noqa: F401,F403
 from .stats import *  # noqa: F401,F403
 from .scan import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403  (its where() adds PyTorch's one-argument form)
+from .scattering import *  # noqa: F401,F403
 from .ordering import *  # noqa: F401,F403
 from .pieces import *  # noqa: F401,F403
 from .arrange import *  # noqa: F401,F403
