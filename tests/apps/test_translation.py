@@ -10,8 +10,9 @@ import glassnet as gn
 from glassnet.apps.translation import (EOS, PAD, SOS, Seq2Seq, Translator, Vocab, beam_search,
                                        detokenize, greedy_decode, load_pairs, pad_batch,
                                        split_pairs, tokenize)
-from glassnet.apps.translation_train import (TranslationRecipe, batches, corpus_bleu, mean_loss,
-                                             train_step)
+from glassnet.apps.translation_train import (PairBatches, TeacherForced, TranslationRecipe,
+                                             corpus_bleu, mean_loss, token_nll)
+from glassnet.runs.common import ClipGradNorm
 
 DATA = Path(os.environ.get("GLASSNET_DATA")
             or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
@@ -110,7 +111,7 @@ def test_encode_rejects_bad_input():
 
 
 def test_recipe_validation(tmp_path):
-    with pytest.raises(ValueError, match="hidden = 0 should be >= 1"):
+    with pytest.raises(ValueError, match="hidden: expected >= 1, got 0"):
         TranslationRecipe(hidden=0)
     bad = tmp_path / "r.toml"
     bad.write_text('task = "translation"\nhiden = 3\n')
@@ -155,12 +156,11 @@ def trained():
     gn.manual_seed(0)
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=32, hidden=64, dropout=0.0)
     opt = gn.optim.Adam(model.parameters(), lr=5e-3)
-    fixed = list(batches(ids[:128], 32))
+    fixed = PairBatches(ids[:128], 32)           # the same batches, in the same order, 4 times
     with _one_blas_thread():            # small matrices: BLAS threads only contend
         before = mean_loss(model, ids[:128])
-        for _ in range(4):
-            for b in fixed:
-                train_step(model, opt, b)
+        gn.train.fit(TeacherForced(model), token_nll, ClipGradNorm(opt, 1.0), fixed, epochs=4,
+                     metrics=(), verbose=False)
         after = mean_loss(model, ids[:128])
     return Translator(model, src_vocab, tgt_vocab, max_len=12), pairs, before, after
 
@@ -224,8 +224,10 @@ def test_glassnet_train_runs_a_translation_recipe(tmp_path, capsys):
     recipe.write_text(f'task = "translation"\ndata = "{ZIP.as_posix()}"\nlimit = 200\n'
                       f'emb = 8\nhidden = 8\nepochs = 1\nbeam = 2\n')
     with _one_blas_thread():
-        assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--quiet"]) == 0
-    assert "held-out BLEU greedy" in capsys.readouterr().out
+        assert main(["train", str(recipe), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("translation: ") and "Total params: " in out
+    assert out.splitlines()[-1].startswith("translation: test bleu_greedy ")
     for name in ("config.json", "vocab_src.json", "vocab_tgt.json", "weights.safetensors",
                  "results.json", "recipe.toml"):
         assert (tmp_path / "run" / name).is_file(), name

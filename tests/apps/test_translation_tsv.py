@@ -61,9 +61,9 @@ def test_tsv_run_writes_the_contract(tmp_path):
                       f'hidden = 8\nepochs = 1\nbeam = 2\ntest_fraction = 0.2\n')
     run = tmp_path / "run"
     out = subprocess.run([sys.executable, "-m", "glassnet", "train", str(recipe), "--out",
-                          str(run), "--quiet"], check=True, capture_output=True, text=True,
+                          str(run)], check=True, capture_output=True, text=True,
                          timeout=300).stdout
-    assert "word by word" in out
+    assert "| baselines: copy_source bleu " in out and "; word_by_word bleu " in out
     rec = read_run_json(run)
     assert rec["task"] == "translation" and set(rec["test"]) == {"bleu_greedy", "bleu_beam2",
                                                                  "loss"}

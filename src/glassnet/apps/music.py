@@ -20,7 +20,6 @@ drawn as a piano roll with matplotlib (:func:`plot_roll`).
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import time
@@ -32,14 +31,17 @@ from .. import nn, optim
 from ..io import load_weights, save_weights
 from ..nn import functional as F
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.rundir import resolve_data
+from ..runs.common import ClipGradNorm, print_header, print_result
+from ..runs.recipe import param
+from ..runs.rundir import prepare_run_dir, read_run_json, resolve_data
 from ..tensor import Tensor, manual_seed, no_grad
-from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe)
+from ..train import EarlyStopping, JSONLLogger, LRSchedulerCallback, fit
+from ._run import data_root
 from .music_data import load_midi_folder, music_baselines, read_chorale_json, read_midi
 
 __all__ = ["LOWEST", "KEYS", "load_jsb", "to_roll", "batches", "MusicLSTM", "frame_nll",
            "sample", "roll_to_midi", "midi_to_roll", "plot_roll", "MusicRecipe", "train_music",
-           "load_music_run", "load_rolls", "cmd_train"]
+           "load_music_run", "load_rolls", "PieceBatches", "masked_frame_nll"]
 
 LOWEST, KEYS = 21, 88          # piano keys: MIDI notes 21 (A0) .. 108 (C8)
 
@@ -118,8 +120,9 @@ class MusicLSTM(nn.Module):
         return self.out(self.drop(h)), state
 
 
-def frame_nll(logits: Tensor, target, mask) -> Tensor:
-    """Mean negative log-likelihood in nats per real frame (BCE-with-logits summed over keys).
+def frame_nll(logits: Tensor, target, mask, frames: float | None = None) -> Tensor:
+    """Negative log-likelihood in nats (BCE-with-logits summed over keys) summed over the real
+    frames and divided by ``frames`` (default: their number, i.e. the mean per frame).
 
     Shape:
         logits, target: (N, L, 88); mask: (N, L).
@@ -129,7 +132,38 @@ def frame_nll(logits: Tensor, target, mask) -> Tensor:
     total = F.binary_cross_entropy_with_logits(logits, Tensor(np.asarray(target, np.float32)),
                                                weight=Tensor(np.ascontiguousarray(w)),
                                                reduction="sum")
-    return total / float(mask.sum())
+    return total / float(mask.sum() if frames is None else frames)
+
+
+def masked_frame_nll(output, target) -> Tensor:
+    """The loss :func:`~glassnet.train.fit` calls: ``output`` is :class:`MusicLSTM`'s
+    ``(logits, state)``, ``target`` is ``(targets, mask, frames)`` from :class:`PieceBatches`."""
+    y, mask, frames = target
+    return frame_nll(output[0], y, mask, frames)
+
+
+class PieceBatches:
+    """The batches of :func:`batches` for :func:`~glassnet.train.fit`: ``(inputs, (targets,
+    mask, frames))``, reshuffled by ``rng`` on every pass (``rng=None``: fixed order).
+
+    ``frames`` divides the batch's summed NLL. Training (``per_piece=False``): the batch's
+    frame count, the mean per frame. Evaluation (``per_piece=True``): the batch's pieces times
+    the mean frames per piece of all ``rolls``, so that fit's mean over pieces
+    (batches weighted by their size) is exactly the NLL per frame of the whole set.
+    """
+
+    def __init__(self, rolls, batch_size: int, rng=None, *, per_piece: bool = False):
+        self.rolls, self.batch_size, self.rng = rolls, batch_size, rng
+        self.frames_per_piece = (sum(len(r) for r in rolls) / len(rolls)) if per_piece else None
+
+    def __len__(self):
+        return -(-len(self.rolls) // self.batch_size)
+
+    def __iter__(self):
+        for x, y, m in batches(self.rolls, self.batch_size, self.rng):
+            frames = (len(x) * self.frames_per_piece if self.frames_per_piece is not None
+                      else None)
+            yield x, (y, m, frames)
 
 
 @no_grad()
@@ -259,47 +293,41 @@ class MusicRecipe(TaskRecipe):
         data_dir: folder holding ``music/`` (default: see ``_run.data_root``).
     """
 
-    task: str = "music"
+    task: str = param("music", choices=("music",))
     data: str = ""
-    resolution: str = "quarter"
-    hidden: int = 128
-    num_layers: int = 1
-    dropout: float = 0.3
-    epochs: int = 60
-    batch_size: int = 16
-    lr: float = 0.003
-    clip: float = 1.0
-    weight_decay: float = 0.0
-    plateau: int = 0
-    patience: int = 0
-    sample_steps: int = 64
-    temperature: float = 1.0
-    max_pieces: int = 0
-    seed: int = 0
+    resolution: str = param("quarter", choices=("quarter", "8th", "16th"))
+    hidden: int = param(128, ge=1)
+    num_layers: int = param(1, ge=1)
+    dropout: float = param(0.3, ge=0, lt=1)
+    epochs: int = param(60, ge=1)
+    batch_size: int = param(16, ge=1)
+    lr: float = param(0.003, gt=0)
+    clip: float = param(1.0, gt=0)
+    weight_decay: float = param(0.0, ge=0)
+    plateau: int = param(0, ge=0)
+    patience: int = param(0, ge=0)
+    sample_steps: int = param(64, ge=1)
+    temperature: float = param(1.0, gt=0)
+    max_pieces: int = param(0, ge=0)
+    seed: int = param(0, ge=0)
     data_dir: str | None = None
-
-    def __post_init__(self):
-        check_fields(self, [
-            ("task", self.task == "music", '"music"'),
-            ("resolution", self.resolution in ("quarter", "8th", "16th"),
-             'one of "quarter", "8th", "16th"'),
-            *[(k, getattr(self, k) >= 1, ">= 1") for k in
-              ("hidden", "num_layers", "epochs", "batch_size", "sample_steps")],
-            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
-            ("lr", self.lr > 0, "> 0"), ("clip", self.clip > 0, "> 0"),
-            ("weight_decay", self.weight_decay >= 0, ">= 0"),
-            ("plateau", self.plateau >= 0, ">= 0"), ("patience", self.patience >= 0, ">= 0"),
-            ("temperature", self.temperature > 0, "> 0"),
-            ("max_pieces", self.max_pieces >= 0, ">= 0"), ("seed", self.seed >= 0, ">= 0")])
 
 
 def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
                 verbose: bool = True) -> dict:
-    """Train :class:`MusicLSTM`, keep the best-validation weights, report test NLL, sample.
+    """Train :class:`MusicLSTM` through :func:`~glassnet.train.fit`, keep the best-validation
+    weights, report test NLL, sample.
 
-    ``run_dir`` gets ``recipe.toml``, ``metrics.jsonl`` (per epoch: train and valid NLL),
-    ``weights.safetensors``, ``run.json`` (valid/test nats per frame, timings),
-    ``sample.mid`` and ``sample.png``.
+    Adam (gradient norm clipped by :class:`~glassnet.runs.common.ClipGradNorm`);
+    :class:`~glassnet.train.EarlyStopping` on the validation NLL per frame keeps the best
+    epoch's weights (and stops after ``patience`` epochs without improvement);
+    ``ReduceLROnPlateau`` through :class:`~glassnet.train.LRSchedulerCallback` halves the lr
+    after ``plateau`` epochs without improvement.
+
+    ``run_dir`` gets ``recipe.toml``, ``metrics.jsonl`` (per epoch: fit's ``loss``,
+    ``val_loss`` = validation nats per frame, ``lr``), ``weights.safetensors``, ``run.json``
+    (valid/test nats per frame, timings, ``history`` per epoch), ``sample.mid`` and
+    ``sample.png``.
 
     Example:
         >>> res = train_music(MusicRecipe(), "runs/music")
@@ -308,44 +336,29 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
     """
     rolls, source = load_rolls(recipe)
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
-    if verbose:
-        print(f"music: {source}: " + " / ".join(f"{len(rolls[s])} {s}" for s in rolls)
-              + " pieces")
     manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     model = MusicLSTM(recipe.hidden, recipe.num_layers, recipe.dropout)
+    if verbose:
+        print_header("music", source, {s: len(r) for s, r in rolls.items()}, model,
+                     (max(len(r) for r in rolls["train"]), KEYS), unit="pieces")
     freq = np.clip(np.concatenate(rolls["train"]).mean(0), 1e-4, 1 - 1e-4)
     model.out.bias.data[...] = np.log(freq / (1 - freq))      # start at the key frequencies
-    opt = optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    sched = (optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=recipe.plateau - 1)
-             if recipe.plateau else None)
-    best, best_state, best_epoch, log = float("inf"), None, 0, []
+    adam = optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    stop = EarlyStopping("val_loss", patience=recipe.patience or recipe.epochs + 1,
+                         restore_best=True)
+    callbacks = [stop, JSONLLogger(run_dir / "metrics.jsonl")]
+    if recipe.plateau:
+        callbacks.append(LRSchedulerCallback(optim.lr_scheduler.ReduceLROnPlateau(
+            adam, factor=0.5, patience=recipe.plateau - 1)))
     start = time.perf_counter()
-    for epoch in range(recipe.epochs):
-        total = frames = 0.0
-        for x, y, m in batches(rolls["train"], recipe.batch_size, rng):
-            opt.zero_grad()
-            loss = frame_nll(model(x)[0], y, m)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip)
-            opt.step()
-            total, frames = total + loss.item() * float(m.sum()), frames + float(m.sum())
-        valid = evaluate_nll(model, rolls["valid"])
-        log.append({"epoch": epoch + 1, "train_nll": total / frames, "valid_nll": valid,
-                    "lr": opt.param_groups[0]["lr"]})
-        if valid < best:
-            best, best_state, best_epoch = valid, copy.deepcopy(model.state_dict()), epoch + 1
-        if verbose:
-            print(f"epoch {epoch + 1:3d}  train {total / frames:.3f}  valid {valid:.3f} "
-                  f"nats/frame  lr {log[-1]['lr']:.2g}  ({time.perf_counter() - start:.0f} s)",
-                  flush=True)
-        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
-        if sched is not None:
-            sched.step(valid)
-        if recipe.patience and epoch + 1 - best_epoch >= recipe.patience:
-            break
+    history = fit(model, masked_frame_nll, ClipGradNorm(adam, recipe.clip),
+                  PieceBatches(rolls["train"], recipe.batch_size, rng),
+                  PieceBatches(rolls["valid"], 32, per_piece=True), epochs=recipe.epochs,
+                  metrics=(), callbacks=callbacks, verbose=verbose)
     train_seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+    log = [{"epoch": e + 1, "train_nll": history["loss"][e], "valid_nll": history["val_loss"][e],
+            "lr": history["lr"][e]} for e in range(len(history))]
     save_weights(model, run_dir / "weights.safetensors")
     roll = sample(model, recipe.sample_steps, seed=recipe.seed, temperature=recipe.temperature)
     roll_to_midi(roll, run_dir / "sample.mid")
@@ -353,7 +366,7 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
     test_nll = evaluate_nll(model, rolls["test"])
     result = {"task": "music", "data": source, "test": {"nll_per_frame": test_nll},
               "baselines": music_baselines(rolls["train"], rolls["test"]),
-              "valid_nll": best, "best_epoch": best_epoch, "test_nll": test_nll,
+              "valid_nll": stop.best, "best_epoch": stop.best_epoch + 1, "test_nll": test_nll,
               "test_frames": int(sum(len(r) for r in rolls["test"])),
               "train_seconds": round(train_seconds, 2), "history": log}
     write_run_json(run_dir, result)
@@ -387,8 +400,8 @@ def load_rolls(recipe: MusicRecipe) -> tuple[dict, str]:
 def load_music_run(run_dir) -> tuple[MusicLSTM, MusicRecipe]:
     """``(model, recipe)`` of a finished music run, the model in eval mode."""
     run_dir = Path(run_dir)
-    recipe = read_recipe(MusicRecipe, run_dir / "recipe.toml")
-    read_json(run_dir / "run.json")
+    recipe = MusicRecipe.from_toml(run_dir / "recipe.toml")
+    read_run_json(run_dir)
     model = MusicLSTM(recipe.hidden, recipe.num_layers, recipe.dropout)
     load_weights(model, run_dir / "weights.safetensors")
     return model.eval(), recipe
@@ -400,10 +413,10 @@ def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None
         recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
     res = train_music(recipe, run_dir, overwrite=overwrite, verbose=verbose)
     if verbose:
-        base = ", ".join(f"{k} {v['nll_per_frame']:.3f}" for k, v in res["baselines"].items())
-        print(f"test NLL {res['test_nll']:.3f} nats/frame (valid {res['valid_nll']:.3f}; "
-              f"baselines {base}), {res['train_seconds']:.0f} s training")
-        print(f"run written to {run_dir} (sample.mid, sample.png)")
+        print_result("music", res["test"], res["baselines"], run_dir,
+                     f"validation {res['valid_nll']:.4g} (best epoch {res['best_epoch']} of "
+                     f"{len(res['history'])}), {res['train_seconds']:.0f} s training; "
+                     f"sample.mid, sample.png")
     return res
 
 
@@ -422,11 +435,3 @@ register(Task(name="music", summary="polyphonic music: an LSTM over 88-key piano
               formats="a folder of MIDI files (mido; optional train/ valid/ test/), a chorale "
                       "JSON {train, valid, test}, or nothing: the JSB Chorales"))
 
-
-def cmd_train(args) -> int:
-    """``glassnet train recipes/music.toml --out RUN_DIR``: train, sample, print the result."""
-    recipe, run_dir, res = cli_train(args, MusicRecipe, train_music)
-    print(f"test NLL {res['test_nll']:.3f} nats/frame (valid {res['valid_nll']:.3f}), "
-          f"{res['train_seconds']:.0f} s training")
-    print(f"run written to {run_dir} (sample.mid, sample.png)")
-    return 0

@@ -9,12 +9,18 @@ and is scored (cross-entropy, padding ignored) on ``y_1 … y_T </s>``. Batches 
 of similar source length (less padding); the batch order is shuffled every epoch. After
 training, corpus BLEU (sacrebleu, 13a tokenisation, lower-cased text, every translation of a
 held-out source as a reference) is computed on the held-out split, greedy and with beam search.
+
+Training goes through :func:`glassnet.train.fit`: :class:`PairBatches` yields
+``((src, lengths, tgt_in), tgt_out)``, :class:`TeacherForced` feeds the tuple to the
+:class:`~glassnet.apps.translation.Seq2Seq`, gradients are clipped by
+:class:`~glassnet.runs.common.ClipGradNorm` and ``minutes`` is fit's ``max_seconds``. After
+each epoch fit reports the loss per target token on the held-out pairs (``val_loss``, recorded
+as ``test_loss``): a curve to watch, nothing is chosen on it.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 import tomllib
 from pathlib import Path
@@ -24,15 +30,18 @@ import numpy as np
 from .. import nn, optim
 from ..io import atomic_write_text
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.rundir import resolve_data
-from ..tensor import manual_seed, no_grad
-from ._run import read_recipe
+from ..runs.common import ClipGradNorm, print_header, print_result
+from ..runs.recipe import param
+from ..runs.rundir import prepare_run_dir, resolve_data
+from ..tensor import Tensor, manual_seed, no_grad
+from ..train import evaluate, fit
 from .translation import (ENG_PREFIXES, PAD, Seq2Seq, Translator, Vocab, default_data_path,
                           detokenize, load_pairs, pad_batch, split_pairs)
 from .translation_baselines import translation_baselines
 
-__all__ = ["TranslationRecipe", "train_translation", "corpus_bleu", "batches", "train_step",
-           "mean_loss", "recipe_task", "cmd_train", "cmd_translate", "add_commands", "COMMANDS"]
+__all__ = ["TranslationRecipe", "train_translation", "corpus_bleu", "batches", "PairBatches",
+           "TeacherForced", "token_nll", "mean_loss", "recipe_task", "cmd_translate",
+           "add_commands", "COMMANDS"]
 
 
 @dataclasses.dataclass
@@ -56,53 +65,23 @@ class TranslationRecipe(TaskRecipe):
         limit: use only the first ``limit`` kept pairs (0 = all; for quick tests).
     """
 
-    task: str = "translation"
+    task: str = param("translation", choices=("translation",))
     data: str | None = None
     eng_prefixes: bool | None = None
-    max_len: int = 10
-    test_fraction: float = 0.1
-    min_count: int = 2
-    emb: int = 128
-    hidden: int = 256
-    dropout: float = 0.2
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 2e-3
-    clip: float = 1.0
-    minutes: float = 0.0
-    beam: int = 5
-    seed: int = 0
-    limit: int = 0
-
-    def __post_init__(self):
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if v is None and "None" in f.type:
-                continue
-            want = f.type.split(" ")[0]
-            ok = {"int": isinstance(v, int) and not isinstance(v, bool),
-                  "bool": isinstance(v, bool),
-                  "float": isinstance(v, (int, float)) and not isinstance(v, bool),
-                  "str": isinstance(v, str)}[want]
-            if not ok:
-                raise ValueError(f"translation recipe: {f.name} = {v!r} should be {want}")
-        rules = [("task", self.task == "translation", "'translation'"),
-                 ("test_fraction", 0 < self.test_fraction < 1, "in (0, 1)"),
-                 ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
-                 ("lr", self.lr > 0, "> 0"), ("clip", self.clip > 0, "> 0"),
-                 ("minutes", self.minutes >= 0, ">= 0"), ("limit", self.limit >= 0, ">= 0"),
-                 ("seed", self.seed >= 0, ">= 0")]
-        rules += [(k, getattr(self, k) >= 1, ">= 1") for k in
-                  ("max_len", "min_count", "emb", "hidden", "epochs", "batch_size", "beam")]
-        for name, ok, rule in rules:
-            if not ok:
-                raise ValueError(f"translation recipe: {name} = {getattr(self, name)!r} "
-                                 f"should be {rule}")
-
-    @classmethod
-    def from_toml(cls, path) -> "TranslationRecipe":
-        """Read a recipe file; unknown keys are refused by name."""
-        return read_recipe(cls, path)
+    max_len: int = param(10, ge=1)
+    test_fraction: float = param(0.1, gt=0, lt=1)
+    min_count: int = param(2, ge=1)
+    emb: int = param(128, ge=1)
+    hidden: int = param(256, ge=1)
+    dropout: float = param(0.2, ge=0, lt=1)
+    epochs: int = param(20, ge=1)
+    batch_size: int = param(64, ge=1)
+    lr: float = param(2e-3, gt=0)
+    clip: float = param(1.0, gt=0)
+    minutes: float = param(0.0, ge=0)
+    beam: int = param(5, ge=1)
+    seed: int = param(0, ge=0)
+    limit: int = param(0, ge=0)
 
 
 def batches(pairs, batch_size: int, rng=None):
@@ -121,32 +100,63 @@ def batches(pairs, batch_size: int, rng=None):
         yield src, lengths, tgt_in, tgt_out
 
 
-def _loss(model, src, lengths, tgt_in, tgt_out):
-    logits = model(src, lengths, tgt_in)
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                       tgt_out.reshape(-1), ignore_index=PAD)
+class PairBatches:
+    """The batches of :func:`batches` for :func:`~glassnet.train.fit`: ``((src, lengths,
+    tgt_in), target)``, the batch order reshuffled by ``rng`` on every pass.
+
+    ``target`` is ``tgt_out`` (training: the loss is the mean over the batch's target tokens),
+    or with ``per_sentence=True`` ``(tgt_out, tokens)``, ``tokens`` = the batch's sentences
+    times the mean target tokens per sentence of all ``pairs``, so that fit's mean over
+    sentences is exactly the loss per target token of the whole set.
+    """
+
+    def __init__(self, pairs, batch_size: int, rng=None, *, per_sentence: bool = False):
+        self.pairs, self.batch_size, self.rng = pairs, batch_size, rng
+        self.tokens_per_sentence = (sum(len(t) + 1 for _, t in pairs) / len(pairs)
+                                    if per_sentence else None)
+
+    def __len__(self):
+        return -(-len(self.pairs) // self.batch_size)
+
+    def __iter__(self):
+        for src, lengths, tgt_in, tgt_out in batches(self.pairs, self.batch_size, self.rng):
+            target = (tgt_out if self.tokens_per_sentence is None
+                      else (tgt_out, len(src) * self.tokens_per_sentence))
+            yield (src, lengths, tgt_in), target
 
 
-def train_step(model, opt, batch, clip: float = 1.0) -> float:
-    """One teacher-forced update on ``batch`` (from :func:`batches`); returns the loss."""
-    model.train()
-    loss = _loss(model, *batch)
-    opt.zero_grad()
-    loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), clip)
-    opt.step()
-    return loss.item()
+class TeacherForced(nn.Module):
+    """``forward((src, lengths, tgt_in))`` = ``seq2seq(src, lengths, tgt_in)``: the one-input
+    form :func:`~glassnet.train.fit` calls (its weights are those of ``seq2seq``).
+
+    Shape:
+        src (N, S) int, lengths (N,), tgt_in (N, T) int → logits (N, T, V).
+    """
+
+    def __init__(self, seq2seq: Seq2Seq):
+        super().__init__()
+        self.seq2seq = seq2seq
+
+    def forward(self, inputs):
+        return self.seq2seq(*inputs)
+
+
+def token_nll(logits, target) -> Tensor:
+    """Cross-entropy per target token (padding ignored); ``target`` is ``tgt_out`` (N, T) or
+    ``(tgt_out, tokens)``: the summed loss divided by ``tokens`` (see :class:`PairBatches`)."""
+    tgt_out, tokens = target if isinstance(target, tuple) else (target, None)
+    flat = logits.reshape(-1, logits.shape[-1])
+    y = np.asarray(tgt_out).reshape(-1)
+    if tokens is None:
+        return nn.functional.cross_entropy(flat, y, ignore_index=PAD)
+    return nn.functional.cross_entropy(flat, y, ignore_index=PAD, reduction="sum") / tokens
 
 
 @no_grad()
 def mean_loss(model, pairs, batch_size: int = 256) -> float:
     """Teacher-forced cross-entropy per target token (nats) over id ``pairs``."""
-    model.eval()
-    total = count = 0.0
-    for batch in batches(pairs, batch_size):
-        n = float((batch[3] != PAD).sum())
-        total, count = total + _loss(model, *batch).item() * n, count + n
-    return total / count
+    data = PairBatches(pairs, batch_size, per_sentence=True)
+    return evaluate(TeacherForced(model), data, token_nll, metrics=())["loss"]
 
 
 def corpus_bleu(translator: Translator, test, *, beam: int = 1) -> tuple[float, list]:
@@ -162,13 +172,10 @@ def corpus_bleu(translator: Translator, test, *, beam: int = 1) -> tuple[float, 
     return sacrebleu.corpus_bleu(hyps, streams).score, hyps
 
 
-def _log(verbose, msg):
-    if verbose:
-        print(msg, flush=True)
-
-
-def train_translation(recipe: TranslationRecipe, run_dir, *, verbose: bool = True) -> dict:
-    """Train, save into ``run_dir`` and report held-out loss, BLEU and example translations.
+def train_translation(recipe: TranslationRecipe, run_dir, *, overwrite: bool = False,
+                      verbose: bool = True) -> dict:
+    """Train through :func:`~glassnet.train.fit`, save into ``run_dir`` and report held-out
+    loss, BLEU and example translations.
 
     Returns:
         the contents of ``run_dir/results.json``: sizes, ``history`` (per-epoch train and
@@ -177,11 +184,7 @@ def train_translation(recipe: TranslationRecipe, run_dir, *, verbose: bool = Tru
     Example:
         >>> res = train_translation(TranslationRecipe(epochs=1, limit=500), "runs/mt-smoke")
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "recipe.toml", "".join(
-        f"{k} = {json.dumps(v)}\n" for k, v in dataclasses.asdict(recipe).items()
-        if v is not None))
+    run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
     manual_seed(recipe.seed)
     path = Path(recipe.data) if recipe.data else default_data_path()
     prefixes = recipe.eng_prefixes if recipe.eng_prefixes is not None \
@@ -200,31 +203,21 @@ def train_translation(recipe: TranslationRecipe, run_dir, *, verbose: bool = Tru
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=recipe.emb, hidden=recipe.hidden,
                     dropout=recipe.dropout)
     translator = Translator(model, src_vocab, tgt_vocab, max_len=recipe.max_len + 2)
-    opt = optim.Adam(model.parameters(), lr=recipe.lr)
+    opt = ClipGradNorm(optim.Adam(model.parameters(), lr=recipe.lr), recipe.clip)
     rng = np.random.default_rng(recipe.seed)
-    _log(verbose, f"{len(train)} training pairs, {len(test)} held-out sources "
-                  f"({len(test_ids)} pairs); vocab en {len(src_vocab)}, fr {len(tgt_vocab)}; "
-                  f"{model.num_parameters()} parameters")
-    history, start, out_of_time = [], time.perf_counter(), False
-    for epoch in range(1, recipe.epochs + 1):
-        losses = []
-        for batch in batches(train_ids, recipe.batch_size, rng):
-            losses.append(train_step(model, opt, batch, recipe.clip))
-            if not math.isfinite(losses[-1]):
-                raise FloatingPointError(f"translation: loss became {losses[-1]} in epoch "
-                                         f"{epoch}")
-            elapsed = time.perf_counter() - start
-            if recipe.minutes and elapsed > recipe.minutes * 60:
-                out_of_time = True
-                break
-        history.append({"epoch": epoch, "train_loss": round(float(np.mean(losses)), 4),
-                        "test_loss": round(mean_loss(model, test_ids), 4),
-                        "seconds": round(time.perf_counter() - start, 1)})
-        _log(verbose, json.dumps(history[-1]))
-        if out_of_time:
-            _log(verbose, f"stopping: the {recipe.minutes} minute cap was reached")
-            break
+    if verbose:
+        print_header("translation", path, {"train": len(train), "test": len(test)}, model,
+                     unit=f"sources ({len(test_ids)} held-out pairs; vocabulary source "
+                          f"{len(src_vocab)}, target {len(tgt_vocab)})")
+    start = time.perf_counter()
+    fitted = fit(TeacherForced(model), token_nll, opt,
+                 PairBatches(train_ids, recipe.batch_size, rng),
+                 PairBatches(test_ids, 256, per_sentence=True), epochs=recipe.epochs,
+                 metrics=(), verbose=verbose,
+                 max_seconds=recipe.minutes * 60 if recipe.minutes else None)
     seconds = time.perf_counter() - start
+    history = [{"epoch": e + 1, "train_loss": round(fitted["loss"][e], 4),
+                "test_loss": round(fitted["val_loss"][e], 4)} for e in range(len(fitted))]
     model.eval()
     translator.save(run_dir)
     t0 = time.perf_counter()
@@ -247,8 +240,6 @@ def train_translation(recipe: TranslationRecipe, run_dir, *, verbose: bool = Tru
                  f"bleu_beam{recipe.beam}": result[f"bleu_beam{recipe.beam}"],
                  "loss": history[-1]["test_loss"] if history else None},
         "baselines": translation_baselines(train, test), **result})
-    _log(verbose, f"held-out corpus BLEU: greedy {bleu_greedy:.2f}, beam {recipe.beam} "
-                  f"{bleu_beam:.2f} ({len(test)} sources; trained {seconds:.0f} s)")
     return result
 
 
@@ -261,31 +252,6 @@ def recipe_task(path):
         return None
 
 
-def cmd_train(args) -> int:
-    """``glassnet train RECIPE.toml`` for a recipe with ``task = "translation"``."""
-    bad = [f"--{k}" for k in ("model", "dataset", "optimizer", "resume")
-           if getattr(args, k, None)]
-    if bad:
-        raise ValueError(f"{args.recipe}: a translation recipe does not take {', '.join(bad)}")
-    recipe = TranslationRecipe.from_toml(args.recipe)
-    for key in ("epochs", "batch_size", "lr", "seed"):
-        if getattr(args, key, None) is not None:
-            setattr(recipe, key, getattr(args, key))
-    if getattr(args, "data_dir", None):
-        recipe.data = str(Path(args.data_dir) / "fra-eng.zip")
-    recipe.__post_init__()
-    run_dir = Path(args.out or f"runs/{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if (run_dir / "recipe.toml").exists() and not args.overwrite:
-        raise ValueError(f"--out {run_dir}: already holds a run; replace it with --overwrite "
-                         f"or choose another --out")
-    res = train_translation(recipe, run_dir, verbose=not args.quiet)
-    print(f"held-out BLEU greedy {res['bleu_greedy']:.2f}, beam {recipe.beam} "
-          f"{res[f'bleu_beam{recipe.beam}']:.2f} ({res['epochs_run']} epochs, "
-          f"{res['train_seconds']:.0f} s training)")
-    print(f"run written to {run_dir}")
-    return 0
-
-
 def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
     """The ``translation`` task of glassnet.runs: ``glassnet train recipes/translation.toml``."""
     if recipe.data:
@@ -294,18 +260,11 @@ def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None
         here = Path(data_dir) / "fra-eng.zip"
         recipe = dataclasses.replace(recipe, data=str(
             here if here.is_file() else Path(data_dir) / "translation" / "fra-eng.zip"))
-    run_dir = Path(run_dir)
-    if ((run_dir / "recipe.toml").exists() or (run_dir / "run.json").exists()) \
-            and not overwrite:
-        raise ValueError(f"--out {run_dir}: already holds a run; replace it with --overwrite "
-                         f"or choose another --out")
-    res = train_translation(recipe, run_dir, verbose=verbose)
-    base = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["baselines"]
-    print(f"held-out BLEU greedy {res['bleu_greedy']:.2f}, beam {recipe.beam} "
-          f"{res[f'bleu_beam{recipe.beam}']:.2f} (baselines: copy source "
-          f"{base['copy_source']['bleu']:.2f}, word by word {base['word_by_word']['bleu']:.2f}; "
-          f"{res['epochs_run']} epochs, {res['train_seconds']:.0f} s training)")
-    print(f"run written to {run_dir}")
+    res = train_translation(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    if verbose:
+        record = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+        print_result("translation", record["test"], record["baselines"], run_dir,
+                     f"{res['epochs_run']} epochs, {res['train_seconds']:.0f} s training")
     return res
 
 

@@ -48,7 +48,8 @@ from .. import nn, optim
 from ..apps.text import CharLSTM, sample
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import Tensor, manual_seed
-from ..train import Callback, EarlyStopping, JSONLLogger, evaluate, fit, summary
+from ..train import Callback, EarlyStopping, JSONLLogger, evaluate, fit
+from .common import ClipGradNorm, print_header, print_result
 from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
@@ -178,29 +179,6 @@ class StreamChunks:
                    self.streams[:, s + 1:s + self.seq + 1])
 
 
-class ClipGradNorm:
-    """Optimizer wrapper: ``step()`` clips the gradients' global norm to ``max_norm``
-    (:func:`glassnet.nn.utils.clip_grad_norm_`) and then steps ``optimizer``."""
-
-    def __init__(self, optimizer, max_norm: float):
-        self.optimizer, self.max_norm = optimizer, max_norm
-        self.param_groups = optimizer.param_groups
-
-    def zero_grad(self):
-        self.optimizer.zero_grad()
-
-    def step(self):
-        params = [p for g in self.param_groups for p in g["params"]]
-        nn.utils.clip_grad_norm_(params, self.max_norm)
-        self.optimizer.step()
-
-    def state_dict(self):
-        return self.optimizer.state_dict()
-
-    def load_state_dict(self, state):
-        self.optimizer.load_state_dict(state)
-
-
 class _Outcome(Callback):
     """Remembers the steps run and why :func:`~glassnet.train.fit` stopped."""
 
@@ -292,9 +270,9 @@ def train_text_generation(recipe: TextGenerationRecipe, run_dir, *, overwrite=Fa
     manual_seed(recipe.seed)
     lm = CharLM(len(chars), recipe.emb, recipe.hidden, recipe.layers, recipe.dropout)
     if verbose:
-        print(f"text_generation: {path}: {len(train)} train / {len(val)} validation / "
-              f"{len(test)} test characters, vocabulary {len(chars)}")
-        summary(lm, (recipe.seq,), dtype=np.int64)
+        print_header("text_generation", path, {"train": len(train), "validation": len(val),
+                                               "test": len(test)}, lm, (recipe.seq,),
+                     dtype=np.int64, unit=f"characters, vocabulary {len(chars)}")
     streams = train[:a // recipe.batch_size * recipe.batch_size].reshape(recipe.batch_size, -1)
     chunks = StreamChunks(streams, recipe.seq, recipe.eval_every)
     check = val[:recipe.val_chars] if recipe.val_chars else val
@@ -332,10 +310,9 @@ def train_text_generation(recipe: TextGenerationRecipe, run_dir, *, overwrite=Fa
               "vocab": len(chars), "parameters": lm.num_parameters()}
     write_run_json(run_dir, record)
     if verbose:
-        print(f"test {test_nats:.4f} nats/char (validation {val_nats:.4f}; best check at step "
-              f"{record['best_step']} of {steps}, stopped: {record['stop_reason']}); baselines "
-              f"unigram {baselines['unigram']['nats_per_char']:.4f}, bigram "
-              f"{baselines['bigram']['nats_per_char']:.4f}; run written to {run_dir}")
+        print_result("text_generation", record["test"], baselines, run_dir,
+                     f"validation {val_nats:.4f} nats/char; best check at step "
+                     f"{record['best_step']} of {steps}, stopped: {record['stop_reason']}")
     return record
 
 
