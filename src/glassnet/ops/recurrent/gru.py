@@ -1,0 +1,83 @@
+"""GRU cell over a sequence (PyTorch's equations and gate order r, z, n in 3H rows)::
+
+    r, z = σ(W_i{r,z} x_t + b_i{r,z} + W_h{r,z} h_{t-1} + b_h{r,z})
+    n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+
+The r, z rows are pre-negated (``prepare``): σ is exp, +1, 1/x. The n rows keep their sign,
+and hn_t = W_hn h_{t-1} + b_hn is saved (aux). Backward precomputes, for all steps at once,
+every factor that depends on forward values alone (Nn, Rr, Zz below), so the loop only
+multiplies them by the incoming dh; the hidden side's gate gradient [dr, dz, dn_pre ⊙ r] and
+the input side's n block dn_pre are kept apart, since only the hidden side sees r.
+"""
+from ._grads import finish
+
+
+def forward(run) -> None:
+    """The time loop; fills run.S, run.acts (L, N, 3H) = [r, z, n], run.aux = hn_t."""
+    xp, S, XW, keep, L, N, H = run.xp, run.S, run.XW, run.keep, run.L, run.N, run.H
+    dt, bhn = S.dtype, run.bhn
+    run.acts = acts = xp.empty((L, N, 3 * H), dt)
+    run.aux = aux = xp.empty((L, N, H), dt)
+    tmp = xp.empty((N, 3 * H), dt)
+    for t in run.steps():
+        p, q = run.state_index(t)
+        h_prev, h = S[0, p], S[0, q]
+        A, hn = acts[t], aux[t]
+        run.recur(h_prev, tmp, t)
+        rz = A[:, :2 * H]
+        xp.add(tmp[:, :2 * H], XW[t, :, :2 * H], out=rz)
+        xp.exp(rz, out=rz)
+        rz += 1
+        xp.reciprocal(rz, out=rz)                   # r, z
+        if bhn is not None:
+            xp.add(tmp[:, 2 * H:], bhn, out=hn)
+        else:
+            hn[...] = tmp[:, 2 * H:]
+        n = A[:, 2 * H:]
+        xp.multiply(A[:, :H], hn, out=n)
+        n += XW[t, :, 2 * H:]
+        xp.tanh(n, out=n)
+        xp.subtract(h_prev, n, out=h)               # h = n + z·(h_prev − n)
+        h *= A[:, H:2 * H]
+        h += n
+        if keep is not None:
+            xp.copyto(h, h_prev, where=keep[t])
+
+
+def backward(run, G):
+    """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
+    xp, S, L, N, H = run.xp, run.S, run.L, run.N, run.H
+    Whh, A, hn = run.w_hh.data, run.acts, run.aux
+    GH, dt = Whh.shape[0], Whh.dtype
+    Hprev = S[0, 1:L + 1] if run.reverse else S[0, 0:L]
+    r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]
+    Nn = xp.multiply(n, n)                              # dn_pre = dh·(1 − z)(1 − n²)
+    xp.subtract(1, Nn, out=Nn)
+    Nn *= xp.subtract(1, z)
+    Rr = xp.subtract(1, r)                              # dr_pre = dn_pre·hn·r(1 − r)
+    Rr *= r
+    Rr *= hn
+    Zz = xp.subtract(Hprev, n)                          # dz_pre = dh·(h_prev − n)·z(1 − z)
+    Zz *= z
+    Zz *= xp.subtract(1, z)
+    dAh = xp.empty((L, N, GH), dt)      # hidden side: [dr, dz, dn_pre·r]
+    dAn = xp.empty((L, N, H), dt)       # input side n block: dn_pre
+    dh, dh_new, t1 = xp.zeros((N, H), dt), xp.empty((N, H), dt), xp.empty((N, H), dt)
+    for t, q, to_h in run.backward_steps():
+        dh += G[0, q]
+        dh_pass = run.hold(dh, t)
+        Dh, Dn = dAh[t], dAn[t]
+        xp.multiply(dh, Nn[t], out=Dn)
+        xp.multiply(Dn, Rr[t], out=Dh[:, :H])
+        xp.multiply(dh, Zz[t], out=Dh[:, H:2 * H])
+        xp.multiply(Dn, r[t], out=Dh[:, 2 * H:])
+        if to_h:
+            xp.matmul(Dh, Whh, out=dh_new)
+            xp.multiply(dh, z[t], out=t1)
+            dh_new += t1
+            if dh_pass is not None:
+                dh_new += dh_pass
+        dh, dh_new = dh_new, dh
+    dAh2 = dAh.reshape(L * N, GH)
+    return finish(run, dAh2, [dAh2[:, :2 * H], dAn.reshape(L * N, H)], dh, None)
