@@ -162,8 +162,7 @@ def _cmd_tasks(args) -> int:
         keys = [f"{f.name}={f.default!r}" for f in dataclasses.fields(task.recipe)
                 if f.name != "task"]
         print(f"  keys: {', '.join(keys)}")
-    print("speech_ctc, text: apps with their own recipe "
-          "keys (see recipes/*.toml)")
+    print("speech_ctc: an app with its own recipe keys (see recipes/speech_ctc.toml)")
     print("mlp/cnn classification: recipes/digits_mlp.toml, recipes/mnist_mlp.toml "
           "(model, dataset, epochs, batch_size, optimizer, lr, seed)")
     return 0
@@ -173,13 +172,10 @@ def _cmd_train(args) -> int:
     task = _run_task(args)
     if task is not None:
         return _cmd_train_task(task, args)
-    from .apps.translation_train import cmd_train, recipe_task
-    if args.recipe and recipe_task(args.recipe) == "translation":
+    from .apps.translation_train import recipe_task
+    if args.recipe and recipe_task(args.recipe) == "speech_ctc":     # glassnet.apps.speech_ctc
+        from .apps.speech_ctc import cmd_train
         return cmd_train(args)
-    if args.recipe and recipe_task(args.recipe) in ("speech", "music", "video",
-                                                    "text", "speech_ctc"):  # glassnet.apps
-        from importlib import import_module
-        return import_module(f".apps.{recipe_task(args.recipe)}", __package__).cmd_train(args)
     from .train.recipe import Recipe, train_recipe
     comm = None
     if args.distributed:                              # glassnet.distributed (mpi4py)
@@ -375,7 +371,7 @@ def main(argv=None) -> int:
     handler.update(TRANSLATION_COMMANDS)
     from .playground.commands import COMMANDS as PLAYGROUND_COMMANDS
     handler.update(PLAYGROUND_COMMANDS)
-    if args.command == "generate":     # runs.text_generation (else it hands to apps.text)
+    if args.command == "generate":     # runs.text_generation (also the older text app's runs)
         from .runs.text_generation import cmd_generate
         handler["generate"] = cmd_generate
     if args.command == "transcribe":                    # glassnet.apps.speech_ctc

@@ -46,4 +46,4 @@ def _load() -> None:
     """Import the task modules (each registers itself)."""
     from . import (forecast, image, segmentation, tabular, text_classification,  # noqa: F401
                    text_generation)
-    from ..apps import music, speech, translation_train, video  # noqa: F401  (apps too)
+    from ..apps import music, speech, text, translation_train, video  # noqa: F401  (apps)

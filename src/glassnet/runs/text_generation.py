@@ -6,7 +6,7 @@ cut into three contiguous parts: train, validation, test (``val_fraction`` and
 file (a symbol set, not a statistic of the held-out parts).
 
 Model: Embedding(V, E) → LSTM(E, H, layers) → Dropout(``dropout``) → Linear(H, V) at every
-step (:class:`CharLM`, a :class:`glassnet.apps.text.CharLSTM` with dropout before the output
+step (:class:`CharLM`, a :class:`glassnet.runs.char_lm.CharLSTM` with dropout before the output
 layer; the LSTM also drops between stacked layers).
 
 Training goes through :func:`glassnet.train.fit`. Truncated BPTT: the training text is cut
@@ -45,14 +45,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import nn, optim
-from ..apps.text import CharLSTM, sample
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import Tensor, manual_seed
 from ..train import Callback, EarlyStopping, JSONLLogger, evaluate, fit
+from .char_lm import CharLSTM, sample
 from .common import ClipGradNorm, print_header, print_result
-from .recipe import TaskRecipe, param
+from .recipe import TaskRecipe, param, read_toml
 from .registry import Task, register
-from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
+from .rundir import prepare_run_dir, resolve_data, write_run_json
 
 __all__ = ["TextGenerationRecipe", "CharLM", "CarriedState", "StreamChunks", "ClipGradNorm",
            "read_text", "ngram_nats", "nats_per_char", "train_text_generation",
@@ -101,10 +101,10 @@ class TextGenerationRecipe(TaskRecipe):
 
 
 class CharLM(CharLSTM):
-    """:class:`~glassnet.apps.text.CharLSTM` with dropout on the LSTM outputs.
+    """:class:`~glassnet.runs.char_lm.CharLSTM` with dropout on the LSTM outputs.
 
     Args:
-        vocab, emb, hidden, layers: as :class:`~glassnet.apps.text.CharLSTM`.
+        vocab, emb, hidden, layers: as :class:`~glassnet.runs.char_lm.CharLSTM`.
         dropout: dropout before the output layer, and between stacked LSTM layers.
 
     Shape:
@@ -317,11 +317,25 @@ def train_text_generation(recipe: TextGenerationRecipe, run_dir, *, overwrite=Fa
 
 
 def load_text_generation_run(run_dir):
-    """``(model, chars)`` of a ``text_generation`` run folder, the model in eval mode."""
+    """``(model, chars)`` of a ``text_generation`` run folder, the model in eval mode.
+
+    A run of the older ``text`` app (``task = "text"`` in its ``recipe.toml``: the same
+    Embedding → LSTM → Linear weights, no output dropout) loads the same way, so
+    ``glassnet generate`` keeps working on old runs.
+    """
     run_dir = Path(run_dir)
-    recipe = TextGenerationRecipe.from_toml(run_dir / "recipe.toml")
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run directory")
+    raw = read_toml(run_dir / "recipe.toml")
+    if raw.get("task") == "text":
+        sizes = {k: raw[k] for k in ("emb", "hidden", "layers", "dropout") if k in raw}
+    else:
+        recipe = TextGenerationRecipe.from_toml(run_dir / "recipe.toml")
+        sizes = {k: getattr(recipe, k) for k in ("emb", "hidden", "layers", "dropout")}
     chars = json.loads((run_dir / "vocab.json").read_text(encoding="utf-8"))["chars"]
-    lm = CharLM(len(chars), recipe.emb, recipe.hidden, recipe.layers, recipe.dropout)
+    if not isinstance(chars, str) or not chars:
+        raise ValueError(f"{run_dir / 'vocab.json'}: expected {{\"chars\": \"...\"}}")
+    lm = CharLM(len(chars), **sizes)
     weights = run_dir / "weights.safetensors"
     if not weights.is_file():
         raise FileNotFoundError(f"{weights}: missing (not a finished text_generation run)")
@@ -329,17 +343,9 @@ def load_text_generation_run(run_dir):
     return lm.eval(), chars
 
 
-def _is_this_task(run_dir) -> bool:
-    return (Path(run_dir) / "run.json").is_file() and \
-        read_run_json(run_dir).get("task") == "text_generation"
-
-
 def cmd_generate(args) -> int:
-    """``glassnet generate RUN_DIR --prompt P ...`` for a ``text_generation`` run, or (any
-    other run) :func:`glassnet.apps.text.cmd_generate`."""
-    if not _is_this_task(args.run_dir):
-        from ..apps.text import cmd_generate as generate_text_app
-        return generate_text_app(args)
+    """``glassnet generate RUN_DIR --prompt P ...`` for a ``text_generation`` run (or a run of
+    the older ``text`` app)."""
     if not args.temperature > 0:
         raise ValueError(f"--temperature {args.temperature}: expected a number > 0")
     if args.top_k is not None and args.top_k < 1:
