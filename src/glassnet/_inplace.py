@@ -16,6 +16,7 @@ import numpy as np
 from . import ops
 from .backend import to_device
 from .ops.inplace import copy_from, fill, index_put
+from .ops.shape import index_key
 from .tensor import Tensor, _apply_inplace, bump_version, get_rng, is_grad_enabled
 
 
@@ -101,10 +102,7 @@ def __setitem__(self, key, value):
         return
     # nothing to record: write straight into the array, as NumPy does
     v = value.data if isinstance(value, Tensor) else value
-    if isinstance(key, Tensor) or (isinstance(key, tuple)
-                                   and any(isinstance(k, Tensor) for k in key)):
-        key = tuple(k.data if isinstance(k, Tensor) else k for k in key) \
-            if isinstance(key, tuple) else key.data
+    key = index_key(key, self)                 # PyTorch's indexing rule, Tensors as arrays
     if self.dtype.kind in "biu" and np.asarray(v).dtype.kind == "f":
         raise RuntimeError(f"__setitem__: can't assign {np.asarray(v).dtype} values to a "
                            f"tensor of dtype {self.dtype}")
