@@ -13,8 +13,8 @@ prediction.gif.
 import argparse
 import dataclasses
 
-from glassnet.apps._run import read_recipe
-from glassnet.apps.video import VideoRecipe, print_result, train_video
+from glassnet.apps.video import VideoRecipe, train_video
+from glassnet.runs.common import print_result
 
 KEYS = [f for f in dataclasses.fields(VideoRecipe) if f.name not in ("task", "data_dir")]
 
@@ -28,14 +28,15 @@ def main(argv=None):
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default))
     args = ap.parse_args(argv)
     try:
-        base = read_recipe(VideoRecipe, args.recipe) if args.recipe else VideoRecipe()
+        base = VideoRecipe.from_toml(args.recipe) if args.recipe else VideoRecipe()
         given = {f.name: getattr(args, f.name) for f in KEYS if getattr(args, f.name) is not None}
         if args.data_dir:
             given["data_dir"] = args.data_dir
         recipe = VideoRecipe(**{**dataclasses.asdict(base), **given})
     except (ValueError, OSError) as e:
         raise SystemExit(f"moving_mnist.py: error: {e}") from None
-    print_result(train_video(recipe, args.out, overwrite=True))
+    res = train_video(recipe, args.out, overwrite=True)
+    print_result("video", res["test"], res["baselines"], args.out)
 
 
 if __name__ == "__main__":

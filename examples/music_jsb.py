@@ -13,7 +13,6 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from glassnet.apps._run import read_recipe
 from glassnet.apps.music import (MusicRecipe, load_music_run, plot_roll, roll_to_midi, sample,
                                  train_music)
 
@@ -38,7 +37,7 @@ def main():
         plot_roll(roll, stem.with_suffix(".png"), f"sample (seed {args.seed})")
         print(f"wrote {stem}.mid and {stem}.png ({int(roll.sum())} note-steps)")
         return
-    recipe = read_recipe(MusicRecipe, args.recipe)
+    recipe = MusicRecipe.from_toml(args.recipe)
     over = {"epochs": args.epochs, "data_dir": args.data_dir}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in over.items() if v is not None})
     res = train_music(recipe, args.out, overwrite=True)

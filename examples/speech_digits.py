@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet.apps.speech import (SpeechRecipe, _split, list_recordings, load_features,
                                   load_speech_run, pad_frames, predict_wav, train_speech)
-from glassnet.apps._run import data_root, read_recipe
+from glassnet.runs.rundir import data_root
 from glassnet.train import predict
 
 
@@ -36,7 +36,7 @@ def main():
         digit, prob = predict_wav(*args.predict)
         print(f"{args.predict[1]}: {digit} (p={prob[digit]:.3f})")
         return
-    recipe = read_recipe(SpeechRecipe, args.recipe)
+    recipe = SpeechRecipe.from_toml(args.recipe)
     over = {"split": args.split, "test_speaker": args.test_speaker, "epochs": args.epochs,
             "data_dir": args.data_dir}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in over.items() if v is not None})

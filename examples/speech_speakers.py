@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.apps._run import read_recipe
 from glassnet.apps.speech import SPEAKERS, SpeechRecipe, train_speech
 
 CONFIGS = {
@@ -39,7 +38,7 @@ def main():
     p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     p.add_argument("--out", default="runs/speech_loso")
     args = p.parse_args()
-    base = read_recipe(SpeechRecipe, args.recipe)
+    base = SpeechRecipe.from_toml(args.recipe)
     if args.epochs:
         base = dataclasses.replace(base, epochs=args.epochs)
     rows = []

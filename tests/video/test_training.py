@@ -105,9 +105,9 @@ def test_glassnet_train_video_recipe(tmp_path, capsys):
 
 
 def test_video_recipe_validation(tmp_path):
-    with pytest.raises(ValueError, match="patch = 5 should be a divisor"):
+    with pytest.raises(ValueError, match="patch: expected a divisor of the frame size 64, got 5"):
         mm.VideoRecipe(patch=5)
-    with pytest.raises(ValueError, match="epochs = 0 should be >= 1"):
+    with pytest.raises(ValueError, match="epochs: expected >= 1, got 0"):
         mm.VideoRecipe(epochs=0)
     with pytest.raises(ValueError, match="EncoderForecaster\\(hidden=0\\)"):
         mm.EncoderForecaster(hidden=0)

@@ -37,17 +37,18 @@ from .. import nn, optim
 from ..data import DataLoader, TensorDataset
 from ..io import load_weights, save_weights
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.rundir import resolve_data
+from ..runs.common import print_header, print_result
+from ..runs.recipe import param
+from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_data
 from ..runs.supervised import majority_baseline
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
-from ._run import check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe
 from .speech_augment import normalise, perturb, spec_augment
 from .speech_data import list_labelled_wavs, read_wav_any
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
            "pad_frames", "SpeechDigitNet", "SpeechRecipe", "train_speech", "load_speech_run",
-           "predict_wav", "cmd_train", "predict_cli"]
+           "predict_wav", "predict_cli"]
 
 SAMPLE_RATE, N_FFT, HOP, MAX_FRAMES = 8000, 256, 80, 64
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -273,51 +274,39 @@ class SpeechRecipe(TaskRecipe):
             :mod:`glassnet.apps.speech_augment`): resample by 1 ± speed, gain ± gain_db dB,
             SpecAugment time/frequency masks; 0 / false: off. New perturbations every epoch.
         seed: weights, split and shuffling.
-        data_dir: folder holding ``fsdd/recordings`` (default: see ``_run.data_root``).
+        data_dir: folder holding ``fsdd/recordings`` (default: ``glassnet.runs.rundir.data_root``).
     """
 
-    task: str = "speech"
+    task: str = param("speech", choices=("speech",))
     data: str = ""
-    split: str = "random"
-    test_speaker: str = "theo"
-    test_fraction: float = 0.1
-    n_mels: int = 40
-    channels: int = 64
-    hidden: int = 128
-    dropout: float = 0.2
-    epochs: int = 15
-    batch_size: int = 32
-    lr: float = 0.003
-    max_files: int = 0
+    split: str = param("random", choices=("random", "speaker", "official"))
+    test_speaker: str = param("theo", choices=SPEAKERS)
+    test_fraction: float = param(0.1, gt=0, lt=1)
+    n_mels: int = param(40, ge=1)
+    channels: int = param(64, ge=1)
+    hidden: int = param(128, ge=1)
+    dropout: float = param(0.2, ge=0, lt=1)
+    epochs: int = param(15, ge=1)
+    batch_size: int = param(32, ge=1)
+    lr: float = param(0.003, gt=0)
+    max_files: int = param(0, ge=0)
     valid_speaker: str = ""
-    features: str = "global"
-    speed: float = 0.0
-    gain_db: float = 0.0
+    features: str = param("global", choices=("global", "utterance"))
+    speed: float = param(0.0, ge=0, lt=0.5)
+    gain_db: float = param(0.0, ge=0, le=20)
     spec_augment: bool = False
-    seed: int = 0
+    seed: int = param(0, ge=0)
     data_dir: str | None = None
 
-    def __post_init__(self):
-        check_fields(self, [
-            ("task", self.task == "speech", '"speech"'),
-            ("split", not self.data or self.split == "random",
-             '"random" with your own data (or its train/ and test/ folders)'),
-            ("valid_speaker", self.valid_speaker == "" or (
-                self.valid_speaker in SPEAKERS and self.valid_speaker != self.test_speaker
-                and self.split == "speaker"),
-             f'"" or, with split = "speaker", one of {list(SPEAKERS)} other than test_speaker'),
-            ("features", self.features in ("global", "utterance"), '"global" or "utterance"'),
-            ("speed", 0 <= self.speed < 0.5, "in [0, 0.5)"),
-            ("gain_db", 0 <= self.gain_db <= 20, "in [0, 20]"),
-            ("split", self.split in ("random", "speaker", "official"),
-             'one of "random", "speaker", "official"'),
-            ("test_speaker", self.test_speaker in SPEAKERS, f"one of {list(SPEAKERS)}"),
-            ("test_fraction", 0 < self.test_fraction < 1, "in (0, 1)"),
-            *[(k, getattr(self, k) >= 1, ">= 1") for k in
-              ("n_mels", "channels", "hidden", "epochs", "batch_size")],
-            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
-            ("lr", self.lr > 0, "> 0"), ("max_files", self.max_files >= 0, ">= 0"),
-            ("seed", self.seed >= 0, ">= 0")])
+    def check(self, where: str) -> None:
+        if self.data and self.split != "random":
+            raise ValueError(f'{where}: split: expected "random" with your own data (or its '
+                             f'train/ and test/ folders), got {self.split!r}')
+        if self.valid_speaker and not (self.valid_speaker in SPEAKERS and self.split == "speaker"
+                                       and self.valid_speaker != self.test_speaker):
+            raise ValueError(f'{where}: valid_speaker: expected "" or, with split = "speaker", '
+                             f'one of {", ".join(SPEAKERS)} other than test_speaker, got '
+                             f'{self.valid_speaker!r}')
 
 
 def _split(recs, recipe: SpeechRecipe) -> np.ndarray:
@@ -399,6 +388,11 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     manual_seed(recipe.seed)
     model = SpeechDigitNet(recipe.n_mels, len(classes), channels=recipe.channels,
                            hidden=recipe.hidden, dropout=recipe.dropout)
+    if verbose:
+        print_header("speech", source, {"train": int(train.sum()),
+                                        "validation": int(valid.sum()) or None,
+                                        "test": int(test.sum())}, model, x.shape[1:],
+                     unit=f"recordings, {len(classes)} labels")
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
     from ..train import LRSchedulerCallback
@@ -446,8 +440,8 @@ def _recordings(recipe: SpeechRecipe):
 def load_speech_run(run_dir):
     """``(model, recipe, mean, std)`` of a finished speech run, the model in eval mode."""
     run_dir = Path(run_dir)
-    recipe = read_recipe(SpeechRecipe, run_dir / "recipe.toml")
-    meta = read_json(run_dir / "run.json")
+    recipe = SpeechRecipe.from_toml(run_dir / "recipe.toml")
+    meta = read_run_json(run_dir)
     model = SpeechDigitNet(recipe.n_mels, len(meta.get("classes") or range(10)),
                            channels=recipe.channels, hidden=recipe.hidden,
                            dropout=recipe.dropout)
@@ -476,26 +470,15 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
     return int(p.argmax()), p
 
 
-def cmd_train(args) -> int:
-    """``glassnet train recipes/speech.toml --out RUN_DIR``: train and print the result."""
-    recipe, run_dir, res = cli_train(args, SpeechRecipe, train_speech)
-    print(f"{recipe.split} split: test accuracy {res['test']['accuracy']:.4f} "
-          f"({res['n_test']} files), {res['train_seconds']:.0f} s training")
-    print(f"run written to {run_dir}")
-    return 0
-
-
 def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
     """The ``speech`` task of glassnet.runs: ``glassnet train recipes/speech.toml``."""
     if data_dir is not None:
         recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
     res = train_speech(recipe, run_dir, overwrite=overwrite, verbose=verbose)
     if verbose:
-        print(f"{recipe.split} split: test accuracy {res['test']['accuracy']:.4f} "
-              f"({res['n_test']} files; majority class "
-              f"{res['baselines']['majority_class']['accuracy']:.4f}), "
-              f"{res['train_seconds']:.0f} s training")
-        print(f"run written to {run_dir}")
+        print_result("speech", res["test"], res["baselines"], run_dir,
+                     f"{recipe.split} split, {res['n_test']} test files, "
+                     f"{res['train_seconds']:.0f} s training")
     return res
 
 
@@ -503,8 +486,7 @@ def _predict_task(run_dir, args) -> str:
     """``glassnet predict RUN x.wav``: the label and its probability."""
     if not getattr(args, "file", None):
         raise ValueError("predict: give a .wav recording")
-    classes = read_json(Path(run_dir) / "run.json").get("classes") or [str(d) for d in
-                                                                          range(10)]
+    classes = read_run_json(run_dir).get("classes") or [str(d) for d in range(10)]
     k, p = predict_wav(run_dir, args.file)
     return f"{args.file}: predicted {classes[k]} (p={p[k]:.3f})"
 

@@ -30,14 +30,15 @@ from ..io import save_weights
 from ..nn.linear import check_positive_int
 from ..tensor import Tensor, manual_seed, no_grad
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.rundir import resolve_data
+from ..runs.common import print_header, print_result
+from ..runs.recipe import param
+from ..runs.rundir import data_root, prepare_run_dir, resolve_data
 from ..train import Callback, JSONLLogger, fit
-from ._run import check_fields, cli_train, data_root, prepare_run_dir
 from .video_data import load_frame_arrays
 
 __all__ = ["space_to_depth", "depth_to_space", "EncoderForecaster", "TimeBudget",
            "frame_metrics", "mean_frame", "evaluate_video", "save_frames", "VideoRecipe",
-           "train_video", "print_result", "cmd_train"]
+           "train_video"]
 
 EPS = 1e-4
 FRAME = 64
@@ -233,37 +234,33 @@ class VideoRecipe(TaskRecipe):
         hidden, kernel, patch: :class:`EncoderForecaster` sizes (``patch`` divides 64).
         seed: weights, sequences and shuffling.
         max_minutes: stop after the epoch that passes this training time (0 = no limit).
-        data_dir: folder of the MNIST files (default: ``mnist`` in ``_run.data_root()``).
+        data_dir: folder of the MNIST files (default: ``mnist`` in the data root,
+            ``glassnet.runs.rundir.data_root()``).
     """
 
-    task: str = "video"
+    task: str = param("video", choices=("video",))
     data: str = ""
-    observed: int = 10
-    test_fraction: float = 0.2
-    train_sequences: int = 4000
-    test_sequences: int = 500
-    epochs: int = 5
-    batch_size: int = 16
-    lr: float = 0.002
-    hidden: int = 32
-    kernel: int = 3
-    patch: int = 4
-    seed: int = 0
-    max_minutes: float = 0.0
+    observed: int = param(10, ge=1)
+    test_fraction: float = param(0.2, gt=0, lt=1)
+    train_sequences: int = param(4000, ge=1)
+    test_sequences: int = param(500, ge=1)
+    epochs: int = param(5, ge=1)
+    batch_size: int = param(16, ge=1)
+    lr: float = param(0.002, gt=0)
+    hidden: int = param(32, ge=1)
+    kernel: int = param(3, ge=1)
+    patch: int = param(4, ge=1)
+    seed: int = param(0, ge=0)
+    max_minutes: float = param(0.0, ge=0)
     data_dir: str | None = None
 
-    def __post_init__(self):
-        check_fields(self, [
-            ("task", self.task == "video", '"video"'),
-            *[(k, getattr(self, k) >= 1, ">= 1") for k in
-              ("train_sequences", "test_sequences", "epochs", "batch_size", "hidden", "kernel",
-               "patch")],
-            ("patch", FRAME % self.patch == 0, f"a divisor of the frame size {FRAME}"),
-            ("lr", self.lr > 0, "> 0"), ("seed", self.seed >= 0, ">= 0"),
-            ("observed", self.observed >= 1 and (self.data or self.observed < 20),
-             ">= 1 (and < 20 for Moving MNIST)"),
-            ("test_fraction", 0 < self.test_fraction < 1, "in (0, 1)"),
-            ("max_minutes", self.max_minutes >= 0, ">= 0 (0 = no limit)")])
+    def check(self, where: str) -> None:
+        if FRAME % self.patch:
+            raise ValueError(f"{where}: patch: expected a divisor of the frame size {FRAME}, "
+                             f"got {self.patch}")
+        if not self.data and self.observed >= 20:
+            raise ValueError(f"{where}: observed: expected < 20 for Moving MNIST (20 frames), "
+                             f"got {self.observed}")
 
 
 def train_video(recipe: VideoRecipe, run_dir, *, overwrite: bool = False,
@@ -287,11 +284,12 @@ def train_video(recipe: VideoRecipe, run_dir, *, overwrite: bool = False,
     manual_seed(recipe.seed)
     loader = DataLoader(train, recipe.batch_size, shuffle=True, seed=recipe.seed)
     future = test.arrays([0])[1].shape[1]
-    if verbose:
-        print(f"video: {source}: {len(train)} train / {len(test)} test sequences, "
-              f"{recipe.observed} frames in, {future} predicted")
     model = EncoderForecaster(hidden=recipe.hidden, kernel=recipe.kernel, patch=recipe.patch,
                               future=future)
+    if verbose:
+        print_header("video", source, {"train": len(train), "test": len(test)}, model,
+                     train.arrays([0])[0].shape[1:],
+                     unit=f"sequences, {recipe.observed} frames in, {future} predicted")
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     start = time.perf_counter()
     history = fit(model, nn.BCEWithLogitsLoss(), opt, loader, epochs=recipe.epochs, metrics=(),
@@ -325,24 +323,17 @@ def load_sequences(recipe: VideoRecipe):
             MovingMNIST(root, "test", recipe.test_sequences, **kw), f"Moving MNIST from {root}")
 
 
-def print_result(res: dict) -> None:
-    """Print the test summary of a :func:`train_video` result."""
-    print(f"trained {res['epochs_run']} epochs in {res['train_seconds']} s")
-    for name, d in {"model": res["test"], **res["baselines"]}.items():
-        print(f"{name:17s} MSE/pixel {d['mse']:.5f}  MSE/frame {d['mse_per_frame_sum']:.1f}  "
-              f"BCE/pixel {d['bce']:.4f}")
-    print("per future frame (model MSE/frame):",
-          " ".join(f"{v:.1f}" for v in res["test_per_frame"]["model"]["mse_per_frame_sum"]))
-
-
 def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
     """The ``video`` task of glassnet.runs: ``glassnet train recipes/moving_mnist.toml``."""
     if data_dir is not None:
         recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
     res = train_video(recipe, run_dir, overwrite=overwrite, verbose=verbose)
     if verbose:
-        print_result(res)
-        print(f"run written to {run_dir} (frames.png, prediction.gif)")
+        print_result("video", res["test"], res["baselines"], run_dir,
+                     f"{res['epochs_run']} epochs, {res['train_seconds']} s training; model "
+                     f"MSE/frame per future frame " + " ".join(
+                         f"{v:.1f}" for v in res["test_per_frame"]["model"]["mse_per_frame_sum"])
+                     + "; frames.png, prediction.gif")
     return res
 
 
@@ -352,10 +343,3 @@ register(Task(name="video", summary="next-frame prediction: a ConvLSTM encoder-f
                       "with train.npy + test.npy, or nothing: Moving MNIST from the MNIST "
                       "digits"))
 
-
-def cmd_train(args) -> int:
-    """``glassnet train recipes/moving_mnist.toml --out RUN_DIR``: train and print the result."""
-    _, run_dir, res = cli_train(args, VideoRecipe, train_video)
-    print_result(res)
-    print(f"run written to {run_dir} (frames.png, prediction.gif)")
-    return 0

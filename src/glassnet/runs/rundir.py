@@ -10,12 +10,14 @@ unless asked (``overwrite``).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 from ..io import atomic_write_text
 
-__all__ = ["prepare_run_dir", "write_run_json", "read_run_json", "resolve_data", "RUN_FILES"]
+__all__ = ["prepare_run_dir", "write_run_json", "read_run_json", "resolve_data", "data_root",
+           "RUN_FILES"]
 
 RUN_FILES = ("recipe.toml", "run.json")
 
@@ -59,19 +61,28 @@ def read_run_json(run_dir) -> dict:
     return record
 
 
-def resolve_data(path: str, data_dir=None) -> Path:
-    """Where a recipe's ``data`` path points: absolute, or relative to the working folder,
-    else relative to the data root (``data_dir``, ``$GLASSNET_DATA``, or the ``shared/data``
-    folder beside the repository)."""
-    import os
-    p = Path(path).expanduser()
-    if p.is_absolute() or p.exists():
-        return p
+def _data_roots(data_dir=None) -> list[Path]:
     roots = [Path(data_dir)] if data_dir else []
     if os.environ.get("GLASSNET_DATA"):
         roots.append(Path(os.environ["GLASSNET_DATA"]))
     roots.append(Path(__file__).resolve().parents[3] / ".." / "shared" / "data")
-    for root in roots:
+    return roots
+
+
+def data_root(data_dir=None) -> Path:
+    """The data root: ``data_dir``, else ``$GLASSNET_DATA``, else the ``shared/data`` folder
+    beside the repository."""
+    return _data_roots(data_dir)[0]
+
+
+def resolve_data(path: str, data_dir=None) -> Path:
+    """Where a recipe's ``data`` path points: absolute, or relative to the working folder,
+    else relative to the data root (``data_dir``, ``$GLASSNET_DATA``, or the ``shared/data``
+    folder beside the repository)."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    for root in _data_roots(data_dir):
         if (root / p).exists():
             return root / p
     return p
