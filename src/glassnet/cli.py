@@ -222,9 +222,15 @@ def _cmd_train(args) -> int:
             comm.barrier("run directory check")
     start = time.perf_counter()
     kwargs = {"comm": comm} if comm is not None else {}
+    callbacks = []
     if args.detect_anomaly:
         from .inspect import AnomalyGuard
-        kwargs["callbacks"] = [AnomalyGuard()]
+        callbacks.append(AnomalyGuard())
+    if not args.quiet and (comm is None or comm.is_main):   # the header every task prints
+        from .runs.common import RunHeader
+        callbacks.append(RunHeader("classification", recipe.dataset))
+    if callbacks:
+        kwargs["callbacks"] = callbacks
     try:
         result = train_recipe(recipe, run_dir, resume=bool(args.resume), data_dir=data_dir,
                               verbose=not args.quiet, **kwargs)
@@ -237,10 +243,11 @@ def _cmd_train(args) -> int:
         return 130
     if comm is not None and not comm.is_main:
         return 0
+    from .runs.common import print_result
     test = result["test"]
-    print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
-          f"({result['epochs_run']} epochs, {time.perf_counter() - start:.1f} s)")
-    print(f"run written to {run_dir}")
+    print_result("classification", {"accuracy": test["accuracy"], "loss": test["loss"]}, None,
+                 run_dir,
+                 f"{result['epochs_run']} epochs, {time.perf_counter() - start:.1f} s")
     return 0
 
 

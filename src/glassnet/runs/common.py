@@ -21,8 +21,8 @@ import numpy as np
 from .. import nn
 from ..train import Callback, summary
 
-__all__ = ["header_line", "print_header", "result_line", "print_result", "RunHeader",
-           "ClipGradNorm"]
+__all__ = ["header_line", "model_table", "print_header", "result_line", "print_result",
+           "RunHeader", "ClipGradNorm"]
 
 
 def header_line(task: str, data, parts: dict, unit: str = "") -> str:
@@ -44,6 +44,17 @@ def _parameter_table(model) -> str:
     return "\n".join(lines)
 
 
+def model_table(model, input_shape=None, *, dtype=np.float32) -> str:
+    """:func:`glassnet.train.summary`'s table of ``model`` for one input sample of
+    ``input_shape`` (layers, output shapes, parameter count), or, with ``input_shape=None``
+    (a model whose input is not one tensor), its parameters per child and in all."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model_table(model): expected a glassnet.nn.Module, got "
+                        f"{type(model).__name__}")
+    return (_parameter_table(model) if input_shape is None
+            else summary(model, input_shape, dtype=dtype, print_fn=None))
+
+
 def print_header(task: str, data, parts: dict, model, input_shape=None, *,
                  dtype=np.float32, unit: str = "", print_fn=print) -> str:
     """Print the header line and the model summary with its parameter count.
@@ -60,12 +71,8 @@ def print_header(task: str, data, parts: dict, model, input_shape=None, *,
     Returns:
         The printed text.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"print_header(model): expected a glassnet.nn.Module, got "
-                        f"{type(model).__name__}")
-    table = (_parameter_table(model) if input_shape is None
-             else summary(model, input_shape, dtype=dtype, print_fn=None))
-    text = header_line(task, data, parts, unit) + "\n" + table
+    text = header_line(task, data, parts, unit) + "\n" + model_table(model, input_shape,
+                                                                      dtype=dtype)
     if print_fn is not None:
         print_fn(text)
     return text

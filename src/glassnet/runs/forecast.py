@@ -24,6 +24,7 @@ from ..data import DataLoader, TensorDataset
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import manual_seed, no_grad, tensor
 from ..train import EarlyStopping, fit
+from .common import header_line, model_table, result_line
 from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
@@ -188,9 +189,10 @@ def train_forecast(recipe: ForecastRecipe, run_dir, *, overwrite=False, verbose=
     tr_end, va_end, n = p["train_end"], p["val_end"], p["n"]
     season, window = p["season"], p["window"]
     say = print if verbose else (lambda *a, **k: None)
-    say(f"forecast: {path} ({n} values): train {tr_end}, validation {va_end - tr_end}, "
-        f"test {n - va_end}; season {season}{' (detected)' if p['season_detected'] else ''}, "
-        f"window {window}")
+    say(header_line("forecast", path, {"train": tr_end, "validation": va_end - tr_end,
+                                       "test": n - va_end},
+                    f"values; season {season}{' (detected)' if p['season_detected'] else ''}, "
+                    f"window {window}"))
     baselines = [b for b in BASELINES if b != "seasonal_naive" or season > 1]
     val_t = np.arange(tr_end, va_end)
     scores, best_epochs, scaler = {}, {}, Scaler.fit(y[:tr_end])
@@ -199,10 +201,9 @@ def train_forecast(recipe: ForecastRecipe, run_dir, *, overwrite=False, verbose=
                          y[val_t])
     for name in recipe.neural():
         model, best_epochs[name] = _train_neural(name, y, tr_end, recipe, window, scaler)
-        n_params = sum(p_.numel() for p_ in model.parameters())
         scores[name] = rmse(_neural_forecast(model, y, val_t, window, scaler), y[val_t])
-        say(f"  {name}: {n_params} parameters, best epoch {best_epochs[name]}, "
-            f"validation RMSE {scores[name]:.4g}")
+        say(model_table(model))
+        say(f"  {name}: best epoch {best_epochs[name]}, validation RMSE {scores[name]:.4g}")
     for b in baselines:
         say(f"  {b}: validation RMSE {scores[b]:.4g}")
     chosen = min(scores, key=scores.get)
@@ -233,10 +234,8 @@ def train_forecast(recipe: ForecastRecipe, run_dir, *, overwrite=False, verbose=
         f"{t},{dates[t] if dates else ''},{y[t]:.6g},{f:.6g}" for t, f in zip(test_t, pred)]
     atomic_write_text(run_dir / "forecast.csv", "\n".join(rows) + "\n")
     write_run_json(run_dir, record)
-    best_base = min(record["baselines"], key=lambda b: record["baselines"][b]["rmse"])
-    say(f"chosen: {chosen} ({why})")
-    say(f"test RMSE {record['test']['rmse']:.4g} (best naive baseline {best_base} "
-        f"{record['baselines'][best_base]['rmse']:.4g}); run written to {run_dir}")
+    say(result_line("forecast", record["test"], record["baselines"], run_dir,
+                    f"chosen {chosen} ({why})"))
     return record
 
 

@@ -22,6 +22,7 @@ from ..data.user_files import IMAGE_SUFFIXES, has_split, load_image_folder, load
 from ..io import load_weights, save_weights
 from ..models import PRESETS, build_model
 from ..train import predict
+from .common import header_line, print_result
 from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
@@ -98,8 +99,9 @@ def train_image(recipe: ImageRecipe, run_dir, *, overwrite=False, verbose=True,
     std = x[keep].std(axis=(0, 2, 3), keepdims=True)[0] + 1e-6
     norm = lambda a: ((a - mean) / std).astype(np.float32)       # noqa: E731
     if verbose:
-        print(f"image_classification: {source}: {len(keep)} train / {len(val)} validation / "
-              f"{len(test[0])} test images {tuple(x.shape[1:])}, {len(classes)} classes")
+        print(header_line("image_classification", source, {
+            "train": len(keep), "validation": len(val), "test": len(test[0])},
+            f"images {tuple(x.shape[1:])}, {len(classes)} classes"))
     model = build_model(recipe.model, x.shape[1:], len(classes))
     history, best_epoch = fit_supervised(model, recipe, (norm(x[keep]), y[keep]),
                                          (norm(x[val]), y[val]), classification=True,
@@ -117,9 +119,8 @@ def train_image(recipe: ImageRecipe, run_dir, *, overwrite=False, verbose=True,
               "history": history.to_dict()}
     write_run_json(run_dir, record)
     if verbose:
-        print(f"test accuracy {record['test']['accuracy']:.4f} (majority class "
-              f"{record['baselines']['majority_class']['accuracy']:.4f}); best epoch "
-              f"{best_epoch}; run written to {run_dir}")
+        print_result("image_classification", record["test"], record["baselines"], run_dir,
+                     f"best epoch {best_epoch}")
     return record
 
 

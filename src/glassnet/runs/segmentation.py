@@ -36,6 +36,7 @@ from ..data.canvases import NUM_CLASSES, make_canvases
 from ..io import load_weights, save_weights
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import Callback, EarlyStopping, fit, summary
+from .common import header_line, print_result
 from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
@@ -330,8 +331,9 @@ def train_segmentation(recipe: SegmentationRecipe, run_dir, *, overwrite=False, 
     masks = _train_masks(loader)
     shape = tuple(val[0].shape[1:])
     if verbose:
-        print(f"segmentation: {source}: {len(masks)} train{' (per epoch)' if canvases else ''}"
-              f" / {len(val[0])} validation / {len(test[0])} test images {shape}, {k} classes")
+        print(header_line("segmentation", source, {
+            "train" + (" (per epoch)" if canvases else ""): len(masks),
+            "validation": len(val[0]), "test": len(test[0])}, f"images {shape}, {k} classes"))
     manual_seed(recipe.seed)
     model = build_unet(recipe, shape[0], k)
     if verbose:
@@ -374,10 +376,8 @@ def train_segmentation(recipe: SegmentationRecipe, run_dir, *, overwrite=False, 
     if verbose:
         if picture is not None:
             print(f"input / target / prediction of 4 test images: {picture}")
-        print(f"test mean IoU {scores['mean_iou']:.4f}, pixel accuracy "
-              f"{scores['pixel_accuracy']:.4f} (majority class {base['mean_iou']:.4f}, "
-              f"{base['pixel_accuracy']:.4f}); best epoch {record['best_epoch']}; run "
-              f"written to {run_dir}")
+        print_result("segmentation", record["test"], record["baselines"], run_dir,
+                     f"best epoch {record['best_epoch']}")
     return record
 
 

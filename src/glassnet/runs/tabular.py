@@ -20,6 +20,7 @@ from ..data.user_files import load_table
 from ..io import load_weights, save_weights
 from ..models import PRESETS, build_model
 from ..train import predict
+from .common import header_line, print_result
 from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
@@ -101,8 +102,9 @@ def train_tabular(recipe: TabularRecipe, run_dir, *, overwrite=False, verbose=Tr
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
     if verbose:
         what = f"classification, {len(classes)} classes" if cls else "regression"
-        print(f"tabular: {path}: {len(tr)} train / {len(va)} validation / {len(test)} test "
-              f"rows, {len(features)} features; {what}")
+        print(header_line("tabular", path, {"train": len(tr), "validation": len(va),
+                                            "test": len(test)},
+                          f"rows, {len(features)} features; {what}"))
     outputs = len(classes) if cls else 1
     candidates = ["linear", "mlp-small"] if recipe.model == "auto" else [recipe.model]
     fitted = {}
@@ -141,10 +143,8 @@ def train_tabular(recipe: TabularRecipe, run_dir, *, overwrite=False, verbose=Tr
               "train_seconds": round(time.perf_counter() - start, 2)}
     write_run_json(run_dir, record)
     if verbose:
-        main = "accuracy" if cls else "rmse"
-        print(f"chosen {chosen}: test {main} {test_scores[main]:.4g}; baselines "
-              + ", ".join(f"{b} {v[main]:.4g}" for b, v in baselines.items())
-              + f"; run written to {run_dir}")
+        print_result("tabular", test_scores, baselines, run_dir,
+                     f"chosen {chosen} ({record['why']})")
     return record
 
 

@@ -40,6 +40,7 @@ from ..data import DataLoader
 from ..io import atomic_write_text, load_weights, save_weights
 from ..tensor import Tensor, manual_seed
 from ..train import EarlyStopping, evaluate, fit, predict
+from .common import header_line, model_table, print_result
 from .recipe import TaskRecipe, param
 from .registry import Task, register
 from .rundir import prepare_run_dir, read_run_json, resolve_data, write_run_json
@@ -227,16 +228,17 @@ def train_text_classification(recipe: TextClassificationRecipe, run_dir, *, over
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
     atomic_write_text(run_dir / "vocab.json", json.dumps({"itos": vocab.itos}))
     if verbose:
-        print(f"text_classification: {path}: {len(texts)} texts, {len(classes)} classes "
-              f"{classes}; train/validation/test {n_tr}/{n_va - n_tr}/{len(order) - n_va}; "
-              f"vocabulary {len(vocab)}" + "".join(f"; {n}" for n in notes))
+        print(header_line("text_classification", path, {
+            "train": n_tr, "validation": n_va - n_tr, "test": len(order) - n_va},
+            f"texts, {len(classes)} classes {classes}; vocabulary {len(vocab)}"
+            + "".join(f"; {n}" for n in notes)))
     fitted = {}
     bow_runs = []
     for wd in recipe.decays():
         manual_seed(recipe.seed)
         model = _build("bow", recipe, len(vocab), len(classes))
         if verbose and not bow_runs:
-            print(f"bag of words: {model.num_parameters()} parameters")
+            print(model_table(model))
         val, best, ran = _train(model, recipe, parts, lr=recipe.bow_lr, weight_decay=wd,
                                 epochs=recipe.bow_epochs, patience=recipe.bow_epochs,
                                 verbose=False)
@@ -251,8 +253,7 @@ def train_text_classification(recipe: TextClassificationRecipe, run_dir, *, over
         manual_seed(recipe.seed)
         model = _build("rnn", recipe, len(vocab), len(classes))
         if verbose:
-            print(model)
-            print(f"rnn: {model.num_parameters()} parameters")
+            print(model_table(model))
         val, best, ran = _train(model, recipe, parts, lr=recipe.lr,
                                 weight_decay=recipe.weight_decay, epochs=recipe.epochs,
                                 patience=recipe.patience, verbose=verbose)
@@ -284,9 +285,8 @@ def train_text_classification(recipe: TextClassificationRecipe, run_dir, *, over
               "train_seconds": round(time.perf_counter() - start, 1)}
     write_run_json(run_dir, record)
     if verbose:
-        print(f"chosen {chosen} ({why}): test accuracy {tests[chosen]['accuracy']:.4f}; "
-              f"baselines majority class {majority['accuracy']:.4f}, bag of words "
-              f"{tests['bow']['accuracy']:.4f}; run written to {run_dir}")
+        print_result("text_classification", record["test"], record["baselines"], run_dir,
+                     f"chosen {chosen} ({why})")
     return record
 
 
