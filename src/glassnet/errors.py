@@ -7,7 +7,7 @@ glassnet used to raise ``ValueError``. :class:`ShapeError` is both, so ``except 
 are unchanged. This module imports nothing, so every layer may use it.
 """
 
-__all__ = ["ShapeError", "NonFiniteLossError"]
+__all__ = ["ShapeError", "ArgumentError", "UnsupportedModeError", "NonFiniteLossError"]
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -21,6 +21,18 @@ class ShapeError(ValueError, RuntimeError):
         ... except RuntimeError as e:          # `except ValueError` catches it too
         ...     print(e)
     """
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument's value is invalid where PyTorch raises ``RuntimeError`` (a dim given
+    twice, an unknown ``reduce=``/``rounding_mode=``, a negative step or padding, integers to
+    negative powers, ``clamp`` with no bounds ...). A subclass of both ``ValueError`` and
+    ``RuntimeError``."""
+
+
+class UnsupportedModeError(ValueError, NotImplementedError):
+    """A mode string PyTorch does not know (``F.pad(mode='typo')``), where PyTorch raises
+    ``NotImplementedError``. A subclass of both ``ValueError`` and ``NotImplementedError``."""
 
 
 class NonFiniteLossError(FloatingPointError):

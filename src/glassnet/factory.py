@@ -7,6 +7,7 @@ so one seed gives the same numbers on every device.
 import numpy as np
 
 from .backend import normalize_device, to_device, xp_for_device, xp_of
+from .errors import UnsupportedModeError
 from .tensor import Tensor, get_rng
 
 __all__ = ["zeros", "ones", "randn", "rand", "arange", "zeros_like", "ones_like", "from_numpy",
@@ -140,6 +141,8 @@ def linspace(start, end, steps: int, *, dtype=np.float32, requires_grad=False,
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"linspace(steps={steps!r}): expected a non-negative int")
+    if np.dtype(dtype) == np.bool_:
+        raise UnsupportedModeError("linspace(dtype=bool): not defined for bool (as in PyTorch)")
     arr = np.linspace(float(start), float(end), int(steps)).astype(dtype)
     return Tensor(_place(arr, device), requires_grad=requires_grad)
 

@@ -6,6 +6,7 @@ the inverse way (flip again, roll back, move the dims back, add up the repeats).
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import norm_dim
 from .index import along_add
@@ -20,7 +21,7 @@ def _dims(dims, a: Tensor, name: str) -> tuple:
         dims = (dims,)
     axes = norm_dim(tuple(dims), a.ndim, name, a.shape)
     if len(set(axes)) != len(axes):
-        raise ValueError(f"{name}(dims={tuple(dims)}): a dim appears twice")
+        raise ArgumentError(f"{name}(dims={tuple(dims)}): a dim appears twice")
     return axes
 
 
@@ -66,15 +67,15 @@ def roll(a: Tensor, shifts, dims=None) -> Tensor:
         raise TypeError(f"roll(shifts={shifts!r}): expected an int or a tuple of ints")
     if dims is None:
         if len(shifts_t) != 1:
-            raise ValueError(f"roll(shifts={shifts!r}): without dims expected one shift")
+            raise ArgumentError(f"roll(shifts={shifts!r}): without dims expected one shift")
         s = int(shifts_t[0])
         out = _roll(a.data.reshape(-1), (s,), (0,)).reshape(a.shape)
         return make(out, (a,), lambda g: (_roll(g.reshape(-1), (-s,), (0,)).reshape(a.shape),),
                     "RollBackward")
     axes = norm_dim(dims, a.ndim, "roll", a.shape)
     if len(axes) != len(shifts_t):
-        raise ValueError(f"roll(shifts={shifts!r}, dims={dims!r}): expected as many shifts as "
-                         f"dims")
+        raise ArgumentError(f"roll(shifts={shifts!r}, dims={dims!r}): expected as many shifts as "
+                            f"dims")
     if a.ndim == 0:
         return make(a.data.copy(), (a,), lambda g: (g,), "RollBackward")
     back = tuple(-int(s) for s in shifts_t)
@@ -185,7 +186,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid(indexing={indexing!r}): expected 'ij' or 'xy'")
+        raise ArgumentError(f"meshgrid(indexing={indexing!r}): expected 'ij' or 'xy'")
     if not tensors:
         raise ValueError("meshgrid(): expected at least one tensor")
     for i, x in enumerate(tensors):

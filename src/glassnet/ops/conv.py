@@ -22,7 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp_of
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, make
 from ._memory import keep_freed_memory
 from ._util import same_device
@@ -43,9 +43,11 @@ def ntuple(v, n: int, name: str, who: str) -> tuple:
     """An int or a length-n sequence of ints → tuple of n ints (errors name ``who(name=...)``)."""
     vals = (v,) * n if isinstance(v, (int, np.integer)) else tuple(v) if isinstance(
         v, (tuple, list)) else None
-    if vals is None or len(vals) != n or not all(
+    if vals is None or not all(
             isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in vals):
         raise TypeError(f"{who}({name}={v!r}): expected an int or a tuple of {n} ints")
+    if len(vals) != n:  # the right type, the wrong length: PyTorch's RuntimeError
+        raise ArgumentError(f"{who}({name}={v!r}): expected an int or a tuple of {n} ints")
     return tuple(int(t) for t in vals)
 
 
@@ -65,7 +67,7 @@ def conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple, who: st
         return tuple((t // 2, t - t // 2) for t in total)
     p = ntuple(padding, n, "padding", who)
     if any(v < 0 for v in p):
-        raise ValueError(f"{who}(padding={padding!r}): padding must be >= 0")
+        raise ArgumentError(f"{who}(padding={padding!r}): padding must be >= 0")
     return tuple((v, v) for v in p)
 
 

@@ -17,6 +17,7 @@ import string
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import same_device
 from .shape import expand
@@ -30,21 +31,21 @@ def _parse(equation: str, operands: tuple):
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise ValueError(f"einsum({equation!r}): {len(terms)} operand(s) in the equation, "
-                         f"got {len(operands)} tensor(s)")
+        raise ArgumentError(f"einsum({equation!r}): {len(terms)} operand(s) in the equation, "
+                            f"got {len(operands)} tensor(s)")
     for t in terms + ([rhs] if arrow else []):
         bad = set(t.replace("...", "")) - set(string.ascii_letters)
         if bad or t.replace("...", "").count(".") or t.count("...") > 1:
-            raise ValueError(f"einsum({equation!r}): subscripts must be letters with at most "
-                             f"one '...' per operand, got {t!r}")
+            raise ArgumentError(f"einsum({equation!r}): subscripts must be letters with at most "
+                                f"one '...' per operand, got {t!r}")
     used = set(eq)
     spare = [c for c in string.ascii_letters if c not in used]
     ell_nd = 0
     for t, x in zip(terms, operands):
         letters = len(t.replace("...", ""))
         if ("..." in t and letters > x.ndim) or ("..." not in t and letters != x.ndim):
-            raise ValueError(f"einsum({equation!r}): operand {t!r} has {letters} subscripts "
-                             f"for a tensor of shape {x.shape}")
+            raise ArgumentError(f"einsum({equation!r}): operand {t!r} has {letters} subscripts "
+                                f"for a tensor of shape {x.shape}")
         if "..." in t:
             ell_nd = max(ell_nd, x.ndim - letters)
     ell = "".join(spare[:ell_nd])
@@ -84,14 +85,14 @@ def einsum(equation: str, *operands) -> Tensor:
         for t, x in zip(terms, operands):
             for c, n in zip(t, x.shape):
                 if c in ell and n != 1 and sizes.setdefault(c, n) != n:
-                    raise ValueError(f"einsum({equation!r}): the '...' dims of shapes "
-                                     f"{[y.shape for y in operands]} do not broadcast")
+                    raise ArgumentError(f"einsum({equation!r}): the '...' dims of shapes "
+                                        f"{[y.shape for y in operands]} do not broadcast")
         operands = tuple(_broadcast_ellipsis(x, t, ell, sizes) for t, x in zip(terms, operands))
     for t, x in zip(terms, operands):
         for c, n in zip(t, x.shape):
             if sizes.setdefault(c, n) != n:
-                raise ValueError(f"einsum({equation!r}): subscript {c!r} has size {sizes[c]} "
-                                 f"and {n} (operand shapes {[y.shape for y in operands]})")
+                raise ArgumentError(f"einsum({equation!r}): subscript {c!r} has size {sizes[c]} "
+                                    f"and {n} (operand shapes {[y.shape for y in operands]})")
     xp = xp_of(operands[0].data)
     data = [x.data for x in operands]
     spec = ",".join(terms) + "->" + rhs

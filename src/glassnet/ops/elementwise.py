@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import as_float, binary_operands, same_device, to_tensor, unbroadcast
 
@@ -50,8 +51,8 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
     integer dtypes and have a zero gradient); ``None`` is true division (ints give float32)."""
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
-            raise ValueError(f"div(rounding_mode={rounding_mode!r}): expected None, 'trunc' "
-                             f"or 'floor'")
+            raise ArgumentError(f"div(rounding_mode={rounding_mode!r}): expected None, 'trunc' "
+                                f"or 'floor'")
         from .math import _rounded_div  # noqa: PLC0415  (math builds on this module)
         return _rounded_div(a, b, rounding_mode, "div")
     a, b = binary_operands(a, b, "div")
@@ -70,8 +71,8 @@ def pow(a, b) -> Tensor:
     a, b = binary_operands(a, b, "pow")
     xp = xp_of(a.data)
     if a.data.dtype.kind in "iub" and bool((b.data < 0).any()):
-        raise ValueError("pow(): integers to negative integer powers are not allowed "
-                         "(as in PyTorch; use a float base)")
+        raise ArgumentError("pow(): integers to negative integer powers are not allowed "
+                            "(as in PyTorch; use a float base)")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = _power(xp, a.data, b.data)       # 0 ** -1 = inf, (-2) ** 0.5 = nan, as torch
 
@@ -149,7 +150,7 @@ def clamp_max(a: Tensor, max) -> Tensor:  # noqa: A002
 def clamp(a: Tensor, min=None, max=None) -> Tensor:
     """Limit values to [min, max]; the gradient passes only where the value was inside."""
     if min is None and max is None:
-        raise ValueError("clamp(): at least one of min and max must be given")
+        raise ArgumentError("clamp(): at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):      # constant tensor bounds
         if any(isinstance(v, Tensor) and v.requires_grad for v in (min, max)):
             raise TypeError("clamp(): min/max tensors that require grad are not supported; "

@@ -11,6 +11,7 @@ import builtins
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import norm_dim, unbroadcast
 from .elementwise import where as _where3
@@ -61,17 +62,17 @@ def _check_along(name: str, x: Tensor, dim, idx, src_shape=None) -> int:
     (d,) = norm_dim(dim, x.ndim, name, x.shape)
     nd = builtins.max(x.ndim, 1)
     if idx.ndim != x.ndim and not (x.ndim == 0 and idx.ndim <= 1):
-        raise ValueError(f"{name}(): index of shape {idx.shape} must have as many dims as "
-                         f"the input of shape {x.shape}")
+        raise ArgumentError(f"{name}(): index of shape {idx.shape} must have as many dims as "
+                            f"the input of shape {x.shape}")
     shape = x.shape if x.ndim else (1,)
     ishape = idx.shape if idx.ndim else (1,) * nd
     for i in range(nd):
         if i != d and ishape[i] > shape[i]:
-            raise ValueError(f"{name}(): index of shape {idx.shape} is larger than the input "
-                             f"of shape {x.shape} outside dim {d}")
+            raise ArgumentError(f"{name}(): index of shape {idx.shape} is larger than the "
+                                f"input of shape {x.shape} outside dim {d}")
         if src_shape is not None and ishape[i] > (src_shape[i] if len(src_shape) else 1):
-            raise ValueError(f"{name}(): index of shape {idx.shape} is larger than src of "
-                             f"shape {tuple(src_shape)} in dim {i}")
+            raise ArgumentError(f"{name}(): index of shape {idx.shape} is larger than src of "
+                                f"shape {tuple(src_shape)} in dim {i}")
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= shape[d]):
         raise IndexError(f"{name}(): index values must be in [0, {shape[d]}) for dim {d} of "
                          f"a tensor of shape {x.shape}, got [{int(idx.min())}, "

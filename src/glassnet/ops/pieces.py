@@ -7,6 +7,7 @@ tensor of the input's shape (the engine adds the pieces' gradients up).
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import dim_arg, norm_dim
 
@@ -123,8 +124,8 @@ def unfold(a: Tensor, dimension: int, size: int, step: int) -> Tensor:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"unfold({name}={v!r}): expected an int")
     if step <= 0 or size < 0 or size > n:
-        raise ValueError(f"unfold(size={size}, step={step}): need 0 <= size <= {n} (the size "
-                         f"of dim {dimension} of a tensor of shape {a.shape}) and step > 0")
+        raise ArgumentError(f"unfold(size={size}, step={step}): need 0 <= size <= {n} (the size "
+                            f"of dim {dimension} of a tensor of shape {a.shape}) and step > 0")
     x = a.data.reshape(1) if a.ndim == 0 else a.data
     windows = (n - size) // step + 1
     stop = step * (windows - 1) + 1

@@ -8,6 +8,7 @@ contributors for ``prod``, shared among ties for ``amax``/``amin``).
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import same_device
 from .index import _check_along, _coords, _index_arg, _pad_to, _sub
@@ -19,8 +20,8 @@ def _scatter_args(name: str, input: Tensor, dim, index, src):
     idx = _index_arg(index, name)
     src_shape = src.shape if isinstance(src, Tensor) else None
     if src_shape is not None and len(src_shape) != idx.ndim and idx.size:
-        raise ValueError(f"{name}(): src of shape {src_shape} must have as many dims as the "
-                         f"index of shape {idx.shape}")
+        raise ArgumentError(f"{name}(): src of shape {src_shape} must have as many dims as the "
+                            f"index of shape {idx.shape}")
     d = _check_along(name, input, dim, idx, src_shape)
     return idx, d
 
@@ -41,7 +42,7 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
     if reduce is not None:
         how = {"add": "sum", "multiply": "prod"}.get(reduce)
         if how is None:
-            raise ValueError(f"scatter(reduce={reduce!r}): expected 'add' or 'multiply'")
+            raise ArgumentError(f"scatter(reduce={reduce!r}): expected 'add' or 'multiply'")
         return scatter_reduce(input, dim, index, _src_tensor(src, input, index), how)
     idx, d = _scatter_args("scatter", input, dim, index, src)
     if not isinstance(src, Tensor):
@@ -99,8 +100,8 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
     """
     name = "scatter_add" if reduce == "sum" and include_self else "scatter_reduce"
     if reduce not in _IDENTITY:
-        raise ValueError(f"scatter_reduce(reduce={reduce!r}): expected one of "
-                         f"{sorted(_IDENTITY)}")
+        raise ArgumentError(f"scatter_reduce(reduce={reduce!r}): expected one of "
+                            f"{sorted(_IDENTITY)}")
     if not isinstance(src, Tensor):
         raise TypeError(f"{name}(): expected src to be a Tensor, got {type(src).__name__}")
     idx, d = _scatter_args(name, input, dim, index, src)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..backend import device_of, xp_of
-from ..errors import ShapeError
+from ..errors import ShapeError, UnsupportedModeError
 from ..tensor import Tensor, make
 from ._util import dim_arg, norm_dim, same_device
 
@@ -336,8 +336,8 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
     np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
                "circular": "wrap"}.get(mode)
     if np_mode is None:
-        raise ValueError(f"pad(mode={mode!r}): expected 'constant', 'reflect', 'replicate' or "
-                         f"'circular'")
+        raise UnsupportedModeError(f"pad(mode={mode!r}): expected 'constant', 'reflect', "
+                                   f"'replicate' or 'circular'")
     if mode == "circular" and any(g > s for (gl, gr), s in zip(grow, a.shape) for g in (gl, gr)):
         raise ValueError(f"pad(pad={tuple(pad)}, mode='circular'): a padding larger than its "
                          f"dim would wrap around more than once (tensor of shape {a.shape})")

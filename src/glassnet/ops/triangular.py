@@ -7,6 +7,7 @@ reads the same positions.
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor, make
 from ._util import norm_dim
 from .reduce import sum as _sum
@@ -54,7 +55,7 @@ def diagonal(a: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
                          f"{a.shape}")
     d1, d2 = norm_dim((dim1, dim2), a.ndim, "diagonal", a.shape)
     if d1 == d2:
-        raise ValueError(f"diagonal(dim1={dim1}, dim2={dim2}): the dims must differ")
+        raise ArgumentError(f"diagonal(dim1={dim1}, dim2={dim2}): the dims must differ")
     xp = xp_of(a.data)
     moved = xp.moveaxis(a.data, (d1, d2), (-2, -1))
     r, c = _diag_positions(xp, moved.shape[-2], moved.shape[-1], int(offset))
@@ -81,7 +82,7 @@ def diag_embed(a: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
         raise ValueError("diag_embed(): expected a tensor with at least 1 dim, got shape ()")
     d1, d2 = norm_dim((dim1, dim2), a.ndim + 1, "diag_embed", a.shape)
     if d1 == d2:
-        raise ValueError(f"diag_embed(dim1={dim1}, dim2={dim2}): the dims must differ")
+        raise ArgumentError(f"diag_embed(dim1={dim1}, dim2={dim2}): the dims must differ")
     xp = xp_of(a.data)
     m = a.shape[-1] + abs(int(offset))
     r, c = _diag_positions(xp, m, m, int(offset))

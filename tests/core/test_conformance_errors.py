@@ -1,0 +1,66 @@
+"""Bad arguments raise the exception class PyTorch raises (and still ValueError, as before).
+
+Each case runs the same call on PyTorch and on glassnet: PyTorch must raise the expected class
+(the oracle) and glassnet must raise an instance of it, with a message naming the op.
+"""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+import glassnet.nn.functional as F
+from glassnet.errors import ArgumentError, UnsupportedModeError
+
+X = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+
+
+CASES = {  # name: (call written once for both libraries, expected class, text in message)
+    "clamp_no_bounds": (lambda m, f, x: x.clip(None, None), RuntimeError, "clamp"),
+    "diagonal_same_dims": (lambda m, f, x: x.diagonal(dim1=0, dim2=0), RuntimeError, "diagonal"),
+    "div_rounding_mode": (lambda m, f, x: x.div(x, rounding_mode="typo"), RuntimeError, "div"),
+    "flip_dim_twice": (lambda m, f, x: x.flip((0, 0)), RuntimeError, "flip"),
+    "flip_dim_twice_negative": (lambda m, f, x: x.flip((1, -1)), RuntimeError, "flip"),
+    "gather_index_dims": (lambda m, f, x: x.gather(0, m.tensor([1])), RuntimeError, "gather"),
+    "scatter_index_larger": (lambda m, f, x: x.scatter(1, m.zeros((4, 4), dtype=m.int64), 1.0),
+                             RuntimeError, "scatter"),
+    "scatter_reduce_unknown": (lambda m, f, x: x.scatter_reduce(
+        0, m.zeros((3, 4), dtype=m.int64), x, reduce="INVALID"), RuntimeError, "scatter_reduce"),
+    "roll_shifts_without_dims": (lambda m, f, x: x.roll((1, 2)), RuntimeError, "roll"),
+    "unfold_too_large": (lambda m, f, x: x[0].unfold(0, 9, 3), RuntimeError, "unfold"),
+    "unfold_negative_step": (lambda m, f, x: x[0].unfold(0, 1, -1), RuntimeError, "unfold"),
+    "meshgrid_indexing": (lambda m, f, x: m.meshgrid(x[0], x[1], indexing="bad"), RuntimeError,
+                          "meshgrid"),
+    "einsum_sizes_differ": (lambda m, f, x: m.einsum("ij,jk->ik", x, x), RuntimeError, "einsum"),
+    "einsum_two_ellipses": (lambda m, f, x: m.einsum("...ik..., ...jk ->", x, x), RuntimeError,
+                            "einsum"),
+    "int_negative_power": (lambda m, f, x: m.tensor([-2, 0, 2]) ** -2, RuntimeError, "pow"),
+    "conv_negative_padding": (lambda m, f, x: f.conv2d(x[None, None], m.ones((1, 1, 2, 2)),
+                                                       padding=-1), RuntimeError, "padding"),
+    "pool_padding_length": (lambda m, f, x: f.max_pool2d(x[None, None], 2, padding=(1, 1, 1)),
+                            RuntimeError, "padding"),
+    "pad_mode_typo": (lambda m, f, x: f.pad(x[None], (1, 0), mode="typo"), NotImplementedError,
+                      "pad"),
+    "linspace_bool": (lambda m, f, x: m.linspace(
+        5, 10, 3, dtype=torch.bool if m is torch else np.bool_), NotImplementedError, "linspace"),
+}
+
+
+def _call(fn, lib):
+    return fn(lib, torch.nn.functional if lib is torch else F,
+              torch.tensor(X) if lib is torch else gn.tensor(X))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_error_class_matches_torch(name):
+    fn, cls, text = CASES[name]
+    with pytest.raises(cls):
+        _call(fn, torch)
+    with pytest.raises(cls, match=text) as info:
+        _call(fn, gn)
+    assert isinstance(info.value, ValueError)  # glassnet code catching ValueError still works
+
+
+def test_error_classes_are_both():
+    assert issubclass(ArgumentError, ValueError) and issubclass(ArgumentError, RuntimeError)
+    assert issubclass(UnsupportedModeError, ValueError)
+    assert issubclass(UnsupportedModeError, NotImplementedError)
