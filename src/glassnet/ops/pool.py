@@ -12,6 +12,7 @@ import numpy as np
 from ..backend import device_of, to_device, xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
+from . import _fast
 from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
 from .pool_nd import max_pool_with_indices, pool_output_size, real_input
 from .pool_nd import window_counts as _window_counts
@@ -71,6 +72,9 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     x = real_input(x, "max_pool2d")
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
+    kern = _fast.kernels()
+    if kern is not None and _tiles_exactly(x.data, k, s, d, pads, out_hw):
+        return _max_pool2d_tiled(kern, x, k)
     xp = xp_of(x.data)
     xpad = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
     win = windows(xpad, k, s, d, out_hw)
@@ -93,6 +97,33 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         (pt, _), (pl, _) = pads
         H, W = x.shape[2:]
         return (nchw_view(gxp[:, pt:pt + H, pl:pl + W]),)
+    return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
+
+
+def _tiles_exactly(a, k, s, d, pads, out_hw) -> bool:
+    """True when the compiled tiled kernel applies: host float data in channels-last memory,
+    windows = strides, no dilation or padding, and the windows cover the input exactly."""
+    return (type(a) is np.ndarray and a.dtype in (np.float32, np.float64) and s == k
+            and d == (1, 1) and not any(p for pair in pads for p in pair)
+            and a.shape[2:] == (out_hw[0] * k[0], out_hw[1] * k[1]) and k[0] * k[1] < 256
+            and nhwc_view(a).flags.c_contiguous)
+
+
+def _max_pool2d_tiled(kern, x, k):
+    """max_pool2d by the compiled kernel of ``ops/_fast.py`` (same values and gradients)."""
+    x4 = nhwc_view(x.data)
+    N, H, W, C = x4.shape
+    (kh, kw) = k
+    out = np.empty((N, H // kh, W // kw, C), x4.dtype)
+    idx = np.empty(out.shape, np.uint8)                 # the winning tap of each window
+    kern.max_pool_tiled(x4, kh, kw, out, idx)
+    _fast.note("max_pool2d")
+
+    def backward(g):
+        gn = np.ascontiguousarray(nhwc_view(g), dtype=x4.dtype)
+        gx = np.empty_like(x4)
+        kern.max_pool_tiled_backward(gn, idx, kh, kw, gx, x4.dtype.type(0))
+        return (nchw_view(gx),)
     return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
 
 

@@ -1,0 +1,115 @@
+"""Optional compiled kernels (numba, ``pip install 'glassnet[fast]'``), used per op only
+where they measurably beat the NumPy path; without numba everything runs on NumPy.
+
+So far one op: 2-D max pooling over non-overlapping windows that tile the input exactly
+(kernel = stride, no padding, no dilation: LeNet's and the cnn workload's 2×2 pools) on
+host float arrays in channels-last memory. NumPy needs 6 passes for the forward (running
+max and the "tap took over" masks) and 11 for the backward (winner masks, one multiply per
+tap); the kernel reads each input once and writes the output and a uint8 winner index in the
+same pass, and the backward writes every input cell once. Measured on the cnn workload's two
+pools (1 thread, CPU time, forward + backward): 3.9 → 1.3 ms and 1.35 → 0.46 ms.
+
+Same rule as the NumPy path and PyTorch: scanning the window's taps in order, a strictly
+greater value or a NaN takes over, so ties keep the first maximum and a NaN window sends its
+gradient to its last NaN. The tests check both paths give identical values and gradients.
+
+``GLASSNET_FAST=0`` (read at the first use) or ``use(False)`` turns the kernels off;
+``status()`` says whether they are on and which ops ran them (the benchmark records it).
+Compiled code is cached on disk by numba (``cache=True``), so only the first run compiles.
+"""
+import os
+
+__all__ = ["kernels", "use", "status", "note"]
+
+_UNSET = object()
+_kernels = _UNSET
+_used: set = set()
+
+
+def kernels():
+    """The compiled kernels (a namespace), or None when numba is missing or turned off."""
+    global _kernels
+    if _kernels is _UNSET:
+        _kernels = None
+        if os.environ.get("GLASSNET_FAST", "1") != "0":
+            try:
+                import numba
+            except ImportError:
+                numba = None
+            if numba is not None:
+                _kernels = _build(numba)
+    return _kernels
+
+
+def use(enabled: bool) -> None:
+    """Turn the compiled kernels on (if numba is installed) or off for this process."""
+    global _kernels
+    _kernels = _UNSET
+    if not enabled:
+        _kernels = None
+    else:
+        saved = os.environ.pop("GLASSNET_FAST", None)
+        try:
+            kernels()
+        finally:
+            if saved is not None:
+                os.environ["GLASSNET_FAST"] = saved
+
+
+def note(op: str) -> None:
+    """Record that ``op`` ran its compiled kernel (for ``status``)."""
+    _used.add(op)
+
+
+def status() -> dict:
+    """{"numba": version or None, "enabled": bool, "ops": ops that ran a compiled kernel}."""
+    try:
+        import numba
+        version = numba.__version__
+    except ImportError:
+        version = None
+    return {"numba": version, "enabled": kernels() is not None, "ops": sorted(_used)}
+
+
+def _build(numba):
+    njit = numba.njit(cache=True, nogil=True)
+
+    @njit
+    def max_pool_tiled(x, kh, kw, out, idx):
+        """x (N, H, W, C) → out (N, H/kh, W/kw, C) and idx, the winning tap (i·kw + j)."""
+        N, Ho, Wo, C = out.shape
+        for n in range(N):
+            for ho in range(Ho):
+                for wo in range(Wo):
+                    o, ix, first = out[n, ho, wo], idx[n, ho, wo], x[n, ho * kh, wo * kw]
+                    for c in range(C):
+                        o[c] = first[c]
+                        ix[c] = 0
+                    for k in range(1, kh * kw):
+                        t = x[n, ho * kh + k // kw, wo * kw + k % kw]
+                        for c in range(C):
+                            v = t[c]
+                            if v > o[c] or v != v:      # strictly greater, or NaN
+                                o[c] = v
+                                ix[c] = k
+
+    @njit
+    def max_pool_tiled_backward(g, idx, kh, kw, gx, zero):
+        """gx (N, H, W, C): g where the cell won its window, else ``zero`` (gx's dtype);
+        every cell is written."""
+        N, Ho, Wo, C = g.shape
+        for n in range(N):
+            for ho in range(Ho):
+                for wo in range(Wo):
+                    gg, ix = g[n, ho, wo], idx[n, ho, wo]
+                    for k in range(kh * kw):
+                        d = gx[n, ho * kh + k // kw, wo * kw + k % kw]
+                        for c in range(C):
+                            d[c] = gg[c] if ix[c] == k else zero
+
+    class Kernels:
+        pass
+    ns = Kernels()
+    ns.max_pool_tiled = max_pool_tiled
+    ns.max_pool_tiled_backward = max_pool_tiled_backward
+    return ns

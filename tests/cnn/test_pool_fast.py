@@ -1,0 +1,96 @@
+"""The optional compiled max-pool kernel (ops/_fast.py, numba) against the NumPy path and
+PyTorch: identical values and gradients, ties to the first maximum, NaN like PyTorch; and
+the NumPy path still runs when the kernels are off."""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+from glassnet.ops import _fast
+from glassnet.ops.pool import max_pool2d
+
+numba = pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+
+
+@pytest.fixture
+def fast_on():
+    _fast.use(True)
+    yield
+    _fast.use(True)
+
+
+def _channels_last(a_nchw):
+    """A leaf holding a_nchw in channels-last memory (like every conv output), and the
+    (N, C, H, W) view of it that goes into the pool."""
+    leaf = gn.tensor(np.ascontiguousarray(a_nchw.transpose(0, 2, 3, 1)), requires_grad=True)
+    return leaf, leaf.permute(0, 3, 1, 2)
+
+
+def _run(a, k, g, enabled):
+    _fast.use(enabled)
+    _fast._used.clear()
+    leaf, x = _channels_last(a)
+    y = max_pool2d(x, k)
+    y.backward(gn.tensor(g))
+    return y.data, leaf.grad.data.transpose(0, 3, 1, 2)
+
+
+CASES = [((2, 3, 4, 6), 2, np.float32), ((3, 32, 28, 28), 2, np.float32),
+         ((2, 5, 9, 6), 3, np.float32), ((1, 1, 4, 4), 2, np.float64),
+         ((2, 4, 6, 4), (3, 2), np.float32)]
+
+
+@pytest.mark.parametrize("shape,k,dt", CASES)
+@pytest.mark.parametrize("data", ["normal", "ties"])
+def test_fast_equals_numpy_path_and_torch(fast_on, shape, k, dt, data):
+    rng = np.random.default_rng(0)
+    if data == "ties":      # ReLU'd values on a coarse grid: many equal maxima, many zeros
+        a = np.maximum(rng.integers(-2, 3, shape), 0).astype(dt)
+    else:
+        a = rng.standard_normal(shape).astype(dt)
+    kk = (k, k) if isinstance(k, int) else k
+    g = rng.standard_normal((shape[0], shape[1], shape[2] // kk[0],
+                             shape[3] // kk[1])).astype(dt)
+    y_fast, gx_fast = _run(a, k, g, True)
+    assert _fast.status()["enabled"] and "max_pool2d" in _fast.status()["ops"]
+    y_np, gx_np = _run(a, k, g, False)
+    assert y_fast.dtype == y_np.dtype == dt
+    np.testing.assert_array_equal(y_fast, y_np)
+    np.testing.assert_array_equal(gx_fast, gx_np)
+    xt = torch.tensor(a, requires_grad=True)
+    yt = torch.nn.functional.max_pool2d(xt, k)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(y_fast, yt.detach().numpy())
+    np.testing.assert_allclose(gx_fast, xt.grad.numpy(), rtol=0, atol=0)
+
+
+def test_fast_nan_and_inf_like_torch(fast_on):
+    a = np.array([[[[1.0, np.nan, 3.0, -np.inf],
+                    [np.nan, 0.5, -np.inf, -np.inf],
+                    [2.0, 2.0, np.inf, 1.0],
+                    [2.0, -1.0, 0.0, np.inf]]]], np.float32)
+    g = np.arange(1, 5, dtype=np.float32).reshape(1, 1, 2, 2)
+    y_fast, gx_fast = _run(a, 2, g, True)
+    xt = torch.tensor(a, requires_grad=True)
+    yt = torch.nn.functional.max_pool2d(xt, 2)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(y_fast, yt.detach().numpy())      # NaN == NaN here
+    np.testing.assert_array_equal(gx_fast, xt.grad.numpy())
+    y_np, gx_np = _run(a, 2, g, False)
+    np.testing.assert_array_equal(y_fast, y_np)
+    np.testing.assert_array_equal(gx_fast, gx_np)
+
+
+def test_kernels_off_or_not_applicable_use_numpy(fast_on):
+    _fast.use(False)
+    assert _fast.kernels() is None and not _fast.status()["enabled"]
+    x = gn.randn(2, 3, 4, 4, requires_grad=True)
+    max_pool2d(x, 2).sum().backward()               # the NumPy path, same op
+    assert x.grad.shape == (2, 3, 4, 4)
+    _fast.use(True)
+    # NCHW memory, padding, overlapping windows: not tiled channels-last, NumPy path again
+    for kwargs in ({}, {"padding": 1}, {"stride": 1}):
+        a = np.random.default_rng(1).standard_normal((2, 3, 6, 6)).astype(np.float32)
+        y = max_pool2d(gn.tensor(a), 2, **kwargs)
+        ref = torch.nn.functional.max_pool2d(torch.tensor(a), 2, **kwargs)
+        np.testing.assert_array_equal(y.data, ref.numpy())
