@@ -162,7 +162,6 @@ def _cmd_tasks(args) -> int:
         keys = [f"{f.name}={f.default!r}" for f in dataclasses.fields(task.recipe)
                 if f.name != "task"]
         print(f"  keys: {', '.join(keys)}")
-    print("speech_ctc: an app with its own recipe keys (see recipes/speech_ctc.toml)")
     print("mlp/cnn classification: recipes/digits_mlp.toml, recipes/mnist_mlp.toml "
           "(model, dataset, epochs, batch_size, optimizer, lr, seed)")
     return 0
@@ -172,10 +171,6 @@ def _cmd_train(args) -> int:
     task = _run_task(args)
     if task is not None:
         return _cmd_train_task(task, args)
-    from .apps.translation_train import recipe_task
-    if args.recipe and recipe_task(args.recipe) == "speech_ctc":     # glassnet.apps.speech_ctc
-        from .apps.speech_ctc import cmd_train
-        return cmd_train(args)
     from .train.recipe import Recipe, train_recipe
     comm = None
     if args.distributed:                              # glassnet.distributed (mpi4py)

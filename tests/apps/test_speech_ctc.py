@@ -147,11 +147,12 @@ def test_small_ctc_model_learns_two_symbols_to_zero_errors():
 # -- runs and the command line -----------------------------------------------------------------
 def fresh_run(tmp_path):
     """A run folder with untrained weights (no data needed)."""
-    from glassnet.apps._run import prepare_run_dir, write_json
+    from glassnet.runs import prepare_run_dir
     recipe = SC.SpeechCTCRecipe(channels=8, hidden=8, beam_width=2)
     run = prepare_run_dir(tmp_path / "run", recipe)
     save_weights(SC.SpeechCTCNet(40, channels=8, hidden=8), run / "weights.safetensors")
-    write_json(run / "run.json", {"feature_mean": [-10.0] * 40, "feature_std": [3.0] * 40})
+    (run / "run.json").write_text(json.dumps({"feature_mean": [-10.0] * 40,
+                                              "feature_std": [3.0] * 40}))
     return run
 
 
@@ -186,13 +187,18 @@ def test_glassnet_train_speech_ctc_recipe(tmp_path, capsys):
                       'valid_utterances = 6\ntest_utterances = 6\nchannels = 8\nhidden = 8\n'
                       'epochs = 1\nbaseline_epochs = 1\nbeam_width = 2\n')
     out = tmp_path / "run"
-    assert main(["train", str(recipe), "--out", str(out), "--quiet"]) == 0
-    printed = capsys.readouterr().out
-    assert "test (theo, unseen): WER" in printed and "baseline WER" in printed
+    assert main(["train", str(recipe), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("speech_ctc: FSDD ") and "Total params: " in "\n".join(printed)
+    assert printed[-1].startswith("speech_ctc: test wer ")
+    assert "| baselines: split_on_silence wer " in printed[-1] and "theo (unseen)" in printed[-1]
     res = json.loads((out / "run.json").read_text())
     assert set(res["train_speakers"]).isdisjoint({"theo", "jackson"})
     assert len(res["train_speakers"]) == 4
-    assert res["test"]["beam"]["n"] == 6 and 0 <= res["baseline"]["test"]["wer"]
+    assert res["task"] == "speech_ctc" and res["decoding"] == "beam"
+    assert res["test"]["wer"] == res["test_decodings"]["beam"]["wer"]
+    assert res["test_decodings"]["beam"]["n"] == 6 and 0 <= res["baseline"]["test"]["wer"]
+    assert res["baselines"]["split_on_silence"]["wer"] == res["baseline"]["test"]["wer"]
     wav = sorted(FSDD.glob("7_theo_*.wav"))[0]
     assert main(["transcribe", str(out), str(wav)]) == 0
     printed = capsys.readouterr().out.strip()      # barely trained: any digit string

@@ -114,5 +114,4 @@ def test_video_recipe_validation(tmp_path):
     with pytest.raises(ValueError, match=r"expected input \(N, T, 1, H, W\)"):
         mm.EncoderForecaster(hidden=2)(np.zeros((1, 2, 1, 6, 6), np.float32))
     shipped = REPO / "recipes" / "moving_mnist.toml"
-    from glassnet.apps._run import read_recipe
-    assert read_recipe(mm.VideoRecipe, shipped).task == "video"
+    assert mm.VideoRecipe.from_toml(shipped).task == "video"

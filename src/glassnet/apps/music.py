@@ -33,10 +33,9 @@ from ..nn import functional as F
 from ..runs import Task, TaskRecipe, register, write_run_json
 from ..runs.common import ClipGradNorm, print_header, print_result
 from ..runs.recipe import param
-from ..runs.rundir import prepare_run_dir, read_run_json, resolve_data
+from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_data
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import EarlyStopping, JSONLLogger, LRSchedulerCallback, fit
-from ._run import data_root
 from .music_data import load_midi_folder, music_baselines, read_chorale_json, read_midi
 
 __all__ = ["LOWEST", "KEYS", "load_jsb", "to_roll", "batches", "MusicLSTM", "frame_nll",
@@ -290,7 +289,7 @@ class MusicRecipe(TaskRecipe):
         sample_steps, temperature: the generated chorale written to ``sample.mid``/``.png``.
         max_pieces: use only the first k pieces of each split (0 = all; tests).
         seed: weights, batch order and sampling.
-        data_dir: folder holding ``music/`` (default: see ``_run.data_root``).
+        data_dir: folder holding ``music/`` (default: ``glassnet.runs.rundir.data_root``).
     """
 
     task: str = param("music", choices=("music",))

@@ -32,9 +32,12 @@ import numpy as np
 
 from .. import nn, optim
 from ..io import load_weights, save_weights
+from ..runs import Task, TaskRecipe, register, write_run_json
+from ..runs.common import print_header, print_result
+from ..runs.recipe import param
+from ..runs.rundir import data_root, prepare_run_dir, read_run_json
 from ..tensor import Tensor, manual_seed, no_grad
-from ._run import (check_fields, cli_train, data_root, prepare_run_dir, read_json, read_recipe,
-                   write_json)
+from ..train import JSONLLogger, LRSchedulerCallback, fit
 from .ctc_decode import greedy_decode, prefix_beam_search
 from .speech_augment import normalise, perturb, spec_augment
 from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
@@ -42,7 +45,7 @@ from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_rec
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
-           "transcribe", "word_error_rate", "cmd_train", "cmd_transcribe"]
+           "transcribe", "word_error_rate", "cmd_transcribe"]
 
 BLANK = 0
 
@@ -238,7 +241,7 @@ class CTCTargetLoss:
 
 # -- recipe ------------------------------------------------------------------------------------
 @dataclasses.dataclass
-class SpeechCTCRecipe:
+class SpeechCTCRecipe(TaskRecipe):
     """Keys of ``recipes/speech_ctc.toml``.
 
     Args:
@@ -260,50 +263,38 @@ class SpeechCTCRecipe:
         seed, data_dir: as in the other recipes.
     """
 
-    task: str = "speech_ctc"
-    test_speaker: str = "theo"
+    task: str = param("speech_ctc", choices=("speech_ctc",))
+    test_speaker: str = param("theo", choices=SPEAKERS)
     valid_speaker: str = "jackson"
-    train_utterances: int = 1200
-    valid_utterances: int = 200
-    test_utterances: int = 500
-    max_digits: int = 7
-    noise: float = 0.001
-    features: str = "global"
-    speed: float = 0.1
-    gain_db: float = 6.0
+    train_utterances: int = param(1200, ge=1)
+    valid_utterances: int = param(200, ge=1)
+    test_utterances: int = param(500, ge=1)
+    max_digits: int = param(7, ge=1)
+    noise: float = param(0.001, ge=0, lt=0.1)
+    features: str = param("global", choices=("global", "utterance"))
+    speed: float = param(0.1, ge=0, lt=0.5)
+    gain_db: float = param(6.0, ge=0, le=20)
     spec_augment: bool = True
-    n_mels: int = 40
-    channels: int = 64
-    hidden: int = 96
-    layers: int = 1
-    dropout: float = 0.1
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 0.003
-    beam_width: int = 8
-    baseline_epochs: int = 6
-    max_files: int = 0
-    seed: int = 0
+    n_mels: int = param(40, ge=1)
+    channels: int = param(64, ge=1)
+    hidden: int = param(96, ge=1)
+    layers: int = param(1, ge=1)
+    dropout: float = param(0.1, ge=0, lt=1)
+    epochs: int = param(10, ge=1)
+    batch_size: int = param(32, ge=1)
+    lr: float = param(0.003, gt=0)
+    beam_width: int = param(8, ge=1)
+    baseline_epochs: int = param(6, ge=0)
+    max_files: int = param(0, ge=0)
+    seed: int = param(0, ge=0)
     data_dir: str | None = None
 
-    def __post_init__(self):
-        check_fields(self, [
-            ("task", self.task == "speech_ctc", '"speech_ctc"'),
-            ("test_speaker", self.test_speaker in SPEAKERS, f"one of {list(SPEAKERS)}"),
-            ("valid_speaker", self.valid_speaker == "" or (
-                self.valid_speaker in SPEAKERS and self.valid_speaker != self.test_speaker),
-             f'"" or one of {list(SPEAKERS)} other than test_speaker'),
-            *[(k, getattr(self, k) >= 1, ">= 1") for k in
-              ("train_utterances", "valid_utterances", "test_utterances", "max_digits",
-               "n_mels", "channels", "hidden", "layers", "epochs", "batch_size",
-               "beam_width")],
-            ("noise", 0 <= self.noise < 0.1, "in [0, 0.1)"),
-            ("features", self.features in ("global", "utterance"), '"global" or "utterance"'),
-            ("speed", 0 <= self.speed < 0.5, "in [0, 0.5)"),
-            ("gain_db", 0 <= self.gain_db <= 20, "in [0, 20]"),
-            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
-            ("lr", self.lr > 0, "> 0"), ("baseline_epochs", self.baseline_epochs >= 0, ">= 0"),
-            ("max_files", self.max_files >= 0, ">= 0"), ("seed", self.seed >= 0, ">= 0")])
+    def check(self, where: str) -> None:
+        if self.valid_speaker and not (self.valid_speaker in SPEAKERS
+                                       and self.valid_speaker != self.test_speaker):
+            raise ValueError(f'{where}: valid_speaker: expected "" or one of '
+                             f'{", ".join(SPEAKERS)} other than test_speaker, got '
+                             f'{self.valid_speaker!r}')
 
 
 def _load_clips(recipe: SpeechCTCRecipe):
@@ -382,7 +373,6 @@ def split_on_silence(signal: np.ndarray, *, threshold_db: float = 30.0, min_gap:
 def _train_baseline(clips, digits, recipe: SpeechCTCRecipe, verbose: bool):
     """The isolated-digit model of apps/speech.py on the training speakers' clips."""
     from ..data import DataLoader, TensorDataset
-    from ..train import LRSchedulerCallback, fit
     feats = [log_mel(c, recipe.n_mels) for c in clips]
     frames = np.concatenate([f[:MAX_FRAMES] for f in feats])
     mean, std = frames.mean(0), frames.std(0) + 1e-5
@@ -423,7 +413,6 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
         >>> res["test"]["beam"]["wer"] < res["baseline"]["test"]["wer"]
         True
     """
-    from ..train import JSONLLogger, LRSchedulerCallback, fit
     run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
     start = time.perf_counter()
     by_speaker = _load_clips(recipe)
@@ -448,6 +437,14 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     manual_seed(recipe.seed)
     model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
                          layers=recipe.layers, dropout=recipe.dropout)
+    if verbose:
+        print_header("speech_ctc", f"FSDD {data_root(recipe.data_dir) / 'fsdd'}", {
+            "train": recipe.train_utterances,
+            "validation": recipe.valid_utterances if recipe.valid_speaker else None,
+            "test": recipe.test_utterances}, model,      # input (features, frame mask)
+            unit=f"utterances (speakers: train {', '.join(train_speakers)}; test "
+                 f"{recipe.test_speaker}" + (f", validation {recipe.valid_speaker})"
+                                             if recipe.valid_speaker else ")"))
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
     t0 = time.perf_counter()
@@ -475,7 +472,13 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
             result["baseline"][name] = _scores(labels, _baseline_hyps(base, mean, std, signals,
                                                                       recipe.n_mels))
     result["total_seconds"] = round(time.perf_counter() - start, 1)
-    write_json(run_dir / "run.json", result)
+    result["test_decodings"] = result.pop("test")
+    best = result["test_decodings"].get("beam", result["test_decodings"]["greedy"])
+    result.update(task="speech_ctc", test={k: best[k] for k in ("wer", "sequence_accuracy")},
+                  decoding="beam" if "beam" in result["test_decodings"] else "greedy",
+                  baselines={"split_on_silence": {k: result["baseline"]["test"][k] for k in (
+                      "wer", "sequence_accuracy")}} if "baseline" in result else {})
+    write_run_json(run_dir, result)
     return result
 
 
@@ -484,8 +487,8 @@ def load_speech_ctc_run(run_dir):
     """``(model, recipe, stats)`` of a finished run, the model in eval mode (``stats``: the
     feature mean/std, None for per-utterance normalisation)."""
     run_dir = Path(run_dir)
-    recipe = read_recipe(SpeechCTCRecipe, run_dir / "recipe.toml")
-    meta = read_json(run_dir / "run.json")                # a finished run
+    recipe = SpeechCTCRecipe.from_toml(run_dir / "recipe.toml")
+    meta = read_run_json(run_dir)                         # a finished run
     stats = None
     if recipe.features == "global":
         if meta.get("feature_mean") is None:
@@ -536,19 +539,27 @@ def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
     return [k - 1 for k in labels]
 
 
-def cmd_train(args) -> int:
-    """``glassnet train recipes/speech_ctc.toml --out RUN_DIR``."""
-    recipe, run_dir, res = cli_train(args, SpeechCTCRecipe, train_speech_ctc)
-    for name in [k for k in ("valid", "test") if k in res]:
-        best = res[name].get("beam", res[name]["greedy"])
-        line = (f"{name} ({res[name + '_speaker']}, unseen): WER {best['wer']:.4f}, sequence "
-                f"accuracy {best['sequence_accuracy']:.4f}")
-        if "baseline" in res:
-            b = res["baseline"][name]
-            line += f"; baseline WER {b['wer']:.4f}, sequence accuracy {b['sequence_accuracy']:.4f}"
-        print(line)
-    print(f"{res['train_seconds']:.0f} s training; run written to {run_dir}")
-    return 0
+def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
+    """The ``speech_ctc`` task of glassnet.runs: ``glassnet train recipes/speech_ctc.toml``."""
+    if data_dir is not None:
+        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
+    res = train_speech_ctc(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    if verbose:
+        valid = ""
+        if "valid" in res:
+            v = res["valid"].get("beam", res["valid"]["greedy"])
+            valid = (f"validation ({res['valid_speaker']}) WER {v['wer']:.4f}, sequence "
+                     f"accuracy {v['sequence_accuracy']:.4f}; ")
+        print_result("speech_ctc", res["test"], res["baselines"], run_dir,
+                     f"test speaker {res['test_speaker']} (unseen), {res['decoding']} decoding; "
+                     f"{valid}{res['train_seconds']:.0f} s training")
+    return res
+
+
+register(Task(name="speech_ctc", summary="connected spoken digits: conv + BiGRU trained with "
+              "CTC (glassnet transcribe RUN x.wav)", recipe=SpeechCTCRecipe, train=_train_task,
+              formats="the Free Spoken Digit recordings (fsdd/recordings under data_dir), joined "
+                      "into utterances of 1-7 digits"))
 
 
 def cmd_transcribe(args) -> int:

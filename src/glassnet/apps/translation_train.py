@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,7 @@ from .translation import (ENG_PREFIXES, PAD, Seq2Seq, Translator, Vocab, default
 from .translation_baselines import translation_baselines
 
 __all__ = ["TranslationRecipe", "train_translation", "corpus_bleu", "batches", "PairBatches",
-           "TeacherForced", "token_nll", "mean_loss", "recipe_task", "cmd_translate",
+           "TeacherForced", "token_nll", "mean_loss", "cmd_translate",
            "add_commands", "COMMANDS"]
 
 
@@ -244,14 +243,6 @@ def train_translation(recipe: TranslationRecipe, run_dir, *, overwrite: bool = F
 
 
 # -- command line (registered in glassnet.cli) ---------------------------------------------------
-def recipe_task(path):
-    """The ``task`` key of a recipe TOML file, or ``None`` (missing file, bad TOML, no key)."""
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8")).get("task")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-
-
 def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
     """The ``translation`` task of glassnet.runs: ``glassnet train recipes/translation.toml``."""
     if recipe.data:

@@ -46,4 +46,5 @@ def _load() -> None:
     """Import the task modules (each registers itself)."""
     from . import (forecast, image, segmentation, tabular, text_classification,  # noqa: F401
                    text_generation)
-    from ..apps import music, speech, text, translation_train, video  # noqa: F401  (apps)
+    from ..apps import (music, speech, speech_ctc, text, translation_train,  # noqa: F401
+                        video)
