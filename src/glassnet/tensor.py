@@ -131,8 +131,9 @@ def set_rng_state(state: dict) -> None:
 
 # -- the tensor ------------------------------------------------------------------------------
 def _to_array(data, dtype=None):
-    if isinstance(data, Tensor):
+    if isinstance(data, Tensor):                 # keeps its dtype (float16 too), like PyTorch
         data = data.data
+        dtype = data.dtype if dtype is None else dtype
     if dtype is not None:
         dtype = np.dtype(dtype)
     if type(data) is np.ndarray:                 # the common case, kept cheap
@@ -272,8 +273,8 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
-        """A new tensor sharing the data, cut off from the graph."""
-        return Tensor(self.data)
+        """A new tensor sharing the data (and its dtype), cut off from the graph."""
+        return Tensor(self.data, dtype=self.data.dtype)
 
     def clone(self) -> "Tensor":
         return _differentiable["clone"](self)

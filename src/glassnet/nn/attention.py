@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import ops
 from ..backend import to_device, xp_of
+from ..errors import ArgumentError
 from ..tensor import Tensor
 from . import init
 from .linear import Linear, check_positive_int
@@ -74,7 +75,8 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask, dropout_p: float, scale: floa
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None, *, generator=None) -> Tensor:
+                                 scale: float | None = None, *, enable_gqa: bool = False,
+                                 generator=None) -> Tensor:
     r"""Attention(Q, K, V) = softmax(Q·Kᵀ·scale + M)·V, as ``torch.nn.functional``'s.
 
     Each query attends to every key: the weights of query i are a softmax over its scores
@@ -89,6 +91,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         is_causal: query i attends to keys j <= i only (the lower triangle, top-left
             aligned); not together with ``attn_mask``.
         scale: factor on Q·Kᵀ (default 1/√E).
+        enable_gqa: grouped-query attention: query (N, H_q, L, E) with key/value
+            (N, H_kv, S, E), H_q a multiple of H_kv; each group of H_q/H_kv query heads shares
+            one key/value head (they are repeated with ``repeat_interleave`` on dim -3).
         generator: a ``numpy.random.Generator`` for the dropout mask (default: glassnet's).
 
     Rows whose keys are all masked out give zero weights and a zero output (not NaN).
@@ -114,7 +119,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if not (isinstance(dropout_p, (int, float)) and 0.0 <= dropout_p <= 1.0):
         raise ValueError(f"{name}(dropout_p={dropout_p!r}): expected a probability in [0, 1]")
     if is_causal and attn_mask is not None:
-        raise ValueError(f"{name}(is_causal=True): give either attn_mask or is_causal, not both")
+        raise ArgumentError(f"{name}(is_causal=True): give either attn_mask or is_causal, "
+                            f"not both")
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hkv = query.shape[-3], key.shape[-3]
+        if hq % hkv or value.shape[-3] != hkv:
+            raise ArgumentError(f"{name}(enable_gqa=True): query heads {hq} must be a multiple "
+                                f"of key/value heads {hkv} and {value.shape[-3]}")
+        key = ops.repeat_interleave(key, hq // hkv, dim=-3)
+        value = ops.repeat_interleave(value, hq // hkv, dim=-3)
     L, S = query.shape[-2], key.shape[-2]
     dtype = query.data.dtype
     mask = None

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import erf, xp_of
 from ..tensor import Tensor, make
-from ._util import as_float, norm_dim
+from ._util import as_float, dim_arg, norm_dim
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softmax",
            "log_softmax"]
@@ -84,10 +84,10 @@ def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) 
     return make(out, (x,), lambda g: (g * fire,), "ThresholdBackward")
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """exp(x_i) / Σ_j exp(x_j) along ``dim`` (max-shifted for stability)."""
-    x = as_float(x)
-    (axis,) = norm_dim(dim, x.ndim, "softmax", x.shape)
+def softmax(x: Tensor, dim: int = -1, *, axis=None, dtype=None) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along ``dim`` (alias ``axis``; max-shifted for stability)."""
+    x = as_float(x if dtype is None else x.to(dtype))  # dtype=: cast first, like PyTorch
+    (axis,) = norm_dim(dim_arg(dim, axis, "softmax", -1), x.ndim, "softmax", x.shape)
     xp = xp_of(x.data)
     e = xp.exp(x.data - _max_keep(x.data, axis))
     out = e / e.sum(axis=axis, keepdims=True)
@@ -97,10 +97,10 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     return make(out, (x,), backward, "SoftmaxBackward")
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """x_i − log Σ_j exp(x_j) along ``dim``, stable for logits of any size."""
-    x = as_float(x)
-    (axis,) = norm_dim(dim, x.ndim, "log_softmax", x.shape)
+def log_softmax(x: Tensor, dim: int = -1, *, axis=None, dtype=None) -> Tensor:
+    """x_i − log Σ_j exp(x_j) along ``dim`` (alias ``axis``), stable for logits of any size."""
+    x = as_float(x if dtype is None else x.to(dtype))  # dtype=: cast first, like PyTorch
+    (axis,) = norm_dim(dim_arg(dim, axis, "log_softmax", -1), x.ndim, "log_softmax", x.shape)
     xp = xp_of(x.data)
     shifted = x.data - _max_keep(x.data, axis)
     out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))

@@ -126,7 +126,7 @@ def _grad_of(i: int, g, terms: list, rhs: str, data: list, sizes: dict):
     part = xp.broadcast_to(part.reshape(tuple(sizes[c] if c in avail else 1
                                               for c in distinct)), shape)
     if distinct == target:
-        return xp.ascontiguousarray(part).astype(data[i].dtype)
+        return xp.array(part, dtype=data[i].dtype, order="C")  # (ascontiguousarray: 0-d -> 1-d)
     # a repeated letter: write onto the diagonal positions, zeros elsewhere
     grad = xp.zeros(data[i].shape, data[i].dtype)
     nd = len(distinct)

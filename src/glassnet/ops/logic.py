@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor
-from ._util import binary_operands, norm_dim, result_tensor, tensor_arg
+from ._util import binary_operands, dim_arg, norm_dim, result_tensor, tensor_arg
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
            "less_equal", "not_equal", "equal", "logical_not", "logical_and", "logical_or",
@@ -124,11 +124,13 @@ def _reduce_bool(name: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     return Tensor(xp_of(d).asarray(out))
 
 
-def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+def any(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001,A002
+        axis=None) -> Tensor:
     """Whether any element (along ``dim``: an int or a tuple) is non-zero; a bool tensor."""
-    return _reduce_bool("any", input, dim, keepdim)
+    return _reduce_bool("any", input, dim_arg(dim, axis, "any"), keepdim)
 
 
-def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
+def all(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001,A002
+        axis=None) -> Tensor:
     """Whether every element (along ``dim``: an int or a tuple) is non-zero; a bool tensor."""
-    return _reduce_bool("all", input, dim, keepdim)
+    return _reduce_bool("all", input, dim_arg(dim, axis, "all"), keepdim)

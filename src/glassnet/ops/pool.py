@@ -64,8 +64,16 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     The forward keeps, per kernel tap, one bool array "this tap took over the running max";
     the backward turns them into winner masks and writes g·mask into each tap's slice.
     With ``return_indices`` it returns (output, int64 flat indices into each H·W plane), by
-    the generic path of ``ops/pool_nd.py`` (for max_unpool2d).
+    the generic path of ``ops/pool_nd.py`` (for max_unpool2d). Integer input gives an integer
+    output (bool input becomes float32).
     """
+    if isinstance(x, Tensor) and x.data.dtype.kind in "iu":
+        # integers keep their dtype, as in PyTorch: pooled in float64 (exact below 2**53)
+        r = max_pool2d(x.to(np.float64), kernel_size, stride, padding, dilation, ceil_mode,
+                       return_indices)
+        out = r[0] if return_indices else r
+        out = Tensor(out.data.astype(x.data.dtype))
+        return (out, r[1]) if return_indices else out
     if return_indices:
         return max_pool_with_indices("max_pool2d", 2, x, kernel_size, stride, padding,
                                      dilation, ceil_mode)
