@@ -31,7 +31,7 @@ from .. import nn, optim
 from ..io import load_weights, save_weights
 from ..nn import functional as F
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.common import ClipGradNorm, print_header, print_result
+from ..runs.common import ClipGradNorm, app_trainer, print_header
 from ..runs.recipe import param
 from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_data
 from ..tensor import Tensor, manual_seed, no_grad
@@ -406,17 +406,9 @@ def load_music_run(run_dir) -> tuple[MusicLSTM, MusicRecipe]:
     return model.eval(), recipe
 
 
-def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
-    """The ``music`` task of glassnet.runs: ``glassnet train recipes/music.toml``."""
-    if data_dir is not None:
-        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
-    res = train_music(recipe, run_dir, overwrite=overwrite, verbose=verbose)
-    if verbose:
-        print_result("music", res["test"], res["baselines"], run_dir,
-                     f"validation {res['valid_nll']:.4g} (best epoch {res['best_epoch']} of "
-                     f"{len(res['history'])}), {res['train_seconds']:.0f} s training; "
-                     f"sample.mid, sample.png")
-    return res
+_train_task = app_trainer("music", train_music, lambda res, recipe: (
+    f"validation {res['valid_nll']:.4g} (best epoch {res['best_epoch']} of "
+    f"{len(res['history'])}), {res['train_seconds']:.0f} s training; sample.mid, sample.png"))
 
 
 def _predict_cli(run_dir, args) -> str:

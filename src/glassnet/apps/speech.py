@@ -37,7 +37,7 @@ from .. import nn, optim
 from ..data import DataLoader, TensorDataset
 from ..io import load_weights, save_weights
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.common import print_header, print_result
+from ..runs.common import app_trainer, print_header
 from ..runs.recipe import param
 from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_data
 from ..runs.supervised import majority_baseline
@@ -470,16 +470,8 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
     return int(p.argmax()), p
 
 
-def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
-    """The ``speech`` task of glassnet.runs: ``glassnet train recipes/speech.toml``."""
-    if data_dir is not None:
-        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
-    res = train_speech(recipe, run_dir, overwrite=overwrite, verbose=verbose)
-    if verbose:
-        print_result("speech", res["test"], res["baselines"], run_dir,
-                     f"{recipe.split} split, {res['n_test']} test files, "
-                     f"{res['train_seconds']:.0f} s training")
-    return res
+_train_task = app_trainer("speech", train_speech, lambda res, recipe: (
+    f"{recipe.split} split, {res['n_test']} test files, {res['train_seconds']:.0f} s training"))
 
 
 def _predict_task(run_dir, args) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 from .. import nn, optim
 from ..io import load_weights, save_weights
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.common import print_header, print_result
+from ..runs.common import app_trainer, print_header
 from ..runs.recipe import param
 from ..runs.rundir import data_root, prepare_run_dir, read_run_json
 from ..tensor import Tensor, manual_seed, no_grad
@@ -539,21 +539,18 @@ def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
     return [k - 1 for k in labels]
 
 
-def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
-    """The ``speech_ctc`` task of glassnet.runs: ``glassnet train recipes/speech_ctc.toml``."""
-    if data_dir is not None:
-        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
-    res = train_speech_ctc(recipe, run_dir, overwrite=overwrite, verbose=verbose)
-    if verbose:
-        valid = ""
-        if "valid" in res:
-            v = res["valid"].get("beam", res["valid"]["greedy"])
-            valid = (f"validation ({res['valid_speaker']}) WER {v['wer']:.4f}, sequence "
-                     f"accuracy {v['sequence_accuracy']:.4f}; ")
-        print_result("speech_ctc", res["test"], res["baselines"], run_dir,
-                     f"test speaker {res['test_speaker']} (unseen), {res['decoding']} decoding; "
-                     f"{valid}{res['train_seconds']:.0f} s training")
-    return res
+def _note(res, recipe) -> str:
+    """The result line's note: test speaker, decoding, validation speaker's scores."""
+    valid = ""
+    if "valid" in res:
+        v = res["valid"].get("beam", res["valid"]["greedy"])
+        valid = (f"validation ({res['valid_speaker']}) WER {v['wer']:.4f}, sequence accuracy "
+                 f"{v['sequence_accuracy']:.4f}; ")
+    return (f"test speaker {res['test_speaker']} (unseen), {res['decoding']} decoding; "
+            f"{valid}{res['train_seconds']:.0f} s training")
+
+
+_train_task = app_trainer("speech_ctc", train_speech_ctc, _note)
 
 
 register(Task(name="speech_ctc", summary="connected spoken digits: conv + BiGRU trained with "

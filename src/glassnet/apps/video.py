@@ -30,7 +30,7 @@ from ..io import save_weights
 from ..nn.linear import check_positive_int
 from ..tensor import Tensor, manual_seed, no_grad
 from ..runs import Task, TaskRecipe, register, write_run_json
-from ..runs.common import print_header, print_result
+from ..runs.common import app_trainer, print_header
 from ..runs.recipe import param
 from ..runs.rundir import data_root, prepare_run_dir, resolve_data
 from ..train import Callback, JSONLLogger, fit
@@ -323,18 +323,11 @@ def load_sequences(recipe: VideoRecipe):
             MovingMNIST(root, "test", recipe.test_sequences, **kw), f"Moving MNIST from {root}")
 
 
-def _train_task(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
-    """The ``video`` task of glassnet.runs: ``glassnet train recipes/moving_mnist.toml``."""
-    if data_dir is not None:
-        recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
-    res = train_video(recipe, run_dir, overwrite=overwrite, verbose=verbose)
-    if verbose:
-        print_result("video", res["test"], res["baselines"], run_dir,
-                     f"{res['epochs_run']} epochs, {res['train_seconds']} s training; model "
-                     f"MSE/frame per future frame " + " ".join(
-                         f"{v:.1f}" for v in res["test_per_frame"]["model"]["mse_per_frame_sum"])
-                     + "; frames.png, prediction.gif")
-    return res
+_train_task = app_trainer("video", train_video, lambda res, recipe: (
+    f"{res['epochs_run']} epochs, {res['train_seconds']} s training; model MSE/frame per "
+    f"future frame " + " ".join(f"{v:.1f}" for v in
+                                res["test_per_frame"]["model"]["mse_per_frame_sum"])
+    + "; frames.png, prediction.gif"))
 
 
 register(Task(name="video", summary="next-frame prediction: a ConvLSTM encoder-forecaster",

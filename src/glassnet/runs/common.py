@@ -16,13 +16,15 @@ caller that only hands callbacks to a training function (the classification reci
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .. import nn
 from ..train import Callback, summary
 
 __all__ = ["header_line", "model_table", "print_header", "result_line", "print_result",
-           "RunHeader", "ClipGradNorm"]
+           "app_trainer", "RunHeader", "ClipGradNorm"]
 
 
 def header_line(task: str, data, parts: dict, unit: str = "") -> str:
@@ -104,6 +106,22 @@ def print_result(task: str, test: dict, baselines: dict | None = None, run_dir=N
     if print_fn is not None:
         print_fn(line)
     return line
+
+
+def app_trainer(task: str, train_fn, note):
+    """The ``train`` of a registered :class:`~glassnet.runs.Task` for an app whose recipe has a
+    ``data_dir`` key: ``--data-dir`` replaces the recipe's, ``train_fn(recipe, run_dir,
+    overwrite=, verbose=)`` returns the ``run.json`` record, then the result line is printed
+    with ``note(record, recipe)`` after the test figures and baselines."""
+    def train(recipe, run_dir, *, overwrite=False, verbose=True, data_dir=None) -> dict:
+        if data_dir is not None:
+            recipe = dataclasses.replace(recipe, data_dir=str(data_dir))
+        res = train_fn(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+        if verbose:
+            print_result(task, res["test"], res["baselines"], run_dir, note(res, recipe))
+        return res
+    train.__doc__ = f"The ``{task}`` task of glassnet.runs: ``glassnet train RECIPE.toml``."
+    return train
 
 
 class RunHeader(Callback):
