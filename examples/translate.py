@@ -47,7 +47,7 @@ def main():
     changes = {k: getattr(args, k) for k in ("data", "epochs", "limit", "hidden", "batch_size",
                                              "minutes") if getattr(args, k) is not None}
     recipe = dataclasses.replace(recipe, **changes)
-    res = train_translation(recipe, args.out)
+    res = train_translation(recipe, args.out, overwrite=True)
     beam = f"beam{recipe.beam}"
     for ex in res["examples"]:
         print(f"{ex['en']}\n  greedy: {ex['greedy']}\n  {beam}:  {ex[beam]}\n"
