@@ -7,7 +7,8 @@ glassnet used to raise ``ValueError``. :class:`ShapeError` is both, so ``except 
 are unchanged. This module imports nothing, so every layer may use it.
 """
 
-__all__ = ["ShapeError", "ArgumentError", "UnsupportedModeError", "NonFiniteLossError"]
+__all__ = ["ShapeError", "ArgumentError", "UnsupportedModeError", "DTypeError",
+           "NonFiniteLossError"]
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -33,6 +34,13 @@ class ArgumentError(ValueError, RuntimeError):
 class UnsupportedModeError(ValueError, NotImplementedError):
     """A mode string PyTorch does not know (``F.pad(mode='typo')``), where PyTorch raises
     ``NotImplementedError``. A subclass of both ``ValueError`` and ``NotImplementedError``."""
+
+
+class DTypeError(TypeError, NotImplementedError):
+    """An operand's dtype does not fit the op (bitwise ops on floats, ``scatter`` with a
+    ``src`` of another dtype), where PyTorch raises ``RuntimeError`` or its subclass
+    ``NotImplementedError`` ("not implemented for 'Float'"). A subclass of ``TypeError``
+    (glassnet's earlier class) and of both of PyTorch's."""
 
 
 class NonFiniteLossError(FloatingPointError):

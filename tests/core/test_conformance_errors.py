@@ -9,7 +9,7 @@ import torch
 
 import glassnet as gn
 import glassnet.nn.functional as F
-from glassnet.errors import ArgumentError, UnsupportedModeError
+from glassnet.errors import ArgumentError, DTypeError, UnsupportedModeError
 
 X = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
 
@@ -42,7 +42,14 @@ CASES = {  # name: (call written once for both libraries, expected class, text i
                       "pad"),
     "linspace_bool": (lambda m, f, x: m.linspace(
         5, 10, 3, dtype=torch.bool if m is torch else np.bool_), NotImplementedError, "linspace"),
+    "lshift_float": (lambda m, f, x: x << 2, NotImplementedError, "bitwise_left_shift"),
+    "and_float": (lambda m, f, x: x & 2, NotImplementedError, "bitwise_and"),
+    "scatter_src_dtype": (lambda m, f, x: x.half().scatter(1, m.zeros((3, 4), dtype=m.int64), x),
+                          RuntimeError, "scatter"),
+    "scatter_reduce_src_dtype": (lambda m, f, x: x.half().scatter_reduce(
+        1, m.zeros((3, 4), dtype=m.int64), x, reduce="sum"), RuntimeError, "scatter"),
 }
+DTYPE_CASES = {"lshift_float", "and_float", "scatter_src_dtype", "scatter_reduce_src_dtype"}
 
 
 def _call(fn, lib):
@@ -57,10 +64,12 @@ def test_error_class_matches_torch(name):
         _call(fn, torch)
     with pytest.raises(cls, match=text) as info:
         _call(fn, gn)
-    assert isinstance(info.value, ValueError)  # glassnet code catching ValueError still works
+    # glassnet code catching its earlier class still works
+    assert isinstance(info.value, TypeError if name in DTYPE_CASES else ValueError)
 
 
 def test_error_classes_are_both():
     assert issubclass(ArgumentError, ValueError) and issubclass(ArgumentError, RuntimeError)
     assert issubclass(UnsupportedModeError, ValueError)
     assert issubclass(UnsupportedModeError, NotImplementedError)
+    assert issubclass(DTypeError, TypeError) and issubclass(DTypeError, NotImplementedError)

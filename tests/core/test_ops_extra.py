@@ -156,7 +156,7 @@ CASES = [
     ("scatter", lambda L, a, s: L.scatter(a, 1, L.const(np.array([[2, 0], [1, 3], [0, 1]])), s),
      [A, (3, 2)]),
     ("scatter_src_bigger", lambda L, a: a.scatter(0, L.const(np.array([[2, 0, 1, 1]])),
-                                                   L.const(np.ones((2, 5), np.float32))), [A]),
+                                                   L.const(np.ones((2, 5))).to(a.dtype)), [A]),
     ("scatter_value", lambda L, a: L.scatter(a, 1, L.const(np.array([[1], [2], [0]])), 2.5), [A]),
     ("scatter_add", lambda L, a, s: L.scatter_add(a, 0, L.const(IDX), s), [A, (2, 4)]),
     ("scatter_add_repeat", lambda L, a, s: a.scatter_add(1, L.const(np.array([[0, 0, 0]] * 3)),

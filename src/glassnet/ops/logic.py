@@ -8,6 +8,7 @@ tensors only; on bool tensors ``~`` is logical not, as in PyTorch.
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import DTypeError
 from ..tensor import Tensor
 from ._util import binary_operands, dim_arg, norm_dim, result_tensor, tensor_arg
 
@@ -81,8 +82,8 @@ logical_xor = _logical("logical_xor", "logical_xor")
 def _integral(name: str, *tensors) -> None:
     for t in tensors:
         if t.data.dtype.kind not in "iub":
-            raise TypeError(f"{name}(): expected integer or bool tensors, got dtype "
-                            f"{t.data.dtype} (PyTorch has no bitwise ops on floats)")
+            raise DTypeError(f"{name}(): expected integer or bool tensors, got dtype "
+                             f"{t.data.dtype} (PyTorch has no bitwise ops on floats)")
 
 
 def bitwise_not(x: Tensor) -> Tensor:

@@ -8,7 +8,7 @@ contributors for ``prod``, shared among ties for ``amax``/``amin``).
 import numpy as np
 
 from ..backend import xp_of
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor, make
 from ._util import same_device
 from .index import _check_along, _coords, _index_arg, _pad_to, _sub
@@ -47,6 +47,9 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
     idx, d = _scatter_args("scatter", input, dim, index, src)
     if not isinstance(src, Tensor):
         src = _src_tensor(src, input, index)
+    elif src.data.dtype != input.data.dtype:  # a number casts; a tensor must match (PyTorch)
+        raise DTypeError(f"scatter(): src dtype {src.dtype} differs from input dtype "
+                         f"{input.dtype}")
     same_device("scatter", input, src)
     xp = xp_of(input.data)
     where = _coords(idx, d)
@@ -109,8 +112,8 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
     if input.ndim == 0:
         raise ValueError(f"{name}(): expected an input with at least one dim, got shape ()")
     if src.data.dtype != input.data.dtype:
-        raise TypeError(f"{name}(): src dtype {src.dtype} differs from input dtype "
-                        f"{input.dtype}")
+        raise DTypeError(f"{name}(): src dtype {src.dtype} differs from input dtype "
+                         f"{input.dtype}")
     xp = xp_of(input.data)
     x, s = input.data, _sub(src.data, idx.shape)
     where = _coords(idx, d)
