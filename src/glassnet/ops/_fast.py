@@ -62,13 +62,20 @@ def note(op: str) -> None:
 
 
 def status() -> dict:
-    """{"numba": version or None, "enabled": bool, "ops": ops that ran a compiled kernel}."""
+    """{"numba": version or None, "enabled": bool, "ops": ops that ran a compiled kernel}.
+
+    Does not import numba (that alone costs ~120 MB of RSS): a process whose ops never
+    needed a kernel reports what would have been used."""
+    from importlib.metadata import PackageNotFoundError, version
     try:
-        import numba
-        version = numba.__version__
-    except ImportError:
-        version = None
-    return {"numba": version, "enabled": kernels() is not None, "ops": sorted(_used)}
+        found = version("numba")
+    except PackageNotFoundError:
+        found = None
+    if _kernels is _UNSET:
+        enabled = found is not None and os.environ.get("GLASSNET_FAST", "1") != "0"
+    else:
+        enabled = _kernels is not None
+    return {"numba": found, "enabled": enabled, "ops": sorted(_used)}
 
 
 def _build(numba):
