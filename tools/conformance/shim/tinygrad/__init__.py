@@ -1,0 +1,2 @@
+"""A thin adapter that makes ``from tinygrad import Tensor`` run on glassnet (our own code)."""
+from .tensor import Device, Tensor, dtypes  # noqa: F401

@@ -1,0 +1,2 @@
+class NIRRenderer:  # never the renderer here
+    pass
