@@ -25,7 +25,6 @@ import dataclasses
 import json
 import math
 import time
-import tomllib
 from pathlib import Path
 
 from .. import nn, optim
@@ -36,6 +35,7 @@ from ..tensor import manual_seed
 from .callbacks import (CSVLogger, EarlyStopping, JSONLLogger, LRSchedulerCallback,
                         ModelCheckpoint)
 from .loop import evaluate, fit
+from .recipe_base import TaskRecipe, param, read_toml  # noqa: F401  (read_toml: re-exported)
 
 __all__ = ["Recipe", "train_recipe", "load_run", "recipe_datasets", "setup_run", "check_writable",
            "remove_stale_temporaries", "OPTIMIZERS", "SCHEDULERS"]
@@ -46,47 +46,8 @@ SCHEDULERS = ("none", "step", "cosine", "plateau")
 DATASETS = ("digits", "mnist")
 
 
-def read_toml(path) -> dict:
-    """The table in the recipe file ``path`` (stdlib ``tomllib``).
-
-    Raises:
-        FileNotFoundError: no such file. ValueError: not valid UTF-8 TOML. Both name the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"recipe {path}: no such file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"recipe {path}: invalid TOML ({e})") from None
-
-
-def check_fields(obj, rules) -> None:
-    """Type-check a recipe dataclass and apply ``rules`` = [(field, ok, rule text), ...]."""
-    for f in dataclasses.fields(obj):
-        value, typ = getattr(obj, f.name), str(f.type)
-        if value is None and "None" in typ:
-            continue
-        if typ.startswith("int"):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif typ.startswith("float"):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if ok:
-                setattr(obj, f.name, float(value))
-        elif typ.startswith("bool"):
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, str)
-        if not ok:
-            raise ValueError(f"recipe: {f.name} = {value!r} should be {typ.split(' ')[0]}")
-    for name, ok, rule in rules:
-        if not ok:
-            raise ValueError(f"recipe: {name} = {getattr(obj, name)!r} should be {rule}")
-
-
-
 @dataclasses.dataclass
-class Recipe:
+class Recipe(TaskRecipe):
     """Everything that defines a training run (the keys of a recipe TOML file).
 
     Args:
@@ -112,73 +73,29 @@ class Recipe:
         data_dir: folder of the dataset files (MNIST); ``None`` = default lookup.
     """
 
-    model: str = "mlp"
-    dataset: str = "digits"
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    scheduler: str = "none"
-    step_size: int = 10
-    gamma: float = 0.1
-    dropout: float | None = None
-    val_fraction: float = 0.1
-    early_stopping: int = 0
-    keep_checkpoints: int = 2
-    checkpoint_every: int = 0
-    seed: int = 0
+    task: str = param("classification", choices=("classification",))
+    model: str = param("mlp", choices=tuple(sorted(PRESETS)))
+    dataset: str = param("digits", choices=DATASETS)
+    epochs: int = param(10, ge=1)
+    batch_size: int = param(64, ge=1)
+    optimizer: str = param("adam", choices=tuple(sorted(OPTIMIZERS)))
+    lr: float = param(1e-3, gt=0)
+    momentum: float = param(0.0, ge=0)
+    weight_decay: float = param(0.0, ge=0)
+    scheduler: str = param("none", choices=SCHEDULERS)
+    step_size: int = param(10, ge=1)
+    gamma: float = param(0.1, gt=0, le=1)
+    dropout: float | None = param(None, ge=0, lt=1)
+    val_fraction: float = param(0.1, ge=0, lt=1)
+    early_stopping: int = param(0, ge=0)
+    keep_checkpoints: int = param(2, ge=1)
+    checkpoint_every: int = param(0, ge=0)
+    seed: int = param(0, ge=0)
     data_dir: str | None = None
 
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first bad key."""
-        checks = [("model", self.model in PRESETS, f"one of {sorted(PRESETS)}"),
-                  ("dataset", self.dataset in DATASETS, f"one of {list(DATASETS)}"),
-                  ("optimizer", self.optimizer in OPTIMIZERS, f"one of {sorted(OPTIMIZERS)}"),
-                  ("scheduler", self.scheduler in SCHEDULERS, f"one of {list(SCHEDULERS)}"),
-                  ("epochs", self.epochs >= 1, ">= 1"),
-                  ("batch_size", self.batch_size >= 1, ">= 1"),
-                  ("lr", math.isfinite(self.lr) and self.lr > 0, "> 0"),
-                  ("momentum", self.momentum >= 0, ">= 0"),
-                  ("weight_decay", self.weight_decay >= 0, ">= 0"),
-                  ("step_size", self.step_size >= 1, ">= 1"),
-                  ("gamma", 0 < self.gamma <= 1, "in (0, 1]"),
-                  ("val_fraction", 0 <= self.val_fraction < 1, "in [0, 1)"),
-                  ("early_stopping", self.early_stopping >= 0, ">= 0"),
-                  ("keep_checkpoints", self.keep_checkpoints >= 1, ">= 1"),
-                  ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
-                  ("seed", self.seed >= 0, ">= 0")]
-        check_fields(self, checks)
-
-    @classmethod
-    def from_dict(cls, data: dict, source: str = "recipe") -> "Recipe":
-        """Build from a dict, rejecting unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{source}: unknown key {unknown[0]!r}; expected keys from "
-                             f"{sorted(known)}")
-        return cls(**data)
-
-    @classmethod
-    def from_toml(cls, path) -> "Recipe":
-        """Read a recipe TOML file (stdlib ``tomllib``)."""
-        return cls.from_dict(read_toml(path), f"recipe {path}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def to_toml(self) -> str:
-        """The recipe as TOML (keys with value None are left out)."""
-        lines = ["# glassnet training recipe"]
-        for k, v in self.to_dict().items():
-            if v is not None:
-                lines.append(f"{k} = {json.dumps(v)}")
-        return "\n".join(lines) + "\n"
+    def check(self, where):
+        if not math.isfinite(self.lr):
+            raise ValueError(f"{where}: lr: expected a finite number > 0, got {self.lr!r}")
 
 
 def recipe_datasets(recipe: Recipe, data_dir=None):
