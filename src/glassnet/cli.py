@@ -148,8 +148,14 @@ def _cmd_train_task(task, args) -> int:
     sets = [f"{k}={v}" for k, v in flags.items() if v is not None] + list(args.set)
     recipe = recipe.with_overrides(sets)
     run_dir = Path(args.out or f"runs/{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    task.train(recipe, run_dir, overwrite=args.overwrite, verbose=not args.quiet,
-               data_dir=args.data_dir)
+    from .train import extra_callbacks
+    guards = []
+    if args.detect_anomaly:                        # every fit of the task is guarded
+        from .inspect import AnomalyGuard
+        guards.append(AnomalyGuard)
+    with extra_callbacks(*guards):
+        task.train(recipe, run_dir, overwrite=args.overwrite, verbose=not args.quiet,
+                   data_dir=args.data_dir)
     return 0
 
 

@@ -40,3 +40,25 @@ def test_evaluate_prints_the_figures_of_a_task_run(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "run")]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["task"] == "forecast" and "rmse" in out["test"] and out["baselines"]
+
+
+def test_detect_anomaly_guards_the_fits_of_a_task(tmp_path, capsys, monkeypatch):
+    import glassnet.inspect as gi
+    made = []
+
+    class Spy(gi.AnomalyGuard):
+        def __init__(self):
+            super().__init__()
+            made.append(self)
+    monkeypatch.setattr(gi, "AnomalyGuard", Spy)
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,v\n" + "".join(f"{i},{i % 5 + 0.1 * i}\n" for i in range(60)))
+    recipe = tmp_path / "f.toml"
+    recipe.write_text(f'task = "forecast"\ndata = "{csv}"\nmodels = "linear"\ntest_size = 8\n'
+                      f'epochs = 3\n')
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--quiet",
+                 "--detect-anomaly"]) == 0
+    guarded = len(made)                # one per fit: the validation fit (+ the refit if chosen)
+    assert guarded >= 1
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run2"), "--quiet"]) == 0
+    assert len(made) == guarded        # without the flag, no guard

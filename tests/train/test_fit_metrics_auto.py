@@ -35,3 +35,28 @@ def test_nan_loss_suggests_a_lower_learning_rate_and_detect_anomaly():
     with pytest.raises(NonFiniteLossError, match="lower learning rate.*--detect-anomaly"):
         fit(model, nn.MSELoss(), gn.optim.SGD(model.parameters(), lr=0.1), data, epochs=1,
             verbose=False)
+
+
+def test_extra_callbacks_reach_every_fit_inside_the_block():
+    from glassnet.train import Callback, extra_callbacks
+
+    made = []
+
+    class Count(Callback):
+        def __init__(self):
+            self.epochs = 0
+            made.append(self)
+
+        def on_epoch_end(self, epoch, logs):
+            self.epochs += 1
+
+    data = loader(np.arange(32) % 2)
+    with extra_callbacks(Count):
+        for _ in range(2):
+            model = nn.Linear(3, 2)
+            fit(model, nn.CrossEntropyLoss(), gn.optim.SGD(model.parameters(), lr=0.1), data,
+                epochs=3, verbose=False)
+    model = nn.Linear(3, 2)
+    fit(model, nn.CrossEntropyLoss(), gn.optim.SGD(model.parameters(), lr=0.1), data, epochs=1,
+        verbose=False)                                    # outside: no extra callback
+    assert [c.epochs for c in made] == [3, 3]

@@ -7,10 +7,12 @@
 """
 from .callbacks import (Callback, CSVLogger, EarlyStopping, JSONLLogger, LRSchedulerCallback,
                         ModelCheckpoint, ProgressBar)
-from .loop import FitContext, History, NonFiniteLossError, evaluate, fit, predict
+from .loop import (FitContext, History, NonFiniteLossError, evaluate, extra_callbacks, fit,
+                   predict)
 from .metrics import METRICS, accuracy
 from .summary import summary
 
-__all__ = ["fit", "evaluate", "predict", "History", "FitContext", "NonFiniteLossError",
+__all__ = ["fit", "evaluate", "predict", "extra_callbacks", "History", "FitContext",
+           "NonFiniteLossError",
            "Callback", "ProgressBar", "EarlyStopping", "LRSchedulerCallback", "CSVLogger",
            "JSONLLogger", "ModelCheckpoint", "summary", "accuracy", "METRICS"]

@@ -9,6 +9,8 @@ interrupted after epoch k and resumed ends bit-identical to an uninterrupted run
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import math
 import signal
@@ -25,7 +27,27 @@ from .callbacks import Callback, ProgressBar
 from .device import model_device, to_model_device
 from .metrics import get_metric
 
-__all__ = ["fit", "evaluate", "predict", "History", "FitContext", "NonFiniteLossError"]
+__all__ = ["fit", "evaluate", "predict", "History", "FitContext", "NonFiniteLossError",
+           "extra_callbacks"]
+
+_EXTRA = contextvars.ContextVar("fit_extra_callbacks", default=())
+
+
+@contextlib.contextmanager
+def extra_callbacks(*factories):
+    """Inside the block, every :func:`fit` also runs ``factory()`` for each factory (a
+    callback class or a function making one), a fresh callback per fit — how
+    ``glassnet train --detect-anomaly`` adds ``AnomalyGuard`` to the fits of any task.
+
+    Example:
+        >>> with extra_callbacks(AnomalyGuard):
+        ...     train_forecast(recipe, "runs/f")       # every model it fits is guarded
+    """
+    token = _EXTRA.set(_EXTRA.get() + tuple(factories))
+    try:
+        yield
+    finally:
+        _EXTRA.reset(token)
 
 
 class History:
@@ -260,7 +282,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         raise ValueError(f"fit(max_seconds={max_seconds!r}): expected a number > 0 or None")
     metrics = _auto_metrics(metrics, loss_fn)
     metric_fns = [get_metric(m) for m in metrics]
-    cbs = list(callbacks)
+    cbs = list(callbacks) + [make() for make in _EXTRA.get()]
     for cb in cbs:
         if not isinstance(cb, Callback):
             raise TypeError(f"fit(callbacks): expected Callback objects, got "
