@@ -8,7 +8,7 @@ are unchanged. This module imports nothing, so every layer may use it.
 """
 
 __all__ = ["ShapeError", "ArgumentError", "UnsupportedModeError", "DTypeError",
-           "NonFiniteLossError"]
+           "StateDictKeyError", "NonFiniteLossError"]
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -41,6 +41,12 @@ class DTypeError(TypeError, NotImplementedError):
     ``src`` of another dtype), where PyTorch raises ``RuntimeError`` or its subclass
     ``NotImplementedError`` ("not implemented for 'Float'"). A subclass of ``TypeError``
     (glassnet's earlier class) and of both of PyTorch's."""
+
+
+class StateDictKeyError(KeyError, RuntimeError):
+    """``load_state_dict(strict=True)`` met missing or unexpected keys, where PyTorch raises
+    ``RuntimeError``. A subclass of ``KeyError`` (glassnet's earlier class) and
+    ``RuntimeError``."""
 
 
 class NonFiniteLossError(FloatingPointError):

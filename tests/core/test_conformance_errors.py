@@ -73,3 +73,27 @@ def test_error_classes_are_both():
     assert issubclass(UnsupportedModeError, ValueError)
     assert issubclass(UnsupportedModeError, NotImplementedError)
     assert issubclass(DTypeError, TypeError) and issubclass(DTypeError, NotImplementedError)
+
+
+@pytest.mark.parametrize("case", ["shape", "unexpected", "missing"])
+def test_load_state_dict_errors_are_runtime_errors(case):
+    """PyTorch raises RuntimeError for a size mismatch and for unexpected/missing keys."""
+    sd = {"shape": {"weight": np.ones((4, 4), np.float32)},
+          "unexpected": {"weight": np.ones((2, 2), np.float32), "x": np.ones(1, np.float32)},
+          "missing": {}}[case]
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(2, 2, bias=False).load_state_dict(
+            {k: torch.tensor(v) for k, v in sd.items()})
+    with pytest.raises(RuntimeError, match="load_state_dict") as info:
+        gn.nn.Linear(2, 2, bias=False).load_state_dict(sd)
+    assert isinstance(info.value, ValueError if case == "shape" else KeyError)
+
+
+def test_batchnorm_without_running_stats_refuses_num_batches_tracked():
+    sd = {"weight": np.ones(1, np.float32), "bias": np.ones(1, np.float32),
+          "num_batches_tracked": np.ones(1, np.float32)}
+    with pytest.raises(RuntimeError, match="num_batches_tracked"):
+        torch.nn.BatchNorm2d(1, track_running_stats=False).load_state_dict(
+            {k: torch.tensor(v) for k, v in sd.items()})
+    with pytest.raises(RuntimeError, match="num_batches_tracked"):
+        gn.nn.BatchNorm2d(1, track_running_stats=False).load_state_dict(sd)

@@ -6,6 +6,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..backend import is_device, normalize_device, to_device, xp_of
+from ..errors import ShapeError, StateDictKeyError
 from ..tensor import Tensor
 from ._hooks import add_hook, call_with_hooks
 
@@ -198,8 +199,10 @@ class Module:
     def load_state_dict(self, state: dict, strict: bool = True):
         """Copy arrays (NumPy, glassnet or anything array-like) into parameters and buffers.
 
-        Raises ``KeyError`` for missing/unexpected keys (when ``strict``) and ``ValueError``
-        for a shape mismatch, naming the key and both shapes.
+        Raises ``StateDictKeyError`` (a ``KeyError`` and ``RuntimeError``) for missing or
+        unexpected keys (when ``strict``) and ``ShapeError`` (a ``ValueError`` and
+        ``RuntimeError``) for a shape mismatch, naming the key and both shapes; PyTorch
+        raises ``RuntimeError`` for both.
         """
         own = {}
         for mname, mod in self._walk():
@@ -210,8 +213,8 @@ class Module:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys "
-                           f"{unexpected}")
+            raise StateDictKeyError(f"load_state_dict: missing keys {missing}, unexpected "
+                                    f"keys {unexpected}")
         for key, p in own.items():
             if key not in state:
                 continue
@@ -223,7 +226,7 @@ class Module:
             else:
                 arr = xp_of(value).asarray(value)          # host or device array
             if arr.shape != p.data.shape:
-                raise ValueError(f"load_state_dict: '{key}' expected shape {p.data.shape}, "
+                raise ShapeError(f"load_state_dict: '{key}' expected shape {p.data.shape}, "
                                  f"got {arr.shape}")
             # the value keeps the parameter's device (as in PyTorch)
             p.data[...] = to_device(arr.astype(p.data.dtype, copy=False), p.device)
