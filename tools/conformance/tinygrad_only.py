@@ -13,6 +13,8 @@ TINYGRAD_ONLY = {
     "test_cat": "cat of 0-d tensors expects IndexError; PyTorch raises RuntimeError",
     "test_arange": "arange overflow raises OverflowError; PyTorch wraps silently",
     "test_stack": "Tensor.stack(tuple, tensor) expects ValueError; PyTorch raises TypeError",
+    "test_load_conv_num_batches_tracked": "loads an unexpected key; PyTorch raises RuntimeError",
+    "test_load_state_dict_shape_mismatch": "tinygrad's message text (PyTorch: RuntimeError)",
     "test_pad": "validation of tinygrad's per-dimension pad tuples (no PyTorch form)",
 }
 

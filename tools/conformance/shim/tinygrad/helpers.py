@@ -14,6 +14,16 @@ IMAGE = 0
 DEV = SimpleNamespace(interface="", renderer="", device="CPU")
 
 
+GlobalCounters = SimpleNamespace(kernel_count=0, global_ops=0, reset=lambda: None)
+
+
 @contextlib.contextmanager
-def Context(**kw):  # noqa: N802  (tinygrad's name)
-    yield
+def Context(**kw):  # noqa: N802  (tinygrad's name); TRAINING= sets Tensor.training
+    from .tensor import Tensor
+    old = Tensor.training
+    if "TRAINING" in kw:
+        Tensor.training = bool(kw["TRAINING"])
+    try:
+        yield
+    finally:
+        Tensor.training = old

@@ -185,8 +185,8 @@ _ALIASES = {"swish": "silu", "dot": "matmul", "mod": "remainder",
             "lshift": "bitwise_left_shift", "rshift": "bitwise_right_shift"}
 _INDEX_METHODS = {"argmax", "argmin", "argsort", "nonzero"}
 _PAIR_INDEX = {"sort", "topk", "cummax", "cummin", "max", "min", "median", "kthvalue", "mode"}
-_TINY_ONLY = {"quick_gelu", "bitcast", "shard", "assign", "schedule", "lazydata", "uop",
-              "rearrange", "scaled_uniform", "glorot_uniform", "kaiming_uniform",
+_TINY_ONLY = {"quick_gelu", "bitcast", "shard", "schedule", "lazydata", "uop",
+              "rearrange", "batchnorm", "scaled_uniform", "glorot_uniform", "kaiming_uniform",
               "kaiming_normal", "max_unpool2d", "pool", "to_", "keccak", "polyN"}
 
 
@@ -298,6 +298,11 @@ class Tensor(metaclass=_TensorMeta):
         _call(self.t.__setitem__, k, v)
 
     # ---- translated spellings
+    def assign(self, v):  # in place, like PyTorch's copy_
+        with gn.no_grad():
+            self.t.data[...] = np.asarray(v.t.data if isinstance(v, Tensor) else v)
+        return self
+
     def where(self, x, y):  # tinygrad: self is the condition
         return _call(gn.where, self, x, y)
 
@@ -477,6 +482,10 @@ class Tensor(metaclass=_TensorMeta):
                 return (r[0], _idx32(r[1]))
             return r
         return method
+
+
+def TinyJit(fn):  # noqa: N802  (a JIT compiles the same maths; glassnet runs it eagerly)
+    return fn
 
 
 def _dunder(name):

@@ -1,0 +1,5 @@
+from ..tensor import skip
+
+
+def run_linear(*a, **k):
+    skip("kernel schedules")
