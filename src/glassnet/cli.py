@@ -315,6 +315,11 @@ def _cmd_predict(args) -> int:
             raise ValueError(f"{path}: expected a non-empty numeric array of samples with "
                              f"shape {shape}, got {x.shape} {x.dtype}")
         x, first = x.reshape((-1,) + shape).astype(np.float32), 0
+        if not np.isfinite(x).all():
+            raise ValueError(f"{path}: inputs hold NaN or Inf")
+        if x.min() < 0 or x.max() > 1:
+            raise ValueError(f"{path}: expected values scaled like the training data, in "
+                             f"[0, 1], got [{x.min():.3g}, {x.max():.3g}]")
     logits = predict(model, x).astype(np.float64)
     prob = np.exp(logits - logits.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)

@@ -178,3 +178,11 @@ def test_resume_matches_uninterrupted_run(tmp_path):
 def test_python_dash_m_version():
     res = run_sub("--version")
     assert res.returncode == 0 and res.stdout.startswith("glassnet ")
+
+
+def test_predict_refuses_nan_inf_and_out_of_range_inputs(run_dir, tmp_path):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.full((2, 1, 8, 8), np.nan, np.float32))
+    assert_one_line_error(run("predict", run_dir, bad), "NaN or Inf")
+    np.save(bad, np.full((2, 1, 8, 8), 255.0, np.float32))     # raw pixels, not scaled
+    assert_one_line_error(run("predict", run_dir, bad), "[0, 1]", "255")
