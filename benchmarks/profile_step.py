@@ -182,7 +182,8 @@ class Profiler:
                     prof._row(prev)["total"] -= dt
                 prof.ctx = prev
         backward.__qualname__ = getattr(fn, "__qualname__", name)
-        return backward
+        backward.__dict__.update(getattr(fn, "__dict__", {}))   # e.g. embedding's .source,
+        return backward                                         # read by the recurrent layers
 
     def uninstall(self):
         for owner, name, value in reversed(self._undo):

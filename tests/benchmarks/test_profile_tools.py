@@ -66,3 +66,11 @@ def test_gemm_limit_runs_on_mlp(tmp_path):
     assert rec["limit_ms"] <= min(rec["numpy_only_ms"], rec["torch_only_ms"]) + 1e-9
     assert abs(rec["gflop_per_step"] - sum(
         gemm_limit.flops(a, b) for a, _, b, _ in _expected_mlp_products()) / 1e9) < 1e-12
+
+
+def test_profiler_keeps_the_embedding_fast_path():
+    """The wrapped backward closures keep their attributes: the LSTM still sees that its input
+    is an embedding lookup and projects the V = 65 table rows, not the L·N = 2048 rows."""
+    rows = {tuple(a) for _, _, a, _, _, _ in gemm_limit.record_products("lstm")}
+    assert (65, 64) in rows and (2048, 64) not in rows
+
