@@ -27,6 +27,8 @@ CONFIGS = {
     "aug+small": {"speed": 0.1, "gain_db": 6.0, "hidden": 32, "dropout": 0.5},
     "all+small": {"features": "utterance", "speed": 0.1, "gain_db": 6.0, "spec_augment": True,
                   "hidden": 32, "dropout": 0.5},
+    "utt+aug": {"features": "utterance", "speed": 0.1, "gain_db": 6.0},
+    "utt-16ep": {"features": "utterance", "epochs": 16},
 }
 
 
