@@ -3,12 +3,13 @@
 For each of the 6 FSDD speakers in turn: that speaker is the test speaker, the next one in
 the list is the validation speaker, and the model trains on the other 4. Every candidate
 setting (CONFIGS: aug = speed 0.9-1.1 and gain +-6 dB, small = hidden 32 and dropout 0.5,
-all = per-utterance normalisation + aug + SpecAugment) is trained; the one with the best
+all = per-utterance normalisation + aug + SpecAugment, utt-16ep = per-utterance
+normalisation and 16 epochs) is trained; the one with the best
 VALIDATION accuracy in that fold is chosen, and only its test accuracy is the fold's result
 (the test speaker never takes part in a choice). The test accuracies of the other
 settings are printed for reference.
 
-    python examples/speech_speakers.py --out runs/speech_loso      # about 4 runs x 6 folds
+    python examples/speech_speakers.py --out runs/speech_loso   # 6 settings x 6 folds
 
 Hyperparameters come from ``recipes/speech.toml``; ``--epochs`` overrides them.
 """
