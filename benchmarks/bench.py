@@ -40,8 +40,11 @@ FRAMEWORKS = ("glassnet", "torch")
 
 
 # -- the child: one framework, one workload, in this process only --------------------------
+_THREADS_OVERRIDE = None      # --threads: every workload with this many threads
+
+
 def _threads(mod) -> int:
-    return getattr(mod, "THREADS", 2)
+    return _THREADS_OVERRIDE or getattr(mod, "THREADS", 2)
 
 
 def _blas_info() -> list:
@@ -88,6 +91,8 @@ def _spawn(name, framework, args) -> dict:
         env[var] = threads
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, framework,
            "--reps", str(args.reps), "--warmup", str(args.warmup), "--inner", str(args.inner)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"bench: {framework} {name} failed:\n{out.stderr.strip()}")
@@ -207,11 +212,16 @@ def main(argv=None) -> dict:
     ap.add_argument("--inner", type=int, default=5, help="calls per timed repetition")
     ap.add_argument("--in-process", action="store_true",
                     help="old mode: both frameworks in this process (thread pools interfere)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for every workload (default: each workload's THREADS, 2); "
+                         "1 on a loaded machine, where 2 spinning BLAS threads lose up to 50x")
     ap.add_argument("--quick", action="store_true", help="a few steps only (for tests)")
     ap.add_argument("--json", type=Path, help="also write the record here")
     ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    global _THREADS_OVERRIDE
+    _THREADS_OVERRIDE = args.threads
     if args.child:
         print(json.dumps(child(*args.child, args.reps, args.warmup, args.inner)))
         return {}
@@ -226,6 +236,7 @@ def main(argv=None) -> dict:
     record = {"benchmark": "glassnet-vs-torch",
               "mode": "in-process" if args.in_process else "separate-processes",
               "quick": args.quick, "pairs": None if args.in_process else args.pairs,
+              "threads_override": args.threads,
               "reps": args.reps, "inner": args.inner, "warmup": args.warmup,
               "cpu": cpu_model(), "machine": platform.machine(), "cpus": os.cpu_count(),
               "python": platform.python_version(), "numpy": numpy.__version__,
