@@ -15,7 +15,7 @@ width (kept by every step), k_h, k_w kernel size; R = N·H·W pixels of one step
 How the fast path works (``convlstm2d_reference`` below computes the same from primitive ops):
 
 * Everything runs channels-last, so a step's gates are an (R, 4·C_h) matrix and the gate
-  arithmetic is exactly the fused LSTM kernel's (``ops/recurrent.py``) with R rows.
+  arithmetic is exactly the fused LSTM kernel's (``ops/recurrent/lstm.py``) with R rows.
 * The input part of all L steps is one im2col + one GEMM (``ops/conv.py``), bias included.
 * Per step: im2col of the zero-padded h_{t-1} and one GEMM with the hidden part of W.
 * Backward through time: per step, the gate gradient dA_t (R, 4·C_h) is formed on
