@@ -148,8 +148,14 @@ def _cmd_train_task(task, args) -> int:
     sets = [f"{k}={v}" for k, v in flags.items() if v is not None] + list(args.set)
     recipe = recipe.with_overrides(sets)
     run_dir = Path(args.out or f"runs/{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    from .train import extra_callbacks
-    guards = []
+    from .train import JSONLLogger, extra_callbacks
+    fits = []
+
+    def metrics_file():                            # RUN/metrics.jsonl, metrics-2.jsonl, ...
+        fits.append(None)
+        name = "metrics.jsonl" if len(fits) == 1 else f"metrics-{len(fits)}.jsonl"
+        return JSONLLogger(run_dir / name)
+    guards = [metrics_file]                        # every fit's history, written atomically
     if args.detect_anomaly:                        # every fit of the task is guarded
         from .inspect import AnomalyGuard
         guards.append(AnomalyGuard)

@@ -62,3 +62,16 @@ def test_detect_anomaly_guards_the_fits_of_a_task(tmp_path, capsys, monkeypatch)
     assert guarded >= 1
     assert main(["train", str(recipe), "--out", str(tmp_path / "run2"), "--quiet"]) == 0
     assert len(made) == guarded        # without the flag, no guard
+
+
+def test_every_fit_of_a_task_writes_its_metrics_file(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,v\n" + "".join(f"{i},{i % 5 + 0.1 * i}\n" for i in range(60)))
+    recipe = tmp_path / "f.toml"
+    recipe.write_text(f'task = "forecast"\ndata = "{csv}"\nmodels = "linear,gru"\n'
+                      f'test_size = 8\nepochs = 2\n')
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    files = sorted(p.name for p in (tmp_path / "run").glob("metrics*.jsonl"))
+    assert files[:2] == ["metrics-2.jsonl", "metrics.jsonl"]      # linear, gru (+ a refit)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert [r["epoch"] for r in rows] == [1, 2] and "val_loss" in rows[0]
