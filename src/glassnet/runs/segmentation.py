@@ -33,6 +33,7 @@ import numpy as np
 from .. import nn, optim
 from ..data import DataLoader, TensorDataset, load_mnist
 from ..data.canvases import NUM_CLASSES, make_canvases
+from ..data.user_files import read_image
 from ..io import load_weights, save_weights
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import Callback, EarlyStopping, fit, summary
@@ -119,20 +120,6 @@ def read_mask(path, size: int | None = None) -> np.ndarray:
         raise ValueError(f"mask {path}: cannot be read ({e})") from None
 
 
-def read_picture(path, size: int | None, grayscale: bool) -> np.ndarray:
-    """An image as float32 (C, H, W) in [0, 1] (bilinear resize to ``size``)."""
-    Image = _pil()
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if grayscale else "RGB")
-            if size:
-                im = im.resize((size, size), Image.BILINEAR)
-            a = np.asarray(im, dtype=np.float32) / 255.0
-    except OSError as e:
-        raise ValueError(f"image {path}: cannot be read ({e})") from None
-    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-
-
 def _is_gray(path) -> bool:
     try:
         with _pil().open(path) as im:
@@ -161,7 +148,7 @@ def load_mask_folder(root, size: int | None = None, grayscale: bool | None = Non
         if not m.is_file():
             raise FileNotFoundError(f"image {f}: no mask {m} (masks are PNGs named like "
                                     f"their image)")
-        x, t = read_picture(f, size, grayscale), read_mask(m, size)
+        x, t = read_image(f, size, grayscale), read_mask(m, size)
         if x.shape[1:] != t.shape:
             raise ValueError(f"mask {m}: size {t.shape[1]}x{t.shape[0]} differs from its "
                              f"image's {x.shape[2]}x{x.shape[1]}")
@@ -432,7 +419,7 @@ def _predict_cli(run_dir, args) -> str:
     out_dir.mkdir(exist_ok=True)
     lines = []
     for f in files:
-        x = read_picture(f, None, c == 1)
+        x = read_image(f, None, c == 1)
         if x.shape != (c, h, w):
             raise ValueError(f"predict: image {f}: expected {w}x{h} with {c} channel(s) like "
                              f"the training images, got {x.shape[2]}x{x.shape[1]} with "
