@@ -10,6 +10,7 @@ from .. import ops
 from ..tensor import Tensor
 from .linear import check_positive_int
 from .module import Module, Parameter
+from .normalization import init_norm_state
 
 __all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"]
 
@@ -95,23 +96,8 @@ class _InstanceNorm(Module):
                 momentum, (int, float, np.number)) or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"{name}(momentum={momentum!r}): expected a number in [0, 1] "
                              f"or None")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+        init_norm_state(self, num_features, eps, momentum, affine, track_running_stats, bias,
+                        dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         name = f"{type(self).__name__}(num_features={self.num_features})"

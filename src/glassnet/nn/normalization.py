@@ -17,6 +17,30 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout1d"
            "local_response_norm"]
 
 
+def init_norm_state(module, num_features, eps, momentum, affine, track_running_stats, bias,
+                    dtype) -> None:
+    """The settings, per-channel ``weight``/``bias`` (affine) and running statistics
+    (``running_mean``, ``running_var``, ``num_batches_tracked``) of a batch or instance norm,
+    with PyTorch's names and initial values."""
+    module.num_features, module.eps, module.momentum = int(num_features), float(eps), momentum
+    module.affine, module.track_running_stats = bool(affine), bool(track_running_stats)
+    if affine:
+        module.weight = Parameter(np.ones(num_features, dtype=dtype))
+        if bias:
+            module.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+    if track_running_stats:
+        module.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
+        module.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
+        module.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+    else:
+        module.running_mean = module.running_var = module.num_batches_tracked = None
+
+
 class _BatchNorm(Module):
     _ranks: tuple = ()
     _shape_text = ""
@@ -36,23 +60,8 @@ class _BatchNorm(Module):
                              f"or None (cumulative average)")
         if not 0 < eps < float("inf"):
             raise ValueError(f"{name}(eps={eps!r}): eps must be positive and finite")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+        init_norm_state(self, num_features, eps, momentum, affine, track_running_stats, bias,
+                        dtype)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
