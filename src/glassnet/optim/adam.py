@@ -52,15 +52,7 @@ class Adam(Optimizer):
         super()._check(group)
         self._require(group, "eps", ">= 0", lambda e: e >= 0)
         self._require(group, "weight_decay", ">= 0", lambda wd: wd >= 0)
-        betas = group["betas"]
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
-                and all(self._is_number(b) for b in betas)):
-            raise ValueError(f"{type(self).__name__}(betas={betas!r}): betas must be a pair of "
-                             f"numbers (beta1, beta2)")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{type(self).__name__}(betas={betas!r}): betas[{i}] must be "
-                                 f"in [0, 1), got {beta!r}")
+        self._require_betas(group)
 
     def step(self, closure=None):
         """Apply one Adam update to every parameter that has a gradient."""

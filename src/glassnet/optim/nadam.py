@@ -60,15 +60,7 @@ class NAdam(Optimizer):
         super()._check(group)
         for key in ("eps", "weight_decay", "momentum_decay"):
             self._require(group, key, ">= 0", lambda v: v >= 0)
-        betas = group["betas"]
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
-                and all(self._is_number(b) for b in betas)):
-            raise ValueError(f"NAdam(betas={betas!r}): betas must be a pair of numbers "
-                             f"(beta1, beta2)")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"NAdam(betas={betas!r}): betas[{i}] must be in [0, 1), "
-                                 f"got {beta!r}")
+        self._require_betas(group)
 
     def step(self, closure=None):
         """Apply one NAdam update to every parameter that has a gradient."""

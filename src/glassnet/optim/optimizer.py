@@ -114,6 +114,18 @@ class Optimizer:
         if not test(value):
             raise ValueError(f"{where}: {key} must be {rule}")
 
+    def _require_betas(self, group: dict) -> None:
+        """``betas`` must be a pair of numbers (beta1, beta2), each in [0, 1) (Adam family)."""
+        betas, name = group["betas"], type(self).__name__
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+                and all(self._is_number(b) for b in betas)):
+            raise ValueError(f"{name}(betas={betas!r}): betas must be a pair of numbers "
+                             f"(beta1, beta2)")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{name}(betas={betas!r}): betas[{i}] must be in [0, 1), "
+                                 f"got {beta!r}")
+
     @staticmethod
     def _is_number(x) -> bool:
         return isinstance(x, numbers.Real) and not isinstance(x, bool)
