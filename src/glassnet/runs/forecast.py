@@ -212,15 +212,15 @@ def train_forecast(recipe: ForecastRecipe, run_dir, *, overwrite=False, verbose=
            f"{scores[ranked[1]]:.4g})" if len(ranked) > 1 else "the only candidate")
     test_t = np.arange(va_end, n)
     final_scaler = Scaler.fit(y[:va_end])
+    base_test = {b: baseline_forecast(b, y, va_end, n, season, recipe.ma_window)
+                 for b in baselines}
     if chosen in NEURAL:                # refit on train + validation, as many epochs
         model, _ = _train_neural(chosen, y, va_end, recipe, window, final_scaler,
                                  epochs=best_epochs[chosen])
         pred = _neural_forecast(model, y, test_t, window, final_scaler)
         save_weights(model, run_dir / "weights.safetensors")
     else:
-        pred = baseline_forecast(chosen, y, va_end, n, season, recipe.ma_window)
-    base_test = {b: baseline_forecast(b, y, va_end, n, season, recipe.ma_window)
-                 for b in baselines}
+        pred = base_test[chosen]
     record = {
         "task": "forecast", "data": str(path), "chosen": chosen, "why": why,
         "test": {"rmse": rmse(pred, y[test_t]), "mae": mae(pred, y[test_t])},
