@@ -60,6 +60,9 @@ def test_predict_and_errors_name_file_line_and_column(tmp_path, capsys):
     write(new, ["q", "p"], [[1, "nan"]])
     assert main(["predict", str(tmp_path / "run"), str(new)]) == 2
     assert "new.csv:2" in capsys.readouterr().err
+    write(new, ["q"], [[1]])
+    assert main(["predict", str(tmp_path / "run"), str(new)]) == 2
+    assert "missing feature column 'p'" in capsys.readouterr().err
     bad = write(tmp_path / "bad.csv", ["a", "y"], [[1, 0], ["x", 1]])
     with pytest.raises(ValueError, match=r"bad.csv:3: column 'a': expected a number, got 'x'"):
         load_table(bad)

@@ -136,12 +136,13 @@ def _float(text):
     return v if np.isfinite(v) else None
 
 
-def load_table(path, target_column: str | None = None):
+def load_table(path, target_column: str | None = None, features: list | None = None):
     """A CSV with a header row: ``(x (N, D) float32, target (N,) strings, feature names)``.
 
     Every column but the target must be numeric; the target is returned as text (the task
-    decides between classes and numbers). A non-numeric or missing feature is an error
-    naming the file, the line and the column.
+    decides between classes and numbers). With ``features`` (names, e.g. a trained model's),
+    only those columns are read, in that order, and the target is ``None``. A non-numeric or
+    missing feature is an error naming the file, the line and the column.
     """
     path = Path(path)
     if not path.is_file():
@@ -154,26 +155,31 @@ def load_table(path, target_column: str | None = None):
     if len(rows) < 2:
         raise ValueError(f"data {path}: expected a header row and data rows")
     header = [h.strip() for h in rows[0][1]]
-    target = target_column if target_column is not None else header[-1]
-    if target not in header:
-        raise ValueError(f"data {path}: target_column {target!r} is not a column; columns "
-                         f"are {header}")
-    t = header.index(target)
-    features = [h for j, h in enumerate(header) if j != t]
+    t = None
+    if features is None:
+        target = target_column if target_column is not None else header[-1]
+        if target not in header:
+            raise ValueError(f"data {path}: target_column {target!r} is not a column; "
+                             f"columns are {header}")
+        t = header.index(target)
+        features = [h for j, h in enumerate(header) if j != t]
+    missing = [c for c in features if c not in header]
+    if missing:
+        raise ValueError(f"data {path}: missing feature column {missing[0]!r}")
+    cols = [header.index(c) for c in features]
     x, y = [], []
     for line, row in rows[1:]:
         if len(row) != len(header):
             raise ValueError(f"data {path}:{line}: expected {len(header)} fields, got "
                              f"{len(row)}")
         vals = []
-        for j, cell in enumerate(row):
-            if j == t:
-                continue
-            v = _float(cell.strip())
+        for j in cols:
+            v = _float(row[j].strip())
             if v is None:
                 raise ValueError(f"data {path}:{line}: column {header[j]!r}: expected a "
-                                 f"number, got {cell.strip()!r}")
+                                 f"number, got {row[j].strip()!r}")
             vals.append(v)
         x.append(vals)
-        y.append(row[t].strip())
-    return np.asarray(x, np.float32), np.asarray(y), features
+        if t is not None:
+            y.append(row[t].strip())
+    return np.asarray(x, np.float32), (np.asarray(y) if t is not None else None), features

@@ -152,7 +152,7 @@ def _predict_cli(run_dir, args) -> str:
     if not getattr(args, "file", None):
         raise ValueError("predict: give a CSV file with the run's feature columns")
     run = read_run_json(run_dir)
-    x, _, _ = _features(args.file, run)
+    x, _, _ = load_table(args.file, features=run["features"])
     model = build_model(run["chosen"], (len(run["features"]),),
                         len(run["classes"]) if run["classes"] else 1)
     load_weights(model, Path(run_dir) / "weights.safetensors")
@@ -163,31 +163,6 @@ def _predict_cli(run_dir, args) -> str:
                          for i, o in enumerate(out))
     vals = out.reshape(-1) * run["y_std"] + run["y_mean"]
     return "\n".join(json.dumps({"row": i, "value": float(v)}) for i, v in enumerate(vals))
-
-
-def _features(path, run):
-    """The run's feature columns of a CSV (the target column may be absent)."""
-    import csv
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
-    if not rows:
-        raise ValueError(f"predict: {path}: empty file")
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in run["features"] if c not in header]
-    if missing:
-        raise ValueError(f"predict: {path}: missing feature column {missing[0]!r}")
-    cols = [header.index(c) for c in run["features"]]
-    x = []
-    for line, row in enumerate(rows[1:], start=2):
-        try:
-            vals = [float(row[j]) for j in cols]
-        except (ValueError, IndexError):
-            raise ValueError(f"predict: {path}:{line}: expected numbers in "
-                             f"{run['features']}") from None
-        if not np.isfinite(vals).all():
-            raise ValueError(f"predict: {path}:{line}: NaN or Inf in the features")
-        x.append(vals)
-    return np.asarray(x, np.float32), None, run["features"]
 
 
 register(Task(name="tabular", summary="classification or regression of rows of a CSV table",
