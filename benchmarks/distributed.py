@@ -67,7 +67,7 @@ def worker(name: str, steps: int, bucket_mb: float) -> None:
     seconds = time.perf_counter() - start
     comm_total = comm.allreduce_sum([comm_seconds[0]])[0] / comm.size
     if comm.is_main:
-        params = sum(p.data.size for g in dopt.param_groups for p in g["params"])
+        params = sum(p.array.size for g in dopt.param_groups for p in g["params"])
         batch = getattr(module, "BATCH", None) or importlib.import_module(
             "workloads._recurrent").BATCH          # rnn/lstm/gru share _recurrent's batch
         print(json.dumps({"workload": name, "ranks": comm.size, "steps": steps,

@@ -101,12 +101,12 @@ def __setitem__(self, key, value):
                        "__setitem__")
         return
     # nothing to record: write straight into the array, as NumPy does
-    v = value.data if isinstance(value, Tensor) else value
+    v = value.array if isinstance(value, Tensor) else value
     key = index_key(key, self)                 # PyTorch's indexing rule, Tensors as arrays
     if self.dtype.kind in "biu" and np.asarray(v).dtype.kind == "f":
         raise RuntimeError(f"__setitem__: can't assign {np.asarray(v).dtype} values to a "
                            f"tensor of dtype {self.dtype}")
-    self.data[key] = v
+    self.array[key] = v
     bump_version(self)
 
 

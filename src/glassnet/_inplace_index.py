@@ -29,7 +29,7 @@ def _diagonal_mask(t: Tensor, wrap: bool):
                          f"got shape {t.shape}")
     mask = np.zeros(t.shape, bool)
     np.fill_diagonal(mask, True, wrap=wrap)
-    xp = xp_of(t.data)
+    xp = xp_of(t.array)
     return mask if xp is np else xp.asarray(mask)
 
 

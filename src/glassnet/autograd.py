@@ -41,13 +41,13 @@ def _seeds(outputs: list, grad_outputs, fn: str) -> list:
             raise RuntimeError(f"autograd.{fn}: element {i} of tensors does not require grad "
                                f"and does not have a grad_fn")
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError(f"autograd.{fn}: grad can be implicitly created only for "
                                    f"scalar outputs; output {i} has shape {out.shape}")
-            seeds.append(xp_of(out.data).ones_like(out.data))
+            seeds.append(xp_of(out.array).ones_like(out.array))
             continue
         s = to_device(_to_array(g), out.device)
-        s = xp_of(s).array(s, dtype=out.data.dtype, copy=True)
+        s = xp_of(s).array(s, dtype=out.array.dtype, copy=True)
         if s.shape != out.shape:
             raise RuntimeError(f"autograd.{fn}: Mismatch in shape: grad_output[{i}] has a "
                                f"shape of {s.shape} and output[{i}] has a shape of "
@@ -90,7 +90,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         g = found.get(id(t))
         if g is None:
             if materialize_grads:
-                result.append(Tensor(xp_of(t.data).zeros_like(t.data)))
+                result.append(Tensor(xp_of(t.array).zeros_like(t.array)))
                 continue
             if not allow_unused:
                 raise RuntimeError(f"autograd.grad: one of the differentiated Tensors (input "
@@ -98,8 +98,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                                    f"allow_unused=True if this is the desired behavior.")
             result.append(None)
             continue
-        if g.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
+        if g.dtype != t.array.dtype:
+            g = g.astype(t.array.dtype)
         result.append(Tensor(g.copy()))
     return tuple(result)
 

@@ -1,6 +1,6 @@
 """Array backends: NumPy on the CPU, CuPy on CUDA, and any device a test registers.
 
-Every op asks its inputs which array module to use (``xp = xp_of(a.data)``) and calls
+Every op asks its inputs which array module to use (``xp = xp_of(a.array)``) and calls
 ``xp.exp``, ``xp.zeros`` ... instead of ``np.*``, so the same code runs on NumPy arrays and on
 CuPy arrays. The lookup goes by the array's *type* and never imports CuPy: a CPU-only machine
 never loads it (``import glassnet`` leaves ``cupy`` out of ``sys.modules``).

@@ -36,13 +36,13 @@ def ones(*shape, dtype=np.float32, requires_grad=False, device=None) -> Tensor:
 
 def zeros_like(t: Tensor, requires_grad=False, device=None) -> Tensor:
     """Zeros with ``t``'s shape, dtype and (unless ``device`` is given) device."""
-    xp = xp_of(t.data) if device is None else xp_for_device(device)
+    xp = xp_of(t.array) if device is None else xp_for_device(device)
     return Tensor(xp.zeros(t.shape, dtype=t.dtype), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, requires_grad=False, device=None) -> Tensor:
     """Ones with ``t``'s shape, dtype and (unless ``device`` is given) device."""
-    xp = xp_of(t.data) if device is None else xp_for_device(device)
+    xp = xp_of(t.array) if device is None else xp_for_device(device)
     return Tensor(xp.ones(t.shape, dtype=t.dtype), requires_grad=requires_grad)
 
 
@@ -106,7 +106,7 @@ def full(size, fill_value, *, dtype=None, requires_grad=False, device=None) -> T
 
 
 def _like(t: Tensor, dtype, device):
-    xp = xp_of(t.data) if device is None else xp_for_device(device)
+    xp = xp_of(t.array) if device is None else xp_for_device(device)
     return xp, (t.dtype if dtype is None else dtype)
 
 

@@ -1,16 +1,17 @@
 """Tensor, the computation graph and reverse-mode differentiation.
 
-A :class:`Tensor` wraps an array (``.data``): a NumPy array on the CPU, a CuPy array on
-``device="cuda"`` (see ``glassnet.backend``). When an op runs on tensors that require
-gradients, its output remembers its parents and a ``backward`` closure that maps the output's
-gradient to one gradient per parent. :meth:`Tensor.backward` visits the graph in reverse
-topological order (iteratively, so a chain of 100,000 ops is fine), accumulates gradients into
-the ``.grad`` of leaf tensors and then frees the graph.
+A :class:`Tensor` wraps an array (``.array``): a NumPy array on the CPU, a CuPy array on
+``device="cuda"`` (see ``glassnet.backend``); ``.data`` is PyTorch's detached tensor sharing
+it. When an op runs on tensors that require gradients, its output remembers its parents and a
+``backward`` closure that maps the output's gradient to one gradient per parent.
+:meth:`Tensor.backward` visits the graph in reverse topological order (iteratively, so a chain
+of 100,000 ops is fine), accumulates gradients into the ``.grad`` of leaf tensors and then
+frees the graph.
 
 Writing an op (see ``glassnet/ops``)::
 
     def exp(x):
-        y = np.exp(x.data)
+        y = np.exp(x.array)
         def backward(g):               # g: gradient of the loss w.r.t. the output
             return (g * y,)            # one entry per parent (None = no gradient)
         return make(y, (x,), backward)
@@ -132,7 +133,7 @@ def set_rng_state(state: dict) -> None:
 # -- the tensor ------------------------------------------------------------------------------
 def _to_array(data, dtype=None):
     if isinstance(data, Tensor):                 # keeps its dtype (float16 too), like PyTorch
-        data = data.data
+        data = data.array
         dtype = data.dtype if dtype is None else dtype
     if dtype is not None:
         dtype = np.dtype(dtype)
@@ -168,8 +169,11 @@ class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
     Attributes:
-        data: the underlying array: ``numpy.ndarray`` on ``"cpu"``, ``cupy.ndarray`` on
-            ``"cuda"``.
+        array: the underlying array: ``numpy.ndarray`` on ``"cpu"``, ``cupy.ndarray`` on
+            ``"cuda"``. What every op reads and writes.
+        data: PyTorch's ``.data``: a tensor sharing ``array``, cut off from the graph, whose
+            in-place changes are not seen by autograd (``p.data.sub_(lr * p.grad)``).
+            Assigning ``t.data = other`` makes ``t`` hold ``other``'s array.
         grad: accumulated gradient (a Tensor of the same shape) or ``None``.
         requires_grad: whether operations on this tensor are recorded for differentiation.
     """
@@ -178,7 +182,7 @@ class Tensor:
     # (None: all 0);
     # _hooks: {id: fn} from register_hook; _prev (set by in-place ops only): the shadow holding
     # this tensor's node before version _vstart
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_retain",
+    __slots__ = ("array", "grad", "requires_grad", "_parents", "_backward", "_op", "_retain",
                  "_version", "_vers", "_hooks", "_prev", "_vstart", "__weakref__")
     __array_priority__ = 1000          # so ndarray + Tensor calls Tensor.__radd__
 
@@ -187,7 +191,7 @@ class Tensor:
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"tensor(requires_grad=True): only floating tensors can require "
                             f"gradients, got dtype {arr.dtype}")
-        self.data = arr
+        self.array = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._parents = ()
@@ -200,17 +204,40 @@ class Tensor:
 
     # -- basic properties
     @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's array, outside the graph (PyTorch's ``.data``).
+
+        Writing into it (``t.data.mul_(2)``, ``t.data[0] = 1``) changes ``t``'s values
+        without bumping ``t``'s version, exactly as in PyTorch: autograd does not see it.
+        For the NumPy array itself use ``t.numpy()`` (or ``t.array``).
+        """
+        out = Tensor.__new__(Tensor)
+        out.array, out.grad, out.requires_grad = self.array, None, False
+        out._parents, out._backward, out._op, out._retain = (), None, None, False
+        out._version = out._vstart = 0
+        out._vers, out._hooks = (), None
+        return out
+
+    @data.setter
+    def data(self, value) -> None:
+        arr = value.array if isinstance(value, Tensor) else _to_array(value, None)
+        if self.requires_grad and arr.dtype.kind not in "fc":
+            raise TypeError(f"tensor.data = ...: a tensor that requires grad needs floating "
+                            f"data, got dtype {arr.dtype}")
+        self.array = arr
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> str:
         """Where the data lives: ``"cpu"``, ``"cuda"`` (or a device registered by tests)."""
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def is_cuda(self) -> bool:
@@ -218,20 +245,20 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def size_(self) -> int:
-        return self.data.size
+        return self.array.size
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self.array.size
 
     @property
     def is_leaf(self) -> bool:
@@ -242,7 +269,7 @@ class Tensor:
         return self.transpose(-1, -2) if self.ndim >= 2 else self
 
     def __len__(self):
-        return len(self.data)
+        return len(self.array)
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array.
@@ -252,13 +279,13 @@ class Tensor:
         for ``.cpu().numpy()``; both spellings work here). Unlike PyTorch it does not refuse a
         tensor that requires grad: the array carries no graph either way.
         """
-        return to_host(self.data)
+        return to_host(self.array)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python "
                              f"scalars, got shape {self.shape}")
-        return self.data.item()
+        return self.array.item()
 
     def cpu(self) -> "Tensor":
         """This tensor on the CPU (itself when already there; differentiable)."""
@@ -270,17 +297,17 @@ class Tensor:
                        (f"cuda:{device}" if isinstance(device, int) else device))
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def detach(self) -> "Tensor":
         """A new tensor sharing the data (and its dtype), cut off from the graph."""
-        return Tensor(self.data, dtype=self.data.dtype)
+        return Tensor(self.array, dtype=self.array.dtype)
 
     def clone(self) -> "Tensor":
         return _differentiable["clone"](self)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.array.dtype.kind != "f":
             raise TypeError(f"requires_grad_(): only floating tensors can require gradients, "
                             f"got dtype {self.dtype}")
         self.requires_grad = bool(flag)
@@ -334,7 +361,7 @@ class Tensor:
         return self.to(np.float64)
 
     def long(self) -> "Tensor":
-        return Tensor(self.data.astype(np.int64))
+        return Tensor(self.array.astype(np.int64))
 
     def half(self) -> "Tensor":
         return self.to(np.float16)
@@ -377,11 +404,11 @@ class Tensor:
         return out
 
     def __repr__(self):
-        body = np.array2string(to_host(self.data), separator=", ", precision=4,
+        body = np.array2string(to_host(self.array), separator=", ", precision=4,
                                prefix="tensor(")
         extra = "" if self.device == "cpu" else f", device='{self.device}'"
-        if self.data.dtype != np.float32 and self.data.dtype != np.int64:
-            extra += f", dtype={self.data.dtype}"
+        if self.array.dtype != np.float32 and self.array.dtype != np.int64:
+            extra += f", dtype={self.array.dtype}"
         if self._op is not None:
             extra += f", grad_fn=<{self._op}>"
         elif self.requires_grad:
@@ -389,7 +416,7 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self.array)
 
     def __float__(self):
         return float(self.item())
@@ -398,7 +425,7 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        host = to_host(self.data)                 # a device tensor is copied to the host
+        host = to_host(self.array)                 # a device tensor is copied to the host
         return host if dtype is None else host.astype(dtype)
 
     __hash__ = object.__hash__
@@ -430,13 +457,13 @@ class Tensor:
             raise RuntimeError("backward(): this tensor does not require grad and has no "
                                "graph (did you forget requires_grad=True or use no_grad()?)")
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(f"backward(): grad can be implicitly created only for "
                                    f"scalar outputs, got shape {self.shape}; pass gradient=")
-            seed = xp_of(self.data).ones_like(self.data)
+            seed = xp_of(self.array).ones_like(self.array)
         else:
             seed = to_device(_to_array(gradient), self.device)
-            seed = xp_of(seed).array(seed, dtype=self.data.dtype, copy=True)
+            seed = xp_of(seed).array(seed, dtype=self.array.dtype, copy=True)
             if seed.shape != self.shape:
                 raise ValueError(f"backward(gradient): expected shape {self.shape}, "
                                  f"got {seed.shape}")
@@ -528,7 +555,7 @@ def _apply_inplace(t: Tensor, fn, what: str) -> Tensor:
     src = t
     if grad_on:
         src = Tensor.__new__(Tensor)
-        for name in ("data", "requires_grad", "_parents", "_backward", "_op", "_version",
+        for name in ("array", "requires_grad", "_parents", "_backward", "_op", "_version",
                      "_vers"):
             setattr(src, name, getattr(t, name))
         src.grad, src._retain, src._hooks = None, False, None
@@ -546,16 +573,16 @@ def _apply_inplace(t: Tensor, fn, what: str) -> Tensor:
                                f"output type {t.dtype}")
         res = res.to(t.dtype)
     if grad_on and t.requires_grad and not res.requires_grad:   # a constant replaces a node
-        res = make(res.data, (src,), lambda g: (None,), "FillBackward")
+        res = make(res.array, (src,), lambda g: (None,), "FillBackward")
     if not res.requires_grad:
         try:
-            t.data[...] = res.data
+            t.array[...] = res.array
         except ValueError as e:                  # a read-only array (e.g. from expand())
             raise RuntimeError(f"{what}: this tensor cannot be written in place ({e}); "
                                f".clone() it first") from None
         bump_version(t)
         return t
-    t.data = res.data
+    t.array = res.array
     t.requires_grad = True
     t._parents, t._backward, t._op, t._vers = res._parents, res._backward, res._op, res._vers
     bump_version(t)
@@ -651,7 +678,7 @@ def _run_hooks(t: Tensor, g):
     for hook in list(t._hooks.values()):
         new = hook(Tensor(g.copy()))
         if new is not None:
-            new = new.data if isinstance(new, Tensor) else new
+            new = new.array if isinstance(new, Tensor) else new
             if new.shape != g.shape:
                 raise RuntimeError(f"hook: expected a gradient of shape {t.shape}, got "
                                    f"{new.shape}")
@@ -720,9 +747,9 @@ def _run_backward(roots, seeds, retain_graph: bool, capture=None):
             for p, pg in zip(node._parents, fn(g)):
                 if pg is None or p is None or not p.requires_grad:
                     continue
-                if pg.shape != p.data.shape:
+                if pg.shape != p.array.shape:
                     raise RuntimeError(f"internal error: {node._op} gave a gradient of shape "
-                                       f"{pg.shape} for an input of shape {p.data.shape}")
+                                       f"{pg.shape} for an input of shape {p.array.shape}")
                 prev = grads.get(id(p))
                 grads[id(p)] = pg if prev is None else prev + pg
         if not retain_graph:
@@ -749,18 +776,18 @@ def _run_backward(roots, seeds, retain_graph: bool, capture=None):
 
 
 def _accumulate(node: Tensor, g: np.ndarray) -> None:
-    if g.dtype != node.data.dtype:
-        g = g.astype(node.data.dtype)
+    if g.dtype != node.array.dtype:
+        g = g.astype(node.array.dtype)
     if node.grad is None:
         node.grad = Tensor(g)
     else:
-        node.grad.data = node.grad.data + g
+        node.grad.array = node.grad.array + g
 
 
 def make(data: np.ndarray, parents: tuple, backward, op: str | None = None) -> Tensor:
     """Wrap an op's output; record the graph edge if grad mode is on and a parent needs it."""
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out.array = data
     out.grad = None
     out._retain = False
     out._version = out._vstart = 0
@@ -798,7 +825,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
         >>> x = gn.tensor([[1.0, 2.0]], device="cpu")
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     arr = _to_array(data, dtype)
     if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = arr.copy()

@@ -38,14 +38,14 @@ def test_ctc_matches_torch_values_and_gradients(reduction, concat, dtype):
     T, C, targets, il, tl = CASE
     x = np.random.default_rng(0).normal(size=(T, len(il), C)) * 2
     lg, xg, lt, xt = both(x, targets, il, tl, dtype, concat, reduction=reduction)
-    assert lg.data.dtype == dtype
+    assert lg.array.dtype == dtype
     tol = 1e-10 if dtype == np.float64 else 2e-5
-    np.testing.assert_allclose(lg.data, lt.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(lg.array, lt.detach().numpy(), rtol=tol, atol=tol)
     w = np.random.default_rng(1).normal(size=lg.shape)          # a weighted sum for 'none'
     (lg * gn.tensor(w.astype(dtype))).sum().backward()
     (lt * torch.tensor(w.astype(dtype))).sum().backward()
     np.testing.assert_allclose(xg.grad, xt.grad.numpy(), rtol=tol * 10, atol=tol * 10)
-    assert not xg.grad.data[il[3]:, 3].any()                       # frames past T_n: no gradient
+    assert not xg.grad.array[il[3]:, 3].any()                       # frames past T_n: no gradient
 
 
 def test_ctc_layer_blank_not_zero_and_unbatched():
@@ -55,11 +55,11 @@ def test_ctc_layer_blank_not_zero_and_unbatched():
     lg = nn.CTCLoss(blank=3, reduction="none")(gn.tensor(x).log_softmax(2), targets, il, tl)
     lt = torch.nn.CTCLoss(blank=3, reduction="none")(torch.tensor(x).log_softmax(2),
                                                       torch.tensor(targets), il, tl)
-    np.testing.assert_allclose(lg.data, lt.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(lg.array, lt.numpy(), rtol=1e-10)
     one = F.ctc_loss(gn.tensor(x[:, 0]).log_softmax(1), [0, 1, 1], [9], [3], blank=3)
     ref = torch.nn.functional.ctc_loss(torch.tensor(x[:, 0]).log_softmax(1),
                                        torch.tensor([0, 1, 1]), [9], [3], blank=3)
-    assert one.shape == () and abs(float(one.data) - float(ref)) < 1e-10
+    assert one.shape == () and abs(float(one.array) - float(ref)) < 1e-10
 
 
 @pytest.mark.parametrize("zero_infinity", [False, True])
@@ -68,15 +68,15 @@ def test_impossible_alignment(zero_infinity):
     x = np.random.default_rng(3).normal(size=(6, 2, 3))
     targets, il, tl = [[1, 1, 2], [2, 1, 0]], [3, 6], [3, 2]
     lg, xg, lt, xt = both(x, targets, il, tl, reduction="none", zero_infinity=zero_infinity)
-    np.testing.assert_allclose(lg.data, lt.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(lg.array, lt.detach().numpy(), rtol=1e-10)
     if not zero_infinity:
-        assert lg.data[0] == np.inf and np.isfinite(lg.data[1])
+        assert lg.array[0] == np.inf and np.isfinite(lg.array[1])
         return
-    assert lg.data[0] == 0
+    assert lg.array[0] == 0
     lg.sum().backward()
     lt.sum().backward()
     np.testing.assert_allclose(xg.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
-    assert not xg.grad.data[:, 0].any()
+    assert not xg.grad.array[:, 0].any()
 
 
 def test_finite_differences_float64_on_log_probs():
@@ -86,7 +86,7 @@ def test_finite_differences_float64_on_log_probs():
     w = np.random.default_rng(5).normal(size=len(il))
 
     def f(a):
-        return float((F.ctc_loss(gn.tensor(a), targets, il, tl, reduction="none").data * w).sum())
+        return float((F.ctc_loss(gn.tensor(a), targets, il, tl, reduction="none").array * w).sum())
     x = gn.tensor(lp, requires_grad=True)
     (F.ctc_loss(x, targets, il, tl, reduction="none") * gn.tensor(w)).sum().backward()
     num = np.zeros_like(lp)
@@ -103,7 +103,7 @@ def test_kernel_matches_loop_reference_and_brute_force():
     for target, T in [([1, 1], 4), ([2, 1, 2], 5), ([], 3), ([1], 1), ([2, 2], 3)]:
         lp = np.log(rng.dirichlet(np.ones(3), size=T))             # (T, C=3)
         ours = float(F.ctc_loss(gn.tensor(lp[:, None]), [target + [0] * (3 - len(target))],
-                                [T], [len(target)], reduction="none").data[0])
+                                [T], [len(target)], reduction="none").array[0])
         ref, brute = ctc_nll_ref(lp, target), ctc_nll_bruteforce(lp, target)
         assert math.isclose(ref, brute, rel_tol=1e-12, abs_tol=1e-12) or ref == brute == math.inf
         assert math.isclose(ours, brute, rel_tol=1e-10, abs_tol=1e-12) or ours == brute

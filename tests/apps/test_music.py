@@ -85,7 +85,7 @@ def test_sample_limits_voices():
     import glassnet as gn
     gn.manual_seed(0)
     model = M.MusicLSTM(16)
-    model.out.bias.data[...] = 5.0               # every key very likely: the cap must hold
+    model.out.bias.array[...] = 5.0               # every key very likely: the cap must hold
     roll = M.sample(model, 6, max_notes=4)
     assert roll.shape == (6, 88) and (roll.sum(1) == 4).all()
 

@@ -82,7 +82,7 @@ def test_padding_does_not_change_the_prediction():
     alone = S.pad_frames([f], np.zeros(40, np.float32), np.ones(40, np.float32))
     long = S.pad_frames([f, np.ones((64, 40), np.float32)], np.zeros(40, np.float32),
                         np.ones(40, np.float32))
-    np.testing.assert_allclose(model(alone).data[0], model(long).data[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(alone).array[0], model(long).array[0], rtol=1e-5, atol=1e-6)
 
 
 @needs_data

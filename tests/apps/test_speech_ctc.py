@@ -91,12 +91,12 @@ def test_model_output_shape_and_lengths():
         x[n, :T, 8] = 1
     out = model(x)
     assert out.shape == (6, 3, 11)                                    # ceil(21 / 4) = 6
-    np.testing.assert_allclose(np.exp(out.data).sum(2), 1, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(out.array).sum(2), 1, rtol=1e-5)
     assert SC.SpeechCTCNet.output_lengths([21, 13, 4]).tolist() == [6, 4, 1]
     y = np.array([[21, 2, 3, 4], [13, 1, 2, 0], [4, 0, 0, 0]])
     loss = SC.CTCTargetLoss()(out, gn.tensor(y))
     loss.backward()
-    assert np.isfinite(loss.data) and model.fc.weight.grad is not None
+    assert np.isfinite(loss.array) and model.fc.weight.grad is not None
     with pytest.raises(ValueError, match="SpeechCTCNet"):
         model(np.zeros((1, 5, 4), np.float32))
 

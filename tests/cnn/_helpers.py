@@ -31,14 +31,14 @@ def compare_with_torch(gn_layer, torch_layer, x, rtol=1e-4, atol=1e-5, train=Tru
     yg, yt = gn_layer(xg), torch_layer(xt)
     assert yg.shape == tuple(yt.shape), f"shape {yg.shape} != torch {tuple(yt.shape)}"
     assert yg.dtype == x.dtype, f"dtype {yg.dtype} != input {x.dtype}"
-    _close(yg.data, yt.detach().numpy(), "output", rtol, atol)
+    _close(yg.array, yt.detach().numpy(), "output", rtol, atol)
     w = RNG.standard_normal(yg.shape).astype(x.dtype)
     (yg * gn.tensor(w)).sum().backward()
     (yt * torch.from_numpy(w)).sum().backward()
-    _close(xg.grad.data, xt.grad.numpy(), "input grad", rtol, atol)
+    _close(xg.grad.array, xt.grad.numpy(), "input grad", rtol, atol)
     tparams = dict(torch_layer.named_parameters())
     for name, p in gn_layer.named_parameters():
-        _close(p.grad.data, tparams[name].grad.numpy(), f"grad of {name}", rtol, atol)
+        _close(p.grad.array, tparams[name].grad.numpy(), f"grad of {name}", rtol, atol)
     return yg, yt
 
 
@@ -69,8 +69,8 @@ def gradcheck_layer(layer, x: np.ndarray, tol: float = 1e-6):
 
     def f():
         with gn.no_grad():
-            return float((layer(gn.tensor(xg.data)).data * w).sum())
+            return float((layer(gn.tensor(xg.array)).array * w).sum())
     targets = [("input", xg)] + list(layer.named_parameters())
     for name, t in targets:
-        num = numeric_grad(f, t.data)
-        np.testing.assert_allclose(t.grad.data, num, rtol=tol, atol=tol, err_msg=name)
+        num = numeric_grad(f, t.array)
+        np.testing.assert_allclose(t.grad.array, num, rtol=tol, atol=tol, err_msg=name)

@@ -63,7 +63,7 @@ def test_conv_transpose2d_matches_torch(cin, cout, k, s, p, op, d, bias, H, W):
 
 def test_default_init_matches_torch_distribution():
     gn.manual_seed(0)
-    w = gn.nn.Conv2d(16, 32, 3).weight.data
+    w = gn.nn.Conv2d(16, 32, 3).weight.array
     bound = 1 / np.sqrt(16 * 9)                  # kaiming_uniform(a=√5) → U(±1/√fan_in)
     assert w.shape == (32, 16, 3, 3) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
@@ -74,7 +74,7 @@ def test_output_stays_float32_and_channels_last_is_invisible():
     y = gn.nn.Conv2d(3, 4, 3, padding=1)(gn.tensor(rand(2, 3, 5, 5)))
     assert y.dtype == np.float32 and y.shape == (2, 4, 5, 5)
     z = y.numpy().copy()                         # logical NCHW order whatever the memory
-    assert np.array_equal(z[1, 2], y.data[1, 2])
+    assert np.array_equal(z[1, 2], y.array[1, 2])
 
 
 @pytest.mark.parametrize("make_layer,shape", [

@@ -36,7 +36,7 @@ def test_conv3d_unbatched_and_functional():
     y = F.conv3d(gn.tensor(x), gn.tensor(w), gn.tensor(b), stride=2, padding=1, groups=2)
     ref = torch.nn.functional.conv3d(torch.from_numpy(x), torch.from_numpy(w),
                                      torch.from_numpy(b), stride=2, padding=1, groups=2)
-    np.testing.assert_allclose(y.data, ref.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kw,shape", [
@@ -75,12 +75,12 @@ def test_functional_transposed_forms():
         ref = torch.nn.functional.conv_transpose1d(
             torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b[:2 * groups]),
             stride=2, padding=1, groups=groups)
-        np.testing.assert_allclose(y.data, ref.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-5, atol=1e-5)
     x2, w2 = rand(1, 6, 3, 4), rand(6, 1, 2, 2)
     y = F.conv_transpose2d(gn.tensor(x2), gn.tensor(w2), stride=2, groups=3)
     ref = torch.nn.functional.conv_transpose2d(torch.from_numpy(x2), torch.from_numpy(w2),
                                                stride=2, groups=3)
-    np.testing.assert_allclose(y.data, ref.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_float64_finite_differences():
@@ -133,7 +133,7 @@ def test_transposed_forward_output_size_matches_torch(cls, tcls, shape, sizes):
     x = rand(*shape)
     for size in sizes:
         y, yt = g(gn.tensor(x), output_size=size), t(torch.from_numpy(x), output_size=size)
-        np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y.array, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=rf"{cls.__name__}\(output_size=.*\): size 99 of "
                                          r"spatial dim 0 is outside"):
         g(gn.tensor(x), output_size=(99,) * (len(shape) - 2))

@@ -42,4 +42,4 @@ def test_deprecated_upsample_aliases_match_torch():
                  (F.upsample_bilinear(gn.tensor(x), scale_factor=2),
                   torch.nn.functional.upsample_bilinear(t, scale_factor=2))]
     for g, ref in pairs:
-        np.testing.assert_allclose(g.data, ref.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(g.array, ref.numpy(), rtol=1e-5, atol=1e-6)

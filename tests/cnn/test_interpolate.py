@@ -48,11 +48,11 @@ def test_other_modes_match_torch(mode, shape, kw):
     yg, yt = F.interpolate(xg, mode=mode, **kw), torch.nn.functional.interpolate(
         xt, mode=mode, **kw)
     assert yg.shape == tuple(yt.shape) and yg.dtype == np.float32
-    np.testing.assert_allclose(yg.data, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(yg.array, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
     w = rand(*yg.shape)
     (yg * gn.tensor(w)).sum().backward()
     (yt * torch.from_numpy(w)).sum().backward()
-    np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(xg.grad.array, xt.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode,shape", [("bilinear", (1, 1, 4, 5)), ("bicubic", (1, 1, 4, 5)),
@@ -63,8 +63,8 @@ def test_nan_reaches_the_same_outputs_as_torch(mode, shape):
     yg = F.interpolate(gn.tensor(x), scale_factor=2, mode=mode, align_corners=False)
     yt = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=2, mode=mode,
                                          align_corners=False)
-    np.testing.assert_array_equal(np.isnan(yg.data), np.isnan(yt.numpy()))
-    np.testing.assert_allclose(yg.data, yt.numpy(), rtol=1e-5, atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(np.isnan(yg.array), np.isnan(yt.numpy()))
+    np.testing.assert_allclose(yg.array, yt.numpy(), rtol=1e-5, atol=1e-6, equal_nan=True)
 
 
 @pytest.mark.parametrize("kw,shape", [
@@ -102,5 +102,5 @@ def test_nearest_keeps_integer_dtypes_like_torch():
         yg = F.interpolate(gn.tensor(x), scale_factor=1.5, mode=mode)
         yt = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=1.5, mode=mode)
         assert yg.dtype == np.uint8
-        np.testing.assert_array_equal(yg.data, yt.numpy())
+        np.testing.assert_array_equal(yg.array, yt.numpy())
     assert F.interpolate(gn.tensor(x), scale_factor=2, mode="bilinear").dtype == np.float32

@@ -14,8 +14,8 @@ from _helpers import compare_with_torch, gradcheck_layer, rand
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_train_then_eval_matches_torch(cls, tcls, shape, momentum):
     layer, ref = cls(3, momentum=momentum), tcls(3, momentum=momentum)
-    layer.weight.data[:] = rand(3)
-    layer.bias.data[:] = rand(3)
+    layer.weight.array[:] = rand(3)
+    layer.bias.array[:] = rand(3)
     ref.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
                          layer.state_dict().items()})
     for _ in range(3):                            # running stats follow torch's, step by step
@@ -23,9 +23,9 @@ def test_batchnorm_train_then_eval_matches_torch(cls, tcls, shape, momentum):
         layer.train()(gn.tensor(x))
         ref.train()(torch.from_numpy(x))
     for name in ("running_mean", "running_var"):
-        np.testing.assert_allclose(getattr(layer, name).data,
+        np.testing.assert_allclose(getattr(layer, name).array,
                                    getattr(ref, name).numpy(), rtol=1e-5, atol=1e-6)
-    assert int(layer.num_batches_tracked.data) == 3
+    assert int(layer.num_batches_tracked.array) == 3
     assert list(layer.state_dict()) == list(ref.state_dict())
     compare_with_torch(layer, ref, rand(*shape), train=True)
     compare_with_torch(layer, ref, rand(*shape), train=False)
@@ -40,7 +40,7 @@ def test_batchnorm_without_affine_or_running_stats():
 
 def test_batchnorm_float64_finite_differences():
     layer = gn.nn.BatchNorm2d(2)
-    layer.weight.data[:] = [1.5, -0.5]
+    layer.weight.array[:] = [1.5, -0.5]
     gradcheck_layer(layer, rand(3, 2, 2, 3, dtype=np.float64))
     layer.eval()
     gradcheck_layer(layer, rand(3, 2, 2, 3, dtype=np.float64))
@@ -49,14 +49,14 @@ def test_batchnorm_float64_finite_differences():
 @pytest.mark.parametrize("shape,norm", [((4, 6), 6), ((2, 3, 5), (3, 5)), ((2, 4, 3, 3), 3)])
 def test_layernorm_matches_torch(shape, norm):
     layer, ref = gn.nn.LayerNorm(norm), torch.nn.LayerNorm(norm)
-    layer.weight.data[...] = rand(*layer.weight.shape)
-    layer.bias.data[...] = rand(*layer.bias.shape)
+    layer.weight.array[...] = rand(*layer.weight.shape)
+    layer.bias.array[...] = rand(*layer.bias.shape)
     compare_with_torch(layer, ref, rand(*shape))
 
 
 def test_layernorm_float64_finite_differences():
     layer = gn.nn.LayerNorm((2, 3))
-    layer.weight.data[...] = rand(2, 3)
+    layer.weight.array[...] = rand(2, 3)
     gradcheck_layer(layer, rand(2, 2, 3, dtype=np.float64))
 
 
@@ -64,7 +64,7 @@ def test_dropout2d_drops_whole_channels_and_rescales():
     gn.manual_seed(0)
     layer = gn.nn.Dropout2d(0.5)
     x = gn.tensor(np.ones((64, 16, 4, 4), np.float32), requires_grad=True)
-    y = layer(x).data
+    y = layer(x).array
     per_channel = y.reshape(64, 16, -1)
     assert np.all(per_channel.min(-1) == per_channel.max(-1))     # constant per channel
     assert set(np.unique(y)) <= {0.0, 2.0}

@@ -12,7 +12,7 @@ from _helpers import compare_with_torch, gradcheck_layer, rand
 
 def _randomise(layer):
     for p in layer.parameters():
-        p.data[...] = rand(*p.shape)
+        p.array[...] = rand(*p.shape)
     return layer
 
 
@@ -35,7 +35,7 @@ def test_groupnorm_without_affine_and_functional():
     y = F.group_norm(gn.tensor(x), 2, gn.tensor(w), gn.tensor(b), 1e-4)
     ref = torch.nn.functional.group_norm(torch.from_numpy(x), 2, torch.from_numpy(w),
                                          torch.from_numpy(b), 1e-4)
-    np.testing.assert_allclose(y.data, ref.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cls,tcls,shape", [
@@ -58,7 +58,7 @@ def test_instancenorm_matches_torch(cls, tcls, shape, affine, track):
         ref.train()(torch.from_numpy(x))
     if track:
         for name in ("running_mean", "running_var"):
-            np.testing.assert_allclose(getattr(layer, name).data,
+            np.testing.assert_allclose(getattr(layer, name).array,
                                        getattr(ref, name).numpy(), rtol=1e-5, atol=1e-6)
     compare_with_torch(layer, ref, rand(*shape), train=True)
     compare_with_torch(layer, ref, rand(*shape), train=False)   # running stats when tracked
@@ -75,9 +75,9 @@ def test_instance_norm_functional_matches_torch():
         ref = torch.nn.functional.instance_norm(torch.from_numpy(x), trm, trv,
                                                 torch.from_numpy(w), torch.from_numpy(b),
                                                 use_input_stats=stats, momentum=0.2, eps=1e-3)
-        np.testing.assert_allclose(y.data, ref.numpy(), rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(grm.data, trm.numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(grv.data, trv.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(grm.array, trm.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(grv.array, trv.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("norm,shape,eps", [(6, (4, 6), None), ((3, 5), (2, 3, 5), 1e-6),
@@ -95,7 +95,7 @@ def test_rms_norm_functional_and_default_eps():
     x = rand(3, 8) * 1e-4                         # eps matters at this scale
     y = F.rms_norm(gn.tensor(x), (8,))
     ref = torch.nn.functional.rms_norm(torch.from_numpy(x), (8,))
-    np.testing.assert_allclose(y.data, ref.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("momentum", [0.1, None])
@@ -108,7 +108,7 @@ def test_batchnorm3d_matches_torch(momentum):
         x = rand(2, 3, 3, 4, 2) * 2 + 1
         layer.train()(gn.tensor(x))
         ref.train()(torch.from_numpy(x))
-    np.testing.assert_allclose(layer.running_var.data, ref.running_var.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(layer.running_var.array, ref.running_var.numpy(), rtol=1e-5)
     assert list(layer.state_dict()) == list(ref.state_dict())
     compare_with_torch(layer, ref, rand(2, 3, 2, 3, 4), train=True)
     compare_with_torch(layer, ref, rand(2, 3, 2, 3, 4), train=False)

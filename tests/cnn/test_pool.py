@@ -30,17 +30,17 @@ def test_max_pool2d_nan_propagates_and_gets_the_gradient_like_torch(k, s, p, cei
     x[1, 1, 3, 3] = np.inf
     yg, _ = compare_with_torch(gn.nn.MaxPool2d(k, s, p, ceil_mode=ceil),
                                torch.nn.MaxPool2d(k, s, p, ceil_mode=ceil), x)
-    assert np.isnan(yg.data).any()
+    assert np.isnan(yg.array).any()
 
 
 def test_max_pool2d_no_grad_and_non_contiguous_inputs_agree():
     x = rand(2, 8, 6, 6)
-    ref = gn.nn.functional.max_pool2d(gn.tensor(x), 2).data
+    ref = gn.nn.functional.max_pool2d(gn.tensor(x), 2).array
     with gn.no_grad():
         assert np.array_equal(gn.nn.functional.max_pool2d(
-            gn.tensor(x, requires_grad=True), 2).data, ref)
+            gn.tensor(x, requires_grad=True), 2).array, ref)
     cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)   # channels-last
-    assert np.array_equal(gn.nn.functional.max_pool2d(gn.tensor(cl), 2).data, ref)
+    assert np.array_equal(gn.nn.functional.max_pool2d(gn.tensor(cl), 2).array, ref)
 
 
 @pytest.mark.parametrize("k,s,p,ceil,L", [(2, None, 0, False, 9), (3, 2, 1, True, 10),
@@ -74,7 +74,7 @@ def test_adaptive_avg_pool2d_nan_stays_in_its_windows_like_torch(out):
     x[1, 2, 6, 0] = np.inf
     yg, yt = compare_with_torch(gn.nn.AdaptiveAvgPool2d(out), torch.nn.AdaptiveAvgPool2d(out),
                                 x)
-    assert np.array_equal(np.isnan(yg.data), np.isnan(yt.detach().numpy()))   # same cells
+    assert np.array_equal(np.isnan(yg.array), np.isnan(yt.detach().numpy()))   # same cells
 
 
 @pytest.mark.parametrize("kw,shape", [

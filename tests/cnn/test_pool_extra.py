@@ -49,27 +49,27 @@ def test_return_indices_and_unpool_match_torch(nd, kw, shape):
     tpool = getattr(torch.nn, f"MaxPool{nd}d")(**kw, return_indices=True)
     xg, xt = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     (yg, ig), (yt, it) = pool(xg), tpool(xt)
-    np.testing.assert_array_equal(ig.data, it.numpy())
+    np.testing.assert_array_equal(ig.array, it.numpy())
     assert ig.dtype == np.int64
-    np.testing.assert_allclose(yg.data, yt.detach().numpy())
+    np.testing.assert_allclose(yg.array, yt.detach().numpy())
     fkw = {k: v for k, v in kw.items() if k in ("kernel_size", "stride", "padding")}
     unpool = getattr(gn.nn, f"MaxUnpool{nd}d")(**fkw)
     tunpool = getattr(torch.nn, f"MaxUnpool{nd}d")(**fkw)
     zg, zt = unpool(yg, ig, output_size=shape), tunpool(yt, it, output_size=shape)
-    np.testing.assert_array_equal(zg.data, zt.detach().numpy())
+    np.testing.assert_array_equal(zg.array, zt.detach().numpy())
     w = rand(*shape)
     (zg * gn.tensor(w)).sum().backward()
     (zt * torch.from_numpy(w)).sum().backward()
-    np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(xg.grad.array, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
     yf, idf = getattr(F, f"max_pool{nd}d")(gn.tensor(x), **kw, return_indices=True)
-    np.testing.assert_array_equal(idf.data, it.numpy())
+    np.testing.assert_array_equal(idf.array, it.numpy())
 
 
 def test_unpool_default_output_size_and_functional():
     x = distinct(2, 3, 6, 8)
     yt, it = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
     z = F.max_unpool2d(gn.tensor(yt.numpy()), gn.tensor(it.numpy()), 2)
-    np.testing.assert_array_equal(z.data, torch.nn.functional.max_unpool2d(yt, it, 2).numpy())
+    np.testing.assert_array_equal(z.array, torch.nn.functional.max_unpool2d(yt, it, 2).numpy())
 
 
 def test_maxpool_nan_and_minus_inf_like_torch():
@@ -81,8 +81,8 @@ def test_maxpool_nan_and_minus_inf_like_torch():
         yg, ig = F.max_pool3d(gn.tensor(x), 2, padding=pad, return_indices=True)
         yt, it = torch.nn.functional.max_pool3d(torch.from_numpy(x), 2, padding=pad,
                                                 return_indices=True)
-        np.testing.assert_array_equal(yg.data, yt.numpy())
-        np.testing.assert_array_equal(ig.data, it.numpy())
+        np.testing.assert_array_equal(yg.array, yt.numpy())
+        np.testing.assert_array_equal(ig.array, it.numpy())
 
 
 def test_float64_finite_differences():
@@ -137,10 +137,10 @@ def test_adaptive_max_indices_and_nan_match_torch(nd, out, shape):
     yg, ig = getattr(F, f"adaptive_max_pool{nd}d")(gn.tensor(x), out, return_indices=True)
     yt, it = getattr(torch.nn.functional, f"adaptive_max_pool{nd}d")(
         torch.from_numpy(x), out, return_indices=True)
-    np.testing.assert_array_equal(yg.data, yt.numpy())
-    np.testing.assert_array_equal(ig.data, it.numpy())
+    np.testing.assert_array_equal(yg.array, yt.numpy())
+    np.testing.assert_array_equal(ig.array, it.numpy())
     ym, im = getattr(gn.nn, f"AdaptiveMaxPool{nd}d")(out, return_indices=True)(gn.tensor(x))
-    np.testing.assert_array_equal(im.data, it.numpy())
+    np.testing.assert_array_equal(im.array, it.numpy())
 
 
 def test_adaptive_float64_finite_differences_and_errors():

@@ -15,7 +15,7 @@ def _run(fn, *arrays):
     y = fn(*ts)
     g = rand(*y.shape, dtype=np.float64)
     (y * gn.tensor(g)).sum().backward()
-    return y.data, g, [t.grad.data for t in ts]
+    return y.array, g, [t.grad.array for t in ts]
 
 
 @pytest.mark.parametrize("s,p,d,groups", [((1, 1), (1, 1), (1, 1), 1), ((2, 1), (0, 2), (1, 2), 1),

@@ -37,7 +37,7 @@ def test_pixel_shuffle_and_unshuffle_match_torch(r, shape):
     up = tuple(shape[:-3]) + (shape[-3] // (r * r), shape[-2] * r, shape[-1] * r)
     compare_with_torch(gn.nn.PixelUnshuffle(r), torch.nn.PixelUnshuffle(r), rand(*up))
     x = rand(*shape)
-    np.testing.assert_array_equal(F.pixel_unshuffle(F.pixel_shuffle(gn.tensor(x), r), r).data,
+    np.testing.assert_array_equal(F.pixel_unshuffle(F.pixel_shuffle(gn.tensor(x), r), r).array,
                                   x)
 
 
@@ -61,16 +61,16 @@ def test_channel_dropout_zeroes_whole_channels(cls, shape):
     y = layer(xg)
     assert y.shape == shape
     lead = 1 if len(shape) in (2, 4) else 2       # (C, …) unbatched or (N, C, …)
-    per = y.data.reshape(int(np.prod(shape[:lead])), -1)
+    per = y.array.reshape(int(np.prod(shape[:lead])), -1)
     xs = x.reshape(per.shape)
     dropped = (per == 0).all(axis=1)
     kept = np.isclose(per, xs / 0.6, rtol=1e-6).all(axis=1)
     assert (dropped | kept).all() and dropped.any() and kept.any()
     y.sum().backward()
-    np.testing.assert_allclose(xg.grad.data.reshape(per.shape), np.where(
+    np.testing.assert_allclose(xg.grad.array.reshape(per.shape), np.where(
         dropped[:, None], 0.0, 1 / 0.6) * np.ones_like(per), rtol=1e-6)
     layer.eval()
-    np.testing.assert_array_equal(layer(gn.tensor(x)).data, x)
+    np.testing.assert_array_equal(layer(gn.tensor(x)).array, x)
 
 
 def test_float64_finite_differences():

@@ -33,7 +33,7 @@ def test_small_cnn_overfits_64_mnist_images():
         if step % 20 == 19:
             model.eval()
             with gn.no_grad():
-                acc = float((model(x).data.argmax(1) == y.data).mean())
+                acc = float((model(x).array.argmax(1) == y.array).mean())
             model.train()
             if acc == 1.0:
                 break

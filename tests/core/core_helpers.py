@@ -130,7 +130,7 @@ def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-5):
 
     def f(vals):
         with gn.no_grad():
-            return float(np.sum(fn(GN, *[gn.tensor(v) for v in vals]).data * u))
+            return float(np.sum(fn(GN, *[gn.tensor(v) for v in vals]).array * u))
 
     for i, a in enumerate(arrays):
         num = np.zeros_like(a)
@@ -140,7 +140,7 @@ def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-5):
             plus[i].flat[j] += eps
             minus[i].flat[j] -= eps
             num.flat[j] = (f(plus) - f(minus)) / (2 * eps)
-        ana = xs[i].grad.data if xs[i].grad is not None else np.zeros_like(a)
+        ana = xs[i].grad.array if xs[i].grad is not None else np.zeros_like(a)
         np.testing.assert_allclose(ana, num, rtol=rtol, atol=atol,
                                    err_msg=f"analytic vs numeric gradient of input {i}")
 

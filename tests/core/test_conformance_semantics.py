@@ -93,7 +93,7 @@ def test_detach_keeps_half():
     g = gn.tensor(X).half()
     d = g.detach()
     assert d.dtype == np.float16 and t.detach().dtype == torch.float16
-    assert np.shares_memory(d.data, g.data)
+    assert np.shares_memory(d.array, g.array)
     np.testing.assert_array_equal(d.numpy(), t.detach().numpy())
     np.testing.assert_array_equal((g @ g.transpose(1, 2)).detach().numpy(),
                                   (t @ t.transpose(1, 2)).numpy())

@@ -23,8 +23,8 @@ def test_chain_of_100k_ops_backward_without_recursion():
     for _ in range(100_000):            # neg: the cheapest op, so the test stays fast
         y = -y
     (y * 3).sum().backward(retain_graph=True)
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
-    np.testing.assert_array_equal(y.data, [1.0, 2.0])
+    np.testing.assert_array_equal(x.grad.array, [3.0, 3.0])
+    np.testing.assert_array_equal(y.array, [1.0, 2.0])
     del y                               # dropping a retained 100k-deep graph must not crash
     gc.collect()
 
@@ -34,10 +34,10 @@ def test_gradients_accumulate_until_zeroed():
     x = leaf(3)
     (x * x).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 4 * x.data, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 4 * x.array, rtol=1e-6)
     x.grad = None
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3, 3, 3])
+    np.testing.assert_allclose(x.grad.array, [3, 3, 3])
 
 
 def test_backward_twice_without_retain_graph_raises():
@@ -52,10 +52,10 @@ def test_retain_graph_allows_second_backward():
     x = leaf(3)
     y = (x.exp() * 2).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-6)
-    np.testing.assert_allclose(first, 2 * np.exp(x.data), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 2 * first, rtol=1e-6)
+    np.testing.assert_allclose(first, 2 * np.exp(x.array), rtol=1e-6)
 
 
 def test_shared_subgraph_second_root_after_free_raises():
@@ -107,9 +107,9 @@ def test_detach_cuts_the_graph_and_shares_data():
     assert not d.requires_grad and d.is_leaf
     y = (x * d).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * x.data, rtol=1e-6)   # d is a constant
+    np.testing.assert_allclose(x.grad.array, 2 * x.array, rtol=1e-6)   # d is a constant
     e = x.detach()
-    assert np.shares_memory(e.data, x.data)
+    assert np.shares_memory(e.array, x.array)
 
 
 def test_non_scalar_backward_needs_gradient():
@@ -120,7 +120,7 @@ def test_non_scalar_backward_needs_gradient():
     with pytest.raises(ValueError, match=r"expected shape \(2, 3\)"):
         y.backward(gradient=np.ones(3, np.float32))
     y.backward(gradient=np.full((2, 3), 0.5, np.float32))
-    np.testing.assert_allclose(x.grad.data, np.ones((2, 3)))
+    np.testing.assert_allclose(x.grad.array, np.ones((2, 3)))
 
 
 def test_requires_grad_only_for_floats():
@@ -132,18 +132,18 @@ def test_requires_grad_only_for_floats():
 def test_leaf_used_twice():
     x = leaf(4)
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 * x.data, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 2 * x.array, rtol=1e-6)
     y = leaf(4, seed=1)
     (y + y).sum().backward()
-    np.testing.assert_array_equal(y.grad.data, np.full(4, 2.0))
+    np.testing.assert_array_equal(y.grad.array, np.full(4, 2.0))
 
 
 def test_leaves_receiving_the_same_array_get_independent_grads():
     a, b = leaf(3), leaf(3, seed=1)
     (a + b).backward(gradient=np.ones(3, np.float32))    # AddBackward hands g to both
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data += 100
-    np.testing.assert_array_equal(b.grad.data, np.ones(3))
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    a.grad.array += 100
+    np.testing.assert_array_equal(b.grad.array, np.ones(3))
 
 
 def test_leaf_grad_does_not_alias_the_seed_or_a_retained_grad():
@@ -152,10 +152,10 @@ def test_leaf_grad_does_not_alias_the_seed_or_a_retained_grad():
     h.retain_grad()
     seed = np.ones(3, np.float32)
     h.backward(gradient=seed)
-    assert not np.shares_memory(x.grad.data, seed)
-    assert not np.shares_memory(x.grad.data, h.grad.data)
-    x.grad.data += 1
-    np.testing.assert_array_equal(h.grad.data, np.ones(3))
+    assert not np.shares_memory(x.grad.array, seed)
+    assert not np.shares_memory(x.grad.array, h.grad.array)
+    x.grad.array += 1
+    np.testing.assert_array_equal(h.grad.array, np.ones(3))
     np.testing.assert_array_equal(seed, np.ones(3))
 
 
@@ -167,8 +167,8 @@ def test_retain_grad_matches_torch():
         h = (x * x).sum(1)
         h.retain_grad()
         (h.exp().sum()).backward()
-        out[name] = (np.asarray(h.grad.data if name == "gn" else h.grad.numpy()),
-                     np.asarray(x.grad.data if name == "gn" else x.grad.numpy()))
+        out[name] = (np.asarray(h.grad.array if name == "gn" else h.grad.numpy()),
+                     np.asarray(x.grad.array if name == "gn" else x.grad.numpy()))
     for g, t in zip(out["gn"], out["torch"]):
         np.testing.assert_allclose(g, t, rtol=1e-5)
 
@@ -200,8 +200,8 @@ def test_memory_stays_flat_over_2000_training_steps():
         loss = ((pred - target) ** 2).mean()
         loss.backward()
         with gn.no_grad():
-            w.data -= 0.01 * w.grad.data
-            b.data -= 0.01 * b.grad.data
+            w.array -= 0.01 * w.grad.array
+            b.array -= 0.01 * b.grad.array
         w.grad = b.grad = None
         return loss.item()
 
@@ -289,8 +289,8 @@ def test_dtype_promotion_matches_torch(name, fn):
 
 def test_int_inputs_to_float_ops_give_float32_values():
     x = gn.tensor([1, -2])
-    np.testing.assert_allclose(x.sigmoid().data, 1 / (1 + np.exp([-1.0, 2.0])), rtol=1e-6)
-    np.testing.assert_allclose(x.exp().data, np.exp([1.0, -2.0]), rtol=1e-6)
+    np.testing.assert_allclose(x.sigmoid().array, 1 / (1 + np.exp([-1.0, 2.0])), rtol=1e-6)
+    np.testing.assert_allclose(x.exp().array, np.exp([1.0, -2.0]), rtol=1e-6)
     with pytest.raises(TypeError, match="var"):
         x.var()
 
@@ -302,8 +302,8 @@ def test_zero_dim_float64_operand_keeps_float32_and_gets_its_grad():
     assert y.dtype == np.float32
     y.sum().backward()
     assert s.grad.dtype == np.float64
-    np.testing.assert_allclose(s.grad.data, x.data.sum(), rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, [2, 2, 2])
+    np.testing.assert_allclose(s.grad.array, x.array.sum(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, [2, 2, 2])
 
 
 def test_float64_stays_float64_through_backward():
@@ -330,17 +330,17 @@ def test_numpy_operands_on_either_side():
     for y in (m.T + x, x * m.T, m.T - x, m @ x, x @ m):
         assert isinstance(y, gn.Tensor) and y.requires_grad and y.dtype == np.float32
     (m @ x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, m.T @ np.ones((3, 3)))
+    np.testing.assert_allclose(x.grad.array, m.T @ np.ones((3, 3)))
 
 
 def test_manual_seed_makes_factories_reproducible():
     gn.manual_seed(123)
     a, b = gn.randn(3, 2), gn.rand(4)
     gn.manual_seed(123)
-    np.testing.assert_array_equal(a.data, gn.randn(3, 2).data)
-    np.testing.assert_array_equal(b.data, gn.rand(4).data)
+    np.testing.assert_array_equal(a.array, gn.randn(3, 2).array)
+    np.testing.assert_array_equal(b.array, gn.rand(4).array)
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
-    np.testing.assert_array_equal(gn.randn(2, generator=g1).data, gn.randn(2, generator=g2).data)
+    np.testing.assert_array_equal(gn.randn(2, generator=g1).array, gn.randn(2, generator=g2).array)
     with pytest.raises(TypeError, match="manual_seed"):
         gn.manual_seed(1.5)
 
@@ -349,5 +349,5 @@ def test_tensor_copies_and_from_numpy_shares():
     arr = np.ones(3, np.float32)
     t, f = gn.tensor(arr), gn.from_numpy(arr)
     arr[0] = 5
-    assert t.data[0] == 1 and f.data[0] == 5
+    assert t.array[0] == 1 and f.array[0] == 5
     assert gn.zeros_like(gn.tensor(np.ones(2))).dtype == np.float64

@@ -49,12 +49,12 @@ def test_inplace_matches_torch(name, fn):
 
 def test_operators_keep_the_object_and_share_memory():
     g = gn.tensor(A)
-    arr, ident = g.data, id(g)
+    arr, ident = g.array, id(g)
     g += 1
     g *= 2
     g -= gn.tensor(B)
     g /= 4
-    assert id(g) == ident and g.data is arr          # written into the same array
+    assert id(g) == ident and g.array is arr          # written into the same array
     np.testing.assert_allclose(arr, ((A + 1) * 2 - B) / 4, rtol=1e-6)
     view = gn.tensor(A)
     alias = view.detach()                            # shares memory: sees the change
@@ -212,12 +212,12 @@ def test_inplace_errors_name_the_method():
 
 def test_normal_and_uniform_fill_in_place():
     w = gn.zeros(200, 50)
-    arr = w.data
+    arr = w.array
     gen = np.random.default_rng(3)
-    assert w.normal_(1.0, 0.5, generator=gen) is w and w.data is arr
-    assert abs(w.data.mean() - 1.0) < 0.02 and abs(w.data.std() - 0.5) < 0.02
+    assert w.normal_(1.0, 0.5, generator=gen) is w and w.array is arr
+    assert abs(w.array.mean() - 1.0) < 0.02 and abs(w.array.std() - 0.5) < 0.02
     w.uniform_(-2, 3)
-    assert w.data.min() >= -2 and w.data.max() < 3 and w.dtype == np.float32
+    assert w.array.min() >= -2 and w.array.max() < 3 and w.dtype == np.float32
     p = gn.nn.Linear(3, 2).weight
     with pytest.raises(RuntimeError, match="leaf Variable"):
         p.normal_()
@@ -227,10 +227,10 @@ def test_normal_and_uniform_fill_in_place():
 
 
 def test_data_attribute_idioms():
-    """`.data` is the NumPy array (see docs/autograd.md): `p.data -= ...` updates in place."""
+    """`.data` is the NumPy array (see docs/autograd.md): `p.array -= ...` updates in place."""
     p = gn.tensor(A.copy(), requires_grad=True)
     (p * p).sum().backward()
-    p.data -= 0.1 * p.grad.data
+    p.array -= 0.1 * p.grad.array
     np.testing.assert_allclose(p.numpy(), A - 0.2 * A, rtol=1e-6)
     p.detach().sub_(p.grad * 0.1)                 # the Tensor-method spelling
     np.testing.assert_allclose(p.numpy(), A - 0.4 * A, rtol=1e-6)

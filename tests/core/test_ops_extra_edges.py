@@ -101,7 +101,11 @@ def test_cumprod_and_prod_with_zeros(fn):
 
 def test_logcumsumexp_with_large_values_does_not_overflow():
     x = np.array([[1000.0, 999.0, -1000.0, 1000.0]], np.float32)
-    check_vs_torch(lambda L, a: L.logcumsumexp(a, 1), x)
+    # y ~ 1000 holds ~3e-5 absolute error in float32 (ulp 6e-5), so exp(x - y) in the
+    # gradient is good to ~3e-5 relative at best; torch's float32 gradient is off by up to
+    # 1e-3 for some upstreams, so the reference is torch in float64
+    check_vs_torch(lambda L, a: L.logcumsumexp(a, 1), x, atol=1e-4, rtol=1e-4,
+                   torch_float64=True)
 
 
 # -- every scatter_reduce mode ----------------------------------------------------------------

@@ -3,9 +3,7 @@ same numbers as real PyTorch from the same initial values.
 
 Each tutorial is one function taking the framework's modules, so the very same code runs on
 both. What the tutorials draw at random (weights, inputs) is drawn once by NumPy / torch and
-handed to both. One line differs from the tutorial text: ``f.data.sub_(f.grad.data * lr)``
-is spelled ``f.data -= f.grad.data * lr`` (glassnet's ``.data`` is the NumPy array, which has
-no ``sub_``; see docs/autograd.md).
+handed to both. The code is the tutorials' own, ``f.data.sub_(f.grad.data * lr)`` included.
 """
 import math
 
@@ -83,7 +81,7 @@ def blitz_neural_networks(torch, state, input_np, target_np):
 
     learning_rate = 0.01
     for f in net.parameters():
-        f.data -= f.grad.data * learning_rate               # tutorial: f.data.sub_(...)
+        f.data.sub_(f.grad.data * learning_rate)
     rec["fc1_after_manual_step"] = net.fc1.weight.detach().numpy().copy()
 
     # create your optimizer

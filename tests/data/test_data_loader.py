@@ -52,7 +52,7 @@ def test_drop_last():
 def test_batch_is_a_copy():
     ds = make_ds(10)
     x, _ = next(iter(DataLoader(ds, batch_size=4)))
-    x.data[:] = -1
+    x.array[:] = -1
     assert ds.arrays[0].min() >= 0
 
 

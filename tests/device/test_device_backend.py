@@ -12,7 +12,7 @@ from glassnet import backend
 
 def test_import_glassnet_never_imports_cupy():
     code = ("import sys, glassnet, glassnet.nn, glassnet.optim, glassnet.train, glassnet.io\n"
-            "x = glassnet.tensor([1.0, 2.0]); glassnet.backend.xp_of(x.data)\n"
+            "x = glassnet.tensor([1.0, 2.0]); glassnet.backend.xp_of(x.array)\n"
             "print('cupy' in sys.modules, 'cupyx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)

@@ -16,7 +16,7 @@ import _models  # noqa: E402
 
 
 def _indices(loader):
-    return [int(i) for x, _ in loader for i in x.data[:, 0]]
+    return [int(i) for x, _ in loader for i in x.array[:, 0]]
 
 
 def _ds(n):

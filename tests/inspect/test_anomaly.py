@@ -18,7 +18,7 @@ class Blowup(gn.nn.Module):
 
     def forward(self, x):
         armed = self.armed
-        return make(x.data.copy(), (x,), lambda g: (g * np.nan if armed else g,), "BlowupBack")
+        return make(x.array.copy(), (x,), lambda g: (g * np.nan if armed else g,), "BlowupBack")
 
 
 def _setup():
@@ -52,7 +52,7 @@ def test_forward_nan_names_layer_and_step():
     with pytest.raises(AnomalyError) as info:
         with detect_anomaly(model, opt):
             _steps(model, opt, x, y, 2)
-            model[3].weight.data[0, 0] = np.inf
+            model[3].weight.array[0, 0] = np.inf
             _steps(model, opt, x, y, 1)
     err = info.value
     assert (err.layer, err.step, err.phase) == ("3", 2, "forward")
@@ -103,6 +103,6 @@ def test_huge_weights_overflow_in_forward_of_the_next_step():
 
 def test_nan_input_is_reported_as_input():
     model, x, _ = _setup()
-    x.data[1, 2] = np.nan
+    x.array[1, 2] = np.nan
     with pytest.raises(AnomalyError, match="step 0, input"), detect_anomaly(model):
         model(x)

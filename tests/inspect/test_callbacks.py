@@ -37,7 +37,7 @@ def test_clean_fit_and_gradient_norms(tmp_path):
 def test_gradient_norms_value():
     model = _model()
     gn.nn.functional.mse_loss(model(gn.ones(3, 4)), gn.zeros(3, 2)).backward()
-    w = model[0].weight.grad.data
+    w = model[0].weight.grad.array
     assert gradient_norms(model)["0.weight"] == pytest.approx(float(np.linalg.norm(w)), rel=1e-5)
 
 
@@ -51,7 +51,7 @@ def test_guard_stops_fit_at_the_step(monkeypatch):
         calls["n"] += 1
         out = real(x)
         if calls["n"] == 6:
-            out.data[0, 0] = np.inf
+            out.array[0, 0] = np.inf
         return out
     model[1].forward = poisoned
     with pytest.raises(AnomalyError) as info:

@@ -18,8 +18,8 @@ class Square(gn.nn.Module):
         factor = 1.0 if self.broken else 2.0
 
         def backward(g):
-            return (g * factor * x.data,)
-        return make(x.data ** 2, (x,), backward, "SquareBackward") * self.scale
+            return (g * factor * x.array,)
+        return make(x.array ** 2, (x,), backward, "SquareBackward") * self.scale
 
 
 def _x(shape, seed=0):

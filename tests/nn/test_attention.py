@@ -252,7 +252,7 @@ def test_mha_state_dict_goes_to_torch_and_init_is_torchs():
     w = np.asarray(sd["k_proj_weight"])
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
     big = nn.MultiheadAttention(64, 4)
-    w = np.asarray(big.in_proj_weight.data)
+    w = np.asarray(big.in_proj_weight.array)
     np.testing.assert_allclose(w.std(), np.sqrt(2 / (64 + 192)), rtol=0.05)
 
 

@@ -37,15 +37,15 @@ def test_clip_grad_norm_matches_torch(norm_type, scale, max_norm):
         if b.grad is None:
             assert a.grad is None
             continue
-        assert a.grad.data.dtype == np.float32
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-6, atol=1e-7)
+        assert a.grad.array.dtype == np.float32
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_clip_grad_norm_single_tensor_empty_and_nonfinite():
     p = gn.tensor(np.zeros(3, np.float32), requires_grad=True)
     p.grad = gn.tensor(np.array([3.0, 4.0, 0.0], np.float32))
     assert clip_grad_norm_(p, 1.0).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.array, [0.6, 0.8, 0.0], rtol=1e-5)
     assert clip_grad_norm_([], 1.0).item() == 0.0
     p.grad = gn.tensor(np.array([np.inf, 1.0, 0.0], np.float32))
     with pytest.raises(RuntimeError, match="non-finite"):
@@ -58,8 +58,8 @@ def test_clip_grad_value_matches_torch():
     torch.nn.utils.clip_grad_value_(tp, 0.7)
     for a, b in zip(gp, tp):
         if b.grad is not None:
-            np.testing.assert_array_equal(a.grad.data, b.grad.numpy())
-    assert np.abs(gp[0].grad.data).max() == pytest.approx(0.7)
+            np.testing.assert_array_equal(a.grad.array, b.grad.numpy())
+    assert np.abs(gp[0].grad.array).max() == pytest.approx(0.7)
 
 
 def test_non_tensor_parameter_is_rejected():

@@ -24,7 +24,7 @@ def test_moduledict_keys_shapes_and_values_match_torch():
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     yg = g["head"](g["norm"](g["enc"](gn.tensor(x))))
     yt = t["head"](t["norm"](t["enc"](torch.from_numpy(x))))
-    np.testing.assert_allclose(yg.data, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(yg.array, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert list(g) == list(t) == ["enc", "norm", "head"]
     assert len(list(g.parameters())) == len(list(t.parameters())) == 6
     assert "enc" in g and "x" not in g
@@ -71,7 +71,7 @@ def test_parameterlist_and_parameterdict_match_torch():
     gd.load_state_dict(td.state_dict())
     assert list(gd) == ["scale", "shift"] and isinstance(gd["scale"], nn.Parameter)
     (gd["scale"] * gn.tensor(np.arange(4.0, dtype=np.float32))).sum().backward()
-    np.testing.assert_array_equal(gd["scale"].grad.data, np.arange(4.0))
+    np.testing.assert_array_equal(gd["scale"].grad.array, np.arange(4.0))
     gd.pop("shift")
     assert list(gd.state_dict()) == ["scale"]
 

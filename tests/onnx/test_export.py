@@ -20,7 +20,7 @@ TOL = dict(rtol=1e-5, atol=1e-5)
 
 def _flat(out):
     if isinstance(out, gn.Tensor):
-        return [out.data]
+        return [out.array]
     return [a for o in out for a in _flat(o)]
 
 
@@ -77,7 +77,7 @@ def test_mlp_output_names_shapes_and_weights(tmp_path):
     proto = onnx.load(str(tmp_path / "model.onnx"))
     onnx.checker.check_model(proto, full_check=True)
     weights = {w.name: onnx.numpy_helper.to_array(w) for w in proto.graph.initializer}
-    np.testing.assert_array_equal(weights["1.weight"], model[1].weight.data)
+    np.testing.assert_array_equal(weights["1.weight"], model[1].weight.array)
     assert proto.opset_import[0].version == 17
 
 
@@ -95,10 +95,10 @@ def _randomize_batch_norm(model):
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
             C = m.num_features
-            m.running_mean.data[...] = rng.standard_normal(C)
-            m.running_var.data[...] = rng.uniform(0.5, 2.0, C)
-            m.weight.data[...] = rng.uniform(0.5, 1.5, C)
-            m.bias.data[...] = rng.standard_normal(C)
+            m.running_mean.array[...] = rng.standard_normal(C)
+            m.running_var.array[...] = rng.uniform(0.5, 2.0, C)
+            m.weight.array[...] = rng.uniform(0.5, 1.5, C)
+            m.bias.array[...] = rng.standard_normal(C)
 
 
 def test_cnn_conv_pool_batchnorm_dropout(tmp_path):
@@ -150,8 +150,8 @@ def test_upsample_bilinear_and_layer_norm(tmp_path):
                           nn.Upsample(size=(10, 10), mode="bilinear", align_corners=True),
                           nn.LayerNorm([10, 10]))
     rng = np.random.default_rng(1)
-    model[2].weight.data[...] = rng.uniform(0.5, 1.5, (10, 10))
-    model[2].bias.data[...] = rng.standard_normal((10, 10))
+    model[2].weight.array[...] = rng.uniform(0.5, 1.5, (10, 10))
+    model[2].bias.array[...] = rng.standard_normal((10, 10))
     roundtrip(model, gn.randn(2, 3, 4, 4), randn(4, 3, 4, 4), tmp_path)
 
 
@@ -227,7 +227,7 @@ class GivenH(nn.Module):
         super().__init__()
         self.lstm = nn.LSTM(3, 4, num_layers=2, bias=False, batch_first=True)
         self.gru = nn.GRU(4, 5, bidirectional=True, batch_first=True, learn_initial_state=True)
-        self.gru.initial_h.data[...] = np.random.default_rng(0).standard_normal((2, 5))
+        self.gru.initial_h.array[...] = np.random.default_rng(0).standard_normal((2, 5))
 
     def forward(self, x, h0):
         c0 = gn.zeros(*h0.shape)
@@ -460,7 +460,7 @@ def test_a_model_on_a_device_exports_host_weights(device, tmp_path):
     x = randn(6, 3, 7)
     model.eval()
     with gn.no_grad():
-        want = model(gn.tensor(x)).data                 # on the CPU, before moving
+        want = model(gn.tensor(x)).array                 # on the CPU, before moving
     model.to(device)
     path = gn.onnx.export(model, gn.tensor(x[:2], device=device), tmp_path / "m.onnx",
                           verify=True)

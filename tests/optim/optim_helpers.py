@@ -46,9 +46,9 @@ def gn_steps(opt, params, noises, skip=()):
     out = []
     for t, ns in enumerate(noises):
         for i, (p, n) in enumerate(zip(params, ns)):
-            p.grad = None if (t, i) in skip else gn.tensor(grad_of(p.data, n))
+            p.grad = None if (t, i) in skip else gn.tensor(grad_of(p.array, n))
         opt.step()
-        out.append([p.data.copy() for p in params])
+        out.append([p.array.copy() for p in params])
     return out
 
 

@@ -65,9 +65,9 @@ def test_zero_grad():
     p = _p()
     opt = optim.SGD([p], lr=0.1)
     p.grad = gn.tensor(np.ones(3, np.float32))
-    grad_array = p.grad.data
+    grad_array = p.grad.array
     opt.zero_grad(set_to_none=False)
-    assert p.grad.data is grad_array and not grad_array.any()
+    assert p.grad.array is grad_array and not grad_array.any()
     opt.zero_grad()
     assert p.grad is None
 
@@ -84,7 +84,7 @@ def test_closure_is_called_and_its_loss_returned():
 
     loss = opt.step(closure)
     assert float(loss.item()) == 3.0
-    assert np.all(p.data < 1.0)
+    assert np.all(p.array < 1.0)
 
 
 def test_public_api():
@@ -122,4 +122,4 @@ def test_step_allocates_no_parameter_sized_memory(make):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 64 * 1024, f"a step allocated {peak} bytes at peak"
-    assert all(p.data.dtype == np.float32 for p in params)
+    assert all(p.array.dtype == np.float32 for p in params)

@@ -123,7 +123,7 @@ def test_at_most_max_sessions_oldest_evicted(client):
 def test_a_diverged_network_still_answers_valid_json(client):
     snap = _new(client, hidden=[2])
     app_store = client.application.extensions["playground_store"]
-    app_store.get(snap["id"]).model[0].weight.data[0, 0] = float("nan")
+    app_store.get(snap["id"]).model[0].weight.array[0, 0] = float("nan")
     res = client.post(f"/api/sessions/{snap['id']}/step", json={"steps": 1})
     body = _strict(res.get_data(as_text=True))
     assert res.status_code == 200 and body["diverged"] is True and body["loss"]["train"] is None

@@ -59,8 +59,8 @@ def test_notation_numbers_equal_pytorch_and_a_hand_computation(activation):
     s = Session(cfg)
     s.step(3)                                   # not the first step: the weights have moved
     layers = [m for m in s.model if hasattr(m, "in_features")]
-    Ws = [torch.tensor(m.weight.data.copy(), requires_grad=True) for m in layers]
-    bs = [torch.tensor(m.bias.data.copy(), requires_grad=True) for m in layers]
+    Ws = [torch.tensor(m.weight.array.copy(), requires_grad=True) for m in layers]
+    bs = [torch.tensor(m.bias.array.copy(), requires_grad=True) for m in layers]
     s.step(1)                                   # batch = the whole training set (28 points)
     v = s.notation["values"]
 
@@ -84,7 +84,7 @@ def test_notation_numbers_equal_pytorch_and_a_hand_computation(activation):
         assert u["grad"] == pytest.approx(g, rel=1e-4, abs=1e-7)
         assert u["before"] == Ws[u["layer"]][u["row"], u["col"]].item()
         assert u["after"] == pytest.approx(u["before"] - cfg.lr * u["grad"], rel=1e-6, abs=1e-7)
-        assert u["after"] == float(layers[u["layer"]].weight.data[u["row"], u["col"]])
+        assert u["after"] == float(layers[u["layer"]].weight.array[u["row"], u["col"]])
 
     # By hand, for the first point of the batch: z = w₁·x₁ + w₂·x₂ + b, a = f(z), ŷ = σ(z_out).
     k = int(np.flatnonzero((s.x_train == np.float32(v["x"])).all(axis=1))[0])
@@ -110,10 +110,10 @@ def test_step_forward_is_exact_and_backward_is_the_sigmoid_surrogate():
     t = Tensor(z.copy(), requires_grad=True)
     a = step(t)
     a.backward(Tensor(np.ones(5, np.float32)))
-    assert a.data.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+    assert a.array.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
     tz = torch.tensor(z, requires_grad=True)
     _torch_step("threshold", tz).sum().backward()
-    np.testing.assert_allclose(t.grad.data, tz.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(t.grad.array, tz.grad.numpy(), rtol=1e-6)
 
 
 def test_no_hidden_layer_is_logistic_regression():
@@ -181,13 +181,13 @@ def test_history_is_bounded_and_live_settings_change(monkeypatch):
 
 def test_reset_draws_new_weights_and_clears_the_curves():
     s = Session(Config())
-    w0 = s.model[0].weight.data.copy()
+    w0 = s.model[0].weight.array.copy()
     s.step(20)
     s.reset()
     assert s.steps == 0 and s.history["step"] == [0] and s.notation is None
-    assert not np.array_equal(w0, s.model[0].weight.data)
+    assert not np.array_equal(w0, s.model[0].weight.array)
     again = Session(Config())                   # the same seed: the same first weights
-    assert np.array_equal(w0, again.model[0].weight.data)
+    assert np.array_equal(w0, again.model[0].weight.array)
 
 
 def test_heatmaps_cover_every_neuron():
@@ -201,7 +201,7 @@ def test_heatmaps_cover_every_neuron():
     assert len(snap["points"]["train"]) + len(snap["points"]["test"]) == 300
     # the heatmap is ŷ = σ(z) of the network at the grid points (row 0 = top, x₂ = +6)
     ticks = np.linspace(-6, 6, g, dtype=np.float32)
-    z = s.model(Tensor(np.array([[ticks[0], ticks[-1]], [ticks[-1], ticks[0]]]))).data[:, 0]
+    z = s.model(Tensor(np.array([[ticks[0], ticks[-1]], [ticks[-1], ticks[0]]]))).array[:, 0]
     p = 1 / (1 + np.exp(-z.astype(np.float64)))
     assert abs(boundary[0] / 255 - p[0]) <= 1 / 255 and abs(boundary[-1] / 255 - p[1]) <= 1 / 255
     assert config_mod.TEST_FRACTION == 0.3

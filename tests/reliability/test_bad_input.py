@@ -87,7 +87,7 @@ def flat_arrays(out):
         return []
     if isinstance(out, torch.Tensor):
         return [out.detach().numpy()]
-    return [np.asarray(out.data if hasattr(out, "data") else out)]
+    return [np.asarray(out.array if hasattr(out, "array") else out)]
 
 
 def assert_close(gn_out, torch_out, what):

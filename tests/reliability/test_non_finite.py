@@ -75,7 +75,7 @@ def test_checkpoint_refuses_non_finite_weights(tmp_path):
 
         def on_batch_end(self, step, logs):
             if step == 3:
-                model[0].weight.data[0, 0] = np.inf
+                model[0].weight.array[0, 0] = np.inf
     with pytest.raises(NonFiniteLossError, match=r"'0.weight' holds NaN/Inf at epoch 1, step 3"):
         fit(model, nn.MSELoss(), opt, loader, epochs=2, metrics=(), verbose=False,
             callbacks=[Poison(), ckpt])

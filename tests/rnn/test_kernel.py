@@ -95,7 +95,7 @@ def test_fused_finite_differences(mode):
     for a, g in zip(args, grads):
         if a is None:
             continue
-        flat = a.data.reshape(-1)
+        flat = a.array.reshape(-1)
         num = np.empty_like(flat)
         for j in range(flat.size):
             old = flat[j]

@@ -116,7 +116,7 @@ def test_clip_grad_norm_wrapper_clips_before_stepping():
     torch = pytest.importorskip("torch")
     w0 = np.array([[1.0, -2.0, 3.0]], np.float32)
     lin = nn.Linear(3, 1, bias=False)
-    lin.weight.data[...] = w0
+    lin.weight.array[...] = w0
     opt = ClipGradNorm(gn.optim.SGD(lin.parameters(), lr=0.5), max_norm=0.1)
     opt.zero_grad()
     (lin(gn.tensor([[4.0, 5.0, 6.0]])) ** 2).sum().backward()
@@ -126,7 +126,7 @@ def test_clip_grad_norm_wrapper_clips_before_stepping():
     ((torch.tensor([[4.0, 5.0, 6.0]]) @ tw.T) ** 2).sum().backward()
     torch.nn.utils.clip_grad_norm_([tw], 0.1)
     topt.step()
-    np.testing.assert_allclose(lin.weight.data, tw.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.array, tw.detach().numpy(), rtol=1e-6)
 
 
 def test_every_task_prints_header_summary_and_result_line(tmp_path, capsys):

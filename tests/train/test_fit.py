@@ -38,7 +38,7 @@ def test_epoch_metrics_equal_full_evaluation():
     with gn.no_grad():
         out = model(gn.tensor(x))
         loss = nn.CrossEntropyLoss()(out, gn.tensor(y)).item()
-    assert res["accuracy"] == pytest.approx(float(np.mean(out.data.argmax(1) == y)))
+    assert res["accuracy"] == pytest.approx(float(np.mean(out.array.argmax(1) == y)))
     assert res["loss"] == pytest.approx(loss, rel=1e-5)
 
 

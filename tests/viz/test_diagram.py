@@ -92,8 +92,8 @@ def test_cnn_stages_and_feature_maps_match_torch():
     root = _parse(gn.viz.diagram(model, x))
     maps, filters = _find(root, "g", "map"), _find(root, "g", "filter")
     assert len(filters) == 3 and len(maps) == 1 + 3 + 3       # input, feature maps, pooled
-    w = torch.from_numpy(model[0].weight.data)
-    b = torch.from_numpy(model[0].bias.data)
+    w = torch.from_numpy(model[0].weight.array)
+    b = torch.from_numpy(model[0].bias.array)
     fm = torch.relu(torch.nn.functional.conv2d(torch.from_numpy(x[:1]), w, b, padding=1))[0]
     pooled = torch.nn.functional.max_pool2d(fm[None], 2)[0]
     stages = sorted({int(g.get("data-stage")) for g in maps})
@@ -138,7 +138,7 @@ def test_rnn_unrolled_hidden_states_match_torch():
     ref = torch.nn.RNN(2, 4, batch_first=True)
     with torch.no_grad():
         for k, v in ref.named_parameters():
-            v.copy_(torch.from_numpy(getattr(model.rnn, k).data))
+            v.copy_(torch.from_numpy(getattr(model.rnn, k).array))
     x = np.random.default_rng(0).normal(size=(2, 5, 2)).astype(np.float32)
     root = _parse(gn.viz.diagram(model, x))
     with torch.no_grad():

@@ -59,7 +59,7 @@ def test_module_html_has_layer_table_and_diagram():
     gn.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
     text, tags = _check(model._repr_html_())
-    total = sum(p.data.size for p in model.parameters())
+    total = sum(p.array.size for p in model.parameters())
     assert f"{total:,} parameters" in text and "Linear(2→3)" in text and "weight (3, 2)" in text
     assert tags.count("svg") == 1 and tags.count("circle") == 2 + 3 + 1
     assert tags.count("line") == 2 * 3 + 3 * 1

@@ -28,7 +28,7 @@ __all__ = ["greedy_decode", "prefix_beam_search"]
 
 
 def _as_array(log_probs, name: str) -> np.ndarray:
-    arr = np.asarray(to_host(log_probs.data) if isinstance(log_probs, Tensor) else log_probs,
+    arr = np.asarray(to_host(log_probs.array) if isinstance(log_probs, Tensor) else log_probs,
                      np.float64)
     if arr.ndim not in (2, 3) or arr.shape[-1] < 1 or arr.shape[0] < 1:
         raise ValueError(f"{name}(log_probs): expected (T, C) or (T, N, C) with T, C >= 1, "

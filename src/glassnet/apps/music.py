@@ -190,7 +190,7 @@ def sample(model: MusicLSTM, steps: int, *, seed: int = 0, temperature: float = 
     frame, state, roll = np.zeros((1, 1, KEYS), np.float32), None, []
     for _ in range(steps):
         logits, state = model(frame, state)
-        p = 1 / (1 + np.exp(-logits.data[0, 0].astype(np.float64) / temperature))
+        p = 1 / (1 + np.exp(-logits.array[0, 0].astype(np.float64) / temperature))
         on = rng.random(KEYS) < p
         if on.sum() > max_notes:
             keep = np.argsort(np.where(on, p, -1))[-max_notes:]
@@ -342,7 +342,7 @@ def train_music(recipe: MusicRecipe, run_dir, *, overwrite: bool = False,
         print_header("music", source, {s: len(r) for s, r in rolls.items()}, model,
                      (max(len(r) for r in rolls["train"]), KEYS), unit="pieces")
     freq = np.clip(np.concatenate(rolls["train"]).mean(0), 1e-4, 1 - 1e-4)
-    model.out.bias.data[...] = np.log(freq / (1 - freq))      # start at the key frequencies
+    model.out.bias.array[...] = np.log(freq / (1 - freq))      # start at the key frequencies
     adam = optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     stop = EarlyStopping("val_loss", patience=recipe.patience or recipe.epochs + 1,
                          restore_best=True)

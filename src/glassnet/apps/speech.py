@@ -235,7 +235,7 @@ class SpeechDigitNet(nn.Module):
         if x.ndim != 3 or x.shape[2] != self.n_mels + 1:
             raise ValueError(f"SpeechDigitNet(n_mels={self.n_mels}): expected input (N, T, "
                              f"{self.n_mels + 1}) with the frame mask last, got {x.shape}")
-        lengths = x.data[:, :, -1].sum(axis=1).astype(np.int64)
+        lengths = x.array[:, :, -1].sum(axis=1).astype(np.int64)
         if lengths.min() < 1:
             raise ValueError("SpeechDigitNet: every sample needs at least one real frame "
                              "(mask channel all zero)")
@@ -464,7 +464,7 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
     f = log_mel(read_wav_any(path), recipe.n_mels)
     x = pad_frames([normalise(f) if recipe.features == "utterance" else f], mean, std)
     with no_grad():
-        logits = model(Tensor(x)).data[0].astype(np.float64)
+        logits = model(Tensor(x)).array[0].astype(np.float64)
     p = np.exp(logits - logits.max())
     p /= p.sum()
     return int(p.argmax()), p

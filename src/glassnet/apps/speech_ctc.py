@@ -214,7 +214,7 @@ class SpeechCTCNet(nn.Module):
         if x.ndim != 3 or x.shape[2] != self.n_mels + 1:
             raise ValueError(f"SpeechCTCNet(n_mels={self.n_mels}): expected input (N, T, "
                              f"{self.n_mels + 1}) with the frame mask last, got {x.shape}")
-        lengths = x.data[:, :, -1].sum(axis=1).astype(np.int64)
+        lengths = x.array[:, :, -1].sum(axis=1).astype(np.int64)
         if lengths.min() < 1:
             raise ValueError("SpeechCTCNet: every sample needs at least one real frame")
         h = self.conv1(x[:, :, :self.n_mels].transpose(1, 2)).relu()   # (N, C, ceil(T/2))
@@ -234,7 +234,7 @@ class CTCTargetLoss:
         self.ctc = nn.CTCLoss(blank=BLANK, reduction=reduction, zero_infinity=True)
 
     def __call__(self, log_probs, y):
-        y = np.asarray(y.data if isinstance(y, Tensor) else y)
+        y = np.asarray(y.array if isinstance(y, Tensor) else y)
         il = np.minimum(SpeechCTCNet.output_lengths(y[:, 0]), log_probs.shape[0])
         return self.ctc(log_probs, y[:, 2:], il, y[:, 1])
 
@@ -330,7 +330,7 @@ def _decode_set(model, data: UtteranceSet, beam_width: int):
     refs, greedy, beam = [], [], []
     with no_grad():
         for x, y in data:
-            lp = model(Tensor(x)).data
+            lp = model(Tensor(x)).array
             lens = SpeechCTCNet.output_lengths(y[:, 0])
             for n in range(len(y)):
                 refs.append((y[n, 2:2 + y[n, 1]] - 1).tolist())
@@ -397,7 +397,7 @@ def _baseline_hyps(model, mean, std, signals, n_mels):
                 hyps.append([])
                 continue
             x = pad_frames([log_mel(s[a:b], n_mels) for a, b in pieces], mean, std)
-            hyps.append(model(Tensor(x)).data.argmax(1).tolist())
+            hyps.append(model(Tensor(x)).array.argmax(1).tolist())
     return hyps
 
 
@@ -533,7 +533,7 @@ def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
         raise ValueError(f"{path}: the WAV file holds no samples")
     x = _batch([normalise(log_mel(signal, recipe.n_mels), stats)])
     with no_grad():
-        lp = model(Tensor(x)).data[:, 0]
+        lp = model(Tensor(x)).array[:, 0]
     beam = recipe.beam_width if beam_width is None else beam_width
     labels = prefix_beam_search(lp, beam, BLANK)[0] if beam > 1 else greedy_decode(lp)
     return [k - 1 for k in labels]

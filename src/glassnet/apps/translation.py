@@ -281,7 +281,7 @@ class Seq2Seq(nn.Module):
 
 
 def _rows(t: Tensor, idx) -> Tensor:
-    return Tensor(t.data[idx])
+    return Tensor(t.array[idx])
 
 
 @no_grad()
@@ -298,7 +298,7 @@ def greedy_decode(model: Seq2Seq, src, lengths, max_len: int = 12) -> list[list[
     out, done = [[] for _ in range(N)], np.zeros(N, bool)
     for _ in range(max_len):
         logits, state = model.decode(tok, state, memory, keys, mask)
-        tok = logits.data[:, -1].argmax(-1)[:, None]
+        tok = logits.array[:, -1].argmax(-1)[:, None]
         for i in np.nonzero(~done)[0]:
             if tok[i, 0] == EOS:
                 done[i] = True
@@ -335,7 +335,7 @@ def beam_search(model: Seq2Seq, src_ids, *, beam: int = 5, max_len: int = 12,
         zero = np.zeros(k, np.int64)
         logits, state = model.decode(tok, state, _rows(memory, zero), _rows(keys, zero),
                                      _rows(mask, zero))
-        z = logits.data[:, -1].astype(np.float64)
+        z = logits.array[:, -1].astype(np.float64)
         logp = z - z.max(-1, keepdims=True)
         logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
         total = (np.array([s for _, s in live])[:, None] + logp).ravel()

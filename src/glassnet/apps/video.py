@@ -98,7 +98,7 @@ class EncoderForecaster(nn.Module):
         self.encoder = nn.ConvLSTM2d(c, hidden, kernel, batch_first=True)
         self.forecaster = nn.ConvLSTM2d(1, hidden, kernel, batch_first=True)
         self.head = nn.Conv2d(hidden, c, 1)
-        self.head.bias.data[...] = np.log(0.05 / 0.95)
+        self.head.bias.array[...] = np.log(0.05 / 0.95)
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float32))

@@ -43,7 +43,7 @@ class Dataset(abc.ABC):
 
 def _as_array(x, position: int) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x.array
     if isinstance(x, np.ndarray):
         return x
     arr = np.asarray(x)

@@ -33,7 +33,7 @@ def default_collate(samples: list):
     """
     first = samples[0]
     if isinstance(first, (Tensor, np.ndarray, np.generic)):
-        arrays = [s.data if isinstance(s, Tensor) else s for s in samples]
+        arrays = [s.array if isinstance(s, Tensor) else s for s in samples]
         return Tensor(xp_of(arrays[0]).stack(arrays))   # device samples stay on the device
     if isinstance(first, bool):
         return Tensor(np.array(samples, dtype=np.bool_))

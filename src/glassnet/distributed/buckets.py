@@ -52,15 +52,15 @@ class GradientBuckets:
             if not isinstance(p, Tensor):
                 raise TypeError(f"GradientBuckets(params): expected Tensors, got "
                                 f"{type(p).__name__}")
-            if p.data.dtype != np.float32:
+            if p.array.dtype != np.float32:
                 raise TypeError(f"GradientBuckets(params): expected float32 parameters, got "
-                                f"{p.data.dtype} of shape {p.shape}")
+                                f"{p.array.dtype} of shape {p.shape}")
         self.comm = comm
         self.bucket_mb = _check_bucket_mb(bucket_mb)
         limit = max(1, int(self.bucket_mb * 2**20) // 4)
         self.buckets, current, size = [], [], 0
         for i, p in enumerate(self.params):
-            n = p.data.size
+            n = p.array.size
             if current and size + n > limit:
                 self.buckets.append(current)
                 current, size = [], 0
@@ -68,7 +68,7 @@ class GradientBuckets:
             size += n
         if current:
             self.buckets.append(current)
-        self.sizes = [sum(self.params[i].data.size for i in b) for b in self.buckets]
+        self.sizes = [sum(self.params[i].array.size for i in b) for b in self.buckets]
 
     def __repr__(self):
         return (f"GradientBuckets({len(self.params)} parameters, {len(self.buckets)} buckets "
@@ -87,11 +87,11 @@ class GradientBuckets:
             off = 0
             for i in bucket:
                 p = self.params[i]
-                k = p.data.size
+                k = p.array.size
                 if p.grad is None:
                     flat[off:off + k] = 0
                 else:
-                    flat[off:off + k] = p.grad.data.reshape(-1)
+                    flat[off:off + k] = p.grad.array.reshape(-1)
                 off += k
             flats.append(flat)
             requests.append(self.comm.start_allreduce_(flat))
@@ -102,9 +102,9 @@ class GradientBuckets:
             off = 0
             for i in bucket:
                 p = self.params[i]
-                k = p.data.size
+                k = p.array.size
                 if p.grad is not None:
-                    p.grad = Tensor(flat[off:off + k].reshape(p.data.shape))
+                    p.grad = Tensor(flat[off:off + k].reshape(p.array.shape))
                 off += k
 
 
@@ -112,15 +112,15 @@ def _flat_broadcast(tensors, comm, what: str) -> None:
     """Copy rank 0's values of ``tensors`` to every rank, one broadcast per dtype."""
     by_dtype: dict = {}
     for t in tensors:
-        by_dtype.setdefault(t.data.dtype, []).append(t)
+        by_dtype.setdefault(t.array.dtype, []).append(t)
     for dtype, group in by_dtype.items():
-        flat = np.concatenate([t.data.reshape(-1) for t in group]).astype(dtype, copy=False)
+        flat = np.concatenate([t.array.reshape(-1) for t in group]).astype(dtype, copy=False)
         flat = np.ascontiguousarray(flat)
         comm.broadcast_(flat, root=0, what=what)
         off = 0
         for t in group:
-            k = t.data.size
-            np.copyto(t.data, flat[off:off + k].reshape(t.data.shape))
+            k = t.array.size
+            np.copyto(t.array, flat[off:off + k].reshape(t.array.shape))
             off += k
 
 

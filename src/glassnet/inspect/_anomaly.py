@@ -80,9 +80,9 @@ class detect_anomaly:
             self.step += 1
             self._calls, self._seen = [], set()
             for t in tensors_in(list(args)):
-                if not all_finite(t.data):
+                if not all_finite(t.array):
                     raise AnomalyError(f"step {self.step}, input: the batch given to the model "
-                                       f"contains {_count(t.data)}", layer="input",
+                                       f"contains {_count(t.array)}", layer="input",
                                        step=self.step, phase="input")
             return forward(*args, **kwargs)
         object.__setattr__(root, "forward", counted)
@@ -117,15 +117,15 @@ class detect_anomaly:
         index = len(self._calls)
         self._calls.append((name, module))
         for t in tensors_in(out):
-            if not all_finite(t.data):
+            if not all_finite(t.array):
                 bad = [p for p, v in module._parameters.items()
-                       if v is not None and not all_finite(v.data)]
+                       if v is not None and not all_finite(v.array)]
                 why = (f"; its parameter(s) {', '.join(bad)} are not finite (diverged at an "
                        f"earlier update? try a lower learning rate)" if bad
                        else "; its input was finite")
                 raise AnomalyError(
                     f"step {self.step}, forward: the output of layer '{name}' "
-                    f"({describe(module)}) contains {_count(t.data)}{why}",
+                    f"({describe(module)}) contains {_count(t.array)}{why}",
                     layer=name, step=self.step, phase="forward")
             if t._backward is not None and t.requires_grad:
                 t._backward = self._checked_backward(t, t._backward, name, module, index)
@@ -166,15 +166,15 @@ class detect_anomaly:
         Gradients that a layer's backward produced directly were checked then and are skipped.
         """
         for pname, p in self.model.named_parameters():
-            if p.grad is not None and id(p) not in self._seen and not all_finite(p.grad.data):
+            if p.grad is not None and id(p) not in self._seen and not all_finite(p.grad.array):
                 raise AnomalyError(f"step {self.step}, gradient: ∂L/∂{pname} contains "
-                                   f"{_count(p.grad.data)} (update skipped)", layer=pname,
+                                   f"{_count(p.grad.array)} (update skipped)", layer=pname,
                                    step=self.step, phase="gradient")
 
     def check_parameters(self) -> None:
         """Raise AnomalyError if any parameter holds a NaN/Inf (after an update)."""
         for pname, p in self.model.named_parameters():
-            if not all_finite(p.data):
+            if not all_finite(p.array):
                 raise AnomalyError(f"step {self.step}, update: parameter '{pname}' contains "
-                                   f"{_count(p.data)} after the optimizer step (learning rate "
+                                   f"{_count(p.array)} after the optimizer step (learning rate "
                                    f"too high?)", layer=pname, step=self.step, phase="update")

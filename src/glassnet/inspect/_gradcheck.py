@@ -90,7 +90,7 @@ def _as_inputs(inputs) -> list:
 
 
 def _to64(x):
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    arr = x.array if isinstance(x, Tensor) else np.asarray(x)
     if arr.dtype.kind == "f":
         return Tensor(np.ascontiguousarray(arr, dtype=np.float64), requires_grad=True)
     return Tensor(arr)                                # integer inputs (indices) stay as they are
@@ -102,7 +102,7 @@ def _default_loss(out):
     total = None
     for i, o in enumerate(o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"):
         weights = np.random.default_rng(1234 + i).uniform(0.5, 1.5, o.shape)
-        term = (o * Tensor(weights.astype(o.data.dtype))).sum()
+        term = (o * Tensor(weights.astype(o.array.dtype))).sum()
         total = term if total is None else total + term
     if total is None:
         raise TypeError("gradcheck: the model returned no floating Tensor to differentiate")
@@ -161,15 +161,15 @@ def gradcheck(model_or_layer, inputs, loss_fn=None, *, eps: float = 1e-6, atol: 
     targets = [(*owner[id(p)], p) for p in model.parameters()]
     if check_inputs:
         targets += [("input", "", f"input{i}", x) for i, x in enumerate(xs)
-                    if x.data.dtype.kind == "f"]
+                    if x.array.dtype.kind == "f"]
 
     pick = np.random.default_rng(seed)
     result = GradcheckResult()
     for layer, label, pname, t in targets:
-        analytic = t.grad.data if t.grad is not None else np.zeros_like(t.data)
-        if not t.data.flags.c_contiguous:              # so that `flat` is a view, not a copy
-            t.data = np.ascontiguousarray(t.data)
-        flat = t.data.reshape(-1)
+        analytic = t.grad.array if t.grad is not None else np.zeros_like(t.array)
+        if not t.array.flags.c_contiguous:              # so that `flat` is a view, not a copy
+            t.array = np.ascontiguousarray(t.array)
+        flat = t.array.reshape(-1)
         idx = np.arange(flat.size)
         if flat.size > max_elements:
             idx = np.sort(pick.choice(flat.size, max_elements, replace=False))

@@ -141,9 +141,9 @@ def trace(model, x, y, loss_fn, optimizer=None, *, show_values: bool | None = No
     """
     x, y = _as_tensor(x), _as_tensor(y)
     if input_grad:
-        x = Tensor(x.data, requires_grad=True)
+        x = Tensor(x.array, requires_grad=True)
     if show_values is None:
-        show_values = model.num_parameters() <= max_params and x.data.size <= max_inputs
+        show_values = model.num_parameters() <= max_params and x.array.size <= max_inputs
     calls = []                                  # (name, module, args, output) in call order
 
     def on_call(name, module, args, out):
@@ -195,14 +195,14 @@ def _forward_record(name, module, args, out, keep) -> TraceRecord:
         in_sym, out_sym = "x", "h"
     tensors = {}
     if ins:
-        tensors[in_sym] = ins[0].data
+        tensors[in_sym] = ins[0].array
     for pname, p in module._parameters.items():
         if p is not None:
-            tensors[_sym(pname, role)] = p.data
+            tensors[_sym(pname, role)] = p.array
     if outs:
-        tensors[out_sym] = outs[0].data
+        tensors[out_sym] = outs[0].array
     for i, extra in enumerate(outs[1:], start=1):
-        tensors[f"{out_sym}_n" if i == 1 else f"{out_sym}_{i}"] = extra.data
+        tensors[f"{out_sym}_n" if i == 1 else f"{out_sym}_{i}"] = extra.array
     return TraceRecord("forward", name, type(module).__name__, describe(module),
                        forward_notation(module),
                        shapes={k: tuple(v.shape) for k, v in tensors.items()},
@@ -224,11 +224,11 @@ def _loss_record(loss_fn, y_hat, y, value, keep) -> TraceRecord:
     short, formula = loss_notation(loss_fn)
     kind = getattr(loss_fn, "__name__", None) or type(loss_fn).__name__
     notation = f"{formula} = {value:.6g}"
-    tensors = {"ŷ": y_hat.data, "y": y.data}
+    tensors = {"ŷ": y_hat.array, "y": y.array}
     if y_hat.grad is not None:
-        tensors["∂L/∂ŷ"] = y_hat.grad.data
+        tensors["∂L/∂ŷ"] = y_hat.grad.array
         notation += "\n" + loss_grad_notation(loss_fn)
-    per_sample = _class_targets(y_hat.data, y.data)
+    per_sample = _class_targets(y_hat.array, y.array)
     stats = {k: _stats(v) for k, v in tensors.items()}
     if per_sample:                      # the mean of class labels means nothing: show them
         del stats["y"]
@@ -271,12 +271,12 @@ def _backward_record(name, module, args, out, keep) -> TraceRecord | None:
         key = "δ = ∂L/∂z" if out_sym == "z" else "∂L/∂a"
         if role == "recurrent":
             key = "∂L/∂h"
-        tensors[key] = outs[0].grad.data
+        tensors[key] = outs[0].grad.array
     for pname, p in module._parameters.items():
         if p is not None and p.grad is not None:
-            tensors[f"∂L/∂{_sym(pname, role)}"] = p.grad.data
+            tensors[f"∂L/∂{_sym(pname, role)}"] = p.grad.array
     if ins and ins[0].grad is not None:
-        tensors[f"∂L/∂{in_sym}"] = ins[0].grad.data
+        tensors[f"∂L/∂{in_sym}"] = ins[0].grad.array
     if not tensors:
         return None
     return TraceRecord("backward", name, type(module).__name__, describe(module),
@@ -295,14 +295,14 @@ def _update_records(model, optimizer, keep) -> list:
     for group in optimizer.param_groups:
         for p in group["params"]:
             if p.grad is not None:
-                before[id(p)] = p.data.copy()
+                before[id(p)] = p.array.copy()
                 groups.append((group, p))
     optimizer.step()
     records = []
     for group, p in groups:
         name = names.get(id(p), f"param{len(records)}")
         sym = _sym(name.rsplit(".", 1)[-1], roles.get(id(p), "dense"))
-        old, new = before[id(p)], p.data
+        old, new = before[id(p)], p.array
         delta = new.astype(np.float64) - old
         change = float(np.sqrt((delta * delta).sum()))
         size = float(np.sqrt((old.astype(np.float64) ** 2).sum()))
@@ -317,7 +317,7 @@ def _update_records(model, optimizer, keep) -> list:
                                  "max |Δ|": {"value": float(np.abs(delta).max(initial=0.0))},
                                  f"‖Δ‖/‖{sym}‖": {"value": change / size if size else float("inf")},
                                  "η": {"value": float(lr) if lr is not None else float("nan")}},
-                          values=keep({f"{sym} before": old, f"∂L/∂{sym}": p.grad.data.copy(),
+                          values=keep({f"{sym} before": old, f"∂L/∂{sym}": p.grad.array.copy(),
                                        f"{sym} after": new.copy(),
                                        f"Δ{sym}": delta.astype(old.dtype)}))
         records.append(rec)

@@ -25,7 +25,7 @@ def gradient_norms(model) -> dict:
     out = {}
     for name, p in model.named_parameters():
         if p.grad is not None:
-            flat = p.grad.data.reshape(-1)
+            flat = p.grad.array.reshape(-1)
             out[name] = float(np.sqrt(np.dot(flat, flat)))
     return out
 

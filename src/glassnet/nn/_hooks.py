@@ -34,7 +34,7 @@ def add_hook(module, kind: str, hook, prepend: bool = False) -> RemovableHandle:
 
 
 def _identity(x: Tensor, backward) -> Tensor:
-    return make(x.data, (x,), backward, "BackwardHookFunctionBackward")
+    return make(x.array, (x,), backward, "BackwardHookFunctionBackward")
 
 
 class _BackwardCall:
@@ -68,7 +68,7 @@ class _BackwardCall:
             if self.waiting == 0:
                 self.result = self._fire()
             new = self.result[i] if self.result is not None else None
-            return (g if new is None else (new.data if isinstance(new, Tensor) else new),)
+            return (g if new is None else (new.array if isinstance(new, Tensor) else new),)
         return _identity(x, backward)
 
     def wrap_output(self, j: int, y: Tensor) -> Tensor:

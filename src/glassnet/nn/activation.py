@@ -112,7 +112,7 @@ class Threshold(_InplaceFlag):
         self.value = _number("Threshold", "value", value)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.data.dtype.kind != "f":       # a float value may not fit an int/bool dtype
+        if x.array.dtype.kind != "f":       # a float value may not fit an int/bool dtype
             x = ops.cast(x, "float32")
         return ops.threshold(x, self.threshold, self.value)
 

@@ -30,7 +30,7 @@ def _float_mask(mask, dtype, like: Tensor, name: str, masked_is_true: bool):
     """A mask as an additive float array: a bool mask becomes 0 / −inf (``masked_is_true``:
     True means "do not attend", MultiheadAttention's convention; else True means "attend",
     scaled_dot_product_attention's); a float mask is returned as is."""
-    arr = mask.data if isinstance(mask, Tensor) else xp_of(mask).asarray(mask)
+    arr = mask.array if isinstance(mask, Tensor) else xp_of(mask).asarray(mask)
     if arr.dtype.kind == "b":
         blocked = arr if masked_is_true else ~arr
         out = xp_of(arr).where(blocked, -np.inf, 0.0).astype(dtype)
@@ -109,9 +109,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     for arg, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}({arg}): expected a Tensor, got {type(t).__name__}")
-        if t.ndim < 2 or t.data.dtype.kind != "f":
+        if t.ndim < 2 or t.array.dtype.kind != "f":
             raise ValueError(f"{name}({arg}): expected a floating tensor (…, length, features), "
-                             f"got {t.data.dtype} {tuple(t.shape)}")
+                             f"got {t.array.dtype} {tuple(t.shape)}")
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ValueError(f"{name}: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
                          f"{tuple(value.shape)} do not fit: expected (…, L, E), (…, S, E) and "
@@ -129,7 +129,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         key = ops.repeat_interleave(key, hq // hkv, dim=-3)
         value = ops.repeat_interleave(value, hq // hkv, dim=-3)
     L, S = query.shape[-2], key.shape[-2]
-    dtype = query.data.dtype
+    dtype = query.array.dtype
     mask = None
     if is_causal:
         mask = _float_mask(np.tril(np.ones((L, S), bool)), dtype, query, name, False)
@@ -267,7 +267,7 @@ class MultiheadAttention(Module):
                 raise ValueError(f"{name}(embed_dim={self.embed_dim}, kdim={self.kdim}, "
                                  f"vdim={self.vdim}): expected {arg} with {size} features, "
                                  f"got {tuple(t.shape)}")
-            if t.data.dtype.kind != "f":
+            if t.array.dtype.kind != "f":
                 raise TypeError(f"{name}({arg}): expected a floating tensor, got {t.dtype}")
         if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(f"{name}: key {tuple(key.shape)} and value {tuple(value.shape)} "
@@ -281,7 +281,7 @@ class MultiheadAttention(Module):
     def _mask(self, key_padding_mask, attn_mask, is_causal, N, L, S, like):
         """One additive float mask broadcastable to (N, H, L, S), or None."""
         name, H = "MultiheadAttention", self.num_heads
-        dtype, mask = like.data.dtype, None
+        dtype, mask = like.array.dtype, None
         if attn_mask is None and is_causal:
             attn_mask = ~np.tril(np.ones((L, S), bool))
         if attn_mask is not None:
@@ -310,7 +310,7 @@ class MultiheadAttention(Module):
         if not batched:                                     # (L, E) → (L, 1, E)
             query, key, value = (ops.unsqueeze(t, 1) for t in (query, key, value))
             if key_padding_mask is not None:
-                kpm = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else \
+                kpm = key_padding_mask.array if isinstance(key_padding_mask, Tensor) else \
                     key_padding_mask
                 key_padding_mask = xp_of(kpm).asarray(kpm)[None]
         elif self.batch_first:                              # (N, L, E) → (L, N, E)

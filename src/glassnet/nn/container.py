@@ -241,7 +241,7 @@ def _as_parameter(who: str, value) -> Parameter:
     if isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):
-        return Parameter(value.data)
+        return Parameter(value.array)
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return Parameter(value)
     raise TypeError(f"{who}: expected a Parameter or a Tensor, got {type(value).__name__}")

@@ -78,10 +78,10 @@ class _ConvNd(Module):
                 x.shape[-self._dims - 1] != self.in_channels:
             raise ValueError(f"{name}: expected input (N, {self.in_channels}, "
                              f"{', '.join(dims)}), got {tuple(x.shape)}")
-        if x.data.dtype != self.weight.data.dtype:
-            if x.data.dtype.kind != "f":
+        if x.array.dtype != self.weight.array.dtype:
+            if x.array.dtype.kind != "f":
                 raise TypeError(f"{name}: expected a floating input, got dtype {x.dtype}")
-            x = x.to(self.weight.data.dtype)
+            x = x.to(self.weight.array.dtype)
         if not self._transposed:
             check_fits(name, x.shape[-self._dims:], self.kernel_size, self.dilation,
                        self._pads)

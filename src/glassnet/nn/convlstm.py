@@ -103,9 +103,9 @@ class ConvLSTM2d(Module):
             want = "(N, L, C_in, H, W)" if self.batch_first else "(L, N, C_in, H, W)"
             raise ValueError(f"{name}: expected input {want} with C_in={self.input_channels}, "
                              f"got {tuple(input.shape)}")
-        dt = self.weight.data.dtype
-        if input.data.dtype != dt:
-            if input.data.dtype.kind != "f":
+        dt = self.weight.array.dtype
+        if input.array.dtype != dt:
+            if input.array.dtype.kind != "f":
                 raise TypeError(f"{name}: expected a floating input, got dtype {input.dtype}")
             input = input.to(dt)
         x = ops.transpose(input, 0, 1) if self.batch_first else input
@@ -115,7 +115,7 @@ class ConvLSTM2d(Module):
                 raise TypeError(f"{name}: expected hx as a tuple (h_0, c_0), got "
                                 f"{type(hx).__name__}")
             h0, c0 = (s if isinstance(s, Tensor) else Tensor(s) for s in hx)
-            h0, c0 = (s.to(dt) if s.data.dtype != dt else s for s in (h0, c0))
+            h0, c0 = (s.to(dt) if s.array.dtype != dt else s for s in (h0, c0))
         out, h_n, c_n = convlstm2d(x, h0, c0, self.weight, self.bias)
         if self.batch_first:
             out = ops.transpose(out, 0, 1)

@@ -17,7 +17,7 @@ __all__ = ["ctc_loss", "CTCLoss"]
 
 def _ints(name: str, value, what: str) -> np.ndarray:
     """A Tensor / array / list / int of integer values as an int64 host array."""
-    arr = np.asarray(to_host(value.data) if isinstance(value, Tensor) else value)
+    arr = np.asarray(to_host(value.array) if isinstance(value, Tensor) else value)
     if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and arr.size == 0):
         raise TypeError(f"ctc_loss({name}): expected integers ({what}), got dtype {arr.dtype}")
     return arr.astype(np.int64)
@@ -69,8 +69,8 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
         >>> F.ctc_loss(lp, [[1, 2, 3], [4, 4, 0]], [50, 40], [3, 2]).backward()
     """
     _check_reduction("ctc_loss", reduction)
-    if not isinstance(log_probs, Tensor) or log_probs.data.dtype.kind != "f":
-        got = log_probs.data.dtype if isinstance(log_probs, Tensor) else type(log_probs).__name__
+    if not isinstance(log_probs, Tensor) or log_probs.array.dtype.kind != "f":
+        got = log_probs.array.dtype if isinstance(log_probs, Tensor) else type(log_probs).__name__
         raise TypeError(f"ctc_loss(log_probs): expected a floating-point Tensor, got {got}")
     unbatched = log_probs.ndim == 2
     if unbatched:
@@ -110,7 +110,7 @@ def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: i
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        divisor = np.maximum(target_lengths, 1).astype(log_probs.data.dtype)
+        divisor = np.maximum(target_lengths, 1).astype(log_probs.array.dtype)
         return (loss / Tensor(divisor).to(log_probs.device)).mean()
     return loss.reshape(()) if unbatched else loss
 

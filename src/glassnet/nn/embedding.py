@@ -14,7 +14,7 @@ def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
 
     The gradient of row ``padding_idx`` is always zero. Shape: input (*) int → (*, E).
     """
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input.array if isinstance(input, Tensor) else np.asarray(input)
     V, E = weight.shape
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding(input): expected integer ids, got dtype {idx.dtype}")
@@ -22,10 +22,10 @@ def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
         raise IndexError(f"Embedding(num_embeddings={V}): ids must be in [0, {V}), got range "
                          f"[{idx.min()}, {idx.max()}]")
     flat = idx.reshape(-1)
-    out = weight.data[flat].reshape(idx.shape + (E,))
+    out = weight.array[flat].reshape(idx.shape + (E,))
 
     def backward(g):
-        grad = np.zeros_like(weight.data)
+        grad = np.zeros_like(weight.array)
         # rows of g summed per id: sort ids once, then one segmented sum (faster than add.at)
         order = np.argsort(flat, kind="stable")
         ids, starts = np.unique(flat[order], return_index=True)
@@ -40,7 +40,7 @@ def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
 
 def embedding_source(t: Tensor):
     """``(ids, weight, padding_idx)`` if ``t`` is the direct, differentiable output of
-    :func:`embedding` (so ``t.data == weight.data[ids]``), else ``None``.
+    :func:`embedding` (so ``t.array == weight.array[ids]``), else ``None``.
 
     A layer that multiplies its input by a matrix (the recurrent layers' input projection) can
     then project the V rows of the table once instead of all the looked-up rows, and send its
@@ -92,7 +92,7 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     def forward(self, input) -> Tensor:
         return embedding(input, self.weight, self.padding_idx)

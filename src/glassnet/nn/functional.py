@@ -45,13 +45,13 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
         return x * 0.0
     rng = generator or get_rng()
     keep = (rng.random(x.shape, dtype=np.float32) >= p)
-    scale = to_device((keep / np.float32(1 - p)).astype(x.data.dtype), x.device)
-    return make(x.data * scale, (x,), lambda g: (g * scale,), "DropoutBackward")
+    scale = to_device((keep / np.float32(1 - p)).astype(x.array.dtype), x.device)
+    return make(x.array * scale, (x,), lambda g: (g * scale,), "DropoutBackward")
 
 
 def one_hot(labels, num_classes: int = -1) -> Tensor:
     """int64 class indices (*) → int64 one-hot (*, num_classes)."""
-    y = labels.data if isinstance(labels, Tensor) else xp_of(labels).asarray(labels)
+    y = labels.array if isinstance(labels, Tensor) else xp_of(labels).asarray(labels)
     if y.dtype.kind not in "iu":
         raise TypeError(f"one_hot(labels): expected integer class indices, got {y.dtype}")
     n = int(y.max()) + 1 if num_classes < 0 else num_classes

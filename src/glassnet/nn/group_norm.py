@@ -24,8 +24,8 @@ def _check_eps(name: str, eps, allow_none: bool = False) -> None:
 
 
 def _check_float(name: str, x: Tensor) -> None:
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.data.dtype}")
+    if x.array.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.array.dtype}")
 
 
 class GroupNorm(Module):

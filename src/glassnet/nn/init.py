@@ -42,7 +42,7 @@ def fan_in_and_fan_out(t: Tensor) -> tuple:
 def _fill(t: Tensor, values: np.ndarray) -> Tensor:
     """Copy host ``values`` into ``t`` (random numbers come from the host generator, so a seed
     gives the same weights on every device)."""
-    t.data[...] = to_device(values.astype(t.data.dtype, copy=False), t.device)
+    t.array[...] = to_device(values.astype(t.array.dtype, copy=False), t.device)
     return t
 
 
@@ -55,7 +55,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> T
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
-    t.data[...] = value
+    t.array[...] = value
     return t
 
 

@@ -61,11 +61,11 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}): expected input "
                              f"(..., {self.in_features}), got {tuple(x.shape)}")
-        if x.data.dtype != self.weight.data.dtype:
-            if x.data.dtype.kind != "f":
+        if x.array.dtype != self.weight.array.dtype:
+            if x.array.dtype.kind != "f":
                 raise TypeError(f"Linear(in_features={self.in_features}): expected a floating "
                                 f"input, got dtype {x.dtype}")
-            x = x.to(self.weight.data.dtype)
+            x = x.to(self.weight.array.dtype)
         return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -19,9 +19,9 @@ class _Loss(Module):
         """The prediction must be floating point (bool/int would break the maths deep
         inside NumPy); Module.__call__ has already made it a numeric Tensor. With
         ``classes``, dim 1 (dim 0 unbatched) holds C >= 1 class scores."""
-        if input.data.dtype.kind != "f":
+        if input.array.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}(input): expected a floating-point "
-                            f"prediction, got dtype {input.data.dtype}")
+                            f"prediction, got dtype {input.array.dtype}")
         if classes and input.ndim and input.shape[1 if input.ndim > 1 else 0] == 0:
             raise ValueError(f"{type(self).__name__}(input): input {tuple(input.shape)} has "
                              f"no classes (C = 0)")

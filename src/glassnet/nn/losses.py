@@ -58,7 +58,7 @@ def _class_targets(name, x: Tensor, target: Tensor, ignore_index: int):
     if target.shape != expect:
         raise ShapeError(f"{name}: expected target of shape {expect} for input {x.shape}, "
                          f"got {target.shape}")
-    t = target.data.reshape(-1).astype(np.int64, copy=False)
+    t = target.array.reshape(-1).astype(np.int64, copy=False)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
     if bad.any():
@@ -84,7 +84,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     target = _as(target, like=input, name=name)
     if input.ndim == 0:
         raise ValueError(f"{name}: expected input (N, C) or (N, C, d1, ...), got scalar")
-    x2 = _classes_last(input.data)
+    x2 = _classes_last(input.array)
     xp = xp_of(x2)
     m = x2.max(axis=1, keepdims=True)
     shifted = x2 - m
@@ -93,15 +93,15 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     logp = shifted - xp.log(s)
     C = x2.shape[1]
     eps = np.float32(label_smoothing)
-    w = None if weight is None else _as(weight, like=input, name=name).data.astype(x2.dtype)
+    w = None if weight is None else _as(weight, like=input, name=name).array.astype(x2.dtype)
     if w is not None and w.shape != (C,):
         raise ValueError(f"{name}(weight): expected shape ({C},), got {w.shape}")
 
-    if target.data.dtype.kind == "f":                     # class probabilities
+    if target.array.dtype.kind == "f":                     # class probabilities
         if target.shape != input.shape:
             raise ShapeError(f"{name}: probability targets must have the input's shape "
                              f"{input.shape}, got {target.shape}")
-        q = _classes_last(target.data).astype(x2.dtype)
+        q = _classes_last(target.array).astype(x2.dtype)
         if eps:
             q = q * (1 - eps) + eps / C
         if w is not None:
@@ -151,11 +151,11 @@ def _reduce_rows(input, per, local_grad, denom, reduction, op, target=None,
             scale = g
         else:
             scale = g / denom
-        gx = _classes_back(local_grad() * scale, shape).astype(input.data.dtype) \
+        gx = _classes_back(local_grad() * scale, shape).astype(input.array.dtype) \
             if input.requires_grad else None
         if not with_target:
             return (gx,)
-        gt = _classes_back(target_grad() * scale, shape).astype(target.data.dtype)
+        gt = _classes_back(target_grad() * scale, shape).astype(target.array.dtype)
         return gx, gt
     with_target = target_grad is not None and target.requires_grad
     return make(out, (input, target) if with_target else (input,), backward, op)
@@ -173,10 +173,10 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     if input.ndim == 0:
         raise ValueError(f"{name}: expected input (N, C), got scalar")
     t, valid, C = _class_targets(name, input, target, ignore_index)
-    x2 = _classes_last(input.data)
+    x2 = _classes_last(input.array)
     xp = xp_of(x2)
     w = xp.ones(C, x2.dtype) if weight is None else \
-        _as(weight, like=input, name=name).data.astype(x2.dtype)
+        _as(weight, like=input, name=name).array.astype(x2.dtype)
     rows = xp.nonzero(valid)[0]
     q = xp.zeros_like(x2)
     q[rows, t[rows]] = w[t[rows]]
@@ -186,7 +186,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
 
 
 def _pair(name, input, target):
-    target = _as(target, input.data.dtype if isinstance(input, Tensor) else None,
+    target = _as(target, input.array.dtype if isinstance(input, Tensor) else None,
                  like=input if isinstance(input, Tensor) else None, name=name)
     if target.shape != input.shape:
         try:
@@ -197,8 +197,8 @@ def _pair(name, input, target):
         warnings.warn(f"{name}: target size {target.shape} differs from input size "
                       f"{input.shape}; they will be broadcast (this is usually a bug)",
                       stacklevel=3)
-    if target.data.dtype != input.data.dtype and input.data.dtype.kind == "f":
-        target = Tensor(target.data.astype(input.data.dtype)) if not target.requires_grad \
+    if target.array.dtype != input.array.dtype and input.array.dtype.kind == "f":
+        target = Tensor(target.array.astype(input.array.dtype)) if not target.requires_grad \
             else target
     return target
 
@@ -211,7 +211,7 @@ def _elementwise_weight(name: str, weight, input: Tensor):
     """PyTorch's per-element ``weight`` of mse/l1/huber: input's shape, or an error."""
     if weight is None:
         return None
-    w = _as(weight, input.data.dtype, like=input, name=name)
+    w = _as(weight, input.array.dtype, like=input, name=name)
     if w.shape != input.shape:
         raise ValueError(f"{name}(weight): expected the input's shape {tuple(input.shape)}, got "
                          f"{tuple(w.shape)}")
@@ -253,7 +253,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
     target = _pair(name, input, target)
-    p, t = input.data, target.data
+    p, t = input.array, target.array
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"{name}: input must be probabilities in [0, 1], got range "
                          f"[{p.min():.4g}, {p.max():.4g}]")
@@ -263,7 +263,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
         l1p = xp.maximum(xp.log1p(-p), -100)
     w = None if weight is None else _as(weight, like=input, name=name)
     plain = -(t * lp + (1 - t) * l1p)
-    weighted = (lambda a: a) if w is None else (lambda a: a * w.data)
+    weighted = (lambda a: a) if w is None else (lambda a: a * w.array)
 
     def target_grad():
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -284,15 +284,15 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
     name = "binary_cross_entropy_with_logits"
     _check_reduction(name, reduction)
     target = _pair(name, input, target)
-    x, t = input.data, target.data
+    x, t = input.array, target.array
     xp = xp_of(x)
     pw = None if pos_weight is None else _as(pos_weight, like=input, name=name)
-    pwd = 1 if pw is None else pw.data.astype(x.dtype)
+    pwd = 1 if pw is None else pw.array.astype(x.dtype)
     L = 1 + (pwd - 1) * t
     softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
     plain = (1 - t) * x + L * softplus_neg
     w = None if weight is None else _as(weight, like=input, name=name)
-    weighted = (lambda a: a) if w is None else (lambda a: a * w.data)
+    weighted = (lambda a: a) if w is None else (lambda a: a * w.array)
 
     def input_grad():
         e = xp.exp(-xp.abs(x))
@@ -320,14 +320,14 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     _check_positive(name, "delta", delta, strict=True)
     w = _elementwise_weight(name, weight, input)
     target = _pair(name, input, target)
-    d = input.data - target.data
+    d = input.array - target.array
     xp = xp_of(d)
     ad = xp.abs(d)
     plain = xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)).astype(d.dtype)
     gd = xp.clip(d, -delta, delta)
     if w is not None:
-        gd = gd * w.data
-    return _elementwise_loss(plain if w is None else plain * w.data, reduction,
+        gd = gd * w.array
+    return _elementwise_loss(plain if w is None else plain * w.array, reduction,
                              "HuberLossBackward", (input, lambda: gd), (target, lambda: -gd),
                              (w, lambda: plain))
 
@@ -344,7 +344,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     _check_reduction(name, reduction)
     _check_positive(name, "beta", beta, strict=False)
     target = _pair(name, input, target)
-    d = input.data - target.data
+    d = input.array - target.array
     xp = xp_of(d)
     ad = xp.abs(d)
     if beta == 0:
@@ -372,7 +372,7 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
         raise ValueError(f"{name}(reduction={reduction!r}): expected one of "
                          f"{_REDUCTIONS + ('batchmean',)}")
     target = _pair(name, input, target)
-    x, t = input.data, target.data
+    x, t = input.array, target.array
     xp = xp_of(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         if log_target:
@@ -415,6 +415,6 @@ def _elementwise_loss(per, reduction, op, *operands):
 
     def backward(g):
         scale = g if reduction == "none" else g / n
-        return tuple(unbroadcast(fn() * scale, t.shape).astype(t.data.dtype)
+        return tuple(unbroadcast(fn() * scale, t.shape).astype(t.array.dtype)
                      if t.requires_grad else None for t, fn in live)
     return make(out, tuple(t for t, _ in live), backward, op)

@@ -19,7 +19,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
-        arr = data.data if isinstance(data, Tensor) else xp_of(data).asarray(data)
+        arr = data.array if isinstance(data, Tensor) else xp_of(data).asarray(data)
         if arr.dtype.kind != "f":
             arr = arr.astype(np.float32)
         super().__init__(arr, requires_grad=requires_grad)
@@ -102,7 +102,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if args and _BUILTIN(type(self)) and (not isinstance(args[0], Tensor)
-                                              or args[0].data.dtype.kind not in "biuf"):
+                                              or args[0].array.dtype.kind not in "biuf"):
             args = (_layer_input(self, args[0]),) + args[1:]
         if "_has_hooks" in self.__dict__:
             return call_with_hooks(self, args, kwargs)
@@ -193,7 +193,7 @@ class Module:
             skip = mod.__dict__.get("_non_persistent", set())
             for name, p in list(mod._parameters.items()) + list(mod._buffers.items()):
                 if p is not None and name not in skip:
-                    out[f"{mname}.{name}" if mname else name] = p.data
+                    out[f"{mname}.{name}" if mname else name] = p.array
         return out
 
     def load_state_dict(self, state: dict, strict: bool = True):
@@ -220,16 +220,16 @@ class Module:
                 continue
             value = state[key]
             if isinstance(value, Tensor):
-                arr = value.data
+                arr = value.array
             elif hasattr(value, "detach") and not isinstance(value, np.ndarray):
                 arr = value.detach().cpu().numpy()          # a torch tensor
             else:
                 arr = xp_of(value).asarray(value)          # host or device array
-            if arr.shape != p.data.shape:
-                raise ShapeError(f"load_state_dict: '{key}' expected shape {p.data.shape}, "
+            if arr.shape != p.array.shape:
+                raise ShapeError(f"load_state_dict: '{key}' expected shape {p.array.shape}, "
                                  f"got {arr.shape}")
             # the value keeps the parameter's device (as in PyTorch)
-            p.data[...] = to_device(arr.astype(p.data.dtype, copy=False), p.device)
+            p.array[...] = to_device(arr.astype(p.array.dtype, copy=False), p.device)
         return missing, unexpected
 
     # -- modes and grads
@@ -246,7 +246,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         for p in self.parameters():
@@ -254,7 +254,7 @@ class Module:
         return self
 
     def num_parameters(self) -> int:
-        return int(sum(p.data.size for p in self.parameters()))
+        return int(sum(p.array.size for p in self.parameters()))
 
     def apply(self, fn) -> "Module":
         """Call ``fn`` on every submodule (children first, depth first), then on self."""
@@ -284,10 +284,10 @@ class Module:
             for holder in (t, t.grad):
                 if holder is None:
                     continue
-                if dtype is not None and holder.data.dtype.kind == "f":
-                    holder.data = holder.data.astype(dtype)
+                if dtype is not None and holder.array.dtype.kind == "f":
+                    holder.array = holder.array.astype(dtype)
                 if device is not None:
-                    holder.data = to_device(holder.data, device)
+                    holder.array = to_device(holder.array, device)
         return self
 
     def cuda(self, device=None) -> "Module":

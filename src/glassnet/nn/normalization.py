@@ -65,22 +65,22 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
         name = f"{type(self).__name__}(num_features={self.num_features})"
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
             shape = self._shape_text.format(c=self.num_features)
             raise ValueError(f"{name}: expected input {shape}, got {tuple(x.shape)}")
-        if x.data.dtype.kind != "f":
-            raise TypeError(f"{name}: expected a floating-point input, got dtype {x.data.dtype}")
+        if x.array.dtype.kind != "f":
+            raise TypeError(f"{name}: expected a floating-point input, got dtype {x.array.dtype}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if momentum is None:                     # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked.array)
         use_running = not self.training or self.track_running_stats
         return ops.batch_norm(x, self.running_mean if use_running else None,
                               self.running_var if use_running else None, self.weight,
@@ -190,9 +190,9 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm(normalized_shape={self.normalized_shape}): expected "
                              f"input (*, {', '.join(map(str, self.normalized_shape))}), got "
                              f"{tuple(x.shape)}")
-        if x.data.dtype.kind != "f":
+        if x.array.dtype.kind != "f":
             raise TypeError(f"LayerNorm: expected a floating-point input, got dtype "
-                            f"{x.data.dtype}")
+                            f"{x.array.dtype}")
         return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -212,7 +212,7 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) 
     scale = (keep / np.float32(1 - p) if p < 1 else keep * np.float32(0)).astype(x.dtype)
     scale = to_device(scale, x.device)
     scale = scale.reshape(x.shape[:2] + (1,) * (x.ndim - 2))
-    return make(x.data * scale, (x,), lambda g: (g * scale,), "Dropout2dBackward")
+    return make(x.array * scale, (x,), lambda g: (g * scale,), "Dropout2dBackward")
 
 
 class Dropout2d(Module):

@@ -98,13 +98,13 @@ class _RNNBase(Module):
                              f"or (L, H_in) with H_in={self.input_size}, got "
                              f"{tuple(input.shape)}")
         emb = self._embedded(input)
-        if input.data.dtype != self.weight_ih_l0.data.dtype:
-            input = input.to(self.weight_ih_l0.data.dtype)
+        if input.array.dtype != self.weight_ih_l0.array.dtype:
+            input = input.to(self.weight_ih_l0.array.dtype)
         unbatched = input.ndim == 2
         x = ops.unsqueeze(input, 1) if unbatched else (
             ops.transpose(input, 0, 1) if self.batch_first else input)
         L, N = x.shape[0], x.shape[1]
-        h0, c0 = self._initial_state(hx, N, unbatched, xp_of(x.data))
+        h0, c0 = self._initial_state(hx, N, unbatched, xp_of(x.array))
         if lengths is not None:
             lengths = _check_lengths(name, lengths, L, N)
         hs, cs = [], []
@@ -136,7 +136,7 @@ class _RNNBase(Module):
         """An ``EmbeddedInput`` (time-major ids) when ``input`` is an embedding lookup of a small
         table (V·4 ≤ L·N rows, same dtype): layer 0 then projects the table rows instead."""
         src = embedding_source(input)
-        if src is None or input.data.dtype != self.weight_ih_l0.data.dtype:
+        if src is None or input.array.dtype != self.weight_ih_l0.array.dtype:
             return None
         ids, weight, padding_idx = src
         if ids.shape != input.shape[:-1] or 4 * weight.shape[0] > ids.size:
@@ -150,7 +150,7 @@ class _RNNBase(Module):
         name, H = type(self).__name__, self.hidden_size
         K = self.num_layers * (2 if self.bidirectional else 1)
         lstm = self.mode == "LSTM"
-        dt = self.weight_hh_l0.data.dtype
+        dt = self.weight_hh_l0.array.dtype
         if hx is None:
             if self.learn_initial_state:
                 hs = [ops.expand(self.initial_h[k], (N, H)) for k in range(K)]
@@ -174,7 +174,7 @@ class _RNNBase(Module):
                 raise ValueError(f"{name}(hidden_size={H}, num_layers={self.num_layers}): "
                                  f"expected {label} of shape {want} (D·num_layers, "
                                  f"{'' if unbatched else 'N, '}H_out), got {tuple(s.shape)}")
-            if s.data.dtype != dt:
+            if s.array.dtype != dt:
                 s = s.to(dt)
             if unbatched:
                 s = ops.unsqueeze(s, 1)
@@ -193,7 +193,7 @@ class _RNNBase(Module):
 
 
 def _check_lengths(name, lengths, L, N):
-    lens = to_host(lengths.data if isinstance(lengths, Tensor) else lengths)   # host ints
+    lens = to_host(lengths.array if isinstance(lengths, Tensor) else lengths)   # host ints
     if lens.shape != (N,) or lens.dtype.kind not in "iu":
         raise ValueError(f"{name}: expected lengths as {N} integers (one per sequence), got "
                          f"shape {lens.shape} dtype {lens.dtype}")
@@ -325,8 +325,8 @@ class _CellBase(Module):
             raise ValueError(f"{name}(input_size={self.input_size}): expected input "
                              f"(N, {self.input_size}) or ({self.input_size},), got "
                              f"{tuple(input.shape)}")
-        dt = self.weight_hh.data.dtype
-        if input.data.dtype != dt:
+        dt = self.weight_hh.array.dtype
+        if input.array.dtype != dt:
             input = input.to(dt)
         unbatched = input.ndim == 1
         x = ops.reshape(input, (1, 1, self.input_size)) if unbatched else ops.unsqueeze(input, 0)
@@ -334,7 +334,7 @@ class _CellBase(Module):
         states = []
         for s, label in zip(hx if self.mode == "LSTM" else (hx,), ("h", "c")):
             if s is None:
-                s = Tensor(xp_of(x.data).zeros((N, H), dt))
+                s = Tensor(xp_of(x.array).zeros((N, H), dt))
             else:
                 s = s if isinstance(s, Tensor) else Tensor(s)
                 want = (H,) if unbatched else (N, H)

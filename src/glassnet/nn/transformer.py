@@ -108,10 +108,10 @@ class TransformerEncoderLayer(Module):
     def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None,
                 is_causal: bool = False) -> Tensor:
         d_model = self.linear1.in_features
-        if src.ndim not in (2, 3) or src.shape[-1] != d_model or src.data.dtype.kind != "f":
+        if src.ndim not in (2, 3) or src.shape[-1] != d_model or src.array.dtype.kind != "f":
             raise ValueError(f"TransformerEncoderLayer(d_model={d_model}): expected a floating "
                              f"src (L, N, {d_model}), (N, L, {d_model}) or (L, {d_model}), got "
-                             f"{src.data.dtype} {tuple(src.shape)}")
+                             f"{src.array.dtype} {tuple(src.shape)}")
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)

@@ -1,6 +1,6 @@
 """Gradient clipping, like ``torch.nn.utils.clip_grad_norm_`` and ``clip_grad_value_``.
 
-Both work in place on ``p.grad.data`` of the given parameters and skip parameters whose
+Both work in place on ``p.grad.array`` of the given parameters and skip parameters whose
 ``grad`` is ``None``. Call them between ``loss.backward()`` and ``optimizer.step()``.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _grads(parameters, name: str) -> list[np.ndarray]:
     for p in params:
         if not isinstance(p, Tensor):
             raise TypeError(f"{name}(parameters): expected Tensors, got {type(p).__name__}")
-    return [p.grad.data for p in params if p.grad is not None]
+    return [p.grad.array for p in params if p.grad is not None]
 
 
 def _norm(x: np.ndarray, norm_type: float) -> np.ndarray:

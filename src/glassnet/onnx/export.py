@@ -126,11 +126,11 @@ def export(model, example_input, path, input_names=None, output_names=None,
 def _verify(model, proto, inputs, names_in, names_out, axes) -> None:
     """Run ``proto`` on a batch of N + 1 (onnxruntime if installed, else onnx's reference
     evaluator) and compare with glassnet."""
-    host = [to_host(t.data) for t in inputs]
+    host = [to_host(t.array) for t in inputs]
     feeds = [d if a is None else np.concatenate([d, np.take(d, [0], a)], a)
              for d, a in zip(host, axes)]
     with no_grad():
-        want = [to_host(w.data) for w in _flatten_outputs(
+        want = [to_host(w.array) for w in _flatten_outputs(
             model(*[Tensor(to_device(f, inputs[0].device)) for f in feeds]))]
     try:
         got = _runtime(proto).run(None, dict(zip(names_in, feeds)))
@@ -163,7 +163,7 @@ def _inputs(example_input, device: str) -> list:
                          "got an empty sequence")
     out = []
     for i, x in enumerate(items):
-        data = to_host(x.data) if isinstance(x, Tensor) else x
+        data = to_host(x.array) if isinstance(x, Tensor) else x
         if not isinstance(data, np.ndarray) or data.dtype.kind not in "biuf":
             raise TypeError(f"onnx.export(example_input): item {i} must be a numeric Tensor or "
                             f"NumPy array, got {type(x).__name__}")

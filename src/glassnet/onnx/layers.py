@@ -21,7 +21,7 @@ _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 def _const(ex, value, like, hint="c"):
     """A scalar constant of ``like``'s dtype (ONNX does not promote types)."""
-    return ex.g.weight(np.asarray(value, dtype=like.data.dtype), hint)
+    return ex.g.weight(np.asarray(value, dtype=like.array.dtype), hint)
 
 
 def _unary(build):
@@ -39,7 +39,7 @@ def _op(op, **attrs):
 
 
 def _gelu(ex, x, m, t):
-    return gelu_nodes(ex, x, m.approximate, t.data.dtype)
+    return gelu_nodes(ex, x, m.approximate, t.array.dtype)
 
 
 def _softplus(ex, x, beta, threshold, t):
@@ -179,7 +179,7 @@ def _batch_norm(ex, call):
     if not m.track_running_stats:
         raise ExportError(f"onnx.export: {type(m).__name__}(track_running_stats=False) uses "
                           f"batch statistics even in eval mode; it has no ONNX equivalent")
-    C, dt = m.num_features, m.running_mean.data.dtype
+    C, dt = m.num_features, m.running_mean.array.dtype
     scale = ex.weight(m.weight) if m.weight is not None else ex.g.weight(np.ones(C, dt), "ones")
     bias = ex.weight(m.bias) if m.bias is not None else ex.g.weight(np.zeros(C, dt), "zeros")
     y = ex.g.node("BatchNormalization", [ex.name(t), scale, bias, ex.weight(m.running_mean),
@@ -190,7 +190,7 @@ def _batch_norm(ex, call):
 
 def _layer_norm(ex, call):
     m, t = call.module, call.x
-    shape, dt = m.normalized_shape, t.data.dtype
+    shape, dt = m.normalized_shape, t.array.dtype
     scale = ex.weight(m.weight) if m.weight is not None else ex.g.weight(np.ones(shape, dt),
                                                                          "ones")
     bias = ex.weight(m.bias) if getattr(m, "bias", None) is not None else \

@@ -45,9 +45,9 @@ def _moved(p, t, axis):
 def _operand(ex, p, t):
     """``p``'s name, cast to ``t``'s dtype when it differs (a Python scalar's constant)."""
     name = ex.name(p)
-    if p.data.dtype != t.data.dtype:
+    if p.array.dtype != t.array.dtype:
         name = ex.g.node("Cast", [name], "cast",
-                         to=helper.np_dtype_to_tensor_dtype(t.data.dtype))
+                         to=helper.np_dtype_to_tensor_dtype(t.array.dtype))
     return name
 
 
@@ -88,7 +88,7 @@ def _gelu(ex, t):
     (a,) = _parents(t)
     fn = t._backward
     tanh = "t" in getattr(getattr(fn, "__code__", None), "co_freevars", ())
-    return gelu_nodes(ex, ex.name(a), "tanh" if tanh else "none", t.data.dtype), ex.axis(a)
+    return gelu_nodes(ex, ex.name(a), "tanh" if tanh else "none", t.array.dtype), ex.axis(a)
 
 
 def _softmax(op):
@@ -195,7 +195,7 @@ def _extreme(op):
 def _cast(ex, t):
     (a,) = _parents(t)
     return (ex.g.node("Cast", [ex.name(a)], "cast",
-                      to=helper.np_dtype_to_tensor_dtype(t.data.dtype)), ex.axis(a))
+                      to=helper.np_dtype_to_tensor_dtype(t.array.dtype)), ex.axis(a))
 
 
 def _expand(ex, t):

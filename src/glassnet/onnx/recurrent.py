@@ -40,7 +40,7 @@ def _reorder(mode: str, a: np.ndarray) -> np.ndarray:
 
 def _zero_state(t) -> bool:
     """A state that no op made and that is all zeros (``gn.zeros(...)`` in forward)."""
-    return not t._parents and not isinstance(t, nn.Parameter) and not np.any(to_host(t.data))
+    return not t._parents and not isinstance(t, nn.Parameter) and not np.any(to_host(t.array))
 
 
 def _states(call, lstm: bool) -> list:
@@ -68,12 +68,12 @@ def _attrs(m, D: int) -> dict:
 
 def _packed(ex, m, weights, hint):
     """W (D, G·H, ·), R (D, G·H, H) and B (D, 2·G·H) (or None) for one layer."""
-    W = np.stack([_reorder(m.mode, to_host(w[0].data)) for w in weights])
-    R = np.stack([_reorder(m.mode, to_host(w[1].data)) for w in weights])
+    W = np.stack([_reorder(m.mode, to_host(w[0].array)) for w in weights])
+    R = np.stack([_reorder(m.mode, to_host(w[1].array)) for w in weights])
     names = [ex.g.weight(W, hint + ".W"), ex.g.weight(R, hint + ".R")]
     if weights[0][2] is not None:
-        B = np.stack([np.concatenate([_reorder(m.mode, to_host(w[2].data)),
-                                      _reorder(m.mode, to_host(w[3].data))]) for w in weights])
+        B = np.stack([np.concatenate([_reorder(m.mode, to_host(w[2].array)),
+                                      _reorder(m.mode, to_host(w[3].array))]) for w in weights])
         names.append(ex.g.weight(B, hint + ".B"))
     else:
         names.append("")

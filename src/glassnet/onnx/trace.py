@@ -84,7 +84,7 @@ class Exporter:
     def weight(self, t: Tensor, hint: str = "const") -> str:
         """The initializer for a parameter/buffer (named by its state-dict key) or constant."""
         if id(t) not in self.names:
-            self.names[id(t)] = self.g.weight(to_host(t.data),
+            self.names[id(t)] = self.g.weight(to_host(t.array),
                                               self.params.get(id(t), hint))
             self.axes[id(t)] = None
         return self.names[id(t)]
@@ -140,8 +140,8 @@ class Exporter:
             self.names[id(t)], self.axes[id(t)] = convert(self, t)
             return
         for x in self.inputs:
-            if x.data.dtype.kind in "iub" and isinstance(t.data, np.ndarray) and \
-                    isinstance(x.data, np.ndarray) and np.shares_memory(x.data, t.data):
+            if x.array.dtype.kind in "iub" and isinstance(t.array, np.ndarray) and \
+                    isinstance(x.array, np.ndarray) and np.shares_memory(x.array, t.array):
                 raise ExportError(f"onnx.export: an op on the integer input {tuple(x.shape)} "
                                   f"ran outside a layer and was not traced (integer tensors "
                                   f"record no graph); pass the ids straight to Embedding")
@@ -159,8 +159,8 @@ def build(calls, inputs, input_names, outputs, output_names, params, opset, batc
         ex.g.nodes.append(_identity(src, name))
         axis = ex.axis(t)
         shape = [("batch" if k == axis else s) for k, s in enumerate(t.shape)]
-        out_infos.append(value_info(name, t.data.dtype, shape))
-    in_infos = [value_info(name, t.data.dtype,
+        out_infos.append(value_info(name, t.array.dtype, shape))
+    in_infos = [value_info(name, t.array.dtype,
                            [("batch" if k == axis else s) for k, s in enumerate(t.shape)])
                 for t, name, axis in zip(inputs, input_names, batch_axes)]
     model = ex.g.model(in_infos, out_infos, "glassnet")

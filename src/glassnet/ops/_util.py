@@ -21,15 +21,15 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (bool, int, float, np.number)) and like is not None:
-        xp = xp_of(like.data)                    # the constant lives on like's device
-        kind = like.data.dtype.kind
+        xp = xp_of(like.array)                    # the constant lives on like's device
+        kind = like.array.dtype.kind
         if kind == "f":
-            return Tensor(xp.asarray(x, dtype=like.data.dtype))
+            return Tensor(xp.asarray(x, dtype=like.array.dtype))
         if isinstance(x, (float, np.floating)):
             return Tensor(xp.asarray(x, dtype=np.float32))
         if kind == "b" and not isinstance(x, (bool, np.bool_)):
             return Tensor(xp.asarray(x, dtype=np.int64))      # bool tensor + 2 -> int64
-        return Tensor(xp.asarray(x, dtype=like.data.dtype))
+        return Tensor(xp.asarray(x, dtype=like.array.dtype))
     return Tensor(x)
 
 
@@ -53,22 +53,22 @@ def as_float(a: Tensor) -> Tensor:
 
     Such tensors never require grad, so the cast needs no graph edge.
     """
-    if a.data.dtype.kind in "fc":
+    if a.array.dtype.kind in "fc":
         return a
-    return Tensor(a.data.astype(np.float32))
+    return Tensor(a.array.astype(np.float32))
 
 
 def promote(a: Tensor, b: Tensor) -> tuple:
     """PyTorch-style promotion: an int/bool operand takes the float operand's dtype, and a 0-d
     float tensor takes a dimensioned float tensor's dtype (float32 + 0-d float64 -> float32)."""
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
-    if ka == kb == "f" and a.data.dtype != b.data.dtype and (a.ndim == 0) != (b.ndim == 0):
+    ka, kb = a.array.dtype.kind, b.array.dtype.kind
+    if ka == kb == "f" and a.array.dtype != b.array.dtype and (a.ndim == 0) != (b.ndim == 0):
         from .elementwise import cast      # a 0-d float takes the dimensioned float's dtype
-        return (cast(a, b.data.dtype), b) if a.ndim == 0 else (a, cast(b, a.data.dtype))
+        return (cast(a, b.array.dtype), b) if a.ndim == 0 else (a, cast(b, a.array.dtype))
     if ka == "f" and kb != "f":
-        b = Tensor(b.data.astype(a.data.dtype))
+        b = Tensor(b.array.astype(a.array.dtype))
     elif kb == "f" and ka != "f":
-        a = Tensor(a.data.astype(b.data.dtype))
+        a = Tensor(a.array.astype(b.array.dtype))
     return a, b
 
 
@@ -78,8 +78,8 @@ def same_device(op: str, *tensors) -> None:
     for t in tensors:                            # fast path: one array type (no lookups)
         if t is not None:
             if kind is None:
-                kind = type(t.data)
-            elif type(t.data) is not kind:
+                kind = type(t.array)
+            elif type(t.array) is not kind:
                 break
     else:
         return
@@ -87,7 +87,7 @@ def same_device(op: str, *tensors) -> None:
     for t in tensors:
         if t is None:
             continue
-        d = device_of(t.data)
+        d = device_of(t.array)
         if first is None:
             first = d
         elif d != first:
@@ -102,9 +102,9 @@ def binary_operands(a, b, op: str = "op") -> tuple:
         a = to_tensor(a, b)
     if not isinstance(b, Tensor):
         b = to_tensor(b, a)
-    if type(a.data) is not type(b.data):
+    if type(a.array) is not type(b.array):
         a, b = _one_device(a, b, op)
-    sa, sb = a.data.shape, b.data.shape
+    sa, sb = a.array.shape, b.array.shape
     if sa != sb:
         for x, y in zip(sa[::-1], sb[::-1]):
             if x != y and x != 1 and y != 1:
@@ -116,7 +116,7 @@ def binary_operands(a, b, op: str = "op") -> tuple:
 def _one_device(a: Tensor, b: Tensor, op: str) -> tuple:
     """Mixed devices: a 0-d CPU tensor joins the other's device (a scalar, as in PyTorch);
     anything else is an error naming the op and both devices."""
-    da, db = device_of(a.data), device_of(b.data)
+    da, db = device_of(a.array), device_of(b.array)
     if da == db:
         return a, b
     if da == "cpu" and a.ndim == 0:

@@ -17,23 +17,23 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softma
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x); the gradient is 1 where x > 0 and 0 elsewhere (0 at x = 0, like PyTorch)."""
-    mask = x.data > 0
-    out = x.data * mask if x.data.dtype.kind != "f" else \
-        xp_of(x.data).maximum(x.data, 0, dtype=x.dtype)
+    mask = x.array > 0
+    out = x.array * mask if x.array.dtype.kind != "f" else \
+        xp_of(x.array).maximum(x.array, 0, dtype=x.dtype)
     return make(out, (x,), lambda g: (g * mask,), "ReluBackward")
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     x = as_float(x)
-    pos = x.data > 0
-    slope = xp_of(x.data).where(pos, 1, negative_slope).astype(x.data.dtype)
-    return make(x.data * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
+    pos = x.array > 0
+    slope = xp_of(x.array).where(pos, 1, negative_slope).astype(x.array.dtype)
+    return make(x.array * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), computed without overflow for large |x|."""
     x = as_float(x)
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     e = xp.exp(-xp.abs(d))
     out = xp.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
@@ -42,14 +42,14 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     x = as_float(x)
-    out = xp_of(x.data).tanh(x.data)
+    out = xp_of(x.array).tanh(x.array)
     return make(out, (x,), lambda g: (g * (1 - out * out),), "TanhBackward")
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (exact, erf-based) or the tanh approximation, as in ``torch.nn.GELU``."""
     x = as_float(x)
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)
@@ -79,8 +79,8 @@ def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) 
 
     Written as "value where x <= threshold" like PyTorch, so a NaN input stays NaN.
     """
-    fire = ~(x.data <= threshold)
-    out = xp_of(x.data).where(fire, x.data, x.data.dtype.type(value))
+    fire = ~(x.array <= threshold)
+    out = xp_of(x.array).where(fire, x.array, x.array.dtype.type(value))
     return make(out, (x,), lambda g: (g * fire,), "ThresholdBackward")
 
 
@@ -88,8 +88,8 @@ def softmax(x: Tensor, dim: int = -1, *, axis=None, dtype=None) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along ``dim`` (alias ``axis``; max-shifted for stability)."""
     x = as_float(x if dtype is None else x.to(dtype))  # dtype=: cast first, like PyTorch
     (axis,) = norm_dim(dim_arg(dim, axis, "softmax", -1), x.ndim, "softmax", x.shape)
-    xp = xp_of(x.data)
-    e = xp.exp(x.data - _max_keep(x.data, axis))
+    xp = xp_of(x.array)
+    e = xp.exp(x.array - _max_keep(x.array, axis))
     out = e / e.sum(axis=axis, keepdims=True)
 
     def backward(g):
@@ -101,8 +101,8 @@ def log_softmax(x: Tensor, dim: int = -1, *, axis=None, dtype=None) -> Tensor:
     """x_i − log Σ_j exp(x_j) along ``dim`` (alias ``axis``), stable for logits of any size."""
     x = as_float(x if dtype is None else x.to(dtype))  # dtype=: cast first, like PyTorch
     (axis,) = norm_dim(dim_arg(dim, axis, "log_softmax", -1), x.ndim, "log_softmax", x.shape)
-    xp = xp_of(x.data)
-    shifted = x.data - _max_keep(x.data, axis)
+    xp = xp_of(x.array)
+    shifted = x.array - _max_keep(x.array, axis)
     out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(g):

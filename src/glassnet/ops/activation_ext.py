@@ -42,7 +42,7 @@ def _softplus(d, xp):
 def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x) (swish); d/dx = σ(x)·(1 + x·(1 − σ(x)))."""
     x = as_float(tensor_arg(x, "silu"))
-    d = x.data
+    d = x.array
     s = _sig(d, xp_of(d))
     with np.errstate(**_QUIET):
         out = d * s
@@ -56,7 +56,7 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
 def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)); d/dx = t + x·σ(x)·(1 − t²) with t = tanh(softplus(x))."""
     x = as_float(tensor_arg(x, "mish"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     with np.errstate(**_QUIET):
         t = xp.tanh(_softplus(d, xp))
@@ -88,7 +88,7 @@ def selu(x: Tensor, inplace: bool = False) -> Tensor:
 def _elu(x: Tensor, alpha: float, scale: float, inv: float, name: str) -> Tensor:
     """scale·x for x > 0, scale·α·(e^(inv·x) − 1) otherwise (PyTorch's elu kernel)."""
     x = as_float(tensor_arg(x, name[:-len("Backward")].lower()))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     neg = d <= 0
     with np.errstate(**_QUIET):
@@ -101,7 +101,7 @@ def _elu(x: Tensor, alpha: float, scale: float, inv: float, name: str) -> Tensor
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(βx))/β, and x itself where βx > threshold; d/dx = σ(βx) (1 above)."""
     x = as_float(tensor_arg(x, "softplus"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     bx = d * beta
     lin = bx > threshold
@@ -114,7 +114,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 def logsigmoid(x: Tensor) -> Tensor:
     """log σ(x) = −softplus(−x), stable for any x; d/dx = σ(−x) = 1 − σ(x)."""
     x = as_float(tensor_arg(x, "logsigmoid"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     out = (-_softplus(-d, xp)).astype(d.dtype)
     return make(out, (x,), lambda g: (g * _sig(-d, xp),), "LogSigmoidBackward")
@@ -123,7 +123,7 @@ def logsigmoid(x: Tensor) -> Tensor:
 def softsign(x: Tensor) -> Tensor:
     """x/(1 + |x|); d/dx = 1/(1 + |x|)²."""
     x = as_float(tensor_arg(x, "softsign"))
-    d = x.data
+    d = x.array
     a = xp_of(d).abs(d)
     den = 1 + a
     with np.errstate(**_QUIET):          # PyTorch's composite 1/den − |x|/den²: NaN at ±inf
@@ -135,7 +135,7 @@ def softsign(x: Tensor) -> Tensor:
 def tanhshrink(x: Tensor) -> Tensor:
     """x − tanh(x); d/dx = tanh²(x)."""
     x = as_float(tensor_arg(x, "tanhshrink"))
-    d = x.data
+    d = x.array
     t = xp_of(d).tanh(d)
     return make(d - t, (x,), lambda g: (g * (t * t),), "TanhshrinkBackward")
 
@@ -148,15 +148,15 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         raise ValueError(f"hardtanh(min_val={min_val}, max_val={max_val}): min_val must be "
                          f"<= max_val")
     tensor_arg(x, "hardtanh")
-    xp = xp_of(x.data)
-    if x.data.dtype.kind == "b":
+    xp = xp_of(x.array)
+    if x.array.dtype.kind == "b":
         raise TypeError("hardtanh(): bool inputs are not supported (as in PyTorch)")
-    if x.data.dtype.kind in "iu":      # integers stay integers; bounds truncated, as in torch
-        if x.data.dtype.kind == "u" and min_val < 0:
+    if x.array.dtype.kind in "iu":      # integers stay integers; bounds truncated, as in torch
+        if x.array.dtype.kind == "u" and min_val < 0:
             raise ValueError(f"hardtanh(min_val={min_val}): cannot clamp an unsigned "
                              f"{x.dtype} tensor to negative limits (as in PyTorch)")
-        return result_tensor(xp.clip(x.data, math.trunc(min_val), math.trunc(max_val)))
-    d = x.data
+        return result_tensor(xp.clip(x.array, math.trunc(min_val), math.trunc(max_val)))
+    d = x.array
     inside = ~((d <= min_val) | (d >= max_val))
     out = xp.minimum(xp.maximum(d, d.dtype.type(min_val)), d.dtype.type(max_val))
     return make(out, (x,), lambda g: (g * inside,), "HardtanhBackward")
@@ -164,7 +164,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
     """min(max(0, x), 6) = hardtanh(x, 0, 6)."""
-    if tensor_arg(x, "relu6").data.dtype.kind == "b":
+    if tensor_arg(x, "relu6").array.dtype.kind == "b":
         raise TypeError("relu6(): bool inputs are not supported (as in PyTorch)")
     return hardtanh(x, 0.0, 6.0)
 
@@ -172,7 +172,7 @@ def relu6(x: Tensor, inplace: bool = False) -> Tensor:
 def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3)/6: 0 below −3, 1 above 3; d/dx = 1/6 strictly inside (−3, 3)."""
     x = as_float(tensor_arg(x, "hardsigmoid"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     inside = (d > -3) & (d < 3)
     out = xp.minimum(xp.maximum(d / 6 + 0.5, 0), 1).astype(d.dtype)
@@ -182,7 +182,7 @@ def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
 def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     """x·relu6(x + 3)/6; d/dx = 0 for x <= −3, x/3 + 1/2 for −3 < x < 3, 1 for x >= 3."""
     x = as_float(tensor_arg(x, "hardswish"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     with np.errstate(**_QUIET):
         out = (d * xp.minimum(xp.maximum(d + 3, 0), 6) / 6).astype(d.dtype)
@@ -199,7 +199,7 @@ def softmin(x: Tensor, dim: int = -1) -> Tensor:
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0; the gradient is 0 on [−lambd, lambd] (and passes at NaN)."""
     x = as_float(tensor_arg(x, "hardshrink"))
-    d = x.data
+    d = x.array
     dead = (d >= -lambd) & (d <= lambd)
     out = xp_of(d).where(dead, 0, d).astype(d.dtype)
     return make(out, (x,), lambda g: (g * ~dead,), "HardshrinkBackward")
@@ -210,7 +210,7 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     if not lambd >= 0:
         raise ValueError(f"softshrink(lambd={lambd}): lambd must be >= 0")
     x = as_float(tensor_arg(x, "softshrink"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     dead = (d >= -lambd) & (d <= lambd)
     out = xp.where(dead, 0, d - xp.sign(d) * lambd).astype(d.dtype)
@@ -242,7 +242,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """
     tensor_arg(x, "prelu")
     tensor_arg(weight, "prelu")
-    c = weight.data.size
+    c = weight.array.size
     if c != 1 and (x.ndim < 2 or x.shape[1] != c):
         raise ValueError(f"prelu(): weight has {c} slopes, the input of shape "
                          f"{tuple(x.shape)} must have {c} channels in dim 1")
@@ -250,10 +250,10 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     if x.dtype != weight.dtype:
         raise TypeError(f"prelu(): input is {x.dtype} but weight is {weight.dtype} (convert "
                         f"one, e.g. the layer with .to({str(x.dtype)!r}); PyTorch refuses too)")
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     shape = (1, c) + (1,) * (d.ndim - 2) if c != 1 else ()
-    w = weight.data.reshape(shape)
+    w = weight.array.reshape(shape)
     pos = d > 0
     out = xp.where(pos, d, w * d).astype(d.dtype)
 
@@ -261,7 +261,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
         gx = g * xp.where(pos, 1, w).astype(g.dtype) if x.requires_grad else None
         gw = None
         if weight.requires_grad:
-            gw = unbroadcast(g * xp.where(pos, 0, d), shape).reshape(weight.data.shape)
-            gw = gw.astype(weight.data.dtype)
+            gw = unbroadcast(g * xp.where(pos, 0, d), shape).reshape(weight.array.shape)
+            gw = gw.astype(weight.array.dtype)
         return gx, gw
     return make(out, (x, weight), backward, "PreluBackward")

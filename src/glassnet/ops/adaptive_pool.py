@@ -66,7 +66,7 @@ def adaptive_max_pool_nd(who: str, nd: int, x: Tensor, output_size) -> tuple:
     """(output, int64 indices), both (N, C, *S_out); indices are flat in each (n, c) plane."""
     outs = _output_size(who, x, nd, output_size)
     x = real_input(x, who)
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     N, C, size = xd.shape[0], xd.shape[1], tuple(xd.shape[2:])
     P = math.prod(size)

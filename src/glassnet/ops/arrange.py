@@ -28,10 +28,10 @@ def _dims(dims, a: Tensor, name: str) -> tuple:
 def flip(a: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (int or tuple). Shape: unchanged."""
     axes = _dims(dims, a, "flip")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if a.ndim == 0 or not axes:
-        return make(a.data.copy(), (a,), lambda g: (g,), "FlipBackward")
-    return make(xp.flip(a.data, axes).copy(), (a,), lambda g: (xp.flip(g, axes),),
+        return make(a.array.copy(), (a,), lambda g: (g,), "FlipBackward")
+    return make(xp.flip(a.array, axes).copy(), (a,), lambda g: (xp.flip(g, axes),),
                 "FlipBackward")
 
 
@@ -69,7 +69,7 @@ def roll(a: Tensor, shifts, dims=None) -> Tensor:
         if len(shifts_t) != 1:
             raise ArgumentError(f"roll(shifts={shifts!r}): without dims expected one shift")
         s = int(shifts_t[0])
-        out = _roll(a.data.reshape(-1), (s,), (0,)).reshape(a.shape)
+        out = _roll(a.array.reshape(-1), (s,), (0,)).reshape(a.shape)
         return make(out, (a,), lambda g: (_roll(g.reshape(-1), (-s,), (0,)).reshape(a.shape),),
                     "RollBackward")
     axes = norm_dim(dims, a.ndim, "roll", a.shape)
@@ -77,9 +77,9 @@ def roll(a: Tensor, shifts, dims=None) -> Tensor:
         raise ArgumentError(f"roll(shifts={shifts!r}, dims={dims!r}): expected as many shifts as "
                             f"dims")
     if a.ndim == 0:
-        return make(a.data.copy(), (a,), lambda g: (g,), "RollBackward")
+        return make(a.array.copy(), (a,), lambda g: (g,), "RollBackward")
     back = tuple(-int(s) for s in shifts_t)
-    return make(_roll(a.data, shifts_t, axes), (a,), lambda g: (_roll(g, back, axes),),
+    return make(_roll(a.array, shifts_t, axes), (a,), lambda g: (_roll(g, back, axes),),
                 "RollBackward")
 
 
@@ -91,10 +91,10 @@ def movedim(a: Tensor, source, destination) -> Tensor:
     if len(src) != len(dst):
         raise ValueError(f"movedim(source={source!r}, destination={destination!r}): expected "
                          f"as many destinations as sources")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if a.ndim == 0:
-        return make(a.data.copy(), (a,), lambda g: (g,), "MovedimBackward")
-    return make(xp.moveaxis(a.data, src, dst), (a,), lambda g: (xp.moveaxis(g, dst, src),),
+        return make(a.array.copy(), (a,), lambda g: (g,), "MovedimBackward")
+    return make(xp.moveaxis(a.array, src, dst), (a,), lambda g: (xp.moveaxis(g, dst, src),),
                 "MovedimBackward")
 
 
@@ -139,9 +139,9 @@ def repeat_interleave(a: Tensor, repeats=None, dim=None, *, output_size=None) ->
 
     Backward: each element's gradient is the sum over its copies.
     """
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if repeats is None:
-        c = a.data.reshape(-1)
+        c = a.array.reshape(-1)
         if c.dtype.kind not in "iu" or (c.size and int(c.min()) < 0):
             raise ValueError("repeat_interleave(repeats): expected non-negative integer counts")
         return Tensor(xp.repeat(xp.arange(c.size, dtype=np.int64), c))
@@ -154,7 +154,7 @@ def repeat_interleave(a: Tensor, repeats=None, dim=None, *, output_size=None) ->
         if a.ndim == 0:
             a = reshape(a, (1,))
     n = a.shape[d]
-    r = repeats.data if isinstance(repeats, Tensor) else repeats
+    r = repeats.array if isinstance(repeats, Tensor) else repeats
     if isinstance(r, bool) or (isinstance(r, (int, np.integer)) and r < 0):
         raise ValueError(f"repeat_interleave(repeats={repeats!r}): expected a non-negative int "
                          f"or tensor of counts")
@@ -174,7 +174,7 @@ def repeat_interleave(a: Tensor, repeats=None, dim=None, *, output_size=None) ->
     def backward(g):
         full = xp.broadcast_to(src.reshape((-1,) + (1,) * (a.ndim - 1 - d)), g.shape)
         return (along_add(a.shape, d, full, g),)
-    return make(xp.take(a.data, src, axis=d), (a,), backward, "RepeatInterleaveBackward")
+    return make(xp.take(a.array, src, axis=d), (a,), backward, "RepeatInterleaveBackward")
 
 
 def meshgrid(*tensors, indexing: str = "ij") -> tuple:
@@ -193,7 +193,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
         if not isinstance(x, Tensor) or x.ndim > 1:
             raise ValueError(f"meshgrid(): expected 0-d or 1-d tensors, got "
                              f"{getattr(x, 'shape', type(x).__name__)} at position {i}")
-    sizes = [x.data.size for x in tensors]
+    sizes = [x.array.size for x in tensors]
     pos = list(range(len(tensors)))
     if indexing == "xy" and len(tensors) >= 2:
         pos[0], pos[1] = 1, 0
@@ -203,6 +203,6 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     out = []
     for p, x in zip(pos, tensors):
         view = [1] * len(tensors)
-        view[p] = x.data.size
+        view[p] = x.array.size
         out.append(expand(reshape(x, tuple(view)), tuple(shape)))
     return tuple(out)

@@ -83,7 +83,7 @@ def dstack(tensors) -> Tensor:
 def column_stack(tensors) -> Tensor:
     """1-D (and 0-d) tensors become columns, then ``hstack``."""
     ts = _tensors(tensors, "column_stack")
-    return hstack([reshape(t, (t.data.size, 1)) if t.ndim <= 1 else t for t in ts])
+    return hstack([reshape(t, (t.array.size, 1)) if t.ndim <= 1 else t for t in ts])
 
 
 def broadcast_shapes(*shapes) -> tuple:
@@ -178,13 +178,13 @@ def diff(a: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Ten
         m = x.shape[d]
         hi = getitem(x, (slice(None),) * d + (slice(1, m),))
         lo = getitem(x, (slice(None),) * d + (slice(0, max(m - 1, 0)),))
-        x = hi - lo if x.data.dtype.kind != "b" else Tensor(hi.data != lo.data)
+        x = hi - lo if x.array.dtype.kind != "b" else Tensor(hi.array != lo.array)
     return x
 
 
 def block_diag(*tensors) -> Tensor:
     """A block-diagonal matrix of the (0-d, 1-d or 2-d) tensors, zeros elsewhere."""
-    ts = [t if t.ndim == 2 else reshape(t, (1, t.data.size)) for t in
+    ts = [t if t.ndim == 2 else reshape(t, (1, t.array.size)) for t in
           _tensors(tensors, "block_diag")]
     if any(t.ndim > 2 for t in tensors):
         raise ValueError("block_diag(): expected tensors with at most 2 dims")

@@ -222,22 +222,22 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     same_device("conv2d", x, weight, bias)
     Ho = conv_output_size(H, kh, s[0], sum(pads[0]), d[0])
     Wo = conv_output_size(W, kw, s[1], sum(pads[1]), d[1])
-    xp = xp_of(x.data)
-    xpad = pad_nhwc(nhwc_view(x.data), pads)
+    xp = xp_of(x.array)
+    xpad = pad_nhwc(nhwc_view(x.array), pads)
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
     fused = G == 1 and bias is not None                          # bias rides in the GEMM
     if G == 1:
         patches = im2col if C >= 8 else im2col_planes
         A = patches(xpad, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
-        Wm = weight.data.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
-        out = xp.matmul(A, xp.concatenate([Wm, bias.data[None].astype(Wm.dtype)]) if fused else Wm)
+        Wm = weight.array.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
+        out = xp.matmul(A, xp.concatenate([Wm, bias.array[None].astype(Wm.dtype)]) if fused else Wm)
     else:                                                        # one batched GEMM
         cols = windows(xpad, (kh, kw), s, d, (Ho, Wo))
         A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
-        Wm = weight.data.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
+        Wm = weight.array.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
         out = xp.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
     if bias is not None and not fused:
-        out += bias.data
+        out += bias.array
     y = nchw_view(out.reshape(N, Ho, Wo, O))
 
     def backward(g):
@@ -258,7 +258,7 @@ def _conv2d(x, weight, bias, s, pads, d, G):
             gw = xp.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
             gw = xp.ascontiguousarray(gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw))
         if x.requires_grad and G == 1:
-            gx = nchw_view(conv_input_grad(g2, weight.data, (H, W), (Ho, Wo), s, pads, d))
+            gx = nchw_view(conv_input_grad(g2, weight.array, (H, W), (Ho, Wo), s, pads, d))
         elif x.requires_grad:
             dA = xp.matmul(g2, Wm.transpose(0, 2, 1))            # (G, L, K)
             dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)   # (L, kk, G, C_g)
@@ -383,15 +383,15 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         raise ValueError(f"conv_transpose2d: padding {p} leaves no output for input "
                          f"{(H, W)} (H_out, W_out = {Ho}, {Wo})")
     same_device("conv_transpose2d", x, weight, bias)
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     K = kh * kw * O
-    xn = nhwc_view(x.data).reshape(N * H * W, Ci)
-    Wm = weight.data.transpose(0, 2, 3, 1).reshape(Ci, K)      # (C_in, k_h·k_w·C_out)
+    xn = nhwc_view(x.array).reshape(N * H * W, Ci)
+    Wm = weight.array.transpose(0, 2, 3, 1).reshape(Ci, K)      # (C_in, k_h·k_w·C_out)
     cols = xp.matmul(xn, Wm).reshape(N, H, W, kh, kw, O)
     yfull = col2im(cols, full, s, d)
     y = yfull[:, p[0]:p[0] + Ho, p[1]:p[1] + Wo]
     if bias is not None:
-        y = y + bias.data
+        y = y + bias.array
     y = nchw_view(y)
 
     def backward(g):

@@ -113,16 +113,16 @@ def conv_nd(who: str, x: Tensor, weight: Tensor, bias, s: tuple, pads: tuple, d:
     same_device(who, x, weight, bias)
     out_size = tuple(conv_output_size(n, ki, si, sum(p), di)
                      for n, ki, si, p, di in zip(size, k, s, pads, d))
-    xp = xp_of(x.data)
-    xpad = pad_last(channels_last(x.data), pads)
+    xp = xp_of(x.array)
+    xpad = pad_last(channels_last(x.array), pads)
     L, Og, KK = N * math.prod(out_size), O // G, math.prod(k)
     A = windows_nd(xpad, k, s, d, out_size).reshape(L, KK, G, Cg)     # the one copy
     A = xp.ascontiguousarray(A.transpose(2, 0, 1, 3)).reshape(G, L, KK * Cg)
     perm = (0,) + tuple(range(3, 3 + nd)) + (2, 1)                     # (G, *k, C_g, O_g)
-    Wm = weight.data.reshape((G, Og, Cg) + k).transpose(perm).reshape(G, KK * Cg, Og)
+    Wm = weight.array.reshape((G, Og, Cg) + k).transpose(perm).reshape(G, KK * Cg, Og)
     out = xp.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
     if bias is not None:
-        out += bias.data
+        out += bias.array
     y = channels_first(out.reshape((N,) + out_size + (O,)))
 
     def backward(g):
@@ -194,18 +194,18 @@ def conv_transpose_nd(who: str, nd: int, x: Tensor, weight: Tensor, bias, stride
         raise ValueError(f"{who}: padding {p} leaves no output for input {tuple(size)} "
                          f"(output size {out_size})")
     same_device(who, x, weight, bias)
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     O, Cig, KK = Og * G, Ci // G, math.prod(k)
     Lin = N * math.prod(size)
-    xg = channels_last(x.data).reshape(Lin, G, Cig).transpose(1, 0, 2)     # (G, L_in, C_ig)
+    xg = channels_last(x.array).reshape(Lin, G, Cig).transpose(1, 0, 2)     # (G, L_in, C_ig)
     perm = (0, 1) + tuple(range(3, 3 + nd)) + (2,)                       # (G, C_ig, *k, O_g)
-    Wm = weight.data.reshape((G, Cig, Og) + k).transpose(perm).reshape(G, Cig, KK * Og)
+    Wm = weight.array.reshape((G, Cig, Og) + k).transpose(perm).reshape(G, Cig, KK * Og)
     cols = xp.matmul(xg, Wm).reshape(G, Lin, KK, Og).transpose(1, 2, 0, 3)  # (L, K, G, O_g)
     yfull = col2im_nd(cols.reshape((N,) + tuple(size) + k + (O,)), full, s, d)
     crop = tuple((pi, f - pi - o) for pi, f, o in zip(p, full, out_size))
     y = yfull[inner(crop, out_size)]
     if bias is not None:
-        y = y + bias.data
+        y = y + bias.array
     y = channels_first(y)
 
     def backward(g):

@@ -24,7 +24,7 @@ How the fast path works (``convlstm2d_reference`` below computes the same from p
   and cols(X)ᵀ·dA (bias included), and the input gradient, are big GEMMs over all L·R rows
   (the hidden one in chunks of steps, at most ``PATCH_FLOATS`` patch elements at a time).
 
-Device-ready: every array is created and transformed through ``xp = xp_of(x.data)`` (NumPy on
+Device-ready: every array is created and transformed through ``xp = xp_of(x.array)`` (NumPy on
 the CPU, CuPy on a GPU), and the zero initial state is created on the input's device. The
 patch helpers it shares with ``ops/conv.py`` (``pad_nhwc``, ``im2col``, ``col2im``) must be
 device-ready too for the layer to run off the CPU.
@@ -84,7 +84,7 @@ def convlstm2d(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight: Tensor,
     """
     L, N, C, H, W, Ch = _check("convlstm2d", x, h0, c0, weight, bias)
     same_device("convlstm2d", x, h0, c0, weight, bias)
-    xp, dt = xp_of(x.data), weight.data.dtype
+    xp, dt = xp_of(x.array), weight.array.dtype
     if h0 is None:
         h0 = Tensor(xp.zeros((N, Ch, H, W), dt))      # on the input's device
     if c0 is None:
@@ -98,11 +98,11 @@ def convlstm2d(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight: Tensor,
 
 def _take(core: Tensor, key, axes) -> Tensor:
     """A slice of the (channels-last) state buffer as a (channels-first view) graph node."""
-    out = core.data[key].transpose(axes)
+    out = core.array[key].transpose(axes)
     inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
 
     def backward(g):
-        grad = xp_of(g).zeros_like(core.data)
+        grad = xp_of(g).zeros_like(core.array)
         grad[key] = g.transpose(inverse)
         return (grad,)
     return make(out, (core,), backward, "ConvLSTMOutBackward")
@@ -111,7 +111,7 @@ def _take(core: Tensor, key, axes) -> Tensor:
 def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
     """Forward over time. Returns S (2, L+1, N, H, W, C_h): S[0] hidden, S[1] cell states,
     S[:, 0] the initial state and S[:, t+1] the state after step t (channels-last)."""
-    Wt, dt = weight.data, weight.data.dtype
+    Wt, dt = weight.array, weight.array.dtype
     xp = xp_of(Wt)
     O, (kh, kw) = 4 * Ch, Wt.shape[2:]
     k, one = (kh, kw), (1, 1)
@@ -119,11 +119,11 @@ def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
     (pt, _), (pl, _) = pads
     R = N * H * W
     # input part of every step: one im2col + GEMM; bias as a ones column
-    Xn = nhwc_view(x.data.reshape(L * N, C, H, W))
+    Xn = nhwc_view(x.array.reshape(L * N, C, H, W))
     Xcols = im2col(pad_nhwc(Xn, pads), k, one, one, (H, W), ones_column=bias is not None)
     Wx = Wt[:, :C].transpose(2, 3, 1, 0).reshape(kh * kw * C, O)
     if bias is not None:
-        Wx = xp.concatenate([Wx, bias.data[None].astype(dt)])
+        Wx = xp.concatenate([Wx, bias.array[None].astype(dt)])
     XW = (Xcols @ Wx).reshape(L, R, O)
     # σ(a) = 1/(1 + exp(−a)) and tanh(a) = 2σ(2a) − 1: scale the gate columns once
     scale = xp.full(O, -1, dt)
@@ -132,8 +132,8 @@ def _core(x, h0, c0, weight, bias, L, N, C, H, W, Ch):
     Wh = Wt[:, C:].transpose(2, 3, 1, 0).reshape(kh * kw * Ch, O)
     WhS = Wh * scale
     S = xp.empty((2, L + 1, N, H, W, Ch), dt)
-    S[0, 0] = nhwc_view(h0.data)
-    S[1, 0] = nhwc_view(c0.data)
+    S[0, 0] = nhwc_view(h0.array)
+    S[1, 0] = nhwc_view(c0.array)
     hpad = pad_nhwc(S[0, 0], pads)                  # zero border stays; interior per step
     acts = xp.empty((L, R, O), dt)                  # i, f, g, o of every step
     tcs = xp.empty((L, R, Ch), dt)                  # tanh(c_t)
@@ -246,7 +246,7 @@ def convlstm2d_reference(x: Tensor, h0: Tensor | None, c0: Tensor | None, weight
     time. Slow; it is the readable statement of the equations and the tests' reference.
     """
     L, N, C, H, W, Ch = _check("convlstm2d_reference", x, h0, c0, weight, bias)
-    xp, dt = xp_of(x.data), weight.data.dtype
+    xp, dt = xp_of(x.array), weight.array.dtype
     h = h0 if h0 is not None else Tensor(xp.zeros((N, Ch, H, W), dt))
     c = c0 if c0 is not None else Tensor(xp.zeros((N, Ch, H, W), dt))
     outs = []

@@ -14,7 +14,7 @@ __all__ = ["count_nonzero", "bincount", "unique", "searchsorted", "bucketize", "
 
 def _data(x, name: str, arg: str = "input"):
     if isinstance(x, Tensor):
-        return x.data
+        return x.array
     if isinstance(x, (int, float, bool, np.number, np.ndarray, list, tuple)):
         return np.asarray(x)
     raise TypeError(f"{name}(): expected a tensor for {arg}, got {type(x).__name__}")

@@ -82,8 +82,8 @@ def ctc_loss_per_sample(log_probs: Tensor, targets: np.ndarray, input_lengths: n
     Shape:
         output: (N,), the dtype of ``log_probs``.
     """
-    dtype, device = log_probs.data.dtype, device_of(log_probs.data)
-    lp = to_host(log_probs.data).astype(np.float64)
+    dtype, device = log_probs.array.dtype, device_of(log_probs.array)
+    lp = to_host(log_probs.array).astype(np.float64)
     T, N, _ = lp.shape
     tl = np.asarray(target_lengths, np.int64)
     end = np.asarray(input_lengths, np.int64) - 1                 # last frame of each sample

@@ -13,8 +13,8 @@ def move(a: Tensor, device) -> Tensor:
         >>> y = move(gn.ones(3), "cpu")
     """
     target = normalize_device(device)
-    src = device_of(a.data)
+    src = device_of(a.array)
     if src == target:
         return a
-    return make(to_device(a.data, target), (a,), lambda g: (to_device(g, src),),
+    return make(to_device(a.array, target), (a,), lambda g: (to_device(g, src),),
                 "ToCopyBackward")

@@ -93,8 +93,8 @@ def einsum(equation: str, *operands) -> Tensor:
             if sizes.setdefault(c, n) != n:
                 raise ArgumentError(f"einsum({equation!r}): subscript {c!r} has size {sizes[c]} "
                                     f"and {n} (operand shapes {[y.shape for y in operands]})")
-    xp = xp_of(operands[0].data)
-    data = [x.data for x in operands]
+    xp = xp_of(operands[0].array)
+    data = [x.array for x in operands]
     spec = ",".join(terms) + "->" + rhs
     out = xp.asarray(xp.einsum(spec, *data))
     if out.dtype == bool and set("".join(terms)) - set(rhs):

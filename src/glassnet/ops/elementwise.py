@@ -16,12 +16,12 @@ def add(a, b, *, alpha=1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     a, b = binary_operands(a, b, "add")
-    sa, sb = a.data.shape, b.data.shape
+    sa, sb = a.array.shape, b.array.shape
 
     def backward(g):
         return (unbroadcast(g, sa) if a.requires_grad else None,
                 unbroadcast(g, sb) if b.requires_grad else None)
-    return make(a.data + b.data, (a, b), backward, "AddBackward")
+    return make(a.array + b.array, (a, b), backward, "AddBackward")
 
 
 def sub(a, b, *, alpha=1) -> Tensor:
@@ -29,21 +29,21 @@ def sub(a, b, *, alpha=1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     a, b = binary_operands(a, b, "sub")
-    sa, sb = a.data.shape, b.data.shape
+    sa, sb = a.array.shape, b.array.shape
 
     def backward(g):
         return (unbroadcast(g, sa) if a.requires_grad else None,
                 unbroadcast(-g, sb) if b.requires_grad else None)
-    return make(a.data - b.data, (a, b), backward, "SubBackward")
+    return make(a.array - b.array, (a, b), backward, "SubBackward")
 
 
 def mul(a, b) -> Tensor:
     a, b = binary_operands(a, b, "mul")
 
     def backward(g):
-        return (unbroadcast(g * b.data, a.data.shape) if a.requires_grad else None,
-                unbroadcast(g * a.data, b.data.shape) if b.requires_grad else None)
-    return make(a.data * b.data, (a, b), backward, "MulBackward")
+        return (unbroadcast(g * b.array, a.array.shape) if a.requires_grad else None,
+                unbroadcast(g * a.array, b.array.shape) if b.requires_grad else None)
+    return make(a.array * b.array, (a, b), backward, "MulBackward")
 
 
 def div(a, b, *, rounding_mode=None) -> Tensor:
@@ -56,36 +56,36 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
         from .math import _rounded_div  # noqa: PLC0415  (math builds on this module)
         return _rounded_div(a, b, rounding_mode, "div")
     a, b = binary_operands(a, b, "div")
-    if a.data.dtype.kind != "f":                     # true division gives floats, like torch
-        a, b = Tensor(a.data.astype(np.float32)), Tensor(b.data.astype(np.float32))
-    out = a.data / b.data
+    if a.array.dtype.kind != "f":                     # true division gives floats, like torch
+        a, b = Tensor(a.array.astype(np.float32)), Tensor(b.array.astype(np.float32))
+    out = a.array / b.array
 
     def backward(g):
-        return (unbroadcast(g / b.data, a.data.shape) if a.requires_grad else None,
-                unbroadcast(-g * out / b.data, b.data.shape) if b.requires_grad else None)
+        return (unbroadcast(g / b.array, a.array.shape) if a.requires_grad else None,
+                unbroadcast(-g * out / b.array, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "DivBackward")
 
 
 def pow(a, b) -> Tensor:
     """a ** b. With a constant exponent the gradient is b·a^(b-1)."""
     a, b = binary_operands(a, b, "pow")
-    xp = xp_of(a.data)
-    if a.data.dtype.kind in "iub" and bool((b.data < 0).any()):
+    xp = xp_of(a.array)
+    if a.array.dtype.kind in "iub" and bool((b.array < 0).any()):
         raise ArgumentError("pow(): integers to negative integer powers are not allowed "
                             "(as in PyTorch; use a float base)")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = _power(xp, a.data, b.data)       # 0 ** -1 = inf, (-2) ** 0.5 = nan, as torch
+        out = _power(xp, a.array, b.array)       # 0 ** -1 = inf, (-2) ** 0.5 = nan, as torch
 
     def backward(g):
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if a.requires_grad:      # b·a^(b-1), and exactly 0 where b == 0 (even at a = 0)
-                da = xp.where(b.data == 0, 0, b.data * _power(xp, a.data, b.data - 1))
-                ga = unbroadcast(g * da.astype(out.dtype), a.data.shape)
+                da = xp.where(b.array == 0, 0, b.array * _power(xp, a.array, b.array - 1))
+                ga = unbroadcast(g * da.astype(out.dtype), a.array.shape)
             if b.requires_grad:      # a^b·log(a), PyTorch's: 0 at a = 0 for b >= 0; NaN for
-                db = out * xp.log(a.data)            # a < 0, ±inf at a = 0 for b < 0 ...
-                db = xp.where((a.data == 0) & (b.data >= 0), 0, db)
-                gb = unbroadcast(g * db.astype(out.dtype), b.data.shape)
+                db = out * xp.log(a.array)            # a < 0, ±inf at a = 0 for b < 0 ...
+                db = xp.where((a.array == 0) & (b.array >= 0), 0, db)
+                gb = unbroadcast(g * db.astype(out.dtype), b.array.shape)
         return ga, gb
     return make(out, (a, b), backward, "PowBackward")
 
@@ -101,39 +101,39 @@ def _power(xp, a, b):
 
 
 def neg(a: Tensor) -> Tensor:
-    return make(-a.data, (a,), lambda g: (-g,), "NegBackward")
+    return make(-a.array, (a,), lambda g: (-g,), "NegBackward")
 
 
 def exp(a: Tensor) -> Tensor:
     a = as_float(a)
-    out = xp_of(a.data).exp(a.data)
+    out = xp_of(a.array).exp(a.array)
     return make(out, (a,), lambda g: (g * out,), "ExpBackward")
 
 
 def log(a: Tensor) -> Tensor:
     a = as_float(a)
-    return make(xp_of(a.data).log(a.data), (a,), lambda g: (g / a.data,), "LogBackward")
+    return make(xp_of(a.array).log(a.array), (a,), lambda g: (g / a.array,), "LogBackward")
 
 
 def sqrt(a: Tensor) -> Tensor:
     a = as_float(a)
-    out = xp_of(a.data).sqrt(a.data)
+    out = xp_of(a.array).sqrt(a.array)
     return make(out, (a,), lambda g: (g / (2 * out),), "SqrtBackward")
 
 
 def abs(a: Tensor) -> Tensor:
-    xp = xp_of(a.data)
-    return make(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),), "AbsBackward")
+    xp = xp_of(a.array)
+    return make(xp.abs(a.array), (a,), lambda g: (g * xp.sign(a.array),), "AbsBackward")
 
 
 def sign(a: Tensor) -> Tensor:
     """-1, 0 or 1 (0 for NaN, as in PyTorch); the gradient is 0."""
     if not isinstance(a, Tensor):
         raise TypeError(f"sign(): argument 'input' must be a Tensor, got {type(a).__name__}")
-    xp = xp_of(a.data)
-    if a.data.dtype.kind == "b":
-        return Tensor(a.data.copy())
-    out = xp.sign(a.data)
+    xp = xp_of(a.array)
+    if a.array.dtype.kind == "b":
+        return Tensor(a.array.copy())
+    out = xp.sign(a.array)
     if out.dtype.kind == "f":
         out = xp.where(xp.isnan(out), 0, out).astype(out.dtype)
     return make(out, (a,), lambda g: (xp.zeros_like(g),), "SignBackward")
@@ -156,19 +156,19 @@ def clamp(a: Tensor, min=None, max=None) -> Tensor:
             raise TypeError("clamp(): min/max tensors that require grad are not supported; "
                             "use maximum()/minimum() to differentiate through the bounds")
         same_device("clamp", a, *(v for v in (min, max) if isinstance(v, Tensor)))
-        min = min.data if isinstance(min, Tensor) else min
-        max = max.data if isinstance(max, Tensor) else max
-    xp = xp_of(a.data)
-    out = xp.clip(a.data, min, max)
-    if out.dtype != a.data.dtype and a.data.dtype.kind == "f":
-        out = out.astype(a.data.dtype)
+        min = min.array if isinstance(min, Tensor) else min
+        max = max.array if isinstance(max, Tensor) else max
+    xp = xp_of(a.array)
+    out = xp.clip(a.array, min, max)
+    if out.dtype != a.array.dtype and a.array.dtype.kind == "f":
+        out = out.astype(a.array.dtype)
 
     def backward(g):
-        inside = xp.ones(a.data.shape, dtype=bool)
+        inside = xp.ones(a.array.shape, dtype=bool)
         if min is not None:
-            inside &= a.data >= min
+            inside &= a.array >= min
         if max is not None:
-            inside &= a.data <= max
+            inside &= a.array <= max
         return (g * inside,)
     return make(out, (a,), backward, "ClampBackward")
 
@@ -178,25 +178,25 @@ clip = clamp
 
 def _select(a, b, pick_a: np.ndarray, out: np.ndarray, name: str) -> Tensor:
     # ties split the gradient equally, as PyTorch does for maximum/minimum
-    tie = a.data == b.data
+    tie = a.array == b.array
     xp = xp_of(out)
 
     def backward(g):
         wa = xp.where(tie, 0.5, pick_a).astype(g.dtype)
-        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
-                unbroadcast(g * (1 - wa), b.data.shape) if b.requires_grad else None)
+        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
+                unbroadcast(g * (1 - wa), b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, name)
 
 
 def maximum(a, b) -> Tensor:
     a, b = binary_operands(a, b, "maximum")
-    return _select(a, b, a.data > b.data, xp_of(a.data).maximum(a.data, b.data),
+    return _select(a, b, a.array > b.array, xp_of(a.array).maximum(a.array, b.array),
                    "MaximumBackward")
 
 
 def minimum(a, b) -> Tensor:
     a, b = binary_operands(a, b, "minimum")
-    return _select(a, b, a.data < b.data, xp_of(a.data).minimum(a.data, b.data),
+    return _select(a, b, a.array < b.array, xp_of(a.array).minimum(a.array, b.array),
                    "MinimumBackward")
 
 
@@ -207,22 +207,22 @@ def where(cond, a, b) -> Tensor:
     two numbers live on ``cond``'s device.
     """
     if isinstance(cond, Tensor) and not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(xp_of(cond.data).asarray(a, dtype=_scalar_dtype(a)))
+        a = Tensor(xp_of(cond.array).asarray(a, dtype=_scalar_dtype(a)))
     a, b = binary_operands(a, b, "where")
-    xp = xp_of(a.data, b.data)
+    xp = xp_of(a.array, b.array)
     if isinstance(cond, Tensor):
         same_device("where", cond, a)
-        c = cond.data
+        c = cond.array
     else:
         c = xp.asarray(cond)               # a host mask/list for a device tensor is copied
     c = c.astype(bool)
 
     def backward(g):
-        return (unbroadcast(xp.where(c, g, 0).astype(g.dtype), a.data.shape)
+        return (unbroadcast(xp.where(c, g, 0).astype(g.dtype), a.array.shape)
                 if a.requires_grad else None,
-                unbroadcast(xp.where(c, 0, g).astype(g.dtype), b.data.shape)
+                unbroadcast(xp.where(c, 0, g).astype(g.dtype), b.array.shape)
                 if b.requires_grad else None)
-    return make(xp.where(c, a.data, b.data), (a, b), backward, "WhereBackward")
+    return make(xp.where(c, a.array, b.array), (a, b), backward, "WhereBackward")
 
 
 def _scalar_dtype(v):
@@ -234,14 +234,14 @@ def _scalar_dtype(v):
 
 def cast(a: Tensor, dtype) -> Tensor:
     dtype = np.dtype(dtype)
-    src = a.data.dtype
+    src = a.array.dtype
     if dtype.kind != "f":
-        return Tensor(a.data.astype(dtype))
-    return make(a.data.astype(dtype), (a,), lambda g: (g.astype(src),), "ToCopyBackward")
+        return Tensor(a.array.astype(dtype))
+    return make(a.array.astype(dtype), (a,), lambda g: (g.astype(src),), "ToCopyBackward")
 
 
 def clone(a: Tensor) -> Tensor:
-    return make(a.data.copy(), (a,), lambda g: (g,), "CloneBackward")
+    return make(a.array.copy(), (a,), lambda g: (g,), "CloneBackward")
 
 
 _ = to_tensor

@@ -62,7 +62,7 @@ def unfold(x: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     x = real_input(x, "unfold")                   # int/bool → float32, as for pooling
     N, C, H, W = x.shape
     out = _blocks("unfold", (H, W), k, d, pads, s)
-    y = _im2col(x.data, k, d, pads, s, out)
+    y = _im2col(x.array, k, d, pads, s, out)
 
     def backward(g):
         return (_col2im(g, C, (H, W), k, d, pads, s, out),)
@@ -83,7 +83,7 @@ def fold(x: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -
                          f"output_size {size}: expected (N, C·{kk}, {out[0] * out[1]})")
     C = x.shape[1] // kk
     x = real_input(x, "fold")                     # sums: int/bool → float32
-    y = _col2im(x.data, C, size, k, d, pads, s, out)
+    y = _col2im(x.array, C, size, k, d, pads, s, out)
 
     def backward(g):
         return (_im2col(g, k, d, pads, s, out),)

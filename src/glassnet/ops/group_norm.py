@@ -35,7 +35,7 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None,
         if p is not None and tuple(p.shape) != (C,):
             raise ValueError(f"group_norm: {name} must have shape ({C},), got {tuple(p.shape)}")
     same_device("group_norm", x, weight, bias)
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     if xd.size == 0:                                 # empty batch or spatial dim: as PyTorch
         return _empty(x, weight, bias, xp)
@@ -47,9 +47,9 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None,
     inv = (1.0 / xp.sqrt(var + xd.dtype.type(eps))).astype(xd.dtype)
     xhat = (xc * inv).reshape(xd.shape)
     cshape = (1, C) + (1,) * (xd.ndim - 2)
-    y = xhat * weight.data.reshape(cshape) if weight is not None else xhat.copy()
+    y = xhat * weight.array.reshape(cshape) if weight is not None else xhat.copy()
     if bias is not None:
-        y += bias.data.reshape(cshape)
+        y += bias.array.reshape(cshape)
     caxes = (0,) + tuple(range(2, xd.ndim))
 
     def backward(g):
@@ -58,7 +58,7 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None,
         gb = g.sum(axis=caxes) if bias is not None and bias.requires_grad else None
         gx = None
         if x.requires_grad:
-            h = (g * weight.data.reshape(cshape) if weight is not None else g).reshape(N, G, -1)
+            h = (g * weight.array.reshape(cshape) if weight is not None else g).reshape(N, G, -1)
             xh = xhat.reshape(N, G, -1)
             gx = h - h.mean(axis=2, keepdims=True) - xh * (h * xh).mean(axis=2, keepdims=True)
             gx = (gx * inv).reshape(xd.shape)
@@ -69,9 +69,9 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None,
 def _empty(x: Tensor, weight, bias, xp) -> Tensor:
     """The (empty) output for an empty input, with zero gradients for weight and bias."""
     def backward(g):
-        return (g, None if weight is None else xp.zeros_like(weight.data),
-                None if bias is None else xp.zeros_like(bias.data))
-    return make(x.data.copy(), (x, weight, bias), backward, "NativeGroupNormBackward")
+        return (g, None if weight is None else xp.zeros_like(weight.array),
+                None if bias is None else xp.zeros_like(bias.array))
+    return make(x.array.copy(), (x, weight, bias), backward, "NativeGroupNormBackward")
 
 
 def instance_norm(x: Tensor, running_mean: Tensor | None = None,
@@ -94,22 +94,22 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None,
                              "running_var")
         return batch_norm(x, running_mean, running_var, weight, bias, False, 0.0, eps)
     C = x.shape[1]
-    if x.data.size == 0:
+    if x.array.size == 0:
         return group_norm(x, C, weight, bias, eps)
-    m = x.data.size // (x.shape[0] * C)
+    m = x.array.size // (x.shape[0] * C)
     if m <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element per channel "
                          f"when using input statistics, got input {tuple(x.shape)}")
     if running_mean is not None:
-        xd = x.data
+        xd = x.array
         axes = tuple(range(2, xd.ndim))
         mean = xd.mean(axis=axes)                                 # (N, C)
         var = xd.var(axis=axes, ddof=1)
-        mom = running_mean.data.dtype.type(momentum)
-        running_mean.data *= 1 - mom
-        running_mean.data += (mom * mean.mean(axis=0)).astype(running_mean.dtype)
-        running_var.data *= 1 - mom
-        running_var.data += (mom * var.mean(axis=0)).astype(running_var.dtype)
+        mom = running_mean.array.dtype.type(momentum)
+        running_mean.array *= 1 - mom
+        running_mean.array += (mom * mean.mean(axis=0)).astype(running_mean.dtype)
+        running_var.array *= 1 - mom
+        running_var.array += (mom * var.mean(axis=0)).astype(running_var.dtype)
     return group_norm(x, C, weight, bias, eps)
 
 
@@ -129,21 +129,21 @@ def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     if weight is not None and tuple(weight.shape) != shape:
         raise ValueError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
     same_device("rms_norm", x, weight)
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     e = np.finfo(xd.dtype).eps if eps is None else eps
     axes = tuple(range(xd.ndim - k, xd.ndim))
     inv = (1.0 / xp.sqrt(xp.mean(xp.square(xd), axis=axes, keepdims=True) +
                          xd.dtype.type(e))).astype(xd.dtype)
     xhat = xd * inv
-    y = xhat * weight.data if weight is not None else xhat
+    y = xhat * weight.array if weight is not None else xhat
     lead = tuple(range(xd.ndim - k))
 
     def backward(g):
         gw = (g * xhat).sum(axis=lead) if weight is not None and weight.requires_grad else None
         gx = None
         if x.requires_grad:
-            h = g * weight.data if weight is not None else g
+            h = g * weight.array if weight is not None else g
             gx = (h - xhat * (h * xhat).mean(axis=axes, keepdims=True)) * inv
         return gx, gw
     return make(y, (x, weight), backward, "RmsNormBackward")

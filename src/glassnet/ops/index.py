@@ -41,7 +41,7 @@ def along_add(shape: tuple, axis: int, idx, g):
 
 def _index_arg(index, name: str, arg: str = "index"):
     """An integer index array (Tensor, array or list)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{name}(): expected an integer {arg} tensor, got dtype {idx.dtype}")
     return idx
@@ -103,11 +103,11 @@ def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tens
     """
     idx = _index_arg(index, "gather")
     d = _check_along("gather", input, dim, idx)
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     if input.ndim == 0:
-        return make(input.data.reshape(idx.shape).copy(), (input,),
+        return make(input.array.reshape(idx.shape).copy(), (input,),
                     lambda g: (g.sum().reshape(()),), "GatherBackward")
-    x = _sub(input.data, idx.shape, d)
+    x = _sub(input.array, idx.shape, d)
     out = xp.take_along_axis(x, idx, axis=d)
 
     def backward(g):
@@ -122,7 +122,7 @@ def take_along_dim(input: Tensor, indices, dim=None) -> Tensor:
         return take(input, Tensor(idx.reshape(-1)))
     (d,) = norm_dim(dim, input.ndim, "take_along_dim", input.shape)
     shape = np.broadcast_shapes(*[tuple(s for i, s in enumerate(a.shape) if i != d)
-                                  for a in (input.data, idx)])
+                                  for a in (input.array, idx)])
     from .shape import expand
     xs = shape[:d] + (input.shape[d],) + shape[d:]
     ix = shape[:d] + (idx.shape[d],) + shape[d:]
@@ -145,11 +145,11 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(f"index_select(): index values must be in [0, {n}) for dim {d} of a "
                          f"tensor of shape {input.shape}")
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     if input.ndim == 0:
-        return make(input.data.reshape(1)[idx].reshape(idx.shape[:0] or ()), (input,),
+        return make(input.array.reshape(1)[idx].reshape(idx.shape[:0] or ()), (input,),
                     lambda g: (g.sum().reshape(()),), "IndexSelectBackward")
-    out = xp.take(input.data, idx, axis=d)
+    out = xp.take(input.array, idx, axis=d)
 
     def backward(g):
         full = xp.broadcast_to(idx.reshape((-1,) + (1,) * (input.ndim - 1 - d)), g.shape)
@@ -161,13 +161,13 @@ def take(input: Tensor, index) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (any shape; negative counts from the
     end), like ``torch.take``. Shape: ``index``'s."""
     idx = _index_arg(index, "take")
-    n = input.data.size
+    n = input.array.size
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"take(): index values must be in [-{n}, {n}) for a tensor of shape "
                          f"{input.shape}, got [{int(idx.min())}, {int(idx.max())}]")
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     flat_idx = idx % builtins.max(n, 1)
-    out = input.data.reshape(-1)[flat_idx]
+    out = input.array.reshape(-1)[flat_idx]
 
     def backward(g):
         grad = xp.bincount(flat_idx.reshape(-1), weights=g.reshape(-1), minlength=n)
@@ -176,7 +176,7 @@ def take(input: Tensor, index) -> Tensor:
 
 
 def _mask_arg(mask, name: str):
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"{name}(): expected a bool mask, got dtype {m.dtype}")
     return m
@@ -187,7 +187,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     ``torch.masked_fill``. ``value`` is a number or a 0-d tensor (which gets a gradient: the
     sum of ``g`` over the filled positions)."""
     m = _mask_arg(mask, "masked_fill")
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     try:
         shape = np.broadcast_shapes(input.shape, m.shape)
     except ValueError:
@@ -197,14 +197,14 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     if v is not None and v.ndim != 0:
         raise ValueError(f"masked_fill(): value must be a number or a 0-d tensor, got shape "
                          f"{v.shape}")
-    fill = (v.data if v is not None else xp.asarray(value)).astype(input.data.dtype)
-    out = xp.where(m, fill, input.data)
+    fill = (v.array if v is not None else xp.asarray(value)).astype(input.array.dtype)
+    out = xp.where(m, fill, input.array)
     if out.shape != shape:
         out = xp.broadcast_to(out, shape).copy()
 
     def backward(g):
         gi = unbroadcast(xp.where(m, 0, g).astype(g.dtype), input.shape)
-        gv = xp.where(m, g, 0).sum().astype(v.data.dtype) if v is not None else None
+        gv = xp.where(m, g, 0).sum().astype(v.array.dtype) if v is not None else None
         return gi, gv
     return make(out, (input, v), backward, "MaskedFillBackward")
 
@@ -212,14 +212,14 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
 def masked_select(input: Tensor, mask) -> Tensor:
     """The elements of ``input`` where ``mask`` (broadcast with it) is true, as a 1-D tensor."""
     m = _mask_arg(mask, "masked_select")
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     try:
         shape = np.broadcast_shapes(input.shape, m.shape)
     except ValueError:
         raise ValueError(f"masked_select(): mask of shape {m.shape} does not broadcast with "
                          f"the input of shape {input.shape}") from None
     mb = xp.broadcast_to(m, shape)
-    out = xp.broadcast_to(input.data, shape)[mb]
+    out = xp.broadcast_to(input.array, shape)[mb]
 
     def backward(g):
         full = xp.zeros(shape, g.dtype)
@@ -232,7 +232,7 @@ def nonzero(input, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an int64 ``(n, ndim)`` tensor, or with
     ``as_tuple=True`` one 1-D index tensor per dim (usable as ``x[nonzero(x, as_tuple=True)]``).
     """
-    x = input.data if isinstance(input, Tensor) else np.asarray(input)
+    x = input.array if isinstance(input, Tensor) else np.asarray(input)
     xp = xp_of(x)
     if as_tuple:
         return tuple(Tensor(i.astype(np.int64)) for i in xp.nonzero(xp.atleast_1d(x)))

@@ -15,7 +15,7 @@ __all__ = ["index_add", "index_copy", "index_fill"]
 
 
 def _args(name: str, input: Tensor, dim, index, source=None):
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu" or idx.ndim > 1:
         raise TypeError(f"{name}(): expected a 0-d or 1-d integer index, got {idx.dtype} of "
                         f"shape {idx.shape}")
@@ -30,7 +30,7 @@ def _args(name: str, input: Tensor, dim, index, source=None):
         want = input.shape[:d] + (idx.size,) + input.shape[d + 1:]
         if source.ndim == 0 and idx.size == 1:
             want = source.shape if input.ndim == 1 else want
-        if source.shape != want and source.data.size != int(np.prod(want)):
+        if source.shape != want and source.array.size != int(np.prod(want)):
             raise ValueError(f"{name}(): source of shape {source.shape} does not fit; "
                              f"expected {want} for input {input.shape}, dim {d}, "
                              f"{idx.size} indices")
@@ -60,11 +60,11 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
     """``input`` with ``alpha * source[..., i, ...]`` added to slice ``index[i]`` along ``dim``
     (repeated indices add up), like ``torch.index_add``."""
     d, idx = _args("index_add", input, dim, index, source)
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     want = input.shape[:d] + (idx.size,) + input.shape[d + 1:]
-    src = source.data.reshape(want)
+    src = source.array.reshape(want)
     full = xp.broadcast_to(idx.reshape((-1,) + (1,) * (input.ndim - 1 - d)), want)
-    out = input.data + along_add(input.shape, d, full, (alpha * src).astype(input.data.dtype))
+    out = input.array + along_add(input.shape, d, full, (alpha * src).astype(input.array.dtype))
 
     def backward(g):
         return g, (alpha * xp.take(g, idx, axis=d)).reshape(source.shape).astype(g.dtype)
@@ -76,8 +76,8 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """``input`` with slice ``index[i]`` along ``dim`` replaced by ``source``'s slice ``i``."""
     d, idx = _args("index_copy", input, dim, index, source)
     want = input.shape[:d] + (idx.size,) + input.shape[d + 1:]
-    out = input.data.copy()
-    out[_key(d, idx)] = source.data.reshape(want)
+    out = input.array.copy()
+    out[_key(d, idx)] = source.array.reshape(want)
     xp = xp_of(out)
 
     def backward(g):
@@ -96,13 +96,13 @@ def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     if v is not None and v.ndim != 0:
         raise ValueError(f"index_fill(): value must be a number or a 0-d tensor, got shape "
                          f"{v.shape}")
-    xp = xp_of(input.data)
-    out = input.data.copy()
-    out[_key(d, idx)] = v.data if v is not None else value
+    xp = xp_of(input.array)
+    out = input.array.copy()
+    out[_key(d, idx)] = v.array if v is not None else value
     mask = xp.zeros(input.shape, bool)
     mask[_key(d, idx)] = True
 
     def backward(g):
-        gv = xp.where(mask, g, 0).sum().astype(v.data.dtype) if v is not None else None
+        gv = xp.where(mask, g, 0).sum().astype(v.array.dtype) if v is not None else None
         return xp.where(mask, 0, g), gv
     return make(out, (input, v), backward, "IndexFillBackward")

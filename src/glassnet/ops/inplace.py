@@ -16,10 +16,10 @@ __all__ = ["fill", "copy_from", "index_put"]
 
 def fill(src: Tensor, value) -> Tensor:
     """``value`` (a number, or an array of src's shape) everywhere; no gradient to src."""
-    xp = xp_of(src.data)
+    xp = xp_of(src.array)
     if isinstance(value, Tensor):
-        value = value.data
-    out = xp.empty_like(src.data)
+        value = value.array
+    out = xp.empty_like(src.array)
     out[...] = value
     return make(out, (src,), lambda g: (None,), "FillBackward")
 
@@ -27,13 +27,13 @@ def fill(src: Tensor, value) -> Tensor:
 def copy_from(src: Tensor, other) -> Tensor:
     """``other`` broadcast to src's shape and cast to its dtype (``src.copy_(other)``)."""
     other = to_tensor(other, src)
-    xp = xp_of(src.data)
+    xp = xp_of(src.array)
     try:
-        out = xp.broadcast_to(other.data, src.data.shape).astype(src.data.dtype)
+        out = xp.broadcast_to(other.array, src.array.shape).astype(src.array.dtype)
     except ValueError:
         raise RuntimeError(f"copy_(src): src of shape {list(other.shape)} can't be broadcast "
                            f"to the tensor's shape {list(src.shape)}") from None
-    odt, oshape = other.data.dtype, other.data.shape
+    odt, oshape = other.array.dtype, other.array.shape
 
     def backward(g):
         return None, unbroadcast(g, oshape).astype(odt, copy=False)
@@ -44,9 +44,9 @@ def index_put(src: Tensor, key, value) -> Tensor:
     """src with ``src[key] = value``: the gradient of the overwritten entries goes to value."""
     value = to_tensor(value, src)
     key = _index_key(key, src)
-    out = src.data.copy()
-    out[key] = value.data
-    vshape, vdt = value.data.shape, value.data.dtype
+    out = src.array.copy()
+    out[key] = value.array
+    vshape, vdt = value.array.shape, value.array.dtype
 
     def backward(g):
         g_src = g.copy()

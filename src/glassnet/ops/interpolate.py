@@ -61,7 +61,7 @@ def _taps(mode: str, n_in: int, n_out: int, scale: float, align: bool):
 
 def _resample(x: Tensor, axes_taps: list, name: str) -> Tensor:
     """Apply, axis by axis, y[..., o, ...] = Σ_t w_t(o)·x[..., i_t(o), ...]."""
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     dev = None if xp is np else device_of(xd)
     plan = []                                        # (axis, n_in, idx, w, matrix)
@@ -153,7 +153,7 @@ def interpolate(x: Tensor, size=None, scale_factor=None, mode: str = "nearest",
         raise ValueError(f"{who}: input {tuple(x.shape)} has an empty spatial dim")
     if mode not in ("nearest", "nearest-exact"):
         x = real_input(x, "interpolate")            # int/bool → float32 (nearest copies)
-    elif x.data.dtype.kind not in "biuf":
+    elif x.array.dtype.kind not in "biuf":
         raise TypeError(f"{who}: expected a real-valued input, got dtype {x.dtype}")
     outs, scales = _sizes(who, x, nd, size, scale_factor, bool(recompute_scale_factor))
     if mode == "nearest" and nd < 3 and not recompute_scale_factor:

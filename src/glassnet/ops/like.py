@@ -40,7 +40,7 @@ def _shape(size) -> tuple:
 def new_full(a: Tensor, size, fill_value, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``, with ``a``'s dtype and device."""
-    xp = xp_of(a.data) if device is None else xp_for_device(device)
+    xp = xp_of(a.array) if device is None else xp_for_device(device)
     return Tensor(xp.full(tuple(size), fill_value, dtype=a.dtype if dtype is None else dtype),
                   requires_grad=requires_grad)
 
@@ -95,4 +95,4 @@ def ndimension(a: Tensor) -> int:
 
 def nelement(a: Tensor) -> int:
     """``a.numel()``."""
-    return int(a.data.size)
+    return int(a.array.size)

@@ -23,9 +23,9 @@ _OPERAND = (Tensor, bool, int, float, np.number, np.bool_, np.ndarray, list, tup
 def _compare(name: str, fn):
     def op(a, b) -> Tensor:
         a, b = binary_operands(a, b, name)
-        xp = xp_of(a.data)
+        xp = xp_of(a.array)
         with np.errstate(invalid="ignore"):
-            return result_tensor(getattr(xp, fn)(a.data, b.data))
+            return result_tensor(getattr(xp, fn)(a.array, b.array))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{fn}`` with broadcasting; a bool tensor (PyTorch's ``{name}``)."
     return op
@@ -45,7 +45,7 @@ def equal(a: Tensor, b: Tensor) -> bool:
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"equal(): expected two Tensors, got {type(a).__name__} and "
                         f"{type(b).__name__}")
-    return a.shape == b.shape and bool(eq(a, b).data.all())
+    return a.shape == b.shape and bool(eq(a, b).array.all())
 
 
 def comparison_method(op):
@@ -61,13 +61,13 @@ def comparison_method(op):
 
 # -- logical: any dtype, truthiness of each element -------------------------------------------
 def logical_not(x: Tensor) -> Tensor:
-    return result_tensor(xp_of(tensor_arg(x, "logical_not").data).logical_not(x.data))
+    return result_tensor(xp_of(tensor_arg(x, "logical_not").array).logical_not(x.array))
 
 
 def _logical(name: str, fn):
     def op(a, b) -> Tensor:
         a, b = binary_operands(a, b, name)
-        return result_tensor(getattr(xp_of(a.data), fn)(a.data, b.data))
+        return result_tensor(getattr(xp_of(a.array), fn)(a.array, b.array))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{fn}`` of the truth values (a bool tensor)."
     return op
@@ -81,22 +81,22 @@ logical_xor = _logical("logical_xor", "logical_xor")
 # -- bitwise: integer and bool tensors only ---------------------------------------------------
 def _integral(name: str, *tensors) -> None:
     for t in tensors:
-        if t.data.dtype.kind not in "iub":
+        if t.array.dtype.kind not in "iub":
             raise DTypeError(f"{name}(): expected integer or bool tensors, got dtype "
-                             f"{t.data.dtype} (PyTorch has no bitwise ops on floats)")
+                             f"{t.array.dtype} (PyTorch has no bitwise ops on floats)")
 
 
 def bitwise_not(x: Tensor) -> Tensor:
     """``~x``: bit inversion of integers, logical not of bools."""
     _integral("bitwise_not", tensor_arg(x, "bitwise_not"))
-    return result_tensor(xp_of(x.data).invert(x.data))
+    return result_tensor(xp_of(x.array).invert(x.array))
 
 
 def _bitwise(name: str, fn):
     def op(a, b) -> Tensor:
         a, b = binary_operands(a, b, name)
         _integral(name, a, b)
-        return result_tensor(getattr(xp_of(a.data), fn)(a.data, b.data))
+        return result_tensor(getattr(xp_of(a.array), fn)(a.array, b.array))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{fn}`` of integer/bool tensors, with broadcasting."
     return op
@@ -116,7 +116,7 @@ def _reduce_bool(name: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     if axes is not None and len(set(axes)) != len(axes):
         raise IndexError(f"{name}(): dim={dim!r} names a dimension twice (tensor of shape "
                          f"{tuple(x.shape)})")
-    d = x.data
+    d = x.array
     if d.ndim == 0 and axes is not None:
         axes = None                     # dim 0 / -1 of a 0-d tensor is the tensor itself
     out = getattr(xp_of(d), name)(d != 0, axis=axes, keepdims=keepdim)

@@ -32,7 +32,7 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 def _unary(x, name: str, f, df) -> Tensor:
     """y = f(d) and dy/dx = df(d, y), both given the array module; d is x as a float array."""
     x = as_float(tensor_arg(x, name.lower()))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     with np.errstate(**_QUIET):
         y = f(d, xp)
@@ -134,8 +134,8 @@ def reciprocal(x):
 def square(x):
     """x²; an integer tensor stays integer (as in PyTorch); d/dx = 2x."""
     tensor_arg(x, "square")
-    if x.data.dtype.kind in "iub":
-        d = x.data.astype(np.int64) if x.data.dtype.kind == "b" else x.data
+    if x.array.dtype.kind in "iub":
+        d = x.array.astype(np.int64) if x.array.dtype.kind == "b" else x.array
         return result_tensor(d * d)
     return _unary(x, "Square", lambda d, xp: d * d, lambda d, y, xp: 2 * d)
 
@@ -163,7 +163,7 @@ def erfc(x):
 def erfinv(x):
     """The inverse of erf on (−1, 1); d/dx = √π/2 · e^(y²). CPU only (scipy)."""
     k = math.sqrt(math.pi) / 2
-    if xp_of(tensor_arg(x, "erfinv").data) is not np:
+    if xp_of(tensor_arg(x, "erfinv").array) is not np:
         raise RuntimeError(f"erfinv(): implemented on the CPU only, got a tensor on "
                            f"{x.device} (move it with .cpu())")
     return _unary(x, "Erfinv", lambda d, xp: _scipy("erfinv")(d),
@@ -173,12 +173,12 @@ def erfinv(x):
 # -- rounding (zero gradient, integer dtypes kept) -------------------------------------------
 def _rounding(x, name: str, f) -> Tensor:
     tensor_arg(x, name.lower())
-    if x.data.dtype.kind == "b":
+    if x.array.dtype.kind == "b":
         raise TypeError(f"{name.lower()}(): bool tensors are not supported (as in PyTorch)")
-    if x.data.dtype.kind in "iu":
-        return Tensor(x.data.copy())
-    xp = xp_of(x.data)
-    return make(f(x.data, xp), (x,), lambda g: (xp.zeros_like(g),), name + "Backward")
+    if x.array.dtype.kind in "iu":
+        return Tensor(x.array.copy())
+    xp = xp_of(x.array)
+    return make(f(x.array, xp), (x,), lambda g: (xp.zeros_like(g),), name + "Backward")
 
 
 def floor(x):
@@ -204,7 +204,7 @@ def round(x, decimals: int = 0):  # noqa: A001  (PyTorch's name)
         raise TypeError(f"round(decimals={decimals!r}): decimals must be an int")
     if decimals == 0:
         return _rounding(x, "Round", lambda d, xp: xp.round(d))
-    if x.data.dtype.kind in "iub":
+    if x.array.dtype.kind in "iub":
         raise TypeError(f"round(decimals={decimals}): integer tensors are not supported with "
                         f"decimals, got dtype {x.dtype}")
     return _rounding(x, "Round", lambda d, xp: xp.round(d, int(decimals)))
@@ -213,18 +213,18 @@ def round(x, decimals: int = 0):  # noqa: A001  (PyTorch's name)
 def frac(x):
     """x − trunc(x), with x's sign; d/dx = 1."""
     tensor_arg(x, "frac")
-    if x.data.dtype.kind in "iub":
+    if x.array.dtype.kind in "iub":
         raise TypeError(f"frac(): expected a floating tensor, got dtype {x.dtype}")
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     with np.errstate(invalid="ignore"):           # inf - inf = NaN, as in PyTorch
-        out = x.data - xp.trunc(x.data)
+        out = x.array - xp.trunc(x.array)
     return make(out, (x,), lambda g: (g,), "FracBackward")
 
 
 # -- binary functions ------------------------------------------------------------------------
 def _float_pair(a, b, op: str):
     a, b = binary_operands(a, b, op)
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         a, b = as_float(a), as_float(b)
     return a, b
 
@@ -235,15 +235,15 @@ def atan2(a, b) -> Tensor:
     d/da = b/(a² + b²), d/db = −a/(a² + b²); both 0 at the origin, as in PyTorch.
     """
     a, b = _float_pair(a, b, "atan2")
-    xp = xp_of(a.data)
-    out = xp.arctan2(a.data, b.data)
+    xp = xp_of(a.array)
+    out = xp.arctan2(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            inv = 1 / (a.data * a.data + b.data * b.data)
+            inv = 1 / (a.array * a.array + b.array * b.array)
             inv = xp.where(xp.isinf(inv), 0, inv).astype(g.dtype)
-            return (unbroadcast(g * b.data * inv, a.data.shape) if a.requires_grad else None,
-                    unbroadcast(-g * a.data * inv, b.data.shape) if b.requires_grad else None)
+            return (unbroadcast(g * b.array * inv, a.array.shape) if a.requires_grad else None,
+                    unbroadcast(-g * a.array * inv, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "Atan2Backward")
 
 
@@ -253,31 +253,31 @@ arctan2 = atan2
 def logaddexp(a, b) -> Tensor:
     """log(e^a + e^b) without overflow; d/da = 1/(1 + e^(b−a)), the softmax weight of a."""
     a, b = _float_pair(a, b, "logaddexp")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        out = xp.logaddexp(a.data, b.data)
+        out = xp.logaddexp(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            wa = 1 / (1 + xp.exp(b.data - a.data))
-            wb = 1 / (1 + xp.exp(a.data - b.data))
-        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
-                unbroadcast(g * wb, b.data.shape) if b.requires_grad else None)
+            wa = 1 / (1 + xp.exp(b.array - a.array))
+            wb = 1 / (1 + xp.exp(a.array - b.array))
+        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
+                unbroadcast(g * wb, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "LogaddexpBackward")
 
 
 def copysign(a, b) -> Tensor:
     """|a| with the sign of b. d/da = y/a (0 where a = 0, like PyTorch), d/db = 0."""
     a, b = _float_pair(a, b, "copysign")
-    xp = xp_of(a.data)
-    out = xp.copysign(a.data, b.data)
+    xp = xp_of(a.array)
+    out = xp.copysign(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            ratio = xp.where(a.data == 0, 0, out / xp.where(a.data == 0, 1, a.data))
-        return (unbroadcast(g * ratio.astype(g.dtype), a.data.shape)
+            ratio = xp.where(a.array == 0, 0, out / xp.where(a.array == 0, 1, a.array))
+        return (unbroadcast(g * ratio.astype(g.dtype), a.array.shape)
                 if a.requires_grad else None,
-                unbroadcast(xp.zeros_like(g), b.data.shape) if b.requires_grad else None)
+                unbroadcast(xp.zeros_like(g), b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "CopysignBackward")
 
 
@@ -295,10 +295,10 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
 
 
 def _check_int_divisor(op: str, a: Tensor, b: Tensor) -> None:
-    if a.data.dtype.kind == "b" and b.data.dtype.kind == "b":
+    if a.array.dtype.kind == "b" and b.array.dtype.kind == "b":
         raise TypeError(f"{op}(): not implemented for two bool tensors (as in PyTorch)")
-    if a.data.dtype.kind in "iub" and b.data.dtype.kind in "iub" and a.data.size and \
-            bool((b.data == 0).any()):
+    if a.array.dtype.kind in "iub" and b.array.dtype.kind in "iub" and a.array.size and \
+            bool((b.array == 0).any()):
         raise IntegerDivisionByZero(f"{op}(): integer division by zero (PyTorch raises "
                                     f"RuntimeError 'ZeroDivisionError')")
 
@@ -310,15 +310,15 @@ def fmod(a, b) -> Tensor:
     """
     a, b = binary_operands(a, b, "fmod")
     _check_int_divisor("fmod", a, b)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        out = xp.fmod(a.data, b.data)
+        out = xp.fmod(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            q = xp.trunc(a.data / b.data)
-        return (unbroadcast(g, a.data.shape) if a.requires_grad else None,
-                unbroadcast(-g * q, b.data.shape) if b.requires_grad else None)
+            q = xp.trunc(a.array / b.array)
+        return (unbroadcast(g, a.array.shape) if a.requires_grad else None,
+                unbroadcast(-g * q, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "FmodBackward")
 
 
@@ -329,15 +329,15 @@ def remainder(a, b) -> Tensor:
     """
     a, b = binary_operands(a, b, "remainder")
     _check_int_divisor("remainder", a, b)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        out = xp.remainder(a.data, b.data)
+        out = xp.remainder(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            q = xp.floor_divide(a.data, b.data)
-        return (unbroadcast(g, a.data.shape) if a.requires_grad else None,
-                unbroadcast(-g * q, b.data.shape) if b.requires_grad else None)
+            q = xp.floor_divide(a.array, b.array)
+        return (unbroadcast(g, a.array.shape) if a.requires_grad else None,
+                unbroadcast(-g * q, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "RemainderBackward")
 
 
@@ -353,25 +353,25 @@ def _rounded_div(a, b, mode: str, op: str) -> Tensor:
     """a / b rounded toward −inf (``mode='floor'``) or toward zero (``'trunc'``)."""
     a, b = binary_operands(a, b, op)
     _check_int_divisor(op, a, b)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        if a.data.dtype.kind in "iub":
-            q = xp.floor_divide(a.data, b.data)
+        if a.array.dtype.kind in "iub":
+            q = xp.floor_divide(a.array, b.array)
             if mode == "trunc":                 # floor rounded one too far for inexact negatives
-                q = q + ((q < 0) & (q * b.data != a.data))
+                q = q + ((q < 0) & (q * b.array != a.array))
             return result_tensor(q)
-        q = xp.floor_divide(a.data, b.data) if mode == "floor" else xp.trunc(a.data / b.data)
+        q = xp.floor_divide(a.array, b.array) if mode == "floor" else xp.trunc(a.array / b.array)
 
     def backward(g):
-        return (unbroadcast(xp.zeros_like(g), a.data.shape) if a.requires_grad else None,
-                unbroadcast(xp.zeros_like(g), b.data.shape) if b.requires_grad else None)
+        return (unbroadcast(xp.zeros_like(g), a.array.shape) if a.requires_grad else None,
+                unbroadcast(xp.zeros_like(g), b.array.shape) if b.requires_grad else None)
     return make(q, (a, b), backward, "DivBackward")
 
 
 # -- floating-point predicates (bool results, no graph) --------------------------------------
 def _predicate(x, fn, name: str) -> Tensor:
-    xp = xp_of(tensor_arg(x, name).data)
-    return result_tensor(fn(x.data, xp))
+    xp = xp_of(tensor_arg(x, name).array)
+    return result_tensor(fn(x.array, xp))
 
 
 def isnan(x):
@@ -402,12 +402,12 @@ def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = Fa
         raise TypeError(f"isclose(): expected both tensors to have the same dtype, got "
                         f"{a.dtype} and {b.dtype} (as PyTorch requires)")
     a, b = binary_operands(a, b, "isclose")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        return result_tensor(xp.isclose(a.data, b.data, rtol=rtol, atol=atol,
+        return result_tensor(xp.isclose(a.array, b.array, rtol=rtol, atol=atol,
                                         equal_nan=equal_nan))
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """Whether every element is close (a Python bool, like ``torch.allclose``)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
+    return bool(isclose(a, b, rtol, atol, equal_nan).array.all())

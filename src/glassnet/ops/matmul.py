@@ -21,19 +21,19 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ShapeError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[0 if b.ndim == 1 else -2]})")
-    if type(a.data) is not type(b.data):
+    if type(a.array) is not type(b.array):
         same_device("matmul", a, b)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     try:
-        out = xp.matmul(a.data, b.data)
+        out = xp.matmul(a.array, b.array)
     except ValueError:
         raise ShapeError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"(batch dims {a.shape[:-2]} and {b.shape[:-2]} do not broadcast)") \
             from None
 
     def backward(g):
-        A = a.data[None, :] if a.ndim == 1 else a.data          # promote vectors to matrices
-        B = b.data[:, None] if b.ndim == 1 else b.data
+        A = a.array[None, :] if a.ndim == 1 else a.array          # promote vectors to matrices
+        B = b.array[:, None] if b.ndim == 1 else b.array
         # g as the product of the promoted operands (a 1-D x 1-D product gives a 0-d g)
         G = g.reshape(np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
                       + (A.shape[-2], B.shape[-1]))
@@ -50,29 +50,29 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x·Wᵀ + b, one fused op. x: (*, in), weight: (out, in), bias: (out,)."""
-    xd = x.data
+    xd = x.array
     if xd.ndim == 0 or weight.ndim != 2 or xd.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear(): expected input (..., in_features) for weight "
                          f"(out_features, in_features) = {weight.shape}, got {x.shape}")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear(): expected bias of shape ({weight.shape[0]},) for weight of "
                          f"shape {weight.shape}, got {bias.shape}")
-    if type(xd) is not type(weight.data) or (bias is not None and
-                                              type(bias.data) is not type(xd)):
+    if type(xd) is not type(weight.array) or (bias is not None and
+                                              type(bias.array) is not type(xd)):
         same_device("linear", x, weight, bias)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
     xp = xp_of(x2)
-    y = xp.matmul(x2, weight.data.T)
+    y = xp.matmul(x2, weight.array.T)
     if bias is not None:
-        y += bias.data
+        y += bias.array
     if xd.ndim != 2:
-        y = y.reshape(xd.shape[:-1] + (weight.data.shape[0],))
+        y = y.reshape(xd.shape[:-1] + (weight.array.shape[0],))
 
     def backward(g):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         gx = gw = gb = None
         if x.requires_grad:
-            gx = xp.matmul(g2, weight.data).reshape(xd.shape)
+            gx = xp.matmul(g2, weight.array).reshape(xd.shape)
         if weight.requires_grad:
             gw = xp.matmul(g2.T, x2)
         if bias is not None and bias.requires_grad:

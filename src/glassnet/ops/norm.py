@@ -40,7 +40,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             ``momentum=None`` is handled by the layer (cumulative average).
         weight, bias: γ and β, shape (C,), or None.
     """
-    xd = x.data
+    xd = x.array
     same_device("batch_norm", x, running_mean, running_var, weight, bias)
     xp = xp_of(xd)
     C = xd.shape[1]
@@ -55,19 +55,19 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         xc = xd - mean.reshape(bshape)
         var = channel_sum(xp.square(xc)) / m
         if training and running_mean is not None:
-            mom = running_mean.data.dtype.type(momentum)
-            running_mean.data *= 1 - mom
-            running_mean.data += mom * mean
-            running_var.data *= 1 - mom
-            running_var.data += (mom * var * (m / max(m - 1, 1))).astype(running_var.dtype)
+            mom = running_mean.array.dtype.type(momentum)
+            running_mean.array *= 1 - mom
+            running_mean.array += mom * mean
+            running_var.array *= 1 - mom
+            running_var.array += (mom * var * (m / max(m - 1, 1))).astype(running_var.dtype)
     else:
-        mean, var = running_mean.data.astype(xd.dtype), running_var.data.astype(xd.dtype)
+        mean, var = running_mean.array.astype(xd.dtype), running_var.array.astype(xd.dtype)
         xc = xd - mean.reshape(bshape)
     inv = (1.0 / xp.sqrt(var + xd.dtype.type(eps))).astype(xd.dtype)
     xhat = xc * inv.reshape(bshape)
-    y = xhat * weight.data.reshape(bshape) if weight is not None else xhat.copy()
+    y = xhat * weight.array.reshape(bshape) if weight is not None else xhat.copy()
     if bias is not None:
-        y += bias.data.reshape(bshape)
+        y += bias.array.reshape(bshape)
 
     def backward(g):
         gb = channel_sum(g) if bias is not None and bias.requires_grad or use_batch else None
@@ -75,7 +75,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             use_batch else None
         gx = None
         if x.requires_grad:
-            scale = inv if weight is None else inv * weight.data
+            scale = inv if weight is None else inv * weight.array
             if use_batch:
                 gx = (g - (gb / m).reshape(bshape) - xhat * (gw / m).reshape(bshape))
                 gx *= scale.reshape(bshape)
@@ -98,7 +98,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     if tuple(x.shape[x.ndim - k:]) != shape:
         raise ValueError(f"layer_norm(normalized_shape={shape}): expected input (*, "
                          f"{', '.join(map(str, shape))}), got {tuple(x.shape)}")
-    xd = x.data
+    xd = x.array
     same_device("layer_norm", x, weight, bias)
     xp = xp_of(xd)
     axes = tuple(range(xd.ndim - k, xd.ndim))
@@ -107,9 +107,9 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     var = xp.mean(xp.square(xc), axis=axes, keepdims=True)
     inv = (1.0 / xp.sqrt(var + xd.dtype.type(eps))).astype(xd.dtype)
     xhat = xc * inv
-    y = xhat * weight.data if weight is not None else xhat.copy()
+    y = xhat * weight.array if weight is not None else xhat.copy()
     if bias is not None:
-        y += bias.data
+        y += bias.array
     lead = tuple(range(xd.ndim - k))
 
     def backward(g):
@@ -117,7 +117,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
         gb = g.sum(axis=lead) if bias is not None and bias.requires_grad else None
         gx = None
         if x.requires_grad:
-            gh = g * weight.data if weight is not None else g
+            gh = g * weight.array if weight is not None else g
             gx = gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(
                 axis=axes, keepdims=True)
             gx *= inv

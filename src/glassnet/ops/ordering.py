@@ -35,8 +35,8 @@ def _order(x, axis: int, descending: bool):
 
 def _picked(a: Tensor, idx, d: int, name: str):
     """Values of ``a`` at ``idx`` along ``d``; the gradient goes back to those elements."""
-    xp = xp_of(a.data)
-    vals = xp.take_along_axis(a.data, idx, axis=d)
+    xp = xp_of(a.array)
+    vals = xp.take_along_axis(a.array, idx, axis=d)
 
     def backward(g):
         return (along_add(a.shape, d, idx, g),)
@@ -52,9 +52,9 @@ def sort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """
     d = _one_dim(a, dim_arg(dim, axis, "sort", -1), "sort")
     if a.ndim == 0:
-        return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,), "SortBackward"),
-                             Tensor(xp_of(a.data).zeros((), np.int64)))
-    idx = _order(a.data, d, descending).astype(np.int64)
+        return ValuesIndices(make(a.array.copy(), (a,), lambda g: (g,), "SortBackward"),
+                             Tensor(xp_of(a.array).zeros((), np.int64)))
+    idx = _order(a.array, d, descending).astype(np.int64)
     return ValuesIndices(_picked(a, idx, d, "Sort"), Tensor(idx))
 
 
@@ -68,8 +68,8 @@ def argsort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     """The int64 indices that sort ``a`` along ``dim`` (stable)."""
     d = _one_dim(a, dim_arg(dim, axis, "argsort", -1), "argsort")
     if a.ndim == 0:
-        return Tensor(xp_of(a.data).zeros((), np.int64))
-    return Tensor(_order(a.data, d, descending).astype(np.int64))
+        return Tensor(xp_of(a.array).zeros((), np.int64))
+    return Tensor(_order(a.array, d, descending).astype(np.int64))
 
 
 def topk(a: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
@@ -84,8 +84,8 @@ def topk(a: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
                          f"tensor of shape {a.shape}")
     if a.ndim == 0:
         return sort(a)
-    xp = xp_of(a.data)
-    idx = xp.take(_order(a.data, d, largest), xp.arange(k), axis=d).astype(np.int64)
+    xp = xp_of(a.array)
+    idx = xp.take(_order(a.array, d, largest), xp.arange(k), axis=d).astype(np.int64)
     return ValuesIndices(_picked(a, idx, d, "Topk"), Tensor(idx))
 
 
@@ -102,14 +102,14 @@ def kthvalue(a: Tensor, k: int, dim: int = -1, keepdim: bool = False):
 def _select(a: Tensor, d: int, pos: int, keepdim: bool, name: str, nan_wins: bool = False):
     """The element at sorted position ``pos`` along ``d`` (``nan_wins``: a slice holding a NaN
     gives its first NaN instead, as ``torch.median`` does)."""
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if a.ndim == 0:
-        return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,), f"{name}Backward"),
+        return ValuesIndices(make(a.array.copy(), (a,), lambda g: (g,), f"{name}Backward"),
                              Tensor(xp.zeros((), np.int64)))
-    order = _order(a.data, d, False)
+    order = _order(a.array, d, False)
     where = xp.full(a.shape[:d] + (1,) + a.shape[d + 1:], pos)
-    if nan_wins and a.data.dtype.kind == "f":       # NaNs sort last: the first of them
-        nans = xp.isnan(a.data).sum(axis=d, keepdims=True)
+    if nan_wins and a.array.dtype.kind == "f":       # NaNs sort last: the first of them
+        nans = xp.isnan(a.array).sum(axis=d, keepdims=True)
         where = xp.where(nans > 0, a.shape[d] - nans, where)
     idx = xp.take_along_axis(order, where, axis=d).astype(np.int64)
     vals = _picked(a, idx, d, name)
@@ -123,7 +123,7 @@ def median(a: Tensor, dim=None, keepdim: bool = False):
     a 0-d tensor without ``dim``, ``(values, indices)`` with it. A slice holding a NaN has
     median NaN."""
     if dim is None:
-        if a.data.size == 0:
+        if a.array.size == 0:
             raise ValueError(f"median(): cannot reduce an empty tensor of shape {a.shape}")
         flat = reshape(a, (-1,))
         return _select(flat, 0, (flat.shape[0] - 1) // 2, False, "Median", True).values
@@ -147,7 +147,7 @@ def quantile(a: Tensor, q, dim=None, keepdim: bool = False, *,
 
     Shape: the reduced shape, with ``len(q)`` in front when ``q`` is a tensor.
     """
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         raise TypeError(f"quantile(): expected a floating tensor, got dtype {a.dtype}")
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"quantile(interpolation={interpolation!r}): expected one of "
@@ -201,10 +201,10 @@ def mode(a: Tensor, dim: int = -1, keepdim: bool = False):
     d = _one_dim(a, dim, "mode")
     if a.ndim == 0:
         return sort(a)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if a.shape[d] == 0:
         raise ValueError(f"mode(): cannot reduce over an empty dim of shape {a.shape}")
-    moved = np.moveaxis(to_host(a.data), d, -1)          # one pass of np.unique per row
+    moved = np.moveaxis(to_host(a.array), d, -1)          # one pass of np.unique per row
     rows = moved.reshape(-1, moved.shape[-1])
     pick = np.empty(rows.shape[0], np.int64)
     for r, row in enumerate(rows):

@@ -27,13 +27,13 @@ def _dim(a: Tensor, dim, name: str) -> int:
 def _slice(a: Tensor, d: int, start: int, stop: int, name: str, keep: bool = True) -> Tensor:
     """``a[..., start:stop, ...]`` along ``d`` (``keep=False``: the single index ``start``)."""
     key = (slice(None),) * d + ((slice(start, stop),) if keep else (start,))
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
 
     def backward(g):
         grad = xp.zeros(a.shape, g.dtype)
         grad[key] = g
         return (grad,)
-    return make(a.data[key], (a,), backward, f"{name}Backward")
+    return make(a.array[key], (a,), backward, f"{name}Backward")
 
 
 def split(a: Tensor, split_size_or_sections, dim: int = 0, *, axis=None) -> tuple:
@@ -114,7 +114,7 @@ def unfold(a: Tensor, dimension: int, size: int, step: int) -> Tensor:
     Shape: ``a``'s with ``dimension`` becoming ``(n − size) // step + 1`` and ``size``
     appended. Backward: each window's gradient is added back where the window was taken.
     """
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if a.ndim == 0:
         d, n = 0, 1
     else:
@@ -126,7 +126,7 @@ def unfold(a: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if step <= 0 or size < 0 or size > n:
         raise ArgumentError(f"unfold(size={size}, step={step}): need 0 <= size <= {n} (the size "
                             f"of dim {dimension} of a tensor of shape {a.shape}) and step > 0")
-    x = a.data.reshape(1) if a.ndim == 0 else a.data
+    x = a.array.reshape(1) if a.ndim == 0 else a.array
     windows = (n - size) // step + 1
     stop = step * (windows - 1) + 1
 

@@ -67,12 +67,12 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     the generic path of ``ops/pool_nd.py`` (for max_unpool2d). Integer input gives an integer
     output (bool input becomes float32).
     """
-    if isinstance(x, Tensor) and x.data.dtype.kind in "iu":
+    if isinstance(x, Tensor) and x.array.dtype.kind in "iu":
         # integers keep their dtype, as in PyTorch: pooled in float64 (exact below 2**53)
         r = max_pool2d(x.to(np.float64), kernel_size, stride, padding, dilation, ceil_mode,
                        return_indices)
         out = r[0] if return_indices else r
-        out = Tensor(out.data.astype(x.data.dtype))
+        out = Tensor(out.array.astype(x.array.dtype))
         return (out, r[1]) if return_indices else out
     if return_indices:
         return max_pool_with_indices("max_pool2d", 2, x, kernel_size, stride, padding,
@@ -81,10 +81,10 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
     kern = _fast.kernels()
-    if kern is not None and _tiles_exactly(x.data, k, s, d, pads, out_hw):
+    if kern is not None and _tiles_exactly(x.array, k, s, d, pads, out_hw):
         return _max_pool2d_tiled(kern, x, k)
-    xp = xp_of(x.data)
-    xpad = pad_nhwc(nhwc_view(x.data), pads, value=-np.inf)
+    xp = xp_of(x.array)
+    xpad = pad_nhwc(nhwc_view(x.array), pads, value=-np.inf)
     win = windows(xpad, k, s, d, out_hw)
     offsets = _offsets(*k)
     out, better = _running_max(xp, [win[:, :, :, i, j] for i, j in offsets],
@@ -119,7 +119,7 @@ def _tiles_exactly(a, k, s, d, pads, out_hw) -> bool:
 
 def _max_pool2d_tiled(kern, x, k):
     """max_pool2d by the compiled kernel of ``ops/_fast.py`` (same values and gradients)."""
-    x4 = nhwc_view(x.data)
+    x4 = nhwc_view(x.array)
     N, H, W, C = x4.shape
     (kh, kw) = k
     out = np.empty((N, H // kh, W // kw, C), x4.dtype)
@@ -205,11 +205,11 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
                      for n, ki, si, (pi, _), o in zip((H, W), k, s, pads, out_hw)])
     if divisor_override:
         div = np.full(out_hw, float(divisor_override))
-    inv = (1.0 / div).astype(x.data.dtype)[None, :, :, None]
-    xp = xp_of(x.data)
+    inv = (1.0 / div).astype(x.array.dtype)[None, :, :, None]
+    xp = xp_of(x.array)
     if xp is not np:
-        inv = to_device(inv, device_of(x.data))
-    xpad = pad_nhwc(nhwc_view(x.data), pads)
+        inv = to_device(inv, device_of(x.array))
+    xpad = pad_nhwc(nhwc_view(x.array), pads)
     win = windows(xpad, k, s, d, out_hw)
     out = win[:, :, :, 0, 0].copy()
     for i, j in _offsets(*k)[1:]:
@@ -269,7 +269,7 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     if Ho <= 0 or Wo <= 0:
         raise ValueError(f"adaptive_avg_pool2d(output_size={output_size}): must be positive")
     wins_h, wins_w = _adaptive_windows(H, Ho), _adaptive_windows(W, Wo)
-    cols = _mean_windows_last(x.data, wins_w)                            # (N, C, H, W_out)
+    cols = _mean_windows_last(x.array, wins_w)                            # (N, C, H, W_out)
     out = _mean_windows_last(cols.swapaxes(2, 3), wins_h).swapaxes(2, 3)   # (N, C, H_out, W_out)
 
     def backward(g):
@@ -301,7 +301,7 @@ def upsample_nearest(x: Tensor, size=None, scale_factor=None) -> Tensor:
         scales = [1.0 / f for f in sf]
     idx = [np.minimum(np.floor(np.arange(o) * sc).astype(np.int64), i - 1)
            for i, o, sc in zip(ins, outs, scales)]
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     if all(o % i == 0 and np.array_equal(ix, np.arange(o) // (o // i))
            for i, o, ix in zip(ins, outs, idx)):

@@ -31,7 +31,7 @@ __all__ = ["avg_pool1d", "avg_pool3d", "max_pool_with_indices", "max_unpool1d",
 def real_input(x: Tensor, who: str) -> Tensor:
     """Integer/bool inputs become float32 (pooling averages and pads with −∞); complex or
     other dtypes raise a TypeError naming ``who``."""
-    kind = x.data.dtype.kind
+    kind = x.array.dtype.kind
     if kind == "f":
         return x
     if kind in "iub":
@@ -108,7 +108,7 @@ def max_pool_with_indices(who: str, nd: int, x: Tensor, kernel_size, stride=None
     x = real_input(x, who)
     k, s, d, pads, out_size = pool_setup(who, x, nd, kernel_size, stride, padding, dilation,
                                          ceil_mode)
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     N, C, size = xd.shape[0], xd.shape[1], tuple(xd.shape[2:])
     KK, P = math.prod(k), math.prod(size)
@@ -148,7 +148,7 @@ def avg_pool_nd(who: str, nd: int, x: Tensor, kernel_size, stride=None, padding=
             divisor_override, (int, np.integer)) or divisor_override <= 0):
         raise ValueError(f"{who}(divisor_override={divisor_override!r}): expected a positive "
                          f"int or None")
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     size = tuple(xd.shape[2:])
     if divisor_override:
@@ -206,7 +206,7 @@ def max_unpool_nd(who: str, nd: int, x: Tensor, indices, kernel_size, stride=Non
     letters = {1: "L", 2: "H, W", 3: "D, H, W"}[nd]
     if x.ndim != nd + 2:
         raise ValueError(f"{who}: expected input (N, C, {letters}), got {tuple(x.shape)}")
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices.array if isinstance(indices, Tensor) else np.asarray(indices)
     if tuple(idx.shape) != tuple(x.shape) or idx.dtype.kind not in "iu":
         raise ValueError(f"{who}: expected integer indices of the input's shape "
                          f"{tuple(x.shape)}, got {idx.dtype} {tuple(idx.shape)}")
@@ -220,7 +220,7 @@ def max_unpool_nd(who: str, nd: int, x: Tensor, indices, kernel_size, stride=Non
         out_size = ntuple(tuple(output_size)[-nd:], nd, "output_size", who)
     if min(out_size) <= 0:
         raise ValueError(f"{who}: output size {out_size} must be positive")
-    xd = x.data
+    xd = x.array
     xp = xp_of(xd)
     N, C, P = xd.shape[0], xd.shape[1], math.prod(out_size)
     idx = xp.asarray(idx).reshape(N * C, -1).astype(np.int64)

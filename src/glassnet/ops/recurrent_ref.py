@@ -23,7 +23,7 @@ def recurrent_layer_reference(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor
     h, c = h0, c0
     outs = [None] * L
     if lengths is not None:                             # (N,) valid lengths on x's device
-        lens = to_device(to_host(lengths), device_of(x.data))
+        lens = to_device(to_host(lengths), device_of(x.array))
     for t in (range(L - 1, -1, -1) if reverse else range(L)):
         gi = linear(getitem(x, t), w_ih, b_ih)          # W_ih x_t + b_ih
         gh = linear(h, w_hh, b_hh)                      # W_hh h_{t-1} + b_hh

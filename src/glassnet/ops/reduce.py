@@ -39,7 +39,7 @@ def _kept(shape: tuple, axes: tuple) -> tuple:
 
 def _cast_in(a: Tensor, dtype, name: str) -> Tensor:
     """``dtype=`` of sum/mean/prod/cumsum: the input is cast first, as in PyTorch."""
-    if dtype is None or np.dtype(dtype) == a.data.dtype:
+    if dtype is None or np.dtype(dtype) == a.array.dtype:
         return a
     return cast(a, dtype)
 
@@ -48,11 +48,11 @@ def sum(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) ->
     """Sum over ``dim`` (int, tuple or None for all); ``axis`` is an alias of ``dim``."""
     a = _cast_in(a, dtype, "sum")
     axes = _axes(a, dim_arg(dim, axis, "sum"), "sum")
-    xp = xp_of(a.data)
-    out = xp.sum(a.data, axis=axes, keepdims=keepdim)
-    if a.data.dtype.kind in "biu" and dtype is None:
+    xp = xp_of(a.array)
+    out = xp.sum(a.array, axis=axes, keepdims=keepdim)
+    if a.array.dtype.kind in "biu" and dtype is None:
         out = out.astype(np.int64)
-    shape = a.data.shape
+    shape = a.array.shape
 
     def backward(g):
         return (_expand(g, shape, axes, keepdim).copy(),)   # (ascontiguousarray makes 0-d 1-d)
@@ -61,48 +61,48 @@ def sum(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) ->
 
 def mean(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
     a = _cast_in(a, dtype, "mean")
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         raise TypeError(f"mean(): expected a floating tensor, got dtype {a.dtype}")
     axes = _axes(a, dim_arg(dim, axis, "mean"), "mean")
-    xp = xp_of(a.data)
-    out = xp.mean(a.data, axis=axes, keepdims=keepdim, dtype=a.data.dtype)
-    shape = a.data.shape
-    n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
+    xp = xp_of(a.array)
+    out = xp.mean(a.array, axis=axes, keepdims=keepdim, dtype=a.array.dtype)
+    shape = a.array.shape
+    n = a.array.size if axes is None else int(np.prod([shape[i] for i in axes]))
 
     def backward(g):
         return (_expand(g / n, shape, axes, keepdim).copy(),)
-    return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "MeanBackward")
+    return make(xp.asarray(out, dtype=a.array.dtype), (a,), backward, "MeanBackward")
 
 
 def _extreme(a: Tensor, dim, keepdim: bool, fn, name: str):
-    if a.data.size == 0:
+    if a.array.size == 0:
         raise ValueError(f"{name}(): cannot reduce an empty tensor of shape {a.shape}")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if dim is None:
-        out = getattr(xp, fn)(a.data)
-        mask = a.data == out
+        out = getattr(xp, fn)(a.array)
+        mask = a.array == out
         count = mask.sum()
 
         def backward(g):                      # ties share the gradient evenly, like torch
-            return ((g / count).astype(a.data.dtype) * mask,)
+            return ((g / count).astype(a.array.dtype) * mask,)
         return make(xp.asarray(out), (a,), backward, f"{name.capitalize()}Backward")
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}(dim={dim!r}): expected an int dim (or None for all elements)")
     (axis,) = norm_dim(dim, a.ndim, name, a.shape)
     if a.ndim == 0:                           # dim 0 of a scalar: the scalar, at index 0
-        return ValuesIndices(make(a.data.copy(), (a,), lambda g: (g,),
+        return ValuesIndices(make(a.array.copy(), (a,), lambda g: (g,),
                                   f"{name.capitalize()}Backward"),
                              Tensor(xp.asarray(0, dtype=np.int64)))
-    idx = (xp.argmax if fn == "max" else xp.argmin)(a.data, axis=axis)
+    idx = (xp.argmax if fn == "max" else xp.argmin)(a.array, axis=axis)
     idx_k = xp.expand_dims(idx, axis)
-    values = xp.take_along_axis(a.data, idx_k, axis=axis)
+    values = xp.take_along_axis(a.array, idx_k, axis=axis)
 
     def backward(g):                          # with dim, the gradient goes to the index found
         gk = g if keepdim else xp.expand_dims(g, axis)
         # one-hot of the index along axis (put_along_axis is not in every array module)
-        pos = xp.arange(a.data.shape[axis]).reshape(
+        pos = xp.arange(a.array.shape[axis]).reshape(
             (-1,) + (1,) * (a.ndim - 1 - axis))
-        return (xp.where(pos == idx_k, gk, 0).astype(a.data.dtype),)
+        return (xp.where(pos == idx_k, gk, 0).astype(a.array.dtype),)
     vals = make(values if keepdim else xp.squeeze(values, axis), (a,), backward,
                 f"{name.capitalize()}Backward")
     return ValuesIndices(vals, Tensor(idx_k if keepdim else idx))
@@ -126,26 +126,26 @@ def min(a: Tensor, dim=None, keepdim: bool = False, *, axis=None):
 
 def argmax(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     dim = dim_arg(dim, axis, "argmax")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if dim is None:
-        return Tensor(xp.asarray(xp.argmax(a.data), dtype=np.int64))
+        return Tensor(xp.asarray(xp.argmax(a.array), dtype=np.int64))
     (axis,) = norm_dim(dim, a.ndim, "argmax", a.shape)
-    return Tensor(xp.argmax(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return Tensor(xp.argmax(a.array, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     dim = dim_arg(dim, axis, "argmin")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if dim is None:
-        return Tensor(xp.asarray(xp.argmin(a.data), dtype=np.int64))
+        return Tensor(xp.asarray(xp.argmin(a.array), dtype=np.int64))
     (axis,) = norm_dim(dim, a.ndim, "argmin", a.shape)
-    return Tensor(xp.argmin(a.data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return Tensor(xp.argmin(a.array, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def spread_args(a: Tensor, dim, unbiased, correction, axis, name: str):
     """``(dim, correction)`` from PyTorch's two spellings of var/std: ``(dim, unbiased,
     keepdim)`` positionally, or ``correction=`` by keyword; ``var(a, False)`` is unbiased."""
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         raise TypeError(f"{name}(): expected a floating tensor, got dtype {a.dtype}")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -162,12 +162,12 @@ def var(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
     ``var(a, dim, unbiased, keepdim)`` or ``var(a, dim, keepdim=, correction=)``."""
     dim, correction = spread_args(a, dim, unbiased, correction, axis, "var")
     axes = _axes(a, dim, "var")
-    shape = a.data.shape
-    n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
-    xp = xp_of(a.data)
-    mu = xp.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
-    centred = a.data - mu
-    denom = a.data.dtype.type(builtins.max(n - correction, 0))
+    shape = a.array.shape
+    n = a.array.size if axes is None else int(np.prod([shape[i] for i in axes]))
+    xp = xp_of(a.array)
+    mu = xp.mean(a.array, axis=axes, keepdims=True, dtype=a.array.dtype)
+    centred = a.array - mu
+    denom = a.array.dtype.type(builtins.max(n - correction, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = xp.sum(centred * centred, axis=axes, keepdims=keepdim) / denom
 
@@ -175,17 +175,17 @@ def var(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
         gk = _expand(g, shape, axes, keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
             return ((2 / denom) * gk * centred,)
-    return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "VarBackward")
+    return make(xp.asarray(out, dtype=a.array.dtype), (a,), backward, "VarBackward")
 
 
 def logsumexp(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     """log Σ exp(a), computed stably by subtracting the maximum first."""
     a = as_float(a)
     axes = _axes(a, dim_arg(dim, axis, "logsumexp"), "logsumexp")
-    xp = xp_of(a.data)
-    m = xp.max(a.data, axis=axes, keepdims=True)
+    xp = xp_of(a.array)
+    m = xp.max(a.array, axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
-    e = xp.exp(a.data - m)
+    e = xp.exp(a.array - m)
     s = xp.sum(e, axis=axes, keepdims=True)
     out_k = xp.log(s) + m
     out = out_k if keepdim else (out_k.reshape(()) if axes is None else xp.squeeze(out_k, axes))
@@ -194,7 +194,7 @@ def logsumexp(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tenso
         gk = g if keepdim else (g.reshape((1,) * a.ndim) if axes is None
                                 else g.reshape(_kept(a.shape, axes)))
         return (gk * (e / s),)
-    return make(xp.asarray(out, dtype=a.data.dtype), (a,), backward, "LogsumexpBackward")
+    return make(xp.asarray(out, dtype=a.array.dtype), (a,), backward, "LogsumexpBackward")
 
 
 
@@ -202,19 +202,19 @@ def logsumexp(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tenso
 
 def _amax_amin(a: Tensor, dim, keepdim: bool, fn: str) -> Tensor:
     axes = _axes(a, None if dim == () else dim, fn)
-    if a.data.size == 0 and (axes is None or any(a.shape[i] == 0 for i in axes)):
+    if a.array.size == 0 and (axes is None or any(a.shape[i] == 0 for i in axes)):
         raise ValueError(f"{fn}(): cannot reduce over an empty dim of a tensor of shape "
                          f"{a.shape}")
-    xp = xp_of(a.data)
-    out_k = getattr(xp, fn)(a.data, axis=axes, keepdims=True)
+    xp = xp_of(a.array)
+    out_k = getattr(xp, fn)(a.array, axis=axes, keepdims=True)
     out = out_k if keepdim else out_k.reshape(
         () if axes is None else tuple(s for i, s in enumerate(a.shape) if i not in axes))
 
     def backward(g):                  # ties share the gradient evenly, like torch.amax
-        mask = a.data == out_k
+        mask = a.array == out_k
         count = mask.sum(axis=axes, keepdims=True)
         gk = g.reshape(out_k.shape)
-        return (xp.where(mask, gk / count, 0).astype(a.data.dtype),)
+        return (xp.where(mask, gk / count, 0).astype(a.array.dtype),)
     return make(xp.asarray(out), (a,), backward, f"{fn.capitalize()}Backward")
 
 
@@ -247,17 +247,17 @@ def prod(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -
     if dim is not None and (not isinstance(dim, (int, np.integer)) or isinstance(dim, bool)):
         raise TypeError(f"prod(dim={dim!r}): expected an int dim (or None for all elements)")
     axes = _axes(a, dim, "prod")
-    xp = xp_of(a.data)
-    out = xp.prod(a.data, axis=axes, keepdims=keepdim)
-    if a.data.dtype.kind in "biu" and dtype is None:
+    xp = xp_of(a.array)
+    out = xp.prod(a.array, axis=axes, keepdims=keepdim)
+    if a.array.dtype.kind in "biu" and dtype is None:
         out = out.astype(np.int64)
-    shape = a.data.shape
+    shape = a.array.shape
 
     def backward(g):
-        flat = a.data.reshape(-1) if axes is None else a.data
+        flat = a.array.reshape(-1) if axes is None else a.array
         ax = 0 if axes is None else (axes[0] if axes else None)
         if ax is None or flat.size == 0:                   # 0-d input: d a / d a = 1
-            return (_expand(g, shape, axes, keepdim).astype(a.data.dtype),)
+            return (_expand(g, shape, axes, keepdim).astype(a.array.dtype),)
         others = _exclusive_cumprod(flat, ax) * _exclusive_cumprod(flat, ax, reverse=True)
-        return ((_expand(g, shape, axes, keepdim) * others.reshape(shape)).astype(a.data.dtype),)
+        return ((_expand(g, shape, axes, keepdim) * others.reshape(shape)).astype(a.array.dtype),)
     return make(xp.asarray(out), (a,), backward, "ProdBackward")

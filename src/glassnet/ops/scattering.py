@@ -47,24 +47,24 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
     idx, d = _scatter_args("scatter", input, dim, index, src)
     if not isinstance(src, Tensor):
         src = _src_tensor(src, input, index)
-    elif src.data.dtype != input.data.dtype:  # a number casts; a tensor must match (PyTorch)
+    elif src.array.dtype != input.array.dtype:  # a number casts; a tensor must match (PyTorch)
         raise DTypeError(f"scatter(): src dtype {src.dtype} differs from input dtype "
                          f"{input.dtype}")
     same_device("scatter", input, src)
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     where = _coords(idx, d)
-    out = input.data.copy()
+    out = input.array.copy()
     if out.ndim:
-        out[where] = _sub(src.data, idx.shape).astype(out.dtype)
+        out[where] = _sub(src.array, idx.shape).astype(out.dtype)
     elif idx.size:
-        out = src.data.reshape(-1)[-1:].reshape(()).astype(out.dtype)
+        out = src.array.reshape(-1)[-1:].reshape(()).astype(out.dtype)
 
     def backward(g):
         gi = g.copy()
         gs = None
         if gi.ndim:
             gi[where] = 0
-            gs = _pad_to(g[where], src.shape).astype(src.data.dtype) if src.requires_grad \
+            gs = _pad_to(g[where], src.shape).astype(src.array.dtype) if src.requires_grad \
                 else None
         elif idx.size:
             gi = xp.zeros_like(g)
@@ -76,7 +76,7 @@ def _src_tensor(src, input: Tensor, index) -> Tensor:
     if isinstance(src, Tensor):
         return src
     shape = index.shape if hasattr(index, "shape") else np.asarray(index).shape
-    return Tensor(xp_of(input.data).full(shape, src, dtype=input.data.dtype))
+    return Tensor(xp_of(input.array).full(shape, src, dtype=input.array.dtype))
 
 
 def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
@@ -111,11 +111,11 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
     same_device(name, input, src)
     if input.ndim == 0:
         raise ValueError(f"{name}(): expected an input with at least one dim, got shape ()")
-    if src.data.dtype != input.data.dtype:
+    if src.array.dtype != input.array.dtype:
         raise DTypeError(f"{name}(): src dtype {src.dtype} differs from input dtype "
                          f"{input.dtype}")
-    xp = xp_of(input.data)
-    x, s = input.data, _sub(src.data, idx.shape)
+    xp = xp_of(input.array)
+    x, s = input.array, _sub(src.array, idx.shape)
     where = _coords(idx, d)
     hit = xp.zeros(x.shape, bool)
     hit[where] = True

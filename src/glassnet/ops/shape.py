@@ -27,11 +27,11 @@ def reshape(a: Tensor, *shape, **kw) -> Tensor:
     if kw:
         raise TypeError(f"reshape(): unexpected keyword arguments {sorted(kw)}")
     try:
-        out = a.data.reshape(shape)
+        out = a.array.reshape(shape)
     except ValueError:
         raise ShapeError(f"reshape(): shape {tuple(shape)} is invalid for a tensor of shape "
-                         f"{a.shape} ({a.data.size} elements)") from None
-    src = a.data.shape
+                         f"{a.shape} ({a.array.size} elements)") from None
+    src = a.array.shape
     return make(out, (a,), lambda g: (g.reshape(src),), "ReshapeBackward")
 
 
@@ -40,8 +40,8 @@ view = reshape
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = norm_dim((dim0, dim1), a.ndim, "transpose", a.shape)
-    xp = xp_of(a.data)
-    return make(xp.swapaxes(a.data, d0, d1), (a,), lambda g: (xp.swapaxes(g, d0, d1),),
+    xp = xp_of(a.array)
+    return make(xp.swapaxes(a.array, d0, d1), (a,), lambda g: (xp.swapaxes(g, d0, d1),),
                 "TransposeBackward")
 
 
@@ -54,8 +54,8 @@ def permute(a: Tensor, *dims, **kw) -> Tensor:
         raise ShapeError(f"permute(dims={dims}): expected a permutation of {a.ndim} dims "
                          f"for a tensor of shape {a.shape}")
     inverse = tuple(int(i) for i in np.argsort(axes))
-    xp = xp_of(a.data)
-    return make(xp.transpose(a.data, axes), (a,), lambda g: (xp.transpose(g, inverse),),
+    xp = xp_of(a.array)
+    return make(xp.transpose(a.array, axes), (a,), lambda g: (xp.transpose(g, inverse),),
                 "PermuteBackward")
 
 
@@ -96,7 +96,7 @@ def expand(a: Tensor, *shape, size=None) -> Tensor:
     from ._util import unbroadcast
     src = a.shape
     try:
-        out = xp_of(a.data).broadcast_to(a.data, shape)
+        out = xp_of(a.array).broadcast_to(a.array, shape)
     except ValueError:
         raise ShapeError(f"expand(): cannot expand a tensor of shape {a.shape} to {shape} "
                          f"(only size-1 dims can grow)") from None
@@ -109,7 +109,7 @@ def repeat(a: Tensor, *reps, repeats=None) -> Tensor:
         raise ShapeError(f"repeat(): got {len(reps)} repeat counts {tuple(reps)} for a tensor "
                          f"of shape {a.shape}; expected at least {a.ndim}")
     src = (1,) * (len(reps) - a.ndim) + a.shape
-    out = xp_of(a.data).tile(a.data.reshape(src), reps)
+    out = xp_of(a.array).tile(a.array.reshape(src), reps)
 
     def backward(g):
         split = []
@@ -125,9 +125,9 @@ def _index_key(key, a: Tensor):
     integers and index arrays becomes one whose NumPy meaning is PyTorch's (``_torch_key``),
     so reading, writing (``x[key] = v``) and their gradients all follow PyTorch."""
     if isinstance(key, Tensor):
-        return _on(key.data, a)
+        return _on(key.array, a)
     if isinstance(key, tuple):
-        key = tuple(_on(k.data, a) if isinstance(k, Tensor) else
+        key = tuple(_on(k.array, a) if isinstance(k, Tensor) else
                     (_on(k, a) if isinstance(k, np.ndarray) else k) for k in key)
         return _torch_key(key, a)
     if isinstance(key, list):
@@ -140,7 +140,7 @@ def _index_key(key, a: Tensor):
 def index_key(key, a: Tensor):
     """The NumPy key that reads ``a`` the way PyTorch reads ``a[key]`` (Tensors become arrays
     on ``a``'s device; a key mixing integers and index arrays is rewritten, ``_torch_key``).
-    For code that indexes ``a.data`` directly, e.g. an in-place ``a.data[key] = v``."""
+    For code that indexes ``a.array`` directly, e.g. an in-place ``a.array[key] = v``."""
     return _index_key(key, a)
 
 
@@ -154,7 +154,7 @@ def _torch_key(key: tuple, a: Tensor) -> tuple:
     """
     if _torch_order(key, a.ndim) is None or any(k is None for k in key):
         return key
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     used = sum(_dims_used(k) for k in key if k is not Ellipsis)
     if used > a.ndim or sum(k is Ellipsis for k in key) > 1:
         return key
@@ -197,10 +197,10 @@ def _torch_key(key: tuple, a: Tensor) -> tuple:
 
 
 def _on(idx, a: Tensor):
-    if type(idx) is type(a.data):
+    if type(idx) is type(a.array):
         return idx
     from ..backend import to_device
-    return to_device(idx, device_of(a.data))
+    return to_device(idx, device_of(a.array))
 
 
 def getitem(a: Tensor, key) -> Tensor:
@@ -214,9 +214,9 @@ def getitem(a: Tensor, key) -> Tensor:
         k is None for k in key) else None   # ... except those with None: two steps
     if split is not None:                   # ints first, then the index arrays
         return getitem(getitem(a, split[0]), split[1])
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     try:
-        out = a.data[key]
+        out = a.array[key]
     except IndexError as e:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {a.shape}: {e}") \
             from None
@@ -225,7 +225,7 @@ def getitem(a: Tensor, key) -> Tensor:
         out = out.view() if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(g):
-        grad = xp.zeros_like(a.data)
+        grad = xp.zeros_like(a.array)
         if basic:
             grad[key] = g
         else:
@@ -285,9 +285,9 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
         raise ValueError("cat(): expected a non-empty list of tensors")
     (axis,) = norm_dim(dim, tensors[0].ndim, "cat", tensors[0].shape)
     same_device("cat", *tensors)
-    xp = xp_of(tensors[0].data)
+    xp = xp_of(tensors[0].array)
     try:
-        out = xp.concatenate([t.data for t in tensors], axis=axis)
+        out = xp.concatenate([t.array for t in tensors], axis=axis)
     except ValueError as e:
         shapes = [t.shape for t in tensors]
         raise ShapeError(f"cat(dim={dim}): shapes {shapes} do not match outside dim ({e})") \
@@ -346,8 +346,8 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
         raise ValueError(f"pad(pad={tuple(pad)}, mode='reflect'): each padding must be smaller "
                          f"than its dim, got a tensor of shape {a.shape}")
     kw = {"constant_values": value} if np_mode == "constant" else {}
-    xp = xp_of(a.data)
-    out = xp.pad(a.data, grow, mode=np_mode, **kw)
+    xp = xp_of(a.array)
+    out = xp.pad(a.array, grow, mode=np_mode, **kw)
     crop = tuple(slice(-min(l, 0), out.shape[i] - (-min(r, 0)))
                  for i, (l, r) in enumerate(widths))
     out = out[crop]
@@ -355,11 +355,11 @@ def pad(a: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
                   for (l, r), s in zip(widths, a.shape))
     source = None                   # reflect/replicate: flat input index of each output element
     if np_mode != "constant":
-        source = xp.pad(xp.arange(a.data.size).reshape(a.shape), grow, mode=np_mode)[crop]
+        source = xp.pad(xp.arange(a.array.size).reshape(a.shape), grow, mode=np_mode)[crop]
 
     def backward(g):
         if source is not None:      # copies of an input element add up their gradients
-            grad = xp.bincount(source.ravel(), weights=g.ravel(), minlength=a.data.size)
+            grad = xp.bincount(source.ravel(), weights=g.ravel(), minlength=a.array.size)
             return (grad.reshape(a.shape).astype(g.dtype),)
         full = xp.zeros(tuple(s + gl + gr for s, (gl, gr) in zip(a.shape, grow)), g.dtype)
         full[crop] = g

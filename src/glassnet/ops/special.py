@@ -24,7 +24,7 @@ _QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
 
 def _float_pair(a, b, op: str):
     a, b = binary_operands(a, b, op)
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         a, b = as_float(a), as_float(b)
     return a, b
 
@@ -32,13 +32,13 @@ def _float_pair(a, b, op: str):
 def hypot(a, b) -> Tensor:
     """√(a² + b²) without overflow; d/da = a/y, d/db = b/y."""
     a, b = _float_pair(a, b, "hypot")
-    xp = xp_of(a.data)
-    out = xp.hypot(a.data, b.data)
+    xp = xp_of(a.array)
+    out = xp.hypot(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            return (unbroadcast(g * a.data / out, a.data.shape) if a.requires_grad else None,
-                    unbroadcast(g * b.data / out, b.data.shape) if b.requires_grad else None)
+            return (unbroadcast(g * a.array / out, a.array.shape) if a.requires_grad else None,
+                    unbroadcast(g * b.array / out, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "HypotBackward")
 
 
@@ -48,18 +48,18 @@ def xlogy(a, b) -> Tensor:
     d/da = log(b) (0 where a = 0 and b <= 0, as in PyTorch), d/db = a/b.
     """
     a, b = _float_pair(a, b, "xlogy")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        lb = xp.log(b.data)
-        zero = (a.data == 0) & ~xp.isnan(b.data)
-        out = xp.where(zero, 0, a.data * lb).astype(lb.dtype)
+        lb = xp.log(b.array)
+        zero = (a.array == 0) & ~xp.isnan(b.array)
+        out = xp.where(zero, 0, a.array * lb).astype(lb.dtype)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            glb = xp.where((g == 0) & ~xp.isnan(b.data), 0, g * lb)      # xlogy(g, b)
-            ga = xp.where((a.data == 0) & (b.data <= 0), 0, glb).astype(g.dtype)
-            return (unbroadcast(ga, a.data.shape) if a.requires_grad else None,
-                    unbroadcast(g * a.data / b.data, b.data.shape) if b.requires_grad else None)
+            glb = xp.where((g == 0) & ~xp.isnan(b.array), 0, g * lb)      # xlogy(g, b)
+            ga = xp.where((a.array == 0) & (b.array <= 0), 0, glb).astype(g.dtype)
+            return (unbroadcast(ga, a.array.shape) if a.requires_grad else None,
+                    unbroadcast(g * a.array / b.array, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "XlogyBackward")
 
 
@@ -70,7 +70,7 @@ def logit(x, eps=None) -> Tensor:
     outside [0, 1] when it is not.
     """
     x = as_float(tensor_arg(x, "logit"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     p = d if eps is None else xp.clip(d, eps, 1 - eps)
     with np.errstate(**_QUIET):
@@ -90,7 +90,7 @@ def logit(x, eps=None) -> Tensor:
 def sinc(x) -> Tensor:
     """sin(πx)/(πx), 1 at x = 0; d/dx = (cos(πx) − sinc(x))/x, 0 at x = 0."""
     x = as_float(tensor_arg(x, "sinc"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     out = xp.sinc(d) if hasattr(xp, "sinc") else _sinc(d, xp)
 
@@ -110,16 +110,16 @@ def _sinc(d, xp):
 def logaddexp2(a, b) -> Tensor:
     """log2(2^a + 2^b); d/da = 1/(1 + 2^(b−a))."""
     a, b = _float_pair(a, b, "logaddexp2")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        out = xp.logaddexp2(a.data, b.data)
+        out = xp.logaddexp2(a.array, b.array)
 
     def backward(g):
         with np.errstate(**_QUIET):
-            wa = 1 / (1 + xp.exp2(b.data - a.data))
-            wb = 1 / (1 + xp.exp2(a.data - b.data))
-        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
-                unbroadcast(g * wb, b.data.shape) if b.requires_grad else None)
+            wa = 1 / (1 + xp.exp2(b.array - a.array))
+            wb = 1 / (1 + xp.exp2(a.array - b.array))
+        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
+                unbroadcast(g * wb, b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, "Logaddexp2Backward")
 
 
@@ -127,18 +127,18 @@ def _nan_pick(a, b, name: str, larger: bool) -> Tensor:
     """max/min that ignores a NaN operand; the gradient goes to the picked operand, to ``a``
     on a tie (PyTorch's rule for fmax/fmin, unlike maximum/minimum which split it)."""
     a, b = binary_operands(a, b, name)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     with np.errstate(**_QUIET):
-        pick_a = (a.data >= b.data) if larger else (a.data <= b.data)
-        pick_a = pick_a | xp.isnan(b.data)
-        out = xp.fmax(a.data, b.data) if larger else xp.fmin(a.data, b.data)
+        pick_a = (a.array >= b.array) if larger else (a.array <= b.array)
+        pick_a = pick_a | xp.isnan(b.array)
+        out = xp.fmax(a.array, b.array) if larger else xp.fmin(a.array, b.array)
     if out.dtype.kind != "f":
         return result_tensor(out)
 
     def backward(g):
         wa = pick_a.astype(g.dtype)
-        return (unbroadcast(g * wa, a.data.shape) if a.requires_grad else None,
-                unbroadcast(g * (1 - wa), b.data.shape) if b.requires_grad else None)
+        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
+                unbroadcast(g * (1 - wa), b.array.shape) if b.requires_grad else None)
     return make(out, (a, b), backward, name.capitalize() + "Backward")
 
 
@@ -166,9 +166,9 @@ def heaviside(x, values) -> Tensor:
         raise TypeError(f"heaviside(): input ({x.dtype}) and values ({values.dtype}) must "
                         f"have the same dtype (as PyTorch requires)")
     x, v = binary_operands(x, values, "heaviside")
-    xp = xp_of(x.data)
-    return result_tensor(xp.heaviside(x.data, v.data) if x.data.dtype.kind == "f" else
-                         xp.where(x.data == 0, v.data, x.data > 0).astype(x.data.dtype))
+    xp = xp_of(x.array)
+    return result_tensor(xp.heaviside(x.array, v.array) if x.array.dtype.kind == "f" else
+                         xp.where(x.array == 0, v.array, x.array > 0).astype(x.array.dtype))
 
 
 def nan_to_num(x, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
@@ -177,7 +177,7 @@ def nan_to_num(x, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     The gradient passes where x was finite and is 0 at the replaced elements.
     """
     tensor_arg(x, "nan_to_num")
-    d = x.data
+    d = x.array
     if d.dtype.kind != "f":
         return Tensor(d.copy())
     xp = xp_of(d)
@@ -196,8 +196,8 @@ def rad2deg(x) -> Tensor:
 
 def signbit(x) -> Tensor:
     """Whether the sign bit is set (True for -0.0 and negative NaN payloads too)."""
-    xp = xp_of(tensor_arg(x, "signbit").data)
-    return result_tensor(xp.signbit(x.data))
+    xp = xp_of(tensor_arg(x, "signbit").array)
+    return result_tensor(xp.signbit(x.array))
 
 
 def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
@@ -217,7 +217,7 @@ def _scipy(name):
 
 def _host_only(x, op: str) -> Tensor:
     x = as_float(tensor_arg(x, op))
-    if xp_of(x.data) is not np:
+    if xp_of(x.array) is not np:
         raise RuntimeError(f"{op}(): implemented on the CPU only (scipy), got a tensor on "
                            f"{x.device} (move it with .cpu())")
     return x
@@ -229,7 +229,7 @@ def gammaln(x) -> Tensor:
     +inf at −inf, as in PyTorch (scipy gives −inf).
     """
     x = _host_only(x, "lgamma")
-    d = x.data
+    d = x.array
     with np.errstate(**_QUIET):
         out = np.where(d == -np.inf, np.inf, _scipy("gammaln")(d)).astype(d.dtype)
     return make(out, (x,), lambda g: (g * _scipy("digamma")(d).astype(g.dtype),),
@@ -245,7 +245,7 @@ def digamma(x) -> Tensor:
     −inf at 0 and +inf at −0, as in PyTorch.
     """
     x = _host_only(x, "digamma")
-    d = x.data
+    d = x.array
     with np.errstate(**_QUIET):
         out = _scipy("digamma")(d).astype(d.dtype)
     return make(out, (x,), lambda g: (g * _scipy("polygamma")(1, d).astype(g.dtype),),
@@ -255,7 +255,7 @@ def digamma(x) -> Tensor:
 def entr(x) -> Tensor:
     """−x·log x for x > 0, 0 at 0, −inf for x < 0 (the entropy term); d/dx = −(log x + 1)."""
     x = as_float(tensor_arg(x, "entr"))
-    d = x.data
+    d = x.array
     xp = xp_of(d)
     with np.errstate(**_QUIET):
         out = xp.where(d > 0, -d * xp.log(d), xp.where(d == 0, 0, -np.inf)).astype(d.dtype)
@@ -280,7 +280,7 @@ negative, absolute, sgn = neg, _abs, sign
 
 def positive(x) -> Tensor:
     """x itself (``torch.positive``); bool tensors are refused as in PyTorch."""
-    if tensor_arg(x, "positive").data.dtype.kind == "b":
+    if tensor_arg(x, "positive").array.dtype.kind == "b":
         raise TypeError("positive(): bool tensors are not supported (as in PyTorch)")
     return x
 

@@ -39,19 +39,19 @@ def std(a: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
     """
     dim, correction = spread_args(a, dim, unbiased, correction, axis, "std")
     axes = _axes(a, dim, "std")
-    shape = a.data.shape
-    n = a.data.size if axes is None else int(np.prod([shape[i] for i in axes]))
-    xp = xp_of(a.data)
-    centred = a.data - xp.mean(a.data, axis=axes, keepdims=True, dtype=a.data.dtype)
-    denom = a.data.dtype.type(builtins.max(n - correction, 0))
+    shape = a.array.shape
+    n = a.array.size if axes is None else int(np.prod([shape[i] for i in axes]))
+    xp = xp_of(a.array)
+    centred = a.array - xp.mean(a.array, axis=axes, keepdims=True, dtype=a.array.dtype)
+    denom = a.array.dtype.type(builtins.max(n - correction, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = xp.sqrt(xp.sum(centred * centred, axis=axes, keepdims=keepdim) / denom)
-    out = xp.asarray(out, dtype=a.data.dtype)
+    out = xp.asarray(out, dtype=a.array.dtype)
 
     def backward(g):
         gk = _expand(g / out, shape, axes, keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return ((gk * centred / denom).astype(a.data.dtype),)
+            return ((gk * centred / denom).astype(a.array.dtype),)
     return make(out, (a,), backward, "StdBackward")
 
 
@@ -77,15 +77,15 @@ def norm(a: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
     The gradient at an all-zero slice is 0 (a subgradient), as in PyTorch.
     """
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         raise TypeError(f"norm(): expected a floating tensor, got dtype {a.dtype}")
     if p == "fro":
         p = 2
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
         raise TypeError(f"norm(p={p!r}): expected a number (or inf, -inf, 'fro')")
     axes = _axes(a, dim, "norm")
-    xp = xp_of(a.data)
-    x = a.data
+    xp = xp_of(a.array)
+    x = a.array
     ax = xp.abs(x)
     p = float(p)
     if p == np.inf or p == -np.inf:
@@ -138,25 +138,25 @@ def aminmax(a: Tensor, *, dim=None, keepdim: bool = False):
 
 def nansum(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``sum`` treating NaN as 0 (the NaN elements get no gradient)."""
-    xp = xp_of(a.data)
-    if a.data.dtype.kind != "f":
+    xp = xp_of(a.array)
+    if a.array.dtype.kind != "f":
         return sum_(a, dim, keepdim, dtype=dtype)
-    nan = xp.isnan(a.data)
-    clean = make(xp.where(nan, 0, a.data), (a,), lambda g: (xp.where(nan, 0, g),),
+    nan = xp.isnan(a.array)
+    clean = make(xp.where(nan, 0, a.array), (a,), lambda g: (xp.where(nan, 0, g),),
                  "NansumBackward")
     return sum_(clean, dim, keepdim, dtype=dtype)
 
 
 def nanmean(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``mean`` over the elements that are not NaN."""
-    if a.data.dtype.kind != "f":
+    if a.array.dtype.kind != "f":
         raise TypeError(f"nanmean(): expected a floating tensor, got dtype {a.dtype}")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     axes = _axes(a, dim, "nanmean")
-    count = xp.sum(~xp.isnan(a.data), axis=axes, keepdims=keepdim).astype(a.data.dtype)
+    count = xp.sum(~xp.isnan(a.array), axis=axes, keepdims=keepdim).astype(a.array.dtype)
     total = nansum(a, dim, keepdim, dtype=dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return total / Tensor(count.astype(total.data.dtype))
+        return total / Tensor(count.astype(total.array.dtype))
 
 
 def dist(a: Tensor, b: Tensor, p=2) -> Tensor:
@@ -170,7 +170,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist(): expected (*, P, M) and (*, R, M) tensors, got shapes "
                          f"{x1.shape} and {x2.shape}")
-    if x1.data.dtype.kind != "f" or x2.data.dtype.kind != "f":
+    if x1.array.dtype.kind != "f" or x2.array.dtype.kind != "f":
         raise TypeError(f"cdist(): expected floating tensors, got {x1.dtype} and {x2.dtype}")
     return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
 
@@ -183,7 +183,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     if input.ndim > 2:
         raise ValueError(f"cov(): expected a 1-D or 2-D tensor, got shape {input.shape}")
     x = input if input.ndim == 2 else reshape(input, (1, -1))
-    if x.data.dtype.kind != "f":
+    if x.array.dtype.kind != "f":
         x = x.float()
     n = x.shape[1]
     xc = x - mean(x, 1, keepdim=True)

@@ -23,11 +23,11 @@ def _triangle(a: Tensor, diagonal: int, lower: bool) -> Tensor:
                          f"{a.shape}")
     if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
         raise TypeError(f"{name}(diagonal={diagonal!r}): expected an int")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     rows, cols = a.shape[-2:]
     keep = (xp.tril if lower else xp.triu)(xp.ones((rows, cols), bool), int(diagonal))
-    zero = xp.zeros((), a.data.dtype)
-    return make(xp.where(keep, a.data, zero), (a,), lambda g: (xp.where(keep, g, 0),),
+    zero = xp.zeros((), a.array.dtype)
+    return make(xp.where(keep, a.array, zero), (a,), lambda g: (xp.where(keep, g, 0),),
                 f"{name.capitalize()}Backward")
 
 
@@ -56,8 +56,8 @@ def diagonal(a: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     d1, d2 = norm_dim((dim1, dim2), a.ndim, "diagonal", a.shape)
     if d1 == d2:
         raise ArgumentError(f"diagonal(dim1={dim1}, dim2={dim2}): the dims must differ")
-    xp = xp_of(a.data)
-    moved = xp.moveaxis(a.data, (d1, d2), (-2, -1))
+    xp = xp_of(a.array)
+    moved = xp.moveaxis(a.array, (d1, d2), (-2, -1))
     r, c = _diag_positions(xp, moved.shape[-2], moved.shape[-1], int(offset))
     out = moved[..., r, c]
 
@@ -83,11 +83,11 @@ def diag_embed(a: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
     d1, d2 = norm_dim((dim1, dim2), a.ndim + 1, "diag_embed", a.shape)
     if d1 == d2:
         raise ArgumentError(f"diag_embed(dim1={dim1}, dim2={dim2}): the dims must differ")
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     m = a.shape[-1] + abs(int(offset))
     r, c = _diag_positions(xp, m, m, int(offset))
-    full = xp.zeros(a.shape[:-1] + (m, m), a.data.dtype)
-    full[..., r, c] = a.data
+    full = xp.zeros(a.shape[:-1] + (m, m), a.array.dtype)
+    full[..., r, c] = a.array
     out = xp.moveaxis(full, (-2, -1), (d1, d2))
 
     def backward(g):

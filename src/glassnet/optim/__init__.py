@@ -1,6 +1,6 @@
 """Optimizers (one algorithm per file) and learning-rate schedulers.
 
-Every optimizer updates ``p.data`` in place from ``p.grad`` and matches the corresponding
+Every optimizer updates ``p.array`` in place from ``p.grad`` and matches the corresponding
 ``torch.optim`` class step for step. Schedulers live in :mod:`glassnet.optim.lr_scheduler`.
 
 Example:

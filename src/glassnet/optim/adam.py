@@ -64,7 +64,7 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                theta, g = p.data, p.grad.data
+                theta, g = p.array, p.grad.array
                 xp = xp_of(theta)
                 state = self._state(p)
                 if not state:

@@ -3,7 +3,7 @@
 An optimizer holds ``param_groups`` (a list of dicts, each with a ``"params"`` list and its own
 hyperparameters) and ``state`` (a dict from parameter to that parameter's buffers). A subclass
 only validates its hyperparameters (:meth:`Optimizer._check`) and writes one readable
-:meth:`step` that updates ``p.data`` in place.
+:meth:`step` that updates ``p.array`` in place.
 
 Updates avoid per-step allocation: state buffers are created on the first step, and temporary
 results go into reusable scratch arrays from :meth:`Optimizer._scratch`. Hyperparameters are
@@ -143,7 +143,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data.fill(0)
+                    p.grad.array.fill(0)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Subclasses implement this.
@@ -165,13 +165,13 @@ class Optimizer:
 
     # -- scratch memory --------------------------------------------------------------------
     def _scratch(self, p: Tensor, slot: int = 0) -> np.ndarray:
-        """A reusable temporary array shaped like ``p.data``.
+        """A reusable temporary array shaped like ``p.array``.
 
         Each slot is one flat array per dtype, as large as the largest parameter seen, so
         after the first step no step allocates parameter-sized memory. Arrays from different
         slots never overlap; the same slot is overwritten by the next parameter.
         """
-        arr = p.data
+        arr = p.array
         key = (arr.dtype.str, slot) if type(arr) is np.ndarray else \
             (arr.dtype.str, slot, type(arr))             # one set of slots per device
         work = self._work.get(key)
@@ -181,9 +181,9 @@ class Optimizer:
 
     def _state(self, p: Tensor) -> dict:
         """``p``'s state; its arrays follow ``p`` to its device (after ``model.to(...)``),
-        and new state is created by each algorithm with ``xp_of(p.data)``."""
+        and new state is created by each algorithm with ``xp_of(p.array)``."""
         state = self.state.setdefault(p, {})
-        kind = type(p.data)
+        kind = type(p.array)
         seen = self.__dict__.setdefault("_state_kind", {})
         if seen.get(p) is not kind:                 # p was created or moved: check its state
             for key, value in state.items():
@@ -253,12 +253,12 @@ class Optimizer:
                     continue
                 if not hasattr(value, "shape"):
                     value = np.asarray(value)            # a (JSON) list
-                arr = to_device(xp_of(value).array(value, dtype=p.data.dtype),  # a copy,
+                arr = to_device(xp_of(value).array(value, dtype=p.array.dtype),  # a copy,
                                 p.device)                # on the parameter's device
-                if arr.shape != p.data.shape:
+                if arr.shape != p.array.shape:
                     raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} "
                                      f"has shape {arr.shape}, the parameter has "
-                                     f"{p.data.shape}")
+                                     f"{p.array.shape}")
                 new_state[p][key] = arr
         for group, saved in zip(self.param_groups, saved_groups):
             for key, value in saved.items():

@@ -58,9 +58,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                theta = p.data
+                theta = p.array
                 xp = xp_of(theta)
-                g = p.grad.data
+                g = p.grad.array
                 tmp = self._scratch(p, 0)
                 if weight_decay != 0:
                     d_p = self._scratch(p, 1)

@@ -24,10 +24,10 @@ __all__ = ["ACTIVATIONS", "Step", "step", "build_model", "init_model"]
 
 def step(z: Tensor) -> Tensor:
     """a = 1 if z > 0 else 0; backward: ∂a/∂z ≈ σ(z)·(1 − σ(z)) (surrogate gradient)."""
-    a = (z.data > 0).astype(z.data.dtype)
+    a = (z.array > 0).astype(z.array.dtype)
 
     def backward(g):
-        s = 1.0 / (1.0 + np.exp(-z.data))
+        s = 1.0 / (1.0 + np.exp(-z.array))
         return (g * (s * (1.0 - s)).astype(g.dtype),)
     return make(a, (z,), backward, "step")
 
@@ -67,5 +67,5 @@ def init_model(model: nn.Sequential, rng: np.random.Generator) -> None:
     for layer in model:
         if isinstance(layer, nn.Linear):
             bound = 1.0 / math.sqrt(layer.in_features)
-            layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.shape)
-            layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.shape)
+            layer.weight.array[...] = rng.uniform(-bound, bound, layer.weight.shape)
+            layer.bias.array[...] = rng.uniform(-bound, bound, layer.bias.shape)

@@ -37,10 +37,10 @@ def describe_step(*, step: int, activation: str, lr: float, linears: list, xb, y
     """
     x, y, batch = xb[0], float(yb[0]), len(xb)
     w, b = before[0][0][0], float(before[0][1][0])
-    z = float(outs[0].data[0, 0])
+    z = float(outs[0].array[0, 0])
     hidden = len(linears) > 1
-    a = float(outs[1].data[0, 0]) if hidden else _sigmoid(z)
-    z_out = float(outs[-1].data[0, 0])
+    a = float(outs[1].array[0, 0]) if hidden else _sigmoid(z)
+    z_out = float(outs[-1].array[0, 0])
     y_hat = _sigmoid(z_out)
     delta = (y_hat - y) / batch                       # ∂L/∂z_out of the first point
     picks = [(0, 0, 0, "w₁", "layer 1, neuron 1, from x₁"),
@@ -51,7 +51,7 @@ def describe_step(*, step: int, activation: str, lr: float, linears: list, xb, y
     updates = [{"name": name, "where": where, "layer": li, "row": r, "col": c,
                 "before": float(before[li][0][r, c]),
                 "grad": float(linears[li].weight.grad[r, c]),
-                "after": float(linears[li].weight.data[r, c])}
+                "after": float(linears[li].weight.array[r, c])}
                for li, r, c, name, where in picks]
     pen = float(penalty.item()) if penalty is not None else 0.0
     values = {"step": step, "batch": batch, "x": [float(x[0]), float(x[1])], "y": y,

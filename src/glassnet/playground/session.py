@@ -133,7 +133,7 @@ class Session:
             loss.backward()
             before = None
             if i == n - 1:                                  # the values the step starts from
-                before = [(m.weight.data.copy(), m.bias.data.copy()) for m in self._linears()]
+                before = [(m.weight.array.copy(), m.bias.array.copy()) for m in self._linears()]
             self.optimizer.step()
             self.steps += 1
             if before is not None:
@@ -157,7 +157,7 @@ class Session:
         with no_grad():
             z = self.model(Tensor(x))
             loss = self.loss_fn(z, Tensor(y[:, None])).item()
-        return float(loss), float(np.mean((z.data[:, 0] > 0) == (y > 0.5)))
+        return float(loss), float(np.mean((z.array[:, 0] > 0) == (y > 0.5)))
 
     def _record(self) -> None:
         h = self.history
@@ -182,16 +182,16 @@ class Session:
         for layer, out in zip(self.model, outs):
             if isinstance(layer, nn.Linear):
                 continue
-            a = out.data.reshape(g, g, -1)
+            a = out.array.reshape(g, g, -1)
             top = float(np.nan_to_num(a, nan=0.0, posinf=0.0).max())
             lo, hi = _RANGES.get(act, (0.0, max(top, 1e-6)))
             neurons.append([_heat(a[:, :, j], lo, hi) for j in range(a.shape[2])])
-        prob = 1.0 / (1.0 + np.exp(-outs[-1].data.reshape(g, g).astype(np.float64)))
+        prob = 1.0 / (1.0 + np.exp(-outs[-1].array.reshape(g, g).astype(np.float64)))
         return _heat(prob, 0.0, 1.0), neurons
 
     def weights(self) -> list:
         """Every Linear layer's (W, b) as nested lists (for clients of the JSON API)."""
-        return [{"W": m.weight.data.tolist(), "b": m.bias.data.tolist()}
+        return [{"W": m.weight.array.tolist(), "b": m.bias.array.tolist()}
                 for m in self._linears()]
 
     def snapshot(self, points: bool = False) -> dict:

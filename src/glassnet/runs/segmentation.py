@@ -243,8 +243,8 @@ class MeanIoU(Callback):
             for i in range(0, len(x), self.batch):
                 out = model(Tensor(x[i:i + self.batch]))
                 total += float(self.loss_fn(out, Tensor(t[i:i + self.batch])).item()) * \
-                    len(out.data)
-                cm += confusion(out.data.argmax(1), t[i:i + self.batch], self.classes)
+                    len(out.array)
+                cm += confusion(out.array.argmax(1), t[i:i + self.batch], self.classes)
         model.train(was)
         s = iou_scores(cm)
         new = {"val_loss": total / len(x), "val_mean_iou": s["mean_iou"],

@@ -99,7 +99,7 @@ def segment(model, x, batch: int = 64) -> np.ndarray:
     out = []
     with no_grad():
         for i in range(0, len(x), batch):
-            out.append(model(Tensor(np.ascontiguousarray(x[i:i + batch]))).data.argmax(1))
+            out.append(model(Tensor(np.ascontiguousarray(x[i:i + batch]))).array.argmax(1))
     model.train(was)
     return np.concatenate(out).astype(np.int64) if out else np.zeros((0,) + x.shape[2:], np.int64)
 

@@ -383,7 +383,7 @@ def _train_epoch(ctx: FitContext, metric_fns, hook) -> dict:
         loss_sum += value * n
         batch_logs = {"batch": batch_index, "size": n, "loss": loss_sum / seen}
         for i, (name, fn) in enumerate(metric_fns):
-            metric_sums[i] += fn(output.data, y) * n
+            metric_sums[i] += fn(output.array, y) * n
             batch_logs[name] = metric_sums[i] / seen
         if mid_epoch:
             ctx.progress = {"batch": batch_index + 1, "seen": seen, "loss_sum": loss_sum,
@@ -444,7 +444,7 @@ def evaluate(model, data, loss_fn=None, metrics="auto") -> dict:
                 if loss_fn is not None:
                     loss_sum += float(loss_fn(output, y).item()) * n
                 for i, (_, fn) in enumerate(metric_fns):
-                    sums[i] += fn(output.data, y) * n
+                    sums[i] += fn(output.array, y) * n
                 seen += n
     finally:
         model.train(was_training)
@@ -475,7 +475,7 @@ def predict(model, data, batch_size: int = 256) -> np.ndarray:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"predict(batch_size={batch_size!r}): expected an int >= 1")
     if isinstance(data, (np.ndarray, Tensor)):
-        arr = data.data if isinstance(data, Tensor) else data
+        arr = data.array if isinstance(data, Tensor) else data
         batches = (Tensor(arr[i:i + batch_size]) for i in range(0, len(arr), batch_size))
     else:
         batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
@@ -486,7 +486,7 @@ def predict(model, data, batch_size: int = 256) -> np.ndarray:
     try:
         with no_grad():
             for x in batches:
-                outs.append(to_host(model(to_model_device(x, device)).data))
+                outs.append(to_host(model(to_model_device(x, device)).array))
     finally:
         model.train(was_training)
     if not outs:

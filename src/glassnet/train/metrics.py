@@ -19,7 +19,7 @@ __all__ = ["accuracy", "mean_squared_error", "mean_absolute_error", "get_metric"
 
 
 def _array(x) -> np.ndarray:
-    return to_host(x.data if isinstance(x, Tensor) else x)     # metrics run on the host
+    return to_host(x.array if isinstance(x, Tensor) else x)     # metrics run on the host
 
 
 def accuracy(output, target) -> float:

@@ -50,7 +50,7 @@ def summary(model, input_shape, *, dtype=np.float32, print_fn=print) -> str:
 
         def wrapped(*args, _mod=mod, _name=name, _forward=mod.forward, **kwargs):
             out = _forward(*args, **kwargs)
-            n = sum(int(p.data.size) for p in _mod._parameters.values() if p is not None)
+            n = sum(int(p.array.size) for p in _mod._parameters.values() if p is not None)
             rows.append((f"{_name or 'model'} ({type(_mod).__name__})", _shape_str(out), n))
             return out
 
@@ -65,8 +65,8 @@ def summary(model, input_shape, *, dtype=np.float32, print_fn=print) -> str:
         for mod in patched:
             del mod.__dict__["forward"]
         model.train(was_training)
-    total = sum(int(p.data.size) for p in model.parameters())
-    trainable = sum(int(p.data.size) for p in model.parameters() if p.requires_grad)
+    total = sum(int(p.array.size) for p in model.parameters())
+    trainable = sum(int(p.array.size) for p in model.parameters() if p.requires_grad)
     w1 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 2
     w2 = max([len("Output shape")] + [len(r[1]) for r in rows]) + 2
     w3 = max([len("Param #")] + [len(f"{r[2]:,}") for r in rows])

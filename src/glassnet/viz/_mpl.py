@@ -52,7 +52,7 @@ def to_numpy(x):
 
     from ..tensor import Tensor
     if isinstance(x, Tensor):
-        return x.data
+        return x.array
     if hasattr(x, "detach") and hasattr(x, "cpu"):          # a torch tensor
         return x.detach().cpu().numpy()
     return np.asarray(x)

@@ -40,7 +40,7 @@ _DX, _DY, _R, _TOP = 170, 34, 11, 46
 def host(a) -> np.ndarray:
     """A Tensor's data or an array, on the host as float64 (copied from a device)."""
     from ..tensor import Tensor
-    return np.asarray(to_host(a.data if isinstance(a, Tensor) else a), dtype=np.float64)
+    return np.asarray(to_host(a.array if isinstance(a, Tensor) else a), dtype=np.float64)
 
 
 def shown_indices(n: int, cap: int) -> list:

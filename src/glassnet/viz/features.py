@@ -56,7 +56,7 @@ def plot_filters(model_or_weight, path=None, *, max_filters: int = 64, size=(6.0
         convs = conv_layers(model_or_weight)
         if not convs:
             raise ValueError("plot_filters: the model has no convolution layer (a 4-D weight)")
-        w = convs[0][1].weight.data
+        w = convs[0][1].weight.array
     else:
         w = to_numpy(model_or_weight)
     if w.ndim != 4:
@@ -143,7 +143,7 @@ def conv_outputs(model, x: np.ndarray) -> list:
 
     def grab(name, module, args, out):
         if id(module) in convs:
-            maps.append((name, np.asarray(out.data[0])))
+            maps.append((name, np.asarray(out.array[0])))
 
     was_training = model.training
     model.eval()
@@ -167,7 +167,7 @@ def plot_hidden_states(states, path=None, *, model=None, size=(8.0, 3.5), dpi: i
 
     Example:
         >>> out, h_n = rnn(x)                       # out: (L, N, H)
-        >>> gn.viz.plot_hidden_states(out.data[:, 0], "hidden.png")
+        >>> gn.viz.plot_hidden_states(out.array[:, 0], "hidden.png")
     """
     if model is not None:
         states = _record_recurrent(model, states)
@@ -199,7 +199,7 @@ def _record_recurrent(model, x) -> np.ndarray:
 
     def grab(name, module, args, out):
         if not found and any(n.startswith("weight_hh") for n in module._parameters):
-            seq = tensors_in(out)[0].data
+            seq = tensors_in(out)[0].array
             first = getattr(module, "batch_first", False)
             found.append(seq if seq.ndim == 2 else (seq[0] if first else seq[:, 0]))
 

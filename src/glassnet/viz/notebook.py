@@ -43,7 +43,7 @@ def _table(rows, head=None) -> str:
 def tensor_html(t, *, threshold: int = 60, edgeitems: int = 3) -> str:
     """HTML for a Tensor: a table of its attributes and a preview of its values (at most
     ``threshold`` numbers shown in full, else ``edgeitems`` at each end of each axis)."""
-    a = to_host(t.data)
+    a = to_host(t.array)
     rows = [("shape", tuple(a.shape)), ("dtype", a.dtype), ("device", t.device),
             ("requires_grad", t.requires_grad),
             ("grad_fn", t._op if getattr(t, "_op", None) else "None (a leaf)"),
@@ -67,7 +67,7 @@ def layer_rows(model, layers) -> list:
         shapes = ", ".join(f"{k} {tuple(p.shape)}" for k, p in own.items())
         label = describe(m) if layer_role(m) != "other" else type(m).__name__
         rows.append((name or "(model)", label, shapes,
-                     f"{sum(int(p.data.size) for p in own.values()):,}"))
+                     f"{sum(int(p.array.size) for p in own.values()):,}"))
     return rows
 
 
@@ -77,8 +77,8 @@ def module_html(model, *, diagram_kw=None) -> str:
     from ..inspect import recorded_modules
     from .diagram import diagram
     rows = layer_rows(model, recorded_modules(model))
-    total = sum(int(p.data.size) for p in model.parameters())
-    trainable = sum(int(p.data.size) for p in model.parameters() if p.requires_grad)
+    total = sum(int(p.array.size) for p in model.parameters())
+    trainable = sum(int(p.array.size) for p in model.parameters() if p.requires_grad)
     parts = [f'<div class="glassnet-html">{_STYLE}<b>{html.escape(type(model).__name__)}</b> '
              f"· {total:,} parameters ({trainable:,} trainable) · "
              f"{'training' if model.training else 'eval'} mode",

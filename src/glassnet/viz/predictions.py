@@ -77,7 +77,7 @@ def plot_predictions(images, probs, path=None, *, labels=None, class_names=None,
         top_k: how many classes to show per sample.
 
     Example:
-        >>> p = gn.softmax(model(x[:8]), -1).data
+        >>> p = gn.softmax(model(x[:8]), -1).array
         >>> gn.viz.plot_predictions(x[:8], p, "predictions.png", labels=y[:8])
     """
     imgs = np.asarray(to_numpy(images), dtype=np.float32)
@@ -133,7 +133,7 @@ def plot_forecast(actual, forecast, path=None, *, history=None, size=(8.0, 3.5),
         history: optional values before the horizon, drawn first for context.
 
     Example:
-        >>> gn.viz.plot_forecast(y_test, model(x_test).data.ravel(), "forecast.png",
+        >>> gn.viz.plot_forecast(y_test, model(x_test).array.ravel(), "forecast.png",
         ...                      history=y_train[-100:])
     """
     a = np.asarray(to_numpy(actual), dtype=np.float64).ravel()

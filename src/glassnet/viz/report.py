@@ -256,7 +256,7 @@ def _prediction_sections(model, x, y, tmp, samples, predictions) -> list:
     parts = ["<h2>Predictions on the test set</h2>"]
     model.eval()
     with no_grad():
-        logits = np.concatenate([model(Tensor(x[i:i + 512])).data
+        logits = np.concatenate([model(Tensor(x[i:i + 512])).array
                                  for i in range(0, len(x), 512)])
     z = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)

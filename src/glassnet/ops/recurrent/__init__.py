@@ -88,13 +88,13 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Te
 
 def _take(core: Tensor, key, mask=None) -> Tensor:
     """A slice of the kernel's state buffer (optionally masked) as its own graph node."""
-    out = core.data[key]
+    out = core.array[key]
     xp = xp_of(out)
     if mask is not None:
         out = out * mask
 
     def backward(g):
-        grad = xp.zeros(core.data.shape, core.data.dtype)  # calloc: no pass over S
+        grad = xp.zeros(core.array.shape, core.array.dtype)  # calloc: no pass over S
         if mask is None:
             grad[key] = g
         else:

@@ -147,14 +147,14 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
     emb = x if isinstance(x, EmbeddedInput) else None
     src = emb.weight if emb is not None else x
     same_device(mode.lower(), src, h0, c0, w_ih, w_hh, b_ih, b_hh)
-    xp = xp_of(src.data)                                # the array module, once per call
+    xp = xp_of(src.array)                                # the array module, once per call
     if emb is not None:                                 # ids on the table's device
-        X, ids = None, emb.ids if xp is np else to_device(emb.ids, device_of(src.data))
+        X, ids = None, emb.ids if xp is np else to_device(emb.ids, device_of(src.array))
         (L, N), Hin = ids.shape, src.shape[1]
     else:
-        X = x.data
+        X = x.array
         L, N, Hin = X.shape
-    Whh, dt = w_hh.data, w_hh.data.dtype
+    Whh, dt = w_hh.array, w_hh.array.dtype
     GH, H = Whh.shape
     lstm, gru = mode == "LSTM", mode == "GRU"
     need = is_grad_enabled() and any(p is not None and p.requires_grad
@@ -171,25 +171,25 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
     n_rows = L * N + (src.shape[0] if emb is not None else L * N)
     row_scale = scale[:, 0] if scale is not None and n_rows < H + Hin else None
     if row_scale is not None:
-        Wih, WT = w_ih.data, Whh.T
+        Wih, WT = w_ih.array, Whh.T
     else:
-        Wih = w_ih.data if scale is None else w_ih.data * scale
+        Wih = w_ih.array if scale is None else w_ih.array * scale
         WT = xp.empty((H, GH), dt)
         xp.copyto(WT, (Whh if scale is None else Whh * scale).T)
     bias = None                                 # b_ih + b_hh where they commute (not GRU's n)
     if b_ih is not None or b_hh is not None:
         bias = xp.zeros(GH, dt)
         if b_ih is not None:
-            bias += b_ih.data
+            bias += b_ih.array
         if b_hh is not None:
-            bias[:2 * H if gru else GH] += b_hh.data[:2 * H if gru else GH]
+            bias[:2 * H if gru else GH] += b_hh.array[:2 * H if gru else GH]
         if scale is not None and row_scale is None:
             bias *= scale[:, 0]
     run.WT, run.row_scale = WT, row_scale
-    run.bhn = b_hh.data[2 * H:] if gru and b_hh is not None else None
+    run.bhn = b_hh.array[2 * H:] if gru and b_hh is not None else None
     # input projection of all steps: one GEMM (LSTM: one per gate, see below), or with an
     # embedding input one GEMM over the V table rows and a gather
-    rows = src.data if emb is not None else X.reshape(L * N, Hin)
+    rows = src.array if emb is not None else X.reshape(L * N, Hin)
     if lstm:
         # LSTM works gate-major, (4, N, H) per step: a gate is then one contiguous block, and
         # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
@@ -215,14 +215,14 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
 
     run.S = S = xp.empty((2 if lstm else 1, L + 1, N, H), dt)
     i0 = L if reverse else 0
-    S[0, i0] = h0.data
+    S[0, i0] = h0.array
     if lstm:
-        S[1, i0] = c0.data
+        S[1, i0] = c0.array
     if lengths is not None:
         lens = to_host(lengths).reshape(1, N)           # the mask is made on the host
         mask = (np.arange(L).reshape(L, 1) < lens).astype(dt)[:, :, None]   # (L, N, 1)
         if xp is not np:
-            mask = to_device(mask, device_of(src.data))
+            mask = to_device(mask, device_of(src.array))
         run.mask, run.keep = mask, mask == 0
-    run.zero_h0 = L > 1 and not h0.data.any()   # the usual h0 = 0: step `first` needs no GEMM
+    run.zero_h0 = L > 1 and not h0.array.any()   # the usual h0 = 0: step `first` needs no GEMM
     return run

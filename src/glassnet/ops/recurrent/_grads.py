@@ -21,7 +21,7 @@ def finish(run, dAh2, blocks, dh, dc):
     gru = run.mode == "GRU"
     b_ih_g = b_ih is not None and b_ih.requires_grad
     b_hh_g = b_hh is not None and b_hh.requires_grad
-    gx, gwih, gb = input_grads(blocks, w_ih.data, run.X, run.emb, run.src.requires_grad,
+    gx, gwih, gb = input_grads(blocks, w_ih.array, run.X, run.emb, run.src.requires_grad,
                                w_ih.requires_grad, b_ih_g or (b_hh_g and not gru))
     gbih = gb if b_ih_g else None
     gwhh = gbhh = None
@@ -48,7 +48,7 @@ def input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
     Hin = Wih.shape[1]
     xp = xp_of(Wih)
     if emb is not None:                     # x = E[ids]: sum the rows per id, then V-row GEMMs
-        E = emb.weight.data
+        E = emb.weight.array
         if xp is np:                        # host ids: sorted once, then per-id sums in cache
             ids = np.asarray(emb.ids).reshape(-1)
             order = np.argsort(ids, kind="stable")

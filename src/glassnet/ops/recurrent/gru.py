@@ -48,7 +48,7 @@ def forward(run) -> None:
 def backward(run, G):
     """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
     xp, S, L, N, H = run.xp, run.S, run.L, run.N, run.H
-    Whh, A, hn = run.w_hh.data, run.acts, run.aux
+    Whh, A, hn = run.w_hh.array, run.acts, run.aux
     GH, dt = Whh.shape[0], Whh.dtype
     Hprev = S[0, 1:L + 1] if run.reverse else S[0, 0:L]
     r, z, n = A[..., :H], A[..., H:2 * H], A[..., 2 * H:]

@@ -69,7 +69,7 @@ def forward(run) -> None:
 def backward(run, G):
     """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
     xp, L, N, H = run.xp, run.L, run.N, run.H
-    Whh, A, M, P = run.w_hh.data, run.acts, run.M, run.P
+    Whh, A, M, P = run.w_hh.array, run.acts, run.M, run.P
     GH, dt = Whh.shape[0], Whh.dtype
     dh, dh_new, t1 = xp.zeros((N, H), dt), xp.empty((N, H), dt), xp.empty((N, H), dt)
     dc = xp.zeros((N, H), dt)

@@ -26,7 +26,7 @@ def forward(run) -> None:
 def backward(run, G):
     """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
     xp, S, L, N, H = run.xp, run.S, run.L, run.N, run.H
-    Whh = run.w_hh.data
+    Whh = run.w_hh.array
     GH, dt = Whh.shape[0], Whh.dtype
     hs = S[0, :L] if run.reverse else S[0, 1:]
     if run.mode == "RNN_TANH":                  # tanh' = 1 − h², relu' = [h > 0]

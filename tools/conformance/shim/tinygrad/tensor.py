@@ -147,7 +147,7 @@ def _has_int64(args):
 
 def _int32(r):
     if isinstance(r, Tensor) and r.t.dtype == np.int64 and (
-            r.t.numel() == 0 or (abs(r.t.data).max() < 2**31)):
+            r.t.numel() == 0 or (abs(r.t.array).max() < 2**31)):
         return Tensor(r.t.to(np.int32))
     if isinstance(r, (tuple, list)):
         return type(r)(_int32(x) for x in r)
@@ -300,7 +300,7 @@ class Tensor(metaclass=_TensorMeta):
     # ---- translated spellings
     def assign(self, v):  # in place, like PyTorch's copy_
         with gn.no_grad():
-            self.t.data[...] = np.asarray(v.t.data if isinstance(v, Tensor) else v)
+            self.t.array[...] = np.asarray(v.t.array if isinstance(v, Tensor) else v)
         return self
 
     def where(self, x, y):  # tinygrad: self is the condition

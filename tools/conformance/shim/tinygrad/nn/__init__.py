@@ -26,8 +26,8 @@ class _Layer:
         if value is None or not isinstance(cur, gn.Tensor):
             setattr(self.m, name, value.t if isinstance(value, Tensor) else value)
             return
-        arr = value.t.data if isinstance(value, Tensor) else np.asarray(value)
-        cur.data[...] = arr.reshape(cur.shape)  # in place: the parameter (and its grad) stays
+        arr = value.t.array if isinstance(value, Tensor) else np.asarray(value)
+        cur.array[...] = arr.reshape(cur.shape)  # in place: the parameter (and its grad) stays
 
     def __call__(self, *args):
         return self.forward(*(a.t if isinstance(a, Tensor) else a for a in args))
