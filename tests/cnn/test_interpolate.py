@@ -103,4 +103,19 @@ def test_nearest_keeps_integer_dtypes_like_torch():
         yt = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=1.5, mode=mode)
         assert yg.dtype == np.uint8
         np.testing.assert_array_equal(yg.array, yt.numpy())
-    assert F.interpolate(gn.tensor(x), scale_factor=2, mode="bilinear").dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align", [False, True])
+@pytest.mark.parametrize("kw", [dict(size=(20, 5)), dict(size=(4, 30)), dict(size=(9, 30)),
+                                dict(size=(3, 3)), dict(scale_factor=1.7),
+                                dict(scale_factor=(0.6, 2.5))])
+def test_uint8_images_stay_uint8_bit_exact_with_torch(mode, align, kw):
+    x = np.random.default_rng(7).integers(0, 256, (2, 3, 9, 11)).astype(np.uint8)
+    x[0, 0, :2] = 255                                  # bicubic overshoots here: clipped
+    x[0, 0, 2:4] = 0
+    got = F.interpolate(gn.tensor(x), mode=mode, align_corners=align, **kw)
+    want = torch.nn.functional.interpolate(torch.from_numpy(x), mode=mode,
+                                           align_corners=align, **kw)
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -6,6 +6,7 @@ Modes: 'nearest' (``ops.pool.upsample_nearest`` for 1-d/2-d), 'nearest-exact', '
 index o reads a few input taps i_t(o) with weights w_t(o), y[o] = Σ_t w_t(o)·x[i_t(o)]
 (the very sums PyTorch's kernels compute, so NaN/inf reach exactly the same outputs).
 The backward of one axis is the transposed (out × in) interpolation matrix, one GEMM.
+uint8 images under 'bilinear'/'bicubic' stay uint8, in PyTorch's fixed-point arithmetic.
 
 Source coordinate of output index o (scale = in/out, or 1/scale_factor when a scale factor
 is given and not recomputed):
@@ -91,6 +92,36 @@ def _resample(x: Tensor, axes_taps: list, name: str) -> Tensor:
     return make(y, (x,), backward, name)
 
 
+def _resample_uint8(x: Tensor, mode: str, outs: tuple, scales: list, align: bool) -> Tensor:
+    """uint8 images stay uint8, as in PyTorch (whose CPU kernel comes from Pillow-SIMD).
+
+    Width first, then height; each pass rounds to uint8. A pass multiplies by the axis's
+    (out × in) interpolation matrix in fixed point: weights × 2^p rounded half away from
+    zero, p the largest (< 22) that keeps 2·max|w|·2^p below 2^15; then
+    y = clip((Σ w·x + 2^(p−1)) >> p, 0, 255). A pass whose size does not change is skipped.
+    """
+    xd = x.array
+    xp = xp_of(xd)
+    y = xd.astype(np.int64)
+    for axis in (3, 2):
+        n_in, n_out = y.shape[axis], outs[axis - 2]
+        if n_in == n_out:
+            continue
+        idx, w = _taps(mode, n_in, n_out, scales[axis - 2], align)
+        mat = np.zeros((n_out, n_in))
+        for t in range(idx.shape[0]):
+            np.add.at(mat, (np.arange(n_out), idx[t]), w[t])
+        p, w_max = 0, float(np.abs(mat).max())
+        while p < 22 and int(0.5 + w_max * (1 << (p + 1))) < (1 << 15):
+            p += 1
+        wi = np.trunc(mat * (1 << p) + np.where(mat < 0, -0.5, 0.5)).astype(np.int64)
+        if xp is not np:
+            wi = to_device(wi, device_of(xd))
+        y = xp.moveaxis(xp.moveaxis(y, axis, -1) @ wi.T + (1 << (p - 1)), -1, axis)
+        y = xp.clip(y >> p, 0, 255)
+    return Tensor(xp.ascontiguousarray(y.astype(np.uint8)))
+
+
 def _sizes(who: str, x: Tensor, nd: int, size, scale_factor, recompute) -> tuple:
     """(output sizes, per-axis scale in/out used for source coordinates)."""
     ins = tuple(x.shape[2:])
@@ -151,6 +182,9 @@ def interpolate(x: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                          f"linear, bilinear, bicubic and trilinear")
     if 0 in x.shape[2:]:
         raise ValueError(f"{who}: input {tuple(x.shape)} has an empty spatial dim")
+    if mode in ("bilinear", "bicubic") and x.dtype == np.uint8:
+        outs, scales = _sizes(who, x, nd, size, scale_factor, bool(recompute_scale_factor))
+        return _resample_uint8(x, mode, outs, scales, bool(align_corners))
     if mode not in ("nearest", "nearest-exact"):
         x = real_input(x, "interpolate")            # int/bool → float32 (nearest copies)
     elif x.array.dtype.kind not in "biuf":
