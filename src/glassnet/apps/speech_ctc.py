@@ -40,14 +40,60 @@ from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, LRSchedulerCallback, fit
 from .ctc_decode import greedy_decode, prefix_beam_search
 from .speech_augment import normalise, perturb, spec_augment
-from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
-                     pad_frames, read_wav)
+from .speech import (HOP, MAX_FRAMES, N_FFT, SAMPLE_RATE, SPEAKERS, SpeechDigitNet,
+                     list_recordings, log_mel, mel_filterbank, pad_frames, read_wav)
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
-           "transcribe", "word_error_rate", "cmd_transcribe"]
+           "transcribe", "word_error_rate", "cmd_transcribe", "vtlp_warp", "warped_log_mel"]
 
 BLANK = 0
+
+
+# -- vocal-tract-length perturbation ---------------------------------------------------------
+def vtlp_warp(freqs, alpha: float, *, nyquist: float = SAMPLE_RATE / 2,
+              f_hi: float = 0.8 * SAMPLE_RATE / 2) -> np.ndarray:
+    r"""VTLP's piecewise-linear frequency warp (Jaitly & Hinton 2013): f ↦ αf up to the
+    knee b = f_hi·min(α, 1)/α, then a straight line from (b, αb) to (nyquist, nyquist), so
+    the warp is continuous and maps [0, nyquist] onto itself. α > 1 moves formants up (a
+    shorter vocal tract), α < 1 down; α = 1 is the identity.
+
+    Example:
+        >>> vtlp_warp(np.array([0.0, 1000.0, 4000.0]), 1.1).tolist()
+        [0.0, 1100.0, 4000.0]
+    """
+    freqs = np.asarray(freqs, np.float64)
+    knee = f_hi * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - f_hi * min(alpha, 1.0)) / (nyquist - knee) * (nyquist - freqs)
+    return np.where(freqs <= knee, alpha * freqs, upper)
+
+
+def warped_log_mel(signal: np.ndarray, n_mels: int = 40, alpha: float = 1.0) -> np.ndarray:
+    """:func:`apps.speech.log_mel` with the spectrum's frequency axis warped by
+    :func:`vtlp_warp`: the power at frequency f is counted by the mel filters as if it were
+    at warp(f) (each filter's triangle is read at the warped frequencies of the FFT bins).
+    ``alpha = 1`` gives ``log_mel`` exactly.
+
+    Shape:
+        signal: (S,) float samples at 8 kHz; output: (T, n_mels) float32, as ``log_mel``.
+    """
+    from scipy.signal import stft
+    if alpha == 1.0:
+        return log_mel(signal, n_mels)
+    if not 0.5 <= alpha <= 2.0:
+        raise ValueError(f"warped_log_mel(alpha={alpha}): expected a warp factor in [0.5, 2]")
+    signal = np.asarray(signal, np.float32)
+    if signal.ndim != 1 or signal.size == 0:
+        raise ValueError(f"warped_log_mel(signal): expected a non-empty 1-D array, got shape "
+                         f"{signal.shape}")
+    filters = mel_filterbank(SAMPLE_RATE, N_FFT, n_mels)
+    freqs = np.linspace(0, SAMPLE_RATE / 2, filters.shape[1])
+    warped = vtlp_warp(freqs, alpha)
+    filters = np.stack([np.interp(warped, freqs, row) for row in filters]).astype(np.float32)
+    _, _, spec = stft(signal, fs=SAMPLE_RATE, window="hann", nperseg=N_FFT,
+                      noverlap=N_FFT - HOP, boundary="zeros", padded=True)
+    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)      # (F, T)
+    return np.log(np.maximum(filters @ power, 1e-10)).T.astype(np.float32)
 
 
 # -- utterances ------------------------------------------------------------------------------
@@ -111,9 +157,10 @@ class UtteranceSet:
 
     Features are standardised by ``stats = (mean, std)`` per band, or per utterance when
     ``stats`` is None (see :func:`normalise`). With ``fresh=True`` every epoch draws new
-    utterances (seed + epoch) with the training perturbations and SpecAugment; otherwise the
-    same ``size`` utterances every time (the validation/test set). Batches hold utterances of
-    similar length (less padding); with ``fresh`` their order is shuffled.
+    utterances (seed + epoch) with the training perturbations (``augment``: speed, gain_db,
+    vtlp, spec_augment); otherwise the same ``size`` utterances every time (the
+    validation/test set). Batches hold utterances of similar length (less padding); with
+    ``fresh`` their order is shuffled.
 
     Yields ``(x, y)`` as :func:`fit` expects: x (N, T, n_mels + 1), y (N, 2 + S_max).
     """
@@ -140,7 +187,10 @@ class UtteranceSet:
         return [o[0] for o in out], [o[1] for o in out]
 
     def features(self, signals, rng=None):
-        feats = [normalise(log_mel(s, self.n_mels), self.stats) for s in signals]
+        vtlp = self.augment.get("vtlp", 0.0) if rng is not None else 0.0
+        alphas = rng.uniform(1 - vtlp, 1 + vtlp, len(signals)) if vtlp else [1.0] * len(signals)
+        feats = [normalise(warped_log_mel(s, self.n_mels, a), self.stats)
+                 for s, a in zip(signals, alphas)]
         if rng is not None and self.augment.get("spec_augment"):
             feats = [spec_augment(f, rng) for f in feats]
         return feats
@@ -255,6 +305,9 @@ class SpeechCTCRecipe(TaskRecipe):
         features: ``"global"`` (standardise with the training clips' per-band mean/std) or
             ``"utterance"`` (per-utterance normalisation).
         speed, gain_db, spec_augment: training perturbations (0 / false: off).
+        vtlp: vocal-tract-length perturbation of each training utterance: its mel filters
+            read the spectrum warped by a factor uniform in [1 − vtlp, 1 + vtlp]
+            (:func:`warped_log_mel`; 0: off).
         n_mels, channels, hidden, layers, dropout: features and :class:`SpeechCTCNet` sizes.
         epochs, batch_size, lr: Adam with cosine decay.
         beam_width: prefix beam search width for the reported scores (1: greedy only).
@@ -275,6 +328,7 @@ class SpeechCTCRecipe(TaskRecipe):
     speed: float = param(0.1, ge=0, lt=0.5)
     gain_db: float = param(6.0, ge=0, le=20)
     spec_augment: bool = True
+    vtlp: float = param(0.0, ge=0, lt=0.5)
     n_mels: int = param(40, ge=1)
     channels: int = param(64, ge=1)
     hidden: int = param(96, ge=1)
@@ -421,7 +475,7 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     clips = [c for s in train_speakers for c in by_speaker[s][0]]
     digits = [d for s in train_speakers for d in by_speaker[s][1]]
     aug = {"speed": recipe.speed, "gain_db": recipe.gain_db,
-           "spec_augment": recipe.spec_augment}
+           "spec_augment": recipe.spec_augment, "vtlp": recipe.vtlp}
     stats = None
     if recipe.features == "global":
         frames = np.concatenate([log_mel(c, recipe.n_mels) for c in clips])
