@@ -22,7 +22,8 @@ __all__ += ["SiLU", "Mish", "ELU", "CELU", "SELU", "Softplus", "LogSigmoid", "So
             "Tanhshrink", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmin",
             "Hardshrink", "Softshrink", "GLU", "PReLU"]
 from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d, Upsample  # noqa: E402
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: E402
+from .upsampling import Upsample  # noqa: E402
 from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, LayerNorm  # noqa: E402
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
             "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
@@ -48,7 +49,7 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,  
                       AdaptiveMaxPool2d, AdaptiveMaxPool3d)
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
             "AdaptiveMaxPool3d"]
-from .pooling import UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from .upsampling import UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
 from .normalization import Dropout1d, Dropout3d  # noqa: E402
 from .spatial import (ConstantPad1d, ConstantPad2d, ConstantPad3d, PixelShuffle,  # noqa: E402
                       PixelUnshuffle, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
