@@ -1,5 +1,6 @@
-"""glassnet.apps.speech_augment (speed/gain perturbation, SpecAugment masks, normalisation)
-and the isolated-digit recipe's new-speaker options (valid_speaker, features, augmentation)."""
+"""glassnet.apps.speech_augment (speed/gain perturbation, SpecAugment masks, normalisation,
+VTLP, MFCC and deltas) and the isolated-digit recipe's new-speaker options (valid_speaker,
+features, augmentation, front end)."""
 import os
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from glassnet.apps import speech as S
-from glassnet.apps.speech_augment import normalise, perturb, spec_augment
+from glassnet.apps.speech_augment import (deltas, mfcc, normalise, perturb, spec_augment,
+                                          vtlp_warp)
 
 DATA = Path(os.environ.get("GLASSNET_DATA")
             or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
@@ -87,3 +89,104 @@ def test_augmented_training_reports_the_validation_speaker(tmp_path):
     assert np.isfinite(loss).all()
     digit, p = S.predict_wav(tmp_path / "run", sorted(FSDD.glob("3_theo_*.wav"))[0])
     assert 0 <= digit <= 9 and abs(p.sum() - 1) < 1e-5
+
+
+def tone(hz, seconds=0.5, rate=8000):
+    return np.sin(2 * np.pi * hz * np.arange(int(rate * seconds)) / rate).astype(np.float32)
+
+
+def test_vtlp_warp_is_a_continuous_increasing_map_of_the_band_onto_itself():
+    f = np.linspace(0, 4000, 2001)
+    np.testing.assert_array_equal(vtlp_warp(f, 1.0), f)
+    for alpha in (0.85, 0.9, 1.1, 1.15):
+        w = vtlp_warp(f, alpha)
+        assert w[0] == 0 and abs(w[-1] - 4000) < 1e-9
+        assert (np.diff(w) > 0).all() and np.abs(np.diff(w)).max() < 3 * 2 * alpha   # no jump
+        knee = 3200 * min(alpha, 1) / alpha
+        np.testing.assert_allclose(w[f <= knee], alpha * f[f <= knee])
+    with pytest.raises(ValueError, match="alpha"):
+        vtlp_warp(f, 0.0)
+    with pytest.raises(ValueError, match="f_hi"):
+        vtlp_warp(f, 1.1, f_hi=4000)
+
+
+def test_vtlp_factor_one_is_the_plain_filterbank_and_log_mel():
+    np.testing.assert_array_equal(S.mel_filterbank(8000, 256, 40, warp=1.0),
+                                  S.mel_filterbank(8000, 256, 40))
+    x = np.random.default_rng(0).normal(size=4000).astype(np.float32)
+    np.testing.assert_array_equal(S.log_mel(x, 40, warp=1.0), S.log_mel(x, 40))
+    assert not np.allclose(S.log_mel(x, 40, warp=1.1), S.log_mel(x, 40))
+
+
+@pytest.mark.parametrize("hz", [500.0, 1000.0, 2000.0])
+def test_vtlp_moves_a_pure_tone_to_the_band_of_the_scaled_tone(hz):
+    plain = S.log_mel(tone(hz)).mean(0).argmax()
+    for alpha in (0.9, 1.1):
+        warped = S.log_mel(tone(hz), warp=alpha).mean(0).argmax()
+        assert warped == S.log_mel(tone(alpha * hz)).mean(0).argmax()     # read as alpha*hz
+        assert (warped - plain) * (alpha - 1) > 0                         # up for alpha > 1
+
+
+def test_mfcc_is_the_orthonormal_dct_of_the_log_mel_bands():
+    lm = np.random.default_rng(0).normal(size=(7, 40)).astype(np.float32)
+    B, k = 40, np.arange(14)[:, None]
+    basis = np.cos(np.pi * k * (2 * np.arange(B)[None, :] + 1) / (2 * B)) * np.sqrt(2 / B)
+    basis[0] /= np.sqrt(2)                                                # float64 definition
+    ref = lm.astype(np.float64) @ basis.T
+    np.testing.assert_allclose(mfcc(lm, 13), ref[:, 1:], atol=1e-5)
+    np.testing.assert_allclose(mfcc(lm, 13, drop_c0=False), ref[:, :13], atol=1e-5)
+    assert mfcc(lm, 13).dtype == np.float32
+    with pytest.raises(ValueError, match="n_mfcc"):
+        mfcc(lm, 40)
+
+
+def test_mfcc_and_deltas_match_librosa():
+    librosa = pytest.importorskip("librosa")
+    lm = S.log_mel(np.random.default_rng(0).normal(size=4000).astype(np.float32))
+    ref = librosa.feature.mfcc(S=lm.T.astype(np.float64), n_mfcc=14).T
+    np.testing.assert_allclose(mfcc(lm, 13), ref[:, 1:], rtol=1e-5, atol=1e-4)
+    c = np.random.default_rng(1).normal(size=(30, 13))
+    for width in (1, 2, 3):
+        np.testing.assert_allclose(deltas(c, width), librosa.feature.delta(
+            c.T, width=2 * width + 1, mode="nearest").T, atol=1e-6)
+
+
+def test_deltas_of_a_ramp_are_its_slope_inside():
+    ramp = np.outer(np.arange(20.0), [1.0, -3.0])
+    np.testing.assert_allclose(deltas(ramp, 2)[2:-2], np.tile([1.0, -3.0], (16, 1)))
+    with pytest.raises(ValueError, match="width"):
+        deltas(ramp, 0)
+
+
+def test_front_end_options_shapes_and_checks():
+    x = np.random.default_rng(0).normal(size=4000).astype(np.float32)
+    for kw, dim in (({}, 40), ({"deltas": True}, 80), ({"n_mfcc": 13}, 13),
+                    ({"n_mfcc": 13, "deltas": True}, 26)):
+        recipe = S.SpeechRecipe(**kw)
+        f = S.frame_features(x, recipe)
+        assert f.shape == (len(S.log_mel(x)), dim) == (f.shape[0], S.feature_dim(recipe))
+    np.testing.assert_allclose(S.frame_features(x, S.SpeechRecipe(n_mfcc=13)),
+                               mfcc(S.log_mel(x), 13))
+    with pytest.raises(ValueError, match="n_mfcc"):
+        S.SpeechRecipe(n_mfcc=40)
+    with pytest.raises(ValueError, match="vtlp"):
+        S.SpeechRecipe(vtlp=0.6)
+
+
+def test_vtlp_augmented_batches_are_seeded():
+    rng = np.random.default_rng(0)
+    clips = [rng.normal(size=int(n)).astype(np.float32) for n in rng.integers(3000, 6000, 6)]
+    labels = np.arange(6)
+
+    def first_batch(**kw):
+        recipe = S.SpeechRecipe(features="utterance", batch_size=6, **kw)
+        return next(iter(S.AugmentedClips(clips, labels, recipe, None)))
+
+    a, b = first_batch(vtlp=0.1, seed=3), first_batch(vtlp=0.1, seed=3)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], first_batch(vtlp=0.1, seed=4)[0])
+    plain = first_batch(seed=3)                       # same order, unwarped filterbank
+    np.testing.assert_array_equal(plain[1], a[1])
+    np.testing.assert_array_equal(plain[0][..., -1], a[0][..., -1])
+    assert not np.allclose(plain[0], a[0])

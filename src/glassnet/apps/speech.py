@@ -43,10 +43,11 @@ from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_dat
 from ..runs.supervised import majority_baseline
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
-from .speech_augment import normalise, perturb, spec_augment
+from .speech_augment import deltas, mfcc, normalise, perturb, spec_augment, vtlp_warp
 from .speech_data import list_labelled_wavs, read_wav_any
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
+           "frame_features", "feature_dim",
            "pad_frames", "SpeechDigitNet", "SpeechRecipe", "train_speech", "load_speech_run",
            "predict_wav", "predict_cli"]
 
@@ -67,7 +68,7 @@ def _mel_to_hz(m):
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
-                   fmax: float | None = None) -> np.ndarray:
+                   fmax: float | None = None, *, warp: float = 1.0) -> np.ndarray:
     r"""Triangular mel filters on the FFT bins (Slaney's mel scale and area normalisation,
     as ``librosa.filters.mel`` with its defaults).
 
@@ -80,6 +81,8 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
         n_fft: FFT size; the filters cover its 1 + n_fft // 2 non-negative frequencies.
         n_mels: number of filters.
         fmin, fmax: frequency range in Hz (``fmax`` default: sample_rate / 2).
+        warp: vocal-tract-length factor α: the filters read FFT bin f at
+            :func:`~glassnet.apps.speech_augment.vtlp_warp` (f, α) (VTLP; 1 = no warp).
 
     Shape:
         output: (n_mels, 1 + n_fft // 2), float32.
@@ -96,6 +99,8 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
         raise ValueError(f"mel_filterbank(fmin={fmin}, fmax={fmax}): expected "
                          f"0 <= fmin < fmax <= sample_rate/2 = {sample_rate / 2}")
     fft_freqs = np.linspace(0, sample_rate / 2, 1 + n_fft // 2)
+    if warp != 1.0:
+        fft_freqs = vtlp_warp(fft_freqs, warp, nyquist=sample_rate / 2)
     corners = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
     width = np.diff(corners)
     ramps = corners[:, None] - fft_freqs[None, :]
@@ -133,11 +138,12 @@ def read_wav(path) -> np.ndarray:
 _FILTERS: dict = {}
 
 
-def log_mel(signal: np.ndarray, n_mels: int = 40) -> np.ndarray:
+def log_mel(signal: np.ndarray, n_mels: int = 40, *, warp: float = 1.0) -> np.ndarray:
     """Log-mel spectrogram of an 8 kHz signal: 32 ms Hann windows every 10 ms.
 
     ``scipy.signal.stft`` (centred frames, zero padding) gives the power |X|², scaled by
-    ``stft``'s 1/sum(window); the mel filters sum it into bands; the log is floored at 1e-10.
+    ``stft``'s 1/sum(window); the mel filters (warped by ``warp``, VTLP, see
+    :func:`mel_filterbank`) sum it into bands; the log is floored at 1e-10.
 
     Shape:
         signal: (S,) float samples; output: (1 + S // 80 (+1), n_mels) float32.
@@ -151,12 +157,15 @@ def log_mel(signal: np.ndarray, n_mels: int = 40) -> np.ndarray:
     if signal.ndim != 1 or signal.size == 0:
         raise ValueError(f"log_mel(signal): expected a non-empty 1-D array, got shape "
                          f"{signal.shape}")
-    if n_mels not in _FILTERS:
-        _FILTERS[n_mels] = mel_filterbank(SAMPLE_RATE, N_FFT, n_mels)
+    bank = _FILTERS.get(n_mels) if warp == 1.0 else None
+    if bank is None:                      # a warped bank is new per utterance: not kept
+        bank = mel_filterbank(SAMPLE_RATE, N_FFT, n_mels, warp=float(warp))
+        if warp == 1.0:
+            _FILTERS[n_mels] = bank
     _, _, spec = stft(signal, fs=SAMPLE_RATE, window="hann", nperseg=N_FFT,
                       noverlap=N_FFT - HOP, boundary="zeros", padded=True)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)      # (F, T)
-    return np.log(np.maximum(_FILTERS[n_mels] @ power, 1e-10)).T.astype(np.float32)
+    return np.log(np.maximum(bank @ power, 1e-10)).T.astype(np.float32)
 
 
 def list_recordings(root) -> list[tuple[Path, int, str, int]]:
@@ -179,6 +188,28 @@ def list_recordings(root) -> list[tuple[Path, int, str, int]]:
 def load_features(files, n_mels: int = 40) -> list[np.ndarray]:
     """Log-mel features (T_i, n_mels) of every path in ``files``."""
     return [log_mel(read_wav(p), n_mels) for p in files]
+
+
+def frame_features(signal: np.ndarray, recipe, *, warp: float = 1.0) -> np.ndarray:
+    """The recipe's front end on one 8 kHz signal, before normalisation: log-mel
+    (``n_mels`` bands, VTLP ``warp``), then with ``n_mfcc > 0`` its cepstra c1…c_{n_mfcc}
+    (:func:`~glassnet.apps.speech_augment.mfcc`), then with ``deltas`` their regression
+    deltas appended (:func:`~glassnet.apps.speech_augment.deltas`).
+
+    Shape:
+        output: (T, D) float32 with D = :func:`feature_dim` (recipe).
+    """
+    f = log_mel(signal, recipe.n_mels, warp=warp)
+    if recipe.n_mfcc:
+        f = mfcc(f, recipe.n_mfcc)
+    if recipe.deltas:
+        f = np.concatenate([f, deltas(f)], axis=1)
+    return f
+
+
+def feature_dim(recipe) -> int:
+    """Values per frame of :func:`frame_features`: (n_mfcc or n_mels) × (2 with deltas)."""
+    return (recipe.n_mfcc or recipe.n_mels) * (2 if recipe.deltas else 1)
 
 
 def pad_frames(feats, mean, std, max_frames: int = MAX_FRAMES) -> np.ndarray:
@@ -273,6 +304,10 @@ class SpeechRecipe(TaskRecipe):
         speed, gain_db, spec_augment: training augmentation (see
             :mod:`glassnet.apps.speech_augment`): resample by 1 ± speed, gain ± gain_db dB,
             SpecAugment time/frequency masks; 0 / false: off. New perturbations every epoch.
+        vtlp: vocal-tract-length perturbation: each training utterance's mel filterbank is
+            warped by a factor drawn from [1 − vtlp, 1 + vtlp] every epoch (0: off).
+        n_mfcc, deltas: front end (:func:`frame_features`): 0 = the log-mel bands, k = their
+            cepstra c1…ck (MFCC); ``deltas`` appends the regression deltas.
         seed: weights, split and shuffling.
         data_dir: folder holding ``fsdd/recordings`` (default: ``glassnet.runs.rundir.data_root``).
     """
@@ -295,10 +330,16 @@ class SpeechRecipe(TaskRecipe):
     speed: float = param(0.0, ge=0, lt=0.5)
     gain_db: float = param(0.0, ge=0, le=20)
     spec_augment: bool = False
+    vtlp: float = param(0.0, ge=0, lt=0.5)
+    n_mfcc: int = param(0, ge=0)
+    deltas: bool = False
     seed: int = param(0, ge=0)
     data_dir: str | None = None
 
     def check(self, where: str) -> None:
+        if self.n_mfcc >= self.n_mels:
+            raise ValueError(f"{where}: n_mfcc: expected 0 (log-mel) or fewer cepstra than "
+                             f"n_mels = {self.n_mels} (c0 is dropped), got {self.n_mfcc}")
         if self.data and self.split != "random":
             raise ValueError(f'{where}: split: expected "random" with your own data (or its '
                              f'train/ and test/ folders), got {self.split!r}')
@@ -322,8 +363,8 @@ def _split(recs, recipe: SpeechRecipe) -> np.ndarray:
 
 
 class AugmentedClips:
-    """Training batches of clips perturbed anew every epoch (speed, gain), turned into
-    log-mel features, standardised (``stats`` or per clip, as the recipe says), masked
+    """Training batches of clips perturbed anew every epoch (speed, gain, VTLP), turned into
+    the recipe's features, standardised (``stats`` or per clip, as the recipe says), masked
     (SpecAugment) and padded like :func:`pad_frames`; shuffled from ``recipe.seed`` and the
     epoch. Yields ``(x, labels)`` for :func:`glassnet.train.fit`."""
 
@@ -342,10 +383,12 @@ class AugmentedClips:
             idx = order[i:i + r.batch_size]
             feats = []
             for k in idx:
-                f = log_mel(perturb(self.signals[k], rng, r.speed, r.gain_db), r.n_mels)
+                warp = rng.uniform(1 - r.vtlp, 1 + r.vtlp) if r.vtlp else 1.0
+                f = frame_features(perturb(self.signals[k], rng, r.speed, r.gain_db), r,
+                                   warp=warp)
                 f = normalise(f, None if r.features == "utterance" else self.stats)[:MAX_FRAMES]
                 feats.append(spec_augment(f, rng) if r.spec_augment else f)
-            zeros = np.zeros(r.n_mels, np.float32)
+            zeros = np.zeros(feature_dim(r), np.float32)
             yield pad_frames(feats, zeros, zeros + 1), self.labels[idx]
 
 
@@ -371,7 +414,7 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
         recs, given = [recs[i] for i in keep], (given[keep] if given is not None else None)
     start = time.perf_counter()
     signals = [(read_wav_any if recipe.data else read_wav)(r[0]) for r in recs]
-    feats = [log_mel(s, recipe.n_mels) for s in signals]
+    feats = [frame_features(s, recipe) for s in signals]
     labels = np.array([r[1] for r in recs], np.int64)
     test = given if given is not None else _split(recs, recipe)
     valid = np.array([bool(recipe.valid_speaker) and r[2] == recipe.valid_speaker
@@ -379,14 +422,15 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     train = ~test & ~valid
     if recipe.features == "utterance":
         feats = [normalise(f) for f in feats]
-        mean, std = np.zeros(recipe.n_mels, np.float32), np.ones(recipe.n_mels, np.float32)
+        dim = feature_dim(recipe)
+        mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
     else:
         train_frames = np.concatenate([f[:MAX_FRAMES] for f, t in zip(feats, train) if t])
         mean, std = train_frames.mean(0), train_frames.std(0) + 1e-5
     x = pad_frames(feats, mean, std)
     feature_seconds = time.perf_counter() - start
     manual_seed(recipe.seed)
-    model = SpeechDigitNet(recipe.n_mels, len(classes), channels=recipe.channels,
+    model = SpeechDigitNet(feature_dim(recipe), len(classes), channels=recipe.channels,
                            hidden=recipe.hidden, dropout=recipe.dropout)
     if verbose:
         print_header("speech", source, {"train": int(train.sum()),
@@ -396,7 +440,7 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
     from ..train import LRSchedulerCallback
-    if recipe.speed or recipe.gain_db or recipe.spec_augment:
+    if recipe.speed or recipe.gain_db or recipe.spec_augment or recipe.vtlp:
         train_dl = AugmentedClips([s for s, t in zip(signals, train) if t], labels[train],
                                   recipe, (mean, std))
     else:
@@ -442,7 +486,7 @@ def load_speech_run(run_dir):
     run_dir = Path(run_dir)
     recipe = SpeechRecipe.from_toml(run_dir / "recipe.toml")
     meta = read_run_json(run_dir)
-    model = SpeechDigitNet(recipe.n_mels, len(meta.get("classes") or range(10)),
+    model = SpeechDigitNet(feature_dim(recipe), len(meta.get("classes") or range(10)),
                            channels=recipe.channels, hidden=recipe.hidden,
                            dropout=recipe.dropout)
     load_weights(model, run_dir / "weights.safetensors")
@@ -461,7 +505,7 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
         7
     """
     model, recipe, mean, std = load_speech_run(run_dir)
-    f = log_mel(read_wav_any(path), recipe.n_mels)
+    f = frame_features(read_wav_any(path), recipe)
     x = pad_frames([normalise(f) if recipe.features == "utterance" else f], mean, std)
     with no_grad():
         logits = model(Tensor(x)).array[0].astype(np.float64)

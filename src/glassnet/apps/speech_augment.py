@@ -8,6 +8,11 @@ audio, mask the features, normalise each recording.
 - :func:`normalise`: standardise each band with given (training set) statistics, or per
   recording (zero mean, unit variance over its own frames: removes the channel and the
   speaker's average spectrum, a cepstral-mean-and-variance-normalisation analogue).
+- :func:`vtlp_warp`: vocal-tract-length perturbation (Jaitly & Hinton 2013): the frequency
+  axis under the mel filterbank is stretched by a random factor per training utterance
+  (``glassnet.apps.speech.mel_filterbank(..., warp=alpha)``, ``log_mel(..., warp=alpha)``).
+- :func:`mfcc` and :func:`deltas`: cepstra (orthonormal DCT-II of the log-mel bands, c0
+  dropped) and their regression deltas, the classic compact front end.
 
 Used by :mod:`glassnet.apps.speech` (isolated digits) and :mod:`glassnet.apps.speech_ctc`.
 """
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["perturb", "spec_augment", "normalise"]
+__all__ = ["perturb", "spec_augment", "normalise", "vtlp_warp", "mfcc", "deltas"]
 
 
 def perturb(clip: np.ndarray, rng, speed: float = 0.0, gain_db: float = 0.0) -> np.ndarray:
@@ -59,3 +64,90 @@ def normalise(feats: np.ndarray, stats=None) -> np.ndarray:
     if stats is not None:
         return ((feats - stats[0]) / stats[1]).astype(np.float32)
     return ((feats - feats.mean(0)) / (feats.std(0) + 1e-5)).astype(np.float32)
+
+
+def vtlp_warp(freqs, alpha: float, *, nyquist: float = 4000.0,
+              f_hi: float | None = None) -> np.ndarray:
+    r"""Vocal-tract-length warp of frequencies in Hz (Jaitly & Hinton 2013; the piecewise-
+    linear form of Kaldi's VTLN): a component at ``f`` is read as if it were at ``f'``.
+
+    With f_0 = f_hi·min(α, 1)/α::
+
+        f' = α f                                                     for f <= f_0
+        f' = ny − (ny − f_hi·min(α, 1)) / (ny − f_0) · (ny − f)        above (ny = nyquist)
+
+    so 0 and the Nyquist frequency stay put and the map is continuous and increasing. α > 1
+    moves energy up the filterbank (a shorter vocal tract), α < 1 down; α = 1 is the identity.
+
+    Args:
+        freqs: frequencies in [0, nyquist].
+        alpha: warp factor, > 0 (VTLP draws it from about [0.9, 1.1] per utterance).
+        nyquist: half the sampling rate (default: 8 kHz audio).
+        f_hi: the knee's upper bound in Hz, in (0, nyquist) (default 0.8·nyquist).
+
+    Shape:
+        freqs: any; output: the same, float64.
+
+    Example:
+        >>> vtlp_warp([0, 1000, 4000], 1.1).round(1).tolist()
+        [0.0, 1100.0, 4000.0]
+    """
+    if not alpha > 0:
+        raise ValueError(f"vtlp_warp(alpha={alpha!r}): expected a warp factor > 0")
+    f_hi = 0.8 * nyquist if f_hi is None else float(f_hi)
+    if not 0 < f_hi < nyquist:
+        raise ValueError(f"vtlp_warp(f_hi={f_hi!r}): expected 0 < f_hi < nyquist = {nyquist}")
+    f = np.asarray(freqs, np.float64)
+    f_0 = f_hi * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - f_hi * min(alpha, 1.0)) / (nyquist - f_0) * (nyquist - f)
+    return np.where(f <= f_0, alpha * f, upper)
+
+
+def mfcc(log_mel: np.ndarray, n_mfcc: int = 13, *, drop_c0: bool = True) -> np.ndarray:
+    r"""Mel-frequency cepstral coefficients of (T, n_mels) log-mel features: the orthonormal
+    DCT-II over the bands (``scipy.fft.dct(..., type=2, norm="ortho")``, as librosa's
+    ``mfcc``), keeping c1…c_{n_mfcc} (``drop_c0``: c0 is the frame's overall loudness) or
+    c0…c_{n_mfcc−1}.
+
+        c_k = sqrt((2 − [k = 0]) / B) · Σ_b log_mel[b] · cos(π k (2b + 1) / (2B))
+
+    Shape:
+        log_mel: (T, B); output: (T, n_mfcc) float32, n_mfcc + drop_c0 <= B.
+
+    Example:
+        >>> mfcc(np.zeros((5, 40), np.float32)).shape
+        (5, 13)
+    """
+    from scipy.fft import dct
+    log_mel = np.asarray(log_mel)
+    if log_mel.ndim != 2:
+        raise ValueError(f"mfcc(log_mel): expected (T, n_mels), got shape {log_mel.shape}")
+    start = int(drop_c0)
+    if not 1 <= n_mfcc <= log_mel.shape[1] - start:
+        raise ValueError(f"mfcc(n_mfcc={n_mfcc!r}): expected 1..{log_mel.shape[1] - start} "
+                         f"for {log_mel.shape[1]} mel bands (drop_c0={drop_c0})")
+    c = dct(log_mel.astype(np.float64), type=2, norm="ortho", axis=1)
+    return c[:, start:start + n_mfcc].astype(np.float32)
+
+
+def deltas(feats: np.ndarray, width: int = 2) -> np.ndarray:
+    r"""Regression deltas along time (HTK's formula; edge frames repeated):
+
+        d_t = Σ_{n=1..N} n (c_{t+n} − c_{t−n}) / (2 Σ_{n=1..N} n²),   N = ``width``
+
+    Shape:
+        feats: (T, D); output: (T, D) float32.
+
+    Example:
+        >>> deltas(np.arange(6.0)[:, None]).ravel()
+        array([0.5, 0.8, 1. , 1. , 0.8, 0.5], dtype=float32)
+    """
+    feats = np.asarray(feats)
+    if feats.ndim != 2 or not (isinstance(width, int) and width >= 1):
+        raise ValueError(f"deltas(feats {feats.shape}, width={width!r}): expected (T, D) "
+                         f"features and an int width >= 1")
+    padded = np.pad(feats.astype(np.float64), ((width, width), (0, 0)), mode="edge")
+    T = len(feats)
+    num = sum(n * (padded[width + n:width + n + T] - padded[width - n:width - n + T])
+              for n in range(1, width + 1))
+    return (num / (2 * sum(n * n for n in range(1, width + 1)))).astype(np.float32)
