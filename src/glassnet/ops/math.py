@@ -3,7 +3,8 @@ and exponentials in other bases, erf, rounding, and the binary functions atan2, 
 copysign, lerp, fmod and remainder.
 
 Most ops here are one line each: the forward ``f`` and its derivative ``f'`` side by side,
-passed to :func:`_unary`, which wraps them as ``y = f(x)`` with backward ``g · f'(x)``.
+passed to ``_pointwise.unary``, which wraps them as ``y = f(x)`` with backward ``g · f'(x)``
+(``_pointwise.binary`` likewise for two operands).
 Integer and bool inputs become float32 first (as in PyTorch: ``torch.sin(int_tensor)`` is
 float32); they never require grad. Rounding keeps integer dtypes and has a zero gradient
 almost everywhere, as in PyTorch.
@@ -15,7 +16,13 @@ import numpy as np
 from ..backend import erf as _erf
 from ..backend import xp_of
 from ..tensor import Tensor, make
-from ._util import as_float, binary_operands, result_tensor, tensor_arg, unbroadcast
+from ._pointwise import QUIET as _QUIET
+from ._pointwise import binary as _binary
+from ._pointwise import float_pair as _float_pair
+from ._pointwise import host_only as _host_only
+from ._pointwise import scipy_special as _scipy
+from ._pointwise import unary as _unary
+from ._util import binary_operands, result_tensor, tensor_arg
 
 __all__ = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
            "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
@@ -25,22 +32,7 @@ __all__ = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh",
            "floor_divide", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose",
            "allclose"]
 
-_QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-
-
-def _unary(x, name: str, f, df) -> Tensor:
-    """y = f(d) and dy/dx = df(d, y), both given the array module; d is x as a float array."""
-    x = as_float(tensor_arg(x, name.lower()))
-    d = x.array
-    xp = xp_of(d)
-    with np.errstate(**_QUIET):
-        y = f(d, xp)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            return (g * df(d, y, xp),)
-    return make(y, (x,), backward, name + "Backward")
 
 
 # -- trigonometric and hyperbolic ------------------------------------------------------------
@@ -141,11 +133,6 @@ def square(x):
 
 
 # -- the error function ----------------------------------------------------------------------
-def _scipy(name):
-    from scipy import special  # noqa: PLC0415  (a dependency; imported on first use)
-    return getattr(special, name)
-
-
 def erf(x):
     """erf(x) = 2/√π ∫₀ˣ e^(−t²) dt; d/dx = 2/√π · e^(−x²)."""
     k = 2 / math.sqrt(math.pi)
@@ -163,10 +150,7 @@ def erfc(x):
 def erfinv(x):
     """The inverse of erf on (−1, 1); d/dx = √π/2 · e^(y²). CPU only (scipy)."""
     k = math.sqrt(math.pi) / 2
-    if xp_of(tensor_arg(x, "erfinv").array) is not np:
-        raise RuntimeError(f"erfinv(): implemented on the CPU only, got a tensor on "
-                           f"{x.device} (move it with .cpu())")
-    return _unary(x, "Erfinv", lambda d, xp: _scipy("erfinv")(d),
+    return _unary(_host_only(x, "erfinv"), "Erfinv", lambda d, xp: _scipy("erfinv")(d),
                   lambda d, y, xp: k * xp.exp(y * y))
 
 
@@ -222,29 +206,17 @@ def frac(x):
 
 
 # -- binary functions ------------------------------------------------------------------------
-def _float_pair(a, b, op: str):
-    a, b = binary_operands(a, b, op)
-    if a.array.dtype.kind != "f":
-        a, b = as_float(a), as_float(b)
-    return a, b
-
-
 def atan2(a, b) -> Tensor:
     """The angle of the point (b, a): atan(a/b) in the right quadrant.
 
     d/da = b/(a² + b²), d/db = −a/(a² + b²); both 0 at the origin, as in PyTorch.
     """
-    a, b = _float_pair(a, b, "atan2")
-    xp = xp_of(a.array)
-    out = xp.arctan2(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            inv = 1 / (a.array * a.array + b.array * b.array)
-            inv = xp.where(xp.isinf(inv), 0, inv).astype(g.dtype)
-            return (unbroadcast(g * b.array * inv, a.array.shape) if a.requires_grad else None,
-                    unbroadcast(-g * a.array * inv, b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "Atan2Backward")
+    def grads(g, a, b, y, xp):
+        inv = 1 / (a * a + b * b)
+        inv = xp.where(xp.isinf(inv), 0, inv).astype(g.dtype)
+        return g * b * inv, -g * a * inv
+    return _binary(_float_pair(a, b, "atan2"), "Atan2", lambda a, b, xp: xp.arctan2(a, b),
+                   grads)
 
 
 arctan2 = atan2
@@ -252,33 +224,19 @@ arctan2 = atan2
 
 def logaddexp(a, b) -> Tensor:
     """log(e^a + e^b) without overflow; d/da = 1/(1 + e^(b−a)), the softmax weight of a."""
-    a, b = _float_pair(a, b, "logaddexp")
-    xp = xp_of(a.array)
-    with np.errstate(**_QUIET):
-        out = xp.logaddexp(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            wa = 1 / (1 + xp.exp(b.array - a.array))
-            wb = 1 / (1 + xp.exp(a.array - b.array))
-        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
-                unbroadcast(g * wb, b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "LogaddexpBackward")
+    return _binary(_float_pair(a, b, "logaddexp"), "Logaddexp",
+                   lambda a, b, xp: xp.logaddexp(a, b),
+                   lambda g, a, b, y, xp: (g * (1 / (1 + xp.exp(b - a))),
+                                           g * (1 / (1 + xp.exp(a - b)))))
 
 
 def copysign(a, b) -> Tensor:
     """|a| with the sign of b. d/da = y/a (0 where a = 0, like PyTorch), d/db = 0."""
-    a, b = _float_pair(a, b, "copysign")
-    xp = xp_of(a.array)
-    out = xp.copysign(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            ratio = xp.where(a.array == 0, 0, out / xp.where(a.array == 0, 1, a.array))
-        return (unbroadcast(g * ratio.astype(g.dtype), a.array.shape)
-                if a.requires_grad else None,
-                unbroadcast(xp.zeros_like(g), b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "CopysignBackward")
+    def grads(g, a, b, y, xp):
+        ratio = xp.where(a == 0, 0, y / xp.where(a == 0, 1, a))
+        return g * ratio.astype(g.dtype), xp.zeros_like(g)
+    return _binary(_float_pair(a, b, "copysign"), "Copysign",
+                   lambda a, b, xp: xp.copysign(a, b), grads)
 
 
 def lerp(input, end, weight) -> Tensor:  # noqa: A002  (PyTorch's argument name)
@@ -294,13 +252,16 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
     (Python's) and a ``RuntimeError`` (what PyTorch raises, "ZeroDivisionError")."""
 
 
-def _check_int_divisor(op: str, a: Tensor, b: Tensor) -> None:
+def _int_checked(a, b, op: str) -> tuple:
+    """The operands of a division-like op, refusing two bools and an integer zero divisor."""
+    a, b = binary_operands(a, b, op)
     if a.array.dtype.kind == "b" and b.array.dtype.kind == "b":
         raise TypeError(f"{op}(): not implemented for two bool tensors (as in PyTorch)")
     if a.array.dtype.kind in "iub" and b.array.dtype.kind in "iub" and a.array.size and \
             bool((b.array == 0).any()):
         raise IntegerDivisionByZero(f"{op}(): integer division by zero (PyTorch raises "
                                     f"RuntimeError 'ZeroDivisionError')")
+    return a, b
 
 
 def fmod(a, b) -> Tensor:
@@ -308,18 +269,8 @@ def fmod(a, b) -> Tensor:
 
     d/da = 1, d/db = −trunc(a/b).
     """
-    a, b = binary_operands(a, b, "fmod")
-    _check_int_divisor("fmod", a, b)
-    xp = xp_of(a.array)
-    with np.errstate(**_QUIET):
-        out = xp.fmod(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            q = xp.trunc(a.array / b.array)
-        return (unbroadcast(g, a.array.shape) if a.requires_grad else None,
-                unbroadcast(-g * q, b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "FmodBackward")
+    return _binary(_int_checked(a, b, "fmod"), "Fmod", lambda a, b, xp: xp.fmod(a, b),
+                   lambda g, a, b, y, xp: (g, -g * xp.trunc(a / b)))
 
 
 def remainder(a, b) -> Tensor:
@@ -327,18 +278,9 @@ def remainder(a, b) -> Tensor:
 
     d/da = 1, d/db = −(a // b) (the floor quotient, computed as ``//`` does).
     """
-    a, b = binary_operands(a, b, "remainder")
-    _check_int_divisor("remainder", a, b)
-    xp = xp_of(a.array)
-    with np.errstate(**_QUIET):
-        out = xp.remainder(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            q = xp.floor_divide(a.array, b.array)
-        return (unbroadcast(g, a.array.shape) if a.requires_grad else None,
-                unbroadcast(-g * q, b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "RemainderBackward")
+    return _binary(_int_checked(a, b, "remainder"), "Remainder",
+                   lambda a, b, xp: xp.remainder(a, b),
+                   lambda g, a, b, y, xp: (g, -g * xp.floor_divide(a, b)))
 
 
 def floor_divide(a, b) -> Tensor:
@@ -351,21 +293,18 @@ def floor_divide(a, b) -> Tensor:
 
 def _rounded_div(a, b, mode: str, op: str) -> Tensor:
     """a / b rounded toward −inf (``mode='floor'``) or toward zero (``'trunc'``)."""
-    a, b = binary_operands(a, b, op)
-    _check_int_divisor(op, a, b)
-    xp = xp_of(a.array)
-    with np.errstate(**_QUIET):
-        if a.array.dtype.kind in "iub":
+    a, b = _int_checked(a, b, op)
+    if a.array.dtype.kind in "iub":
+        xp = xp_of(a.array)
+        with np.errstate(**_QUIET):
             q = xp.floor_divide(a.array, b.array)
             if mode == "trunc":                 # floor rounded one too far for inexact negatives
                 q = q + ((q < 0) & (q * b.array != a.array))
-            return result_tensor(q)
-        q = xp.floor_divide(a.array, b.array) if mode == "floor" else xp.trunc(a.array / b.array)
-
-    def backward(g):
-        return (unbroadcast(xp.zeros_like(g), a.array.shape) if a.requires_grad else None,
-                unbroadcast(xp.zeros_like(g), b.array.shape) if b.requires_grad else None)
-    return make(q, (a, b), backward, "DivBackward")
+        return result_tensor(q)
+    return _binary((a, b), "Div",
+                   (lambda a, b, xp: xp.floor_divide(a, b)) if mode == "floor" else
+                   (lambda a, b, xp: xp.trunc(a / b)),
+                   lambda g, a, b, y, xp: (xp.zeros_like(g), xp.zeros_like(g)))
 
 
 # -- floating-point predicates (bool results, no graph) --------------------------------------

@@ -2,7 +2,7 @@
 float_power, heaviside, nan_to_num, deg2rad/rad2deg, signbit; and the aliases PyTorch also
 accepts (multiply, subtract, divide, true_divide, negative, absolute, positive).
 
-Forward and derivative side by side, as in ``ops/math.py``.
+Forward and derivative side by side, as in ``ops/math.py`` (the scaffold: ``_pointwise.py``).
 """
 import math
 
@@ -10,6 +10,12 @@ import numpy as np
 
 from ..backend import xp_of
 from ..tensor import Tensor, make
+from ._pointwise import QUIET as _QUIET
+from ._pointwise import binary as _binary
+from ._pointwise import float_pair as _float_pair
+from ._pointwise import host_only as _host_only
+from ._pointwise import scipy_special as _scipy
+from ._pointwise import unary as _unary
 from ._util import as_float, binary_operands, result_tensor, tensor_arg, unbroadcast
 from .elementwise import abs as _abs
 from .elementwise import add, div, mul, neg, sign, sub
@@ -19,27 +25,11 @@ __all__ = ["hypot", "xlogy", "logit", "sinc", "logaddexp2", "fmax", "fmin", "flo
            "divide", "true_divide", "negative", "absolute", "positive", "sgn", "addcmul",
            "addcdiv", "gammaln", "lgamma", "digamma", "entr", "ndtr"]
 
-_QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
-
-
-def _float_pair(a, b, op: str):
-    a, b = binary_operands(a, b, op)
-    if a.array.dtype.kind != "f":
-        a, b = as_float(a), as_float(b)
-    return a, b
-
 
 def hypot(a, b) -> Tensor:
     """√(a² + b²) without overflow; d/da = a/y, d/db = b/y."""
-    a, b = _float_pair(a, b, "hypot")
-    xp = xp_of(a.array)
-    out = xp.hypot(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            return (unbroadcast(g * a.array / out, a.array.shape) if a.requires_grad else None,
-                    unbroadcast(g * b.array / out, b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "HypotBackward")
+    return _binary(_float_pair(a, b, "hypot"), "Hypot", lambda a, b, xp: xp.hypot(a, b),
+                   lambda g, a, b, y, xp: (g * a / y, g * b / y))
 
 
 def xlogy(a, b) -> Tensor:
@@ -89,16 +79,11 @@ def logit(x, eps=None) -> Tensor:
 
 def sinc(x) -> Tensor:
     """sin(πx)/(πx), 1 at x = 0; d/dx = (cos(πx) − sinc(x))/x, 0 at x = 0."""
-    x = as_float(tensor_arg(x, "sinc"))
-    d = x.array
-    xp = xp_of(d)
-    out = xp.sinc(d) if hasattr(xp, "sinc") else _sinc(d, xp)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            dd = (xp.cos(math.pi * d) - out) / d
-        return (g * xp.where(d == 0, 0, dd).astype(g.dtype),)
-    return make(out.astype(d.dtype), (x,), backward, "SincBackward")
+    return _unary(x, "Sinc",
+                  lambda d, xp: (xp.sinc(d) if hasattr(xp, "sinc") else _sinc(d, xp)
+                                 ).astype(d.dtype),
+                  lambda d, y, xp: xp.where(d == 0, 0, (xp.cos(math.pi * d) - y) / d
+                                            ).astype(d.dtype))
 
 
 def _sinc(d, xp):
@@ -109,37 +94,24 @@ def _sinc(d, xp):
 
 def logaddexp2(a, b) -> Tensor:
     """log2(2^a + 2^b); d/da = 1/(1 + 2^(b−a))."""
-    a, b = _float_pair(a, b, "logaddexp2")
-    xp = xp_of(a.array)
-    with np.errstate(**_QUIET):
-        out = xp.logaddexp2(a.array, b.array)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            wa = 1 / (1 + xp.exp2(b.array - a.array))
-            wb = 1 / (1 + xp.exp2(a.array - b.array))
-        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
-                unbroadcast(g * wb, b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, "Logaddexp2Backward")
+    return _binary(_float_pair(a, b, "logaddexp2"), "Logaddexp2",
+                   lambda a, b, xp: xp.logaddexp2(a, b),
+                   lambda g, a, b, y, xp: (g * (1 / (1 + xp.exp2(b - a))),
+                                           g * (1 / (1 + xp.exp2(a - b)))))
 
 
 def _nan_pick(a, b, name: str, larger: bool) -> Tensor:
     """max/min that ignores a NaN operand; the gradient goes to the picked operand, to ``a``
     on a tie (PyTorch's rule for fmax/fmin, unlike maximum/minimum which split it)."""
     a, b = binary_operands(a, b, name)
-    xp = xp_of(a.array)
-    with np.errstate(**_QUIET):
-        pick_a = (a.array >= b.array) if larger else (a.array <= b.array)
-        pick_a = pick_a | xp.isnan(b.array)
-        out = xp.fmax(a.array, b.array) if larger else xp.fmin(a.array, b.array)
-    if out.dtype.kind != "f":
-        return result_tensor(out)
+    pick = (lambda a, b, xp: xp.fmax(a, b)) if larger else (lambda a, b, xp: xp.fmin(a, b))
+    if a.array.dtype.kind != "f":
+        return result_tensor(pick(a.array, b.array, xp_of(a.array)))
 
-    def backward(g):
-        wa = pick_a.astype(g.dtype)
-        return (unbroadcast(g * wa, a.array.shape) if a.requires_grad else None,
-                unbroadcast(g * (1 - wa), b.array.shape) if b.requires_grad else None)
-    return make(out, (a, b), backward, name.capitalize() + "Backward")
+    def grads(g, a, b, y, xp):
+        wa = (((a >= b) if larger else (a <= b)) | xp.isnan(b)).astype(g.dtype)
+        return g * wa, g * (1 - wa)
+    return _binary((a, b), name.capitalize(), pick, grads)
 
 
 def fmax(a, b) -> Tensor:
@@ -210,30 +182,15 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
     return add(input, mul(div(tensor1, tensor2), value))
 
 
-def _scipy(name):
-    from scipy import special  # noqa: PLC0415  (a dependency; imported on first use)
-    return getattr(special, name)
-
-
-def _host_only(x, op: str) -> Tensor:
-    x = as_float(tensor_arg(x, op))
-    if xp_of(x.array) is not np:
-        raise RuntimeError(f"{op}(): implemented on the CPU only (scipy), got a tensor on "
-                           f"{x.device} (move it with .cpu())")
-    return x
-
-
 def gammaln(x) -> Tensor:
     """log|Γ(x)| (``torch.lgamma``); d/dx = ψ(x), the digamma function. CPU only (scipy).
 
     +inf at −inf, as in PyTorch (scipy gives −inf).
     """
-    x = _host_only(x, "lgamma")
-    d = x.array
-    with np.errstate(**_QUIET):
-        out = np.where(d == -np.inf, np.inf, _scipy("gammaln")(d)).astype(d.dtype)
-    return make(out, (x,), lambda g: (g * _scipy("digamma")(d).astype(g.dtype),),
-                "LgammaBackward")
+    return _unary(_host_only(x, "lgamma"), "Lgamma",
+                  lambda d, xp: np.where(d == -np.inf, np.inf, _scipy("gammaln")(d)
+                                         ).astype(d.dtype),
+                  lambda d, y, xp: _scipy("digamma")(d).astype(d.dtype))
 
 
 lgamma = gammaln
@@ -244,27 +201,17 @@ def digamma(x) -> Tensor:
 
     −inf at 0 and +inf at −0, as in PyTorch.
     """
-    x = _host_only(x, "digamma")
-    d = x.array
-    with np.errstate(**_QUIET):
-        out = _scipy("digamma")(d).astype(d.dtype)
-    return make(out, (x,), lambda g: (g * _scipy("polygamma")(1, d).astype(g.dtype),),
-                "DigammaBackward")
+    return _unary(_host_only(x, "digamma"), "Digamma",
+                  lambda d, xp: _scipy("digamma")(d).astype(d.dtype),
+                  lambda d, y, xp: _scipy("polygamma")(1, d).astype(d.dtype))
 
 
 def entr(x) -> Tensor:
     """−x·log x for x > 0, 0 at 0, −inf for x < 0 (the entropy term); d/dx = −(log x + 1)."""
-    x = as_float(tensor_arg(x, "entr"))
-    d = x.array
-    xp = xp_of(d)
-    with np.errstate(**_QUIET):
-        out = xp.where(d > 0, -d * xp.log(d), xp.where(d == 0, 0, -np.inf)).astype(d.dtype)
-        out = xp.where(xp.isnan(d), d, out)
-
-    def backward(g):
-        with np.errstate(**_QUIET):
-            return (-g * (xp.log(d) + 1),)
-    return make(out, (x,), backward, "EntrBackward")
+    return _unary(x, "Entr",
+                  lambda d, xp: xp.where(xp.isnan(d), d, xp.where(
+                      d > 0, -d * xp.log(d), xp.where(d == 0, 0, -np.inf)).astype(d.dtype)),
+                  lambda d, y, xp: -(xp.log(d) + 1))
 
 
 def ndtr(x) -> Tensor:
