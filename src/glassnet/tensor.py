@@ -41,11 +41,16 @@ __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "man
 
 float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
 
-_state = threading.local()
+
+class _GradState(threading.local):
+    grad_enabled = True                 # the default in every thread (a plain attribute read)
+
+
+_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 @contextlib.contextmanager
@@ -688,23 +693,32 @@ def _run_hooks(t: Tensor, g):
 
 # -- backward ----------------------------------------------------------------------------------
 def _topo_order(roots) -> list:
-    """Nodes reachable from roots, each after all of its consumers (iterative DFS)."""
+    """Nodes reachable from roots, each after all of its consumers (iterative DFS; a node's
+    parents are visited last to first, each once)."""
     order, visited = [], set()
-    stack = [(r, False) for r in reversed(roots)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+    append, seen = order.append, visited.add
+    checked = _inplace_seen
+    for root in roots:
+        if id(root) in visited:
             continue
-        if id(node) in visited:
+        seen(id(root))
+        if root._backward is None:
+            append(root)
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node._backward is None:
-            continue
-        for p in (_edges(node) if _inplace_seen else node._parents):
-            if p is not None and p.requires_grad and id(p) not in visited:
-                stack.append((p, False))
+        stack = [(root, reversed(_edges(root) if checked else root._parents))]
+        while stack:
+            node, todo = stack[-1]
+            for p in todo:
+                if p is not None and p.requires_grad and id(p) not in visited:
+                    seen(id(p))
+                    if p._backward is None:     # a leaf: nothing above it
+                        append(p)
+                        continue
+                    stack.append((p, reversed(_edges(p) if checked else p._parents)))
+                    break
+            else:
+                stack.pop()
+                append(node)
     order.reverse()                     # roots first
     return order
 
@@ -779,32 +793,63 @@ def _accumulate(node: Tensor, g: np.ndarray) -> None:
     if g.dtype != node.array.dtype:
         g = g.astype(node.array.dtype)
     if node.grad is None:
-        node.grad = Tensor(g)
+        node.grad = _leaf(g)
     else:
         node.grad.array = node.grad.array + g
 
 
+def _leaf(data) -> Tensor:
+    """A Tensor around an array that is already right (no conversion, no grad): the cheap
+    ``Tensor(arr)`` for the engine's own results."""
+    out = _new_tensor(Tensor)
+    out.array, out.grad, out.requires_grad = data, None, False
+    out._parents, out._backward, out._op, out._retain = (), None, None, False
+    out._version = out._vstart = 0
+    out._vers, out._hooks = (), None
+    return out
+
+
+_new_tensor = object.__new__
+_op_names: dict = {}                    # backward's code object -> its node name (cached)
+
+
+def _op_name(backward) -> str:
+    code = getattr(backward, "__code__", None)
+    name = _op_names.get(code)
+    if name is None:
+        name = getattr(backward, "__qualname__", "op").split(".")[0]
+        if code is not None:
+            _op_names[code] = name
+    return name
+
+
 def make(data: np.ndarray, parents: tuple, backward, op: str | None = None) -> Tensor:
-    """Wrap an op's output; record the graph edge if grad mode is on and a parent needs it."""
-    out = Tensor.__new__(Tensor)
+    """Wrap an op's output; record the graph edge if grad mode is on and a parent needs it.
+
+    Under ``no_grad`` (or when no parent requires grad) the output is a plain leaf: nothing
+    of the op (closure, parents) is kept.
+    """
+    out = _new_tensor(Tensor)
     out.array = data
     out.grad = None
     out._retain = False
     out._version = out._vstart = 0
     out._hooks = None
-    if is_grad_enabled() and any(p is not None and p.requires_grad for p in parents):
-        out.requires_grad = True
-        out._parents = parents
-        out._vers = tuple([0 if p is None else p._version for p in parents]) \
-            if _inplace_seen else None
-        out._backward = backward
-        out._op = op or getattr(backward, "__qualname__", "op").split(".")[0]
-    else:
-        out.requires_grad = False
-        out._parents = ()
-        out._vers = ()
-        out._backward = None
-        out._op = None
+    if _state.grad_enabled:
+        for p in parents:
+            if p is not None and p.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._vers = tuple([0 if p is None else p._version for p in parents]) \
+                    if _inplace_seen else None
+                out._backward = backward
+                out._op = op or _op_name(backward)
+                return out
+    out.requires_grad = False
+    out._parents = ()
+    out._vers = ()
+    out._backward = None
+    out._op = None
     return out
 
 

@@ -28,9 +28,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+_builtin_classes: dict = {}
+
+
 def _BUILTIN(cls) -> bool:
-    """glassnet's own layers (user subclasses may take any input)."""
-    return cls.__module__.startswith("glassnet.nn.")
+    """glassnet's own layers (user subclasses may take any input); cached per class."""
+    known = _builtin_classes.get(cls)
+    if known is None:
+        known = _builtin_classes[cls] = cls.__module__.startswith("glassnet.nn.")
+    return known
 
 
 def _layer_input(layer, x):
@@ -101,8 +107,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        if args and _BUILTIN(type(self)) and (not isinstance(args[0], Tensor)
-                                              or args[0].array.dtype.kind not in "biuf"):
+        if args and (not isinstance(args[0], Tensor) or args[0].array.dtype.kind not in "biuf") \
+                and _BUILTIN(type(self)):
             args = (_layer_input(self, args[0]),) + args[1:]
         if "_has_hooks" in self.__dict__:
             return call_with_hooks(self, args, kwargs)

@@ -1,10 +1,14 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import xp_of
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
+
+SMALL = 4096    # parameters up to this many elements take fresh temporaries, not _scratch
 
 
 class SGD(Optimizer):
@@ -56,14 +60,15 @@ class SGD(Optimizer):
             lr, momentum = float(group["lr"]), float(group["momentum"])
             dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                theta = p.array
-                xp = xp_of(theta)
-                g = p.grad.array
-                tmp = self._scratch(p, 0)
+                theta, g = p.array, grad.array
+                xp = np if type(theta) is np.ndarray else xp_of(theta)
+                small = theta.size <= SMALL            # a fresh temporary is cheaper
+                tmp = xp.empty_like(theta) if small else self._scratch(p, 0)
                 if weight_decay != 0:
-                    d_p = self._scratch(p, 1)
+                    d_p = xp.empty_like(theta) if small else self._scratch(p, 1)
                     xp.multiply(theta, weight_decay, out=d_p)
                     d_p += g                                 # g + λθ
                 else:
