@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp_of
+from ._update import decayed_grad
 from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
@@ -66,11 +67,7 @@ class Adagrad(Optimizer):
                 state["step"] += 1
                 tmp = self._scratch(p, 0)
 
-                if weight_decay != 0:                        # g ← g + λθ
-                    d_p = self._scratch(p, 1)
-                    xp.multiply(theta, weight_decay, out=d_p)
-                    d_p += g
-                    g = d_p
+                g = decayed_grad(self, p, g, weight_decay)   # g ← g + λθ
                 clr = lr / (1 + (state["step"] - 1) * lr_decay)
 
                 s = state["sum"]                             # s ← s + g²

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp_of
+from ._update import betas_pair, decayed_grad, ema_square_, new_state
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["Adam"]
@@ -41,11 +42,8 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
-        if not isinstance(betas, (tuple, list)):
-            raise TypeError(f"{type(self).__name__}(betas={betas!r}): betas must be a pair of "
-                            f"numbers (beta1, beta2)")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad)
+        defaults = dict(lr=lr, betas=betas_pair(type(self).__name__, betas), eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
 
     def _check(self, group: dict) -> None:
@@ -68,30 +66,17 @@ class Adam(Optimizer):
                 xp = xp_of(theta)
                 state = self._state(p)
                 if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = xp.zeros_like(theta)
-                    state["exp_avg_sq"] = xp.zeros_like(theta)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = xp.zeros_like(theta)
+                    new_state(state, theta, "exp_avg", "exp_avg_sq",
+                              *(["max_exp_avg_sq"] if group["amsgrad"] else []))
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 tmp = self._scratch(p, 0)
                 state["step"] += 1
                 t = state["step"]
 
-                if weight_decay != 0:
-                    if self._decoupled_weight_decay:         # θ ← (1 - ηλ) θ
-                        theta *= 1.0 - lr * weight_decay
-                    else:                                    # g ← g + λθ
-                        d_p = self._scratch(p, 1)
-                        xp.multiply(theta, weight_decay, out=d_p)
-                        d_p += g
-                        g = d_p
-
+                g = decayed_grad(self, p, g, weight_decay, lr,   # g + λθ, or θ ← (1 - ηλ) θ
+                                 self._decoupled_weight_decay)
                 lerp_(m, g, 1.0 - beta1, tmp)                # m ← β1 m + (1-β1) g
-                v *= beta2                                   # v ← β2 v + (1-β2) g²
-                xp.multiply(g, 1.0 - beta2, out=tmp)
-                tmp *= g
-                v += tmp
+                ema_square_(v, g, beta2, tmp)                # v ← β2 v + (1-β2) g²
 
                 if group["amsgrad"]:
                     v_hat = state["max_exp_avg_sq"]

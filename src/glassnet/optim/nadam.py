@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import xp_of
+from ._update import betas_pair, decayed_grad, ema_square_, new_state
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["NAdam"]
@@ -48,11 +49,8 @@ class NAdam(Optimizer):
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False):
-        if not isinstance(betas, (tuple, list)):
-            raise TypeError(f"NAdam(betas={betas!r}): betas must be a pair of numbers "
-                            f"(beta1, beta2)")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay,
+        defaults = dict(lr=lr, betas=betas_pair("NAdam", betas), eps=eps,
+                        weight_decay=weight_decay, momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
@@ -76,23 +74,14 @@ class NAdam(Optimizer):
                 xp = xp_of(theta)
                 state = self._state(p)
                 if not state:
-                    state["step"] = 0
-                    state["mu_product"] = 1.0
-                    state["exp_avg"] = xp.zeros_like(theta)
-                    state["exp_avg_sq"] = xp.zeros_like(theta)
+                    new_state(state, theta, "exp_avg", "exp_avg_sq", mu_product=1.0)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 tmp = self._scratch(p, 0)
                 state["step"] += 1
                 t = state["step"]
 
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:      # θ ← (1 - ηλ) θ
-                        theta *= 1.0 - lr * weight_decay
-                    else:                                    # g ← g + λθ
-                        d_p = self._scratch(p, 1)
-                        xp.multiply(theta, weight_decay, out=d_p)
-                        d_p += g
-                        g = d_p
+                g = decayed_grad(self, p, g, weight_decay, lr,   # g + λθ, or θ ← (1 - ηλ) θ
+                                 group["decoupled_weight_decay"])
 
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
@@ -102,10 +91,7 @@ class NAdam(Optimizer):
                 mu_product_next = mu_product * mu_next
 
                 lerp_(m, g, 1.0 - beta1, tmp)                # m ← β1 m + (1-β1) g
-                v *= beta2                                   # v ← β2 v + (1-β2) g²
-                xp.multiply(g, 1.0 - beta2, out=tmp)
-                tmp *= g
-                v += tmp
+                ema_square_(v, g, beta2, tmp)                # v ← β2 v + (1-β2) g²
 
                 denom = self._scratch(p, 2)                  # d = √(v / (1-β2^t)) + ε
                 xp.divide(v, 1.0 - beta2 ** t, out=denom)

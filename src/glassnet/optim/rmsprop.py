@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp_of
+from ._update import decayed_grad, ema_square_, new_state
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["RMSprop"]
@@ -64,26 +65,15 @@ class RMSprop(Optimizer):
                 xp = xp_of(theta)
                 state = self._state(p)
                 if not state:
-                    state["step"] = 0
-                    state["square_avg"] = xp.zeros_like(theta)
-                    if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(theta)
-                    if group["centered"]:
-                        state["grad_avg"] = xp.zeros_like(theta)
+                    new_state(state, theta, "square_avg",
+                              *(["momentum_buffer"] if momentum > 0 else []),
+                              *(["grad_avg"] if group["centered"] else []))
                 state["step"] += 1
                 v = state["square_avg"]
                 tmp = self._scratch(p, 0)
 
-                if weight_decay != 0:                        # g ← g + λθ
-                    d_p = self._scratch(p, 1)
-                    xp.multiply(theta, weight_decay, out=d_p)
-                    d_p += g
-                    g = d_p
-
-                v *= alpha                                   # v ← α v + (1-α) g²
-                xp.multiply(g, 1.0 - alpha, out=tmp)
-                tmp *= g
-                v += tmp
+                g = decayed_grad(self, p, g, weight_decay)   # g ← g + λθ
+                ema_square_(v, g, alpha, tmp)                # v ← α v + (1-α) g²
 
                 denom = tmp
                 if group["centered"]:                        # ḡ ← α ḡ + (1-α) g
