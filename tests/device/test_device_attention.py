@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-import glassnet as gn
-from _devhelpers import check_op, close, host, on, rand
+from _devhelpers import check_module, check_op, check_optimizer, on, rand
 from glassnet import nn
 
 
@@ -60,34 +59,13 @@ def test_sdpa_on_device(device, kind):
              atol=1e-5, rtol=1e-4)
 
 
-def _module_on_device(device, ours, theirs, inputs, call):
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    ours.to(device)
-    g_in = [on(device, a, grad=True) for a in inputs]
-    t_in = [torch.tensor(a, requires_grad=True) for a in inputs]
-    out_g, out_t = call(ours, g_in, gn), call(theirs, t_in, torch)
-    assert out_g.device == device
-    close(host(out_g), host(out_t), 1e-5, 1e-4, "forward")
-    up = rand(*out_t.shape)
-    out_g.backward(gn.tensor(up, device=device))
-    out_t.backward(torch.tensor(up))
-    for i, (a, b) in enumerate(zip(g_in, t_in)):
-        if b.grad is not None:
-            assert a.grad.device == device
-            close(host(a.grad), host(b.grad), 1e-5, 1e-4, f"grad of input {i}")
-    tparams = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert p.device == device and p.grad.device == device, name
-        close(host(p.grad), host(tparams[name].grad), 1e-5, 1e-4, name)
-
-
 def test_multihead_attention_on_device(device):
     kpm = np.zeros((2, 6), bool)
     kpm[1, -2:] = True
 
     def call(m, xs, L):
         return m(*xs, key_padding_mask=_mask(L)(kpm), need_weights=False)[0]
-    _module_on_device(device, nn.MultiheadAttention(8, 2, kdim=5, vdim=3, batch_first=True),
+    check_module(device, nn.MultiheadAttention(8, 2, kdim=5, vdim=3, batch_first=True),
                       torch.nn.MultiheadAttention(8, 2, kdim=5, vdim=3, batch_first=True),
                       [rand(2, 4, 8), rand(2, 6, 5), rand(2, 6, 3)], call)
 
@@ -96,7 +74,7 @@ def test_multihead_attention_weights_on_device(device):
     def call(m, xs, L):
         out, w = m(*xs, attn_mask=_mask(L)(~np.tril(np.ones((5, 5), bool))))
         return out.sum(-1, keepdim=True) + w              # (N, L, 1) + (N, L, S)
-    _module_on_device(device, nn.MultiheadAttention(8, 2, batch_first=True),
+    check_module(device, nn.MultiheadAttention(8, 2, batch_first=True),
                       torch.nn.MultiheadAttention(8, 2, batch_first=True),
                       [rand(2, 5, 8)] * 3, call)
 
@@ -108,7 +86,7 @@ def test_transformer_encoder_layer_on_device(device, norm_first):
 
     def call(m, xs, L):
         return m(xs[0], src_mask=_mask(L)(~np.tril(np.ones((5, 5), bool))))
-    _module_on_device(device, nn.TransformerEncoderLayer(8, 2, **kw),
+    check_module(device, nn.TransformerEncoderLayer(8, 2, **kw),
                       torch.nn.TransformerEncoderLayer(8, 2, **kw), [rand(3, 5, 8)], call)
 
 
@@ -123,22 +101,4 @@ OPTIMIZERS = [
 
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=[x[0] for x in OPTIMIZERS])
 def test_optimizer_matches_torch_on_device(device, opt):
-    _, make = opt
-    arrays = [rand(4, 3), rand(3)]
-    gp = [on(device, a, grad=True) for a in arrays]
-    tp = [torch.tensor(a, requires_grad=True) for a in arrays]
-    go, to = make(gn, gp), make(torch, tp)
-    for step in range(4):
-        for g, t in zip(gp, tp):
-            grad = (0.5 * host(t) + step).astype(np.float32)
-            g.grad = gn.tensor(grad, device=device)
-            t.grad = torch.tensor(grad)
-        go.step()
-        to.step()
-    for g, t in zip(gp, tp):
-        assert g.device == device
-        close(host(g), host(t), 1e-6, 1e-5, "parameter")
-    for state in go.state.values():
-        for v in state.values():
-            if hasattr(v, "shape") and not isinstance(v, np.generic):
-                assert gn.backend.device_of(v) == device
+    check_optimizer(device, opt[1], steps=4)

@@ -4,33 +4,12 @@ import pytest
 import torch
 
 import glassnet as gn
-from _devhelpers import close, host, on, rand
+from _devhelpers import check_module, check_optimizer, close, host, on, rand
 from glassnet import nn
 
 
 def _load_from_torch(gmodel, tmodel):
     gmodel.load_state_dict({k: v.detach().numpy() for k, v in tmodel.state_dict().items()})
-
-
-def _check_layer(device, glayer, tlayer, x, atol=1e-5):
-    _load_from_torch(glayer, tlayer)
-    glayer.to(device)
-    xg, xt = on(device, x, grad=True), torch.tensor(x, requires_grad=True)
-    yg, yt = glayer(xg), tlayer(xt)
-    assert yg.device == device
-    close(host(yg), host(yt), atol, 1e-4, "forward")
-    up = rand(*yt.shape)
-    yg.backward(gn.tensor(up, device=device))
-    yt.backward(torch.tensor(up))
-    close(host(xg.grad), host(xt.grad), atol, 1e-4, "input grad")
-    tparams = dict(tlayer.named_parameters())
-    for name, p in glayer.named_parameters():
-        assert p.device == device and p.grad.device == device, name
-        close(host(p.grad), host(tparams[name].grad), atol, 1e-4, name)
-    tbufs = dict(tlayer.named_buffers())
-    for name, b in glayer.named_buffers():
-        assert b.device == device, name
-        close(host(b), host(tbufs[name]), atol, 1e-4, name)
 
 
 LAYERS = [
@@ -58,7 +37,7 @@ LAYERS = [
 def test_layer_matches_torch_on_device(device, layer):
     _, make, shape = layer
     g, t = make()
-    _check_layer(device, g, t, rand(*shape))
+    check_module(device, g, t, [rand(*shape)])
 
 
 def _const(L, values, device):
@@ -115,25 +94,7 @@ OPTIMIZERS = [
 
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=[x[0] for x in OPTIMIZERS])
 def test_optimizer_matches_torch_on_device(device, opt):
-    _, make = opt
-    arrays = [rand(4, 3), rand(3)]
-    gp = [on(device, a, grad=True) for a in arrays]
-    tp = [torch.tensor(a, requires_grad=True) for a in arrays]
-    go, to = make(gn, gp), make(torch, tp)
-    for step in range(3):
-        for g, t, _a in zip(gp, tp, arrays):
-            grad = (0.5 * host(t) + step).astype(np.float32)
-            g.grad = gn.tensor(grad, device=device)
-            t.grad = torch.tensor(grad)
-        go.step()
-        to.step()
-    for g, t in zip(gp, tp):
-        assert g.device == device
-        close(host(g), host(t), 1e-6, 1e-5, "parameter")
-    for state in go.state.values():           # state lives with its parameter
-        for v in state.values():
-            if hasattr(v, "shape") and not isinstance(v, np.generic):
-                assert gn.backend.device_of(v) == device
+    check_optimizer(device, opt[1], steps=3)
 
 
 def test_mlp_training_steps_match_torch_on_device(device):
