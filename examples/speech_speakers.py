@@ -1,83 +1,103 @@
-"""Leave-one-speaker-out report of the isolated spoken-digit model (glassnet.apps.speech).
+"""Leave-one-speaker-out report of the isolated spoken-digit model (glassnet.apps.speech),
+with every choice made by an inner leave-one-speaker-out on the other five speakers.
 
-For each of the 6 FSDD speakers in turn: that speaker is the test speaker, the next one in
-the list is the validation speaker, and the model trains on the other 4. Every candidate
-setting (CONFIGS: aug = speed 0.9-1.1 and gain +-6 dB, small = hidden 32 and dropout 0.5,
-all = per-utterance normalisation + aug + SpecAugment, utt-16ep = per-utterance
-normalisation and 16 epochs) is trained; the one with the best
-VALIDATION accuracy in that fold is chosen, and only its test accuracy is the fold's result
-(the test speaker never takes part in a choice). The test accuracies of the other
-settings are printed for reference.
+Protocol, for each of the 6 FSDD speakers T in turn (the outer test speaker):
 
-    python examples/speech_speakers.py --out runs/speech_loso   # 6 settings x 6 folds
+1. inner choice: for each candidate setting (CONFIGS) and each of the 5 other speakers V,
+   train on the 4 speakers left (neither T nor V) and measure the accuracy on V; the setting
+   with the best mean over the 5 V is chosen. T takes no part in it.
+2. the chosen setting trains on all 5 speakers other than T and is tested once on T.
 
-Hyperparameters come from ``recipes/speech.toml``; ``--epochs`` overrides them.
+An inner run depends only on the pair {T, V} (it trains on the other 4), so each pair and
+setting is trained once (15 pairs x settings) and its accuracy on V serves the outer fold of
+T, its accuracy on T the outer fold of V; then 6 final runs. Runs are deterministic.
+
+    OPENBLAS_NUM_THREADS=1 python examples/speech_speakers.py --out runs/speech_loso
+
+Hyperparameters come from ``recipes/speech.toml``, each setting overriding some keys;
+``--configs`` picks a subset, ``--reference`` also trains every setting's final run (their
+test accuracies are printed for reference only, never used to choose).
 """
 import argparse
 import dataclasses
+import itertools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
 from glassnet.apps.speech import SPEAKERS, SpeechRecipe, train_speech
 
+UTT = {"features": "utterance"}
 CONFIGS = {
-    "plain": {},
-    "utterance-norm": {"features": "utterance"},
-    "aug+small": {"speed": 0.1, "gain_db": 6.0, "hidden": 32, "dropout": 0.5},
-    "all+small": {"features": "utterance", "speed": 0.1, "gain_db": 6.0, "spec_augment": True,
-                  "hidden": 32, "dropout": 0.5},
-    "utt+aug": {"features": "utterance", "speed": 0.1, "gain_db": 6.0},
-    "utt-16ep": {"features": "utterance", "epochs": 16},
+    "utt-16ep": {**UTT, "epochs": 16},
+    "utt-vtlp-16ep": {**UTT, "vtlp": 0.1, "epochs": 16},
+    "mfcc-d-vtlp-16ep": {**UTT, "vtlp": 0.1, "n_mfcc": 13, "deltas": True, "epochs": 16},
 }
+
+
+def accuracy(recipe, run_dir) -> dict:
+    """``{speaker: accuracy}`` on the recipe's test and validation speakers."""
+    res = train_speech(recipe, run_dir, overwrite=True, verbose=False)
+    out = {recipe.test_speaker: res["test"]["accuracy"]}
+    if recipe.valid_speaker:
+        out[recipe.valid_speaker] = res["valid"]["accuracy"]
+    return out
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--recipe", default=str(Path(__file__).resolve().parents[1] / "recipes" /
                                            "speech.toml"))
-    p.add_argument("--epochs", type=int)
     p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    p.add_argument("--reference", action="store_true")
     p.add_argument("--out", default="runs/speech_loso")
     args = p.parse_args()
-    base = SpeechRecipe.from_toml(args.recipe)
-    if args.epochs:
-        base = dataclasses.replace(base, epochs=args.epochs)
-    rows = []
-    for i, test in enumerate(SPEAKERS):
-        valid = SPEAKERS[(i + 1) % len(SPEAKERS)]
-        fold = {"test": test, "valid": valid, "runs": {}}
-        for name in args.configs:
-            recipe = dataclasses.replace(base, split="speaker", test_speaker=test,
-                                         valid_speaker=valid, **CONFIGS[name])
-            res = train_speech(recipe, Path(args.out) / f"{test}-{name}", overwrite=True,
-                               verbose=False)
-            fold["runs"][name] = {"valid": res["valid"]["accuracy"],
-                                  "test": res["test"]["accuracy"],
-                                  "train_seconds": res["train_seconds"]}
-            print(f"test {test:9s} valid {valid:9s} {name:24s} valid {res['valid']['accuracy']:.3f}"
-                  f"  test {res['test']['accuracy']:.3f}", flush=True)
-        fold["chosen"] = max(fold["runs"], key=lambda k: fold["runs"][k]["valid"])
-        fold["chosen_test"] = fold["runs"][fold["chosen"]]["test"]
-        rows.append(fold)
-        print(f"fold {test}: chosen on {valid}: {fold['chosen']} -> test "
-              f"{fold['chosen_test']:.3f}", flush=True)
-    print("\n| test speaker | valid speaker | " + " | ".join(args.configs) + " | chosen "
-          "(on valid) | its test accuracy |")
-    print("|---|---|" + "---:|" * len(args.configs) + "---|---:|")
-    for f in rows:
-        cells = " | ".join(f"{f['runs'][c]['valid']:.3f} / {f['runs'][c]['test']:.3f}"
-                           for c in args.configs)
-        print(f"| {f['test']} | {f['valid']} | {cells} | {f['chosen']} | "
-              f"**{f['chosen_test']:.3f}** |")
-    means = {c: float(np.mean([f["runs"][c]["test"] for f in rows])) for c in args.configs}
-    chosen = float(np.mean([f["chosen_test"] for f in rows]))
-    print(f"mean test accuracy: chosen per fold on validation {chosen:.3f}; per setting "
-          + ", ".join(f"{c} {m:.3f}" for c, m in means.items()))
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "loso.json").write_text(json.dumps(
-        {"folds": rows, "mean_chosen_test": chosen, "mean_test": means}, indent=1))
+    base = dataclasses.replace(SpeechRecipe.from_toml(args.recipe), split="speaker")
+    out, start = Path(args.out), time.perf_counter()
+    inner = {c: {} for c in args.configs}            # inner[c][(T, V)] = accuracy on V
+    for (a, b), c in itertools.product(itertools.combinations(SPEAKERS, 2), args.configs):
+        acc = accuracy(dataclasses.replace(base, test_speaker=a, valid_speaker=b,
+                                           **CONFIGS[c]), out / "inner" / f"{a}-{b}-{c}")
+        inner[c][(a, b)], inner[c][(b, a)] = acc[b], acc[a]
+        print(f"inner {c:18s} trained without {a}, {b}: {b} {acc[b]:.3f}  {a} {acc[a]:.3f}",
+              flush=True)
+    folds = []
+    for t in SPEAKERS:
+        score = {c: float(np.mean([inner[c][(t, v)] for v in SPEAKERS if v != t]))
+                 for c in args.configs}
+        chosen = max(args.configs, key=score.get)
+        finals = {}
+        for c in args.configs if args.reference else [chosen]:
+            recipe = dataclasses.replace(base, test_speaker=t, valid_speaker="", **CONFIGS[c])
+            finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}")[t]
+        folds.append({"test": t, "inner": score, "chosen": chosen, "test_accuracy":
+                      finals[chosen], "reference_test": finals})
+        print(f"fold {t}: inner means " + ", ".join(f"{c} {s:.3f}" for c, s in score.items())
+              + f" -> {chosen}: test {finals[chosen]:.3f}", flush=True)
+    seconds = time.perf_counter() - start
+    print("\n| test speaker | " + " | ".join(f"inner {c}" for c in args.configs)
+          + " | chosen (inner LOSO) | its test accuracy |")
+    print("|---|" + "---:|" * len(args.configs) + "---|---:|")
+    for f in folds:
+        print(f"| {f['test']} | " + " | ".join(f"{f['inner'][c]:.3f}" for c in args.configs)
+              + f" | {f['chosen']} | **{f['test_accuracy']:.3f}** |")
+    tests = [f["test_accuracy"] for f in folds]
+    inner_means = {c: float(np.mean([f["inner"][c] for f in folds])) for c in args.configs}
+    print("| mean | " + " | ".join(f"{inner_means[c]:.3f}" for c in args.configs)
+          + f" | | **{np.mean(tests):.3f}** |")
+    print(f"\nheld-out speaker accuracy: mean {np.mean(tests):.3f}, min {min(tests):.3f}, "
+          f"max {max(tests):.3f}; {len(folds)} folds, {seconds:.0f} s")
+    if args.reference:
+        for c in args.configs:
+            print(f"reference (not a choice): {c} on every fold: mean test "
+                  f"{np.mean([f['reference_test'][c] for f in folds]):.3f}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loso.json").write_text(json.dumps(
+        {"configs": {c: CONFIGS[c] for c in args.configs}, "folds": folds,
+         "mean_test": float(np.mean(tests)), "min_test": float(min(tests)),
+         "seconds": round(seconds, 1)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from .speech_augment import deltas, mfcc, normalise, perturb, spec_augment, vtlp
 from .speech_data import list_labelled_wavs, read_wav_any
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
-           "frame_features", "feature_dim",
+           "power_spectrogram", "log_mel_of_power", "frame_features", "feature_dim",
            "pad_frames", "SpeechDigitNet", "SpeechRecipe", "train_speech", "load_speech_run",
            "predict_wav", "predict_cli"]
 
@@ -152,19 +152,32 @@ def log_mel(signal: np.ndarray, n_mels: int = 40, *, warp: float = 1.0) -> np.nd
         >>> log_mel(np.zeros(8000, np.float32)).shape
         (101, 40)
     """
+    return log_mel_of_power(power_spectrogram(signal), n_mels, warp=warp)
+
+
+def power_spectrogram(signal: np.ndarray) -> np.ndarray:
+    """|X|² of ``scipy.signal.stft`` (Hann 256, hop 80, centred), what :func:`log_mel` reads.
+
+    Shape:
+        signal: (S,) float samples at 8 kHz; output: (129, T) float32.
+    """
     from scipy.signal import stft
     signal = np.asarray(signal, np.float32)
     if signal.ndim != 1 or signal.size == 0:
         raise ValueError(f"log_mel(signal): expected a non-empty 1-D array, got shape "
                          f"{signal.shape}")
+    _, _, spec = stft(signal, fs=SAMPLE_RATE, window="hann", nperseg=N_FFT,
+                      noverlap=N_FFT - HOP, boundary="zeros", padded=True)
+    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+
+
+def log_mel_of_power(power: np.ndarray, n_mels: int = 40, *, warp: float = 1.0) -> np.ndarray:
+    """:func:`log_mel` from a :func:`power_spectrogram` (129, T): (T, n_mels) float32."""
     bank = _FILTERS.get(n_mels) if warp == 1.0 else None
     if bank is None:                      # a warped bank is new per utterance: not kept
         bank = mel_filterbank(SAMPLE_RATE, N_FFT, n_mels, warp=float(warp))
         if warp == 1.0:
             _FILTERS[n_mels] = bank
-    _, _, spec = stft(signal, fs=SAMPLE_RATE, window="hann", nperseg=N_FFT,
-                      noverlap=N_FFT - HOP, boundary="zeros", padded=True)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)      # (F, T)
     return np.log(np.maximum(bank @ power, 1e-10)).T.astype(np.float32)
 
 
@@ -190,16 +203,20 @@ def load_features(files, n_mels: int = 40) -> list[np.ndarray]:
     return [log_mel(read_wav(p), n_mels) for p in files]
 
 
-def frame_features(signal: np.ndarray, recipe, *, warp: float = 1.0) -> np.ndarray:
+def frame_features(signal: np.ndarray | None, recipe, *, warp: float = 1.0,
+                   power: np.ndarray | None = None) -> np.ndarray:
     """The recipe's front end on one 8 kHz signal, before normalisation: log-mel
     (``n_mels`` bands, VTLP ``warp``), then with ``n_mfcc > 0`` its cepstra c1…c_{n_mfcc}
     (:func:`~glassnet.apps.speech_augment.mfcc`), then with ``deltas`` their regression
-    deltas appended (:func:`~glassnet.apps.speech_augment.deltas`).
+    deltas appended (:func:`~glassnet.apps.speech_augment.deltas`). ``power``: the signal's
+    :func:`power_spectrogram` when already at hand (VTLP re-reads it every epoch).
 
     Shape:
         output: (T, D) float32 with D = :func:`feature_dim` (recipe).
     """
-    f = log_mel(signal, recipe.n_mels, warp=warp)
+    if power is None:
+        power = power_spectrogram(signal)
+    f = log_mel_of_power(power, recipe.n_mels, warp=warp)
     if recipe.n_mfcc:
         f = mfcc(f, recipe.n_mfcc)
     if recipe.deltas:
@@ -371,6 +388,7 @@ class AugmentedClips:
     def __init__(self, signals, labels, recipe: SpeechRecipe, stats):
         self.signals, self.labels, self.recipe, self.stats = signals, labels, recipe, stats
         self.epoch = 0
+        self.powers = {}          # without speed/gain, the spectra do not change: kept
 
     def __len__(self):
         return -(-len(self.signals) // self.recipe.batch_size)
@@ -384,8 +402,13 @@ class AugmentedClips:
             feats = []
             for k in idx:
                 warp = rng.uniform(1 - r.vtlp, 1 + r.vtlp) if r.vtlp else 1.0
-                f = frame_features(perturb(self.signals[k], rng, r.speed, r.gain_db), r,
-                                   warp=warp)
+                if r.speed or r.gain_db:
+                    f = frame_features(perturb(self.signals[k], rng, r.speed, r.gain_db), r,
+                                       warp=warp)
+                else:
+                    if k not in self.powers:
+                        self.powers[k] = power_spectrogram(self.signals[k])
+                    f = frame_features(None, r, warp=warp, power=self.powers[k])
                 f = normalise(f, None if r.features == "utterance" else self.stats)[:MAX_FRAMES]
                 feats.append(spec_augment(f, rng) if r.spec_augment else f)
             zeros = np.zeros(feature_dim(r), np.float32)
