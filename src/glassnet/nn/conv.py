@@ -72,20 +72,24 @@ class _ConvNd(Module):
 
     def _check_input(self, x: Tensor) -> Tensor:
         """Check rank and channels (naming the layer); returns a batched floating input."""
-        name = f"{type(self).__name__}(in_channels={self.in_channels})"
-        dims = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[self._dims]
-        if x.ndim not in (self._dims + 1, self._dims + 2) or \
-                x.shape[-self._dims - 1] != self.in_channels:
-            raise ValueError(f"{name}: expected input (N, {self.in_channels}, "
+        shape = x.array.shape
+        if len(shape) not in (self._dims + 1, self._dims + 2) or \
+                shape[-self._dims - 1] != self.in_channels:
+            dims = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[self._dims]
+            raise ValueError(f"{self._name()}: expected input (N, {self.in_channels}, "
                              f"{', '.join(dims)}), got {tuple(x.shape)}")
         if x.array.dtype != self.weight.array.dtype:
             if x.array.dtype.kind != "f":
-                raise TypeError(f"{name}: expected a floating input, got dtype {x.dtype}")
+                raise TypeError(f"{self._name()}: expected a floating input, got dtype "
+                                f"{x.dtype}")
             x = x.to(self.weight.array.dtype)
         if not self._transposed:
-            check_fits(name, x.shape[-self._dims:], self.kernel_size, self.dilation,
+            check_fits(self._name, shape[-self._dims:], self.kernel_size, self.dilation,
                        self._pads)
         return x
+
+    def _name(self) -> str:
+        return f"{type(self).__name__}(in_channels={self.in_channels})"
 
     def _conv(self, x):
         x, pad = self._padded(x)

@@ -13,7 +13,7 @@ from ..backend import device_of, to_device, xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
 from . import _fast
-from .conv import offset_slice, nchw_view, nhwc_view, ntuple, pad_nhwc, windows
+from .conv import nchw_view, nhwc_view, ntuple, offset_slice, pad_nhwc, plain_args, windows
 from .pool_nd import max_pool_with_indices, pool_output_size, real_input
 from .pool_nd import window_counts as _window_counts
 from .shape import squeeze, unsqueeze
@@ -23,8 +23,25 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
 
 
 def _pool_setup(who, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked (kernel, stride, dilation, pads, output size); remembered per input size and
+    arguments when these are plain ints/tuples (see ``conv.plain_args``)."""
     if x.ndim != 4:
         raise ValueError(f"{who}: expected input (N, C, H, W), got {tuple(x.shape)}")
+    plain = plain_args(kernel_size, padding, dilation) and type(ceil_mode) is bool and (
+        stride is None or plain_args(stride))
+    key = (who, x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
+    found = _setups.get(key) if plain else None
+    if found is None:
+        found = _pool_geometry(who, x, kernel_size, stride, padding, dilation, ceil_mode)
+        if plain:
+            _setups[key] = found
+    return found
+
+
+_setups: dict = {}
+
+
+def _pool_geometry(who, x, kernel_size, stride, padding, dilation, ceil_mode):
     k = ntuple(kernel_size, 2, "kernel_size", who)
     s = k if stride is None or stride == () or stride == [] else ntuple(stride, 2, "stride",
                                                                          who)
