@@ -10,22 +10,10 @@ from .. import ops
 from ..tensor import Tensor
 from .linear import check_positive_int
 from .module import Module, Parameter
-from .normalization import init_norm_state
+from .normalization import (affine_parameters, check_eps, check_float, check_trailing,
+                            init_norm_state, normalized_shape_arg)
 
 __all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"]
-
-
-def _check_eps(name: str, eps, allow_none: bool = False) -> None:
-    if eps is None and allow_none:
-        return
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)) \
-            or not 0 < eps < float("inf"):
-        raise ValueError(f"{name}(eps={eps!r}): eps must be a positive finite number")
-
-
-def _check_float(name: str, x: Tensor) -> None:
-    if x.array.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.array.dtype}")
 
 
 class GroupNorm(Module):
@@ -56,25 +44,17 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm(num_groups={num_groups}, num_channels={num_channels})"
                              f": num_channels must be divisible by num_groups")
-        _check_eps("GroupNorm", eps)
+        check_eps("GroupNorm", eps)
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = float(eps), bool(affine)
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, affine, bias, num_channels, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm(num_groups={self.num_groups}, num_channels="
                              f"{self.num_channels}): expected input (N, {self.num_channels}, *)"
                              f", got {tuple(x.shape)}")
-        _check_float("GroupNorm", x)
+        check_float("GroupNorm", x)
         return ops.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -91,7 +71,7 @@ class _InstanceNorm(Module):
         super().__init__()
         name = type(self).__name__
         check_positive_int(name, num_features=num_features)
-        _check_eps(name, eps)
+        check_eps(name, eps)
         if momentum is not None and (isinstance(momentum, bool) or not isinstance(
                 momentum, (int, float, np.number)) or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"{name}(momentum={momentum!r}): expected a number in [0, 1] "
@@ -105,7 +85,7 @@ class _InstanceNorm(Module):
         if x.ndim not in (n + 1, n + 2):
             raise ValueError(f"{name}: expected input (N, C, {self._letters}) or unbatched "
                              f"(C, {self._letters}), got {tuple(x.shape)}")
-        _check_float(name, x)
+        check_float(name, x)
         unbatched = x.ndim == n + 1
         if unbatched:
             x = ops.unsqueeze(x, 0)
@@ -188,15 +168,8 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps: float | None = None,
                  elementwise_affine: bool = True, *, dtype=np.float32):
         super().__init__()
-        if not isinstance(normalized_shape, (int, np.integer, tuple, list)):
-            raise TypeError(f"RMSNorm(normalized_shape={normalized_shape!r}): expected an int "
-                            f"or a tuple of ints")
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else \
-            tuple(normalized_shape)
-        check_positive_int("RMSNorm", **{f"normalized_shape[{i}]": v
-                                         for i, v in enumerate(shape)})
-        _check_eps("RMSNorm", eps, allow_none=True)
-        self.normalized_shape = tuple(int(v) for v in shape)
+        self.normalized_shape = normalized_shape_arg("RMSNorm", normalized_shape)
+        check_eps("RMSNorm", eps, allow_none=True)
         self.eps = None if eps is None else float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         if elementwise_affine:
@@ -205,12 +178,7 @@ class RMSNorm(Module):
             self.register_parameter("weight", None)
 
     def forward(self, x: Tensor) -> Tensor:
-        k = len(self.normalized_shape)
-        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
-            raise ValueError(f"RMSNorm(normalized_shape={self.normalized_shape}): expected "
-                             f"input (*, {', '.join(map(str, self.normalized_shape))}), got "
-                             f"{tuple(x.shape)}")
-        _check_float("RMSNorm", x)
+        check_trailing("RMSNorm", x, self.normalized_shape)
         return ops.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:

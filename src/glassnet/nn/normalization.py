@@ -17,6 +17,53 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout1d"
            "local_response_norm"]
 
 
+def check_eps(name: str, eps, allow_none: bool = False) -> None:
+    if eps is None and allow_none:
+        return
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)) \
+            or not 0 < eps < float("inf"):
+        raise ValueError(f"{name}(eps={eps!r}): eps must be a positive finite number")
+
+
+def check_float(name: str, x: Tensor) -> None:
+    if x.array.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.array.dtype}")
+
+
+def affine_parameters(module, affine: bool, bias: bool, shape, dtype) -> None:
+    """``weight`` (ones) and, with ``bias``, ``bias`` (zeros) of ``shape`` when ``affine``;
+    None for each one not learnt (PyTorch's names and initial values)."""
+    if affine:
+        module.weight = Parameter(np.ones(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(np.zeros(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def normalized_shape_arg(name: str, normalized_shape) -> tuple:
+    """LayerNorm's and RMSNorm's ``normalized_shape`` (an int or ints) as a tuple of ints."""
+    if not isinstance(normalized_shape, (int, np.integer, tuple, list)):
+        raise TypeError(f"{name}(normalized_shape={normalized_shape!r}): expected an int "
+                        f"or a tuple of ints")
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(normalized_shape)
+    check_positive_int(name, **{f"normalized_shape[{i}]": v for i, v in enumerate(shape)})
+    return tuple(int(v) for v in shape)
+
+
+def check_trailing(name: str, x: Tensor, normalized_shape: tuple) -> None:
+    """x: a floating-point (*, *normalized_shape) input of LayerNorm or RMSNorm."""
+    k = len(normalized_shape)
+    if x.ndim < k or tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ValueError(f"{name}(normalized_shape={normalized_shape}): expected input "
+                         f"(*, {', '.join(map(str, normalized_shape))}), got {tuple(x.shape)}")
+    check_float(name, x)
+
+
 def init_norm_state(module, num_features, eps, momentum, affine, track_running_stats, bias,
                     dtype) -> None:
     """The settings, per-channel ``weight``/``bias`` (affine) and running statistics
@@ -24,15 +71,7 @@ def init_norm_state(module, num_features, eps, momentum, affine, track_running_s
     with PyTorch's names and initial values."""
     module.num_features, module.eps, module.momentum = int(num_features), float(eps), momentum
     module.affine, module.track_running_stats = bool(affine), bool(track_running_stats)
-    if affine:
-        module.weight = Parameter(np.ones(num_features, dtype=dtype))
-        if bias:
-            module.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        else:
-            module.register_parameter("bias", None)
-    else:
-        module.register_parameter("weight", None)
-        module.register_parameter("bias", None)
+    affine_parameters(module, affine, bias, num_features, dtype)
     if track_running_stats:
         module.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
         module.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
@@ -162,37 +201,13 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, *, dtype=np.float32):
         super().__init__()
-        if not isinstance(normalized_shape, (int, np.integer, tuple, list)):
-            raise TypeError(f"LayerNorm(normalized_shape={normalized_shape!r}): expected an int "
-                            f"or a tuple of ints")
-        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)) \
-                or not 0 < eps < float("inf"):
-            raise ValueError(f"LayerNorm(eps={eps!r}): eps must be a positive finite number")
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else \
-            tuple(normalized_shape)
-        check_positive_int("LayerNorm", **{f"normalized_shape[{i}]": v
-                                           for i, v in enumerate(shape)})
-        self.normalized_shape, self.eps = tuple(int(v) for v in shape), float(eps)
-        self.elementwise_affine = bool(elementwise_affine)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.normalized_shape = normalized_shape_arg("LayerNorm", normalized_shape)
+        check_eps("LayerNorm", eps)
+        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        affine_parameters(self, elementwise_affine, bias, self.normalized_shape, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        k = len(self.normalized_shape)
-        if tuple(x.shape[x.ndim - k:]) != self.normalized_shape or x.ndim < k:
-            raise ValueError(f"LayerNorm(normalized_shape={self.normalized_shape}): expected "
-                             f"input (*, {', '.join(map(str, self.normalized_shape))}), got "
-                             f"{tuple(x.shape)}")
-        if x.array.dtype.kind != "f":
-            raise TypeError(f"LayerNorm: expected a floating-point input, got dtype "
-                            f"{x.array.dtype}")
+        check_trailing("LayerNorm", x, self.normalized_shape)
         return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
