@@ -37,12 +37,24 @@ CONFIGS = {
 }
 
 
-def accuracy(recipe, run_dir) -> dict:
-    """``{speaker: accuracy}`` on the recipe's test and validation speakers."""
-    res = train_speech(recipe, run_dir, overwrite=True, verbose=False)
-    out = {recipe.test_speaker: res["test"]["accuracy"]}
+def accuracy(recipe, run_dir, settings: dict) -> dict:
+    """``{speaker: accuracy}`` on the recipe's test and validation speakers; a setting with
+    ``"seeds": k`` trains k models (seeds seed … seed + k − 1) and averages their class
+    probabilities (``predictions.npz`` of each run): an ensemble."""
+    settings = dict(settings)
+    seeds = settings.pop("seeds", 1)
+    probs = {}
+    for k in range(seeds):
+        r = dataclasses.replace(recipe, seed=recipe.seed + k, **settings)
+        train_speech(r, f"{run_dir}-seed{k}", overwrite=True, verbose=False)
+        pred = np.load(f"{run_dir}-seed{k}/predictions.npz")
+        for part in ("test", "valid"):
+            probs[part] = probs.get(part, 0) + pred[f"{part}_probs"] / seeds
+            probs[part + "_labels"] = pred[f"{part}_labels"]
+    out = {recipe.test_speaker: float((probs["test"].argmax(1) == probs["test_labels"]).mean())}
     if recipe.valid_speaker:
-        out[recipe.valid_speaker] = res["valid"]["accuracy"]
+        out[recipe.valid_speaker] = float((probs["valid"].argmax(1)
+                                           == probs["valid_labels"]).mean())
     return out
 
 
@@ -58,8 +70,8 @@ def main():
     out, start = Path(args.out), time.perf_counter()
     inner = {c: {} for c in args.configs}            # inner[c][(T, V)] = accuracy on V
     for (a, b), c in itertools.product(itertools.combinations(SPEAKERS, 2), args.configs):
-        acc = accuracy(dataclasses.replace(base, test_speaker=a, valid_speaker=b,
-                                           **CONFIGS[c]), out / "inner" / f"{a}-{b}-{c}")
+        acc = accuracy(dataclasses.replace(base, test_speaker=a, valid_speaker=b),
+                       out / "inner" / f"{a}-{b}-{c}", CONFIGS[c])
         inner[c][(a, b)], inner[c][(b, a)] = acc[b], acc[a]
         print(f"inner {c:18s} trained without {a}, {b}: {b} {acc[b]:.3f}  {a} {acc[a]:.3f}",
               flush=True)
@@ -70,8 +82,8 @@ def main():
         chosen = max(args.configs, key=score.get)
         finals = {}
         for c in args.configs if args.reference else [chosen]:
-            recipe = dataclasses.replace(base, test_speaker=t, valid_speaker="", **CONFIGS[c])
-            finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}")[t]
+            recipe = dataclasses.replace(base, test_speaker=t, valid_speaker="")
+            finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}", CONFIGS[c])[t]
         folds.append({"test": t, "inner": score, "chosen": chosen, "test_accuracy":
                       finals[chosen], "reference_test": finals})
         print(f"fold {t}: inner means " + ", ".join(f"{c} {s:.3f}" for c, s in score.items())

@@ -9,7 +9,7 @@ import pytest
 
 from glassnet.apps import speech as S
 from glassnet.apps.speech_augment import (deltas, mfcc, normalise, perturb, spec_augment,
-                                          vtlp_warp)
+                                          trim_silence, vtlp_warp)
 
 DATA = Path(os.environ.get("GLASSNET_DATA")
             or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
@@ -81,12 +81,18 @@ def test_speech_recipe_checks_the_new_options():
 def test_augmented_training_reports_the_validation_speaker(tmp_path):
     recipe = S.SpeechRecipe(split="speaker", test_speaker="theo", valid_speaker="jackson",
                             features="utterance", speed=0.1, gain_db=6, spec_augment=True,
+                            vtlp=0.1, n_mfcc=13, deltas=True,
                             epochs=2, max_files=120, channels=8, hidden=8, batch_size=16)
     res = S.train_speech(recipe, tmp_path / "run", verbose=False)
     assert res["n_valid"] == 20 and res["n_test"] == 20 and res["n_train"] == 80
     assert 0 <= res["valid"]["accuracy"] <= 1
     loss = res["history"]["loss"]
     assert np.isfinite(loss).all()
+    pred = np.load(tmp_path / "run" / "predictions.npz")            # for seed ensembles
+    for part in ("test", "valid"):
+        probs, labels = pred[f"{part}_probs"], pred[f"{part}_labels"]
+        assert probs.shape == (20, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+        assert abs((probs.argmax(1) == labels).mean() - res[part]["accuracy"]) < 1e-9
     digit, p = S.predict_wav(tmp_path / "run", sorted(FSDD.glob("3_theo_*.wav"))[0])
     assert 0 <= digit <= 9 and abs(p.sum() - 1) < 1e-5
 
@@ -190,3 +196,21 @@ def test_vtlp_augmented_batches_are_seeded():
     np.testing.assert_array_equal(plain[1], a[1])
     np.testing.assert_array_equal(plain[0][..., -1], a[0][..., -1])
     assert not np.allclose(plain[0], a[0])
+
+
+def test_trim_silence_cuts_the_quiet_frames_around_the_speech():
+    rng = np.random.default_rng(0)
+    quiet = lambda n: 1e-4 * rng.normal(size=n).astype(np.float32)          # noqa: E731
+    word = tone(700, 0.3) * np.hanning(2400).astype(np.float32)
+    x = np.concatenate([quiet(1600), word, quiet(2400)])       # 200 ms before, 300 ms after
+    power = S.power_spectrogram(x)
+    kept = trim_silence(power, 40)
+    assert abs(kept.shape[1] - 30) <= 4                        # ~300 ms of 10 ms frames
+    start = int(np.flatnonzero((power == kept[:, :1]).all(0))[0])
+    assert abs(start - 20) <= 3 and np.array_equal(power[:, start:start + kept.shape[1]], kept)
+    assert trim_silence(S.power_spectrogram(word), 40).shape[1] >= 28     # nothing to cut
+    np.testing.assert_array_equal(trim_silence(np.zeros((3, 5)), 40), np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="top_db"):
+        trim_silence(power, 0)
+    f = S.frame_features(x, S.SpeechRecipe(trim_db=40))
+    np.testing.assert_allclose(f, S.log_mel_of_power(kept), rtol=1e-6)

@@ -43,7 +43,8 @@ from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_dat
 from ..runs.supervised import majority_baseline
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
-from .speech_augment import deltas, mfcc, normalise, perturb, spec_augment, vtlp_warp
+from .speech_augment import (deltas, mfcc, normalise, perturb, spec_augment, trim_silence,
+                             vtlp_warp)
 from .speech_data import list_labelled_wavs, read_wav_any
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
@@ -205,7 +206,9 @@ def load_features(files, n_mels: int = 40) -> list[np.ndarray]:
 
 def frame_features(signal: np.ndarray | None, recipe, *, warp: float = 1.0,
                    power: np.ndarray | None = None) -> np.ndarray:
-    """The recipe's front end on one 8 kHz signal, before normalisation: log-mel
+    """The recipe's front end on one 8 kHz signal, before normalisation: with ``trim_db``
+    the silence around the speech cut (:func:`~glassnet.apps.speech_augment.trim_silence`),
+    log-mel
     (``n_mels`` bands, VTLP ``warp``), then with ``n_mfcc > 0`` its cepstra c1…c_{n_mfcc}
     (:func:`~glassnet.apps.speech_augment.mfcc`), then with ``deltas`` their regression
     deltas appended (:func:`~glassnet.apps.speech_augment.deltas`). ``power``: the signal's
@@ -216,6 +219,8 @@ def frame_features(signal: np.ndarray | None, recipe, *, warp: float = 1.0,
     """
     if power is None:
         power = power_spectrogram(signal)
+    if recipe.trim_db:
+        power = trim_silence(power, recipe.trim_db)
     f = log_mel_of_power(power, recipe.n_mels, warp=warp)
     if recipe.n_mfcc:
         f = mfcc(f, recipe.n_mfcc)
@@ -325,6 +330,8 @@ class SpeechRecipe(TaskRecipe):
             warped by a factor drawn from [1 − vtlp, 1 + vtlp] every epoch (0: off).
         n_mfcc, deltas: front end (:func:`frame_features`): 0 = the log-mel bands, k = their
             cepstra c1…ck (MFCC); ``deltas`` appends the regression deltas.
+        trim_db: cut leading/trailing frames more than this many dB below the loudest frame
+            (0: keep the whole recording).
         seed: weights, split and shuffling.
         data_dir: folder holding ``fsdd/recordings`` (default: ``glassnet.runs.rundir.data_root``).
     """
@@ -350,6 +357,7 @@ class SpeechRecipe(TaskRecipe):
     vtlp: float = param(0.0, ge=0, lt=0.5)
     n_mfcc: int = param(0, ge=0)
     deltas: bool = False
+    trim_db: float = param(0.0, ge=0)
     seed: int = param(0, ge=0)
     data_dir: str | None = None
 
@@ -420,7 +428,10 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     """Train :class:`SpeechDigitNet` on the recipe's split and write the run folder.
 
     ``run_dir`` gets ``recipe.toml``, ``metrics.jsonl`` (per-epoch train loss/accuracy),
-    ``weights.safetensors`` and ``run.json`` (test accuracy, feature mean/std, timings).
+    ``weights.safetensors``, ``predictions.npz`` (class probabilities and labels of the test
+    and validation files: ``test_probs``, ``test_labels``, ``valid_probs``, ``valid_labels``;
+    averaged over seeds they give an ensemble) and ``run.json`` (test accuracy, feature
+    mean/std, timings).
 
     Returns:
         The contents of ``run.json``.
@@ -488,8 +499,24 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
         result["valid"] = evaluate(model, DataLoader(TensorDataset(x[valid], labels[valid]),
                                                      256), loss_fn)
         result["n_valid"] = int(valid.sum())
+    np.savez(run_dir / "predictions.npz", test_probs=_probabilities(model, x[test]),
+             test_labels=labels[test], valid_probs=_probabilities(model, x[valid]),
+             valid_labels=labels[valid])
     write_run_json(run_dir, result)
     return result
+
+
+def _probabilities(model, x: np.ndarray) -> np.ndarray:
+    """Softmax class probabilities (N, classes) of ``model`` in eval mode."""
+    if len(x) == 0:
+        return np.zeros((0, model.fc.weight.shape[0]), np.float32)
+    model.eval()
+    with no_grad():
+        logits = np.concatenate([model(Tensor(x[i:i + 256])).array.astype(np.float64)
+                                 for i in range(0, len(x), 256)])
+    model.train()
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return (p / p.sum(1, keepdims=True)).astype(np.float32)
 
 
 def _recordings(recipe: SpeechRecipe):

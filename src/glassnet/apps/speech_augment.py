@@ -11,6 +11,8 @@ audio, mask the features, normalise each recording.
 - :func:`vtlp_warp`: vocal-tract-length perturbation (Jaitly & Hinton 2013): the frequency
   axis under the mel filterbank is stretched by a random factor per training utterance
   (``glassnet.apps.speech.mel_filterbank(..., warp=alpha)``, ``log_mel(..., warp=alpha)``).
+- :func:`trim_silence`: drop the quiet frames before and after the speech (an energy
+  voice-activity cut), so a speaker who leaves pauses around a word looks like the others.
 - :func:`mfcc` and :func:`deltas`: cepstra (orthonormal DCT-II of the log-mel bands, c0
   dropped) and their regression deltas, the classic compact front end.
 
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["perturb", "spec_augment", "normalise", "vtlp_warp", "mfcc", "deltas"]
+__all__ = ["perturb", "spec_augment", "normalise", "vtlp_warp", "trim_silence", "mfcc",
+           "deltas"]
 
 
 def perturb(clip: np.ndarray, rng, speed: float = 0.0, gain_db: float = 0.0) -> np.ndarray:
@@ -151,3 +154,24 @@ def deltas(feats: np.ndarray, width: int = 2) -> np.ndarray:
     num = sum(n * (padded[width + n:width + n + T] - padded[width - n:width - n + T])
               for n in range(1, width + 1))
     return (num / (2 * sum(n * n for n in range(1, width + 1)))).astype(np.float32)
+
+
+def trim_silence(power: np.ndarray, top_db: float) -> np.ndarray:
+    """Drop the leading and trailing frames of a (F, T) power spectrogram whose energy (sum
+    over F) is more than ``top_db`` dB below the loudest frame's (as ``librosa.effects.trim``
+    on frames); the frames in between are kept, quiet or not.
+
+    Shape:
+        power: (F, T); output: (F, T') with 1 <= T' <= T (a view).
+
+    Example:
+        >>> trim_silence(np.array([[1e-6, 1.0, 1e-6, 0.5, 1e-6]]), 40).shape
+        (1, 3)
+    """
+    if not top_db > 0:
+        raise ValueError(f"trim_silence(top_db={top_db!r}): expected a positive number of dB")
+    energy = np.asarray(power, np.float64).sum(axis=0)
+    loud = np.flatnonzero(energy > energy.max() * 10 ** (-top_db / 10))
+    if loud.size == 0:                                        # all silent (all zero)
+        return power
+    return power[:, loud[0]:loud[-1] + 1]
