@@ -20,15 +20,23 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less
 _OPERAND = (Tensor, bool, int, float, np.number, np.bool_, np.ndarray, list, tuple)
 
 
-def _compare(name: str, fn):
+def _binary(name: str, fn: str, doc: str, integral: bool = False):
+    """The op ``name``: NumPy's ``fn`` of two broadcast operands, no graph; ``integral``
+    refuses floating operands (the bitwise ops)."""
     def op(a, b) -> Tensor:
         a, b = binary_operands(a, b, name)
-        xp = xp_of(a.array)
+        if integral:
+            _integral(name, a, b)
         with np.errstate(invalid="ignore"):
-            return result_tensor(getattr(xp, fn)(a.array, b.array))
+            return result_tensor(getattr(xp_of(a.array), fn)(a.array, b.array))
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise ``{fn}`` with broadcasting; a bool tensor (PyTorch's ``{name}``)."
+    op.__doc__ = doc
     return op
+
+
+def _compare(name: str, fn: str):
+    return _binary(name, fn, f"Element-wise ``{fn}`` with broadcasting; a bool tensor "
+                             f"(PyTorch's ``{name}``).")
 
 
 eq = _compare("eq", "equal")
@@ -64,18 +72,13 @@ def logical_not(x: Tensor) -> Tensor:
     return result_tensor(xp_of(tensor_arg(x, "logical_not").array).logical_not(x.array))
 
 
-def _logical(name: str, fn):
-    def op(a, b) -> Tensor:
-        a, b = binary_operands(a, b, name)
-        return result_tensor(getattr(xp_of(a.array), fn)(a.array, b.array))
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise ``{fn}`` of the truth values (a bool tensor)."
-    return op
+def _logical(name: str):
+    return _binary(name, name, f"Element-wise ``{name}`` of the truth values (a bool tensor).")
 
 
-logical_and = _logical("logical_and", "logical_and")
-logical_or = _logical("logical_or", "logical_or")
-logical_xor = _logical("logical_xor", "logical_xor")
+logical_and = _logical("logical_and")
+logical_or = _logical("logical_or")
+logical_xor = _logical("logical_xor")
 
 
 # -- bitwise: integer and bool tensors only ---------------------------------------------------
@@ -92,14 +95,9 @@ def bitwise_not(x: Tensor) -> Tensor:
     return result_tensor(xp_of(x.array).invert(x.array))
 
 
-def _bitwise(name: str, fn):
-    def op(a, b) -> Tensor:
-        a, b = binary_operands(a, b, name)
-        _integral(name, a, b)
-        return result_tensor(getattr(xp_of(a.array), fn)(a.array, b.array))
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise ``{fn}`` of integer/bool tensors, with broadcasting."
-    return op
+def _bitwise(name: str, fn: str):
+    return _binary(name, fn, f"Element-wise ``{fn}`` of integer/bool tensors, with "
+                             f"broadcasting.", integral=True)
 
 
 bitwise_and = _bitwise("bitwise_and", "bitwise_and")
