@@ -101,9 +101,10 @@ def test_tiny_network_trains_like_torch():
                                 dict(momentum=0.8, dampening=0.3, weight_decay=0.01),
                                 dict(weight_decay=0.1)])
 def test_sgd_small_and_large_parameters_match_torch(kw):
-    """Parameters under and over SGD's small size (fresh temporaries vs scratch arrays)."""
-    from glassnet.optim.sgd import SMALL
-    shapes = [(3,), (7, 5), (SMALL + 9,), (70, 80)]
+    """Parameters under and over SGD's small size (fresh temporaries vs scratch arrays) and
+    over its block size (updated block by block, the last block partial)."""
+    from glassnet.optim.sgd import CHUNK, SMALL
+    shapes = [(3,), (7, 5), (SMALL + 9,), (70, 80), (3, CHUNK - 1000)]
     inits = [RNG.standard_normal(s).astype(np.float32) for s in shapes]
     gps = [gn.tensor(v, requires_grad=True) for v in inits]
     tps = [torch.tensor(v, requires_grad=True) for v in inits]
