@@ -147,20 +147,13 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
     else:
         parts.append(_note(reason))
 
-    try:
-        from ._mpl import pyplot
-        pyplot()
-    except ImportError as e:
-        parts.append(_note(f"plots skipped: {e}"))
-        return parts
+    skipped = _plots_skipped()
+    if skipped:
+        return parts + [skipped]
     from . import curves, features, predictions
 
-    parts.append("<h2>Training curves</h2>")
-    if history and any(k != "lr" for k in history):
-        parts.append(_img(curves.plot_history(history, tmp / "history.png"),
-                          "loss and metrics per epoch (training and validation)"))
-    else:
-        parts.append(_note("no per-epoch history"))
+    parts += _history_section(history, tmp, "loss and metrics per epoch (training and "
+                                            "validation)")
     if len(history.get("lr", [])) > 1:
         parts.append(_img(curves.plot_lr(history["lr"], tmp / "lr.png"),
                           "learning rate per epoch"))
@@ -194,6 +187,25 @@ def _model_sections(run_dir, meta, history, tmp: Path, data_dir, samples) -> lis
     return parts
 
 
+def _plots_skipped() -> str | None:
+    """None when matplotlib can draw, else the note saying why the plots are skipped."""
+    try:
+        from ._mpl import pyplot
+        pyplot()
+    except ImportError as e:
+        return _note(f"plots skipped: {e}")
+    return None
+
+
+def _history_section(history: dict, tmp: Path, caption: str) -> list:
+    """The training curves of ``history`` (every key but lr), or a note that there are none."""
+    from . import curves
+    if history and any(k != "lr" for k in history):
+        return ["<h2>Training curves</h2>",
+                _img(curves.plot_history(history, tmp / "history.png"), caption)]
+    return ["<h2>Training curves</h2>", _note("no per-epoch history")]
+
+
 def _weights_table(path: Path) -> str:
     """The parameters stored in a run's weights file: name, shape, count."""
     from ..io.weights import tensors_from_bytes
@@ -214,18 +226,11 @@ def _task_sections(run_dir: Path, meta: dict, history: dict, tmp: Path) -> list:
                      else _note(f"{meta['task']} run: no weights.safetensors"))
     except Exception as e:
         parts.append(_note(f"weights not readable ({type(e).__name__}: {e})"))
-    try:
-        from ._mpl import pyplot
-        pyplot()
-    except ImportError as e:
-        return parts + [_note(f"plots skipped: {e}")]
-    from . import curves
-    parts.append("<h2>Training curves</h2>")
-    if history and any(k != "lr" for k in history):
-        parts.append(_img(curves.plot_history(history, tmp / "history.png"),
-                          "per epoch: training (solid) and validation (dashed)"))
-    else:
-        parts.append(_note("no per-epoch history"))
+    skipped = _plots_skipped()
+    if skipped:
+        return parts + [skipped]
+    parts += _history_section(history, tmp, "per epoch: training (solid) and validation "
+                                            "(dashed)")
     pictures = sorted(run_dir.glob("*.png"))
     if pictures:
         parts.append("<h2>Test figures</h2>")
