@@ -170,7 +170,70 @@ def _pairs(who: str, items) -> list:
     return pairs
 
 
-class ModuleDict(Module):
+class _NamedDict(Module):
+    """The dict methods shared by ModuleDict and ParameterDict, over the store that registers
+    their values (``_modules`` or ``_parameters``): keys keep their insertion order, and a
+    value put under an existing key keeps its place (as in PyTorch)."""
+    _store_name, _what = "_modules", "module"
+
+    def _value(self, key: str, value):
+        """``value`` checked (and converted) for ``self[key] = value``."""
+        raise NotImplementedError
+
+    def _store(self) -> dict:
+        return getattr(self, self._store_name)
+
+    def __getitem__(self, key: str):
+        store = self._store()
+        if key not in store:
+            raise KeyError(f"{type(self).__name__}: no {self._what} named {key!r} (keys: "
+                           f"{list(store)})")
+        return store[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        value = self._value(key, value)
+        if key in self._store():
+            _replace(self, self._store(), key, value)
+        else:
+            setattr(self, _key(type(self).__name__, key), value)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._store())
+
+    def __iter__(self):
+        return iter(list(self._store()))
+
+    def __contains__(self, key) -> bool:
+        return key in self._store()
+
+    def keys(self):
+        return self._store().keys()
+
+    def items(self):
+        return self._store().items()
+
+    def values(self):
+        return self._store().values()
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        for key in list(self._store()):
+            del self[key]
+
+    def update(self, items) -> None:
+        for key, value in _pairs(type(self).__name__, items):
+            self[key] = value
+
+
+class ModuleDict(_NamedDict):
     """Modules held by name, like a dict; registered, so their parameters are the model's.
 
     Keys keep their insertion order; ``state_dict`` keys are ``<name>.<param>`` as in PyTorch.
@@ -181,59 +244,17 @@ class ModuleDict(Module):
         >>> heads["cls"](gn.randn(2, 8)).shape
         (2, 3)
     """
+    _store_name, _what = "_modules", "module"
 
     def __init__(self, modules=None):
         super().__init__()
         self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        if key not in self._modules:
-            raise KeyError(f"ModuleDict: no module named {key!r} (keys: {list(self._modules)})")
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module: Module) -> None:
+    def _value(self, key: str, module) -> Module:
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict[{key!r}]: expected a Module, got "
                             f"{type(module).__name__}")
-        if key in self._modules:
-            _replace(self, self._modules, key, module)
-        else:
-            setattr(self, _key("ModuleDict", key), module)
-
-    def __delitem__(self, key: str) -> None:
-        self[key]
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(list(self._modules))
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key: str) -> Module:
-        module = self[key]
-        del self[key]
         return module
-
-    def clear(self) -> None:
-        for key in list(self._modules):
-            del self[key]
-
-    def update(self, modules) -> None:
-        for key, module in _pairs("ModuleDict", modules):
-            self[key] = module
 
 
 def _as_parameter(who: str, value) -> Parameter:
@@ -295,7 +316,7 @@ class ParameterList(Module):
                          for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedDict):
     """Parameters held by name, like a dict (keys are the ``state_dict`` keys).
 
     Example:
@@ -303,54 +324,14 @@ class ParameterDict(Module):
         >>> pd["scale"].shape
         (4,)
     """
+    _store_name, _what = "_parameters", "parameter"
 
     def __init__(self, parameters=None):
         super().__init__()
         self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        if key not in self._parameters:
-            raise KeyError(f"ParameterDict: no parameter named {key!r} (keys: "
-                           f"{list(self._parameters)})")
-        return self._parameters[key]
-
-    def __setitem__(self, key: str, value) -> None:
-        p = _as_parameter(f"ParameterDict[{key!r}]", value)
-        if key in self._parameters:
-            _replace(self, self._parameters, key, p)
-        else:
-            setattr(self, _key("ParameterDict", key), p)
-
-    def __delitem__(self, key: str) -> None:
-        self[key]
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(list(self._parameters))
-
-    def __contains__(self, key) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def pop(self, key: str) -> Parameter:
-        p = self[key]
-        del self[key]
-        return p
-
-    def update(self, parameters) -> None:
-        for key, value in _pairs("ParameterDict", parameters):
-            self[key] = value
+    def _value(self, key: str, value) -> Parameter:
+        return _as_parameter(f"ParameterDict[{key!r}]", value)
 
     def extra_repr(self) -> str:
         return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)}" for k, p in self.items())
