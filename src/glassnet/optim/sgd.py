@@ -79,7 +79,9 @@ class SGD(Optimizer):
                         buf = state["momentum_buffer"] = xp.empty_like(theta)
                         first = True
                 n = theta.size
-                if n <= SMALL:                               # a fresh temporary is cheaper
+                if n <= SMALL and buf is None and weight_decay == 0:
+                    theta -= g * hyper[0]                    # plain SGD on a small tensor
+                elif n <= SMALL:                             # a fresh temporary is cheaper
                     _update(xp, theta, g, buf, first, xp.empty_like(theta),
                             xp.empty_like(theta) if weight_decay != 0 else None, hyper)
                 elif n > CHUNK and xp is np and theta.flags.c_contiguous and \
