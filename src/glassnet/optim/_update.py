@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import xp_of
 
-__all__ = ["betas_pair", "new_state", "decayed_grad", "ema_square_"]
+__all__ = ["betas_pair", "with_grads", "new_state", "decayed_grad", "ema_square_"]
 
 
 def betas_pair(optimizer: str, betas) -> tuple:
@@ -18,6 +18,16 @@ def betas_pair(optimizer: str, betas) -> tuple:
         raise TypeError(f"{optimizer}(betas={betas!r}): betas must be a pair of numbers "
                         f"(beta1, beta2)")
     return tuple(betas)
+
+
+def with_grads(optimizer, group: dict):
+    """``(p, θ, g, xp, state)`` for each parameter of ``group`` that has a gradient: θ and g
+    its and its gradient's arrays, xp their array module, state its (device-following) state."""
+    for p in group["params"]:
+        if p.grad is None:
+            continue
+        theta = p.array
+        yield p, theta, p.grad.array, xp_of(theta), optimizer._state(p)
 
 
 def new_state(state: dict, theta: np.ndarray, *zeros: str, **scalars) -> None:

@@ -1,8 +1,7 @@
 """Adagrad (Duchi, Hazan & Singer, 2011): a per-coordinate lr shrinking with past gradients."""
 from __future__ import annotations
 
-from ..backend import xp_of
-from ._update import decayed_grad
+from ._update import decayed_grad, with_grads
 from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
@@ -55,12 +54,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
             weight_decay = float(group["weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                theta, g = p.array, p.grad.array
-                xp = xp_of(theta)
-                state = self._state(p)
+            for p, theta, g, xp, state in with_grads(self, group):
                 if not state:
                     state["step"] = 0
                     state["sum"] = xp.full_like(theta, group["initial_accumulator_value"])

@@ -1,8 +1,7 @@
 """Adam (Kingma & Ba, 2015), optionally AMSGrad; the decoupled-decay variant is AdamW."""
 from __future__ import annotations
 
-from ..backend import xp_of
-from ._update import betas_pair, decayed_grad, ema_square_, new_state
+from ._update import betas_pair, decayed_grad, ema_square_, new_state, with_grads
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["Adam"]
@@ -48,8 +47,8 @@ class Adam(Optimizer):
 
     def _check(self, group: dict) -> None:
         super()._check(group)
-        self._require(group, "eps", ">= 0", lambda e: e >= 0)
-        self._require(group, "weight_decay", ">= 0", lambda wd: wd >= 0)
+        for key in ("eps", "weight_decay"):
+            self._require(group, key, ">= 0", lambda v: v >= 0)
         self._require_betas(group)
 
     def step(self, closure=None):
@@ -59,12 +58,7 @@ class Adam(Optimizer):
             lr, eps = float(group["lr"]), float(group["eps"])
             weight_decay = float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                theta, g = p.array, p.grad.array
-                xp = xp_of(theta)
-                state = self._state(p)
+            for p, theta, g, xp, state in with_grads(self, group):
                 if not state:
                     new_state(state, theta, "exp_avg", "exp_avg_sq",
                               *(["max_exp_avg_sq"] if group["amsgrad"] else []))

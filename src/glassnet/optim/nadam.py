@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import xp_of
-from ._update import betas_pair, decayed_grad, ema_square_, new_state
+from ._update import betas_pair, decayed_grad, ema_square_, new_state, with_grads
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["NAdam"]
@@ -67,12 +66,7 @@ class NAdam(Optimizer):
             lr, eps = float(group["lr"]), float(group["eps"])
             weight_decay, psi = float(group["weight_decay"]), float(group["momentum_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                theta, g = p.array, p.grad.array
-                xp = xp_of(theta)
-                state = self._state(p)
+            for p, theta, g, xp, state in with_grads(self, group):
                 if not state:
                     new_state(state, theta, "exp_avg", "exp_avg_sq", mu_product=1.0)
                 m, v = state["exp_avg"], state["exp_avg_sq"]

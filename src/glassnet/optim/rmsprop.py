@@ -1,8 +1,7 @@
 """RMSprop (Hinton, lecture 6e), optionally centered and with momentum."""
 from __future__ import annotations
 
-from ..backend import xp_of
-from ._update import decayed_grad, ema_square_, new_state
+from ._update import decayed_grad, ema_square_, new_state, with_grads
 from .optimizer import Optimizer, lerp_
 
 __all__ = ["RMSprop"]
@@ -47,10 +46,8 @@ class RMSprop(Optimizer):
 
     def _check(self, group: dict) -> None:
         super()._check(group)
-        self._require(group, "alpha", ">= 0", lambda a: a >= 0)
-        self._require(group, "eps", ">= 0", lambda e: e >= 0)
-        self._require(group, "weight_decay", ">= 0", lambda wd: wd >= 0)
-        self._require(group, "momentum", ">= 0", lambda m: m >= 0)
+        for key in ("alpha", "eps", "weight_decay", "momentum"):
+            self._require(group, key, ">= 0", lambda v: v >= 0)
 
     def step(self, closure=None):
         """Apply one RMSprop update to every parameter that has a gradient."""
@@ -58,12 +55,7 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
             weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                theta, g = p.array, p.grad.array
-                xp = xp_of(theta)
-                state = self._state(p)
+            for p, theta, g, xp, state in with_grads(self, group):
                 if not state:
                     new_state(state, theta, "square_avg",
                               *(["momentum_buffer"] if momentum > 0 else []),
