@@ -163,7 +163,7 @@ def im2col(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_
 def im2col_planes(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
                   out_hw: tuple, ones_column: bool = False) -> np.ndarray:
     """``im2col``'s patch matrix (N·H_out·W_out, k_h·k_w·C [+ 1]) as a Fortran-ordered view
-    of a (k_h·k_w·C [+ 1], N·H_out·W_out) array: each column is one plane copy.
+    of a (k_h·k_w·C [+ 1], N·H_out·W_out) array (one image plane per row of that array).
 
     For few channels (the first layer of an image model) this copies 30% faster than
     ``im2col`` and its GEMMs run faster too (measured on the cnn workload's 1→32 conv:
@@ -172,11 +172,12 @@ def im2col_planes(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tupl
     N, _, _, C = xpad.shape
     (kh, kw), (Ho, Wo) = kernel, out_hw
     K = kh * kw * C
-    AT = xp_of(xpad).empty((K + int(ones_column), N, Ho, Wo), dtype=xpad.dtype)
-    planes = AT[:K].reshape(kh, kw, C, N, Ho, Wo)
-    for i in range(kh):
-        for j in range(kw):
-            planes[i, j] = xpad[offset_slice(i, j, stride, dilation, out_hw)].transpose(3, 0, 1, 2)
+    xp = xp_of(xpad)
+    AT = xp.empty((K + int(ones_column), N, Ho, Wo), dtype=xpad.dtype)
+    # one strided copy of the window view (k_h, k_w, C, N, H_out, W_out): as fast as k_h·k_w
+    # plane copies on a batch, twice as fast on one image (6 vs 11 µs at 1×28×28)
+    xp.copyto(AT[:K].reshape(kh, kw, C, N, Ho, Wo),
+              windows(xpad, kernel, stride, dilation, out_hw).transpose(3, 4, 5, 0, 1, 2))
     if ones_column:
         AT[K] = 1
     return AT.reshape(K + int(ones_column), N * Ho * Wo).T
