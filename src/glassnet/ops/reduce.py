@@ -44,19 +44,26 @@ def _cast_in(a: Tensor, dtype, name: str) -> Tensor:
     return cast(a, dtype)
 
 
+def _total(a: Tensor, fn: str, axes, keepdim: bool, dtype):
+    """sum or prod over ``axes``; bool and integer inputs give int64 unless ``dtype`` is set
+    (as in PyTorch). An array even for a full reduction (NumPy gives a scalar)."""
+    xp = xp_of(a.array)
+    out = getattr(xp, fn)(a.array, axis=axes, keepdims=keepdim)
+    if a.array.dtype.kind in "biu" and dtype is None:
+        out = out.astype(np.int64)
+    return xp.asarray(out)
+
+
 def sum(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
     """Sum over ``dim`` (int, tuple or None for all); ``axis`` is an alias of ``dim``."""
     a = _cast_in(a, dtype, "sum")
     axes = _axes(a, dim_arg(dim, axis, "sum"), "sum")
-    xp = xp_of(a.array)
-    out = xp.sum(a.array, axis=axes, keepdims=keepdim)
-    if a.array.dtype.kind in "biu" and dtype is None:
-        out = out.astype(np.int64)
+    out = _total(a, "sum", axes, keepdim, dtype)
     shape = a.array.shape
 
     def backward(g):
         return (_expand(g, shape, axes, keepdim).copy(),)   # (ascontiguousarray makes 0-d 1-d)
-    return make(xp.asarray(out), (a,), backward, "SumBackward")
+    return make(out, (a,), backward, "SumBackward")
 
 
 def mean(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
@@ -124,22 +131,22 @@ def min(a: Tensor, dim=None, keepdim: bool = False, *, axis=None):
     return _extreme(a, dim_arg(dim, axis, "min"), keepdim, "min", "min")
 
 
-def argmax(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    dim = dim_arg(dim, axis, "argmax")
+def _arg_extreme(name: str, a: Tensor, dim, keepdim: bool) -> Tensor:
+    """argmax / argmin: int64 index over the flattened tensor, or along one ``dim``."""
     xp = xp_of(a.array)
+    fn = getattr(xp, name)
     if dim is None:
-        return Tensor(xp.asarray(xp.argmax(a.array), dtype=np.int64))
-    (axis,) = norm_dim(dim, a.ndim, "argmax", a.shape)
-    return Tensor(xp.argmax(a.array, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor(xp.asarray(fn(a.array), dtype=np.int64))
+    (axis,) = norm_dim(dim, a.ndim, name, a.shape)
+    return Tensor(fn(a.array, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def argmax(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _arg_extreme("argmax", a, dim_arg(dim, axis, "argmax"), keepdim)
 
 
 def argmin(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    dim = dim_arg(dim, axis, "argmin")
-    xp = xp_of(a.array)
-    if dim is None:
-        return Tensor(xp.asarray(xp.argmin(a.array), dtype=np.int64))
-    (axis,) = norm_dim(dim, a.ndim, "argmin", a.shape)
-    return Tensor(xp.argmin(a.array, axis=axis, keepdims=keepdim).astype(np.int64))
+    return _arg_extreme("argmin", a, dim_arg(dim, axis, "argmin"), keepdim)
 
 
 def spread_args(a: Tensor, dim, unbiased, correction, axis, name: str):
@@ -247,10 +254,7 @@ def prod(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -
     if dim is not None and (not isinstance(dim, (int, np.integer)) or isinstance(dim, bool)):
         raise TypeError(f"prod(dim={dim!r}): expected an int dim (or None for all elements)")
     axes = _axes(a, dim, "prod")
-    xp = xp_of(a.array)
-    out = xp.prod(a.array, axis=axes, keepdims=keepdim)
-    if a.array.dtype.kind in "biu" and dtype is None:
-        out = out.astype(np.int64)
+    out = _total(a, "prod", axes, keepdim, dtype)
     shape = a.array.shape
 
     def backward(g):
@@ -260,4 +264,4 @@ def prod(a: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -
             return (_expand(g, shape, axes, keepdim).astype(a.array.dtype),)
         others = _exclusive_cumprod(flat, ax) * _exclusive_cumprod(flat, ax, reverse=True)
         return ((_expand(g, shape, axes, keepdim) * others.reshape(shape)).astype(a.array.dtype),)
-    return make(xp.asarray(out), (a,), backward, "ProdBackward")
+    return make(out, (a,), backward, "ProdBackward")
