@@ -175,24 +175,24 @@ def take(input: Tensor, index) -> Tensor:
     return make(out, (input,), backward, "TakeBackward")
 
 
-def _mask_arg(mask, name: str):
+def _mask_arg(mask, name: str, input: Tensor) -> tuple:  # noqa: A002
+    """The bool mask array and the shape it and ``input`` broadcast to."""
     m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"{name}(): expected a bool mask, got dtype {m.dtype}")
-    return m
+    try:
+        return m, np.broadcast_shapes(input.shape, m.shape)
+    except ValueError:
+        raise ValueError(f"{name}(): mask of shape {m.shape} does not broadcast with the "
+                         f"input of shape {input.shape}") from None
 
 
 def masked_fill(input: Tensor, mask, value) -> Tensor:
     """``value`` where ``mask`` is true, ``input`` elsewhere (``mask`` broadcasts), like
     ``torch.masked_fill``. ``value`` is a number or a 0-d tensor (which gets a gradient: the
     sum of ``g`` over the filled positions)."""
-    m = _mask_arg(mask, "masked_fill")
+    m, shape = _mask_arg(mask, "masked_fill", input)
     xp = xp_of(input.array)
-    try:
-        shape = np.broadcast_shapes(input.shape, m.shape)
-    except ValueError:
-        raise ValueError(f"masked_fill(): mask of shape {m.shape} does not broadcast with the "
-                         f"input of shape {input.shape}") from None
     v = value if isinstance(value, Tensor) else None
     if v is not None and v.ndim != 0:
         raise ValueError(f"masked_fill(): value must be a number or a 0-d tensor, got shape "
@@ -211,13 +211,8 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
 
 def masked_select(input: Tensor, mask) -> Tensor:
     """The elements of ``input`` where ``mask`` (broadcast with it) is true, as a 1-D tensor."""
-    m = _mask_arg(mask, "masked_select")
+    m, shape = _mask_arg(mask, "masked_select", input)
     xp = xp_of(input.array)
-    try:
-        shape = np.broadcast_shapes(input.shape, m.shape)
-    except ValueError:
-        raise ValueError(f"masked_select(): mask of shape {m.shape} does not broadcast with "
-                         f"the input of shape {input.shape}") from None
     mb = xp.broadcast_to(m, shape)
     out = xp.broadcast_to(input.array, shape)[mb]
 
