@@ -1,13 +1,19 @@
 """Optional compiled kernels (numba, ``pip install 'glassnet[fast]'``), used per op only
 where they measurably beat the NumPy path; without numba everything runs on NumPy.
 
-So far one op: 2-D max pooling over non-overlapping windows that tile the input exactly
-(kernel = stride, no padding, no dilation: LeNet's and the cnn workload's 2×2 pools) on
-host float arrays in channels-last memory. NumPy needs 6 passes for the forward (running
-max and the "tap took over" masks) and 11 for the backward (winner masks, one multiply per
-tap); the kernel reads each input once and writes the output and a uint8 winner index in the
-same pass, and the backward writes every input cell once. Measured on the cnn workload's two
-pools (1 thread, CPU time, forward + backward): 3.9 → 1.3 ms and 1.35 → 0.46 ms.
+Two ops so far.
+
+ReLU on large host float arrays (any layout that is a permutation of a contiguous one, like
+the conv's channels-last output): one pass writes the output and the bool mask (NumPy: two,
+the comparison and the maximum), and the backward is one select pass (NumPy: g·mask).
+
+2-D max pooling over non-overlapping windows that tile the input exactly (kernel = stride,
+no padding, no dilation: LeNet's and the cnn workload's 2×2 pools) on host float arrays in
+channels-last memory. NumPy needs 6 passes for the forward (running max and the "tap took
+over" masks) and 11 for the backward (winner masks, one multiply per tap); the kernel reads
+each input once and writes the output and a uint8 winner index in the same pass, and the
+backward writes every input cell once. Measured on the cnn workload's two pools (1 thread,
+CPU time, forward + backward): 3.9 → 1.3 ms and 1.35 → 0.46 ms.
 
 Same rule as the NumPy path and PyTorch: scanning the window's taps in order, a strictly
 greater value or a NaN takes over, so ties keep the first maximum and a NaN window sends its
@@ -19,7 +25,7 @@ Compiled code is cached on disk by numba (``cache=True``), so only the first run
 """
 import os
 
-__all__ = ["kernels", "use", "status", "note"]
+__all__ = ["kernels", "use", "status", "note", "flat", "dense_order"]
 
 _UNSET = object()
 _kernels = _UNSET
@@ -78,6 +84,23 @@ def status() -> dict:
     return {"numba": found, "enabled": enabled, "ops": sorted(_used)}
 
 
+def flat(a, perm=None):
+    """``a`` as a 1-D view in memory order, or None when its memory is not one contiguous
+    block (``perm``: the axis order to use, default the one of ``dense_order(a)``)."""
+    perm = dense_order(a) if perm is None else perm
+    if perm is None:
+        return None
+    v = a.transpose(perm)
+    return v.reshape(-1) if v.flags.c_contiguous else None
+
+
+def dense_order(a):
+    """The axis order that makes ``a`` C-contiguous (outermost first), or None if none does
+    (a strided slice). A channels-last view (N, C, H, W) gives (0, 2, 3, 1)."""
+    perm = tuple(sorted(range(a.ndim), key=lambda i: -a.strides[i]))
+    return perm if a.transpose(perm).flags.c_contiguous else None
+
+
 def _build(numba):
     njit = numba.njit(cache=True, nogil=True)
 
@@ -114,9 +137,28 @@ def _build(numba):
                         for c in range(C):
                             d[c] = gg[c] if ix[c] == k else zero
 
+    @njit
+    def relu(x, out, mask):
+        """One pass over 1-D x: out = max(x, 0) and mask = not x <= 0 (NaN: both pass)."""
+        zero = x.dtype.type(0)
+        for i in range(x.size):
+            v = x[i]
+            p = not v <= zero
+            mask[i] = p
+            out[i] = v if p else zero
+
+    @njit
+    def relu_backward(g, mask, out):
+        """out = g where mask, else 0 (a select: an inf or NaN g stays out, like PyTorch)."""
+        zero = g.dtype.type(0)
+        for i in range(g.size):
+            out[i] = g[i] if mask[i] else zero
+
     class Kernels:
         pass
     ns = Kernels()
     ns.max_pool_tiled = max_pool_tiled
     ns.max_pool_tiled_backward = max_pool_tiled_backward
+    ns.relu = relu
+    ns.relu_backward = relu_backward
     return ns
