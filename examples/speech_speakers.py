@@ -29,12 +29,15 @@ import numpy as np
 
 from glassnet.apps.speech import SPEAKERS, SpeechRecipe, train_speech
 
-UTT = {"features": "utterance"}
+UTT16 = {"features": "utterance", "epochs": 16, "trim_db": 30.0}
+SPK16 = {**UTT16, "features": "speaker"}
 CONFIGS = {
-    "utt-16ep": {**UTT, "epochs": 16},
-    "utt-vtlp-16ep": {**UTT, "vtlp": 0.1, "epochs": 16},
-    "mfcc-d-vtlp-16ep": {**UTT, "vtlp": 0.1, "n_mfcc": 13, "deltas": True, "epochs": 16},
+    "utt+trim": UTT16,
+    "spk+trim": SPK16,
+    "spk+trim+mfcc-d": {**SPK16, "n_mfcc": 13, "deltas": True},
+    "spk+trim+vtlp": {**SPK16, "vtlp": 0.1},
 }
+_DONE = {}                    # recipe -> predictions: a seed shared by two settings runs once
 
 
 def accuracy(recipe, run_dir, settings: dict) -> dict:
@@ -46,8 +49,10 @@ def accuracy(recipe, run_dir, settings: dict) -> dict:
     probs = {}
     for k in range(seeds):
         r = dataclasses.replace(recipe, seed=recipe.seed + k, **settings)
-        train_speech(r, f"{run_dir}-seed{k}", overwrite=True, verbose=False)
-        pred = np.load(f"{run_dir}-seed{k}/predictions.npz")
+        if repr(r) not in _DONE:
+            train_speech(r, f"{run_dir}-seed{k}", overwrite=True, verbose=False)
+            _DONE[repr(r)] = dict(np.load(f"{run_dir}-seed{k}/predictions.npz"))
+        pred = _DONE[repr(r)]
         for part in ("test", "valid"):
             probs[part] = probs.get(part, 0) + pred[f"{part}_probs"] / seeds
             probs[part + "_labels"] = pred[f"{part}_labels"]

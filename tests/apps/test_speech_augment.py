@@ -80,8 +80,8 @@ def test_speech_recipe_checks_the_new_options():
 @needs_data
 def test_augmented_training_reports_the_validation_speaker(tmp_path):
     recipe = S.SpeechRecipe(split="speaker", test_speaker="theo", valid_speaker="jackson",
-                            features="utterance", speed=0.1, gain_db=6, spec_augment=True,
-                            vtlp=0.1, n_mfcc=13, deltas=True,
+                            features="speaker", speed=0.1, gain_db=6, spec_augment=True,
+                            vtlp=0.1, n_mfcc=13, deltas=True, trim_db=30,
                             epochs=2, max_files=120, channels=8, hidden=8, batch_size=16)
     res = S.train_speech(recipe, tmp_path / "run", verbose=False)
     assert res["n_valid"] == 20 and res["n_test"] == 20 and res["n_train"] == 80
@@ -214,3 +214,21 @@ def test_trim_silence_cuts_the_quiet_frames_around_the_speech():
         trim_silence(power, 0)
     f = S.frame_features(x, S.SpeechRecipe(trim_db=40))
     np.testing.assert_allclose(f, S.log_mel_of_power(kept), rtol=1e-6)
+
+
+def test_speaker_stats_standardise_each_speakers_frames_together():
+    rng = np.random.default_rng(0)
+    speakers = ["a", "b", "a", "c", "b", "a"]
+    feats = [rng.normal(loc=3 * "abc".index(sp), scale=1 + "abc".index(sp),
+                        size=(int(rng.integers(10, 90)), 5)) for sp in speakers]
+    stats = S.speaker_stats(feats, speakers)
+    for sp in "abc":
+        idx = [i for i, x in enumerate(speakers) if x == sp]
+        frames = np.concatenate([feats[i][:S.MAX_FRAMES] for i in idx])   # what the model sees
+        assert all(stats[i] is stats[idx[0]] for i in idx)
+        z = np.concatenate([normalise(feats[i], stats[i])[:S.MAX_FRAMES] for i in idx])
+        np.testing.assert_allclose(z.mean(0), 0, atol=1e-5)
+        np.testing.assert_allclose(z.std(0), 1, atol=1e-4)
+        np.testing.assert_allclose(stats[idx[0]][0], frames.mean(0), rtol=1e-6)
+    with pytest.raises(ValueError, match="features"):
+        S.SpeechRecipe(data="my_wavs", features="speaker")

@@ -49,6 +49,7 @@ from .speech_data import list_labelled_wavs, read_wav_any
 
 __all__ = ["mel_filterbank", "read_wav", "log_mel", "list_recordings", "load_features",
            "power_spectrogram", "log_mel_of_power", "frame_features", "feature_dim",
+           "speaker_stats",
            "pad_frames", "SpeechDigitNet", "SpeechRecipe", "train_speech", "load_speech_run",
            "predict_wav", "predict_cli"]
 
@@ -229,6 +230,22 @@ def frame_features(signal: np.ndarray | None, recipe, *, warp: float = 1.0,
     return f
 
 
+def speaker_stats(feats, speakers) -> list:
+    """Per-speaker normalisation (Kaldi's per-speaker CMVN): the (mean, std) per value over
+    all frames (the first ``MAX_FRAMES`` of each clip) of each clip's speaker, one pair per
+    clip. It needs no labels, only several recordings of the voice, the new speaker's too.
+    """
+    speakers = np.asarray(speakers)
+    out = [None] * len(feats)
+    for s in np.unique(speakers):
+        idx = np.flatnonzero(speakers == s)
+        frames = np.concatenate([feats[i][:MAX_FRAMES] for i in idx])
+        st = (frames.mean(0), frames.std(0) + 1e-5)
+        for i in idx:
+            out[i] = st
+    return out
+
+
 def feature_dim(recipe) -> int:
     """Values per frame of :func:`frame_features`: (n_mfcc or n_mels) × (2 with deltas)."""
     return (recipe.n_mfcc or recipe.n_mels) * (2 if recipe.deltas else 1)
@@ -322,7 +339,9 @@ class SpeechRecipe(TaskRecipe):
         valid_speaker: with ``split = "speaker"``, a second speaker left out of training and
             reported as ``valid`` (choose settings on it, never on the test speaker); "" = none.
         features: ``"global"`` (standardise with the training set's per-band mean/std) or
-            ``"utterance"`` (each recording to zero mean, unit variance per band).
+            ``"utterance"`` (each recording to zero mean, unit variance per band) or
+            ``"speaker"`` (with the mean/std of all recordings of its speaker: FSDD only;
+            ``glassnet predict`` on one file treats it as the speaker's only recording).
         speed, gain_db, spec_augment: training augmentation (see
             :mod:`glassnet.apps.speech_augment`): resample by 1 ± speed, gain ± gain_db dB,
             SpecAugment time/frequency masks; 0 / false: off. New perturbations every epoch.
@@ -350,7 +369,7 @@ class SpeechRecipe(TaskRecipe):
     lr: float = param(0.003, gt=0)
     max_files: int = param(0, ge=0)
     valid_speaker: str = ""
-    features: str = param("global", choices=("global", "utterance"))
+    features: str = param("global", choices=("global", "utterance", "speaker"))
     speed: float = param(0.0, ge=0, lt=0.5)
     gain_db: float = param(0.0, ge=0, le=20)
     spec_augment: bool = False
@@ -362,6 +381,9 @@ class SpeechRecipe(TaskRecipe):
     data_dir: str | None = None
 
     def check(self, where: str) -> None:
+        if self.data and self.features == "speaker":
+            raise ValueError(f'{where}: features: "speaker" needs the FSDD speaker names; '
+                             f'with your own data use "global" or "utterance"')
         if self.n_mfcc >= self.n_mels:
             raise ValueError(f"{where}: n_mfcc: expected 0 (log-mel) or fewer cepstra than "
                              f"n_mels = {self.n_mels} (c0 is dropped), got {self.n_mfcc}")
@@ -389,7 +411,8 @@ def _split(recs, recipe: SpeechRecipe) -> np.ndarray:
 
 class AugmentedClips:
     """Training batches of clips perturbed anew every epoch (speed, gain, VTLP), turned into
-    the recipe's features, standardised (``stats`` or per clip, as the recipe says), masked
+    the recipe's features, standardised (``stats``: one (mean, std) for all, or a list of one
+    per clip (its speaker's), or per clip itself, as the recipe says), masked
     (SpecAugment) and padded like :func:`pad_frames`; shuffled from ``recipe.seed`` and the
     epoch. Yields ``(x, labels)`` for :func:`glassnet.train.fit`."""
 
@@ -417,7 +440,8 @@ class AugmentedClips:
                     if k not in self.powers:
                         self.powers[k] = power_spectrogram(self.signals[k])
                     f = frame_features(None, r, warp=warp, power=self.powers[k])
-                f = normalise(f, None if r.features == "utterance" else self.stats)[:MAX_FRAMES]
+                stats = self.stats[k] if isinstance(self.stats, list) else self.stats
+                f = normalise(f, None if r.features == "utterance" else stats)[:MAX_FRAMES]
                 feats.append(spec_augment(f, rng) if r.spec_augment else f)
             zeros = np.zeros(feature_dim(r), np.float32)
             yield pad_frames(feats, zeros, zeros + 1), self.labels[idx]
@@ -454,8 +478,12 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     valid = np.array([bool(recipe.valid_speaker) and r[2] == recipe.valid_speaker
                       for r in recs])
     train = ~test & ~valid
-    if recipe.features == "utterance":
-        feats = [normalise(f) for f in feats]
+    clip_stats = None
+    if recipe.features in ("utterance", "speaker"):
+        if recipe.features == "speaker":
+            clip_stats = speaker_stats(feats, [r[2] for r in recs])
+        feats = [normalise(f, None if clip_stats is None else clip_stats[i])
+                 for i, f in enumerate(feats)]
         dim = feature_dim(recipe)
         mean, std = np.zeros(dim, np.float32), np.ones(dim, np.float32)
     else:
@@ -476,7 +504,8 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     from ..train import LRSchedulerCallback
     if recipe.speed or recipe.gain_db or recipe.spec_augment or recipe.vtlp:
         train_dl = AugmentedClips([s for s, t in zip(signals, train) if t], labels[train],
-                                  recipe, (mean, std))
+                                  recipe, (mean, std) if clip_stats is None else
+                                  [st for st, t in zip(clip_stats, train) if t])
     else:
         train_dl = DataLoader(TensorDataset(x[train], labels[train]), recipe.batch_size,
                               shuffle=True, seed=recipe.seed)
@@ -556,7 +585,8 @@ def predict_wav(run_dir, path) -> tuple[int, np.ndarray]:
     """
     model, recipe, mean, std = load_speech_run(run_dir)
     f = frame_features(read_wav_any(path), recipe)
-    x = pad_frames([normalise(f) if recipe.features == "utterance" else f], mean, std)
+    x = pad_frames([normalise(f) if recipe.features in ("utterance", "speaker") else f],
+                   mean, std)
     with no_grad():
         logits = model(Tensor(x)).array[0].astype(np.float64)
     p = np.exp(logits - logits.max())
