@@ -45,11 +45,7 @@ def forward(run) -> None:
         xp.multiply(gf, c_prev, out=c)
         xp.multiply(gi, g, out=ig)
         c += ig
-        xp.multiply(c, -2, out=tc)                  # tanh c = 2σ(2c) − 1: exp is
-        xp.exp(tc, out=tc)                          # ~2x faster than xp.tanh here
-        tc += 1
-        xp.divide(2, tc, out=tc)
-        tc -= 1
+        xp.tanh(c, out=tc)          # one SIMD pass (NumPy >= 1.25); 2σ(2c) − 1 took five
         xp.multiply(go, tc, out=h)
         if M is not None:
             Mt[0] *= g                              # di = dc·g·σ'(i)
