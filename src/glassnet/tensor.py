@@ -744,12 +744,13 @@ def _run_backward(roots, seeds, retain_graph: bool, capture=None):
         grads[id(r)] = s if prev is None else prev + s
     captured = {}
     leaves = []
+    pop, get = grads.pop, grads.get
     for node in order:
         fn = node._backward
         if fn is None:
             leaves.append(node)
             continue
-        g = grads.pop(id(node), None)
+        g = pop(id(node), None)
         if g is not None:
             if node._hooks:
                 g = _run_hooks(node, g)
@@ -764,14 +765,15 @@ def _run_backward(roots, seeds, retain_graph: bool, capture=None):
                 if pg.shape != p.array.shape:
                     raise RuntimeError(f"internal error: {node._op} gave a gradient of shape "
                                        f"{pg.shape} for an input of shape {p.array.shape}")
-                prev = grads.get(id(p))
-                grads[id(p)] = pg if prev is None else prev + pg
+                key = id(p)
+                prev = get(key)
+                grads[key] = pg if prev is None else prev + pg
         if not retain_graph:
             node._backward = _freed
             node._parents = ()
     handed_out = set()
     for leaf in leaves:
-        g = grads.get(id(leaf))
+        g = get(id(leaf))
         if g is None:
             continue
         if leaf._hooks:
