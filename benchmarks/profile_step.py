@@ -257,17 +257,43 @@ def profile(name: str, steps: int = 20, warmup: int = 3) -> dict:
                                                   "other_ms")}
     python = sum(r["ms"] for r in rows if r["op"].startswith("(")) - sum(
         r["gemm_ms"] + r["copy_ms"] + r["ufunc_ms"] for r in rows if r["op"].startswith("("))
+    from glassnet.ops import _fast
     return {"workload": name, "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "steps": steps, "plain_ms_min": min(plain) * 1e3,
+            "glassnet_fast": _fast.status(), "peak_rss_mb": peak_rss_mb(), "steps": steps,
+            "plain_ms_min": min(plain) * 1e3,
             "plain_ms_median": statistics.median(plain) * 1e3,
             "instrumented_ms": total * ms, "totals": sums,
             "engine_and_optimizer_other_ms": python, "rows": rows, "products": per_step}
 
 
+def peak_rss_mb():
+    """This process's peak resident memory (VmHWM, Linux), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def path_line(fast: dict) -> str:
+    """Which path ran: the compiled kernels of ops/_fast.py (and for which ops) or NumPy."""
+    if not fast["enabled"]:
+        why = "numba not installed" if fast["numba"] is None else "GLASSNET_FAST=0"
+        return f"NumPy path only ({why})"
+    ran = ", ".join(fast["ops"]) or "none"
+    return (f"numba {fast['numba']} kernels on, ran for: {ran} (their time shows under "
+            f"'other')")
+
+
 def print_table(rec: dict) -> None:
+    rss = rec.get("peak_rss_mb")
     print(f"{rec['workload']}: plain step {rec['plain_ms_median']:.2f} ms (min "
           f"{rec['plain_ms_min']:.2f}), instrumented {rec['instrumented_ms']:.2f} ms; "
-          f"OPENBLAS_NUM_THREADS={rec['threads']}")
+          f"OPENBLAS_NUM_THREADS={rec['threads']}; peak RSS "
+          f"{'?' if rss is None else f'{rss:.0f}'} MB; {path_line(rec['glassnet_fast'])}")
     print(f"{'op':<28}{'phase':>6}{'calls':>7}{'ms':>8}{'GEMM':>8}{'copies':>8}"
           f"{'ufuncs':>8}{'other':>8}")
     for r in rec["rows"]:

@@ -74,3 +74,18 @@ def test_profiler_keeps_the_embedding_fast_path():
     rows = {tuple(a) for _, _, a, _, _, _ in gemm_limit.record_products("lstm")}
     assert (65, 64) in rows and (2048, 64) not in rows
 
+
+
+def test_profile_says_which_path_ran():
+    """The record names the path (compiled kernels and the ops that ran them, or NumPy) and
+    the process's peak RSS; the header line says it in words."""
+    from glassnet.ops import _fast
+    rec = profile_step.profile("mlp", steps=1, warmup=1)
+    assert rec["glassnet_fast"] == _fast.status()
+    assert rec["peak_rss_mb"] is None or rec["peak_rss_mb"] > 10
+    off = {"numba": None, "enabled": False, "ops": []}
+    assert profile_step.path_line(off) == "NumPy path only (numba not installed)"
+    assert "GLASSNET_FAST=0" in profile_step.path_line(dict(off, numba="0.68.1"))
+    on = profile_step.path_line({"numba": "0.68.1", "enabled": True,
+                                 "ops": ["max_pool2d", "relu"]})
+    assert on.startswith("numba 0.68.1 kernels on, ran for: max_pool2d, relu")
