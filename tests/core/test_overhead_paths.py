@@ -190,3 +190,19 @@ def test_cached_geometry_does_not_hide_bad_arguments():
         conv(small)
     with pytest.raises(ValueError, match=r"Conv2d\(in_channels=2\): expected input"):
         conv(gn.tensor(np.zeros((1, 3, 8, 8), np.float32)))
+
+
+def test_geometry_caches_stay_bounded(monkeypatch):
+    """Many input sizes: the caches start over at CACHE_SIZE and results stay right."""
+    from glassnet.ops import conv as conv_ops
+    from glassnet.ops import pool as pool_ops
+    monkeypatch.setattr(conv_ops, "CACHE_SIZE", 3)
+    monkeypatch.setattr(pool_ops, "CACHE_SIZE", 3)
+    w0 = RNG.standard_normal((2, 1, 3, 3)).astype(np.float32)
+    for size in range(4, 12):
+        x0 = RNG.standard_normal((1, 1, size, size + 1)).astype(np.float32)
+        g = gn.nn.functional.max_pool2d(gn.nn.functional.conv2d(gn.tensor(x0), gn.tensor(w0)), 2)
+        t = torch.nn.functional.max_pool2d(
+            torch.nn.functional.conv2d(torch.from_numpy(x0), torch.from_numpy(w0)), 2)
+        _close(g.numpy(), t.numpy())
+        assert len(conv_ops._fitting) <= 3 and len(pool_ops._setups) <= 3

@@ -58,7 +58,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        shape = x.array.shape
+        if not shape or shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}): expected input "
                              f"(..., {self.in_features}), got {tuple(x.shape)}")
         if x.array.dtype != self.weight.array.dtype:

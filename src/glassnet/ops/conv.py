@@ -84,9 +84,12 @@ def check_fits(who, size: tuple, kernel: tuple, dilation: tuple, pads: tuple) ->
     _check_fits(who, size, kernel, dilation, pads)
     if key is not None and plain_args(key[0], kernel, dilation) and type(pads) is tuple \
             and all(type(p) is tuple and plain_args(*p) for p in pads):
+        if len(_fitting) >= CACHE_SIZE:         # many input sizes: start over
+            _fitting.clear()
         _fitting.add(key)
 
 
+CACHE_SIZE = 4096       # entries per geometry cache (keys include the input size)
 _fitting: set = set()
 
 

@@ -13,7 +13,8 @@ from ..backend import device_of, to_device, xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
 from . import _fast
-from .conv import nchw_view, nhwc_view, ntuple, offset_slice, pad_nhwc, plain_args, windows
+from .conv import (CACHE_SIZE, nchw_view, nhwc_view, ntuple, offset_slice, pad_nhwc,
+                   plain_args, windows)
 from .pool_nd import max_pool_with_indices, pool_output_size, real_input
 from .pool_nd import window_counts as _window_counts
 from .shape import squeeze, unsqueeze
@@ -34,6 +35,8 @@ def _pool_setup(who, x, kernel_size, stride, padding, dilation, ceil_mode):
     if found is None:
         found = _pool_geometry(who, x, kernel_size, stride, padding, dilation, ceil_mode)
         if plain:
+            if len(_setups) >= CACHE_SIZE:      # many input sizes: start over
+                _setups.clear()
             _setups[key] = found
     return found
 
