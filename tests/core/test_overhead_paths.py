@@ -206,3 +206,20 @@ def test_geometry_caches_stay_bounded(monkeypatch):
             torch.nn.functional.conv2d(torch.from_numpy(x0), torch.from_numpy(w0)), 2)
         _close(g.numpy(), t.numpy())
         assert len(conv_ops._fitting) <= 3 and len(pool_ops._setups) <= 3
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_window_view_matches_as_strided_and_is_read_only(contiguous):
+    from glassnet.ops.conv import windows
+    base = RNG.standard_normal((2, 9, 8, 5)).astype(np.float32)
+    xpad = base if contiguous else base[:, 1:, ::2]        # a strided input takes as_strided
+    (kh, kw), (sh, sw), (dh, dw) = (3, 2), (2, 1), (1, 2)
+    Ho, Wo = (xpad.shape[1] - 3) // sh + 1, xpad.shape[2] - 2
+    win = windows(xpad, (kh, kw), (sh, sw), (dh, dw), (Ho, Wo))
+    rows = np.arange(Ho)[:, None] * sh + np.arange(kh)[None, :] * dh      # (H_out, k_h)
+    cols = np.arange(Wo)[:, None] * sw + np.arange(kw)[None, :] * dw      # (W_out, k_w)
+    ref = xpad[:, rows[:, None, :, None], cols[None, :, None, :], :]      # gathered copy
+    np.testing.assert_array_equal(win, ref)
+    assert not win.flags.writeable
+    with pytest.raises(ValueError):
+        win[0, 0, 0, 0, 0, 0] = 1.0
