@@ -27,7 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.apps.speech import SPEAKERS, SpeechRecipe, train_speech
+from glassnet.apps.speech import (SPEAKERS, SpeechRecipe, frame_features, list_recordings,
+                                  load_speech_run, pad_frames, read_wav, speaker_stats,
+                                  train_speech)
+from glassnet.apps.speech_augment import normalise
+from glassnet.runs.rundir import data_root
+from glassnet.tensor import Tensor, no_grad
 
 UTT16 = {"features": "utterance", "epochs": 16, "trim_db": 30.0}
 SPK16 = {**UTT16, "features": "speaker"}
@@ -36,8 +41,17 @@ CONFIGS = {
     "spk+trim": SPK16,
     "spk+trim+mfcc-d": {**SPK16, "n_mfcc": 13, "deltas": True},
     "spk+trim+vtlp": {**SPK16, "vtlp": 0.1},
+    "spk+trim x3": {**SPK16, "seeds": 3},
+    "spk+trim+mfcc-d x3": {**SPK16, "n_mfcc": 13, "deltas": True, "seeds": 3},
 }
 _DONE = {}                    # recipe -> predictions: a seed shared by two settings runs once
+REUSE = False                 # --reuse: a run folder holding the same recipe is read, not rerun
+
+
+def _finished(recipe, run_dir) -> bool:
+    run_dir = Path(run_dir)
+    return (REUSE and (run_dir / "predictions.npz").is_file()
+            and SpeechRecipe.from_toml(run_dir / "recipe.toml") == recipe)
 
 
 def accuracy(recipe, run_dir, settings: dict) -> dict:
@@ -50,7 +64,8 @@ def accuracy(recipe, run_dir, settings: dict) -> dict:
     for k in range(seeds):
         r = dataclasses.replace(recipe, seed=recipe.seed + k, **settings)
         if repr(r) not in _DONE:
-            train_speech(r, f"{run_dir}-seed{k}", overwrite=True, verbose=False)
+            if not _finished(r, f"{run_dir}-seed{k}"):
+                train_speech(r, f"{run_dir}-seed{k}", overwrite=True, verbose=False)
             _DONE[repr(r)] = dict(np.load(f"{run_dir}-seed{k}/predictions.npz"))
         pred = _DONE[repr(r)]
         for part in ("test", "valid"):
@@ -63,15 +78,42 @@ def accuracy(recipe, run_dir, settings: dict) -> dict:
     return out
 
 
+def few_recordings_accuracy(run_dir, speaker: str, k: int, draws: int = 5) -> float:
+    """Test accuracy of a ``features = "speaker"`` run when the held-out speaker's statistics
+    come from only ``k`` of its recordings (random, ``draws`` times; mean accuracy over all
+    500) instead of all of them: what a new voice needs before the model adapts to it."""
+    model, recipe, mean, std = load_speech_run(run_dir)
+    recs = [r for r in list_recordings(data_root(recipe.data_dir) / "fsdd" / "recordings")
+            if r[2] == speaker]
+    feats = [frame_features(read_wav(r[0]), recipe) for r in recs]
+    labels = np.array([r[1] for r in recs])
+    accs = []
+    for d in range(draws):
+        pick = np.random.default_rng(d).choice(len(feats), k, replace=False)
+        stats = speaker_stats([feats[i] for i in pick], [speaker] * k)[0]
+        x = pad_frames([normalise(f, stats) for f in feats], mean, std)
+        with no_grad():
+            logits = np.concatenate([model(Tensor(x[i:i + 256])).array
+                                     for i in range(0, len(x), 256)])
+        accs.append(float((logits.argmax(1) == labels).mean()))
+    return float(np.mean(accs))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--recipe", default=str(Path(__file__).resolve().parents[1] / "recipes" /
                                            "speech.toml"))
     p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     p.add_argument("--reference", action="store_true")
+    p.add_argument("--reuse", action="store_true", help="read finished runs of the same "
+                   "recipe in --out instead of training them again (runs are deterministic)")
+    p.add_argument("--few", type=int, default=10, help="for speaker-normalised picks, also "
+                   "report the test speaker with statistics from only this many recordings")
     p.add_argument("--out", default="runs/speech_loso")
     args = p.parse_args()
     base = dataclasses.replace(SpeechRecipe.from_toml(args.recipe), split="speaker")
+    global REUSE
+    REUSE = args.reuse
     out, start = Path(args.out), time.perf_counter()
     inner = {c: {} for c in args.configs}            # inner[c][(T, V)] = accuracy on V
     for (a, b), c in itertools.product(itertools.combinations(SPEAKERS, 2), args.configs):
@@ -89,21 +131,28 @@ def main():
         for c in args.configs if args.reference else [chosen]:
             recipe = dataclasses.replace(base, test_speaker=t, valid_speaker="")
             finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}", CONFIGS[c])[t]
+        few = None
+        if CONFIGS[chosen].get("features") == "speaker" and args.few:
+            few = few_recordings_accuracy(out / "final" / f"{t}-{chosen}-seed0", t, args.few)
         folds.append({"test": t, "inner": score, "chosen": chosen, "test_accuracy":
-                      finals[chosen], "reference_test": finals})
+                      finals[chosen], "reference_test": finals, "few": few})
         print(f"fold {t}: inner means " + ", ".join(f"{c} {s:.3f}" for c, s in score.items())
-              + f" -> {chosen}: test {finals[chosen]:.3f}", flush=True)
+              + f" -> {chosen}: test {finals[chosen]:.3f}"
+              + (f" ({few:.3f} with {args.few} recordings' statistics)" if few else ""),
+              flush=True)
     seconds = time.perf_counter() - start
     print("\n| test speaker | " + " | ".join(f"inner {c}" for c in args.configs)
-          + " | chosen (inner LOSO) | its test accuracy |")
-    print("|---|" + "---:|" * len(args.configs) + "---|---:|")
+          + f" | chosen (inner LOSO) | its test accuracy | same, stats of {args.few} recordings |")
+    print("|---|" + "---:|" * len(args.configs) + "---|---:|---:|")
+    fmt = lambda v: "–" if v is None else f"{v:.3f}"                   # noqa: E731
     for f in folds:
         print(f"| {f['test']} | " + " | ".join(f"{f['inner'][c]:.3f}" for c in args.configs)
-              + f" | {f['chosen']} | **{f['test_accuracy']:.3f}** |")
+              + f" | {f['chosen']} | **{f['test_accuracy']:.3f}** | {fmt(f['few'])} |")
     tests = [f["test_accuracy"] for f in folds]
     inner_means = {c: float(np.mean([f["inner"][c] for f in folds])) for c in args.configs}
+    few = [f["few"] for f in folds if f["few"] is not None]
     print("| mean | " + " | ".join(f"{inner_means[c]:.3f}" for c in args.configs)
-          + f" | | **{np.mean(tests):.3f}** |")
+          + f" | | **{np.mean(tests):.3f}** | {fmt(np.mean(few) if few else None)} |")
     print(f"\nheld-out speaker accuracy: mean {np.mean(tests):.3f}, min {min(tests):.3f}, "
           f"max {max(tests):.3f}; {len(folds)} folds, {seconds:.0f} s")
     if args.reference:
