@@ -223,3 +223,28 @@ def test_window_view_matches_as_strided_and_is_read_only(contiguous):
     assert not win.flags.writeable
     with pytest.raises(ValueError):
         win[0, 0, 0, 0, 0, 0] = 1.0
+
+
+@pytest.mark.parametrize("start,end", [(1, -1), (0, -1), (1, 2), (-2, -1), (2, 2), (0, 0)])
+def test_flatten_layer_matches_torch(start, end):
+    """nn.Flatten computes the flattened shape itself (no np.prod): values, grads, channels-
+    last input (a copy) and contiguous input (a view)."""
+    x0 = RNG.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    for arr in (x0, np.ascontiguousarray(x0.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        gx = gn.Tensor(arr, requires_grad=True)
+        tx = torch.tensor(x0, requires_grad=True)
+        out, ref = nn.Flatten(start, end)(gx), torch.nn.Flatten(start, end)(tx)
+        assert tuple(out.shape) == tuple(ref.shape)
+        _close(out.numpy(), ref.detach().numpy(), 0)
+        w0 = RNG.standard_normal(tuple(ref.shape)).astype(np.float32)
+        (out * gn.tensor(w0)).sum().backward()
+        (ref * torch.from_numpy(w0)).sum().backward()
+        _close(gx.grad.numpy(), tx.grad.numpy(), 0)
+
+
+def test_flatten_layer_edges():
+    assert tuple(nn.Flatten(0)(gn.tensor(3.0)).shape) == (1,)
+    with pytest.raises(ValueError, match="start_dim"):
+        nn.Flatten(2, 1)(gn.tensor(np.zeros((2, 3, 4), np.float32)))
+    with pytest.raises(ValueError, match="out of range"):
+        nn.Flatten(3)(gn.tensor(np.zeros((2, 3), np.float32)))

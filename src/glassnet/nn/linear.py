@@ -99,11 +99,16 @@ class Flatten(Module):
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        nd = max(x.ndim, 1)
+        shape = x.array.shape
+        nd = max(len(shape), 1)
         if not (-nd <= self.start_dim < nd and -nd <= self.end_dim < nd):
             raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): out "
                              f"of range for input {tuple(x.shape)}")
-        return ops.flatten(x, self.start_dim, self.end_dim)
+        s, e = self.start_dim % nd, self.end_dim % nd
+        if not shape or s > e:                  # 0-d input, or the op's own error
+            return ops.flatten(x, self.start_dim, self.end_dim)
+        # ops.flatten's reshape, with the size product in Python (np.prod costs ~4 µs)
+        return ops.reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
