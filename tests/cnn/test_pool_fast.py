@@ -7,13 +7,15 @@ import torch
 
 import glassnet as gn
 from glassnet.ops import _fast
+from glassnet.ops import pool as pool_ops
 from glassnet.ops.pool import max_pool2d
 
 numba = pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
 
 
 @pytest.fixture
-def fast_on():
+def fast_on(monkeypatch):
+    monkeypatch.setattr(pool_ops, "FAST_POOL_MIN", 0)    # the kernel for every size here
     _fast.use(True)
     yield
     _fast.use(True)
@@ -94,3 +96,17 @@ def test_kernels_off_or_not_applicable_use_numpy(fast_on):
         y = max_pool2d(gn.tensor(a), 2, **kwargs)
         ref = torch.nn.functional.max_pool2d(torch.tensor(a), 2, **kwargs)
         np.testing.assert_array_equal(y.array, ref.numpy())
+
+
+def test_small_inputs_stay_on_numpy():
+    """Below FAST_POOL_MIN elements (one image) the NumPy path runs: loading numba for it
+    would cost ~110 MB of RSS for ~10 µs."""
+    _fast.use(True)
+    _fast._used.clear()
+    a = np.random.default_rng(1).standard_normal((1, 8, 8, 8)).astype(np.float32)
+    assert a.size < pool_ops.FAST_POOL_MIN
+    leaf, x = _channels_last(a)
+    y = max_pool2d(x, 2)
+    assert "max_pool2d" not in _fast.status()["ops"]
+    ref = torch.nn.functional.max_pool2d(torch.from_numpy(a), 2)
+    np.testing.assert_array_equal(y.array, ref.numpy())
