@@ -68,13 +68,28 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     return make(x.array * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
 
 
+def _expit(d):
+    """scipy.special.expit, imported at the first call (0.2 s and 16 MB glassnet need not
+    pay at import)."""
+    global _expit
+    from scipy.special import expit as _expit
+    return _expit(d)
+
+
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e^-x), computed without overflow for large |x|."""
+    """1 / (1 + e^-x), computed without overflow for large |x|.
+
+    On the CPU: scipy's ``expit``, one pass in the input's dtype (2-16x faster than the
+    formula below, within 4 ulp of it); elsewhere e = exp(-|x|), then 1/(1+e) or e/(1+e).
+    """
     x = as_float(x)
     d = x.array
     xp = xp_of(d)
-    e = xp.exp(-xp.abs(d))
-    out = xp.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
+    if xp is np and d.dtype.kind == "f":
+        out = _expit(d)
+    else:
+        e = xp.exp(-xp.abs(d))
+        out = xp.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)
     return make(out, (x,), lambda g: (g * out * (1 - out),), "SigmoidBackward")
 
 
