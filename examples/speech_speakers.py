@@ -78,11 +78,13 @@ def accuracy(recipe, run_dir, settings: dict) -> dict:
     return out
 
 
-def few_recordings_accuracy(run_dir, speaker: str, k: int, draws: int = 5) -> float:
-    """Test accuracy of a ``features = "speaker"`` run when the held-out speaker's statistics
-    come from only ``k`` of its recordings (random, ``draws`` times; mean accuracy over all
-    500) instead of all of them: what a new voice needs before the model adapts to it."""
-    model, recipe, mean, std = load_speech_run(run_dir)
+def few_recordings_accuracy(run_dirs, speaker: str, k: int, draws: int = 5) -> float:
+    """Test accuracy of ``features = "speaker"`` runs (their probabilities averaged: one run,
+    or a seed ensemble) when the held-out speaker's statistics come from only ``k`` of its
+    recordings (random, ``draws`` times; mean accuracy over all 500) instead of all of them:
+    what a new voice needs before the model adapts to it."""
+    runs = [load_speech_run(d) for d in run_dirs]
+    recipe = runs[0][1]
     recs = [r for r in list_recordings(data_root(recipe.data_dir) / "fsdd" / "recordings")
             if r[2] == speaker]
     feats = [frame_features(read_wav(r[0]), recipe) for r in recs]
@@ -91,11 +93,15 @@ def few_recordings_accuracy(run_dir, speaker: str, k: int, draws: int = 5) -> fl
     for d in range(draws):
         pick = np.random.default_rng(d).choice(len(feats), k, replace=False)
         stats = speaker_stats([feats[i] for i in pick], [speaker] * k)[0]
-        x = pad_frames([normalise(f, stats) for f in feats], mean, std)
-        with no_grad():
-            logits = np.concatenate([model(Tensor(x[i:i + 256])).array
-                                     for i in range(0, len(x), 256)])
-        accs.append(float((logits.argmax(1) == labels).mean()))
+        probs = 0
+        for model, _, mean, std in runs:
+            x = pad_frames([normalise(f, stats) for f in feats], mean, std)
+            with no_grad():
+                logits = np.concatenate([model(Tensor(x[i:i + 256])).array
+                                         for i in range(0, len(x), 256)]).astype(np.float64)
+            p = np.exp(logits - logits.max(1, keepdims=True))
+            probs = probs + p / p.sum(1, keepdims=True)
+        accs.append(float((probs.argmax(1) == labels).mean()))
     return float(np.mean(accs))
 
 
@@ -133,7 +139,8 @@ def main():
             finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}", CONFIGS[c])[t]
         few = None
         if CONFIGS[chosen].get("features") == "speaker" and args.few:
-            few = few_recordings_accuracy(out / "final" / f"{t}-{chosen}-seed0", t, args.few)
+            few = few_recordings_accuracy([out / "final" / f"{t}-{chosen}-seed{k}" for k in
+                                           range(CONFIGS[chosen].get("seeds", 1))], t, args.few)
         folds.append({"test": t, "inner": score, "chosen": chosen, "test_accuracy":
                       finals[chosen], "reference_test": finals, "few": few})
         print(f"fold {t}: inner means " + ", ".join(f"{c} {s:.3f}" for c, s in score.items())
