@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..backend import erf, xp_of
-from ..tensor import Tensor, make
+from ..tensor import Tensor, is_grad_enabled, make
 from . import _fast
 from ._util import as_float, dim_arg, norm_dim
 
@@ -23,6 +23,8 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
     Large float arrays go through the compiled kernel of ``ops/_fast.py`` when numba is on
     (one pass each way instead of two, same values and gradients)."""
     a = x.array
+    if a.dtype.kind == "f" and not (x.requires_grad and is_grad_enabled()):
+        return make(xp_of(a).maximum(a, 0, dtype=x.dtype), (x,), None)   # no mask to keep
     if a.size >= _FAST_RELU_MIN and type(a) is np.ndarray and a.dtype in _FAST_DTYPES:
         kern = _fast.kernels()
         perm = _fast.dense_order(a) if kern is not None else None
