@@ -1,4 +1,6 @@
 """Ops that move data without arithmetic: reshape, transpose, indexing, cat/stack, pad."""
+import math
+
 import numpy as np
 
 from ..backend import device_of, xp_of
@@ -66,7 +68,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s > e:
         raise ValueError(f"flatten(start_dim={start_dim}, end_dim={end_dim}): start_dim comes "
                          f"after end_dim for a tensor of shape {a.shape}")
-    shape = a.shape[:s] + (int(np.prod(a.shape[s:e + 1])),) + a.shape[e + 1:]
+    shape = a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:]
     return reshape(a, shape)
 
 
