@@ -103,3 +103,23 @@ def test_functional_forms_exist():
     assert F.adaptive_avg_pool2d(x, 1).shape == (1, 2, 1, 1)
     assert F.interpolate(x, scale_factor=2).shape == (1, 2, 16, 16)
     assert F.conv2d(x, gn.tensor(rand(3, 2, 3, 3))).shape == (1, 3, 6, 6)
+
+
+@pytest.mark.parametrize("k,H,W", [(2, 8, 6), (3, 9, 6), ((2, 3), 6, 9), (1, 4, 4)])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool2d_without_a_graph_matches_torch_and_the_recording_path(k, H, W, layout, dtype):
+    """Tiled windows under no_grad take the maxima of strided views (no masks): same values
+    as torch and as the path that records the graph, NaN and -inf windows included."""
+    x = rand(2, 3, H, W).astype(dtype)
+    x[0, 0, 0, 0], x[1, 2, :2, :3] = np.nan, -np.inf
+    g_in = gn.tensor(x)
+    if layout == "channels_last":
+        g_in = gn.tensor(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+    with gn.no_grad():
+        got = gn.nn.functional.max_pool2d(g_in, k)
+    recorded = gn.nn.functional.max_pool2d(gn.tensor(x, requires_grad=True), k)
+    want = torch.nn.functional.max_pool2d(torch.from_numpy(x), k).numpy()
+    assert got.dtype == dtype and not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), want)
+    np.testing.assert_array_equal(got.numpy(), recorded.detach().numpy())

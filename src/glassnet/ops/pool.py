@@ -100,6 +100,16 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     x = real_input(x, "max_pool2d")
     k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
                                         dilation, ceil_mode)
+    recording = x.requires_grad and is_grad_enabled()
+    if not recording and _tiles_exactly(x.array, k, s, d, pads, out_hw):
+        # inference: the windows tile the input, so the pool is k_h·k_w - 1 np.maximum calls
+        # over strided views, no masks (np.maximum keeps NaN, as the running max does)
+        x4 = nhwc_view(x.array)
+        taps = [x4[:, i::k[0], j::k[1]] for i in range(k[0]) for j in range(k[1])]
+        out = np.maximum(taps[0], taps[1]) if len(taps) > 1 else taps[0].copy()
+        for t in taps[2:]:
+            np.maximum(out, t, out=out)
+        return make(nchw_view(out), (x,), None)
     kern = _fast.kernels() if x.array.size >= FAST_POOL_MIN else None
     if kern is not None and _tiles_exactly(x.array, k, s, d, pads, out_hw):
         return _max_pool2d_tiled(kern, x, k)
@@ -107,8 +117,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     xpad = pad_nhwc(nhwc_view(x.array), pads, value=-np.inf)
     win = windows(xpad, k, s, d, out_hw)
     offsets = _offsets(*k)
-    out, better = _running_max(xp, [win[:, :, :, i, j] for i, j in offsets],
-                               x.requires_grad and is_grad_enabled())
+    out, better = _running_max(xp, [win[:, :, :, i, j] for i, j in offsets], recording)
     disjoint = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
     tiled = disjoint and s == k and xpad.shape[1:3] == tuple(o * ki for o, ki in zip(out_hw, k))
 
