@@ -78,12 +78,13 @@ def test_speech_recipe_checks_the_new_options():
 
 
 @needs_data
-def test_augmented_training_reports_the_validation_speaker(tmp_path):
+def test_augmented_training_reports_the_validation_speaker(tmp_path, capsys):
     recipe = S.SpeechRecipe(split="speaker", test_speaker="theo", valid_speaker="jackson",
                             features="speaker", speed=0.1, gain_db=6, spec_augment=True,
                             vtlp=0.1, n_mfcc=13, deltas=True, trim_db=30,
                             epochs=2, max_files=120, channels=8, hidden=8, batch_size=16)
-    res = S.train_speech(recipe, tmp_path / "run", verbose=False)
+    res = S.train_speech(recipe, tmp_path / "run", verbose=True)
+    assert "speech" in capsys.readouterr().out                # the header (glassnet train)
     assert res["n_valid"] == 20 and res["n_test"] == 20 and res["n_train"] == 80
     assert 0 <= res["valid"]["accuracy"] <= 1
     loss = res["history"]["loss"]

@@ -497,8 +497,9 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     if verbose:
         print_header("speech", source, {"train": int(train.sum()),
                                         "validation": int(valid.sum()) or None,
-                                        "test": int(test.sum())}, model, x.shape[1:],
-                     unit=f"recordings, {len(classes)} labels")
+                                        "test": int(test.sum())}, model,
+                     unit=f"recordings, {len(classes)} labels")   # parameters per child:
+                                       # the summary's all-zero dummy batch has no real frame
     opt = optim.Adam(model.parameters(), lr=recipe.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs)
     from ..train import LRSchedulerCallback
