@@ -10,7 +10,8 @@ Pipeline::
 
     utterance (8 kHz)  --apps.speech.log_mel-->  (T, n_mels) log-mel, 10 ms frames
     standardise each band (the training clips' mean/std, or per utterance: ``features``)
-    [training: SpecAugment time and frequency masks; speed and gain perturbed clips]
+    [training: SpecAugment time and frequency masks; speed and gain perturbed clips;
+     optional: VTLP-warped mel filters (vtlp), a random low-pass channel (lowpass)]
     Conv1d(5, stride 2) + ReLU, Conv1d(5, stride 2) + ReLU   (40 ms steps, T' = ceil(T/4))
     bidirectional GRU  →  Linear(2H → 11)  →  log_softmax     (class 0 = blank, d + 1 = digit d)
     CTC loss (glassnet.nn.CTCLoss); greedy or prefix-beam decoding (apps.ctc_decode)
