@@ -43,6 +43,7 @@ CONFIGS = {
     "spk+trim+vtlp": {**SPK16, "vtlp": 0.1},
     "spk+trim x3": {**SPK16, "seeds": 3},
     "spk+trim+mfcc-d x3": {**SPK16, "n_mfcc": 13, "deltas": True, "seeds": 3},
+    "spk+trim+vtlp-24ep x3": {**SPK16, "vtlp": 0.1, "epochs": 24, "seeds": 3},
 }
 _DONE = {}                    # recipe -> predictions: a seed shared by two settings runs once
 REUSE = False                 # --reuse: a run folder holding the same recipe is read, not rerun
