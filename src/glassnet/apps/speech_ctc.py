@@ -41,18 +41,17 @@ from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, LRSchedulerCallback, fit
 from .ctc_decode import greedy_decode, prefix_beam_search
 from .speech_augment import normalise, perturb, spec_augment
-from .speech import (HOP, MAX_FRAMES, N_FFT, SAMPLE_RATE, SPEAKERS, SpeechDigitNet,
-                     list_recordings, log_mel, mel_filterbank, pad_frames, read_wav)
+from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
+                     pad_frames, read_wav)
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
-           "transcribe", "word_error_rate", "cmd_transcribe", "vtlp_warp", "warped_log_mel",
-           "lowpass_filter"]
+           "transcribe", "word_error_rate", "cmd_transcribe", "lowpass_filter"]
 
 BLANK = 0
 
 
-# -- channel and vocal-tract-length perturbation ---------------------------------------------------
+# -- channel perturbation --------------------------------------------------------------------
 LOWPASS_BAND = (1000.0, 3500.0)
 
 
@@ -71,51 +70,6 @@ def lowpass_filter(signal: np.ndarray, cutoff: float, order: int = 4) -> np.ndar
                          f"{SAMPLE_RATE / 2:g} Hz")
     sos = butter(order, cutoff, fs=SAMPLE_RATE, output="sos")
     return sosfilt(sos, np.asarray(signal, np.float64)).astype(np.float32)
-
-
-def vtlp_warp(freqs, alpha: float, *, nyquist: float = SAMPLE_RATE / 2,
-              f_hi: float = 0.8 * SAMPLE_RATE / 2) -> np.ndarray:
-    r"""VTLP's piecewise-linear frequency warp (Jaitly & Hinton 2013): f ↦ αf up to the
-    knee b = f_hi·min(α, 1)/α, then a straight line from (b, αb) to (nyquist, nyquist), so
-    the warp is continuous and maps [0, nyquist] onto itself. α > 1 moves formants up (a
-    shorter vocal tract), α < 1 down; α = 1 is the identity.
-
-    Example:
-        >>> vtlp_warp(np.array([0.0, 1000.0, 4000.0]), 1.1).tolist()
-        [0.0, 1100.0, 4000.0]
-    """
-    freqs = np.asarray(freqs, np.float64)
-    knee = f_hi * min(alpha, 1.0) / alpha
-    upper = nyquist - (nyquist - f_hi * min(alpha, 1.0)) / (nyquist - knee) * (nyquist - freqs)
-    return np.where(freqs <= knee, alpha * freqs, upper)
-
-
-def warped_log_mel(signal: np.ndarray, n_mels: int = 40, alpha: float = 1.0) -> np.ndarray:
-    """:func:`apps.speech.log_mel` with the spectrum's frequency axis warped by
-    :func:`vtlp_warp`: the power at frequency f is counted by the mel filters as if it were
-    at warp(f) (each filter's triangle is read at the warped frequencies of the FFT bins).
-    ``alpha = 1`` gives ``log_mel`` exactly.
-
-    Shape:
-        signal: (S,) float samples at 8 kHz; output: (T, n_mels) float32, as ``log_mel``.
-    """
-    from scipy.signal import stft
-    if alpha == 1.0:
-        return log_mel(signal, n_mels)
-    if not 0.5 <= alpha <= 2.0:
-        raise ValueError(f"warped_log_mel(alpha={alpha}): expected a warp factor in [0.5, 2]")
-    signal = np.asarray(signal, np.float32)
-    if signal.ndim != 1 or signal.size == 0:
-        raise ValueError(f"warped_log_mel(signal): expected a non-empty 1-D array, got shape "
-                         f"{signal.shape}")
-    filters = mel_filterbank(SAMPLE_RATE, N_FFT, n_mels)
-    freqs = np.linspace(0, SAMPLE_RATE / 2, filters.shape[1])
-    warped = vtlp_warp(freqs, alpha)
-    filters = np.stack([np.interp(warped, freqs, row) for row in filters]).astype(np.float32)
-    _, _, spec = stft(signal, fs=SAMPLE_RATE, window="hann", nperseg=N_FFT,
-                      noverlap=N_FFT - HOP, boundary="zeros", padded=True)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)      # (F, T)
-    return np.log(np.maximum(filters @ power, 1e-10)).T.astype(np.float32)
 
 
 # -- utterances ------------------------------------------------------------------------------
@@ -216,7 +170,7 @@ class UtteranceSet:
     def features(self, signals, rng=None):
         vtlp = self.augment.get("vtlp", 0.0) if rng is not None else 0.0
         alphas = rng.uniform(1 - vtlp, 1 + vtlp, len(signals)) if vtlp else [1.0] * len(signals)
-        feats = [normalise(warped_log_mel(s, self.n_mels, a), self.stats)
+        feats = [normalise(log_mel(s, self.n_mels, warp=float(a)), self.stats)
                  for s, a in zip(signals, alphas)]
         if rng is not None and self.augment.get("spec_augment"):
             feats = [spec_augment(f, rng) for f in feats]
@@ -334,7 +288,7 @@ class SpeechCTCRecipe(TaskRecipe):
         speed, gain_db, spec_augment: training perturbations (0 / false: off).
         vtlp: vocal-tract-length perturbation of each training utterance: its mel filters
             read the spectrum warped by a factor uniform in [1 − vtlp, 1 + vtlp]
-            (:func:`warped_log_mel`; 0: off).
+            (``apps.speech.log_mel(..., warp=α)``; 0: off).
         lowpass: probability that a training utterance is low-passed at a random cutoff in
             1–3.5 kHz (:func:`lowpass_filter`; 0: never).
         n_mels, channels, hidden, layers, dropout: features and :class:`SpeechCTCNet` sizes.
