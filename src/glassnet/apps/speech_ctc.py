@@ -58,8 +58,8 @@ LOWPASS_BAND = (1000.0, 3500.0)
 def lowpass_filter(signal: np.ndarray, cutoff: float, order: int = 4) -> np.ndarray:
     """A Butterworth low-pass (``scipy.signal.butter``, second-order sections) at ``cutoff``
     Hz of an 8 kHz signal: a recording channel that loses the high frequencies, as some
-    microphones do (jackson's recordings hold 5–8 dB less of their energy in 1–2.5 kHz than
-    three of the four training speakers').
+    microphones do (jackson's recordings put about 5–8 dB less of their energy at 1–1.5 and
+    2–2.5 kHz than george's, lucas's and yweweler's).
 
     Shape:
         signal: (S,) float samples; output: (S,) float32.
