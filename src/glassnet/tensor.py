@@ -216,12 +216,7 @@ class Tensor:
         without bumping ``t``'s version, exactly as in PyTorch: autograd does not see it.
         For the NumPy array itself use ``t.numpy()`` (or ``t.array``).
         """
-        out = Tensor.__new__(Tensor)
-        out.array, out.grad, out.requires_grad = self.array, None, False
-        out._parents, out._backward, out._op, out._retain = (), None, None, False
-        out._version = out._vstart = 0
-        out._vers, out._hooks = (), None
-        return out
+        return _leaf(self.array)
 
     @data.setter
     def data(self, value) -> None:
@@ -306,7 +301,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new tensor sharing the data (and its dtype), cut off from the graph."""
-        return Tensor(self.array, dtype=self.array.dtype)
+        return _leaf(self.array)
 
     def clone(self) -> "Tensor":
         return _differentiable["clone"](self)
