@@ -248,3 +248,25 @@ def test_flatten_layer_edges():
         nn.Flatten(2, 1)(gn.tensor(np.zeros((2, 3, 4), np.float32)))
     with pytest.raises(ValueError, match="out of range"):
         nn.Flatten(3)(gn.tensor(np.zeros((2, 3), np.float32)))
+
+
+@pytest.mark.parametrize("key", [(slice(None), -1), 1, -2, slice(1, None), (Ellipsis, 0),
+                                 (None, slice(None), 2), (0, None, Ellipsis, -1),
+                                 (slice(None, None, 2), slice(None), 1)])
+def test_getitem_plain_basic_keys_match_torch_values_and_grads(key):
+    """Keys of Python ints/slices/None/... skip the PyTorch-rule rewriting (x[:, -1] in
+    generation): same values, views and gradients as torch."""
+    x = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    g, t = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yg, yt = g[key], t[key]
+    np.testing.assert_array_equal(yg.numpy(), yt.detach().numpy())
+    up = np.linspace(-1, 1, yt.numel(), dtype=np.float32).reshape(tuple(yt.shape))
+    yg.backward(gradient=up)
+    yt.backward(torch.from_numpy(up))
+    np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())
+
+
+def test_getitem_plain_basic_key_out_of_range_names_the_shape():
+    with pytest.raises(IndexError, match=r"index \(slice\(None, None, None\), 7\) is invalid "
+                                         r"for a tensor of shape \(3, 4, 5\)"):
+        gn.tensor(np.zeros((3, 4, 5), np.float32))[:, 7]

@@ -211,18 +211,20 @@ def getitem(a: Tensor, key) -> Tensor:
     index arrays. ``x[0, :, [0, 1]]`` on a (2, 3, 4) tensor is ``x[0][:, [0, 1]]``, shape
     (3, 2) (NumPy would move the array's dim to the front: (2, 3)).
     """
-    key = _index_key(key, a)                # mixed keys come back rewritten (_torch_key) ...
-    split = _torch_order(key, a.ndim) if isinstance(key, tuple) and any(
-        k is None for k in key) else None   # ... except those with None: two steps
-    if split is not None:                   # ints first, then the index arrays
-        return getitem(getitem(a, split[0]), split[1])
+    basic = _plain_basic(key)
+    if not basic:
+        key = _index_key(key, a)            # mixed keys come back rewritten (_torch_key) ...
+        split = _torch_order(key, a.ndim) if isinstance(key, tuple) and any(
+            k is None for k in key) else None   # ... except those with None: two steps
+        if split is not None:               # ints first, then the index arrays
+            return getitem(getitem(a, split[0]), split[1])
     xp = xp_of(a.array)
     try:
         out = a.array[key]
     except IndexError as e:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {a.shape}: {e}") \
             from None
-    basic = not _has_advanced(key)
+    basic = basic or not _has_advanced(key)
     if basic:
         out = out.view() if isinstance(out, xp.ndarray) else xp.asarray(out)
 
@@ -234,6 +236,15 @@ def getitem(a: Tensor, key) -> Tensor:
             xp.add.at(grad, key, g)            # repeated indices accumulate
         return (grad,)
     return make(xp.asarray(out), (a,), backward, "IndexBackward")
+
+
+def _plain_basic(key) -> bool:
+    """A key of Python ints, slices, None and ``...`` only (``x[:, -1]``): NumPy reads it as
+    PyTorch does, so it needs no rewriting."""
+    if type(key) is tuple:
+        return all(type(k) is slice or type(k) is int or k is None or k is Ellipsis
+                   for k in key)
+    return type(key) is slice or type(key) is int
 
 
 def _is_int(k) -> bool:
