@@ -135,6 +135,8 @@ def norm_dim(dim, ndim: int, name: str = "dim", shape: tuple | None = None):
     """
     if dim is None:
         return None
+    if type(dim) is int and -ndim <= dim < ndim:        # the common case, kept cheap
+        return (dim % ndim,)
     op = "" if name == "dim" else f"{name}(): "
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     n = max(ndim, 1)

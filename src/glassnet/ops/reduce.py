@@ -145,7 +145,7 @@ def _arg_extreme(name: str, a: Tensor, dim, keepdim: bool) -> Tensor:
     if dim is None:
         return Tensor(xp.asarray(fn(a.array), dtype=np.int64))
     (axis,) = norm_dim(dim, a.ndim, name, a.shape)
-    return Tensor(fn(a.array, axis=axis, keepdims=keepdim).astype(np.int64))
+    return Tensor(fn(a.array, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
 def argmax(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
