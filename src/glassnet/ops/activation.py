@@ -10,6 +10,7 @@ import numpy as np
 from ..backend import erf, xp_of
 from ..tensor import Tensor, is_grad_enabled, make
 from . import _fast
+from ._pointwise import scipy_special
 from ._util import as_float, dim_arg, norm_dim
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "threshold", "softmax",
@@ -70,14 +71,6 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     return make(x.array * slope, (x,), lambda g: (g * slope,), "LeakyReluBackward")
 
 
-def _expit(d):
-    """scipy.special.expit, imported at the first call (0.2 s and 16 MB glassnet need not
-    pay at import)."""
-    global _expit
-    from scipy.special import expit as _expit
-    return _expit(d)
-
-
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), computed without overflow for large |x|.
 
@@ -88,7 +81,7 @@ def sigmoid(x: Tensor) -> Tensor:
     d = x.array
     xp = xp_of(d)
     if xp is np and d.dtype.kind == "f":
-        out = _expit(d)
+        out = scipy_special("expit")(d)       # scipy imported at the first call
     else:
         e = xp.exp(-xp.abs(d))
         out = xp.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype)

@@ -60,18 +60,23 @@ def _taps(mode: str, n_in: int, n_out: int, scale: float, align: bool):
     return np.stack([i0, i1]), np.stack([1.0 - lam, lam])
 
 
+def _matrix(idx, w, n_in: int):
+    """The (out × in) interpolation matrix of one axis from its taps (repeats summed)."""
+    mat = np.zeros((idx.shape[1], n_in))
+    for t in range(idx.shape[0]):
+        np.add.at(mat, (np.arange(idx.shape[1]), idx[t]), w[t])
+    return mat
+
+
 def _resample(x: Tensor, axes_taps: list, name: str) -> Tensor:
     """Apply, axis by axis, y[..., o, ...] = Σ_t w_t(o)·x[..., i_t(o), ...]."""
     xd = x.array
     xp = xp_of(xd)
     dev = None if xp is np else device_of(xd)
-    plan = []                                        # (axis, n_in, idx, w, matrix)
+    plan = []                                        # (axis, matrix) for backward
     y = xd
     for axis, (idx, w) in axes_taps:
-        n_in = y.shape[axis]
-        mat = np.zeros((idx.shape[1], n_in))
-        for t in range(idx.shape[0]):
-            np.add.at(mat, (np.arange(idx.shape[1]), idx[t]), w[t])
+        mat = _matrix(idx, w, y.shape[axis])
         wshape = (1,) * axis + (-1,) + (1,) * (y.ndim - axis - 1)
         dt = xd.dtype
         idx_d, w_d, mat_d = idx, w.astype(dt), mat.astype(dt)
@@ -107,10 +112,7 @@ def _resample_uint8(x: Tensor, mode: str, outs: tuple, scales: list, align: bool
         n_in, n_out = y.shape[axis], outs[axis - 2]
         if n_in == n_out:
             continue
-        idx, w = _taps(mode, n_in, n_out, scales[axis - 2], align)
-        mat = np.zeros((n_out, n_in))
-        for t in range(idx.shape[0]):
-            np.add.at(mat, (np.arange(n_out), idx[t]), w[t])
+        mat = _matrix(*_taps(mode, n_in, n_out, scales[axis - 2], align), n_in)
         p, w_max = 0, float(np.abs(mat).max())
         while p < 22 and int(0.5 + w_max * (1 << (p + 1))) < (1 << 15):
             p += 1
