@@ -126,6 +126,8 @@ def _index_key(key, a: Tensor):
     join ``a``'s device (a host index for a device tensor is copied over). A key that mixes
     integers and index arrays becomes one whose NumPy meaning is PyTorch's (``_torch_key``),
     so reading, writing (``x[key] = v``) and their gradients all follow PyTorch."""
+    if _plain_basic(key):                   # x[:, -1]: NumPy's reading is PyTorch's
+        return key
     if isinstance(key, Tensor):
         return _on(key.array, a)
     if isinstance(key, tuple):
@@ -211,20 +213,18 @@ def getitem(a: Tensor, key) -> Tensor:
     index arrays. ``x[0, :, [0, 1]]`` on a (2, 3, 4) tensor is ``x[0][:, [0, 1]]``, shape
     (3, 2) (NumPy would move the array's dim to the front: (2, 3)).
     """
-    basic = _plain_basic(key)
-    if not basic:
-        key = _index_key(key, a)            # mixed keys come back rewritten (_torch_key) ...
-        split = _torch_order(key, a.ndim) if isinstance(key, tuple) and any(
-            k is None for k in key) else None   # ... except those with None: two steps
-        if split is not None:               # ints first, then the index arrays
-            return getitem(getitem(a, split[0]), split[1])
+    key = _index_key(key, a)                # mixed keys come back rewritten (_torch_key) ...
+    split = _torch_order(key, a.ndim) if isinstance(key, tuple) and any(
+        k is None for k in key) else None   # ... except those with None: two steps
+    if split is not None:                   # ints first, then the index arrays
+        return getitem(getitem(a, split[0]), split[1])
     xp = xp_of(a.array)
     try:
         out = a.array[key]
     except IndexError as e:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {a.shape}: {e}") \
             from None
-    basic = basic or not _has_advanced(key)
+    basic = not _has_advanced(key)
     if basic:
         out = out.view() if isinstance(out, xp.ndarray) else xp.asarray(out)
 
