@@ -230,16 +230,30 @@ def frame_features(signal: np.ndarray | None, recipe, *, warp: float = 1.0,
     return f
 
 
-def speaker_stats(feats, speakers) -> list:
+def speaker_stats(feats, speakers, *, max_frames: int | None = MAX_FRAMES) -> list:
     """Per-speaker normalisation (Kaldi's per-speaker CMVN): the (mean, std) per value over
-    all frames (the first ``MAX_FRAMES`` of each clip) of each clip's speaker, one pair per
-    clip. It needs no labels, only several recordings of the voice, the new speaker's too.
+    all frames of each recording's speaker, one pair per recording (the same pair for all
+    recordings of a speaker). It needs no labels, only several recordings of the voice, the
+    new speaker's too. Used by this task (isolated clips) and by
+    :mod:`glassnet.apps.speech_ctc` (connected utterances).
+
+    Args:
+        feats: (T_i, D) features of each recording.
+        speakers: the speaker of each recording (any hashable names; one name: one voice).
+        max_frames: count only the first ``max_frames`` frames of each recording (what
+            :func:`pad_frames` keeps; default ``MAX_FRAMES``), ``None``: all of them.
+
+    Returns:
+        A list of ``(mean, std)`` pairs, each (D,) (std + 1e-5), in the order of ``feats``.
     """
     speakers = np.asarray(speakers)
+    if len(speakers) != len(feats):
+        raise ValueError(f"speaker_stats: expected one speaker per recording, got "
+                         f"{len(speakers)} speakers for {len(feats)} recordings")
     out = [None] * len(feats)
     for s in np.unique(speakers):
         idx = np.flatnonzero(speakers == s)
-        frames = np.concatenate([feats[i][:MAX_FRAMES] for i in idx])
+        frames = np.concatenate([feats[i][:max_frames] for i in idx])
         st = (frames.mean(0), frames.std(0) + 1e-5)
         for i in idx:
             out[i] = st

@@ -9,7 +9,8 @@ recordings. Training utterances draw from the pooled recordings of the other spe
 Pipeline::
 
     utterance (8 kHz)  --apps.speech.log_mel-->  (T, n_mels) log-mel, 10 ms frames
-    standardise each band (the training clips' mean/std, or per utterance: ``features``)
+    standardise each band (the training clips' mean/std, per utterance, or per speaker over
+    all of that speaker's unlabelled utterances: ``features``)
     [training: SpecAugment time and frequency masks; speed and gain perturbed clips;
      optional: VTLP-warped mel filters (vtlp), a random low-pass channel (lowpass)]
     Conv1d(5, stride 2) + ReLU, Conv1d(5, stride 2) + ReLU   (40 ms steps, T' = ceil(T/4))
@@ -42,7 +43,7 @@ from ..train import JSONLLogger, LRSchedulerCallback, fit
 from .ctc_decode import greedy_decode, prefix_beam_search
 from .speech_augment import normalise, perturb, spec_augment
 from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
-                     pad_frames, read_wav)
+                     pad_frames, read_wav, speaker_stats)
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
@@ -135,8 +136,13 @@ def _batch(feats, labels=None):
 class UtteranceSet:
     """Batches of connected-digit utterances, built on the fly from one pool of clips.
 
-    Features are standardised by ``stats = (mean, std)`` per band, or per utterance when
-    ``stats`` is None (see :func:`normalise`). With ``fresh=True`` every epoch draws new
+    Features are standardised per band by ``stats = (mean, std)``, or per utterance when
+    ``stats`` is None (see :func:`normalise`), or with ``stats = "speaker"`` by the mean/std
+    over all frames of all utterances of the utterance's speaker in the same set (this
+    epoch's, for a fresh set): per-speaker CMVN by :func:`glassnet.apps.speech.speaker_stats`,
+    from the audio alone (no label). ``speakers`` (the speaker of each clip; None: one
+    voice) makes every utterance the clips of one speaker, drawn uniformly among them.
+    With ``fresh=True`` every epoch draws new
     utterances (seed + epoch) with the training perturbations (``augment``: speed, gain_db,
     lowpass, vtlp, spec_augment); otherwise the same ``size`` utterances every time (the
     validation/test set). Batches hold utterances of similar length (less padding); with
@@ -147,9 +153,17 @@ class UtteranceSet:
 
     def __init__(self, clips, digits, size: int, batch_size: int, seed: int, *,
                  n_mels: int = 40, fresh: bool = False, augment: dict | None = None,
-                 noise: float = 0.0, max_digits: int = 7, stats=None):
+                 noise: float = 0.0, max_digits: int = 7, stats=None, speakers=None):
+        if isinstance(stats, str) and stats != "speaker":
+            raise ValueError(f'UtteranceSet(stats={stats!r}): expected None, (mean, std) or '
+                             f'"speaker"')
+        if speakers is not None and len(speakers) != len(clips):
+            raise ValueError(f"UtteranceSet(speakers=...): expected one speaker per clip "
+                             f"({len(clips)}), got {len(speakers)}")
         self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
         self.stats = stats
+        names = [] if speakers is None else sorted(set(speakers))
+        self._voices = [(sp, [i for i, s in enumerate(speakers) if s == sp]) for sp in names]
         self.seed, self.n_mels, self.fresh, self.noise = seed, n_mels, fresh, noise
         self.augment, self.max_digits, self.epoch = augment or {}, max_digits, 0
         self._fixed = None
@@ -159,19 +173,42 @@ class UtteranceSet:
 
     def utterances(self, epoch: int = 0):
         """``(signals, labels)`` of one epoch's utterances."""
+        return self.draw(epoch)[:2]
+
+    def draw(self, epoch: int = 0):
+        """``(signals, labels, speakers)`` of one epoch's utterances (speaker "" without
+        ``speakers``)."""
         rng = np.random.default_rng([self.seed, epoch])
         aug = self.augment
-        out = [build_utterance(self.clips, self.digits, rng, noise=self.noise,
-                               max_digits=self.max_digits, speed=aug.get("speed", 0.0),
-                               gain_db=aug.get("gain_db", 0.0),
-                               lowpass=aug.get("lowpass", 0.0)) for _ in range(self.size)]
-        return [o[0] for o in out], [o[1] for o in out]
+        signals, labels, voices = [], [], []
+        for _ in range(self.size):
+            clips, digits, voice = self.clips, self.digits, ""
+            if len(self._voices) > 1:                  # one voice per utterance
+                voice, idx = self._voices[int(rng.integers(len(self._voices)))]
+                clips, digits = [self.clips[i] for i in idx], [self.digits[i] for i in idx]
+            sig, lab, _ = build_utterance(clips, digits, rng, noise=self.noise,
+                                          max_digits=self.max_digits,
+                                          speed=aug.get("speed", 0.0),
+                                          gain_db=aug.get("gain_db", 0.0),
+                                          lowpass=aug.get("lowpass", 0.0))
+            signals.append(sig)
+            labels.append(lab)
+            voices.append(voice)
+        return signals, labels, voices
 
-    def features(self, signals, rng=None):
+    def features(self, signals, rng=None, speakers=None):
+        """Standardised (T_i, n_mels) log-mel features of ``signals`` (``speakers``: the
+        speaker of each, for ``stats = "speaker"``; None: one voice); with ``rng`` (training)
+        the VTLP warp and SpecAugment masks of ``augment``."""
         vtlp = self.augment.get("vtlp", 0.0) if rng is not None else 0.0
         alphas = rng.uniform(1 - vtlp, 1 + vtlp, len(signals)) if vtlp else [1.0] * len(signals)
-        feats = [normalise(log_mel(s, self.n_mels, warp=float(a)), self.stats)
-                 for s, a in zip(signals, alphas)]
+        feats = [log_mel(s, self.n_mels, warp=float(a)) for s, a in zip(signals, alphas)]
+        if isinstance(self.stats, str):                # "speaker": every frame of each voice
+            voices = [""] * len(feats) if speakers is None else speakers
+            per = speaker_stats(feats, voices, max_frames=None)
+        else:
+            per = [self.stats] * len(feats)
+        feats = [normalise(f, st) for f, st in zip(feats, per)]
         if rng is not None and self.augment.get("spec_augment"):
             feats = [spec_augment(f, rng) for f in feats]
         return feats
@@ -180,9 +217,9 @@ class UtteranceSet:
         if self.fresh or self._fixed is None:
             epoch = self.epoch if self.fresh else 0
             self.epoch += 1
-            signals, labels = self.utterances(epoch)
+            signals, labels, voices = self.draw(epoch)
             rng = np.random.default_rng([self.seed, epoch, 1]) if self.fresh else None
-            feats = self.features(signals, rng)
+            feats = self.features(signals, rng, voices)
             order = np.argsort([len(f) for f in feats], kind="stable")
             groups = [order[i:i + self.batch_size] for i in range(0, len(order),
                                                                   self.batch_size)]
@@ -283,8 +320,13 @@ class SpeechCTCRecipe(TaskRecipe):
         valid_utterances, test_utterances: fixed utterances of the held-out speakers.
         max_digits: digits per utterance, 1 … max_digits.
         noise: white-noise standard deviation added to every utterance (0: none).
-        features: ``"global"`` (standardise with the training clips' per-band mean/std) or
-            ``"utterance"`` (per-utterance normalisation).
+        features: ``"global"`` (standardise with the training clips' per-band mean/std),
+            ``"utterance"`` (per-utterance normalisation) or ``"speaker"`` (per-speaker:
+            each utterance with the mean/std over all utterances of its speaker, unlabelled:
+            a training speaker's own utterances of the epoch, the validation or test
+            speaker's held-out utterances; every training utterance is then one speaker's).
+            ``transcribe`` on one file has only that recording of the voice and
+            standardises it by itself (as ``"utterance"``) unless given ``stats``.
         speed, gain_db, spec_augment: training perturbations (0 / false: off).
         vtlp: vocal-tract-length perturbation of each training utterance: its mel filters
             read the spectrum warped by a factor uniform in [1 − vtlp, 1 + vtlp]
@@ -307,7 +349,7 @@ class SpeechCTCRecipe(TaskRecipe):
     test_utterances: int = param(500, ge=1)
     max_digits: int = param(7, ge=1)
     noise: float = param(0.001, ge=0, lt=0.1)
-    features: str = param("global", choices=("global", "utterance"))
+    features: str = param("global", choices=("global", "utterance", "speaker"))
     speed: float = param(0.1, ge=0, lt=0.5)
     gain_db: float = param(6.0, ge=0, le=20)
     spec_augment: bool = True
@@ -464,10 +506,14 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     if recipe.features == "global":
         frames = np.concatenate([log_mel(c, recipe.n_mels) for c in clips])
         stats = (frames.mean(0), frames.std(0) + 1e-5)
+    elif recipe.features == "speaker":           # each voice by its own unlabelled audio
+        stats = "speaker"
+    voices = [s for s in train_speakers for _ in by_speaker[s][0]]
     common = {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits,
               "stats": stats}
     train = UtteranceSet(clips, digits, recipe.train_utterances, recipe.batch_size,
-                         recipe.seed, fresh=True, augment=aug, **common)
+                         recipe.seed, fresh=True, augment=aug, **common,
+                         speakers=voices if recipe.features == "speaker" else None)
     sets = {name: UtteranceSet(*by_speaker[sp][:2], size, 64, 10_000 + i, **common)
             for i, (name, sp, size) in enumerate([
                 ("valid", recipe.valid_speaker, recipe.valid_utterances),
@@ -493,8 +539,8 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     save_weights(model, run_dir / "weights.safetensors")
     result = {"train_speakers": train_speakers, "valid_speaker": recipe.valid_speaker,
               "test_speaker": recipe.test_speaker, "train_seconds": round(train_seconds, 1),
-              "feature_mean": None if stats is None else stats[0].tolist(),
-              "feature_std": None if stats is None else stats[1].tolist(),
+              "feature_mean": stats[0].tolist() if isinstance(stats, tuple) else None,
+              "feature_std": stats[1].tolist() if isinstance(stats, tuple) else None,
               "history": history.to_dict()}
     for name, data in sets.items():
         refs, greedy, beam = _decode_set(model, data, recipe.beam_width)
@@ -523,7 +569,7 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
 # -- using a run -----------------------------------------------------------------------------
 def load_speech_ctc_run(run_dir):
     """``(model, recipe, stats)`` of a finished run, the model in eval mode (``stats``: the
-    feature mean/std, None for per-utterance normalisation)."""
+    feature mean/std, None for per-utterance and per-speaker normalisation)."""
     run_dir = Path(run_dir)
     recipe = SpeechCTCRecipe.from_toml(run_dir / "recipe.toml")
     meta = read_run_json(run_dir)                         # a finished run
@@ -552,8 +598,17 @@ def _check_wav(path: Path) -> None:
         raise ValueError(f"{path}: not a WAV file (no RIFF/WAVE header)")
 
 
-def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
+def transcribe(run_dir, path, beam_width: int | None = None, *,
+               speaker_files=None) -> list[int]:
     """The digits spoken in a WAV file (8 kHz mono), decoded by prefix beam search.
+
+    Normalisation follows the run's ``features``: ``"global"`` the training clips' mean/std,
+    ``"utterance"`` the file's own. ``"speaker"`` needs several recordings of the voice:
+    ``speaker_files`` (more WAV files of the same speaker, unlabelled) gives the mean/std
+    over all their frames and the file's (:func:`~glassnet.apps.speech.speaker_stats`);
+    without it the file is its speaker's only recording, so it is standardised by itself,
+    as with ``"utterance"`` (weaker for a short file than the many utterances that training
+    and the scores used).
 
     Example:
         >>> transcribe("runs/speech_ctc", "three_digits.wav")
@@ -569,7 +624,16 @@ def transcribe(run_dir, path, beam_width: int | None = None) -> list[int]:
     signal = read_wav(path)
     if signal.size == 0:
         raise ValueError(f"{path}: the WAV file holds no samples")
-    x = _batch([normalise(log_mel(signal, recipe.n_mels), stats)])
+    feats = log_mel(signal, recipe.n_mels)
+    if speaker_files:
+        if recipe.features != "speaker":
+            raise ValueError(f'transcribe(speaker_files=...): the run was trained with '
+                             f'features = "{recipe.features}", expected "speaker"')
+        for p in speaker_files:
+            _check_wav(Path(p))
+        voice = [feats] + [log_mel(read_wav(p), recipe.n_mels) for p in speaker_files]
+        stats = speaker_stats(voice, [""] * len(voice), max_frames=None)[0]
+    x = _batch([normalise(feats, stats)])
     with no_grad():
         lp = model(Tensor(x)).array[:, 0]
     beam = recipe.beam_width if beam_width is None else beam_width
