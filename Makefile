@@ -13,11 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
-# MPI (mpi4py + the mpich wheel, which brings mpiexec) is best effort: without it the
-# tests/distributed tests skip and say why.
+# MPI (mpi4py + the mpich wheel, which brings mpiexec) and MKL (the products of ops/_blas.py)
+# are best effort: without them the tests that need them skip and say why.
 $(TSTAMP): $(STAMP)
 	$(BIN)/pip install -q -e '.[test,plot]'
 	$(BIN)/pip install -q -e '.[mpi]' || echo "make: MPI extra not installed; tests/distributed will skip"
+	$(BIN)/pip install -q -e '.[mkl]' || echo "make: mkl extra not installed; the MKL product tests will skip"
 	touch $@
 
 demo: $(STAMP)

@@ -16,7 +16,9 @@ is still time over time, so < 1 is faster there too).
 The record (last line of output, and --json) holds the CPU model, the BLAS libraries and
 kernels seen by threadpoolctl (when installed), the thread counts of each framework, and
 ``glassnet_fast``: whether glassnet's optional compiled kernels (numba, ``ops/_fast.py``) were
-on and which ops ran them (``GLASSNET_FAST=0`` in the environment turns them off).
+on and which ops ran them (``GLASSNET_FAST=0`` in the environment turns them off), and
+``glassnet_gemm``: whether its products went to MKL (``ops/_blas.py``, the optional ``mkl``
+package; ``GLASSNET_BLAS=numpy`` keeps NumPy's own BLAS).
 The in-process mode is kept for comparison only: the two thread pools then fight over the
 cores and its ratios swing by 2x from run to run.
 """
@@ -77,8 +79,9 @@ def child(name: str, framework: str, reps: int, warmup: int, inner: int) -> dict
             step()
         times.append((time.perf_counter() - t0) / inner)
     if framework == "glassnet":         # which optional compiled kernels ran (ops/_fast.py)
-        from glassnet.ops import _fast
+        from glassnet.ops import _blas, _fast
         info["glassnet_fast"] = _fast.status()
+        info["glassnet_gemm"] = _blas.status()   # MKL's GEMM (ops/_blas.py) or NumPy's
     hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
     return {"seconds": times, "peak_rss_mb": int(hwm[0]) / 1024 if hwm else None,
             "threads": threads, "blas": _blas_info(), **info}
@@ -135,8 +138,9 @@ def measure_separate(name: str, args) -> dict:
         row[f"{fw}_blas"] = runs[fw][0]["blas"]
         if "torch_backends" in runs[fw][0]:
             row["torch_backends"] = runs[fw][0]["torch_backends"]
-        if "glassnet_fast" in runs[fw][0]:
-            row["glassnet_fast"] = runs[fw][0]["glassnet_fast"]
+        for key in ("glassnet_fast", "glassnet_gemm"):
+            if key in runs[fw][0]:
+                row[key] = runs[fw][0][key]
     return row
 
 

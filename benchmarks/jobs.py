@@ -118,8 +118,9 @@ def child(job: str, framework: str, steps: int | None, threads: int) -> dict:
         torch.set_num_threads(threads)
     rec = (mnist_job if job == "mnist" else charlstm_job)(framework, steps)
     if framework == "glassnet":
-        from glassnet.ops import _fast
+        from glassnet.ops import _blas, _fast
         rec["glassnet_fast"] = _fast.status()
+        rec["glassnet_gemm"] = _blas.status()
     hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
     rec["peak_rss_mb"] = int(hwm[0]) / 1024 if hwm else None
     return rec
@@ -159,6 +160,7 @@ def measure(job, args) -> dict:
         row[f"{fw}_last_loss"] = [r["last_loss"] for r in runs[fw]]
         row[f"{fw}_peak_rss_mb"] = max(r["peak_rss_mb"] or 0 for r in runs[fw])
     row["glassnet_fast"] = runs["glassnet"][0].get("glassnet_fast")
+    row["glassnet_gemm"] = runs["glassnet"][0].get("glassnet_gemm")
     return row
 
 

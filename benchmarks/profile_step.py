@@ -108,6 +108,11 @@ class Profiler:
         prof = self
         for name in GEMM:
             self._set(np, name, self._timed(getattr(np, name), "gemm", name))
+        from glassnet.ops import _blas          # the ops' products (MKL when installed)
+        timed = self._timed(_blas.matmul, "gemm", "matmul")
+        for mod in [m for k, m in sys.modules.items() if k.startswith("glassnet.")]:
+            if getattr(mod, "gemm", None) is _blas.matmul:
+                self._set(mod, "gemm", timed)
         for name in COPY:
             self._set(np, name, self._timed(getattr(np, name), "copy", name))
         for name in dir(np):
@@ -257,9 +262,10 @@ def profile(name: str, steps: int = 20, warmup: int = 3) -> dict:
                                                   "other_ms")}
     python = sum(r["ms"] for r in rows if r["op"].startswith("(")) - sum(
         r["gemm_ms"] + r["copy_ms"] + r["ufunc_ms"] for r in rows if r["op"].startswith("("))
-    from glassnet.ops import _fast
+    from glassnet.ops import _blas, _fast
     return {"workload": name, "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "glassnet_fast": _fast.status(), "peak_rss_mb": peak_rss_mb(), "steps": steps,
+            "glassnet_fast": _fast.status(), "glassnet_gemm": _blas.status(),
+            "peak_rss_mb": peak_rss_mb(), "steps": steps,
             "plain_ms_min": min(plain) * 1e3,
             "plain_ms_median": statistics.median(plain) * 1e3,
             "instrumented_ms": total * ms, "totals": sums,
@@ -288,12 +294,22 @@ def path_line(fast: dict) -> str:
             f"'other')")
 
 
+def gemm_line(gemm: dict | None) -> str:
+    """Which BLAS ran the ops' products: MKL (ops/_blas.py) or NumPy's own."""
+    if gemm and gemm["ran"]:
+        return f"products >= 2^21 multiply-adds on MKL {gemm['mkl']}"
+    why = ("mkl not installed" if not gemm or gemm["mkl"] is None else
+           "GLASSNET_BLAS=numpy" if not gemm["enabled"] else "no product large enough")
+    return f"products on NumPy's BLAS ({why})"
+
+
 def print_table(rec: dict) -> None:
     rss = rec.get("peak_rss_mb")
     print(f"{rec['workload']}: plain step {rec['plain_ms_median']:.2f} ms (min "
           f"{rec['plain_ms_min']:.2f}), instrumented {rec['instrumented_ms']:.2f} ms; "
           f"OPENBLAS_NUM_THREADS={rec['threads']}; peak RSS "
-          f"{'?' if rss is None else f'{rss:.0f}'} MB; {path_line(rec['glassnet_fast'])}")
+          f"{'?' if rss is None else f'{rss:.0f}'} MB; {path_line(rec['glassnet_fast'])}; "
+          f"{gemm_line(rec.get('glassnet_gemm'))}")
     print(f"{'op':<28}{'phase':>6}{'calls':>7}{'ms':>8}{'GEMM':>8}{'copies':>8}"
           f"{'ufuncs':>8}{'other':>8}")
     for r in rec["rows"]:

@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..backend import xp_of
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
+from ._blas import matmul as gemm
 from ._memory import keep_freed_memory
 from ._util import same_device
 from .shape import cat, squeeze, unsqueeze
@@ -284,12 +285,12 @@ def _conv2d(x, weight, bias, s, pads, d, G):
         patches = im2col if C >= 8 else im2col_planes
         A = patches(xpad, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
         Wm = weight.array.transpose(2, 3, 1, 0).reshape(K, O)     # (k_h·k_w·C_in, C_out)
-        out = xp.matmul(A, xp.concatenate([Wm, bias.array[None].astype(Wm.dtype)]) if fused else Wm)
+        out = gemm(A, xp.concatenate([Wm, bias.array[None].astype(Wm.dtype)]) if fused else Wm)
     else:                                                        # one batched GEMM
         cols = windows(xpad, (kh, kw), s, d, (Ho, Wo))
         A = cols.reshape(L, kh * kw, G, Cg).transpose(2, 0, 1, 3).reshape(G, L, K)
         Wm = weight.array.reshape(G, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, K, Og)
-        out = xp.matmul(A, Wm).transpose(1, 0, 2).reshape(L, O)
+        out = gemm(A, Wm).transpose(1, 0, 2).reshape(L, O)
     if bias is not None and not fused:
         out += bias.array
     y = nchw_view(out.reshape(N, Ho, Wo, O))
@@ -309,12 +310,12 @@ def _conv2d(x, weight, bias, s, pads, d, G):
         if G > 1:
             g2 = g2.reshape(L, G, Og).transpose(1, 0, 2)         # (G, L, O_g)
         if weight.requires_grad and G > 1:
-            gw = xp.matmul(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
+            gw = gemm(A.transpose(0, 2, 1), g2).reshape(G, kh, kw, Cg, Og)
             gw = xp.ascontiguousarray(gw.transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw))
         if x.requires_grad and G == 1:
             gx = nchw_view(conv_input_grad(g2, weight.array, (H, W), (Ho, Wo), s, pads, d))
         elif x.requires_grad:
-            dA = xp.matmul(g2, Wm.transpose(0, 2, 1))            # (G, L, K)
+            dA = gemm(g2, Wm.transpose(0, 2, 1))            # (G, L, K)
             dA = dA.reshape(G, L, kh * kw, Cg).transpose(1, 2, 0, 3)   # (L, kk, G, C_g)
             dxp = col2im(dA.reshape(N, Ho, Wo, kh, kw, C), xpad.shape[1:3], s, d)
             (pt, _), (pl, _) = pads
@@ -331,8 +332,8 @@ def _weight_grad(A: np.ndarray, g2: np.ndarray) -> np.ndarray:
     Aᵀ·g 10% faster), so the product is taken in that orientation.
     """
     if g2.shape[1] < A.shape[1]:
-        return xp_of(A).matmul(g2.T, A).T
-    return xp_of(A).matmul(A.T, g2)
+        return gemm(g2.T, A).T
+    return gemm(A.T, g2)
 
 
 def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, s: tuple,
@@ -358,7 +359,7 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
                 if (Ho, Wo, sh, sw, i * dh, j * dw) == (H, W, 1, 1, pt, pl)]
     if identity:
         i0, j0 = identity[0]
-        gx = xp.matmul(g2, taps[i0, j0]).reshape(N, H, W, C)
+        gx = gemm(g2, taps[i0, j0]).reshape(N, H, W, C)
     else:
         i0 = j0 = None
         gx = xp.zeros((N, H, W, C), dtype=dtype)
@@ -370,7 +371,7 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
             cols = _tap_range(j * dw - pl, sw, Wo, W)
             if rows is None or cols is None or (i, j) == (i0, j0):
                 continue
-            xp.matmul(g2, taps[i, j], out=tmp)
+            gemm(g2, taps[i, j], out=tmp)
             gx[:, rows[1], cols[1]] += t4[:, rows[0], cols[0]]
     return gx
 
@@ -441,7 +442,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     K = kh * kw * O
     xn = nhwc_view(x.array).reshape(N * H * W, Ci)
     Wm = weight.array.transpose(0, 2, 3, 1).reshape(Ci, K)      # (C_in, k_h·k_w·C_out)
-    cols = xp.matmul(xn, Wm).reshape(N, H, W, kh, kw, O)
+    cols = gemm(xn, Wm).reshape(N, H, W, kh, kw, O)
     yfull = col2im(cols, full, s, d)
     y = yfull[:, p[0]:p[0] + Ho, p[1]:p[1] + Wo]
     if bias is not None:
@@ -457,9 +458,9 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
             gp = pad_nhwc(gn, ((p[0], full[0] - p[0] - Ho), (p[1], full[1] - p[1] - Wo)))
             A = windows(gp, (kh, kw), s, d, (H, W)).reshape(N * H * W, K)
             if x.requires_grad:
-                gx = nchw_view(xp.matmul(A, Wm.T).reshape(N, H, W, Ci))
+                gx = nchw_view(gemm(A, Wm.T).reshape(N, H, W, Ci))
             if weight.requires_grad:
-                gw = xp.matmul(xn.T, A).reshape(Ci, kh, kw, O).transpose(0, 3, 1, 2)
+                gw = gemm(xn.T, A).reshape(Ci, kh, kw, O).transpose(0, 3, 1, 2)
                 gw = xp.ascontiguousarray(gw)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")

@@ -4,6 +4,7 @@ import numpy as np
 from ..backend import xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, make
+from ._blas import matmul as gemm
 from ._util import same_device, unbroadcast
 
 __all__ = ["matmul", "linear"]
@@ -25,7 +26,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         same_device("matmul", a, b)
     xp = xp_of(a.array)
     try:
-        out = xp.matmul(a.array, b.array)
+        out = gemm(a.array, b.array)
     except ValueError:
         raise ShapeError(f"matmul(): shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"(batch dims {a.shape[:-2]} and {b.shape[:-2]} do not broadcast)") \
@@ -39,10 +40,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                       + (A.shape[-2], B.shape[-1]))
         ga = gb = None
         if a.requires_grad:
-            ga = xp.matmul(G, xp.swapaxes(B, -1, -2))
+            ga = gemm(G, xp.swapaxes(B, -1, -2))
             ga = unbroadcast(ga, A.shape).reshape(a.shape)
         if b.requires_grad:
-            gb = xp.matmul(xp.swapaxes(A, -1, -2), G)
+            gb = gemm(xp.swapaxes(A, -1, -2), G)
             gb = unbroadcast(gb, B.shape).reshape(b.shape)
         return ga, gb
     return make(out, (a, b), backward, "MmBackward")
@@ -61,8 +62,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                                               type(bias.array) is not type(xd)):
         same_device("linear", x, weight, bias)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-    xp = xp_of(x2)
-    y = xp.matmul(x2, weight.array.T)
+    y = gemm(x2, weight.array.T)
     if bias is not None:
         y += bias.array
     if xd.ndim != 2:
@@ -72,9 +72,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         gx = gw = gb = None
         if x.requires_grad:
-            gx = xp.matmul(g2, weight.array).reshape(xd.shape)
+            gx = gemm(g2, weight.array).reshape(xd.shape)
         if weight.requires_grad:
-            gw = xp.matmul(g2.T, x2)
+            gw = gemm(g2.T, x2)
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=0)
         return gx, gw, gb

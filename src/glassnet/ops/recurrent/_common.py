@@ -14,6 +14,7 @@ import numpy as np
 
 from ...backend import device_of, to_device, to_host, xp_of
 from ...tensor import Tensor, is_grad_enabled
+from .._blas import matmul as gemm
 from .._util import same_device
 
 MODES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}   # gate blocks per mode
@@ -92,7 +93,7 @@ class LayerRun:
         if self.zero_h0 and t == self.first:
             out.fill(0)
         else:
-            self.xp.matmul(h_prev, self.WT, out=out)
+            gemm(h_prev, self.WT, out=out)
             if self.row_scale is not None:
                 out *= self.row_scale
 
@@ -195,7 +196,7 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
         # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
         # (N, 4H) array. The step's GEMM stays one (N, H)·(H, 4H) product (one threaded BLAS
         # call, not four: fewer thread syncs), and adding XW moves it to the gate-major A.
-        XW = xp.matmul(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
+        XW = gemm(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)
         if row_scale is not None:
@@ -204,7 +205,7 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
             XW = xp.take(XW, ids.reshape(-1), axis=1)
         run.XW = XW.reshape(4, L, N, H)
     else:
-        XW = xp.matmul(rows, Wih.T)
+        XW = gemm(rows, Wih.T)
         if bias is not None:
             XW += bias
         if row_scale is not None:

@@ -8,6 +8,7 @@ dx = dA·W_ih.
 import numpy as np
 
 from ...backend import device_of, to_device, xp_of
+from .._blas import matmul as gemm
 
 
 def finish(run, dAh2, blocks, dh, dc):
@@ -30,7 +31,7 @@ def finish(run, dAh2, blocks, dh, dc):
     if w_hh.requires_grad:                  # rows with h_{t-1} = h0 = 0 add nothing: skipped
         rows = slice(None) if not run.zero_h0 else slice(N, None) if not run.reverse else \
             slice(0, (L - 1) * N)
-        gwhh = run.xp.matmul(dAh2[rows].T, Hp2[rows])
+        gwhh = gemm(dAh2[rows].T, Hp2[rows])
     if b_hh_g:                              # the same sum as gbih unless GRU
         gbhh = dAh2.sum(0) if gru else (gb.copy() if b_ih_g else gb)
     gh0 = dh if run.h0.requires_grad else None
@@ -65,10 +66,10 @@ def input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
     for d in blocks:
         C = d.shape[1]
         if want_x:
-            part = xp.matmul(d, Wih[r0:r0 + C])
+            part = gemm(d, Wih[r0:r0 + C])
             gx = part if gx is None else gx + part
         if want_w:
-            gws.append(xp.matmul(d.T, rows))
+            gws.append(gemm(d.T, rows))
         if want_b:
             gbs.append(d.sum(0))
         r0 += C

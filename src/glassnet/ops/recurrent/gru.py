@@ -10,6 +10,7 @@ every factor that depends on forward values alone (Nn, Rr, Zz below), so the loo
 multiplies them by the incoming dh; the hidden side's gate gradient [dr, dz, dn_pre ⊙ r] and
 the input side's n block dn_pre are kept apart, since only the hidden side sees r.
 """
+from .._blas import matmul as gemm
 from ._grads import finish
 
 
@@ -73,7 +74,7 @@ def backward(run, G):
         xp.multiply(dh, Zz[t], out=Dh[:, H:2 * H])
         xp.multiply(Dn, r[t], out=Dh[:, 2 * H:])
         if to_h:
-            xp.matmul(Dh, Whh, out=dh_new)
+            gemm(Dh, Whh, out=dh_new)
             xp.multiply(dh, z[t], out=t1)
             dh_new += t1
             if dh_pass is not None:

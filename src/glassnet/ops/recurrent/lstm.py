@@ -11,6 +11,7 @@ so backward through time only multiplies them by the incoming dh, dc::
     dc += dh ⊙ P_t;   d(i, f, g) = dc ⊙ M_t[:3];   d(o) = dh ⊙ M_t[3];   dc_{t-1} = dc ⊙ f
     dh_{t-1} = dA_t·W_hh      (dA_t row-major (N, 4H): one GEMM)
 """
+from .._blas import matmul as gemm
 from ._grads import finish
 
 
@@ -85,7 +86,7 @@ def backward(run, G):
         xp.multiply(dh, Mt[3], out=D[:, 3])
         dc *= A[t, 1]                                   # dc_{t-1} = dc·f
         if to_h:
-            xp.matmul(dA[t], Whh, out=dh_new)
+            gemm(dA[t], Whh, out=dh_new)
             if dh_pass is not None:
                 dh_new += dh_pass
         if dc_pass is not None:

@@ -3,6 +3,7 @@
 Forward writes h_t straight into the state buffer S; backward through time keeps one
 (N, H) gradient dh and per step does dA_t = dh ⊙ act'(h_t) and dh_{t-1} = dA_t·W_hh.
 """
+from .._blas import matmul as gemm
 from ._grads import finish
 
 
@@ -42,7 +43,7 @@ def backward(run, G):
         D = dA[t]
         xp.multiply(dh, Dv[t], out=D)
         if to_h:
-            xp.matmul(D, Whh, out=dh_new)
+            gemm(D, Whh, out=dh_new)
             if dh_pass is not None:
                 dh_new += dh_pass
         dh, dh_new = dh_new, dh

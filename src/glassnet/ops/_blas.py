@@ -1,0 +1,139 @@
+"""Matrix products through Intel oneMKL's GEMM when it is installed (``pip install
+'glassnet[mkl]'``), NumPy's own BLAS (OpenBLAS in the PyPI wheels) otherwise.
+
+Why: the training workloads spend most of their time in float32 products of a few shapes
+(the LSTM's per-step 32×256 @ 256×1024, the mlp's 128×784 @ 784×512, ...), and on the
+Intel machines we measured, OpenBLAS runs them 30–40% slower than MKL, the BLAS inside
+PyTorch's CPU wheels (docs/performance.md has the table and the command). MKL ships on PyPI
+as the ``mkl`` package; we call its ``cblas_sgemm``/``cblas_dgemm`` through ctypes on the
+NumPy arrays' memory, so arrays, dtypes and results stay NumPy's.
+
+:func:`matmul` is a drop-in for ``np.matmul(a, b, out=out)`` on host arrays. MKL runs only
+for 2-D float32 or float64 operands whose layouts BLAS reads without a copy (row-major, or
+the transpose of one, with any leading stride), and only for products of at least
+``MIN_FLOPS`` multiply-adds: below that the call's own cost (about 2 µs through ctypes) beats
+what MKL saves. Everything else, and every non-NumPy array (CuPy), goes to the array
+module's ``matmul``.
+
+``GLASSNET_BLAS=numpy`` (read at the first product) or ``use(False)`` turns MKL off;
+``status()`` says which library ran (the benchmark records it). MKL's thread count follows
+``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` and threadpoolctl, like NumPy's BLAS.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from importlib import metadata
+
+import numpy as np
+
+__all__ = ["matmul", "use", "status", "MIN_FLOPS"]
+
+MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1-2 threads)
+
+_UNSET = object()
+_gemm = _UNSET                 # {dtype: cblas function} or None
+_ROW, _NOTRANS, _TRANS = 101, 111, 112
+_ran = False
+
+
+def _library_path() -> str | None:
+    """The file of ``libmkl_rt`` installed by the ``mkl`` wheel, or None."""
+    try:
+        files = metadata.files("mkl") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if f.name.startswith("libmkl_rt.so"):
+            return str(f.locate())
+    return None
+
+
+def _load():
+    global _gemm
+    _gemm = None
+    if os.environ.get("GLASSNET_BLAS", "mkl").lower() in ("numpy", "openblas", "0"):
+        return
+    path = _library_path()
+    if path is None:
+        return
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return
+    P, I = ctypes.c_void_p, ctypes.c_int
+    found = {}
+    for dtype, name, real in ((np.dtype(np.float32), "cblas_sgemm", ctypes.c_float),
+                              (np.dtype(np.float64), "cblas_dgemm", ctypes.c_double)):
+        f = getattr(lib, name)
+        f.argtypes = [I, I, I, I, I, I, real, P, I, P, I, real, P, I]
+        f.restype = None
+        found[dtype] = f
+    _gemm = found
+
+
+def use(enabled: bool) -> None:
+    """Turn the MKL products on (if the ``mkl`` package is installed) or off for this process."""
+    global _gemm
+    if not enabled:
+        _gemm = None
+        return
+    saved = os.environ.pop("GLASSNET_BLAS", None)
+    try:
+        _load()
+    finally:
+        if saved is not None:
+            os.environ["GLASSNET_BLAS"] = saved
+
+
+def status() -> dict:
+    """{"mkl": version or None, "enabled": bool, "ran": whether a product went to MKL}."""
+    try:
+        found = metadata.version("mkl")
+    except metadata.PackageNotFoundError:
+        found = None
+    if _gemm is _UNSET:
+        _load()
+    return {"mkl": found, "enabled": bool(_gemm), "ran": _ran}
+
+
+def _operand(x, rows: int, cols: int, item: int):
+    """(transpose flag, leading dimension) for reading ``x`` (rows × cols) in place, or None."""
+    s0, s1 = x.strides
+    if s1 == item and (s0 >= cols * item or rows == 1) and s0 % item == 0:
+        return _NOTRANS, max(s0 // item, cols, 1)
+    if s0 == item and (s1 >= rows * item or cols == 1) and s1 % item == 0:
+        return _TRANS, max(s1 // item, rows, 1)
+    return None
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` (into ``out`` when given), like ``np.matmul``; see the module docstring."""
+    if _gemm is _UNSET:
+        _load()
+    if (_gemm and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2
+            and b.ndim == 2 and a.dtype is b.dtype):
+        f = _gemm.get(a.dtype)
+        M, K = a.shape
+        K2, N = b.shape
+        if f is not None and K == K2 and M * N * K >= MIN_FLOPS:
+            item = a.itemsize
+            pa, pb = _operand(a, M, K, item), _operand(b, K, N, item)
+            if out is None:
+                c = np.empty((M, N), a.dtype)
+            elif (type(out) is np.ndarray and out.dtype is a.dtype and out.shape == (M, N)
+                    and out.flags.c_contiguous and not np.may_share_memory(out, a)
+                    and not np.may_share_memory(out, b)):
+                c = out
+            else:
+                pa = None                          # an unusual out=: NumPy handles it
+            if pa is not None and pb is not None:
+                global _ran
+                _ran = True
+                f(_ROW, pa[0], pb[0], M, N, K, 1.0, a.ctypes.data, pa[1], b.ctypes.data,
+                  pb[1], 0.0, c.ctypes.data, N)
+                return c
+    if type(a) is np.ndarray:
+        return np.matmul(a, b, out=out)
+    from ..backend import xp_of
+    return xp_of(a).matmul(a, b, out=out)

@@ -1,0 +1,138 @@
+"""ops/_blas.py: products through MKL's GEMM (when the optional ``mkl`` package is installed)
+equal NumPy's in float64 truth, for every layout BLAS reads in place, and fall back to
+``np.matmul`` for everything else; layers using them still match PyTorch at sizes that
+take the MKL path."""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+from glassnet.ops import _blas
+
+needs_mkl = pytest.mark.skipif(not _blas.status()["enabled"],
+                               reason="the optional mkl package is not installed "
+                                      "(pip install 'glassnet[mkl]') or GLASSNET_BLAS=numpy")
+
+
+@pytest.fixture
+def always_mkl(monkeypatch):
+    """Every product on MKL, whatever its size (and back to the default afterwards)."""
+    monkeypatch.setattr(_blas, "MIN_FLOPS", 1)
+    _blas.use(True)
+    yield
+    _blas.use(True)
+
+
+def _operand(rng, shape, layout, dtype):
+    """A (rows, cols) operand in the given memory layout: "C", "T" (transpose of a C array),
+    "lda" (rows of a wider array), "strided" (every other column: no BLAS layout)."""
+    r, c = shape
+    if layout == "C":
+        return rng.standard_normal(shape).astype(dtype)
+    if layout == "T":
+        return rng.standard_normal((c, r)).astype(dtype).T
+    if layout == "lda":
+        return rng.standard_normal((r, c + 5)).astype(dtype)[:, 2:2 + c]
+    return rng.standard_normal((r, 2 * c)).astype(dtype)[:, ::2]
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("la", ["C", "T", "lda", "strided"])
+@pytest.mark.parametrize("lb", ["C", "T", "lda"])
+@pytest.mark.parametrize("shape", [(17, 33, 9), (1, 40, 7), (6, 1, 5), (8, 16, 1)])
+def test_every_layout_gives_the_float64_product(always_mkl, dtype, la, lb, shape):
+    M, K, N = shape
+    rng = np.random.default_rng(M * 100 + K)
+    a, b = _operand(rng, (M, K), la, dtype), _operand(rng, (K, N), lb, dtype)
+    got = _blas.matmul(a, b)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    assert got.dtype == dtype and got.shape == (M, N)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@needs_mkl
+def test_out_is_written_and_returned(always_mkl):
+    rng = np.random.default_rng(0)
+    a, b = _operand(rng, (5, 7), "C", np.float32), _operand(rng, (7, 3), "T", np.float32)
+    out = np.full((5, 3), np.nan, np.float32)
+    assert _blas.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-6, atol=1e-6)
+    assert _blas.status()["ran"]
+
+
+@needs_mkl
+def test_an_out_that_overlaps_an_operand_is_left_to_numpy(always_mkl):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((6, 6)).astype(np.float32)
+    b = rng.standard_normal((6, 6)).astype(np.float32)
+    want = a @ b
+    _blas.matmul(a, b, out=a)                  # NumPy copies the overlapping operand first
+    np.testing.assert_allclose(a, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["ints", "mixed", "batched", "vector", "small"])
+def test_what_blas_cannot_take_gives_numpys_result(case):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    b = rng.standard_normal((5, 3)).astype(np.float32)
+    if case == "ints":
+        a, b = np.arange(20).reshape(4, 5), np.arange(15).reshape(5, 3)
+    elif case == "mixed":
+        b = b.astype(np.float64)
+    elif case == "batched":
+        a, b = np.stack([a, a + 1]), np.stack([b, b - 1])
+    elif case == "vector":
+        b = b[:, 0]
+    want = np.matmul(a, b)
+    got = _blas.matmul(a, b)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_turned_off_every_product_is_numpys(monkeypatch):
+    monkeypatch.setattr(_blas, "MIN_FLOPS", 1)
+    _blas.use(False)
+    try:
+        rng = np.random.default_rng(3)
+        a, b = rng.standard_normal((9, 8)).astype(np.float32), \
+            rng.standard_normal((8, 7)).astype(np.float32)
+        np.testing.assert_array_equal(_blas.matmul(a, b), np.matmul(a, b))
+        assert _blas.status()["enabled"] is False
+    finally:
+        _blas.use(True)
+
+
+def test_the_environment_variable_turns_mkl_off(monkeypatch):
+    monkeypatch.setenv("GLASSNET_BLAS", "numpy")
+    monkeypatch.setattr(_blas, "_gemm", _blas._UNSET)
+    try:
+        assert _blas.status()["enabled"] is False
+    finally:
+        monkeypatch.delenv("GLASSNET_BLAS")
+        _blas.use(True)
+
+
+@needs_mkl
+def test_lstm_and_linear_on_mkl_match_torch():
+    """The lstm workload's shapes (products well above MIN_FLOPS): values and gradients."""
+    torch.manual_seed(0)
+    N, T, I, H = 32, 12, 64, 256
+    t_lstm, t_lin = torch.nn.LSTM(I, H, batch_first=True), torch.nn.Linear(H, 65)
+    g_lstm, g_lin = gn.nn.LSTM(I, H, batch_first=True), gn.nn.Linear(H, 65)
+    for g_mod, t_mod in ((g_lstm, t_lstm), (g_lin, t_lin)):
+        g_mod.load_state_dict({k: gn.tensor(v.detach().numpy())
+                               for k, v in t_mod.state_dict().items()})
+    x = np.random.default_rng(4).standard_normal((N, T, I)).astype(np.float32)
+    tx, gx = torch.tensor(x, requires_grad=True), gn.tensor(x, requires_grad=True)
+    t_out = t_lin(t_lstm(tx)[0]).square().mean()
+    g_out = g_lin(g_lstm(gx)[0]).square().mean()
+    t_out.backward()
+    g_out.backward()
+    assert _blas.status()["ran"]
+    np.testing.assert_allclose(g_out.item(), t_out.item(), rtol=1e-5)
+    np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-7)
+    for (name, p), tp in zip(g_lstm.named_parameters(), t_lstm.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6,
+                                   err_msg=name)
