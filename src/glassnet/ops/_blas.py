@@ -109,31 +109,40 @@ def _operand(x, rows: int, cols: int, item: int):
 
 def matmul(a, b, out=None):
     """``a @ b`` (into ``out`` when given), like ``np.matmul``; see the module docstring."""
-    if _gemm is _UNSET:
-        _load()
-    if (_gemm and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2
-            and b.ndim == 2 and a.dtype is b.dtype):
-        f = _gemm.get(a.dtype)
-        M, K = a.shape
-        K2, N = b.shape
-        if f is not None and K == K2 and M * N * K >= MIN_FLOPS:
-            item = a.itemsize
-            pa, pb = _operand(a, M, K, item), _operand(b, K, N, item)
-            if out is None:
-                c = np.empty((M, N), a.dtype)
-            elif (type(out) is np.ndarray and out.dtype is a.dtype and out.shape == (M, N)
-                    and out.flags.c_contiguous and not np.may_share_memory(out, a)
-                    and not np.may_share_memory(out, b)):
-                c = out
-            else:
-                pa = None                          # an unusual out=: NumPy handles it
-            if pa is not None and pb is not None:
-                global _ran
-                _ran = True
-                f(_ROW, pa[0], pb[0], M, N, K, 1.0, a.ctypes.data, pa[1], b.ctypes.data,
-                  pb[1], 0.0, c.ctypes.data, N)
-                return c
     if type(a) is np.ndarray:
-        return np.matmul(a, b, out=out)
+        if (a.ndim == 2 and type(b) is np.ndarray and b.ndim == 2
+                and a.size * b.shape[1] >= MIN_FLOPS):   # MKL is loaded at the first such
+            c = _mkl(a, b, out)
+            if c is not None:
+                return c
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     from ..backend import xp_of
     return xp_of(a).matmul(a, b, out=out)
+
+
+def _mkl(a, b, out):
+    """The product on MKL, or None where it cannot take it (NumPy then does)."""
+    if _gemm is _UNSET:
+        _load()
+    f = _gemm and a.dtype is b.dtype and _gemm.get(a.dtype)
+    M, K = a.shape
+    K2, N = b.shape
+    if not f or K != K2:
+        return None
+    item = a.itemsize
+    pa, pb = _operand(a, M, K, item), _operand(b, K, N, item)
+    if pa is None or pb is None:
+        return None
+    if out is None:
+        c = np.empty((M, N), a.dtype)
+    elif (type(out) is np.ndarray and out.dtype is a.dtype and out.shape == (M, N)
+            and out.flags.c_contiguous and not np.may_share_memory(out, a)
+            and not np.may_share_memory(out, b)):
+        c = out
+    else:
+        return None                                # an unusual out=: NumPy handles it
+    global _ran
+    _ran = True
+    f(_ROW, pa[0], pb[0], M, N, K, 1.0, a.ctypes.data, pa[1], b.ctypes.data, pb[1], 0.0,
+      c.ctypes.data, N)
+    return c
