@@ -11,7 +11,9 @@
    layouts: the operands are built with the recorded strides) — NumPy's ``np.matmul`` and
    ``torch.matmul`` on ``torch.from_numpy`` views — each alone with ``--threads`` threads,
    the minimum over ``--reps`` repetitions.
-3. The limit is Σ count × min(NumPy, PyTorch) over the products: what the step would cost
+   A third process times them as glassnet's ops call them (``ops/_blas.matmul``: MKL's GEMM
+   when the optional ``mkl`` package is installed, NumPy's otherwise).
+3. The limit is Σ count × min(NumPy, PyTorch, glassnet) over the products: what the step would cost
    if it were nothing but its matrix products, each at the best rate available here. It
    ignores all element-wise work, so no real step can reach it.
 """
@@ -62,6 +64,9 @@ def time_products(lib: str, products: list, reps: int) -> list:
         a, b = operand(np, sa, la, rng), operand(np, sb, lb, rng)
         if lib == "torch":
             fn, args = torch.matmul, (torch.from_numpy(a), torch.from_numpy(b))
+        elif lib == "glassnet":                  # what the ops call: MKL when installed
+            from glassnet.ops._blas import matmul
+            fn, args = matmul, (a, b)
         else:
             fn, args = np.matmul, (a, b)
         for _ in range(3):
@@ -116,19 +121,22 @@ def limit(name: str, args) -> dict:
     distinct = [[list(k[0]), k[1], list(k[2]), k[3]] for k in count]
     t_np = _spawn("numpy", distinct, args)
     t_pt = _spawn("torch", distinct, args)
+    t_gn = _spawn("glassnet", distinct, args)
     rows = []
-    for (sa, la, sb, lb), a, b in zip(distinct, t_np, t_pt):
+    for (sa, la, sb, lb), a, b, c in zip(distinct, t_np, t_pt, t_gn):
         n = count[(tuple(sa), la, tuple(sb), lb)]
         f = flops(sa, sb)
+        best = min(a, b, c)
         rows.append({"where": where[(tuple(sa), la, tuple(sb), lb)], "a": sa, "layout_a": la,
                      "b": sb, "layout_b": lb, "calls": n, "numpy_us": a * 1e6,
-                     "torch_us": b * 1e6, "best_gflops": f / min(a, b) / 1e9,
-                     "best_ms_per_step": n * min(a, b) * 1e3})
+                     "torch_us": b * 1e6, "glassnet_us": c * 1e6,
+                     "best_gflops": f / best / 1e9, "best_ms_per_step": n * best * 1e3})
     rows.sort(key=lambda r: -r["best_ms_per_step"])
     return {"workload": name, "threads": args.threads, "gemm_calls": len(calls),
             "limit_ms": sum(r["best_ms_per_step"] for r in rows),
             "numpy_only_ms": sum(r["calls"] * r["numpy_us"] for r in rows) / 1e3,
             "torch_only_ms": sum(r["calls"] * r["torch_us"] for r in rows) / 1e3,
+            "glassnet_only_ms": sum(r["calls"] * r["glassnet_us"] for r in rows) / 1e3,
             "gflop_per_step": sum(r["calls"] * flops(r["a"], r["b"]) for r in rows) / 1e9,
             "products": rows}
 
@@ -137,14 +145,15 @@ def print_table(rec: dict) -> None:
     print(f"{rec['workload']}: {rec['gemm_calls']} GEMM calls per step, "
           f"{rec['gflop_per_step']:.3f} GFLOP, {rec['threads']} thread(s)")
     print(f"{'where':<26}{'A':>16}{'B':>16}{'calls':>6}{'NumPy µs':>10}{'torch µs':>10}"
-          f"{'GFLOP/s':>9}{'ms/step':>9}")
+          f"{'gn µs':>10}{'GFLOP/s':>9}{'ms/step':>9}")
     for r in rec["products"]:
         a = "x".join(map(str, r["a"])) + r["layout_a"]
         b = "x".join(map(str, r["b"])) + r["layout_b"]
         print(f"{r['where'][:25]:<26}{a:>16}{b:>16}{r['calls']:>6}{r['numpy_us']:>10.1f}"
-              f"{r['torch_us']:>10.1f}{r['best_gflops']:>9.1f}{r['best_ms_per_step']:>9.2f}")
+              f"{r['torch_us']:>10.1f}{r['glassnet_us']:>10.1f}{r['best_gflops']:>9.1f}{r['best_ms_per_step']:>9.2f}")
     print(f"GEMM-bound limit: {rec['limit_ms']:.2f} ms/step (NumPy alone "
-          f"{rec['numpy_only_ms']:.2f}, PyTorch alone {rec['torch_only_ms']:.2f})")
+          f"{rec['numpy_only_ms']:.2f}, PyTorch alone {rec['torch_only_ms']:.2f}, glassnet's "
+          f"products (ops/_blas.py: MKL when installed) {rec['glassnet_only_ms']:.2f})")
 
 
 def main(argv=None):
