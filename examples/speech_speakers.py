@@ -11,6 +11,9 @@ Protocol, for each of the 6 FSDD speakers T in turn (the outer test speaker):
 An inner run depends only on the pair {T, V} (it trains on the other 4), so each pair and
 setting is trained once (15 pairs x settings) and its accuracy on V serves the outer fold of
 T, its accuracy on T the outer fold of V; then 6 final runs. Runs are deterministic.
+Settings with ``adapt_rounds`` (self-training on a held-out voice's unlabelled recordings)
+adapt a pair's run to T and to V separately, each from the trained model: V's accuracy
+never depends on T's recordings.
 
     OPENBLAS_NUM_THREADS=1 python examples/speech_speakers.py --out runs/speech_loso
 
@@ -44,6 +47,12 @@ CONFIGS = {
     "spk+trim x3": {**SPK16, "seeds": 3},
     "spk+trim+mfcc-d x3": {**SPK16, "n_mfcc": 13, "deltas": True, "seeds": 3},
     "spk+trim+vtlp-24ep x3": {**SPK16, "vtlp": 0.1, "epochs": 24, "seeds": 3},
+    # self-training on the held-out voice's own unlabelled recordings (apps/speech_adapt.py):
+    # pseudo-labels of p >= 0.9, 4 epochs of fine-tuning per round, 1 or 2 rounds
+    "spk+trim+adapt": {**SPK16, "adapt_rounds": 1},
+    "spk+trim+adapt2": {**SPK16, "adapt_rounds": 2},
+    "spk+trim+adapt x3": {**SPK16, "adapt_rounds": 1, "seeds": 3},
+    "spk+trim+adapt2 x3": {**SPK16, "adapt_rounds": 2, "seeds": 3},
 }
 _DONE = {}                    # recipe -> predictions: a seed shared by two settings runs once
 REUSE = False                 # --reuse: a run folder holding the same recipe is read, not rerun
@@ -138,8 +147,9 @@ def main():
         for c in args.configs if args.reference else [chosen]:
             recipe = dataclasses.replace(base, test_speaker=t, valid_speaker="")
             finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}", CONFIGS[c])[t]
-        few = None
-        if CONFIGS[chosen].get("features") == "speaker" and args.few:
+        few = None                  # (an adapted model is adapted with all 500 recordings)
+        if (CONFIGS[chosen].get("features") == "speaker" and args.few
+                and not CONFIGS[chosen].get("adapt_rounds")):
             few = few_recordings_accuracy([out / "final" / f"{t}-{chosen}-seed{k}" for k in
                                            range(CONFIGS[chosen].get("seeds", 1))], t, args.few)
         folds.append({"test": t, "inner": score, "chosen": chosen, "test_accuracy":

@@ -43,6 +43,7 @@ from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_dat
 from ..runs.supervised import majority_baseline
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
+from .speech_adapt import self_train
 from .speech_augment import (deltas, mfcc, normalise, perturb, spec_augment, trim_silence,
                              vtlp_warp)
 from .speech_data import list_labelled_wavs, read_wav_any
@@ -365,6 +366,13 @@ class SpeechRecipe(TaskRecipe):
             cepstra c1…ck (MFCC); ``deltas`` appends the regression deltas.
         trim_db: cut leading/trailing frames more than this many dB below the loudest frame
             (0: keep the whole recording).
+        adapt_rounds, adapt_threshold, adapt_epochs, adapt_lr: unsupervised adaptation to
+            each held-out speaker (``split = "speaker"``; test and valid speaker separately,
+            each from the trained model) by self-training
+            (:func:`~glassnet.apps.speech_adapt.self_train`): ``adapt_rounds`` rounds of
+            pseudo-labelling its recordings whose top probability is >= ``adapt_threshold``
+            and fine-tuning on the training recordings plus those for ``adapt_epochs`` epochs
+            (Adam, ``adapt_lr``, cosine); 0 rounds: off. No held-out label is read.
         seed: weights, split and shuffling.
         data_dir: folder holding ``fsdd/recordings`` (default: ``glassnet.runs.rundir.data_root``).
     """
@@ -391,6 +399,10 @@ class SpeechRecipe(TaskRecipe):
     n_mfcc: int = param(0, ge=0)
     deltas: bool = False
     trim_db: float = param(0.0, ge=0)
+    adapt_rounds: int = param(0, ge=0)
+    adapt_threshold: float = param(0.9, ge=0, le=1)
+    adapt_epochs: int = param(4, ge=1)
+    adapt_lr: float = param(0.001, gt=0)
     seed: int = param(0, ge=0)
     data_dir: str | None = None
 
@@ -404,6 +416,10 @@ class SpeechRecipe(TaskRecipe):
         if self.data and self.split != "random":
             raise ValueError(f'{where}: split: expected "random" with your own data (or its '
                              f'train/ and test/ folders), got {self.split!r}')
+        if self.adapt_rounds and self.split != "speaker":
+            raise ValueError(f'{where}: adapt_rounds: adapting to a new voice needs split = '
+                             f'"speaker" (the held-out speaker\'s recordings), got split = '
+                             f'{self.split!r}')
         if self.valid_speaker and not (self.valid_speaker in SPEAKERS and self.split == "speaker"
                                        and self.valid_speaker != self.test_speaker):
             raise ValueError(f'{where}: valid_speaker: expected "" or, with split = "speaker", '
@@ -543,11 +559,52 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
         result["valid"] = evaluate(model, DataLoader(TensorDataset(x[valid], labels[valid]),
                                                      256), loss_fn)
         result["n_valid"] = int(valid.sum())
-    np.savez(run_dir / "predictions.npz", test_probs=_probabilities(model, x[test]),
-             test_labels=labels[test], valid_probs=_probabilities(model, x[valid]),
-             valid_labels=labels[valid])
+    probs = {"test_probs": _probabilities(model, x[test]),
+             "valid_probs": _probabilities(model, x[valid])}
+    if recipe.adapt_rounds:
+        probs = {**{f"{k}_unadapted": v for k, v in probs.items()},
+                 **_adapt_held_out(model, recipe, x, labels, train,
+                                   {"test": test, "valid": valid}, run_dir, result)}
+    np.savez(run_dir / "predictions.npz", test_labels=labels[test],
+             valid_labels=labels[valid], **probs)
     write_run_json(run_dir, result)
     return result
+
+
+def _adapt_held_out(model, recipe: SpeechRecipe, x, labels, train, parts, run_dir,
+                    result) -> dict:
+    """Self-train a copy of the trained ``model`` on each held-out part's recordings (one
+    speaker each: ``"test"``, ``"valid"``), each from the trained weights; write
+    ``weights-adapted-{speaker}.safetensors``, move the trained model's scores in ``result``
+    to ``{part}_unadapted`` and put the adapted ones in ``{part}``; return the adapted
+    ``{part}_probs``. Held-out labels are read only to score, after adapting."""
+    trained = {k: v.copy() for k, v in model.state_dict().items()}
+    speakers = {"test": recipe.test_speaker, "valid": recipe.valid_speaker}
+    probs, result["adaptation"] = {}, {}
+    for part, mask in parts.items():
+        if not mask.any():
+            probs[f"{part}_probs"] = _probabilities(model, x[mask])
+            continue
+        start = time.perf_counter()
+        model.load_state_dict(trained)
+        rounds = self_train(model, x[train], labels[train], x[mask],
+                            rounds=recipe.adapt_rounds, threshold=recipe.adapt_threshold,
+                            epochs=recipe.adapt_epochs, lr=recipe.adapt_lr,
+                            batch_size=recipe.batch_size, seed=recipe.seed)
+        save_weights(model, run_dir / f"weights-adapted-{speakers[part]}.safetensors")
+        probs[f"{part}_probs"] = _probabilities(model, x[mask])
+        result[f"{part}_unadapted"] = result[part]
+        result[part] = evaluate(model, DataLoader(TensorDataset(x[mask], labels[mask]), 256),
+                                nn.CrossEntropyLoss())
+        truth = labels[mask]                                   # scoring only, after adapting
+        result["adaptation"][speakers[part]] = {
+            "seconds": round(time.perf_counter() - start, 2),
+            "rounds": [{"round": r["round"], "kept": r["kept"], "of": int(mask.sum()),
+                        "pseudo_label_accuracy": float((r["pseudo_labels"]
+                                                        == truth[r["kept_index"]]).mean())
+                        if r["kept"] else None, "loss": r["loss"]} for r in rounds]}
+    model.load_state_dict(trained)
+    return probs
 
 
 def _probabilities(model, x: np.ndarray) -> np.ndarray:
