@@ -485,7 +485,12 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     ``weights.safetensors``, ``predictions.npz`` (class probabilities and labels of the test
     and validation files: ``test_probs``, ``test_labels``, ``valid_probs``, ``valid_labels``;
     averaged over seeds they give an ensemble) and ``run.json`` (test accuracy, feature
-    mean/std, timings).
+    mean/std, timings). With ``adapt_rounds``, ``test``/``valid`` (scores and probabilities)
+    are those of the model adapted to that speaker, saved as
+    ``weights-adapted-{speaker}.safetensors``; the trained model's are kept as
+    ``test_unadapted``/``valid_unadapted`` (``test_probs_unadapted``, …), and
+    ``run.json["adaptation"]`` gives each round's pseudo-labelled count (and, scored
+    afterwards, their accuracy).
 
     Returns:
         The contents of ``run.json``.
