@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", metavar="FILE.wav")
     s.add_argument("--beam", type=int, help="prefix beam width (1: greedy; default: the "
                    "recipe's beam_width)")
+    s.add_argument("--voice", nargs="+", metavar="WAV", help='more recordings of the same '
+                   'speaker, unlabelled (runs with features = "speaker": FILE is normalised '
+                   'by the mean/std of all of them; default: by itself)')
     return p
 
 

@@ -156,7 +156,7 @@ def speaker_run(tmp_path, features="speaker"):
     return run, model
 
 
-def test_transcribe_normalises_by_the_voice_given_or_by_the_file_itself(tmp_path):
+def test_transcribe_normalises_by_the_voice_given_or_by_the_file_itself(tmp_path, capsys):
     from scipy.io import wavfile
     from glassnet.apps.ctc_decode import greedy_decode
     run, model = speaker_run(tmp_path)
@@ -181,6 +181,8 @@ def test_transcribe_normalises_by_the_voice_given_or_by_the_file_itself(tmp_path
     assert SC.transcribe(run, paths[0]) == decode(alone.astype(np.float32))
     assert (SC.transcribe(run, paths[0], speaker_files=paths[1:])
             == decode(voice.astype(np.float32)))
+    assert main(["transcribe", str(run), str(paths[0]), "--voice", *map(str, paths[1:])]) == 0
+    assert capsys.readouterr().out.strip() == "".join(map(str, decode(voice.astype(np.float32))))
     utt_run, _ = speaker_run(tmp_path, "utterance")
     with pytest.raises(ValueError, match='features = "utterance", expected "speaker"'):
         SC.transcribe(utt_run, paths[0], speaker_files=paths[1:])

@@ -662,8 +662,10 @@ register(Task(name="speech_ctc", summary="connected spoken digits: conv + BiGRU 
 
 
 def cmd_transcribe(args) -> int:
-    """``glassnet transcribe RUN_DIR file.wav``: print the digit string."""
-    print("".join(map(str, transcribe(args.run_dir, args.file, args.beam))))
+    """``glassnet transcribe RUN_DIR file.wav [--voice more.wav …]``: print the digit
+    string."""
+    print("".join(map(str, transcribe(args.run_dir, args.file, args.beam,
+                                      speaker_files=getattr(args, "voice", None)))))
     return 0
 
 
