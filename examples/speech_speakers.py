@@ -53,6 +53,12 @@ CONFIGS = {
     "spk+trim+adapt2": {**SPK16, "adapt_rounds": 2},
     "spk+trim+adapt x3": {**SPK16, "adapt_rounds": 1, "seeds": 3},
     "spk+trim+adapt2 x3": {**SPK16, "adapt_rounds": 2, "seeds": 3},
+    # the held-out voice's probabilities aligned to a uniform class prior (no training),
+    # then as pseudo-labels and predictions of 2 rounds of self-training
+    "spk+trim+align": {**SPK16, "adapt_balance": True},
+    "spk+trim+adapt2+align": {**SPK16, "adapt_rounds": 2, "adapt_balance": True},
+    "spk+trim+adapt2+align x3": {**SPK16, "adapt_rounds": 2, "adapt_balance": True,
+                                 "seeds": 3},
 }
 _DONE = {}                    # recipe -> predictions: a seed shared by two settings runs once
 REUSE = False                 # --reuse: a run folder holding the same recipe is read, not rerun
@@ -149,7 +155,8 @@ def main():
             finals[c] = accuracy(recipe, out / "final" / f"{t}-{c}", CONFIGS[c])[t]
         few = None                  # (an adapted model is adapted with all 500 recordings)
         if (CONFIGS[chosen].get("features") == "speaker" and args.few
-                and not CONFIGS[chosen].get("adapt_rounds")):
+                and not CONFIGS[chosen].get("adapt_rounds")
+                and not CONFIGS[chosen].get("adapt_balance")):
             few = few_recordings_accuracy([out / "final" / f"{t}-{chosen}-seed{k}" for k in
                                            range(CONFIGS[chosen].get("seeds", 1))], t, args.few)
         folds.append({"test": t, "inner": score, "chosen": chosen, "test_accuracy":

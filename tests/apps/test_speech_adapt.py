@@ -11,7 +11,8 @@ import pytest
 from scipy.special import softmax
 
 from glassnet.apps import speech as S
-from glassnet.apps.speech_adapt import class_probabilities, confident, self_train
+from glassnet.apps.speech_adapt import (align_to_uniform, class_probabilities, confident,
+                                        self_train)
 from glassnet.io import load_weights
 from glassnet.tensor import Tensor, manual_seed, no_grad
 
@@ -50,6 +51,25 @@ def test_confident_keeps_exactly_the_rows_at_or_above_the_threshold():
         confident(p[0], 0.5)
 
 
+def test_align_to_uniform_balances_the_classes_by_one_weight_per_class():
+    rng = np.random.default_rng(3)
+    p = softmax(rng.standard_normal((40, 4)) * 2 + [1.5, 0, 0, -1], axis=1)  # skewed to 0
+    q = align_to_uniform(p)
+    np.testing.assert_allclose(q.sum(1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(q.mean(0), 0.25, rtol=0, atol=1e-6)
+    # q_ik = p_ik w_k / sum_j p_ij w_j: the class weights w (up to a factor) read off any
+    # one row reproduce every row
+    r = np.log(q / p)
+    w = np.exp(r[0] - r[0, 0])
+    np.testing.assert_allclose(q, p * w / (p * w).sum(1, keepdims=True), rtol=1e-6)
+    assert w[0] < w[1] < w[3] and w[0] < w[2] < w[3]   # over-predicted classes weigh less
+    balanced = softmax(rng.standard_normal((4, 4)), axis=1)
+    balanced = np.concatenate([np.roll(balanced, k, axis=1) for k in range(4)])
+    np.testing.assert_allclose(align_to_uniform(balanced), balanced, rtol=1e-9)  # fixed point
+    with pytest.raises(ValueError, match=r"align_to_uniform\(probs\)"):
+        align_to_uniform(np.zeros((0, 4)))
+
+
 def test_self_train_pseudo_labels_the_confident_recordings_of_a_tiny_model():
     rng = np.random.default_rng(0)
     model = _tiny()
@@ -67,6 +87,14 @@ def test_self_train_pseudo_labels_the_confident_recordings_of_a_tiny_model():
     assert 0 < first["kept"] < 30
     assert first["pseudo_labels"].tolist() == p[first["kept_index"]].argmax(1).tolist()
     assert [r["round"] for r in rounds] == [1, 2] and np.isfinite(rounds[1]["loss"])
+    # balance: the same hand check on the aligned probabilities
+    model = _tiny()
+    q = align_to_uniform(p)
+    tau = float(np.median(q.max(1)))
+    first = self_train(model, x_train, y_train, x_new, rounds=1, threshold=tau, epochs=1,
+                       lr=0.01, batch_size=8, seed=0, balance=True)[0]
+    assert first["kept_index"].tolist() == np.flatnonzero(q.max(1) >= tau).tolist()
+    assert first["pseudo_labels"].tolist() == q[first["kept_index"]].argmax(1).tolist()
 
 
 def test_self_train_is_deterministic_and_uses_the_pseudo_labels():
@@ -93,18 +121,22 @@ def test_self_train_is_deterministic_and_uses_the_pseudo_labels():
 def test_adapt_needs_a_speaker_split():
     with pytest.raises(ValueError, match="adapt_rounds.*split"):
         S.SpeechRecipe(adapt_rounds=1, split="random")
+    with pytest.raises(ValueError, match="adapt_balance.*split"):
+        S.SpeechRecipe(adapt_balance=True, split="official")
     with pytest.raises(ValueError, match="adapt_threshold"):
         S.SpeechRecipe(adapt_rounds=1, split="speaker", adapt_threshold=1.5)
 
 
 @needs_data
-def test_train_speech_adapts_without_reading_held_out_labels(tmp_path, monkeypatch):
+@pytest.mark.parametrize("balance", [False, True])
+def test_train_speech_adapts_without_reading_held_out_labels(tmp_path, monkeypatch, balance):
     """The held-out speakers' digits shuffled (poisoned) in the file list: the adapted
     weights are bit for bit the same; only the scores change."""
     recipe = S.SpeechRecipe(split="speaker", test_speaker="george", valid_speaker="lucas",
                             features="speaker", trim_db=30.0, max_files=120, epochs=2,
                             channels=8, hidden=8, lr=0.01, adapt_rounds=1,
-                            adapt_threshold=0.0, adapt_epochs=1, data_dir=str(DATA))
+                            adapt_threshold=0.0, adapt_epochs=1, adapt_balance=balance,
+                            data_dir=str(DATA))
     clean = S.train_speech(recipe, tmp_path / "clean", verbose=False)
     real = S.list_recordings
 

@@ -43,7 +43,7 @@ from ..runs.rundir import data_root, prepare_run_dir, read_run_json, resolve_dat
 from ..runs.supervised import majority_baseline
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, evaluate, fit
-from .speech_adapt import self_train
+from .speech_adapt import align_to_uniform, self_train
 from .speech_augment import (deltas, mfcc, normalise, perturb, spec_augment, trim_silence,
                              vtlp_warp)
 from .speech_data import list_labelled_wavs, read_wav_any
@@ -373,6 +373,10 @@ class SpeechRecipe(TaskRecipe):
             pseudo-labelling its recordings whose top probability is >= ``adapt_threshold``
             and fine-tuning on the training recordings plus those for ``adapt_epochs`` epochs
             (Adam, ``adapt_lr``, cosine); 0 rounds: off. No held-out label is read.
+        adapt_balance: align each held-out speaker's class probabilities to a uniform class
+            prior (:func:`~glassnet.apps.speech_adapt.align_to_uniform`; assumes the voice's
+            recordings cover the digits about equally) for its pseudo-labels and its
+            predictions; works with ``adapt_rounds = 0`` too (alignment only).
         seed: weights, split and shuffling.
         data_dir: folder holding ``fsdd/recordings`` (default: ``glassnet.runs.rundir.data_root``).
     """
@@ -403,6 +407,7 @@ class SpeechRecipe(TaskRecipe):
     adapt_threshold: float = param(0.9, ge=0, le=1)
     adapt_epochs: int = param(4, ge=1)
     adapt_lr: float = param(0.001, gt=0)
+    adapt_balance: bool = False
     seed: int = param(0, ge=0)
     data_dir: str | None = None
 
@@ -416,10 +421,10 @@ class SpeechRecipe(TaskRecipe):
         if self.data and self.split != "random":
             raise ValueError(f'{where}: split: expected "random" with your own data (or its '
                              f'train/ and test/ folders), got {self.split!r}')
-        if self.adapt_rounds and self.split != "speaker":
-            raise ValueError(f'{where}: adapt_rounds: adapting to a new voice needs split = '
-                             f'"speaker" (the held-out speaker\'s recordings), got split = '
-                             f'{self.split!r}')
+        if (self.adapt_rounds or self.adapt_balance) and self.split != "speaker":
+            raise ValueError(f'{where}: adapt_rounds/adapt_balance: adapting to a new voice '
+                             f'needs split = "speaker" (the held-out speaker\'s recordings), '
+                             f'got split = {self.split!r}')
         if self.valid_speaker and not (self.valid_speaker in SPEAKERS and self.split == "speaker"
                                        and self.valid_speaker != self.test_speaker):
             raise ValueError(f'{where}: valid_speaker: expected "" or, with split = "speaker", '
@@ -485,8 +490,8 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
     ``weights.safetensors``, ``predictions.npz`` (class probabilities and labels of the test
     and validation files: ``test_probs``, ``test_labels``, ``valid_probs``, ``valid_labels``;
     averaged over seeds they give an ensemble) and ``run.json`` (test accuracy, feature
-    mean/std, timings). With ``adapt_rounds``, ``test``/``valid`` (scores and probabilities)
-    are those of the model adapted to that speaker, saved as
+    mean/std, timings). With ``adapt_rounds`` (or ``adapt_balance``), ``test``/``valid``
+    (scores and probabilities) are those of the model adapted to that speaker, saved as
     ``weights-adapted-{speaker}.safetensors``; the trained model's are kept as
     ``test_unadapted``/``valid_unadapted`` (``test_probs_unadapted``, …), and
     ``run.json["adaptation"]`` gives each round's pseudo-labelled count (and, scored
@@ -566,7 +571,7 @@ def train_speech(recipe: SpeechRecipe, run_dir, *, overwrite: bool = False,
         result["n_valid"] = int(valid.sum())
     probs = {"test_probs": _probabilities(model, x[test]),
              "valid_probs": _probabilities(model, x[valid])}
-    if recipe.adapt_rounds:
+    if recipe.adapt_rounds or recipe.adapt_balance:
         probs = {**{f"{k}_unadapted": v for k, v in probs.items()},
                  **_adapt_held_out(model, recipe, x, labels, train,
                                    {"test": test, "valid": valid}, run_dir, result)}
@@ -595,13 +600,17 @@ def _adapt_held_out(model, recipe: SpeechRecipe, x, labels, train, parts, run_di
         rounds = self_train(model, x[train], labels[train], x[mask],
                             rounds=recipe.adapt_rounds, threshold=recipe.adapt_threshold,
                             epochs=recipe.adapt_epochs, lr=recipe.adapt_lr,
-                            batch_size=recipe.batch_size, seed=recipe.seed)
+                            batch_size=recipe.batch_size, seed=recipe.seed,
+                            balance=recipe.adapt_balance)
         save_weights(model, run_dir / f"weights-adapted-{speakers[part]}.safetensors")
-        probs[f"{part}_probs"] = _probabilities(model, x[mask])
-        result[f"{part}_unadapted"] = result[part]
-        result[part] = evaluate(model, DataLoader(TensorDataset(x[mask], labels[mask]), 256),
-                                nn.CrossEntropyLoss())
+        p = _probabilities(model, x[mask])
+        p = align_to_uniform(p).astype(np.float32) if recipe.adapt_balance else p
         truth = labels[mask]                                   # scoring only, after adapting
+        probs[f"{part}_probs"] = p
+        result[f"{part}_unadapted"] = result[part]
+        result[part] = {"loss": float(-np.log(np.maximum(p[np.arange(len(p)), truth],
+                                                         1e-30)).mean()),
+                        "accuracy": float((p.argmax(1) == truth).mean())}
         result["adaptation"][speakers[part]] = {
             "seconds": round(time.perf_counter() - start, 2),
             "rounds": [{"round": r["round"], "kept": r["kept"], "of": int(mask.sum()),
