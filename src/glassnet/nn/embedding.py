@@ -18,9 +18,13 @@ def embedding(input, weight: Tensor, padding_idx=None) -> Tensor:
     V, E = weight.shape
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding(input): expected integer ids, got dtype {idx.dtype}")
-    if idx.size and (idx.min() < 0 or idx.max() >= V):
-        raise IndexError(f"Embedding(num_embeddings={V}): ids must be in [0, {V}), got range "
-                         f"[{idx.min()}, {idx.max()}]")
+    if idx.size:
+        # a few ids (generation: one per step) are checked in Python, cheaper than 2 reductions
+        few = idx.size <= 16 and isinstance(idx, np.ndarray)
+        lo, hi = (min(v := idx.ravel().tolist()), max(v)) if few else (idx.min(), idx.max())
+        if lo < 0 or hi >= V:
+            raise IndexError(f"Embedding(num_embeddings={V}): ids must be in [0, {V}), got "
+                             f"range [{lo}, {hi}]")
     flat = idx.reshape(-1)
     out = weight.array[flat].reshape(idx.shape + (E,))
 

@@ -141,11 +141,11 @@ def min(a: Tensor, dim=None, keepdim: bool = False, *, axis=None):
 def _arg_extreme(name: str, a: Tensor, dim, keepdim: bool) -> Tensor:
     """argmax / argmin: int64 index over the flattened tensor, or along one ``dim``."""
     xp = xp_of(a.array)
-    fn = getattr(xp, name)
+    fn = getattr(a.array, name)                 # the array's method: no wrapper call
     if dim is None:
-        return Tensor(xp.asarray(fn(a.array), dtype=np.int64))
+        return Tensor(xp.asarray(fn(), dtype=np.int64))
     (axis,) = norm_dim(dim, a.ndim, name, a.shape)
-    return Tensor(fn(a.array, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+    return Tensor(fn(axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
 def argmax(a: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:

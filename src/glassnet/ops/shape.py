@@ -42,8 +42,8 @@ view = reshape
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = norm_dim((dim0, dim1), a.ndim, "transpose", a.shape)
-    xp = xp_of(a.array)
-    return make(xp.swapaxes(a.array, d0, d1), (a,), lambda g: (xp.swapaxes(g, d0, d1),),
+    # the array method, not xp.swapaxes (NumPy's wrapper costs ~0.7 µs per call)
+    return make(a.array.swapaxes(d0, d1), (a,), lambda g: (g.swapaxes(d0, d1),),
                 "TransposeBackward")
 
 
