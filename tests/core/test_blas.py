@@ -136,3 +136,19 @@ def test_lstm_and_linear_on_mkl_match_torch():
     for (name, p), tp in zip(g_lstm.named_parameters(), t_lstm.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6,
                                    err_msg=name)
+
+
+@needs_mkl
+@pytest.mark.parametrize("shapes", [((5, 7), (3, 7, 4)), ((3, 5, 7), (7, 4)),
+                                    ((3, 5, 7), (3, 7, 4))])
+def test_stacked_products_go_matrix_by_matrix(always_mkl, shapes):
+    """A stack of products (the recurrent layers' gate-major input projection) is one MKL call
+    per matrix: the same values as NumPy's broadcasting matmul, transposed views included."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shapes[0]).astype(np.float32)
+    *batch, k, n = shapes[1]                               # b: transposed views
+    b = rng.standard_normal((*batch, n, k)).astype(np.float32).swapaxes(-1, -2)
+    got = _blas.matmul(a, b)
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
