@@ -152,3 +152,25 @@ def test_stacked_products_go_matrix_by_matrix(always_mkl, shapes):
     want = np.matmul(a.astype(np.float64), b.astype(np.float64))
     assert got.shape == want.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@needs_mkl
+def test_numpys_openblas_runs_one_thread_while_mkl_is_on_and_gets_its_threads_back():
+    """Two BLAS thread pools spinning on the same cores slowed the recurrent steps 3-4x:
+    with MKL on, every OpenBLAS of the process is set to one thread, and restored when off."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def openblas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["internal_api"] == "openblas"]
+    _blas.use(False)
+    try:
+        with threadpoolctl.threadpool_limits(2, user_api="blas"):
+            before = openblas_threads()
+            _blas.use(True)
+            assert openblas_threads() == [1] * len(before)
+            assert len(_blas.status()["openblas_single_thread"]) == len(before)
+            _blas.use(False)
+            assert openblas_threads() == before
+    finally:
+        _blas.use(True)

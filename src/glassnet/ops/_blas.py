@@ -18,6 +18,13 @@ module's ``matmul``.
 ``GLASSNET_BLAS=numpy`` (read at the first product) or ``use(False)`` turns MKL off;
 ``status()`` says which library ran (the benchmark records it). MKL's thread count follows
 ``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` and threadpoolctl, like NumPy's BLAS.
+
+Two BLAS thread pools in one process fight: after a threaded OpenBLAS call its workers spin
+for a while, and MKL's workers then lose the cores (the rnn step ran 12 → 48 ms, the gru
+36 → 100 ms, with 2 threads each). So when MKL loads, every OpenBLAS of the process (NumPy's,
+SciPy's) is set to one thread: the products left to it are the small ones, which it runs on
+one thread anyway. This also applies to the user's own NumPy products in the process;
+``use(False)`` gives OpenBLAS its thread counts back.
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossov
 
 _UNSET = object()
 _gemm = _UNSET                 # {dtype: cblas function} or None
+_capped = []                   # (OpenBLAS file, its set_num_threads, threads before)
 _ROW, _NOTRANS, _TRANS = 101, 111, 112
 _ran = False
 
@@ -71,6 +79,43 @@ def _load():
         f.restype = None
         found[dtype] = f
     _gemm = found
+    _single_thread_openblas()
+
+
+_OPENBLAS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+             ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+             ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+             ("openblas_set_num_threads", "openblas_get_num_threads"))
+
+
+def _single_thread_openblas() -> None:
+    """Every OpenBLAS loaded in this process (Linux: read from /proc/self/maps) to 1 thread."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and "/" in ln})
+    except OSError:
+        return
+    for path in paths:
+        if any(path == c[0] for c in _capped):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in _OPENBLAS:
+            setter, getter = getattr(lib, set_name, None), getattr(lib, get_name, None)
+            if setter is not None and getter is not None:
+                setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, \
+                    ctypes.c_int
+                _capped.append((path, setter, getter()))
+                setter(1)
+                break
+
+
+def _restore_openblas() -> None:
+    while _capped:
+        _, setter, threads = _capped.pop()
+        setter(threads)
 
 
 def use(enabled: bool) -> None:
@@ -78,6 +123,7 @@ def use(enabled: bool) -> None:
     global _gemm
     if not enabled:
         _gemm = None
+        _restore_openblas()
         return
     saved = os.environ.pop("GLASSNET_BLAS", None)
     try:
@@ -88,14 +134,16 @@ def use(enabled: bool) -> None:
 
 
 def status() -> dict:
-    """{"mkl": version or None, "enabled": bool, "ran": whether a product went to MKL}."""
+    """{"mkl": version or None, "enabled": bool, "ran": whether a product went to MKL,
+    "openblas_single_thread": the OpenBLAS files set to one thread while MKL is on}."""
     try:
         found = metadata.version("mkl")
     except metadata.PackageNotFoundError:
         found = None
     if _gemm is _UNSET:
         _load()
-    return {"mkl": found, "enabled": bool(_gemm), "ran": _ran}
+    return {"mkl": found, "enabled": bool(_gemm), "ran": _ran,
+            "openblas_single_thread": [c[0].rsplit("/", 1)[-1] for c in _capped]}
 
 
 def _operand(x, rows: int, cols: int, item: int):
