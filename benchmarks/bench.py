@@ -17,7 +17,7 @@ The record (last line of output, and --json) holds the CPU model, the BLAS libra
 kernels seen by threadpoolctl (when installed), the thread counts of each framework, and
 ``glassnet_fast``: whether glassnet's optional compiled kernels (numba, ``ops/_fast.py``) were
 on and which ops ran them (``GLASSNET_FAST=0`` in the environment turns them off), and
-``glassnet_gemm``: whether its products went to MKL (``ops/_blas.py``, the optional ``mkl``
+``glassnet_gemm``: whether its products went to MKL (``glassnet/blas.py``, the optional ``mkl``
 package; ``GLASSNET_BLAS=numpy`` keeps NumPy's own BLAS).
 The in-process mode is kept for comparison only: the two thread pools then fight over the
 cores and its ratios swing by 2x from run to run.
@@ -79,9 +79,10 @@ def child(name: str, framework: str, reps: int, warmup: int, inner: int) -> dict
             step()
         times.append((time.perf_counter() - t0) / inner)
     if framework == "glassnet":         # which optional compiled kernels ran (ops/_fast.py)
-        from glassnet.ops import _blas, _fast
+        from glassnet import blas as _blas
+        from glassnet.ops import _fast
         info["glassnet_fast"] = _fast.status()
-        info["glassnet_gemm"] = _blas.status()   # MKL's GEMM (ops/_blas.py) or NumPy's
+        info["glassnet_gemm"] = _blas.status()   # MKL's GEMM (glassnet/blas.py) or NumPy's
     hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
     return {"seconds": times, "peak_rss_mb": int(hwm[0]) / 1024 if hwm else None,
             "threads": threads, "blas": _blas_info(), **info}

@@ -11,7 +11,7 @@
    layouts: the operands are built with the recorded strides) — NumPy's ``np.matmul`` and
    ``torch.matmul`` on ``torch.from_numpy`` views — each alone with ``--threads`` threads,
    the minimum over ``--reps`` repetitions.
-   A third process times them as glassnet's ops call them (``ops/_blas.matmul``: MKL's GEMM
+   A third process times them as glassnet's ops call them (``glassnet.blas.matmul``: MKL's GEMM
    when the optional ``mkl`` package is installed, NumPy's otherwise).
 3. The limit is Σ count × min(NumPy, PyTorch, glassnet) over the products: what the step would cost
    if it were nothing but its matrix products, each at the best rate available here. It
@@ -65,7 +65,7 @@ def time_products(lib: str, products: list, reps: int) -> list:
         if lib == "torch":
             fn, args = torch.matmul, (torch.from_numpy(a), torch.from_numpy(b))
         elif lib == "glassnet":                  # what the ops call: MKL when installed
-            from glassnet.ops._blas import matmul
+            from glassnet.blas import matmul
             fn, args = matmul, (a, b)
         else:
             fn, args = np.matmul, (a, b)
@@ -153,7 +153,7 @@ def print_table(rec: dict) -> None:
               f"{r['torch_us']:>10.1f}{r['glassnet_us']:>10.1f}{r['best_gflops']:>9.1f}{r['best_ms_per_step']:>9.2f}")
     print(f"GEMM-bound limit: {rec['limit_ms']:.2f} ms/step (NumPy alone "
           f"{rec['numpy_only_ms']:.2f}, PyTorch alone {rec['torch_only_ms']:.2f}, glassnet's "
-          f"products (ops/_blas.py: MKL when installed) {rec['glassnet_only_ms']:.2f})")
+          f"products (glassnet/blas.py: MKL when installed) {rec['glassnet_only_ms']:.2f})")
 
 
 def main(argv=None):

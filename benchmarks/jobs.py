@@ -118,7 +118,8 @@ def child(job: str, framework: str, steps: int | None, threads: int) -> dict:
         torch.set_num_threads(threads)
     rec = (mnist_job if job == "mnist" else charlstm_job)(framework, steps)
     if framework == "glassnet":
-        from glassnet.ops import _blas, _fast
+        from glassnet import blas as _blas
+        from glassnet.ops import _fast
         rec["glassnet_fast"] = _fast.status()
         rec["glassnet_gemm"] = _blas.status()
     hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")]

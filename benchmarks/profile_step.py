@@ -108,7 +108,7 @@ class Profiler:
         prof = self
         for name in GEMM:
             self._set(np, name, self._timed(getattr(np, name), "gemm", name))
-        from glassnet.ops import _blas          # the ops' products (MKL when installed)
+        from glassnet import blas as _blas        # the ops' products (MKL when installed)
         timed = self._timed(_blas.matmul, "gemm", "matmul")
         for mod in [m for k, m in sys.modules.items() if k.startswith("glassnet.")]:
             if getattr(mod, "gemm", None) is _blas.matmul:
@@ -262,7 +262,8 @@ def profile(name: str, steps: int = 20, warmup: int = 3) -> dict:
                                                   "other_ms")}
     python = sum(r["ms"] for r in rows if r["op"].startswith("(")) - sum(
         r["gemm_ms"] + r["copy_ms"] + r["ufunc_ms"] for r in rows if r["op"].startswith("("))
-    from glassnet.ops import _blas, _fast
+    from glassnet import blas as _blas
+    from glassnet.ops import _fast
     return {"workload": name, "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
             "glassnet_fast": _fast.status(), "glassnet_gemm": _blas.status(),
             "peak_rss_mb": peak_rss_mb(), "steps": steps,
@@ -295,7 +296,7 @@ def path_line(fast: dict) -> str:
 
 
 def gemm_line(gemm: dict | None) -> str:
-    """Which BLAS ran the ops' products: MKL (ops/_blas.py) or NumPy's own."""
+    """Which BLAS ran the ops' products: MKL (glassnet/blas.py) or NumPy's own."""
     if gemm and gemm["ran"]:
         return f"products >= 2^21 multiply-adds on MKL {gemm['mkl']}"
     why = ("mkl not installed" if not gemm or gemm["mkl"] is None else

@@ -1,4 +1,4 @@
-"""ops/_blas.py: products through MKL's GEMM (when the optional ``mkl`` package is installed)
+"""glassnet/blas.py: products through MKL's GEMM (when the optional ``mkl`` package is installed)
 equal NumPy's in float64 truth, for every layout BLAS reads in place, and fall back to
 ``np.matmul`` for everything else; layers using them still match PyTorch at sizes that
 take the MKL path."""
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import glassnet as gn
-from glassnet.ops import _blas
+from glassnet import blas as _blas
 
 needs_mkl = pytest.mark.skipif(not _blas.status()["enabled"],
                                reason="the optional mkl package is not installed "
@@ -174,3 +174,42 @@ def test_numpys_openblas_runs_one_thread_while_mkl_is_on_and_gets_its_threads_ba
             assert openblas_threads() == before
     finally:
         _blas.use(True)
+
+
+@needs_mkl
+def test_axpby_in_place_and_refusals():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(1 << 16).astype(np.float32)
+    y = rng.standard_normal(1 << 16).astype(np.float32)
+    want = 0.3 * x.astype(np.float64) - 1.5 * y.astype(np.float64)
+    assert _blas.axpby(0.3, x, -1.5, y)
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6)
+    assert not _blas.axpby(1.0, x[:100], 1.0, y[:100])          # small: NumPy's job
+    assert not _blas.axpby(1.0, x, 1.0, y.astype(np.float64))   # mixed dtypes
+    assert not _blas.axpby(1.0, x[::2], 1.0, y[::2])            # strided
+    assert not _blas.axpby(1.0, y, 1.0, y)                      # overlapping
+
+
+@needs_mkl
+@pytest.mark.parametrize("kw", [dict(momentum=0.9), dict(momentum=0.8, dampening=0.3), {}])
+def test_sgd_on_large_parameters_takes_mkl_and_matches_torch(kw, monkeypatch):
+    """Parameters above MIN_AXPBY elements take MKL's axpby: five steps equal PyTorch's."""
+    calls = []
+    real = _blas.axpby
+    monkeypatch.setattr(_blas, "axpby", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(7)
+    w0 = rng.standard_normal((300, 200)).astype(np.float32)
+    grads = [rng.standard_normal(w0.shape).astype(np.float32) for _ in range(5)]
+    tw = torch.nn.Parameter(torch.tensor(w0))
+    gw = gn.nn.Parameter(gn.tensor(w0))
+    t_opt, g_opt = torch.optim.SGD([tw], lr=0.05, **kw), gn.optim.SGD([gw], lr=0.05, **kw)
+    for g in grads:
+        tw.grad, gw.grad = torch.tensor(g), gn.tensor(g)
+        t_opt.step()
+        g_opt.step()
+    assert calls and real.__module__ == "glassnet.blas"
+    np.testing.assert_allclose(gw.numpy(), tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+    if kw:
+        np.testing.assert_allclose(g_opt.state[gw]["momentum_buffer"],
+                                   t_opt.state[tw]["momentum_buffer"].numpy(),
+                                   rtol=1e-5, atol=1e-6)

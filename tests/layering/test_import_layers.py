@@ -19,7 +19,7 @@ import glassnet
 SRC = Path(glassnet.__file__).resolve().parent
 
 RANK = {  # first component under glassnet -> layer rank
-    "version": 0, "backend": 0, "errors": 0,
+    "version": 0, "backend": 0, "errors": 0, "blas": 0,
     "tensor": 1,
     "ops": 2, "_bind": 2, "_inplace": 2, "_inplace_index": 2, "factory": 2, "autograd": 2,
     "special": 2,

@@ -24,7 +24,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..backend import xp_of
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
-from ._blas import matmul as gemm
+from ..blas import matmul as gemm
 from ._memory import keep_freed_memory
 from ._util import same_device
 from .shape import cat, squeeze, unsqueeze

@@ -4,7 +4,7 @@ import numpy as np
 from ..backend import xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, make
-from ._blas import matmul as gemm
+from ..blas import matmul as gemm
 from ._util import same_device, unbroadcast
 
 __all__ = ["matmul", "linear"]

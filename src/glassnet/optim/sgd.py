@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import blas
 from ..backend import xp_of
 from .optimizer import Optimizer
 
@@ -57,8 +58,10 @@ class SGD(Optimizer):
     def step(self, closure=None):
         """Apply one update to every parameter that has a gradient (see the class docstring).
 
-        A large parameter is updated block by block (``CHUNK`` elements): every pass of the
-        update then reads its block from cache instead of memory (mlp: 460 → 330 µs/step).
+        With MKL on (``glassnet.blas``), a large parameter without weight decay or Nesterov is
+        updated by MKL's threaded axpby; otherwise a large parameter is updated block by block
+        (``CHUNK`` elements): every pass then reads its block from cache instead of memory
+        (mlp: 460 → 330 µs/step).
         """
         loss = self._run_closure(closure)
         for group in self.param_groups:
@@ -84,6 +87,9 @@ class SGD(Optimizer):
                 elif n <= SMALL:                             # a fresh temporary is cheaper
                     _update(xp, theta, g, buf, first, xp.empty_like(theta),
                             xp.empty_like(theta) if weight_decay != 0 else None, hyper)
+                elif weight_decay == 0 and not hyper[4] and n >= blas.MIN_AXPBY and \
+                        _blas_update(theta, g, buf, first, hyper):
+                    pass                                     # two threaded MKL passes
                 elif n > CHUNK and xp is np and theta.flags.c_contiguous and \
                         g.flags.c_contiguous and g.dtype == theta.dtype and \
                         (buf is None or buf.flags.c_contiguous):
@@ -106,6 +112,24 @@ class SGD(Optimizer):
         if found is None:
             found = work[dtype] = (np.empty(CHUNK, dtype), np.empty(CHUNK, dtype))
         return found
+
+
+def _blas_update(theta, g, buf, first: bool, hyper: tuple) -> bool:
+    """The update without weight decay or Nesterov as MKL's threaded ``axpby`` (b ← (1−τ)g +
+    μb, θ ← θ − ηb: two passes where NumPy makes four; mlp, 2 threads: 358 → 157 µs), or
+    False when MKL cannot take these arrays (nothing is changed then)."""
+    lr, momentum, dampening = hyper[:3]
+    if buf is None or first:                         # θ −= ηg (and b_1 = g)
+        if not blas.axpby(-lr, g, 1.0, theta):
+            return False
+        if buf is not None:
+            np.copyto(buf, g)
+        return True
+    if not blas.axpby(1.0 - dampening, g, momentum, buf):
+        return False
+    if not blas.axpby(-lr, buf, 1.0, theta):
+        theta -= buf * lr
+    return True
 
 
 def _update(xp, theta, g, buf, first: bool, tmp, dtmp, hyper: tuple) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...backend import device_of, to_device, to_host, xp_of
 from ...tensor import Tensor, is_grad_enabled
-from .._blas import matmul as gemm
+from ...blas import matmul as gemm
 from .._util import same_device
 
 MODES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}   # gate blocks per mode

@@ -8,7 +8,7 @@ dx = dA·W_ih.
 import numpy as np
 
 from ...backend import device_of, to_device, xp_of
-from .._blas import matmul as gemm
+from ...blas import matmul as gemm
 
 
 def finish(run, dAh2, blocks, dh, dc):

@@ -10,7 +10,7 @@ every factor that depends on forward values alone (Nn, Rr, Zz below), so the loo
 multiplies them by the incoming dh; the hidden side's gate gradient [dr, dz, dn_pre ⊙ r] and
 the input side's n block dn_pre are kept apart, since only the hidden side sees r.
 """
-from .._blas import matmul as gemm
+from ...blas import matmul as gemm
 from ._grads import finish
 
 

@@ -11,7 +11,7 @@ so backward through time only multiplies them by the incoming dh, dc::
     dc += dh ⊙ P_t;   d(i, f, g) = dc ⊙ M_t[:3];   d(o) = dh ⊙ M_t[3];   dc_{t-1} = dc ⊙ f
     dh_{t-1} = dA_t·W_hh      (dA_t row-major (N, 4H): one GEMM)
 """
-from .._blas import matmul as gemm
+from ...blas import matmul as gemm
 from ._grads import finish
 
 

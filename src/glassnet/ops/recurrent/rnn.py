@@ -3,7 +3,7 @@
 Forward writes h_t straight into the state buffer S; backward through time keeps one
 (N, H) gradient dh and per step does dA_t = dh ⊙ act'(h_t) and dh_{t-1} = dA_t·W_hh.
 """
-from .._blas import matmul as gemm
+from ...blas import matmul as gemm
 from ._grads import finish
 
 

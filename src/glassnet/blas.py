@@ -35,13 +35,15 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["matmul", "use", "status", "MIN_FLOPS"]
+__all__ = ["matmul", "axpby", "use", "status", "MIN_FLOPS", "MIN_AXPBY"]
 
 MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1-2 threads)
+MIN_AXPBY = 1 << 15            # axpby on fewer elements: NumPy (MKL's call and threads cost more)
 
 _UNSET = object()
 _gemm = _UNSET                 # {dtype: cblas function} or None
 _capped = []                   # (OpenBLAS file, its set_num_threads, threads before)
+_axpby = {}                    # {dtype: cblas ?axpby}
 _ROW, _NOTRANS, _TRANS = 101, 111, 112
 _ran = False
 
@@ -78,6 +80,12 @@ def _load():
         f.argtypes = [I, I, I, I, I, I, real, P, I, P, I, real, P, I]
         f.restype = None
         found[dtype] = f
+    for dtype, name, real in ((np.dtype(np.float32), "cblas_saxpby", ctypes.c_float),
+                              (np.dtype(np.float64), "cblas_daxpby", ctypes.c_double)):
+        f = getattr(lib, name)
+        f.argtypes = [I, real, P, I, real, P, I]
+        f.restype = None
+        _axpby[dtype] = f
     _gemm = found
     _single_thread_openblas()
 
@@ -171,8 +179,27 @@ def matmul(a, b, out=None):
             if c is not None:
                 return c
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
-    from ..backend import xp_of
+    from .backend import xp_of
     return xp_of(a).matmul(a, b, out=out)
+
+
+def axpby(alpha: float, x, beta: float, y) -> bool:
+    """``y ← αx + βy`` in place by MKL's threaded ``cblas_?axpby`` (optimizer updates), when
+    MKL is on and x, y are C-contiguous host float arrays of one dtype and size, not sharing
+    memory, with at least ``MIN_AXPBY`` elements. Returns False (nothing done) otherwise: the
+    caller then does it with NumPy. (One rounding of αx + βy where NumPy rounds twice.)"""
+    n = y.size
+    if n < MIN_AXPBY or type(x) is not np.ndarray or type(y) is not np.ndarray:
+        return False
+    if _gemm is _UNSET:
+        _load()
+    f = _gemm and _axpby.get(y.dtype)
+    if (not f or x.dtype is not y.dtype or x.size != n or not x.flags.c_contiguous
+            or not y.flags.c_contiguous or not y.flags.writeable
+            or np.may_share_memory(x, y)):
+        return False
+    f(n, alpha, x.ctypes.data, 1, beta, y.ctypes.data, 1)
+    return True
 
 
 def _mkl_batched(a, b):
