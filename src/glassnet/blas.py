@@ -29,7 +29,6 @@ one thread anyway. This also applies to the user's own NumPy products in the pro
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 from importlib import metadata
 
@@ -173,8 +172,8 @@ def matmul(a, b, out=None):
                 if c is not None:
                     return c
         elif (type(b) is np.ndarray and 2 <= a.ndim <= 3 and 2 <= b.ndim <= 3 and out is None
-                and a.shape[-1] * math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
-                * a.shape[-2] * b.shape[-1] >= MIN_FLOPS):
+                and (a if a.ndim == 3 else b).shape[0] * a.shape[-2] * a.shape[-1]
+                * b.shape[-1] >= MIN_FLOPS):
             c = _mkl_batched(a, b)
             if c is not None:
                 return c
