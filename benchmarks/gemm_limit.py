@@ -60,6 +60,9 @@ def time_products(lib: str, products: list, reps: int) -> list:
     if lib == "torch":
         import torch
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    elif lib == "glassnet":               # MKL loaded (OpenBLAS set to one thread) up front, as
+        from glassnet import blas         # in a training loop after its first step
+        blas.status()
     for sa, la, sb, lb in products:
         a, b = operand(np, sa, la, rng), operand(np, sb, lb, rng)
         if lib == "torch":
