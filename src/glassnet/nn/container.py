@@ -2,7 +2,9 @@
 ParameterDict: they register what they hold, so ``parameters()`` and ``state_dict()`` (with
 PyTorch's keys: ``0.weight``, ``name.weight``, ``0``, ``name``) find it."""
 from ..tensor import Tensor
+from .activation import ReLU
 from .module import Module, Parameter
+from .pooling import MaxPool2d
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -67,9 +69,18 @@ class Sequential(_IndexedModules):
 
     Children are named "0", "1", … so ``state_dict`` keys match PyTorch (``0.weight``).
 
+    One reordering, exact: a ``ReLU`` directly followed by a ``MaxPool2d`` runs as the pool
+    and then the ReLU. Max commutes with ReLU, so the output is the same, and so are the
+    gradients (where a window's maximum is positive both orders send the gradient to its
+    first maximum; where it is not, both send zero). The ReLU then touches a quarter of the
+    values (the cnn benchmark's step: 18.8 → ~16.5 ms). It is skipped when either layer has
+    hooks or a replaced ``forward`` (``gn.inspect`` tools see the literal order) or the pool
+    returns indices; ``gn.nn.Sequential.fuse_relu_pool = False`` turns it off.
+
     Example:
         >>> model = gn.nn.Sequential(gn.nn.Linear(784, 128), gn.nn.ReLU(), gn.nn.Linear(128, 10))
     """
+    fuse_relu_pool = True
 
     def __init__(self, *layers: Module):
         super().__init__()
@@ -80,9 +91,19 @@ class Sequential(_IndexedModules):
             setattr(self, str(i), layer)
 
     def forward(self, x):
+        relu = None                        # a plain ReLU waiting to see if a pool follows
+        fuse = self.fuse_relu_pool
         for layer in self._modules.values():
-            x = layer(x)
-        return x
+            if relu is not None:
+                if type(layer) is MaxPool2d and _plain(layer) and not layer.return_indices:
+                    x, relu = relu(layer(x)), None
+                    continue
+                x, relu = relu(x), None
+            if fuse and type(layer) is ReLU and _plain(layer):
+                relu = layer
+            else:
+                x = layer(x)
+        return x if relu is None else relu(x)
 
     def __getitem__(self, i):
         layers = list(self._modules.values())
@@ -102,6 +123,12 @@ class Sequential(_IndexedModules):
         for layer in layers:
             self.append(layer)
         return self
+
+
+def _plain(module: Module) -> bool:
+    """No hooks and no replaced ``forward`` (what inspection tools install)."""
+    d = module.__dict__
+    return "_has_hooks" not in d and "forward" not in d
 
 
 class ModuleList(_IndexedModules):
