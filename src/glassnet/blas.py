@@ -1,5 +1,5 @@
-"""Matrix products through Intel oneMKL's GEMM when it is installed (``pip install
-'glassnet[mkl]'``), NumPy's own BLAS (OpenBLAS in the PyPI wheels) otherwise.
+"""Matrix products (and the optimizer's y ← αx + βy) through Intel oneMKL when it is
+installed (``pip install 'glassnet[mkl]'``, Linux x86-64), NumPy otherwise.
 
 Why: the training workloads spend most of their time in float32 products of a few shapes
 (the LSTM's per-step 32×256 @ 256×1024, the mlp's 128×784 @ 784×512, ...), and on the
@@ -12,8 +12,9 @@ NumPy arrays' memory, so arrays, dtypes and results stay NumPy's.
 for 2-D float32 or float64 operands whose layouts BLAS reads without a copy (row-major, or
 the transpose of one, with any leading stride), and only for products of at least
 ``MIN_FLOPS`` multiply-adds: below that the call's own cost (about 2 µs through ctypes) beats
-what MKL saves. Everything else, and every non-NumPy array (CuPy), goes to the array
-module's ``matmul``.
+what MKL saves. A stack of products (3-D operands) goes matrix by matrix. Everything else,
+and every non-NumPy array (CuPy), goes to the array module's ``matmul``. :func:`axpby` is
+MKL's threaded ``cblas_?axpby`` for SGD's update of large parameters.
 
 ``GLASSNET_BLAS=numpy`` (read at the first product) or ``use(False)`` turns MKL off;
 ``status()`` says which library ran (the benchmark records it). MKL's thread count follows
