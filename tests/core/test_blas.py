@@ -213,3 +213,31 @@ def test_sgd_on_large_parameters_takes_mkl_and_matches_torch(kw, monkeypatch):
         np.testing.assert_allclose(g_opt.state[gw]["momentum_buffer"],
                                    t_opt.state[tw]["momentum_buffer"].numpy(),
                                    rtol=1e-5, atol=1e-6)
+
+
+@needs_mkl
+@pytest.mark.parametrize("name,kw", [("Adam", {}), ("Adam", dict(amsgrad=True)),
+                                     ("Adam", dict(weight_decay=0.1)),
+                                     ("AdamW", dict(weight_decay=0.1))])
+def test_adam_on_large_parameters_takes_mkl_and_matches_torch(name, kw, monkeypatch):
+    """Parameters above MIN_AXPBY elements are updated by MKL's vector functions: ten steps
+    equal PyTorch's (values and both moment estimates)."""
+    calls = []
+    real = _blas.linear_frac
+    monkeypatch.setattr(_blas, "linear_frac", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(8)
+    w0 = rng.standard_normal((250, 200)).astype(np.float32)
+    tw = torch.nn.Parameter(torch.tensor(w0))
+    gw = gn.nn.Parameter(gn.tensor(w0))
+    t_opt = getattr(torch.optim, name)([tw], lr=0.01, **kw)
+    g_opt = getattr(gn.optim, name)([gw], lr=0.01, **kw)
+    for _ in range(10):
+        g = rng.standard_normal(w0.shape).astype(np.float32)
+        tw.grad, gw.grad = torch.tensor(g), gn.tensor(g)
+        t_opt.step()
+        g_opt.step()
+    assert len(calls) == 10
+    np.testing.assert_allclose(gw.numpy(), tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+    for key in ("exp_avg", "exp_avg_sq"):
+        np.testing.assert_allclose(np.asarray(g_opt.state[gw][key]),
+                                   t_opt.state[tw][key].numpy(), rtol=1e-5, atol=1e-6)

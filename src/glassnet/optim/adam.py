@@ -1,6 +1,9 @@
 """Adam (Kingma & Ba, 2015), optionally AMSGrad; the decoupled-decay variant is AdamW."""
 from __future__ import annotations
 
+import numpy as np
+
+from .. import blas
 from ._update import betas_pair, decayed_grad, ema_square_, new_state, with_grads
 from .optimizer import Optimizer, lerp_
 
@@ -69,6 +72,10 @@ class Adam(Optimizer):
 
                 g = decayed_grad(self, p, g, weight_decay, lr,   # g + λθ, or θ ← (1 - ηλ) θ
                                  self._decoupled_weight_decay)
+                v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
+                if blas.vectors(theta, g, m, v, tmp, *([] if v_max is None else [v_max])):
+                    _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, lr, eps, t)
+                    continue
                 lerp_(m, g, 1.0 - beta1, tmp)                # m ← β1 m + (1-β1) g
                 ema_square_(v, g, beta2, tmp)                # v ← β2 v + (1-β2) g²
 
@@ -88,3 +95,19 @@ class Adam(Optimizer):
                 tmp *= step_size
                 theta -= tmp
         return loss
+
+
+def _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, lr, eps, t) -> None:
+    """The same update by MKL's threaded vector functions (``glassnet.blas``): 6 passes that
+    use both cores where NumPy makes 11 on one (401K parameters, 2 threads: 1.3 → 0.55 ms).
+    Rounding differs from PyTorch's by about one unit in the last place."""
+    blas.axpby(1.0 - beta1, g, beta1, m)               # m ← β1 m + (1-β1) g
+    blas.vmul(g, g, tmp)
+    blas.axpby(1.0 - beta2, tmp, beta2, v)             # v ← β2 v + (1-β2) g²
+    if v_max is not None:
+        np.maximum(v_max, v, out=v_max)
+    blas.vsqrt(v if v_max is None else v_max, tmp)
+    bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
+    blas.linear_frac(m, tmp, lr / (1.0 - beta1 ** t), 0.0, 1.0 / bias_correction2_sqrt, eps,
+                     tmp)                              # step_size · m / (√v̂ / √(1-β2^t) + ε)
+    blas.axpby(-1.0, tmp, 1.0, theta)
