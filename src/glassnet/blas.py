@@ -89,9 +89,12 @@ def _load():
         table = {"axpby": (f"cblas_{p}axpby", [I, real, P, I, real, P, I]),
                  "mul": (f"v{p}Mul", [I, P, P, P]), "sqrt": (f"v{p}Sqrt", [I, P, P]),
                  "linear_frac": (f"v{p}LinearFrac", [I, P, P, real, real, real, real, P])}
-        for key, (name, argtypes) in table.items():
-            f = getattr(lib, name)
-            f.argtypes, f.restype = argtypes, None
+        try:                            # an MKL without one of them: no vector functions
+            funcs = {key: getattr(lib, name) for key, (name, _) in table.items()}
+        except AttributeError:
+            continue
+        for key, f in funcs.items():
+            f.argtypes, f.restype = table[key][1], None
             _vec[key, dtype] = f
     _gemm = found
     _single_thread_openblas()
