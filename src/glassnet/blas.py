@@ -80,7 +80,9 @@ def _load():
     found = {}
     for dtype, name, real in ((np.dtype(np.float32), "cblas_sgemm", ctypes.c_float),
                               (np.dtype(np.float64), "cblas_dgemm", ctypes.c_double)):
-        f = getattr(lib, name)
+        f = getattr(lib, name, None)
+        if f is None:                   # not the MKL we know: NumPy does everything
+            return
         f.argtypes = [I, I, I, I, I, I, real, P, I, P, I, real, P, I]
         f.restype = None
         found[dtype] = f
