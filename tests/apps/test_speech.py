@@ -1,18 +1,11 @@
 """glassnet.apps.speech: mel filterbank and log-mel features against librosa, WAV reading,
 the conv-GRU classifier, and a few training steps on a slice of the real FSDD recordings."""
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from glassnet.apps import speech as S
-
-DATA = Path(os.environ.get("GLASSNET_DATA")
-            or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-FSDD = DATA / "fsdd" / "recordings"
-needs_data = pytest.mark.skipif(not FSDD.is_dir(), reason=f"FSDD recordings not found at "
-                                f"{FSDD} (set GLASSNET_DATA to the shared data folder)")
+from tests.apps.speech_helpers import DATA, FSDD, needs_data
 
 
 @pytest.mark.parametrize("sr,n_fft,n_mels,fmin,fmax", [(8000, 256, 40, 0.0, None),

@@ -3,8 +3,6 @@
 The selection is checked against a float64 softmax of the model's own logits (scipy), the
 fine-tuning for determinism and for its use of the pseudo-labels, and ``train_speech`` with
 ``adapt_rounds`` on a slice of FSDD for never reading the held-out speaker's labels."""
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +13,7 @@ from glassnet.apps.speech_adapt import (align_to_uniform, class_probabilities, c
                                         self_train)
 from glassnet.io import load_weights
 from glassnet.tensor import Tensor, manual_seed, no_grad
-
-DATA = Path(os.environ.get("GLASSNET_DATA")
-            or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-FSDD = DATA / "fsdd" / "recordings"
-needs_data = pytest.mark.skipif(not FSDD.is_dir(), reason=f"FSDD recordings not found at "
-                                f"{FSDD} (set GLASSNET_DATA to the shared data folder)")
+from tests.apps.speech_helpers import DATA, needs_data
 
 
 def _tiny(seed=0):

@@ -1,8 +1,6 @@
 """glassnet.apps.speech_augment (speed/gain perturbation, SpecAugment masks, normalisation,
 VTLP, MFCC and deltas) and the isolated-digit recipe's new-speaker options (valid_speaker,
 features, augmentation, front end)."""
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,12 +8,7 @@ import pytest
 from glassnet.apps import speech as S
 from glassnet.apps.speech_augment import (deltas, mfcc, normalise, perturb, spec_augment,
                                           trim_silence, vtlp_warp)
-
-DATA = Path(os.environ.get("GLASSNET_DATA")
-            or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-FSDD = DATA / "fsdd" / "recordings"
-needs_data = pytest.mark.skipif(not FSDD.is_dir(), reason=f"FSDD recordings not found at "
-                                f"{FSDD} (set GLASSNET_DATA to the shared data folder)")
+from tests.apps.speech_helpers import FSDD, needs_data
 
 
 def dominant_hz(x, rate=8000):

@@ -3,8 +3,6 @@ model's shapes, a small CTC model learning a synthetic two-symbol task to zero e
 ``glassnet transcribe`` refusing bad files, and ``glassnet train recipes/speech_ctc.toml``
 on a slice of the real recordings."""
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +13,7 @@ from glassnet.apps import speech_ctc as SC
 from glassnet.apps.ctc_decode import greedy_decode
 from glassnet.cli import main
 from glassnet.io import save_weights
-
-DATA = Path(os.environ.get("GLASSNET_DATA")
-            or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-FSDD = DATA / "fsdd" / "recordings"
-needs_data = pytest.mark.skipif(not FSDD.is_dir(), reason=f"FSDD recordings not found at "
-                                f"{FSDD} (set GLASSNET_DATA to the shared data folder)")
+from tests.apps.speech_helpers import FSDD, needs_data
 
 
 def fake_clips(k=10):

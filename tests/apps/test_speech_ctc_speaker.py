@@ -4,8 +4,6 @@ against a float64 hand computation; statistics really per voice; no label read; 
 per training utterance; ``transcribe`` with and without more recordings of the voice; and a
 tiny ``glassnet train`` run on the real recordings."""
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +13,7 @@ from glassnet.apps import speech_ctc as SC
 from glassnet.cli import main
 from glassnet.io import save_weights
 from glassnet.tensor import Tensor, manual_seed, no_grad
-
-DATA = Path(os.environ.get("GLASSNET_DATA")
-            or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-FSDD = DATA / "fsdd" / "recordings"
-needs_data = pytest.mark.skipif(not FSDD.is_dir(), reason=f"FSDD recordings not found at "
-                                f"{FSDD} (set GLASSNET_DATA to the shared data folder)")
+from tests.apps.speech_helpers import FSDD, needs_data
 
 
 def two_voices():
