@@ -64,10 +64,11 @@ def _library_path() -> str | None:
     return None
 
 
-def _load():
+def _load(honour_env: bool = True):
     global _gemm
     _gemm = None
-    if os.environ.get("GLASSNET_BLAS", "mkl").lower() in ("numpy", "openblas", "0"):
+    if honour_env and os.environ.get("GLASSNET_BLAS", "mkl").lower() in ("numpy", "openblas",
+                                                                           "0"):
         return
     path = _library_path()
     if path is None:
@@ -145,12 +146,7 @@ def use(enabled: bool) -> None:
         _gemm = None
         _restore_openblas()
         return
-    saved = os.environ.pop("GLASSNET_BLAS", None)
-    try:
-        _load()
-    finally:
-        if saved is not None:
-            os.environ["GLASSNET_BLAS"] = saved
+    _load(honour_env=False)
 
 
 def status() -> dict:

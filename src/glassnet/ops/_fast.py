@@ -36,30 +36,22 @@ def kernels():
     """The compiled kernels (a namespace), or None when numba is missing or turned off."""
     global _kernels
     if _kernels is _UNSET:
-        _kernels = None
-        if os.environ.get("GLASSNET_FAST", "1") != "0":
-            try:
-                import numba
-            except ImportError:
-                numba = None
-            if numba is not None:
-                _kernels = _build(numba)
+        _kernels = _load() if os.environ.get("GLASSNET_FAST", "1") != "0" else None
     return _kernels
+
+
+def _load():
+    try:
+        import numba
+    except ImportError:
+        return None
+    return _build(numba)
 
 
 def use(enabled: bool) -> None:
     """Turn the compiled kernels on (if numba is installed) or off for this process."""
     global _kernels
-    _kernels = _UNSET
-    if not enabled:
-        _kernels = None
-    else:
-        saved = os.environ.pop("GLASSNET_FAST", None)
-        try:
-            kernels()
-        finally:
-            if saved is not None:
-                os.environ["GLASSNET_FAST"] = saved
+    _kernels = _load() if enabled else None
 
 
 def note(op: str) -> None:
