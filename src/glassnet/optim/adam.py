@@ -73,19 +73,18 @@ class Adam(Optimizer):
                 g = decayed_grad(self, p, g, weight_decay, lr,   # g + λθ, or θ ← (1 - ηλ) θ
                                  self._decoupled_weight_decay)
                 v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
+                step_size = lr / (1.0 - beta1 ** t)
+                bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
                 if blas.vectors(theta, g, m, v, tmp, *([] if v_max is None else [v_max])):
-                    _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, lr, eps, t)
+                    _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, step_size,
+                                bias_correction2_sqrt, eps)
                     continue
                 lerp_(m, g, 1.0 - beta1, tmp)                # m ← β1 m + (1-β1) g
                 ema_square_(v, g, beta2, tmp)                # v ← β2 v + (1-β2) g²
-
-                if group["amsgrad"]:
-                    v_hat = state["max_exp_avg_sq"]
+                v_hat = v
+                if v_max is not None:                        # AMSGrad: v̂ = max(v̂, v)
+                    v_hat = v_max
                     xp.maximum(v_hat, v, out=v_hat)
-                else:
-                    v_hat = v
-                step_size = lr / (1.0 - beta1 ** t)
-                bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
 
                 denom = tmp                                  # √v̂ / √(1-β2^t) + ε
                 xp.sqrt(v_hat, out=denom)
@@ -97,7 +96,8 @@ class Adam(Optimizer):
         return loss
 
 
-def _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, lr, eps, t) -> None:
+def _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, step_size, bias_correction2_sqrt,
+                eps) -> None:
     """The same update by MKL's threaded vector functions (``glassnet.blas``): 6 passes that
     use both cores where NumPy makes 11 on one (401K parameters, 2 threads: 1.3 → 0.55 ms).
     Rounding differs from PyTorch's by about one unit in the last place."""
@@ -107,7 +107,6 @@ def _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, lr, eps, t) -> None:
     if v_max is not None:
         np.maximum(v_max, v, out=v_max)
     blas.vsqrt(v if v_max is None else v_max, tmp)
-    bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
-    blas.linear_frac(m, tmp, lr / (1.0 - beta1 ** t), 0.0, 1.0 / bias_correction2_sqrt, eps,
+    blas.linear_frac(m, tmp, step_size, 0.0, 1.0 / bias_correction2_sqrt, eps,
                      tmp)                              # step_size · m / (√v̂ / √(1-β2^t) + ε)
     blas.axpby(-1.0, tmp, 1.0, theta)
