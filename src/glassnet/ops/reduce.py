@@ -1,8 +1,7 @@
 """Reductions over dimensions: sum, mean, max, min, var, logsumexp (with ``keepdim``)."""
 import builtins
-from collections import namedtuple
-
 import math
+from collections import namedtuple
 
 import numpy as np
 
