@@ -1,7 +1,7 @@
 """Optional compiled kernels (numba, ``pip install 'glassnet[fast]'``), used per op only
 where they measurably beat the NumPy path; without numba everything runs on NumPy.
 
-Two ops so far.
+Three ops so far.
 
 ReLU on large host float arrays (any layout that is a permutation of a contiguous one, like
 the conv's channels-last output): one pass writes the output and the bool mask (NumPy: two,
@@ -19,11 +19,16 @@ Same rule as the NumPy path and PyTorch: scanning the window's taps in order, a 
 greater value or a NaN takes over, so ties keep the first maximum and a NaN window sends its
 gradient to its last NaN. The tests check both paths give identical values and gradients.
 
+The LSTM's time step, forward and backward, one pass each over the step's gates (float32;
+``_fast_lstm`` has the kernels and why they are written as they are).
+
 ``GLASSNET_FAST=0`` (read at the first use) or ``use(False)`` turns the kernels off;
 ``status()`` says whether they are on and which ops ran them (the benchmark records it).
 Compiled code is cached on disk by numba (``cache=True``), so only the first run compiles.
 """
 import os
+
+from . import _fast_lstm
 
 __all__ = ["kernels", "use", "status", "note", "flat", "dense_order"]
 
@@ -153,4 +158,5 @@ def _build(numba):
     ns.max_pool_tiled_backward = max_pool_tiled_backward
     ns.relu = relu
     ns.relu_backward = relu_backward
+    ns.lstm_cell, ns.lstm_cell_backward = _fast_lstm.build(numba)
     return ns

@@ -15,6 +15,7 @@ import numpy as np
 from ...backend import device_of, to_device, to_host, xp_of
 from ...tensor import Tensor, is_grad_enabled
 from ...blas import matmul as gemm
+from .. import _fast
 from .._util import same_device
 
 MODES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}   # gate blocks per mode
@@ -45,6 +46,8 @@ class LayerRun:
     after step t), ``acts`` the gate activations, ``aux`` tanh(c_t) (LSTM) or W_hn h + b_hn
     (GRU), ``M``/``P`` the LSTM's backward factors, ``mask``/``keep`` (L, N, 1) valid steps and
     their complement, ``zero_h0`` (h0 is all zeros: its step needs no GEMM).
+    ``kernels``: the compiled kernels (``ops._fast``) when this layer runs its steps with them
+    (LSTM, float32, host, numba installed), else None.
     """
     mode: str
     xp: Any
@@ -74,6 +77,7 @@ class LayerRun:
     mask: Any = None
     keep: Any = None
     zero_h0: bool = False
+    kernels: Any = None
 
     def steps(self):
         """Time steps in processing order."""
@@ -162,6 +166,10 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
                                      for p in (src, h0, c0, w_ih, w_hh, b_ih, b_hh))
     run = LayerRun(mode, xp, src, X, emb, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, need,
                    L, N, H)
+    if lstm and xp is np and dt == np.float32:
+        run.kernels = _fast.kernels()
+        if run.kernels is not None:
+            _fast.note("lstm")
 
     # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of W_ih, W_hh and the biases
     # are negated up front, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 uses
@@ -191,11 +199,12 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
     # input projection of all steps: one GEMM (LSTM: one per gate, see below), or with an
     # embedding input one GEMM over the V table rows and a gather
     rows = src.array if emb is not None else X.reshape(L * N, Hin)
-    if lstm:
-        # LSTM works gate-major, (4, N, H) per step: a gate is then one contiguous block, and
-        # element-wise ufuncs on contiguous blocks run ~3x faster than on column slices of an
-        # (N, 4H) array. The step's GEMM stays one (N, H)·(H, 4H) product (one threaded BLAS
-        # call, not four: fewer thread syncs), and adding XW moves it to the gate-major A.
+    if lstm and run.kernels is None:
+        # LSTM on NumPy works gate-major, (4, N, H) per step: a gate is then one contiguous
+        # block, and element-wise ufuncs on contiguous blocks run ~3x faster than on column
+        # slices of an (N, 4H) array. The step's GEMM stays one (N, H)·(H, 4H) product (one
+        # threaded BLAS call, not four), and adding XW moves it to the gate-major A. The
+        # compiled LSTM kernels read rows: (L, N, 4H) like the other cells.
         XW = gemm(rows, Wih.reshape(4, H, Hin).transpose(0, 2, 1))
         if bias is not None:
             XW += bias.reshape(4, 1, H)

@@ -10,13 +10,22 @@ so backward through time only multiplies them by the incoming dh, dc::
 
     dc += dh ⊙ P_t;   d(i, f, g) = dc ⊙ M_t[:3];   d(o) = dh ⊙ M_t[3];   dc_{t-1} = dc ⊙ f
     dh_{t-1} = dA_t·W_hh      (dA_t row-major (N, 4H): one GEMM)
+
+With the compiled kernels (``run.kernels``: float32 on the host with numba, see
+``ops/_fast_lstm.py``) a step is the GEMM and one kernel call each way, rows (N, 4H) in
+PyTorch's gate order; the backward factors are then not stored but recomputed from the
+activations inside the backward kernel (no M, P: 40% less saved state).
 """
+import numpy as np
+
 from ...blas import matmul as gemm
 from ._grads import finish
 
 
 def forward(run) -> None:
     """The time loop; fills run.S, run.acts (L, 4, N, H), run.aux = tanh(c_t), run.M, run.P."""
+    if run.kernels is not None:
+        return _forward_compiled(run)
     xp, S, XW, keep, L, N, H = run.xp, run.S, run.XW, run.keep, run.L, run.N, run.H
     dt = S.dtype
     run.acts = acts = xp.empty((L, 4, N, H), dt)
@@ -65,6 +74,8 @@ def forward(run) -> None:
 
 def backward(run, G):
     """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
+    if run.kernels is not None:
+        return _backward_compiled(run, G)
     xp, L, N, H = run.xp, run.L, run.N, run.H
     Whh, A, M, P = run.w_hh.array, run.acts, run.M, run.P
     GH, dt = Whh.shape[0], Whh.dtype
@@ -93,4 +104,46 @@ def backward(run, G):
             dc += dc_pass
         dh, dh_new = dh_new, dh
     dA2 = dA.reshape(L * N, GH)
+    return finish(run, dA2, [dA2], dh, dc)
+
+
+def _forward_compiled(run) -> None:
+    """``forward`` with the compiled step: fills run.S, run.acts (L, N, 4H), run.aux."""
+    S, XW, keep, L, N, H = run.S, run.XW, run.keep, run.L, run.N, run.H
+    cell = run.kernels.lstm_cell
+    run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
+    run.aux = aux = np.empty((L, N, H), S.dtype)
+    pre = np.empty((N, 4 * H), S.dtype)
+    for t in run.steps():
+        p, q = run.state_index(t)
+        run.recur(S[0, p], pre, t)                  # (N, 4H)
+        cell(pre, XW[t], S[1, p], acts[t], S[1, q], aux[t], S[0, q])
+        if keep is not None:
+            np.copyto(S[1, q], S[1, p], where=keep[t])
+            np.copyto(S[0, q], S[0, p], where=keep[t])
+
+
+def _backward_compiled(run, G):
+    """``backward`` with the compiled step (the same GEMMs, one kernel call per step)."""
+    L, N, H, S = run.L, run.N, run.H, run.S
+    Whh, acts, aux = run.w_hh.array, run.acts, run.aux
+    cell_backward = run.kernels.lstm_cell_backward
+    dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
+    dc = np.zeros((N, H), S.dtype)
+    dc += G[1, 0 if run.reverse else L]
+    dA = np.empty((L, N, 4 * H), S.dtype)
+    for t, q, to_h in run.backward_steps():
+        dh += G[0, q]
+        dh_pass = run.hold(dh, t)
+        dc_pass = run.hold(dc, t)
+        p = t + 1 if run.reverse else t                 # S index of the state before step t
+        cell_backward(dh, dc, acts[t], S[1, p], aux[t], dA[t])
+        if to_h:
+            gemm(dA[t], Whh, out=dh_new)
+            if dh_pass is not None:
+                dh_new += dh_pass
+        if dc_pass is not None:
+            dc += dc_pass
+        dh, dh_new = dh_new, dh
+    dA2 = dA.reshape(L * N, 4 * H)
     return finish(run, dA2, [dA2], dh, dc)

@@ -1,0 +1,142 @@
+"""The compiled LSTM step (ops/_fast_lstm.py, numba) against the float64 reference, the NumPy
+path and PyTorch: values and gradients, with lengths, reverse, h0 = 0, an embedding input,
+saturated gates and NaN; float64 and kernels-off keep the NumPy path."""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+from glassnet.ops import _fast
+from glassnet.ops.recurrent import EmbeddedInput, recurrent_layer
+from glassnet.ops.recurrent._common import prepare
+from glassnet.ops.recurrent_ref import recurrent_layer_reference
+
+pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+
+
+@pytest.fixture(autouse=True)
+def fast_on():
+    _fast.use(True)
+    yield
+    _fast.use(True)
+
+
+def _arrays(L=7, N=4, Hin=5, H=9, seed=0, scale=0.5, zero_h0=False):
+    rng = np.random.default_rng(seed)
+    a = [rng.normal(0, scale, s) for s in
+         [(L, N, Hin), (N, H), (N, H), (4 * H, Hin), (4 * H, H), (4 * H,), (4 * H,)]]
+    if zero_h0:
+        a[1][:] = 0
+    return a
+
+
+def _run(arrays, dtype, lengths=None, reverse=False, fn=recurrent_layer, seed=1):
+    """Outputs and gradients of every input for a fixed random linear loss."""
+    args = [gn.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    out, h, c = fn("LSTM", *args, lengths=None if lengths is None else np.array(lengths),
+                   reverse=reverse)
+    rng = np.random.default_rng(seed)
+    loss = sum((t * gn.tensor(rng.normal(size=t.shape).astype(dtype))).sum()
+               for t in (out, h, c))
+    loss.backward()
+    return [t.numpy() for t in (out, h, c)], [a.grad.numpy() for a in args]
+
+
+def _close(got, want, rtol=2e-4, atol=2e-5):
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [None, [7, 2, 5, 1]])
+@pytest.mark.parametrize("zero_h0", [False, True])
+def test_compiled_matches_float64_reference(reverse, lengths, zero_h0):
+    arrays = _arrays(zero_h0=zero_h0)
+    _fast._used.clear()
+    v32, g32 = _run(arrays, np.float32, lengths, reverse)
+    assert "lstm" in _fast.status()["ops"]
+    v64, g64 = _run(arrays, np.float64, lengths, reverse, fn=recurrent_layer_reference)
+    _close(v32, v64)
+    _close(g32, g64)
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_compiled_and_numpy_paths_agree(scale):
+    arrays = _arrays(seed=3, scale=scale)
+    v1, g1 = _run(arrays, np.float32, [7, 6, 7, 3])
+    _fast.use(False)
+    v2, g2 = _run(arrays, np.float32, [7, 6, 7, 3])
+    _close(v1, v2, rtol=1e-4, atol=1e-5)
+    _close(g1, g2, rtol=1e-4, atol=1e-5)
+
+
+def test_embedded_input_matches_reference():
+    rng = np.random.default_rng(4)
+    L, N, V, Hin, H = 6, 3, 11, 5, 8
+    ids = rng.integers(0, V, (L, N))
+    table = rng.normal(0, 1, (V, Hin))
+    rest = _arrays(L, N, Hin, H, seed=5)[1:]
+    results = []
+    for dtype, fn in ((np.float32, recurrent_layer), (np.float64, recurrent_layer_reference)):
+        E = gn.tensor(table.astype(dtype), requires_grad=True)
+        args = [gn.tensor(a.astype(dtype), requires_grad=True) for a in rest]
+        x = EmbeddedInput(ids, E) if fn is recurrent_layer else E[gn.tensor(ids)]
+        out, h, c = fn("LSTM", x, *args)
+        w = np.random.default_rng(6).normal(size=out.shape).astype(dtype)
+        ((out * gn.tensor(w)).sum() + h.sum() + c.sum()).backward()
+        results.append([out.numpy(), E.grad.numpy()] + [a.grad.numpy() for a in args])
+    _close(results[0], results[1])
+
+
+def _torch_lstm(Hin, H, weights):
+    m = torch.nn.LSTM(Hin, H)
+    with torch.no_grad():
+        for p, w in zip((m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0), weights):
+            p.copy_(torch.from_numpy(w.astype(np.float32)))
+    return m
+
+
+@pytest.mark.parametrize("scale", [6.0, 30.0])
+def test_saturated_gates_match_torch(scale):
+    """Large weights drive the gates to 0/1 and tanh to ±1 (e^x at its clamps)."""
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _arrays(L=9, seed=7, scale=scale)
+    x[0, 0, 0] = 200.0
+    x[1, 1, :] = -200.0
+    v, g = _run([x, h0, c0, w_ih, w_hh, b_ih, b_hh], np.float32)
+    m = _torch_lstm(5, 9, (w_ih, w_hh, b_ih, b_hh))
+    xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    st = [torch.tensor(a[None], dtype=torch.float32, requires_grad=True) for a in (h0, c0)]
+    out, (h, c) = m(xt, tuple(st))
+    rng = np.random.default_rng(1)
+    loss = sum((t * torch.from_numpy(rng.normal(size=t.shape).astype(np.float32))).sum()
+               for t in (out, h[0], c[0]))
+    loss.backward()
+    tol = dict(rtol=1e-4, atol=1e-4 * scale)
+    _close(v, [out.detach().numpy(), h[0].detach().numpy(), c[0].detach().numpy()], **tol)
+    _close(g[:3], [xt.grad.numpy(), st[0].grad[0].numpy(), st[1].grad[0].numpy()], **tol)
+    _close(g[3:], [m.weight_ih_l0.grad.numpy(), m.weight_hh_l0.grad.numpy(),
+                   m.bias_ih_l0.grad.numpy(), m.bias_hh_l0.grad.numpy()], **tol)
+
+
+def test_nan_propagates_like_torch():
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _arrays(seed=8)
+    x[2, 1, 3] = np.nan
+    args = [gn.tensor(a.astype(np.float32)) for a in (x, h0, c0, w_ih, w_hh, b_ih, b_hh)]
+    out, h, c = recurrent_layer("LSTM", *args)
+    m = _torch_lstm(5, 9, (w_ih, w_hh, b_ih, b_hh))
+    with torch.no_grad():
+        ot, (ht, ct) = m(torch.tensor(x, dtype=torch.float32),
+                         (torch.tensor(h0[None], dtype=torch.float32),
+                          torch.tensor(c0[None], dtype=torch.float32)))
+    np.testing.assert_array_equal(np.isnan(out.numpy()), np.isnan(ot.numpy()))
+    np.testing.assert_allclose(out.numpy(), ot.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype,enabled,compiled", [
+    (np.float32, True, True), (np.float64, True, False), (np.float32, False, False)])
+def test_which_path_runs(dtype, enabled, compiled):
+    _fast.use(enabled)
+    args = [gn.tensor(a.astype(dtype)) for a in _arrays()]
+    run = prepare("LSTM", *args, None, False)
+    assert (run.kernels is not None) == compiled
+    assert run.XW.shape == ((7, 4, 36) if compiled else (4, 7, 4, 9))
