@@ -12,7 +12,8 @@ Pipeline::
     standardise each band (the training clips' mean/std, per utterance, or per speaker over
     all of that speaker's unlabelled utterances: ``features``)
     [training: SpecAugment time and frequency masks; speed and gain perturbed clips;
-     optional: VTLP-warped mel filters (vtlp), a random low-pass channel (lowpass)]
+     optional: VTLP-warped mel filters (vtlp), a random low-pass channel (lowpass),
+     recording noise of random level and colour in the clips (train_noise_db_low/high)]
     Conv1d(5, stride 2) + ReLU, Conv1d(5, stride 2) + ReLU   (40 ms steps, T' = ceil(T/4))
     bidirectional GRU  →  Linear(2H → 11)  →  log_softmax     (class 0 = blank, d + 1 = digit d)
     CTC loss (glassnet.nn.CTCLoss); greedy or prefix-beam decoding (apps.ctc_decode)
@@ -47,7 +48,8 @@ from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_rec
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
-           "transcribe", "word_error_rate", "cmd_transcribe", "lowpass_filter"]
+           "transcribe", "word_error_rate", "cmd_transcribe", "lowpass_filter",
+           "add_noise", "score_run"]
 
 BLANK = 0
 
@@ -71,6 +73,48 @@ def lowpass_filter(signal: np.ndarray, cutoff: float, order: int = 4) -> np.ndar
                          f"{SAMPLE_RATE / 2:g} Hz")
     sos = butter(order, cutoff, fs=SAMPLE_RATE, output="sos")
     return sosfilt(sos, np.asarray(signal, np.float64)).astype(np.float32)
+
+
+# -- recording noise ---------------------------------------------------------------------------
+NOISE_COLOUR_MAX = 2.0   # training noise: 1/f^beta, beta uniform in [0, 2] (white, pink, brown)
+
+
+def add_noise(signal: np.ndarray, rng, level_db: float, *, colour: float = 0.0,
+              pieces=None) -> np.ndarray:
+    """``signal`` plus noise of RMS ``level_db`` dB relative to full scale (samples in
+    [-1, 1]: -60 dB is a standard deviation of 0.001) and power spectrum 1/f^``colour``
+    (0: white, 1: pink, 2: brown; shaped in the frequency domain, no DC), added only to the
+    ``(clip index, start, end)`` stretches of ``pieces`` when given (the clips of
+    :func:`build_utterance`: noise recorded with the voice, the silences between clips left
+    as they are), else everywhere. A copy; deterministic from ``rng``.
+
+    Shape:
+        signal: (S,) float samples; output: (S,) float32.
+
+    Example:
+        >>> add_noise(np.zeros(8000, np.float32), np.random.default_rng(0), -40).std()  # ~0.01
+    """
+    signal = np.asarray(signal, np.float32)
+    if signal.ndim != 1:
+        raise ValueError(f"add_noise(signal): expected a 1-D array, got shape {signal.shape}")
+    if not -200 < level_db <= 0 or colour < 0:
+        raise ValueError(f"add_noise(level_db={level_db}, colour={colour}): expected "
+                         f"-200 < level_db <= 0 and colour >= 0")
+    n = len(signal)
+    noise = rng.standard_normal(n)
+    if colour and n > 2:
+        spec = np.fft.rfft(noise)
+        f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+        spec[0] = 0
+        spec[1:] *= f[1:] ** (-colour / 2)
+        noise = np.fft.irfft(spec, n)
+    noise *= 10 ** (level_db / 20) / max(float(np.sqrt(np.mean(noise ** 2))), 1e-30)
+    if pieces is not None:
+        mask = np.zeros(n, bool)
+        for _, a, b in pieces:
+            mask[a:b] = True
+        noise[~mask] = 0
+    return (signal + noise).astype(np.float32)
 
 
 # -- utterances ------------------------------------------------------------------------------
@@ -142,7 +186,12 @@ class UtteranceSet:
     epoch's, for a fresh set): per-speaker CMVN by :func:`glassnet.apps.speech.speaker_stats`,
     from the audio alone (no label). ``speakers`` (the speaker of each clip; None: one
     voice) makes every utterance the clips of one speaker, drawn uniformly among them.
-    With ``fresh=True`` every epoch draws new
+    ``clip_noise = (db_low, db_high, colour_max)`` adds recording noise to the clips of
+    every utterance (:func:`add_noise`, the silences between clips untouched) at a level
+    uniform in [db_low, db_high] dB and a colour uniform in [0, colour_max], drawn per
+    utterance from its own generator (seed, epoch, 2): the same utterances as without it,
+    only noisier (multi-condition training; ``(-41, -41, 0)``: a held-out voice recorded
+    as noisily as nicolas's clips). With ``fresh=True`` every epoch draws new
     utterances (seed + epoch) with the training perturbations (``augment``: speed, gain_db,
     lowpass, vtlp, spec_augment); otherwise the same ``size`` utterances every time (the
     validation/test set). Batches hold utterances of similar length (less padding); with
@@ -153,14 +202,20 @@ class UtteranceSet:
 
     def __init__(self, clips, digits, size: int, batch_size: int, seed: int, *,
                  n_mels: int = 40, fresh: bool = False, augment: dict | None = None,
-                 noise: float = 0.0, max_digits: int = 7, stats=None, speakers=None):
+                 noise: float = 0.0, max_digits: int = 7, stats=None, speakers=None,
+                 clip_noise: tuple | None = None):
         if isinstance(stats, str) and stats != "speaker":
             raise ValueError(f'UtteranceSet(stats={stats!r}): expected None, (mean, std) or '
                              f'"speaker"')
         if speakers is not None and len(speakers) != len(clips):
             raise ValueError(f"UtteranceSet(speakers=...): expected one speaker per clip "
                              f"({len(clips)}), got {len(speakers)}")
+        if clip_noise is not None and not (len(clip_noise) == 3 and clip_noise[0] <= clip_noise[1]
+                                           <= 0 and clip_noise[2] >= 0):
+            raise ValueError(f"UtteranceSet(clip_noise={clip_noise!r}): expected (db_low, "
+                             f"db_high, colour_max) with db_low <= db_high <= 0, colour_max >= 0")
         self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
+        self.clip_noise = clip_noise
         self.stats = stats
         names = [] if speakers is None else sorted(set(speakers))
         self._voices = [(sp, [i for i, s in enumerate(speakers) if s == sp]) for sp in names]
@@ -179,6 +234,7 @@ class UtteranceSet:
         """``(signals, labels, speakers)`` of one epoch's utterances (speaker "" without
         ``speakers``)."""
         rng = np.random.default_rng([self.seed, epoch])
+        noise_rng = np.random.default_rng([self.seed, epoch, 2])
         aug = self.augment
         signals, labels, voices = [], [], []
         for _ in range(self.size):
@@ -186,11 +242,15 @@ class UtteranceSet:
             if len(self._voices) > 1:                  # one voice per utterance
                 voice, idx = self._voices[int(rng.integers(len(self._voices)))]
                 clips, digits = [self.clips[i] for i in idx], [self.digits[i] for i in idx]
-            sig, lab, _ = build_utterance(clips, digits, rng, noise=self.noise,
-                                          max_digits=self.max_digits,
-                                          speed=aug.get("speed", 0.0),
-                                          gain_db=aug.get("gain_db", 0.0),
-                                          lowpass=aug.get("lowpass", 0.0))
+            sig, lab, pieces = build_utterance(clips, digits, rng, noise=self.noise,
+                                               max_digits=self.max_digits,
+                                               speed=aug.get("speed", 0.0),
+                                               gain_db=aug.get("gain_db", 0.0),
+                                               lowpass=aug.get("lowpass", 0.0))
+            if self.clip_noise is not None:
+                lo, hi, colour = self.clip_noise
+                level, beta = noise_rng.uniform(lo, hi), noise_rng.uniform(0, colour)
+                sig = add_noise(sig, noise_rng, level, colour=beta, pieces=pieces)
             signals.append(sig)
             labels.append(lab)
             voices.append(voice)
@@ -333,6 +393,13 @@ class SpeechCTCRecipe(TaskRecipe):
             (``apps.speech.log_mel(..., warp=α)``; 0: off).
         lowpass: probability that a training utterance is low-passed at a random cutoff in
             1–3.5 kHz (:func:`lowpass_filter`; 0: never).
+        train_noise_db_low, train_noise_db_high: multi-condition training: the clips of every
+            training utterance get recording noise at a level uniform in [low, high] dB
+            relative to full scale, coloured 1/f^β with β uniform in [0, ``NOISE_COLOUR_MAX``]
+            (:func:`add_noise`; both 0: off).
+        valid_noise_db: also score the validation speaker's utterances with white noise at
+            this level (dB) added to their clips (``"valid_noisy"`` in run.json; 0: off): a
+            known voice made as noisy as a new one.
         n_mels, channels, hidden, layers, dropout: features and :class:`SpeechCTCNet` sizes.
         epochs, batch_size, lr: Adam with cosine decay.
         beam_width: prefix beam search width for the reported scores (1: greedy only).
@@ -355,6 +422,9 @@ class SpeechCTCRecipe(TaskRecipe):
     spec_augment: bool = True
     vtlp: float = param(0.0, ge=0, lt=0.5)
     lowpass: float = param(0.0, ge=0, le=1)
+    train_noise_db_low: float = param(0.0, ge=-120, le=0)
+    train_noise_db_high: float = param(0.0, ge=-120, le=0)
+    valid_noise_db: float = param(0.0, ge=-120, le=0)
     n_mels: int = param(40, ge=1)
     channels: int = param(64, ge=1)
     hidden: int = param(96, ge=1)
@@ -375,6 +445,16 @@ class SpeechCTCRecipe(TaskRecipe):
             raise ValueError(f'{where}: valid_speaker: expected "" or one of '
                              f'{", ".join(SPEAKERS)} other than test_speaker, got '
                              f'{self.valid_speaker!r}')
+        low, high = self.train_noise_db_low, self.train_noise_db_high
+        if (low or high) and not low <= high < 0:
+            raise ValueError(f"{where}: train_noise_db_low, train_noise_db_high: expected both "
+                             f"0 (off) or low <= high < 0 dB, got {low} and {high}")
+
+    def clip_noise(self) -> tuple | None:
+        """The training set's ``UtteranceSet(clip_noise=...)`` (None: off)."""
+        if not (self.train_noise_db_low or self.train_noise_db_high):
+            return None
+        return (self.train_noise_db_low, self.train_noise_db_high, NOISE_COLOUR_MAX)
 
 
 def _load_clips(recipe: SpeechCTCRecipe):
@@ -482,6 +562,28 @@ def _baseline_hyps(model, mean, std, signals, n_mels):
 
 
 # -- training --------------------------------------------------------------------------------
+def _set_options(recipe: SpeechCTCRecipe, stats) -> dict:
+    return {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits,
+            "stats": stats}
+
+
+def _held_out_sets(recipe: SpeechCTCRecipe, by_speaker, stats) -> dict:
+    """``{"valid", "valid_noisy", "test"}``: the fixed utterances of the held-out speakers
+    (seeds 10 000 and 10 001); ``"valid_noisy"`` (with ``valid_noise_db``) is the validation
+    set with white noise added to its clips, the same utterances otherwise."""
+    common = _set_options(recipe, stats)
+    sets = {name: UtteranceSet(*by_speaker[sp][:2], size, 64, 10_000 + i, **common)
+            for i, (name, sp, size) in enumerate([
+                ("valid", recipe.valid_speaker, recipe.valid_utterances),
+                ("test", recipe.test_speaker, recipe.test_utterances)]) if sp}
+    if recipe.valid_speaker and recipe.valid_noise_db:
+        db = recipe.valid_noise_db
+        sets["valid_noisy"] = UtteranceSet(*by_speaker[recipe.valid_speaker][:2],
+                                           recipe.valid_utterances, 64, 10_000, **common,
+                                           clip_noise=(db, db, 0.0))
+    return sets
+
+
 def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False,
                      verbose: bool = True) -> dict:
     """Train :class:`SpeechCTCNet` with CTC and write the run folder (``recipe.toml``,
@@ -509,15 +611,11 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     elif recipe.features == "speaker":           # each voice by its own unlabelled audio
         stats = "speaker"
     voices = [s for s in train_speakers for _ in by_speaker[s][0]]
-    common = {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits,
-              "stats": stats}
     train = UtteranceSet(clips, digits, recipe.train_utterances, recipe.batch_size,
-                         recipe.seed, fresh=True, augment=aug, **common,
-                         speakers=voices if recipe.features == "speaker" else None)
-    sets = {name: UtteranceSet(*by_speaker[sp][:2], size, 64, 10_000 + i, **common)
-            for i, (name, sp, size) in enumerate([
-                ("valid", recipe.valid_speaker, recipe.valid_utterances),
-                ("test", recipe.test_speaker, recipe.test_utterances)]) if sp}
+                         recipe.seed, fresh=True, augment=aug, **_set_options(recipe, stats),
+                         speakers=voices if recipe.features == "speaker" else None,
+                         clip_noise=recipe.clip_noise())
+    sets = _held_out_sets(recipe, by_speaker, stats)
     manual_seed(recipe.seed)
     model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
                          layers=recipe.layers, dropout=recipe.dropout)
@@ -587,6 +685,33 @@ def load_speech_ctc_run(run_dir):
     return model, recipe, stats
 
 
+def score_run(run_dir, *, valid_noise_db: float = 0.0, names=("valid", "valid_noisy")) -> dict:
+    """Score a finished run again on its held-out sets ``names`` (``"valid"``,
+    ``"valid_noisy"``; the test speaker's ``"test"`` only when asked for), with
+    ``valid_noise_db`` (dB, 0: off) for ``"valid_noisy"``: e.g. how a run trained before that
+    key fares on its validation voice made noisier. Returns ``{name: {"greedy": scores,
+    "beam": scores}}`` as in run.json.
+
+    Example:
+        >>> score_run("runs/speech_ctc", valid_noise_db=-41)["valid_noisy"]["beam"]["wer"]
+    """
+    model, recipe, stats = load_speech_ctc_run(run_dir)
+    recipe = dataclasses.replace(recipe, valid_noise_db=float(valid_noise_db))
+    stats = "speaker" if recipe.features == "speaker" else stats
+    sets = _held_out_sets(recipe, _load_clips(recipe), stats)
+    missing = [n for n in names if n not in sets]
+    if missing:
+        raise ValueError(f"score_run(names={names!r}): {missing[0]!r} is not a held-out set of "
+                         f"{run_dir} (it has {', '.join(sets)})")
+    out = {}
+    for name in names:
+        refs, greedy, beam = _decode_set(model, sets[name], recipe.beam_width)
+        out[name] = {"greedy": _scores(refs, greedy)}
+        if beam:
+            out[name]["beam"] = _scores(refs, beam)
+    return out
+
+
 def _check_wav(path: Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
@@ -648,6 +773,9 @@ def _note(res, recipe) -> str:
         v = res["valid"].get("beam", res["valid"]["greedy"])
         valid = (f"validation ({res['valid_speaker']}) WER {v['wer']:.4f}, sequence accuracy "
                  f"{v['sequence_accuracy']:.4f}; ")
+    if "valid_noisy" in res:
+        v = res["valid_noisy"].get("beam", res["valid_noisy"]["greedy"])
+        valid += f"with {recipe.valid_noise_db:g} dB noise WER {v['wer']:.4f}; "
     return (f"test speaker {res['test_speaker']} (unseen), {res['decoding']} decoding; "
             f"{valid}{res['train_seconds']:.0f} s training")
 

@@ -1,0 +1,147 @@
+"""speech_ctc's recording noise: ``add_noise`` (level against 10^(dB/20), spectral slope
+against a Welch estimate, only inside the clips), multi-condition training sets
+(``UtteranceSet(clip_noise=...)``: the same utterances and labels, noise only in the clips,
+deterministic from the seed), the recipe keys ``train_noise_db_low/high`` and
+``valid_noise_db``, and ``score_run`` agreeing with the scores a run wrote."""
+import json
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+from glassnet.apps import speech_ctc as SC
+from glassnet.cli import main
+from tests.apps.speech_helpers import needs_data
+
+
+def fake_clips(k=10):
+    rng = np.random.default_rng(0)
+    clips = [(0.5 * np.sin(np.arange(800 + 97 * i) * (0.1 + 0.05 * i))
+              + 0.01 * rng.normal(size=800 + 97 * i)).astype(np.float32) for i in range(k)]
+    return clips, list(range(k))
+
+
+@pytest.mark.parametrize("db", [-70.0, -41.0, -20.0])
+@pytest.mark.parametrize("colour", [0.0, 1.0, 2.0])
+def test_add_noise_level_is_the_rms_in_db(db, colour):
+    x = SC.add_noise(np.zeros(16000, np.float32), np.random.default_rng(1), db, colour=colour)
+    assert x.dtype == np.float32 and x.shape == (16000,)
+    assert 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2))) == pytest.approx(db,
+                                                                                      abs=0.01)
+
+
+@pytest.mark.parametrize("colour", [0.0, 1.0, 2.0])
+def test_add_noise_colour_is_the_spectral_slope(colour):
+    x = SC.add_noise(np.zeros(80000, np.float32), np.random.default_rng(2), -30, colour=colour)
+    f, p = welch(x.astype(np.float64), fs=8000, nperseg=1024)
+    band = (f >= 100) & (f <= 3000)
+    slope = np.polyfit(np.log(f[band]), np.log(p[band]), 1)[0]       # power ~ f^-colour
+    assert slope == pytest.approx(-colour, abs=0.15)
+
+
+def test_add_noise_is_deterministic_and_stays_in_the_pieces():
+    signal = np.random.default_rng(3).normal(0, 0.1, 4000).astype(np.float32)
+    pieces = [(0, 500, 1500), (4, 2000, 3200)]
+    a = SC.add_noise(signal, np.random.default_rng(7), -40, colour=1.0, pieces=pieces)
+    b = SC.add_noise(signal, np.random.default_rng(7), -40, colour=1.0, pieces=pieces)
+    c = SC.add_noise(signal, np.random.default_rng(8), -40, colour=1.0, pieces=pieces)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    inside = np.zeros(4000, bool)
+    inside[500:1500] = inside[2000:3200] = True
+    assert np.array_equal(a[~inside], signal[~inside])               # silences untouched
+    assert np.all(a[inside] != signal[inside])
+    with pytest.raises(ValueError, match="level_db"):
+        SC.add_noise(signal, np.random.default_rng(0), 3.0)
+    with pytest.raises(ValueError, match="1-D"):
+        SC.add_noise(signal.reshape(2, -1), np.random.default_rng(0), -40)
+
+
+def clip_stretches(clips, digits, size, seed, epoch=0):
+    """The clip stretches of UtteranceSet's utterances, rebuilt with build_utterance."""
+    rng = np.random.default_rng([seed, epoch])
+    out = []
+    for _ in range(size):
+        _, _, pieces = SC.build_utterance(clips, digits, rng)
+        out.append(pieces)
+    return out
+
+
+def test_clip_noise_keeps_utterances_and_labels_and_noises_only_the_clips():
+    clips, digits = fake_clips()
+    clean = SC.UtteranceSet(clips, digits, 12, 4, seed=5)
+    noisy = SC.UtteranceSet(clips, digits, 12, 4, seed=5, clip_noise=(-50.0, -30.0, 0.0))
+    (cs, cl, _), (ns, nl, _) = clean.draw(0), noisy.draw(0)
+    assert nl == cl                                                  # labels unchanged
+    levels = []
+    for c, n, pieces in zip(cs, ns, clip_stretches(clips, digits, 12, 5)):
+        assert len(c) == len(n)
+        inside = np.zeros(len(c), bool)
+        for _, a, b in pieces:
+            inside[a:b] = True
+        assert np.array_equal(n[~inside], c[~inside])
+        d = (n[inside] - c[inside]).astype(np.float64)
+        levels.append(20 * np.log10(np.sqrt(np.mean(d ** 2))))
+    assert min(levels) > -51 and max(levels) < -29                   # within [-50, -30] dB
+    assert np.std(levels) > 2                                        # a level per utterance
+    again = SC.UtteranceSet(clips, digits, 12, 4, seed=5, clip_noise=(-50.0, -30.0, 0.0))
+    for (x1, y1), (x2, y2) in zip(noisy, again):
+        assert np.array_equal(x1, x2) and np.array_equal(y1, y2)     # deterministic
+
+
+def test_fresh_training_set_with_clip_noise_draws_new_noise_each_epoch():
+    clips, digits = fake_clips()
+    kw = {"fresh": True, "augment": {}, "clip_noise": (-45.0, -35.0, 2.0)}
+    data = SC.UtteranceSet(clips, digits, 6, 6, seed=1, **kw)
+    (s0, l0, _), (s1, l1, _) = data.draw(0), data.draw(1)
+    plain = SC.UtteranceSet(clips, digits, 6, 6, seed=1, fresh=True, augment={})
+    assert l0 == plain.draw(0)[1] and l1 == plain.draw(1)[1]
+    assert not any(np.array_equal(a, b) for a, b in zip(s0, plain.draw(0)[0]))
+    assert not any(np.array_equal(a, b) for a, b in zip(s1, plain.draw(1)[0]))
+
+
+@pytest.mark.parametrize("bad", [(-30.0, -50.0, 0.0), (-30.0, 5.0, 0.0), (-40.0, -30.0, -1.0),
+                                 (-40.0, -30.0)])
+def test_clip_noise_is_validated(bad):
+    clips, digits = fake_clips()
+    with pytest.raises(ValueError, match="clip_noise"):
+        SC.UtteranceSet(clips, digits, 4, 4, seed=0, clip_noise=bad)
+
+
+def test_recipe_noise_keys():
+    assert SC.SpeechCTCRecipe().clip_noise() is None
+    r = SC.SpeechCTCRecipe(train_noise_db_low=-70.0, train_noise_db_high=-35.0)
+    assert r.clip_noise() == (-70.0, -35.0, SC.NOISE_COLOUR_MAX)
+
+
+@pytest.mark.parametrize("sets, key", [
+    (["train_noise_db_low=-30", "train_noise_db_high=-50"], "train_noise_db_low"),
+    (["train_noise_db_low=-50"], "train_noise_db_high"),
+    (["train_noise_db_high=-150"], "train_noise_db_high"),
+    (["valid_noise_db=5"], "valid_noise_db")])
+def test_noise_recipe_keys_are_validated(tmp_path, capsys, sets, key):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('task = "speech_ctc"\n')
+    args = ["train", str(recipe), "--out", str(tmp_path / "run")]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 2
+    assert key in capsys.readouterr().err
+
+
+@needs_data
+def test_noisy_validation_is_scored_and_score_run_agrees(tmp_path, capsys):
+    recipe = tmp_path / "speech_ctc.toml"
+    recipe.write_text('task = "speech_ctc"\nmax_files = 12\ntrain_utterances = 16\n'
+                      'valid_utterances = 6\ntest_utterances = 4\nchannels = 8\nhidden = 8\n'
+                      'epochs = 1\nbaseline_epochs = 0\nbeam_width = 2\nfeatures = "speaker"\n'
+                      'train_noise_db_low = -60.0\ntrain_noise_db_high = -40.0\n'
+                      'valid_noise_db = -41.0\n')
+    out = tmp_path / "run"
+    assert main(["train", str(recipe), "--out", str(out)]) == 0
+    assert "with -41 dB noise WER " in capsys.readouterr().out.splitlines()[-1]
+    res = json.loads((out / "run.json").read_text())
+    assert res["valid_noisy"]["beam"]["n"] == res["valid"]["beam"]["n"] == 6
+    again = SC.score_run(out, valid_noise_db=-41.0)
+    assert again == {k: res[k] for k in ("valid", "valid_noisy")}
+    with pytest.raises(ValueError, match="valid_noisy"):
+        SC.score_run(out, names=("valid_noisy",))                    # no noise asked for
