@@ -1,7 +1,7 @@
 """speech_ctc's recording noise: ``add_noise`` (level against 10^(dB/20), spectral slope
 against a Welch estimate, only inside the clips), multi-condition training sets
 (``UtteranceSet(clip_noise=...)``: the same utterances and labels, noise only in the clips,
-deterministic from the seed), the recipe keys ``train_noise_db_low/high`` and
+deterministic from the seed), the recipe keys ``train_noise_db``, ``train_noise_span_db`` and
 ``valid_noise_db``, and ``score_run`` agreeing with the scores a run wrote."""
 import json
 
@@ -109,14 +109,16 @@ def test_clip_noise_is_validated(bad):
 
 def test_recipe_noise_keys():
     assert SC.SpeechCTCRecipe().clip_noise() is None
-    r = SC.SpeechCTCRecipe(train_noise_db_low=-70.0, train_noise_db_high=-35.0)
+    r = SC.SpeechCTCRecipe(train_noise_db=-35.0)
     assert r.clip_noise() == (-70.0, -35.0, SC.NOISE_COLOUR_MAX)
+    r = SC.SpeechCTCRecipe(train_noise_db=-40.0, train_noise_span_db=0.0)
+    assert r.clip_noise() == (-40.0, -40.0, SC.NOISE_COLOUR_MAX)
 
 
 @pytest.mark.parametrize("sets, key", [
-    (["train_noise_db_low=-30", "train_noise_db_high=-50"], "train_noise_db_low"),
-    (["train_noise_db_low=-50"], "train_noise_db_high"),
-    (["train_noise_db_high=-150"], "train_noise_db_high"),
+    (["train_noise_db=5"], "train_noise_db"),
+    (["train_noise_db=-150"], "train_noise_db"),
+    (["train_noise_db=-30", "train_noise_span_db=-5"], "train_noise_span_db"),
     (["valid_noise_db=5"], "valid_noise_db")])
 def test_noise_recipe_keys_are_validated(tmp_path, capsys, sets, key):
     recipe = tmp_path / "r.toml"
@@ -134,7 +136,7 @@ def test_noisy_validation_is_scored_and_score_run_agrees(tmp_path, capsys):
     recipe.write_text('task = "speech_ctc"\nmax_files = 12\ntrain_utterances = 16\n'
                       'valid_utterances = 6\ntest_utterances = 4\nchannels = 8\nhidden = 8\n'
                       'epochs = 1\nbaseline_epochs = 0\nbeam_width = 2\nfeatures = "speaker"\n'
-                      'train_noise_db_low = -60.0\ntrain_noise_db_high = -40.0\n'
+                      'train_noise_db = -40.0\ntrain_noise_span_db = 20.0\n'
                       'valid_noise_db = -41.0\n')
     out = tmp_path / "run"
     assert main(["train", str(recipe), "--out", str(out)]) == 0

@@ -13,7 +13,7 @@ Pipeline::
     all of that speaker's unlabelled utterances: ``features``)
     [training: SpecAugment time and frequency masks; speed and gain perturbed clips;
      optional: VTLP-warped mel filters (vtlp), a random low-pass channel (lowpass),
-     recording noise of random level and colour in the clips (train_noise_db_low/high)]
+     recording noise of random level and colour in the clips (train_noise_db)]
     Conv1d(5, stride 2) + ReLU, Conv1d(5, stride 2) + ReLU   (40 ms steps, T' = ceil(T/4))
     bidirectional GRU  →  Linear(2H → 11)  →  log_softmax     (class 0 = blank, d + 1 = digit d)
     CTC loss (glassnet.nn.CTCLoss); greedy or prefix-beam decoding (apps.ctc_decode)
@@ -393,10 +393,11 @@ class SpeechCTCRecipe(TaskRecipe):
             (``apps.speech.log_mel(..., warp=α)``; 0: off).
         lowpass: probability that a training utterance is low-passed at a random cutoff in
             1–3.5 kHz (:func:`lowpass_filter`; 0: never).
-        train_noise_db_low, train_noise_db_high: multi-condition training: the clips of every
-            training utterance get recording noise at a level uniform in [low, high] dB
-            relative to full scale, coloured 1/f^β with β uniform in [0, ``NOISE_COLOUR_MAX``]
-            (:func:`add_noise`; both 0: off).
+        train_noise_db, train_noise_span_db: multi-condition training: the clips of every
+            training utterance get recording noise at a level uniform in
+            [train_noise_db − train_noise_span_db, train_noise_db] dB relative to full scale,
+            coloured 1/f^β with β uniform in [0, ``NOISE_COLOUR_MAX``] (:func:`add_noise`;
+            train_noise_db = 0: off).
         valid_noise_db: also score the validation speaker's utterances with white noise at
             this level (dB) added to their clips (``"valid_noisy"`` in run.json; 0: off): a
             known voice made as noisy as a new one.
@@ -422,8 +423,8 @@ class SpeechCTCRecipe(TaskRecipe):
     spec_augment: bool = True
     vtlp: float = param(0.0, ge=0, lt=0.5)
     lowpass: float = param(0.0, ge=0, le=1)
-    train_noise_db_low: float = param(0.0, ge=-120, le=0)
-    train_noise_db_high: float = param(0.0, ge=-120, le=0)
+    train_noise_db: float = param(0.0, ge=-120, le=0)
+    train_noise_span_db: float = param(35.0, ge=0, le=60)
     valid_noise_db: float = param(0.0, ge=-120, le=0)
     n_mels: int = param(40, ge=1)
     channels: int = param(64, ge=1)
@@ -445,16 +446,12 @@ class SpeechCTCRecipe(TaskRecipe):
             raise ValueError(f'{where}: valid_speaker: expected "" or one of '
                              f'{", ".join(SPEAKERS)} other than test_speaker, got '
                              f'{self.valid_speaker!r}')
-        low, high = self.train_noise_db_low, self.train_noise_db_high
-        if (low or high) and not low <= high < 0:
-            raise ValueError(f"{where}: train_noise_db_low, train_noise_db_high: expected both "
-                             f"0 (off) or low <= high < 0 dB, got {low} and {high}")
-
     def clip_noise(self) -> tuple | None:
         """The training set's ``UtteranceSet(clip_noise=...)`` (None: off)."""
-        if not (self.train_noise_db_low or self.train_noise_db_high):
+        if not self.train_noise_db:
             return None
-        return (self.train_noise_db_low, self.train_noise_db_high, NOISE_COLOUR_MAX)
+        return (self.train_noise_db - self.train_noise_span_db, self.train_noise_db,
+                NOISE_COLOUR_MAX)
 
 
 def _load_clips(recipe: SpeechCTCRecipe):
