@@ -241,3 +241,40 @@ def test_adam_on_large_parameters_takes_mkl_and_matches_torch(name, kw, monkeypa
     for key in ("exp_avg", "exp_avg_sq"):
         np.testing.assert_allclose(np.asarray(g_opt.state[gw][key]),
                                    t_opt.state[tw][key].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lb", ["C", "T", "lda"])
+def test_packed_operand_gives_the_float64_product(always_mkl, dtype, lb):
+    """pack(b, M) keeps b in MKL's internal layout; products with a of M rows equal the
+    float64 truth; other row counts, dtypes and out= arrays MKL cannot write take NumPy."""
+    rng = np.random.default_rng(7)
+    b = _operand(rng, (37, 53), lb, dtype)
+    p = _blas.pack(b, 9)
+    assert isinstance(p, _blas.Packed) and p.shape == b.shape
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for la in ("C", "T", "lda"):
+        a = _operand(rng, (9, 37), la, dtype)
+        want = a.astype(np.float64) @ b.astype(np.float64)
+        np.testing.assert_allclose(_blas.matmul(a, p), want, rtol=tol, atol=tol)
+        out = np.empty((9, 53), dtype)
+        assert _blas.matmul(a, p, out=out) is out
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+    for a in (_operand(rng, (4, 37), "C", dtype), _operand(rng, (9, 37), "strided", dtype),
+              _operand(rng, (9, 37), "C", np.float64 if dtype == np.float32 else np.float32)):
+        np.testing.assert_allclose(_blas.matmul(a, p), a @ b, rtol=tol, atol=tol)
+    strided_out = np.empty((9, 106), dtype)[:, ::2]
+    a = _operand(rng, (9, 37), "C", dtype)
+    _blas.matmul(a, p, out=strided_out)
+    np.testing.assert_allclose(strided_out, a @ b, rtol=tol, atol=tol)
+
+
+def test_pack_returns_the_array_when_mkl_is_off_or_the_product_small(monkeypatch):
+    b = np.ones((64, 64), np.float32)
+    assert _blas.pack(b, 1) is b                        # 4096 multiply-adds: below MIN_FLOPS
+    _blas.use(False)
+    try:
+        assert _blas.pack(b, 4096) is b
+    finally:
+        _blas.use(True)

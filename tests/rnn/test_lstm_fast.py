@@ -139,4 +139,19 @@ def test_which_path_runs(dtype, enabled, compiled):
     args = [gn.tensor(a.astype(dtype)) for a in _arrays()]
     run = prepare("LSTM", *args, None, False)
     assert (run.kernels is not None) == compiled
-    assert run.XW.shape == ((7, 4, 36) if compiled else (4, 7, 4, 9))
+    assert run.XW.shape == ((28, 36) if compiled else (4, 7, 4, 9))
+
+
+def test_embedded_input_reads_the_table_and_checks_ids():
+    """With an embedding input the kernel reads the V projected rows by id (no L·N gather);
+    an id outside the table goes the gather's way and raises, never reads past the table."""
+    rng = np.random.default_rng(9)
+    E = gn.tensor(rng.normal(size=(11, 5)).astype(np.float32))
+    rest = [gn.tensor(a.astype(np.float32)) for a in _arrays(L=6, N=3, seed=9)[1:]]
+    ids = rng.integers(0, 11, (6, 3))
+    run = prepare("LSTM", EmbeddedInput(ids, E), *rest, None, False)
+    assert run.XW.shape == (11, 36)
+    np.testing.assert_array_equal(run.rows, ids)
+    ids[2, 1] = 11
+    with pytest.raises(IndexError):
+        recurrent_layer("LSTM", EmbeddedInput(ids, E), *rest)

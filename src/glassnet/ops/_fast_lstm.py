@@ -67,14 +67,14 @@ def build(numba):
         return p if ax < f32(0.625) else b
 
     @njit
-    def lstm_cell(pre, xw, c_prev, acts, c, tc, h):
-        """pre, xw (N, 4H): the step's scaled pre-activations in two parts (h_{t-1}·W_hhᵀ and
-        the input projection); writes acts (N, 4H) = i, f, g, o, c (N, H), tc = tanh(c) and
-        h = o·tanh(c)."""
+    def lstm_cell(pre, xw, rows, c_prev, acts, c, tc, h):
+        """The step's scaled pre-activations in two parts: pre (N, 4H) = h_{t-1}·W_hhᵀ and the
+        input projection, row ``rows[n]`` of xw (R, 4H) for sample n; writes acts (N, 4H) =
+        i, f, g, o, c (N, H), tc = tanh(c) and h = o·tanh(c)."""
         N, H = c.shape
         one = f32(1)
         for n in range(N):
-            p, x, a = pre[n], xw[n], acts[n]
+            p, x, a = pre[n], xw[rows[n]], acts[n]
             for j in range(4 * H):
                 a[j] = one / (one + _expf(p[j] + x[j]))
             for j in range(2 * H, 3 * H):

@@ -47,7 +47,9 @@ class LayerRun:
     (GRU), ``M``/``P`` the LSTM's backward factors, ``mask``/``keep`` (L, N, 1) valid steps and
     their complement, ``zero_h0`` (h0 is all zeros: its step needs no GEMM).
     ``kernels``: the compiled kernels (``ops._fast``) when this layer runs its steps with them
-    (LSTM, float32, host, numba installed), else None.
+    (LSTM, float32, host, numba installed), else None. They read step t's input projection
+    as rows ``XW[rows[t]]`` (``rows`` (L, N)): with an embedding input XW is the V-row table
+    itself (it stays in cache; no L·N-row gather), else the L·N rows in order.
     """
     mode: str
     xp: Any
@@ -78,6 +80,7 @@ class LayerRun:
     keep: Any = None
     zero_h0: bool = False
     kernels: Any = None
+    rows: Any = None
 
     def steps(self):
         """Time steps in processing order."""
@@ -219,9 +222,19 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
             XW += bias
         if row_scale is not None:
             XW *= row_scale
-        if emb is not None:
-            XW = xp.take(XW, ids.reshape(-1), axis=0)
-        run.XW = XW.reshape(L, N, GH)
+        if run.kernels is not None:             # the LSTM kernel reads rows of a table
+            V = XW.shape[0]
+            if emb is not None and ids.size and 0 <= ids.min() and ids.max() < V:
+                run.rows = np.ascontiguousarray(ids, np.intp)   # table: the V projected rows
+            else:
+                if emb is not None:
+                    XW = xp.take(XW, ids.reshape(-1), axis=0)
+                run.rows = np.arange(L * N).reshape(L, N)
+            run.XW = XW
+        else:
+            if emb is not None:
+                XW = xp.take(XW, ids.reshape(-1), axis=0)
+            run.XW = XW.reshape(L, N, GH)
 
     run.S = S = xp.empty((2 if lstm else 1, L + 1, N, H), dt)
     i0 = L if reverse else 0

@@ -18,7 +18,7 @@ activations inside the backward kernel (no M, P: 40% less saved state).
 """
 import numpy as np
 
-from ...blas import matmul as gemm
+from ...blas import matmul as gemm, pack
 from ._grads import finish
 
 
@@ -114,10 +114,11 @@ def _forward_compiled(run) -> None:
     run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
+    run.WT = pack(run.WT, N)                        # MKL's packed W_hhᵀ for the L products
     for t in run.steps():
         p, q = run.state_index(t)
         run.recur(S[0, p], pre, t)                  # (N, 4H)
-        cell(pre, XW[t], S[1, p], acts[t], S[1, q], aux[t], S[0, q])
+        cell(pre, XW, run.rows[t], S[1, p], acts[t], S[1, q], aux[t], S[0, q])
         if keep is not None:
             np.copyto(S[1, q], S[1, p], where=keep[t])
             np.copyto(S[0, q], S[0, p], where=keep[t])
