@@ -2,16 +2,20 @@
 against a Welch estimate, only inside the clips), multi-condition training sets
 (``UtteranceSet(clip_noise=...)``: the same utterances and labels, noise only in the clips,
 deterministic from the seed), the recipe keys ``train_noise_db``, ``train_noise_span_db`` and
-``valid_noise_db``, and ``score_run`` agreeing with the scores a run wrote."""
+``valid_noise_db``, ``score_run`` agreeing with the scores a run wrote, and the
+noise-floor-aware features (``snr_floor_db``: the floor's power against simulated white
+noise, the speech level against a hand-made percentile, the floor following each voice's
+level, noise floors made alike)."""
 import json
 
 import numpy as np
 import pytest
 from scipy.signal import welch
 
+from glassnet.apps import speech as S
 from glassnet.apps import speech_ctc as SC
 from glassnet.cli import main
-from tests.apps.speech_helpers import needs_data
+from tests.apps.speech_helpers import FSDD, needs_data
 
 
 def fake_clips(k=10):
@@ -137,7 +141,7 @@ def test_noisy_validation_is_scored_and_score_run_agrees(tmp_path, capsys):
                       'valid_utterances = 6\ntest_utterances = 4\nchannels = 8\nhidden = 8\n'
                       'epochs = 1\nbaseline_epochs = 0\nbeam_width = 2\nfeatures = "speaker"\n'
                       'train_noise_db = -40.0\ntrain_noise_span_db = 20.0\n'
-                      'valid_noise_db = -41.0\n')
+                      'valid_noise_db = -41.0\nsnr_floor_db = 25.0\n')
     out = tmp_path / "run"
     assert main(["train", str(recipe), "--out", str(out)]) == 0
     assert "with -41 dB noise WER " in capsys.readouterr().out.splitlines()[-1]
@@ -147,3 +151,75 @@ def test_noisy_validation_is_scored_and_score_run_agrees(tmp_path, capsys):
     assert again == {k: res[k] for k in ("valid", "valid_noisy")}
     with pytest.raises(ValueError, match="valid_noisy"):
         SC.score_run(out, names=("valid_noisy",))                    # no noise asked for
+    wavs = sorted(FSDD.glob("3_theo_*.wav"))[:3]
+    assert main(["transcribe", str(out), str(wavs[0]), "--voice", *map(str, wavs[1:])]) == 0
+    printed = capsys.readouterr().out.strip()                        # barely trained
+    assert printed == "" or printed.isdigit()
+
+
+# -- noise-floor-aware features (snr_floor_db) ------------------------------------------------
+def test_white_floor_is_the_power_white_noise_adds_per_bin():
+    x = np.random.default_rng(4).normal(0, 10 ** (-30 / 20), 80000).astype(np.float32)
+    measured = S.power_spectrogram(x)[1:-1, 5:-5].mean()             # inner bins and frames
+    assert SC.white_floor(-30.0) == pytest.approx(measured, rel=0.03)
+
+
+def test_speech_level_is_a_percentile_of_10ms_frame_powers():
+    loud = np.full(800, 0.1, np.float32)                             # 10 frames at -20 dB
+    quiet = np.full(1200, 0.001, np.float32)                         # 15 frames at -60 dB
+    assert SC.speech_level_db([loud, quiet]) == pytest.approx(-20.0, abs=1e-4)
+    assert SC.speech_level_db([loud, quiet], q=10) == pytest.approx(-60.0, abs=1e-4)
+    with pytest.raises(ValueError, match="speech_level_db"):
+        SC.speech_level_db([np.zeros(10, np.float32)])
+
+
+def voice(gain, noise_db, seed):
+    """Three tone bursts between silences, scaled by gain, with noise inside the bursts."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in (0.2, 0.4, 0.7):
+        tone = 0.3 * np.sin(np.arange(2400) * f)
+        burst = tone + 10 ** (noise_db / 20) * rng.normal(size=2400)
+        out.append((gain * np.concatenate([np.zeros(1600), burst, np.zeros(1600)]))
+                   .astype(np.float32))
+    return out
+
+
+def test_floored_log_mel_is_plain_log_mel_when_off_and_follows_the_voice_level():
+    sig = voice(1.0, -60, 0)
+    plain = SC.floored_log_mel(sig, 40, 0.0)
+    assert all(np.array_equal(a, S.log_mel(s)) for a, s in zip(plain, sig))
+    floored = SC.floored_log_mel(sig, 40, 25.0)
+    louder = SC.floored_log_mel([4 * s for s in sig], 40, 25.0)      # +12 dB: floor follows
+    for a, b in zip(floored, louder):
+        assert np.allclose(b - a, np.log(16.0), atol=1e-3)
+    assert all((f >= p - 1e-6).all() for f, p in zip(floored, plain))   # a floor only adds
+
+
+def test_snr_floor_makes_noise_floors_alike():
+    """Two voices, same speech, noise at -75 vs -45 dB in their bursts: the silences and
+    the noise differ by ~30 dB in plain log-mel, by little once floored 25 dB below speech."""
+    def gap_to_burst_noise(feats):                                   # band 35 (~3.4 kHz)
+        f = feats[0][:, 35]
+        return f[23:48].mean() - f[:15].mean()                       # noisy burst vs silence
+    clean, noisy = voice(1.0, -75, 1), voice(1.0, -45, 2)
+    plain = [gap_to_burst_noise(SC.floored_log_mel(v, 40, 0.0)) for v in (clean, noisy)]
+    floor = [gap_to_burst_noise(SC.floored_log_mel(v, 40, 25.0)) for v in (clean, noisy)]
+    assert abs(plain[1] - plain[0]) > 3.0                             # nats: ~17 dB apart
+    assert abs(plain[1] - plain[0]) > 10 * abs(floor[1] - floor[0])
+
+
+def test_utterance_set_floors_each_voice_by_its_own_level():
+    a, b = voice(1.0, -70, 3), voice(0.05, -70, 4)                   # b is 26 dB quieter
+    data = SC.UtteranceSet(a + b, [0] * 6, 6, 6, seed=0, stats="speaker", snr_floor_db=25.0)
+    both = data.features(a + b, None, ["a"] * 3 + ["b"] * 3)
+    alone = data.features(b, None, ["b"] * 3)
+    assert all(np.allclose(x, y, atol=1e-5) for x, y in zip(both[3:], alone))
+
+
+def test_snr_floor_recipe_key_is_validated(tmp_path, capsys):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('task = "speech_ctc"\n')
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run"),
+                 "--set", "snr_floor_db=-5"]) == 2
+    assert "snr_floor_db" in capsys.readouterr().err

@@ -9,6 +9,7 @@ recordings. Training utterances draw from the pooled recordings of the other spe
 Pipeline::
 
     utterance (8 kHz)  --apps.speech.log_mel-->  (T, n_mels) log-mel, 10 ms frames
+    [optional: each voice's spectra floored at white noise snr_floor_db below its speech level]
     standardise each band (the training clips' mean/std, per utterance, or per speaker over
     all of that speaker's unlabelled utterances: ``features``)
     [training: SpecAugment time and frequency masks; speed and gain perturbed clips;
@@ -43,13 +44,14 @@ from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, LRSchedulerCallback, fit
 from .ctc_decode import greedy_decode, prefix_beam_search
 from .speech_augment import normalise, perturb, spec_augment
-from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
-                     pad_frames, read_wav, speaker_stats)
+from .speech import (MAX_FRAMES, N_FFT, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings,
+                     log_mel, log_mel_of_power, pad_frames, power_spectrogram, read_wav,
+                     speaker_stats)
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
            "transcribe", "word_error_rate", "cmd_transcribe", "lowpass_filter",
-           "add_noise", "score_run"]
+           "add_noise", "score_run", "speech_level_db", "white_floor", "floored_log_mel"]
 
 BLANK = 0
 
@@ -115,6 +117,44 @@ def add_noise(signal: np.ndarray, rng, level_db: float, *, colour: float = 0.0,
             mask[a:b] = True
         noise[~mask] = 0
     return (signal + noise).astype(np.float32)
+
+
+def speech_level_db(signals, q: float = 95.0) -> float:
+    """A voice's speech level: the ``q``-th percentile of the power of the 10 ms frames of all
+    its ``signals``, in dB relative to full scale (no label; silences and speech alike)."""
+    hop = SAMPLE_RATE // 100
+    powers = [np.mean(np.asarray(s[:len(s) // hop * hop], np.float64).reshape(-1, hop) ** 2,
+                      axis=1) for s in signals if len(s) >= hop]
+    if not powers:
+        raise ValueError("speech_level_db: expected at least one signal of 10 ms or more")
+    return float(10 * np.log10(np.percentile(np.concatenate(powers), q) + 1e-20))
+
+
+def white_floor(level_db: float) -> float:
+    """The power per bin that white noise of RMS ``level_db`` dB adds to a
+    :func:`~glassnet.apps.speech.power_spectrogram` (Hann window w: σ² Σw² / (Σw)²)."""
+    from scipy.signal import get_window
+    w = get_window("hann", N_FFT)
+    return float(10 ** (level_db / 10) * (w ** 2).sum() / w.sum() ** 2)
+
+
+def floored_log_mel(signals, n_mels: int, snr_floor_db: float, warps=None) -> list:
+    """Log-mel features of the ``signals`` of ONE voice with the voice's noise floor made
+    uniform: the power spectrum of each gets the expected power of white noise
+    ``snr_floor_db`` dB below the voice's :func:`speech_level_db` (0: plain
+    :func:`~glassnet.apps.speech.log_mel`). A quieter noise floor disappears under it, a
+    louder one (nicolas's −41 dB) stands out less against the silences; every voice's floor
+    then sits at the same distance from its speech.
+
+    Shape:
+        signals: (S_i,) each; output: (T_i, n_mels) float32 each.
+    """
+    warps = [1.0] * len(signals) if warps is None else warps
+    if not snr_floor_db:
+        return [log_mel(s, n_mels, warp=float(a)) for s, a in zip(signals, warps)]
+    floor = white_floor(speech_level_db(signals) - snr_floor_db)
+    return [log_mel_of_power(power_spectrogram(s) + floor, n_mels, warp=float(a))
+            for s, a in zip(signals, warps)]
 
 
 # -- utterances ------------------------------------------------------------------------------
@@ -191,7 +231,10 @@ class UtteranceSet:
     uniform in [db_low, db_high] dB and a colour uniform in [0, colour_max], drawn per
     utterance from its own generator (seed, epoch, 2): the same utterances as without it,
     only noisier (multi-condition training; ``(-41, -41, 0)``: a held-out voice recorded
-    as noisily as nicolas's clips). With ``fresh=True`` every epoch draws new
+    as noisily as nicolas's clips). ``snr_floor_db`` (0: off) floors each voice's spectra
+    at white noise that many dB below the voice's speech level (:func:`floored_log_mel`;
+    the voice's utterances in the set, as for ``stats = "speaker"``). With ``fresh=True``
+    every epoch draws new
     utterances (seed + epoch) with the training perturbations (``augment``: speed, gain_db,
     lowpass, vtlp, spec_augment); otherwise the same ``size`` utterances every time (the
     validation/test set). Batches hold utterances of similar length (less padding); with
@@ -203,7 +246,7 @@ class UtteranceSet:
     def __init__(self, clips, digits, size: int, batch_size: int, seed: int, *,
                  n_mels: int = 40, fresh: bool = False, augment: dict | None = None,
                  noise: float = 0.0, max_digits: int = 7, stats=None, speakers=None,
-                 clip_noise: tuple | None = None):
+                 clip_noise: tuple | None = None, snr_floor_db: float = 0.0):
         if isinstance(stats, str) and stats != "speaker":
             raise ValueError(f'UtteranceSet(stats={stats!r}): expected None, (mean, std) or '
                              f'"speaker"')
@@ -215,7 +258,7 @@ class UtteranceSet:
             raise ValueError(f"UtteranceSet(clip_noise={clip_noise!r}): expected (db_low, "
                              f"db_high, colour_max) with db_low <= db_high <= 0, colour_max >= 0")
         self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
-        self.clip_noise = clip_noise
+        self.clip_noise, self.snr_floor_db = clip_noise, snr_floor_db
         self.stats = stats
         names = [] if speakers is None else sorted(set(speakers))
         self._voices = [(sp, [i for i, s in enumerate(speakers) if s == sp]) for sp in names]
@@ -262,9 +305,14 @@ class UtteranceSet:
         the VTLP warp and SpecAugment masks of ``augment``."""
         vtlp = self.augment.get("vtlp", 0.0) if rng is not None else 0.0
         alphas = rng.uniform(1 - vtlp, 1 + vtlp, len(signals)) if vtlp else [1.0] * len(signals)
-        feats = [log_mel(s, self.n_mels, warp=float(a)) for s, a in zip(signals, alphas)]
+        voices = [""] * len(signals) if speakers is None else list(speakers)
+        feats = [None] * len(signals)
+        for v in set(voices):                          # each voice's floor (snr_floor_db)
+            idx = [i for i, w in enumerate(voices) if w == v]
+            for i, f in zip(idx, floored_log_mel([signals[i] for i in idx], self.n_mels,
+                                                 self.snr_floor_db, [alphas[i] for i in idx])):
+                feats[i] = f
         if isinstance(self.stats, str):                # "speaker": every frame of each voice
-            voices = [""] * len(feats) if speakers is None else speakers
             per = speaker_stats(feats, voices, max_frames=None)
         else:
             per = [self.stats] * len(feats)
@@ -398,6 +446,11 @@ class SpeechCTCRecipe(TaskRecipe):
             [train_noise_db − train_noise_span_db, train_noise_db] dB relative to full scale,
             coloured 1/f^β with β uniform in [0, ``NOISE_COLOUR_MAX``] (:func:`add_noise`;
             train_noise_db = 0: off).
+        snr_floor_db: noise-floor-aware features: each voice's power spectra get white noise
+            this many dB below the voice's speech level (95th percentile of its 10 ms frame
+            powers over its utterances, unlabelled, like ``"speaker"``'s statistics;
+            :func:`floored_log_mel`; 0: off), so that every voice's noise floor sits at the
+            same distance below its speech.
         valid_noise_db: also score the validation speaker's utterances with white noise at
             this level (dB) added to their clips (``"valid_noisy"`` in run.json; 0: off): a
             known voice made as noisy as a new one.
@@ -426,6 +479,7 @@ class SpeechCTCRecipe(TaskRecipe):
     train_noise_db: float = param(0.0, ge=-120, le=0)
     train_noise_span_db: float = param(35.0, ge=0, le=60)
     valid_noise_db: float = param(0.0, ge=-120, le=0)
+    snr_floor_db: float = param(0.0, ge=0, le=80)
     n_mels: int = param(40, ge=1)
     channels: int = param(64, ge=1)
     hidden: int = param(96, ge=1)
@@ -561,7 +615,7 @@ def _baseline_hyps(model, mean, std, signals, n_mels):
 # -- training --------------------------------------------------------------------------------
 def _set_options(recipe: SpeechCTCRecipe, stats) -> dict:
     return {"n_mels": recipe.n_mels, "noise": recipe.noise, "max_digits": recipe.max_digits,
-            "stats": stats}
+            "stats": stats, "snr_floor_db": recipe.snr_floor_db}
 
 
 def _held_out_sets(recipe: SpeechCTCRecipe, by_speaker, stats) -> dict:
@@ -746,14 +800,17 @@ def transcribe(run_dir, path, beam_width: int | None = None, *,
     signal = read_wav(path)
     if signal.size == 0:
         raise ValueError(f"{path}: the WAV file holds no samples")
-    feats = log_mel(signal, recipe.n_mels)
+    voice = [signal]
     if speaker_files:
         if recipe.features != "speaker":
             raise ValueError(f'transcribe(speaker_files=...): the run was trained with '
                              f'features = "{recipe.features}", expected "speaker"')
         for p in speaker_files:
             _check_wav(Path(p))
-        voice = [feats] + [log_mel(read_wav(p), recipe.n_mels) for p in speaker_files]
+        voice += [read_wav(p) for p in speaker_files]
+    voice = floored_log_mel(voice, recipe.n_mels, recipe.snr_floor_db)
+    feats = voice[0]
+    if speaker_files:
         stats = speaker_stats(voice, [""] * len(voice), max_frames=None)[0]
     x = _batch([normalise(feats, stats)])
     with no_grad():
