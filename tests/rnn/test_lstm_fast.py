@@ -144,7 +144,7 @@ def test_which_path_runs(dtype, enabled, compiled):
 
 def test_embedded_input_reads_the_table_and_checks_ids():
     """With an embedding input the kernel reads the V projected rows by id (no L·N gather);
-    an id outside the table goes the gather's way and raises, never reads past the table."""
+    an id outside the table (negative too, like torch's Embedding) raises IndexError."""
     rng = np.random.default_rng(9)
     E = gn.tensor(rng.normal(size=(11, 5)).astype(np.float32))
     rest = [gn.tensor(a.astype(np.float32)) for a in _arrays(L=6, N=3, seed=9)[1:]]
@@ -152,6 +152,7 @@ def test_embedded_input_reads_the_table_and_checks_ids():
     run = prepare("LSTM", EmbeddedInput(ids, E), *rest, None, False)
     assert run.XW.shape == (11, 36)
     np.testing.assert_array_equal(run.rows, ids)
-    ids[2, 1] = 11
-    with pytest.raises(IndexError):
-        recurrent_layer("LSTM", EmbeddedInput(ids, E), *rest)
+    for bad in (11, -1):
+        ids[2, 1] = bad
+        with pytest.raises(IndexError, match=r"lstm: embedding ids must lie in \[0, 11\)"):
+            recurrent_layer("LSTM", EmbeddedInput(ids, E), *rest)

@@ -158,5 +158,5 @@ def _build(numba):
     ns.max_pool_tiled_backward = max_pool_tiled_backward
     ns.relu = relu
     ns.relu_backward = relu_backward
-    ns.lstm_cell, ns.lstm_cell_backward = _fast_lstm.build(numba)
+    ns.lstm_cell, ns.lstm_cell_backward, ns.add_rows = _fast_lstm.build(numba)
     return ns

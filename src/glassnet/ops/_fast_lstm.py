@@ -27,7 +27,7 @@ __all__ = ["build"]
 
 
 def build(numba):
-    """(lstm_cell, lstm_cell_backward), compiled on first call and cached on disk."""
+    """(lstm_cell, lstm_cell_backward, add_rows), compiled on first call, cached on disk."""
     opts = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "nsz"})
     njit = numba.njit(**opts)
     inline = numba.njit(inline="always", **opts)
@@ -111,4 +111,13 @@ def build(numba):
                 d[H + j] = dcn[j] * cp[j] * f * (one - f)
                 dcn[j] = dcn[j] * f
 
-    return lstm_cell, lstm_cell_backward
+    @njit
+    def add_rows(d, rows, out):
+        """out[rows[n]] += d[n] for each row n of d (N, C): a step's gate gradients summed per
+        embedding id while they are still in cache (no L·N-row gather and sum afterwards)."""
+        for n in range(d.shape[0]):
+            o, x = out[rows[n]], d[n]
+            for j in range(d.shape[1]):
+                o[j] += x[j]
+
+    return lstm_cell, lstm_cell_backward, add_rows

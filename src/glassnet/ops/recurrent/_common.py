@@ -223,12 +223,13 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
         if row_scale is not None:
             XW *= row_scale
         if run.kernels is not None:             # the LSTM kernel reads rows of a table
-            V = XW.shape[0]
-            if emb is not None and ids.size and 0 <= ids.min() and ids.max() < V:
-                run.rows = np.ascontiguousarray(ids, np.intp)   # table: the V projected rows
+            if emb is not None:                 # the V projected rows, read by id
+                V = XW.shape[0]
+                if ids.size and not (0 <= ids.min() and ids.max() < V):
+                    raise IndexError(f"lstm: embedding ids must lie in [0, {V}), got "
+                                     f"{ids.min()}..{ids.max()}")
+                run.rows = np.ascontiguousarray(ids, np.intp)
             else:
-                if emb is not None:
-                    XW = xp.take(XW, ids.reshape(-1), axis=0)
                 run.rows = np.arange(L * N).reshape(L, N)
             run.XW = XW
         else:

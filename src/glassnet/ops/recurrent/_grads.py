@@ -11,11 +11,12 @@ from ...backend import device_of, to_device, xp_of
 from ...blas import matmul as gemm
 
 
-def finish(run, dAh2, blocks, dh, dc):
+def finish(run, dAh2, blocks, dh, dc, summed=False):
     """(dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh), each None unless its input wants it.
 
     dAh2: (L·N, G·H) hidden-side gate gradients; blocks: the input-side ones split by
-    columns in W_ih's row order (see ``input_grads``); dh, dc: the gradients reaching h0, c0.
+    columns in W_ih's row order (see ``input_grads``; ``summed``: already summed per
+    embedding id); dh, dc: the gradients reaching h0, c0.
     """
     L, N, H = run.L, run.N, run.H
     w_ih, w_hh, b_ih, b_hh = run.w_ih, run.w_hh, run.b_ih, run.b_hh
@@ -23,7 +24,7 @@ def finish(run, dAh2, blocks, dh, dc):
     b_ih_g = b_ih is not None and b_ih.requires_grad
     b_hh_g = b_hh is not None and b_hh.requires_grad
     gx, gwih, gb = input_grads(blocks, w_ih.array, run.X, run.emb, run.src.requires_grad,
-                               w_ih.requires_grad, b_ih_g or (b_hh_g and not gru))
+                               w_ih.requires_grad, b_ih_g or (b_hh_g and not gru), summed)
     gbih = gb if b_ih_g else None
     gwhh = gbhh = None
     prev = slice(1, L + 1) if run.reverse else slice(0, L)      # S index of h_{t-1}
@@ -39,18 +40,20 @@ def finish(run, dAh2, blocks, dh, dc):
     return gx, gh0, gc0, gwih, gwhh, gbih, gbhh
 
 
-def input_grads(blocks, Wih, X, emb, want_x, want_w, want_b):
+def input_grads(blocks, Wih, X, emb, want_x, want_w, want_b, summed=False):
     """Gradients of the input projection XW = x·W_ihᵀ + b_ih, given dXW (L·N, G·H).
 
     ``blocks`` split dXW by columns, in W_ih's row order; each is (L·N, C) and covers C rows of
     W_ih. Returns (dx, dW_ih, db_ih), each None unless wanted; with an embedding input dx is
-    the table's gradient (V, H_in).
+    the table's gradient (V, H_in). ``summed``: the blocks are already (V, C), summed per id.
     """
     Hin = Wih.shape[1]
     xp = xp_of(Wih)
     if emb is not None:                     # x = E[ids]: sum the rows per id, then V-row GEMMs
         E = emb.weight.array
-        if xp is np:                        # host ids: sorted once, then per-id sums in cache
+        if summed:
+            pass
+        elif xp is np:                      # host ids: sorted once, then per-id sums in cache
             ids = np.asarray(emb.ids).reshape(-1)
             order = np.argsort(ids, kind="stable")
             uniq, starts = np.unique(ids[order], return_index=True)

@@ -133,12 +133,16 @@ def _backward_compiled(run, G):
     dc = np.zeros((N, H), S.dtype)
     dc += G[1, 0 if run.reverse else L]
     dA = np.empty((L, N, 4 * H), S.dtype)
+    # with an embedding input each step's rows are summed per id at once (kernels.add_rows)
+    dT = np.zeros((run.src.shape[0], 4 * H), S.dtype) if run.emb is not None else None
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
         dc_pass = run.hold(dc, t)
         p = t + 1 if run.reverse else t                 # S index of the state before step t
         cell_backward(dh, dc, acts[t], S[1, p], aux[t], dA[t])
+        if dT is not None:
+            run.kernels.add_rows(dA[t], run.rows[t], dT)
         if to_h:
             gemm(dA[t], Whh, out=dh_new)
             if dh_pass is not None:
@@ -147,4 +151,6 @@ def _backward_compiled(run, G):
             dc += dc_pass
         dh, dh_new = dh_new, dh
     dA2 = dA.reshape(L * N, 4 * H)
+    if dT is not None:
+        return finish(run, dA2, [dT], dh, dc, summed=True)
     return finish(run, dA2, [dA2], dh, dc)
