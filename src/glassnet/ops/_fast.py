@@ -1,7 +1,7 @@
 """Optional compiled kernels (numba, ``pip install 'glassnet[fast]'``), used per op only
 where they measurably beat the NumPy path; without numba everything runs on NumPy.
 
-Three ops so far.
+Four ops so far.
 
 ReLU on large host float arrays (any layout that is a permutation of a contiguous one, like
 the conv's channels-last output): one pass writes the output and the bool mask (NumPy: two,
@@ -19,8 +19,8 @@ Same rule as the NumPy path and PyTorch: scanning the window's taps in order, a 
 greater value or a NaN takes over, so ties keep the first maximum and a NaN window sends its
 gradient to its last NaN. The tests check both paths give identical values and gradients.
 
-The LSTM's time step, forward and backward, one pass each over the step's gates (float32;
-``_fast_lstm`` has the kernels and why they are written as they are).
+The LSTM's and GRU's time steps, forward and backward, one pass each over the step's gates
+(float32; ``_fast_rnn`` has the kernels and why they are written as they are).
 
 ``GLASSNET_FAST=0`` (read at the first use) or ``use(False)`` turns the kernels off;
 ``status()`` says whether they are on and which ops ran them (the benchmark records it).
@@ -28,7 +28,7 @@ Compiled code is cached on disk by numba (``cache=True``), so only the first run
 """
 import os
 
-from . import _fast_lstm
+from . import _fast_rnn
 
 __all__ = ["kernels", "use", "status", "note", "flat", "dense_order"]
 
@@ -158,5 +158,6 @@ def _build(numba):
     ns.max_pool_tiled_backward = max_pool_tiled_backward
     ns.relu = relu
     ns.relu_backward = relu_backward
-    ns.lstm_cell, ns.lstm_cell_backward, ns.add_rows = _fast_lstm.build(numba)
+    (ns.lstm_cell, ns.lstm_cell_backward, ns.gru_cell, ns.gru_cell_backward,
+     ns.add_rows) = _fast_rnn.build(numba)
     return ns

@@ -7,6 +7,7 @@ state buffer S and the length mask. It returns a :class:`LayerRun`, the one reco
 forward fills in and its backward through time reads.
 """
 import functools
+import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -47,7 +48,7 @@ class LayerRun:
     (GRU), ``M``/``P`` the LSTM's backward factors, ``mask``/``keep`` (L, N, 1) valid steps and
     their complement, ``zero_h0`` (h0 is all zeros: its step needs no GEMM).
     ``kernels``: the compiled kernels (``ops._fast``) when this layer runs its steps with them
-    (LSTM, float32, host, numba installed), else None. They read step t's input projection
+    (LSTM or GRU, float32, host, numba installed), else None. They read step t's input projection
     as rows ``XW[rows[t]]`` (``rows`` (L, N)): with an embedding input XW is the V-row table
     itself (it stays in cache; no L·N-row gather), else the L·N rows in order.
     """
@@ -169,10 +170,11 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
                                      for p in (src, h0, c0, w_ih, w_hh, b_ih, b_hh))
     run = LayerRun(mode, xp, src, X, emb, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, need,
                    L, N, H)
-    if lstm and xp is np and dt == np.float32:
+    if (lstm or gru and os.environ.get("GLASSNET_GRU_KERNEL")) and xp is np \
+            and dt == np.float32:
         run.kernels = _fast.kernels()
         if run.kernels is not None:
-            _fast.note("lstm")
+            _fast.note(mode.lower())
 
     # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of W_ih, W_hh and the biases
     # are negated up front, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 uses
@@ -222,11 +224,11 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
             XW += bias
         if row_scale is not None:
             XW *= row_scale
-        if run.kernels is not None:             # the LSTM kernel reads rows of a table
+        if run.kernels is not None:             # the compiled steps read rows of a table
             if emb is not None:                 # the V projected rows, read by id
                 V = XW.shape[0]
                 if ids.size and not (0 <= ids.min() and ids.max() < V):
-                    raise IndexError(f"lstm: embedding ids must lie in [0, {V}), got "
+                    raise IndexError(f"{mode.lower()}: embedding ids must lie in [0, {V}), got "
                                      f"{ids.min()}..{ids.max()}")
                 run.rows = np.ascontiguousarray(ids, np.intp)
             else:

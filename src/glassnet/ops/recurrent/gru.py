@@ -9,13 +9,21 @@ and hn_t = W_hn h_{t-1} + b_hn is saved (aux). Backward precomputes, for all ste
 every factor that depends on forward values alone (Nn, Rr, Zz below), so the loop only
 multiplies them by the incoming dh; the hidden side's gate gradient [dr, dz, dn_pre ⊙ r] and
 the input side's n block dn_pre are kept apart, since only the hidden side sees r.
+
+With the compiled kernels (``run.kernels``: float32 on the host with numba, see
+``ops/_fast_rnn.py``) a step is the GEMM and one kernel call each way; the backward factors
+are computed inside the backward kernel from the saved activations.
 """
-from ...blas import matmul as gemm
+import numpy as np
+
+from ...blas import matmul as gemm, pack
 from ._grads import finish
 
 
 def forward(run) -> None:
     """The time loop; fills run.S, run.acts (L, N, 3H) = [r, z, n], run.aux = hn_t."""
+    if run.kernels is not None:
+        return _forward_compiled(run)
     xp, S, XW, keep, L, N, H = run.xp, run.S, run.XW, run.keep, run.L, run.N, run.H
     dt, bhn = S.dtype, run.bhn
     run.acts = acts = xp.empty((L, N, 3 * H), dt)
@@ -48,6 +56,8 @@ def forward(run) -> None:
 
 def backward(run, G):
     """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
+    if run.kernels is not None:
+        return _backward_compiled(run, G)
     xp, S, L, N, H = run.xp, run.S, run.L, run.N, run.H
     Whh, A, hn = run.w_hh.array, run.acts, run.aux
     GH, dt = Whh.shape[0], Whh.dtype
@@ -81,4 +91,50 @@ def backward(run, G):
                 dh_new += dh_pass
         dh, dh_new = dh_new, dh
     dAh2 = dAh.reshape(L * N, GH)
+    return finish(run, dAh2, [dAh2[:, :2 * H], dAn.reshape(L * N, H)], dh, None)
+
+
+def _forward_compiled(run) -> None:
+    """``forward`` with the compiled step (the same GEMMs, one kernel call per step)."""
+    S, XW, keep, L, N, H = run.S, run.XW, run.keep, run.L, run.N, run.H
+    cell = run.kernels.gru_cell
+    run.acts = acts = np.empty((L, N, 3 * H), S.dtype)
+    run.aux = aux = np.empty((L, N, H), S.dtype)
+    pre = np.empty((N, 3 * H), S.dtype)
+    bhn = run.bhn if run.bhn is not None else np.zeros(H, S.dtype)
+    run.WT = pack(run.WT, N)                        # MKL's packed W_hhᵀ for the L products
+    for t in run.steps():
+        p, q = run.state_index(t)
+        run.recur(S[0, p], pre, t)
+        cell(pre, XW, run.rows[t], bhn, S[0, p], acts[t], aux[t], S[0, q])
+        if keep is not None:
+            np.copyto(S[0, q], S[0, p], where=keep[t])
+
+
+def _backward_compiled(run, G):
+    """``backward`` with the compiled step; an embedding input's gate gradients are summed
+    per id at each step (``kernels.add_rows``)."""
+    S, L, N, H = run.S, run.L, run.N, run.H
+    Whh, acts, aux, k = run.w_hh.array, run.acts, run.aux, run.kernels
+    dAh = np.empty((L, N, 3 * H), S.dtype)          # hidden side: [dr, dz, dn_pre·r]
+    dAn = np.empty((L, N, H), S.dtype)              # input side n block: dn_pre
+    dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
+    dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
+    for t, q, to_h in run.backward_steps():
+        dh += G[0, q]
+        dh_pass = run.hold(dh, t)
+        p = t + 1 if run.reverse else t                 # S index of the state before step t
+        k.gru_cell_backward(dh, acts[t], aux[t], S[0, p], dAh[t], dAn[t], dhz)
+        if dT is not None:
+            k.add_rows(dAh[t, :, :2 * H], run.rows[t], dT[:, :2 * H])
+            k.add_rows(dAn[t], run.rows[t], dT[:, 2 * H:])
+        if to_h:
+            gemm(dAh[t], Whh, out=dh_new)
+            dh_new += dhz
+            if dh_pass is not None:
+                dh_new += dh_pass
+        dh, dh_new = dh_new, dh
+    dAh2 = dAh.reshape(L * N, 3 * H)
+    if dT is not None:
+        return finish(run, dAh2, [dT], dh, None, summed=True)
     return finish(run, dAh2, [dAh2[:, :2 * H], dAn.reshape(L * N, H)], dh, None)

@@ -12,7 +12,7 @@ so backward through time only multiplies them by the incoming dh, dc::
     dh_{t-1} = dA_t·W_hh      (dA_t row-major (N, 4H): one GEMM)
 
 With the compiled kernels (``run.kernels``: float32 on the host with numba, see
-``ops/_fast_lstm.py``) a step is the GEMM and one kernel call each way, rows (N, 4H) in
+``ops/_fast_rnn.py``) a step is the GEMM and one kernel call each way, rows (N, 4H) in
 PyTorch's gate order; the backward factors are then not stored but recomputed from the
 activations inside the backward kernel (no M, P: 40% less saved state).
 """

@@ -1,4 +1,5 @@
-"""The LSTM step as two compiled kernels (numba; see ``_fast``): one pass forward, one back.
+"""The LSTM and GRU steps as compiled kernels (numba; see ``_fast``): one pass forward, one
+back.
 
 NumPy runs a step's gate arithmetic as ~25 ufunc passes over (N, 4H) blocks (exp, +1, 1/x,
 products, the backward factors); each kernel here reads its inputs once and writes each
@@ -27,7 +28,7 @@ __all__ = ["build"]
 
 
 def build(numba):
-    """(lstm_cell, lstm_cell_backward, add_rows), compiled on first call, cached on disk."""
+    """The kernels (LSTM and GRU steps, add_rows), compiled on first call, cached on disk."""
     opts = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "nsz"})
     njit = numba.njit(**opts)
     inline = numba.njit(inline="always", **opts)
@@ -112,6 +113,44 @@ def build(numba):
                 dcn[j] = dcn[j] * f
 
     @njit
+    def gru_cell(pre, xw, rows, bhn, h_prev, acts, hn, h):
+        """pre (N, 3H) = h_{t-1}·W_hhᵀ (r, z rows negated), row ``rows[n]`` of xw (R, 3H) the
+        input projection, bhn (H,) = b_hn; writes acts (N, 3H) = r, z, n, hn = W_hn h + b_hn
+        and h = n + z·(h_{t-1} − n)."""
+        N, H = h.shape
+        one = f32(1)
+        for n in range(N):
+            p, x, a, hh, hp, ho = pre[n], xw[rows[n]], acts[n], hn[n], h_prev[n], h[n]
+            for j in range(2 * H):
+                a[j] = one / (one + _expf(p[j] + x[j]))
+            for j in range(H):
+                hh[j] = p[2 * H + j] + bhn[j]
+            for j in range(H):
+                a[2 * H + j] = _tanhf(x[2 * H + j] + a[j] * hh[j])
+            for j in range(H):
+                v = a[2 * H + j]
+                ho[j] = v + a[H + j] * (hp[j] - v)
+
+    @njit
+    def gru_cell_backward(dh, acts, hn, h_prev, Dh, Dn, dhz):
+        """Given dh (N, H) on h_t: writes Dh (N, 3H) = the hidden side's gate gradients
+        [dr, dz, dn·r], Dn (N, H) = dn (the input side's n block) and dhz = dh·z (the part
+        of dh_{t-1} that skips the product with W_hh)."""
+        N, H = dh.shape
+        one = f32(1)
+        for n in range(N):
+            a, hh, hp, d, dn, dz, g = acts[n], hn[n], h_prev[n], Dh[n], Dn[n], dhz[n], dh[n]
+            for j in range(H):
+                z, v = a[H + j], a[2 * H + j]
+                dn[j] = g[j] * (one - z) * (one - v * v)
+                dz[j] = g[j] * z
+                d[H + j] = g[j] * (hp[j] - v) * z * (one - z)
+            for j in range(H):
+                r = a[j]
+                d[j] = dn[j] * hh[j] * r * (one - r)
+                d[2 * H + j] = dn[j] * r
+
+    @njit
     def add_rows(d, rows, out):
         """out[rows[n]] += d[n] for each row n of d (N, C): a step's gate gradients summed per
         embedding id while they are still in cache (no L·N-row gather and sum afterwards)."""
@@ -120,4 +159,4 @@ def build(numba):
             for j in range(d.shape[1]):
                 o[j] += x[j]
 
-    return lstm_cell, lstm_cell_backward, add_rows
+    return lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward, add_rows

@@ -1,6 +1,6 @@
-"""The compiled LSTM step (ops/_fast_lstm.py, numba) against the float64 reference, the NumPy
-path and PyTorch: values and gradients, with lengths, reverse, h0 = 0, an embedding input,
-saturated gates and NaN; float64 and kernels-off keep the NumPy path."""
+"""The compiled LSTM and GRU steps (ops/_fast_rnn.py, numba) against the float64 reference,
+the NumPy path and PyTorch: values and gradients, with lengths, reverse, h0 = 0, an embedding
+input, saturated gates and NaN; float64 and kernels-off keep the NumPy path."""
 import numpy as np
 import pytest
 import torch
@@ -14,32 +14,46 @@ from glassnet.ops.recurrent_ref import recurrent_layer_reference
 pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
 
 
+MODES = ["LSTM", "GRU"]
+GATES = {"LSTM": 4, "GRU": 3}
+
+
 @pytest.fixture(autouse=True)
-def fast_on():
+def fast_on(monkeypatch):
+    monkeypatch.setenv("GLASSNET_GRU_KERNEL", "1")
     _fast.use(True)
     yield
     _fast.use(True)
 
 
-def _arrays(L=7, N=4, Hin=5, H=9, seed=0, scale=0.5, zero_h0=False):
+def _arrays(L=7, N=4, Hin=5, H=9, seed=0, scale=0.5, zero_h0=False, mode="LSTM"):
+    """x, h0, c0, w_ih, w_hh, b_ih, b_hh (c0 None for GRU) as float64 arrays."""
     rng = np.random.default_rng(seed)
+    G = GATES[mode]
     a = [rng.normal(0, scale, s) for s in
-         [(L, N, Hin), (N, H), (N, H), (4 * H, Hin), (4 * H, H), (4 * H,), (4 * H,)]]
+         [(L, N, Hin), (N, H), (N, H), (G * H, Hin), (G * H, H), (G * H,), (G * H,)]]
     if zero_h0:
         a[1][:] = 0
+    if mode == "GRU":
+        a[2] = None
     return a
 
 
-def _run(arrays, dtype, lengths=None, reverse=False, fn=recurrent_layer, seed=1):
+def _tensors(arrays, dtype, grad=True):
+    return [None if a is None else gn.tensor(a.astype(dtype), requires_grad=grad)
+            for a in arrays]
+
+
+def _run(arrays, dtype, lengths=None, reverse=False, fn=recurrent_layer, seed=1, mode="LSTM"):
     """Outputs and gradients of every input for a fixed random linear loss."""
-    args = [gn.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
-    out, h, c = fn("LSTM", *args, lengths=None if lengths is None else np.array(lengths),
-                   reverse=reverse)
+    args = _tensors(arrays, dtype)
+    outs = fn(mode, *args, lengths=None if lengths is None else np.array(lengths),
+              reverse=reverse)
+    outs = [t for t in outs if t is not None]
     rng = np.random.default_rng(seed)
-    loss = sum((t * gn.tensor(rng.normal(size=t.shape).astype(dtype))).sum()
-               for t in (out, h, c))
+    loss = sum((t * gn.tensor(rng.normal(size=t.shape).astype(dtype))).sum() for t in outs)
     loss.backward()
-    return [t.numpy() for t in (out, h, c)], [a.grad.numpy() for a in args]
+    return [t.numpy() for t in outs], [a.grad.numpy() for a in args if a is not None]
 
 
 def _close(got, want, rtol=2e-4, atol=2e-5):
@@ -47,44 +61,55 @@ def _close(got, want, rtol=2e-4, atol=2e-5):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("lengths", [None, [7, 2, 5, 1]])
 @pytest.mark.parametrize("zero_h0", [False, True])
-def test_compiled_matches_float64_reference(reverse, lengths, zero_h0):
-    arrays = _arrays(zero_h0=zero_h0)
+def test_compiled_matches_float64_reference(mode, reverse, lengths, zero_h0):
+    arrays = _arrays(zero_h0=zero_h0, mode=mode)
     _fast._used.clear()
-    v32, g32 = _run(arrays, np.float32, lengths, reverse)
-    assert "lstm" in _fast.status()["ops"]
-    v64, g64 = _run(arrays, np.float64, lengths, reverse, fn=recurrent_layer_reference)
+    v32, g32 = _run(arrays, np.float32, lengths, reverse, mode=mode)
+    assert mode.lower() in _fast.status()["ops"]
+    v64, g64 = _run(arrays, np.float64, lengths, reverse, fn=recurrent_layer_reference,
+                    mode=mode)
     _close(v32, v64)
     _close(g32, g64)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scale", [0.5, 3.0])
-def test_compiled_and_numpy_paths_agree(scale):
-    arrays = _arrays(seed=3, scale=scale)
-    v1, g1 = _run(arrays, np.float32, [7, 6, 7, 3])
+def test_compiled_and_numpy_paths_agree(mode, scale):
+    arrays = _arrays(seed=3, scale=scale, mode=mode)
+    v1, g1 = _run(arrays, np.float32, [7, 6, 7, 3], mode=mode)
     _fast.use(False)
-    v2, g2 = _run(arrays, np.float32, [7, 6, 7, 3])
+    v2, g2 = _run(arrays, np.float32, [7, 6, 7, 3], mode=mode)
     _close(v1, v2, rtol=1e-4, atol=1e-5)
-    _close(g1, g2, rtol=1e-4, atol=1e-5)
+    for a, b in zip(g1, g2):        # saturated gates: both round 1 − n² differently
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5 * max(1.0, abs(b).max()))
 
 
-def test_embedded_input_matches_reference():
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding_idx", [None, 3])
+def test_embedded_input_matches_reference(mode, padding_idx):
     rng = np.random.default_rng(4)
     L, N, V, Hin, H = 6, 3, 11, 5, 8
     ids = rng.integers(0, V, (L, N))
+    ids[0, 0] = 3
     table = rng.normal(0, 1, (V, Hin))
-    rest = _arrays(L, N, Hin, H, seed=5)[1:]
+    rest = _arrays(L, N, Hin, H, seed=5, mode=mode)[1:]
     results = []
     for dtype, fn in ((np.float32, recurrent_layer), (np.float64, recurrent_layer_reference)):
         E = gn.tensor(table.astype(dtype), requires_grad=True)
-        args = [gn.tensor(a.astype(dtype), requires_grad=True) for a in rest]
-        x = EmbeddedInput(ids, E) if fn is recurrent_layer else E[gn.tensor(ids)]
-        out, h, c = fn("LSTM", x, *args)
-        w = np.random.default_rng(6).normal(size=out.shape).astype(dtype)
-        ((out * gn.tensor(w)).sum() + h.sum() + c.sum()).backward()
-        results.append([out.numpy(), E.grad.numpy()] + [a.grad.numpy() for a in args])
+        args = _tensors(rest, dtype)
+        x = EmbeddedInput(ids, E, padding_idx) if fn is recurrent_layer else E[gn.tensor(ids)]
+        outs = [t for t in fn(mode, x, *args) if t is not None]
+        w = np.random.default_rng(6).normal(size=outs[0].shape).astype(dtype)
+        ((outs[0] * gn.tensor(w)).sum() + sum(t.sum() for t in outs[1:])).backward()
+        gE = E.grad.numpy().copy()
+        if padding_idx is not None and fn is recurrent_layer_reference:
+            gE[padding_idx] = 0
+        results.append([t.numpy() for t in outs] + [gE] +
+                       [a.grad.numpy() for a in args if a is not None])
     _close(results[0], results[1])
 
 
@@ -118,6 +143,31 @@ def test_saturated_gates_match_torch(scale):
                    m.bias_ih_l0.grad.numpy(), m.bias_hh_l0.grad.numpy()], **tol)
 
 
+@pytest.mark.parametrize("scale", [6.0, 30.0])
+def test_gru_saturated_gates_match_torch(scale):
+    x, h0, _, w_ih, w_hh, b_ih, b_hh = _arrays(L=9, seed=7, scale=scale, mode="GRU")
+    x[0, 0, 0] = 200.0
+    x[1, 1, :] = -200.0
+    v, g = _run([x, h0, None, w_ih, w_hh, b_ih, b_hh], np.float32, mode="GRU")
+    m = torch.nn.GRU(5, 9)
+    with torch.no_grad():
+        for p, w in zip((m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0),
+                        (w_ih, w_hh, b_ih, b_hh)):
+            p.copy_(torch.from_numpy(w.astype(np.float32)))
+    xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    ht0 = torch.tensor(h0[None], dtype=torch.float32, requires_grad=True)
+    out, h = m(xt, ht0)
+    rng = np.random.default_rng(1)
+    loss = sum((t * torch.from_numpy(rng.normal(size=t.shape).astype(np.float32))).sum()
+               for t in (out, h[0]))
+    loss.backward()
+    tol = dict(rtol=1e-4, atol=1e-4 * scale)
+    _close(v, [out.detach().numpy(), h[0].detach().numpy()], **tol)
+    _close(g, [xt.grad.numpy(), ht0.grad[0].numpy(), m.weight_ih_l0.grad.numpy(),
+               m.weight_hh_l0.grad.numpy(), m.bias_ih_l0.grad.numpy(),
+               m.bias_hh_l0.grad.numpy()], **tol)
+
+
 def test_nan_propagates_like_torch():
     x, h0, c0, w_ih, w_hh, b_ih, b_hh = _arrays(seed=8)
     x[2, 1, 3] = np.nan
@@ -136,10 +186,12 @@ def test_nan_propagates_like_torch():
     (np.float32, True, True), (np.float64, True, False), (np.float32, False, False)])
 def test_which_path_runs(dtype, enabled, compiled):
     _fast.use(enabled)
-    args = [gn.tensor(a.astype(dtype)) for a in _arrays()]
-    run = prepare("LSTM", *args, None, False)
+    run = prepare("LSTM", *_tensors(_arrays(), dtype, grad=False), None, False)
     assert (run.kernels is not None) == compiled
     assert run.XW.shape == ((28, 36) if compiled else (4, 7, 4, 9))
+    run = prepare("GRU", *_tensors(_arrays(mode="GRU"), dtype, grad=False), None, False)
+    assert (run.kernels is not None) == compiled
+    assert run.XW.shape == ((28, 27) if compiled else (7, 4, 27))
 
 
 def test_embedded_input_reads_the_table_and_checks_ids():
@@ -147,7 +199,7 @@ def test_embedded_input_reads_the_table_and_checks_ids():
     an id outside the table (negative too, like torch's Embedding) raises IndexError."""
     rng = np.random.default_rng(9)
     E = gn.tensor(rng.normal(size=(11, 5)).astype(np.float32))
-    rest = [gn.tensor(a.astype(np.float32)) for a in _arrays(L=6, N=3, seed=9)[1:]]
+    rest = _tensors(_arrays(L=6, N=3, seed=9)[1:], np.float32, grad=False)
     ids = rng.integers(0, 11, (6, 3))
     run = prepare("LSTM", EmbeddedInput(ids, E), *rest, None, False)
     assert run.XW.shape == (11, 36)
