@@ -99,6 +99,10 @@ class Profiler:
 
     def _note(self, a, b):
         import numpy as np
+
+        from glassnet.blas import Packed
+        if isinstance(b, Packed):                   # MKL's packed copy: recorded as b itself
+            b = b.array
         a, b = np.asarray(a), np.asarray(b)
         op, phase = self.ctx if self.ctx is not None else ("(next op)", "fwd")
         self.products.append((op, phase, list(a.shape), layout(a), list(b.shape), layout(b)))
