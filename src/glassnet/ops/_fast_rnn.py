@@ -12,9 +12,10 @@ result once, row by row, with the transcendental functions computed in the loop:
 * ``_tanhf`` is Cephes' tanhf: an odd polynomial below |x| = 0.625, 1 − 2/(e^{2|x|} + 1)
   above (≤ 2 ulp).
 
-The pre-activations come scaled as ``prepare`` scales them (sigmoid rows negated, g's rows by
-−2), so a gate is 1/(1 + e^a) and g = 2σ(2a_g) − 1, the same formulas as the NumPy path.
-float32 only: float64 (the gradient checks) keeps the NumPy path.
+The pre-activations come unscaled (the NumPy path negates and doubles gate rows of the weights
+up front; here that is free inside the loop): a gate is 1/(1 + e^{−a}) and LSTM's
+g = 2σ(2a_g) − 1, the same formulas as the NumPy path. float32 only: float64 (the gradient
+checks) keeps the NumPy path.
 
 Each row is split into short loops with few arrays each: one loop over all seven arrays is
 not vectorised by LLVM (too many possible overlaps to check at run time) and ran 7x slower.
@@ -69,17 +70,20 @@ def build(numba):
 
     @njit
     def lstm_cell(pre, xw, rows, c_prev, acts, c, tc, h):
-        """The step's scaled pre-activations in two parts: pre (N, 4H) = h_{t-1}·W_hhᵀ and the
+        """The step's pre-activations in two parts: pre (N, 4H) = h_{t-1}·W_hhᵀ and the
         input projection, row ``rows[n]`` of xw (R, 4H) for sample n; writes acts (N, 4H) =
         i, f, g, o, c (N, H), tc = tanh(c) and h = o·tanh(c)."""
         N, H = c.shape
         one = f32(1)
+        two = f32(2)
         for n in range(N):
             p, x, a = pre[n], xw[rows[n]], acts[n]
-            for j in range(4 * H):
-                a[j] = one / (one + _expf(p[j] + x[j]))
-            for j in range(2 * H, 3 * H):
-                a[j] = a[j] + a[j] - one                    # g = 2σ(2a_g) − 1 = tanh(a_g)
+            for j in range(2 * H):
+                a[j] = one / (one + _expf(-(p[j] + x[j])))
+            for j in range(2 * H, 3 * H):                   # g = 2σ(2a_g) − 1 = tanh(a_g)
+                a[j] = two / (one + _expf(-two * (p[j] + x[j]))) - one
+            for j in range(3 * H, 4 * H):
+                a[j] = one / (one + _expf(-(p[j] + x[j])))
             cp, cn = c_prev[n], c[n]
             for j in range(H):
                 cn[j] = a[H + j] * cp[j] + a[j] * a[2 * H + j]
@@ -114,7 +118,7 @@ def build(numba):
 
     @njit
     def gru_cell(pre, xw, rows, bhn, h_prev, acts, hn, h):
-        """pre (N, 3H) = h_{t-1}·W_hhᵀ (r, z rows negated), row ``rows[n]`` of xw (R, 3H) the
+        """pre (N, 3H) = h_{t-1}·W_hhᵀ, row ``rows[n]`` of xw (R, 3H) the
         input projection, bhn (H,) = b_hn; writes acts (N, 3H) = r, z, n, hn = W_hn h + b_hn
         and h = n + z·(h_{t-1} − n)."""
         N, H = h.shape
@@ -122,7 +126,7 @@ def build(numba):
         for n in range(N):
             p, x, a, hh, hp, ho = pre[n], xw[rows[n]], acts[n], hn[n], h_prev[n], h[n]
             for j in range(2 * H):
-                a[j] = one / (one + _expf(p[j] + x[j]))
+                a[j] = one / (one + _expf(-(p[j] + x[j])))
             for j in range(H):
                 hh[j] = p[2 * H + j] + bhn[j]
             for j in range(H):

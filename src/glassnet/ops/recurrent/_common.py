@@ -179,12 +179,16 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
     # Sigmoid gates are computed as 1/(1 + exp(−a)): their rows of W_ih, W_hh and the biases
     # are negated up front, so a step needs exp, +1, 1/x. LSTM's g = tanh(a) = 2σ(2a) − 1 uses
     # a scale of −2 on its rows. GRU's n rows keep tanh (it needs r·(W_hn h + b_hn) unscaled).
-    scale = _gate_scale(mode, H, dt) if xp is np else _make_gate_scale(xp, mode, H, dt)
+    # The compiled steps negate and double inside the kernel: no scaling, W_hhᵀ stays a view.
+    if run.kernels is not None:
+        scale = None
+    else:
+        scale = _gate_scale(mode, H, dt) if xp is np else _make_gate_scale(xp, mode, H, dt)
     # Few rows (generation: L = N = 1) make scaling the products cheaper than scaling and
     # copying the weights: then W_hhᵀ stays a view and each step's (N, G·H) product is scaled.
     n_rows = L * N + (src.shape[0] if emb is not None else L * N)
     row_scale = scale[:, 0] if scale is not None and n_rows < H + Hin else None
-    if row_scale is not None:
+    if row_scale is not None or run.kernels is not None:
         Wih, WT = w_ih.array, Whh.T
     else:
         Wih = w_ih.array if scale is None else w_ih.array * scale
