@@ -278,3 +278,38 @@ def test_pack_returns_the_array_when_mkl_is_off_or_the_product_small(monkeypatch
         assert _blas.pack(b, 4096) is b
     finally:
         _blas.use(True)
+
+
+@needs_mkl
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("lb", ["C", "T"])
+def test_repeated_product_equals_matmul(always_mkl, packed, lb):
+    """blas.repeated(b, M): the first call plans, later calls of the same shapes and strides
+    go straight to MKL; other shapes, strides or dtypes take matmul; results equal float64."""
+    rng = np.random.default_rng(8)
+    b = _operand(rng, (40, 24), lb, np.float32)
+    f = _blas.repeated(b, 6, packed=packed)
+    stack = rng.standard_normal((5, 6, 40)).astype(np.float32)
+    out = np.empty((6, 24), np.float32)
+    for a in list(stack) + [stack[1].T.copy().T, _operand(rng, (6, 40), "lda", np.float32),
+                            _operand(rng, (6, 40), "strided", np.float32)]:
+        assert f(a, out) is out
+        np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64),
+                                   rtol=1e-4, atol=1e-4)
+    a = rng.standard_normal((3, 40)).astype(np.float32)             # other row count
+    np.testing.assert_allclose(f(a, np.empty((3, 24), np.float32)), a @ b, rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_repeated_without_mkl_is_matmul(monkeypatch):
+    _blas.use(False)
+    try:
+        rng = np.random.default_rng(9)
+        b = rng.standard_normal((30, 20)).astype(np.float32)
+        f = _blas.repeated(b, 4)
+        a = rng.standard_normal((4, 30)).astype(np.float32)
+        out = np.empty((4, 20), np.float32)
+        for _ in range(2):
+            np.testing.assert_array_equal(f(a, out), np.matmul(a, b))
+    finally:
+        _blas.use(True)

@@ -16,7 +16,7 @@ are computed inside the backward kernel from the saved activations.
 """
 import numpy as np
 
-from ...blas import matmul as gemm, pack
+from ...blas import matmul as gemm, repeated
 from ._grads import finish
 
 
@@ -102,10 +102,13 @@ def _forward_compiled(run) -> None:
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 3 * H), S.dtype)
     bhn = run.bhn if run.bhn is not None else np.zeros(H, S.dtype)
-    run.WT = pack(run.WT, N)                        # MKL's packed W_hhᵀ for the L products
+    recur = repeated(run.WT, N)                     # h·W_hhᵀ, W_hhᵀ in MKL's packed layout
     for t in run.steps():
         p, q = run.state_index(t)
-        run.recur(S[0, p], pre, t)
+        if run.zero_h0 and t == run.first:
+            pre.fill(0)
+        else:
+            recur(S[0, p], pre)
         cell(pre, XW, run.rows[t], bhn, S[0, p], acts[t], aux[t], S[0, q])
         if keep is not None:
             np.copyto(S[0, q], S[0, p], where=keep[t])
@@ -120,6 +123,7 @@ def _backward_compiled(run, G):
     dAn = np.empty((L, N, H), S.dtype)              # input side n block: dn_pre
     dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
     dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
+    recur = repeated(Whh, N, packed=False)          # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
@@ -129,7 +133,7 @@ def _backward_compiled(run, G):
             k.add_rows(dAh[t, :, :2 * H], run.rows[t], dT[:, :2 * H])
             k.add_rows(dAn[t], run.rows[t], dT[:, 2 * H:])
         if to_h:
-            gemm(dAh[t], Whh, out=dh_new)
+            recur(dAh[t], dh_new)
             dh_new += dhz
             if dh_pass is not None:
                 dh_new += dh_pass

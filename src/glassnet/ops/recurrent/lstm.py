@@ -18,7 +18,7 @@ activations inside the backward kernel (no M, P: 40% less saved state).
 """
 import numpy as np
 
-from ...blas import matmul as gemm, pack
+from ...blas import matmul as gemm, repeated
 from ._grads import finish
 
 
@@ -114,10 +114,13 @@ def _forward_compiled(run) -> None:
     run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
-    run.WT = pack(run.WT, N)                        # MKL's packed W_hhᵀ for the L products
+    recur = repeated(run.WT, N)                     # h·W_hhᵀ, W_hhᵀ in MKL's packed layout
     for t in run.steps():
         p, q = run.state_index(t)
-        run.recur(S[0, p], pre, t)                  # (N, 4H)
+        if run.zero_h0 and t == run.first:
+            pre.fill(0)
+        else:
+            recur(S[0, p], pre)                     # (N, 4H)
         cell(pre, XW, run.rows[t], S[1, p], acts[t], S[1, q], aux[t], S[0, q])
         if keep is not None:
             np.copyto(S[1, q], S[1, p], where=keep[t])
@@ -129,6 +132,7 @@ def _backward_compiled(run, G):
     L, N, H, S = run.L, run.N, run.H, run.S
     Whh, acts, aux = run.w_hh.array, run.acts, run.aux
     cell_backward = run.kernels.lstm_cell_backward
+    recur = repeated(Whh, N, packed=False)          # dA_t·W_hh
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
     dc = np.zeros((N, H), S.dtype)
     dc += G[1, 0 if run.reverse else L]
@@ -144,7 +148,7 @@ def _backward_compiled(run, G):
         if dT is not None:
             run.kernels.add_rows(dA[t], run.rows[t], dT)
         if to_h:
-            gemm(dA[t], Whh, out=dh_new)
+            recur(dA[t], dh_new)
             if dh_pass is not None:
                 dh_new += dh_pass
         if dc_pass is not None:
