@@ -39,7 +39,7 @@ from importlib import metadata
 import numpy as np
 
 __all__ = ["matmul", "repeated", "pack", "Packed", "axpby", "vectors", "vmul", "vsqrt",
-           "linear_frac", "use", "status", "MIN_FLOPS", "MIN_AXPBY"]
+           "linear_frac", "use", "status", "threads", "set_threads", "MIN_FLOPS", "MIN_AXPBY"]
 
 MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1-2 threads)
 MIN_AXPBY = 1 << 15            # axpby on fewer elements: NumPy (MKL's call and threads cost more)
@@ -111,6 +111,12 @@ def _load(honour_env: bool = True):
         pk.argtypes, pk.restype = [I, I, I, I, I, I, real, P, I, P], None
         compute.argtypes, compute.restype = [I, I, I, I, I, I, P, I, P, I, real, P, I], None
         _pack[dtype] = (size, pk, compute)
+    for name, argtypes, restype in (("MKL_Get_Max_Threads", [], I),
+                                    ("MKL_Set_Num_Threads", [I], None)):
+        f = getattr(lib, name, None)
+        if f is not None:
+            f.argtypes, f.restype = argtypes, restype
+            _vec[name] = f
     _gemm = found
     _single_thread_openblas()
 
@@ -159,6 +165,21 @@ def use(enabled: bool) -> None:
         _restore_openblas()
         return
     _load(honour_env=False)
+
+
+def threads() -> int | None:
+    """The threads MKL's products run on (``mkl_get_max_threads``), None when MKL is off."""
+    if _gemm is _UNSET:
+        _load()
+    f = _vec.get("MKL_Get_Max_Threads") if _gemm else None
+    return f() if f is not None else None
+
+
+def set_threads(n: int) -> None:
+    """Set MKL's thread count (``mkl_set_num_threads``); nothing when MKL is off."""
+    f = _vec.get("MKL_Set_Num_Threads") if _gemm else None
+    if f is not None:
+        f(int(n))
 
 
 def status() -> dict:

@@ -208,3 +208,23 @@ def test_embedded_input_reads_the_table_and_checks_ids():
         ids[2, 1] = bad
         with pytest.raises(IndexError, match=r"lstm: embedding ids must lie in \[0, 11\)"):
             recurrent_layer("LSTM", EmbeddedInput(ids, E), *rest)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rows_split_over_threads_give_the_same_numbers(mode, monkeypatch):
+    """A step big enough for the ``_par`` kernels (rows split over numba's threads where
+    MKL runs on 2+ threads) gives bit-identical values and gradients to the one-thread
+    kernels; MKL's thread count is the same after numba's threads start."""
+    from glassnet import blas
+    before = blas.threads()
+    arrays = _arrays(L=5, N=32, Hin=6, H=_fast.PARALLEL_MIN // 32, seed=11, mode=mode)
+    v1, g1 = _run(arrays, np.float32, [5] * 30 + [3, 2], mode=mode)
+    assert blas.threads() == before
+    if not _fast.parallel_rows():
+        pytest.skip("rows stay on one thread here (no MKL on 2+ threads, or no OpenMP numba)")
+    assert _fast.step_kernel(f"{mode.lower()}_cell", 32 * 128) is \
+        getattr(_fast.kernels(), f"{mode.lower()}_cell_par")
+    monkeypatch.setattr(_fast, "PARALLEL_MIN", 1 << 40)
+    v2, g2 = _run(arrays, np.float32, [5] * 30 + [3, 2], mode=mode)
+    for a, b in zip(v1 + g1, v2 + g2):
+        np.testing.assert_array_equal(a, b)

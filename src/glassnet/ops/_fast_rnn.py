@@ -29,9 +29,20 @@ __all__ = ["build"]
 
 
 def build(numba):
-    """The kernels (LSTM and GRU steps, add_rows), compiled on first call, cached on disk."""
+    """{name: kernel}: the LSTM and GRU steps and add_rows, compiled on first call and cached
+    on disk; the steps also as ``<name>_par``, their batch rows split over numba's threads
+    (``numba.prange``; see ``_fast.parallel_rows`` for when those run)."""
+    kernels = _make(numba, range, False)
+    par = _make(numba, numba.prange, True)
+    kernels.update({name + "_par": k for name, k in par.items() if name != "add_rows"})
+    return kernels
+
+
+def _make(numba, prange, parallel: bool):
+    """The kernels with rows looped by ``prange`` (range, or numba.prange with parallel=True:
+    a different closure, so the two versions are cached apart)."""
     opts = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "nsz"})
-    njit = numba.njit(**opts)
+    njit = numba.njit(parallel=parallel, **opts)
     inline = numba.njit(inline="always", **opts)
     f32 = np.float32
 
@@ -76,7 +87,7 @@ def build(numba):
         N, H = c.shape
         one = f32(1)
         two = f32(2)
-        for n in range(N):
+        for n in prange(N):
             p, x, a = pre[n], xw[rows[n]], acts[n]
             for j in range(2 * H):
                 a[j] = one / (one + _expf(-(p[j] + x[j])))
@@ -99,7 +110,7 @@ def build(numba):
         (unscaled) pre-activations, and turns dc into the gradient on c_{t-1}."""
         N, H = dh.shape
         one = f32(1)
-        for n in range(N):
+        for n in prange(N):
             a, d, dcn, tn, cp, dhn = acts[n], D[n], dc[n], tc[n], c_prev[n], dh[n]
             for j in range(H):
                 t = tn[j]
@@ -123,7 +134,7 @@ def build(numba):
         and h = n + z·(h_{t-1} − n)."""
         N, H = h.shape
         one = f32(1)
-        for n in range(N):
+        for n in prange(N):
             p, x, a, hh, hp, ho = pre[n], xw[rows[n]], acts[n], hn[n], h_prev[n], h[n]
             for j in range(2 * H):
                 a[j] = one / (one + _expf(-(p[j] + x[j])))
@@ -142,7 +153,7 @@ def build(numba):
         of dh_{t-1} that skips the product with W_hh)."""
         N, H = dh.shape
         one = f32(1)
-        for n in range(N):
+        for n in prange(N):
             a, hh, hp, d, dn, dz, g = acts[n], hn[n], h_prev[n], Dh[n], Dn[n], dhz[n], dh[n]
             for j in range(H):
                 z, v = a[H + j], a[2 * H + j]
@@ -158,9 +169,10 @@ def build(numba):
     def add_rows(d, rows, out):
         """out[rows[n]] += d[n] for each row n of d (N, C): a step's gate gradients summed per
         embedding id while they are still in cache (no L·N-row gather and sum afterwards)."""
-        for n in range(d.shape[0]):
+        for n in range(d.shape[0]):                 # serial: two rows may share an id
             o, x = out[rows[n]], d[n]
             for j in range(d.shape[1]):
                 o[j] += x[j]
 
-    return lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward, add_rows
+    return {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
+            "gru_cell": gru_cell, "gru_cell_backward": gru_cell_backward, "add_rows": add_rows}

@@ -17,6 +17,7 @@ are computed inside the backward kernel from the saved activations.
 import numpy as np
 
 from ...blas import matmul as gemm, repeated
+from .._fast import step_kernel
 from ._grads import finish
 
 
@@ -97,7 +98,7 @@ def backward(run, G):
 def _forward_compiled(run) -> None:
     """``forward`` with the compiled step (the same GEMMs, one kernel call per step)."""
     S, XW, keep, L, N, H = run.S, run.XW, run.keep, run.L, run.N, run.H
-    cell = run.kernels.gru_cell
+    cell = step_kernel("gru_cell", N * H)
     run.acts = acts = np.empty((L, N, 3 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 3 * H), S.dtype)
@@ -124,11 +125,12 @@ def _backward_compiled(run, G):
     dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
     dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
     recur = repeated(Whh, N, packed=False)          # dA_t·W_hh
+    cell_backward = step_kernel("gru_cell_backward", N * H)
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
         p = t + 1 if run.reverse else t                 # S index of the state before step t
-        k.gru_cell_backward(dh, acts[t], aux[t], S[0, p], dAh[t], dAn[t], dhz)
+        cell_backward(dh, acts[t], aux[t], S[0, p], dAh[t], dAn[t], dhz)
         if dT is not None:
             k.add_rows(dAh[t, :, :2 * H], run.rows[t], dT[:, :2 * H])
             k.add_rows(dAn[t], run.rows[t], dT[:, 2 * H:])

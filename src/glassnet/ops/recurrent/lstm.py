@@ -19,6 +19,7 @@ activations inside the backward kernel (no M, P: 40% less saved state).
 import numpy as np
 
 from ...blas import matmul as gemm, repeated
+from .._fast import step_kernel
 from ._grads import finish
 
 
@@ -110,7 +111,7 @@ def backward(run, G):
 def _forward_compiled(run) -> None:
     """``forward`` with the compiled step: fills run.S, run.acts (L, N, 4H), run.aux."""
     S, XW, keep, L, N, H = run.S, run.XW, run.keep, run.L, run.N, run.H
-    cell = run.kernels.lstm_cell
+    cell = step_kernel("lstm_cell", N * H)
     run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
@@ -131,7 +132,7 @@ def _backward_compiled(run, G):
     """``backward`` with the compiled step (the same GEMMs, one kernel call per step)."""
     L, N, H, S = run.L, run.N, run.H, run.S
     Whh, acts, aux = run.w_hh.array, run.acts, run.aux
-    cell_backward = run.kernels.lstm_cell_backward
+    cell_backward = step_kernel("lstm_cell_backward", N * H)
     recur = repeated(Whh, N, packed=False)          # dA_t·W_hh
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
     dc = np.zeros((N, H), S.dtype)
