@@ -1,8 +1,9 @@
 """speech_ctc's recording noise: ``add_noise`` (level against 10^(dB/20), spectral slope
 against a Welch estimate, only inside the clips), multi-condition training sets
 (``UtteranceSet(clip_noise=...)``: the same utterances and labels, noise only in the clips,
-deterministic from the seed), the recipe keys ``train_noise_db``, ``train_noise_span_db`` and
-``valid_noise_db``, ``score_run`` agreeing with the scores a run wrote, and the
+deterministic from the seed), levels relative to each utterance's speech level, the recipe
+keys ``train_noise_db``, ``train_snr_db``, ``train_noise_span_db``, ``train_noise_colour``
+and ``valid_noise_db``, ``score_run`` agreeing with the scores a run wrote, and the
 noise-floor-aware features (``snr_floor_db``: the floor's power against simulated white
 noise, the speech level against a hand-made percentile, the floor following each voice's
 level, noise floors made alike)."""
@@ -92,6 +93,23 @@ def test_clip_noise_keeps_utterances_and_labels_and_noises_only_the_clips():
         assert np.array_equal(x1, x2) and np.array_equal(y1, y2)     # deterministic
 
 
+def test_relative_clip_noise_sits_below_each_utterance_speech_level():
+    clips, digits = fake_clips()
+    clips = [c * g for c, g in zip(clips, np.geomspace(0.02, 1.0, 10))]   # 34 dB of loudness
+    clean = SC.UtteranceSet(clips, digits, 12, 4, seed=6)
+    noisy = SC.UtteranceSet(clips, digits, 12, 4, seed=6, clip_noise=(-30.0, -30.0, 0.0, True))
+    (cs, cl, _), (ns, nl, _) = clean.draw(0), noisy.draw(0)
+    assert nl == cl
+    for c, n, pieces in zip(cs, ns, clip_stretches(clips, digits, 12, 6)):
+        inside = np.zeros(len(c), bool)
+        for _, a, b in pieces:
+            inside[a:b] = True
+        d = (n - c).astype(np.float64)
+        assert not d[~inside].any()
+        noise_db = 10 * np.log10(np.mean(d[inside] ** 2))
+        assert noise_db == pytest.approx(SC.speech_level_db([c]) - 30, abs=0.5)
+
+
 def test_fresh_training_set_with_clip_noise_draws_new_noise_each_epoch():
     clips, digits = fake_clips()
     kw = {"fresh": True, "augment": {}, "clip_noise": (-45.0, -35.0, 2.0)}
@@ -117,13 +135,17 @@ def test_recipe_noise_keys():
     assert r.clip_noise() == (-70.0, -35.0, SC.NOISE_COLOUR_MAX)
     r = SC.SpeechCTCRecipe(train_noise_db=-40.0, train_noise_span_db=0.0)
     assert r.clip_noise() == (-40.0, -40.0, SC.NOISE_COLOUR_MAX)
+    r = SC.SpeechCTCRecipe(train_snr_db=20.0, train_noise_colour=0.0)
+    assert r.clip_noise() == (-55.0, -20.0, 0.0, True)
 
 
 @pytest.mark.parametrize("sets, key", [
     (["train_noise_db=5"], "train_noise_db"),
     (["train_noise_db=-150"], "train_noise_db"),
     (["train_noise_db=-30", "train_noise_span_db=-5"], "train_noise_span_db"),
-    (["valid_noise_db=5"], "valid_noise_db")])
+    (["valid_noise_db=5"], "valid_noise_db"),
+    (["train_noise_db=-35", "train_snr_db=20"], "train_snr_db"),
+    (["train_noise_colour=4"], "train_noise_colour")])
 def test_noise_recipe_keys_are_validated(tmp_path, capsys, sets, key):
     recipe = tmp_path / "r.toml"
     recipe.write_text('task = "speech_ctc"\n')

@@ -231,7 +231,9 @@ class UtteranceSet:
     uniform in [db_low, db_high] dB and a colour uniform in [0, colour_max], drawn per
     utterance from its own generator (seed, epoch, 2): the same utterances as without it,
     only noisier (multi-condition training; ``(-41, -41, 0)``: a held-out voice recorded
-    as noisily as nicolas's clips). ``snr_floor_db`` (0: off) floors each voice's spectra
+    as noisily as nicolas's clips); a fourth element ``True`` makes the levels relative to
+    the utterance's own :func:`speech_level_db` (a signal-to-noise ratio: ``(-55, -20, 0,
+    True)`` is an SNR uniform in [20, 55] dB). ``snr_floor_db`` (0: off) floors each voice's spectra
     at white noise that many dB below the voice's speech level (:func:`floored_log_mel`;
     the voice's utterances in the set, as for ``stats = "speaker"``). With ``fresh=True``
     every epoch draws new
@@ -253,10 +255,11 @@ class UtteranceSet:
         if speakers is not None and len(speakers) != len(clips):
             raise ValueError(f"UtteranceSet(speakers=...): expected one speaker per clip "
                              f"({len(clips)}), got {len(speakers)}")
-        if clip_noise is not None and not (len(clip_noise) == 3 and clip_noise[0] <= clip_noise[1]
-                                           <= 0 and clip_noise[2] >= 0):
+        if clip_noise is not None and not (len(clip_noise) in (3, 4) and clip_noise[0]
+                                           <= clip_noise[1] <= 0 and clip_noise[2] >= 0):
             raise ValueError(f"UtteranceSet(clip_noise={clip_noise!r}): expected (db_low, "
-                             f"db_high, colour_max) with db_low <= db_high <= 0, colour_max >= 0")
+                             f"db_high, colour_max[, relative]) with db_low <= db_high <= 0, "
+                             f"colour_max >= 0")
         self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
         self.clip_noise, self.snr_floor_db = clip_noise, snr_floor_db
         self.stats = stats
@@ -291,8 +294,10 @@ class UtteranceSet:
                                                gain_db=aug.get("gain_db", 0.0),
                                                lowpass=aug.get("lowpass", 0.0))
             if self.clip_noise is not None:
-                lo, hi, colour = self.clip_noise
+                lo, hi, colour = self.clip_noise[:3]
                 level, beta = noise_rng.uniform(lo, hi), noise_rng.uniform(0, colour)
+                if len(self.clip_noise) == 4 and self.clip_noise[3]:   # dB below the speech
+                    level = min(level + speech_level_db([sig]), 0.0)
                 sig = add_noise(sig, noise_rng, level, colour=beta, pieces=pieces)
             signals.append(sig)
             labels.append(lab)
@@ -444,8 +449,12 @@ class SpeechCTCRecipe(TaskRecipe):
         train_noise_db, train_noise_span_db: multi-condition training: the clips of every
             training utterance get recording noise at a level uniform in
             [train_noise_db − train_noise_span_db, train_noise_db] dB relative to full scale,
-            coloured 1/f^β with β uniform in [0, ``NOISE_COLOUR_MAX``] (:func:`add_noise`;
+            coloured 1/f^β with β uniform in [0, train_noise_colour] (:func:`add_noise`;
             train_noise_db = 0: off).
+        train_snr_db: the same, with the level relative to each utterance's speech level
+            (:func:`speech_level_db`): a signal-to-noise ratio uniform in [train_snr_db,
+            train_snr_db + train_noise_span_db] dB (0: off; not with train_noise_db).
+        train_noise_colour: the largest spectral exponent β of that noise (0: white).
         snr_floor_db: noise-floor-aware features: each voice's power spectra get white noise
             this many dB below the voice's speech level (95th percentile of its 10 ms frame
             powers over its utterances, unlabelled, like ``"speaker"``'s statistics;
@@ -478,6 +487,8 @@ class SpeechCTCRecipe(TaskRecipe):
     lowpass: float = param(0.0, ge=0, le=1)
     train_noise_db: float = param(0.0, ge=-120, le=0)
     train_noise_span_db: float = param(35.0, ge=0, le=60)
+    train_snr_db: float = param(0.0, ge=0, le=80)
+    train_noise_colour: float = param(NOISE_COLOUR_MAX, ge=0, le=3)
     valid_noise_db: float = param(0.0, ge=-120, le=0)
     snr_floor_db: float = param(0.0, ge=0, le=80)
     n_mels: int = param(40, ge=1)
@@ -500,12 +511,20 @@ class SpeechCTCRecipe(TaskRecipe):
             raise ValueError(f'{where}: valid_speaker: expected "" or one of '
                              f'{", ".join(SPEAKERS)} other than test_speaker, got '
                              f'{self.valid_speaker!r}')
+        if self.train_noise_db and self.train_snr_db:
+            raise ValueError(f"{where}: train_snr_db: expected 0 while train_noise_db is set "
+                             f"(noise levels are either absolute or relative to the speech), "
+                             f"got {self.train_snr_db} and train_noise_db {self.train_noise_db}")
+
     def clip_noise(self) -> tuple | None:
         """The training set's ``UtteranceSet(clip_noise=...)`` (None: off)."""
+        if self.train_snr_db:
+            return (-self.train_snr_db - self.train_noise_span_db, -self.train_snr_db,
+                    self.train_noise_colour, True)
         if not self.train_noise_db:
             return None
         return (self.train_noise_db - self.train_noise_span_db, self.train_noise_db,
-                NOISE_COLOUR_MAX)
+                self.train_noise_colour)
 
 
 def _load_clips(recipe: SpeechCTCRecipe):
