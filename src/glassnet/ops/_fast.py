@@ -28,8 +28,6 @@ Compiled code is cached on disk by numba (``cache=True``), so only the first run
 """
 import os
 
-from . import _fast_rnn
-
 __all__ = ["kernels", "use", "status", "note", "flat", "dense_order", "parallel_rows",
            "step_kernel", "PARALLEL_MIN"]
 
@@ -206,5 +204,6 @@ def _build(numba):
     ns.max_pool_tiled_backward = max_pool_tiled_backward
     ns.relu = relu
     ns.relu_backward = relu_backward
-    vars(ns).update(_fast_rnn.build(numba))
+    from . import _fast_rnn                 # imports numba: only where numba is installed
+    vars(ns).update(_fast_rnn.build())
     return ns

@@ -23,61 +23,67 @@ not vectorised by LLVM (too many possible overlaps to check at run time) and ran
 vectorisation; fastmath is limited to contraction (FMA), no reassociation (it would undo the
 expf's two-part ln2).
 """
+import numba
 import numpy as np
 
 __all__ = ["build"]
 
+_OPTS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "nsz"})
+f32 = np.float32
 
-def build(numba):
+
+def build():
     """{name: kernel}: the LSTM and GRU steps and add_rows, compiled on first call and cached
     on disk; the steps also as ``<name>_par``, their batch rows split over numba's threads
     (``numba.prange``; see ``_fast.parallel_rows`` for when those run)."""
-    kernels = _make(numba, range, False)
-    par = _make(numba, numba.prange, True)
+    kernels = _make(range, False)
+    par = _make(numba.prange, True)
     kernels.update({name + "_par": k for name, k in par.items() if name != "add_rows"})
     return kernels
 
 
-def _make(numba, prange, parallel: bool):
+# The helpers are module globals, not closure variables of the kernels: numba's disk cache
+# keys a function by its closure's contents, and a closure over a dispatcher missed the cache
+# in every new process (~3 s of compiling before the first step).
+@numba.njit(inline="always", **_OPTS)
+def _expf(x):
+    if x > f32(88.37626):
+        x = f32(88.37626)
+    if x < f32(-87.33654):
+        x = f32(-87.33654)
+    k = np.floor(x * f32(1.44269504088896341) + f32(0.5))
+    r = x - k * f32(0.693359375)
+    r = r + k * f32(2.12194440e-4)
+    y = f32(1.9875691500e-4)
+    y = y * r + f32(1.3981999507e-3)
+    y = y * r + f32(8.3334519073e-3)
+    y = y * r + f32(4.1665795894e-2)
+    y = y * r + f32(1.6666665459e-1)
+    y = y * r + f32(5.0000001201e-1)
+    y = y * r * r + r + f32(1)
+    return y * np.int32((np.int32(k) + np.int32(127)) << np.int32(23)).view(np.float32)
+
+
+@numba.njit(inline="always", **_OPTS)
+def _tanhf(x):
+    ax = abs(x)
+    z = x * x
+    p = f32(-5.70498872745e-3)
+    p = p * z + f32(2.06390887954e-2)
+    p = p * z - f32(5.37397155531e-2)
+    p = p * z + f32(1.33314422036e-1)
+    p = p * z - f32(3.33332819422e-1)
+    p = p * z * x + x
+    b = f32(1) - f32(2) / (_expf(ax + ax) + f32(1))
+    if x < 0:
+        b = -b
+    return p if ax < f32(0.625) else b
+
+
+def _make(prange, parallel: bool):
     """The kernels with rows looped by ``prange`` (range, or numba.prange with parallel=True:
     a different closure, so the two versions are cached apart)."""
-    opts = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "nsz"})
-    njit = numba.njit(parallel=parallel, **opts)
-    inline = numba.njit(inline="always", **opts)
-    f32 = np.float32
-
-    @inline
-    def _expf(x):
-        if x > f32(88.37626):
-            x = f32(88.37626)
-        if x < f32(-87.33654):
-            x = f32(-87.33654)
-        k = np.floor(x * f32(1.44269504088896341) + f32(0.5))
-        r = x - k * f32(0.693359375)
-        r = r + k * f32(2.12194440e-4)
-        y = f32(1.9875691500e-4)
-        y = y * r + f32(1.3981999507e-3)
-        y = y * r + f32(8.3334519073e-3)
-        y = y * r + f32(4.1665795894e-2)
-        y = y * r + f32(1.6666665459e-1)
-        y = y * r + f32(5.0000001201e-1)
-        y = y * r * r + r + f32(1)
-        return y * np.int32((np.int32(k) + np.int32(127)) << np.int32(23)).view(np.float32)
-
-    @inline
-    def _tanhf(x):
-        ax = abs(x)
-        z = x * x
-        p = f32(-5.70498872745e-3)
-        p = p * z + f32(2.06390887954e-2)
-        p = p * z - f32(5.37397155531e-2)
-        p = p * z + f32(1.33314422036e-1)
-        p = p * z - f32(3.33332819422e-1)
-        p = p * z * x + x
-        b = f32(1) - f32(2) / (_expf(ax + ax) + f32(1))
-        if x < 0:
-            b = -b
-        return p if ax < f32(0.625) else b
+    njit = numba.njit(parallel=parallel, **_OPTS)
 
     @njit
     def lstm_cell(pre, xw, rows, c_prev, acts, c, tc, h):
