@@ -124,7 +124,7 @@ def _backward_compiled(run, G):
     dAn = np.empty((L, N, H), S.dtype)              # input side n block: dn_pre
     dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
     dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
-    recur = repeated(Whh, N, packed=False)          # dA_t·W_hh
+    recur = repeated(Whh, N)                        # dA_t·W_hh, W_hh packed
     cell_backward = step_kernel("gru_cell_backward", N * H)
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]

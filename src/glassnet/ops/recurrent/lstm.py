@@ -133,7 +133,7 @@ def _backward_compiled(run, G):
     L, N, H, S = run.L, run.N, run.H, run.S
     Whh, acts, aux = run.w_hh.array, run.acts, run.aux
     cell_backward = step_kernel("lstm_cell_backward", N * H)
-    recur = repeated(Whh, N, packed=False)          # dA_t·W_hh
+    recur = repeated(Whh, N)                        # dA_t·W_hh, W_hh packed
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
     dc = np.zeros((N, H), S.dtype)
     dc += G[1, 0 if run.reverse else L]
