@@ -110,3 +110,14 @@ def test_small_inputs_stay_on_numpy():
     assert "max_pool2d" not in _fast.status()["ops"]
     ref = torch.nn.functional.max_pool2d(torch.from_numpy(a), 2)
     np.testing.assert_array_equal(y.array, ref.numpy())
+
+
+def test_large_pools_split_rows_over_threads_where_allowed(fast_on):
+    """The (3, 32, 28, 28) case above runs the ``_par`` kernels (rows over numba's threads)
+    where ``parallel_rows()`` allows, the small ones the one-thread kernels: both compared
+    bit for bit with the NumPy path there."""
+    ns = _fast.kernels()
+    par = _fast.parallel_rows()
+    big = _fast.step_kernel("max_pool_tiled", 3 * 32 * 28 * 28)
+    assert big is (ns.max_pool_tiled_par if par else ns.max_pool_tiled)
+    assert _fast.step_kernel("max_pool_tiled", 2 * 3 * 4 * 6) is ns.max_pool_tiled

@@ -59,12 +59,13 @@ def use(enabled: bool) -> None:
     _kernels = _load() if enabled else None
 
 
-PARALLEL_MIN = 1 << 12          # rows × hidden of a step below this: one thread (launch cost)
+PARALLEL_MIN = 1 << 12          # values below this: one thread (the launch costs a few µs)
 
 
 def step_kernel(name: str, cells: int):
-    """The compiled recurrent step ``name`` for a step of ``cells`` = rows × hidden values:
-    its ``_par`` version where :func:`parallel_rows` allows and the step is big enough."""
+    """The compiled kernel ``name`` (a recurrent step, the tiled max-pool) for work on
+    ``cells`` values: its ``_par`` version (rows split over numba's threads) where
+    :func:`parallel_rows` allows and the work is big enough."""
     ns = kernels()
     if cells >= PARALLEL_MIN and parallel_rows():
         return getattr(ns, name + "_par")
@@ -146,39 +147,7 @@ def dense_order(a):
 
 def _build(numba):
     njit = numba.njit(cache=True, nogil=True)
-
-    @njit
-    def max_pool_tiled(x, kh, kw, out, idx):
-        """x (N, H, W, C) → out (N, H/kh, W/kw, C) and idx, the winning tap (i·kw + j)."""
-        N, Ho, Wo, C = out.shape
-        for n in range(N):
-            for ho in range(Ho):
-                for wo in range(Wo):
-                    o, ix, first = out[n, ho, wo], idx[n, ho, wo], x[n, ho * kh, wo * kw]
-                    for c in range(C):
-                        o[c] = first[c]
-                        ix[c] = 0
-                    for k in range(1, kh * kw):
-                        t = x[n, ho * kh + k // kw, wo * kw + k % kw]
-                        for c in range(C):
-                            v = t[c]
-                            if v > o[c] or v != v:      # strictly greater, or NaN
-                                o[c] = v
-                                ix[c] = k
-
-    @njit
-    def max_pool_tiled_backward(g, idx, kh, kw, gx, zero):
-        """gx (N, H, W, C): g where the cell won its window, else ``zero`` (gx's dtype);
-        every cell is written."""
-        N, Ho, Wo, C = g.shape
-        for n in range(N):
-            for ho in range(Ho):
-                for wo in range(Wo):
-                    gg, ix = g[n, ho, wo], idx[n, ho, wo]
-                    for k in range(kh * kw):
-                        d = gx[n, ho * kh + k // kw, wo * kw + k % kw]
-                        for c in range(C):
-                            d[c] = gg[c] if ix[c] == k else zero
+    max_pool_tiled, max_pool_tiled_backward = _pool_kernels(numba, range, False)
 
     @njit
     def relu(x, out, mask):
@@ -206,4 +175,48 @@ def _build(numba):
     ns.relu_backward = relu_backward
     from . import _fast_rnn                 # imports numba: only where numba is installed
     vars(ns).update(_fast_rnn.build())
+    ns.max_pool_tiled_par, ns.max_pool_tiled_backward_par = _pool_kernels(numba, numba.prange,
+                                                                          True)
     return ns
+
+
+def _pool_kernels(numba, prange, parallel: bool):
+    """The tiled max-pool pair, rows (n, h_out) looped by ``prange``: range, or numba.prange
+    with parallel=True (a different closure: the two versions are cached apart)."""
+    njit = numba.njit(cache=True, nogil=True, parallel=parallel)
+
+    @njit
+    def max_pool_tiled(x, kh, kw, out, idx):
+        """x (N, H, W, C) → out (N, H/kh, W/kw, C) and idx, the winning tap (i·kw + j)."""
+        N, Ho, Wo, C = out.shape
+        for r in prange(N * Ho):
+            n, ho = r // Ho, r % Ho
+            for wo in range(Wo):
+                o, ix, first = out[n, ho, wo], idx[n, ho, wo], x[n, ho * kh, wo * kw]
+                for c in range(C):
+                    o[c] = first[c]
+                    ix[c] = 0
+                for k in range(1, kh * kw):
+                    t = x[n, ho * kh + k // kw, wo * kw + k % kw]
+                    for c in range(C):
+                        v = t[c]
+                        if v > o[c] or v != v:      # strictly greater, or NaN
+                            o[c] = v
+                            ix[c] = k
+
+    @njit
+    def max_pool_tiled_backward(g, idx, kh, kw, gx, zero):
+        """gx (N, H, W, C): g where the cell won its window, else ``zero`` (gx's dtype);
+        every cell is written."""
+        N, Ho, Wo, C = g.shape
+        for r in prange(N * Ho):
+            n, ho = r // Ho, r % Ho
+            for wo in range(Wo):
+                gg, ix = g[n, ho, wo], idx[n, ho, wo]
+                for k in range(kh * kw):
+                    d = gx[n, ho * kh + k // kw, wo * kw + k % kw]
+                    for c in range(C):
+                        d[c] = gg[c] if ix[c] == k else zero
+
+    return max_pool_tiled, max_pool_tiled_backward
+

@@ -112,7 +112,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         return make(nchw_view(out), (x,), None)
     kern = _fast.kernels() if x.array.size >= FAST_POOL_MIN else None
     if kern is not None and _tiles_exactly(x.array, k, s, d, pads, out_hw):
-        return _max_pool2d_tiled(kern, x, k)
+        return _max_pool2d_tiled(x, k)
     xp = xp_of(x.array)
     xpad = pad_nhwc(nhwc_view(x.array), pads, value=-np.inf)
     win = windows(xpad, k, s, d, out_hw)
@@ -153,20 +153,21 @@ def _tiles_exactly(a, k, s, d, pads, out_hw) -> bool:
             and nhwc_view(a).flags.c_contiguous)
 
 
-def _max_pool2d_tiled(kern, x, k):
+def _max_pool2d_tiled(x, k):
     """max_pool2d by the compiled kernel of ``ops/_fast.py`` (same values and gradients)."""
     x4 = nhwc_view(x.array)
     N, H, W, C = x4.shape
     (kh, kw) = k
     out = np.empty((N, H // kh, W // kw, C), x4.dtype)
     idx = np.empty(out.shape, np.uint8)                 # the winning tap of each window
-    kern.max_pool_tiled(x4, kh, kw, out, idx)
+    _fast.step_kernel("max_pool_tiled", x4.size)(x4, kh, kw, out, idx)
     _fast.note("max_pool2d")
 
     def backward(g):
         gn = np.ascontiguousarray(nhwc_view(g), dtype=x4.dtype)
         gx = np.empty_like(x4)
-        kern.max_pool_tiled_backward(gn, idx, kh, kw, gx, x4.dtype.type(0))
+        _fast.step_kernel("max_pool_tiled_backward", x4.size)(gn, idx, kh, kw, gx,
+                                                              x4.dtype.type(0))
         return (nchw_view(gx),)
     return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
 
