@@ -146,6 +146,8 @@ def dense_order(a):
 
 
 def _build(numba):
+    """The kernels as attributes of one namespace; the row-parallel ones also as
+    ``<name>_par`` (rows split over numba's threads, see :func:`step_kernel`)."""
     njit = numba.njit(cache=True, nogil=True)
     max_pool_tiled, max_pool_tiled_backward = _pool_kernels(numba, range, False)
 
