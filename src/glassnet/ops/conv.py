@@ -25,6 +25,7 @@ from ..backend import xp_of
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
 from ..blas import matmul as gemm
+from . import _fast
 from ._memory import keep_freed_memory
 from ._util import same_device
 from .shape import cat, squeeze, unsqueeze
@@ -365,6 +366,8 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
         gx = xp.zeros((N, H, W, C), dtype=dtype)
     tmp = xp.empty((g2.shape[0], C), dtype=dtype)
     t4 = tmp.reshape(N, Ho, Wo, C)
+    add = _fast.step_kernel("shift_add", gx.size) if xp is np and \
+        gx.dtype in (np.float32, np.float64) and _fast.kernels() is not None else None
     for i in range(kh):
         rows = _tap_range(i * dh - pt, sh, Ho, H)
         for j in range(kw):
@@ -372,7 +375,12 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
             if rows is None or cols is None or (i, j) == (i0, j0):
                 continue
             gemm(g2, taps[i, j], out=tmp)
-            gx[:, rows[1], cols[1]] += t4[:, rows[0], cols[0]]
+            if add is None:
+                gx[:, rows[1], cols[1]] += t4[:, rows[0], cols[0]]
+            else:                       # the same adds, compiled (ops/_fast.py)
+                (r, gr), (c, gc) = rows, cols
+                add(gx, t4, gr.start, gr.step, gc.start, gc.step, r.start, c.start,
+                    r.stop - r.start, c.stop - c.start)
     return gx
 
 
