@@ -44,3 +44,18 @@ def test_shift_add_equals_numpy_and_torch(xs, ws, stride, padding, dilation, mon
     for r in results[1:]:
         np.testing.assert_array_equal(results[0], r)
     np.testing.assert_allclose(results[0], xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape,k,s,d", [((2, 9, 11, 8), (3, 3), (1, 1), (1, 1)),
+                                         ((3, 10, 7, 16), (2, 3), (2, 1), (1, 2)),
+                                         ((1, 12, 12, 32), (3, 3), (2, 2), (2, 1))])
+def test_compiled_im2col_equals_the_window_copy(shape, k, s, d, monkeypatch):
+    """The compiled patch matrix (one- and multi-thread) is the NumPy window view's copy."""
+    from glassnet.ops.conv import im2col, windows
+    xpad = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    out_hw = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in
+                   zip(shape[1:3], k, s, d))
+    want = windows(xpad, k, s, d, out_hw).reshape(-1, k[0] * k[1] * shape[3])
+    for par_min in (_fast.PARALLEL_MIN, 1 << 40):
+        monkeypatch.setattr(_fast, "PARALLEL_MIN", par_min)
+        np.testing.assert_array_equal(im2col(xpad, k, s, d, out_hw), want)
