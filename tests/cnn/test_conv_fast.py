@@ -8,6 +8,7 @@ import torch
 import glassnet as gn
 from glassnet.nn import functional as F
 from glassnet.ops import _fast
+from glassnet.ops import conv as conv_ops
 
 pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
 
@@ -33,6 +34,7 @@ def test_shift_add_equals_numpy_and_torch(xs, ws, stride, padding, dilation, mon
                                    dilation=dilation)
     g = rng.standard_normal(tuple(y.shape)).astype(np.float32)
     y.backward(torch.tensor(g))
+    monkeypatch.setattr(conv_ops, "FAST_MIN", 0)        # the kernels for every size here
     results = []
     for enabled, par_min in ((True, _fast.PARALLEL_MIN), (True, 1 << 40), (False, 0)):
         monkeypatch.setattr(_fast, "PARALLEL_MIN", par_min)
@@ -50,12 +52,22 @@ def test_shift_add_equals_numpy_and_torch(xs, ws, stride, padding, dilation, mon
                                          ((3, 10, 7, 16), (2, 3), (2, 1), (1, 2)),
                                          ((1, 12, 12, 32), (3, 3), (2, 2), (2, 1))])
 def test_compiled_im2col_equals_the_window_copy(shape, k, s, d, monkeypatch):
-    """The compiled patch matrix (one- and multi-thread) is the NumPy window view's copy."""
+    """The compiled patch matrix (one- and multi-thread) is the NumPy window view's copy;
+    below ``FAST_MIN`` values the NumPy copy runs (numba is not loaded for one image)."""
     from glassnet.ops.conv import im2col, windows
     xpad = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     out_hw = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in
                    zip(shape[1:3], k, s, d))
     want = windows(xpad, k, s, d, out_hw).reshape(-1, k[0] * k[1] * shape[3])
+    monkeypatch.setattr(conv_ops, "FAST_MIN", 0)
     for par_min in (_fast.PARALLEL_MIN, 1 << 40):
         monkeypatch.setattr(_fast, "PARALLEL_MIN", par_min)
         np.testing.assert_array_equal(im2col(xpad, k, s, d, out_hw), want)
+
+
+def test_small_arrays_stay_on_numpy(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_fast, "step_kernel", lambda *a: calls.append(a))
+    x = gn.tensor(np.ones((1, 32, 14, 14), np.float32), requires_grad=True)
+    F.conv2d(x, gn.tensor(np.ones((64, 32, 3, 3), np.float32)), padding=1).sum().backward()
+    assert calls == []

@@ -31,6 +31,10 @@ from ._util import same_device
 from .shape import cat, squeeze, unsqueeze
 
 keep_freed_memory()        # big per-step arrays reuse heap pages (see ops/_memory.py)
+# Arrays of fewer values stay on NumPy even with numba installed: loading numba costs ~120 MB
+# of RSS, worth it for a training batch's patch matrix, not for one image's (batch-1
+# inference of the cnn workload: 68 MB, 185 MB once the 196 × 288 patch matrix loaded it).
+FAST_MIN = 1 << 18
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv_output_size"]
 
@@ -153,7 +157,8 @@ def im2col(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_
     (kh, kw), (Ho, Wo) = kernel, out_hw
     L, K = N * Ho * Wo, kh * kw * C
     if C >= 8 and not ones_column:        # one copy from the strided window view
-        if type(xpad) is np.ndarray and xpad.flags.c_contiguous and _fast.kernels() is not None:
+        if L * K >= FAST_MIN and type(xpad) is np.ndarray and xpad.flags.c_contiguous and \
+                _fast.kernels() is not None:
             A = np.empty((L, K), xpad.dtype)            # the same copy, compiled (ops/_fast.py)
             _fast.step_kernel("im2col", A.size)(xpad, kh, kw, *stride, *dilation, Ho, Wo, A)
             return A
@@ -370,7 +375,7 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
         gx = xp.zeros((N, H, W, C), dtype=dtype)
     tmp = xp.empty((g2.shape[0], C), dtype=dtype)
     t4 = tmp.reshape(N, Ho, Wo, C)
-    add = _fast.step_kernel("shift_add", gx.size) if xp is np and \
+    add = _fast.step_kernel("shift_add", gx.size) if xp is np and gx.size >= FAST_MIN and \
         gx.dtype in (np.float32, np.float64) and _fast.kernels() is not None else None
     for i in range(kh):
         rows = _tap_range(i * dh - pt, sh, Ho, H)
