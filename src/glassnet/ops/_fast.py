@@ -102,6 +102,8 @@ def _start_parallel() -> bool:
     if n is None or n < 2 or kernels() is None:
         return False
     import numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        return False
     try:
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
         layer = numba.threading_layer()
