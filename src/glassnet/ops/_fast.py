@@ -24,7 +24,7 @@ The LSTM's and GRU's time steps, forward and backward, one pass each over the st
 
 The conv input gradient's per-tap strided adds (``shift_add``; 189 → 88 µs on one thread,
 53 µs on two, for the cnn workload's 64×14×14×32 taps), and the conv's patch matrix for 8 or
-more channels (``im2col``).
+more channels (``im2col``): ``_fast_conv``.
 
 The pool, the recurrent steps, ``shift_add`` and ``im2col`` also come as ``<name>_par``,
 rows split over numba's threads; :func:`step_kernel` picks them where :func:`parallel_rows`
@@ -185,14 +185,11 @@ def _build(numba):
     ns.max_pool_tiled_backward = max_pool_tiled_backward
     ns.relu = relu
     ns.relu_backward = relu_backward
-    from . import _fast_rnn                 # imports numba: only where numba is installed
+    from . import _fast_conv, _fast_rnn     # import numba: only where numba is installed
     vars(ns).update(_fast_rnn.build())
     ns.max_pool_tiled_par, ns.max_pool_tiled_backward_par = _pool_kernels(numba, numba.prange,
                                                                           True)
-    ns.shift_add, ns.shift_add_par = (_shift_add(numba, prange, parallel) for prange, parallel
-                                      in ((range, False), (numba.prange, True)))
-    ns.im2col, ns.im2col_par = (_im2col(numba, prange, parallel) for prange, parallel
-                                in ((range, False), (numba.prange, True)))
+    vars(ns).update(_fast_conv.build())
     return ns
 
 
@@ -235,42 +232,3 @@ def _pool_kernels(numba, prange, parallel: bool):
                         d[c] = gg[c] if ix[c] == k else zero
 
     return max_pool_tiled, max_pool_tiled_backward
-
-
-
-def _shift_add(numba, prange, parallel: bool):
-    """``shift_add``, images looped by ``prange`` (see ``_pool_kernels``)."""
-    @numba.njit(cache=True, nogil=True, parallel=parallel)
-    def shift_add(gx, t, h0, sh, w0, sw, th, tw, nh, nw):
-        """gx[n, h0 + i·sh, w0 + j·sw] += t[n, th + i, tw + j] for i < nh, j < nw, both
-        (N, ·, ·, C): a conv tap's input gradient added at its offset (NumPy's strided add
-        of the same runs 2-3x slower on one thread)."""
-        for n in prange(gx.shape[0]):
-            for i in range(nh):
-                for j in range(nw):
-                    a, b = gx[n, h0 + i * sh, w0 + j * sw], t[n, th + i, tw + j]
-                    for c in range(a.shape[0]):
-                        a[c] += b[c]
-    return shift_add
-
-
-def _im2col(numba, prange, parallel: bool):
-    """``im2col``, rows (n, h_out) looped by ``prange`` (see ``_pool_kernels``)."""
-    @numba.njit(cache=True, nogil=True, parallel=parallel)
-    def im2col(xpad, kh, kw, sh, sw, dh, dw, Ho, Wo, out):
-        """out (N·H_out·W_out, k_h·k_w·C) = the patches of xpad (N, H, W, C), columns
-        (i, j, c). NumPy's copy of the strided window view
-        runs ~2x slower on one thread (0.82 vs 0.70 ms, two threads 0.38, for the cnn
-        workload's 64×14×14×32 input)."""
-        N, C = xpad.shape[0], xpad.shape[3]
-        for r in prange(N * Ho):
-            n, ho = r // Ho, r % Ho
-            for wo in range(Wo):
-                row = out[r * Wo + wo]
-                for i in range(kh):
-                    src = xpad[n, ho * sh + i * dh]
-                    for j in range(kw):
-                        s, base = src[wo * sw + j * dw], (i * kw + j) * C
-                        for c in range(C):
-                            row[base + c] = s[c]
-    return im2col
