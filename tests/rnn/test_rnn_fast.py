@@ -228,3 +228,24 @@ def test_rows_split_over_threads_give_the_same_numbers(mode, monkeypatch):
     v2, g2 = _run(arrays, np.float32, [5] * 30 + [3, 2], mode=mode)
     for a, b in zip(v1 + g1, v2 + g2):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_step_is_cached_across_processes(tmp_path):
+    """numba's disk cache serves the LSTM step to a second process (it missed in every new
+    process while the kernel's closure held the exp helper: ~3 s of compiling per process)."""
+    import subprocess
+    import sys
+    code = ("import numpy as np\n"
+            "from glassnet.ops import _fast\n"
+            "k = _fast.kernels()\n"
+            "f = np.float32\n"
+            "z = lambda *s: np.zeros(s, f)\n"
+            "k.lstm_cell(z(2, 8), z(3, 8), np.zeros(2, np.intp), z(2, 2), z(2, 8), z(2, 2),"
+            " z(2, 2), z(2, 2))\n"
+            "print(len(k.lstm_cell.stats.cache_hits), len(k.lstm_cell.stats.cache_misses))\n")
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=300) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-500:] for r in runs]
+    hits, misses = (list(map(int, r.stdout.split())) for r in runs)
+    assert misses[0] == 1 and hits[1] == 1 and misses[1] == 0
