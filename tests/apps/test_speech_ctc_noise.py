@@ -1,12 +1,12 @@
-"""speech_ctc's recording noise: ``add_noise`` (level against 10^(dB/20), spectral slope
-against a Welch estimate, only inside the clips), multi-condition training sets
-(``UtteranceSet(clip_noise=...)``: the same utterances and labels, noise only in the clips,
-deterministic from the seed), levels relative to each utterance's speech level, the recipe
-keys ``train_noise_db``, ``train_snr_db``, ``train_noise_span_db``, ``train_noise_colour``
-and ``valid_noise_db``, ``score_run`` agreeing with the scores a run wrote, and the
-noise-floor-aware features (``snr_floor_db``: the floor's power against simulated white
-noise, the speech level against a hand-made percentile, the floor following each voice's
-level, noise floors made alike)."""
+"""Noise in the recordings (glassnet.apps.speech_noise, used by speech_ctc): ``add_noise``
+(level against 10^(dB/20), spectral slope against a Welch estimate, only inside the clips),
+multi-condition training sets (``UtteranceSet(clip_noise=...)``: the same utterances and
+labels, noise only in the clips, deterministic from the seed), levels relative to each
+utterance's speech level, the recipe keys ``train_noise_db``, ``train_snr_db``,
+``train_noise_span_db``, ``train_noise_colour`` and ``valid_noise_db``, ``score_run``
+agreeing with the scores a run wrote, and the noise-floor-aware features (``snr_floor_db``:
+the floor's power against simulated white noise, the speech level against a hand-made
+percentile, the floor following each voice's level, noise floors made alike)."""
 import json
 
 import numpy as np
@@ -15,6 +15,7 @@ from scipy.signal import welch
 
 from glassnet.apps import speech as S
 from glassnet.apps import speech_ctc as SC
+from glassnet.apps import speech_noise as SN
 from glassnet.cli import main
 from tests.apps.speech_helpers import FSDD, needs_data
 
@@ -29,7 +30,7 @@ def fake_clips(k=10):
 @pytest.mark.parametrize("db", [-70.0, -41.0, -20.0])
 @pytest.mark.parametrize("colour", [0.0, 1.0, 2.0])
 def test_add_noise_level_is_the_rms_in_db(db, colour):
-    x = SC.add_noise(np.zeros(16000, np.float32), np.random.default_rng(1), db, colour=colour)
+    x = SN.add_noise(np.zeros(16000, np.float32), np.random.default_rng(1), db, colour=colour)
     assert x.dtype == np.float32 and x.shape == (16000,)
     assert 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2))) == pytest.approx(db,
                                                                                       abs=0.01)
@@ -37,7 +38,7 @@ def test_add_noise_level_is_the_rms_in_db(db, colour):
 
 @pytest.mark.parametrize("colour", [0.0, 1.0, 2.0])
 def test_add_noise_colour_is_the_spectral_slope(colour):
-    x = SC.add_noise(np.zeros(80000, np.float32), np.random.default_rng(2), -30, colour=colour)
+    x = SN.add_noise(np.zeros(80000, np.float32), np.random.default_rng(2), -30, colour=colour)
     f, p = welch(x.astype(np.float64), fs=8000, nperseg=1024)
     band = (f >= 100) & (f <= 3000)
     slope = np.polyfit(np.log(f[band]), np.log(p[band]), 1)[0]       # power ~ f^-colour
@@ -47,18 +48,18 @@ def test_add_noise_colour_is_the_spectral_slope(colour):
 def test_add_noise_is_deterministic_and_stays_in_the_pieces():
     signal = np.random.default_rng(3).normal(0, 0.1, 4000).astype(np.float32)
     pieces = [(0, 500, 1500), (4, 2000, 3200)]
-    a = SC.add_noise(signal, np.random.default_rng(7), -40, colour=1.0, pieces=pieces)
-    b = SC.add_noise(signal, np.random.default_rng(7), -40, colour=1.0, pieces=pieces)
-    c = SC.add_noise(signal, np.random.default_rng(8), -40, colour=1.0, pieces=pieces)
+    a = SN.add_noise(signal, np.random.default_rng(7), -40, colour=1.0, pieces=pieces)
+    b = SN.add_noise(signal, np.random.default_rng(7), -40, colour=1.0, pieces=pieces)
+    c = SN.add_noise(signal, np.random.default_rng(8), -40, colour=1.0, pieces=pieces)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     inside = np.zeros(4000, bool)
     inside[500:1500] = inside[2000:3200] = True
     assert np.array_equal(a[~inside], signal[~inside])               # silences untouched
     assert np.all(a[inside] != signal[inside])
     with pytest.raises(ValueError, match="level_db"):
-        SC.add_noise(signal, np.random.default_rng(0), 3.0)
+        SN.add_noise(signal, np.random.default_rng(0), 3.0)
     with pytest.raises(ValueError, match="1-D"):
-        SC.add_noise(signal.reshape(2, -1), np.random.default_rng(0), -40)
+        SN.add_noise(signal.reshape(2, -1), np.random.default_rng(0), -40)
 
 
 def clip_stretches(clips, digits, size, seed, epoch=0):
@@ -107,7 +108,7 @@ def test_relative_clip_noise_sits_below_each_utterance_speech_level():
         d = (n - c).astype(np.float64)
         assert not d[~inside].any()
         noise_db = 10 * np.log10(np.mean(d[inside] ** 2))
-        assert noise_db == pytest.approx(SC.speech_level_db([c]) - 30, abs=0.5)
+        assert noise_db == pytest.approx(SN.speech_level_db([c]) - 30, abs=0.5)
 
 
 def test_fresh_training_set_with_clip_noise_draws_new_noise_each_epoch():
@@ -132,9 +133,9 @@ def test_clip_noise_is_validated(bad):
 def test_recipe_noise_keys():
     assert SC.SpeechCTCRecipe().clip_noise() is None
     r = SC.SpeechCTCRecipe(train_noise_db=-35.0)
-    assert r.clip_noise() == (-70.0, -35.0, SC.NOISE_COLOUR_MAX)
+    assert r.clip_noise() == (-70.0, -35.0, SN.NOISE_COLOUR_MAX)
     r = SC.SpeechCTCRecipe(train_noise_db=-40.0, train_noise_span_db=0.0)
-    assert r.clip_noise() == (-40.0, -40.0, SC.NOISE_COLOUR_MAX)
+    assert r.clip_noise() == (-40.0, -40.0, SN.NOISE_COLOUR_MAX)
     r = SC.SpeechCTCRecipe(train_snr_db=20.0, train_noise_colour=0.0)
     assert r.clip_noise() == (-55.0, -20.0, 0.0, True)
 
@@ -183,16 +184,16 @@ def test_noisy_validation_is_scored_and_score_run_agrees(tmp_path, capsys):
 def test_white_floor_is_the_power_white_noise_adds_per_bin():
     x = np.random.default_rng(4).normal(0, 10 ** (-30 / 20), 80000).astype(np.float32)
     measured = S.power_spectrogram(x)[1:-1, 5:-5].mean()             # inner bins and frames
-    assert SC.white_floor(-30.0) == pytest.approx(measured, rel=0.03)
+    assert SN.white_floor(-30.0) == pytest.approx(measured, rel=0.03)
 
 
 def test_speech_level_is_a_percentile_of_10ms_frame_powers():
     loud = np.full(800, 0.1, np.float32)                             # 10 frames at -20 dB
     quiet = np.full(1200, 0.001, np.float32)                         # 15 frames at -60 dB
-    assert SC.speech_level_db([loud, quiet]) == pytest.approx(-20.0, abs=1e-4)
-    assert SC.speech_level_db([loud, quiet], q=10) == pytest.approx(-60.0, abs=1e-4)
+    assert SN.speech_level_db([loud, quiet]) == pytest.approx(-20.0, abs=1e-4)
+    assert SN.speech_level_db([loud, quiet], q=10) == pytest.approx(-60.0, abs=1e-4)
     with pytest.raises(ValueError, match="speech_level_db"):
-        SC.speech_level_db([np.zeros(10, np.float32)])
+        SN.speech_level_db([np.zeros(10, np.float32)])
 
 
 def voice(gain, noise_db, seed):
@@ -209,10 +210,10 @@ def voice(gain, noise_db, seed):
 
 def test_floored_log_mel_is_plain_log_mel_when_off_and_follows_the_voice_level():
     sig = voice(1.0, -60, 0)
-    plain = SC.floored_log_mel(sig, 40, 0.0)
+    plain = SN.floored_log_mel(sig, 40, 0.0)
     assert all(np.array_equal(a, S.log_mel(s)) for a, s in zip(plain, sig))
-    floored = SC.floored_log_mel(sig, 40, 25.0)
-    louder = SC.floored_log_mel([4 * s for s in sig], 40, 25.0)      # +12 dB: floor follows
+    floored = SN.floored_log_mel(sig, 40, 25.0)
+    louder = SN.floored_log_mel([4 * s for s in sig], 40, 25.0)      # +12 dB: floor follows
     for a, b in zip(floored, louder):
         assert np.allclose(b - a, np.log(16.0), atol=1e-3)
     assert all((f >= p - 1e-6).all() for f, p in zip(floored, plain))   # a floor only adds
@@ -225,8 +226,8 @@ def test_snr_floor_makes_noise_floors_alike():
         f = feats[0][:, 35]
         return f[23:48].mean() - f[:15].mean()                       # noisy burst vs silence
     clean, noisy = voice(1.0, -75, 1), voice(1.0, -45, 2)
-    plain = [gap_to_burst_noise(SC.floored_log_mel(v, 40, 0.0)) for v in (clean, noisy)]
-    floor = [gap_to_burst_noise(SC.floored_log_mel(v, 40, 25.0)) for v in (clean, noisy)]
+    plain = [gap_to_burst_noise(SN.floored_log_mel(v, 40, 0.0)) for v in (clean, noisy)]
+    floor = [gap_to_burst_noise(SN.floored_log_mel(v, 40, 25.0)) for v in (clean, noisy)]
     assert abs(plain[1] - plain[0]) > 3.0                             # nats: ~17 dB apart
     assert abs(plain[1] - plain[0]) > 10 * abs(floor[1] - floor[0])
 

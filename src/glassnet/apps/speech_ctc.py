@@ -44,9 +44,10 @@ from ..tensor import Tensor, manual_seed, no_grad
 from ..train import JSONLLogger, LRSchedulerCallback, fit
 from .ctc_decode import greedy_decode, prefix_beam_search
 from .speech_augment import normalise, perturb, spec_augment
-from .speech import (MAX_FRAMES, N_FFT, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings,
-                     log_mel, log_mel_of_power, pad_frames, power_spectrogram, read_wav,
-                     speaker_stats)
+from .speech import (MAX_FRAMES, SAMPLE_RATE, SPEAKERS, SpeechDigitNet, list_recordings, log_mel,
+                     pad_frames, read_wav, speaker_stats)
+from .speech_noise import (NOISE_COLOUR_MAX, add_noise, floored_log_mel, speech_level_db,
+                           white_floor)
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
@@ -75,86 +76,6 @@ def lowpass_filter(signal: np.ndarray, cutoff: float, order: int = 4) -> np.ndar
                          f"{SAMPLE_RATE / 2:g} Hz")
     sos = butter(order, cutoff, fs=SAMPLE_RATE, output="sos")
     return sosfilt(sos, np.asarray(signal, np.float64)).astype(np.float32)
-
-
-# -- recording noise ---------------------------------------------------------------------------
-NOISE_COLOUR_MAX = 2.0   # training noise: 1/f^beta, beta uniform in [0, 2] (white, pink, brown)
-
-
-def add_noise(signal: np.ndarray, rng, level_db: float, *, colour: float = 0.0,
-              pieces=None) -> np.ndarray:
-    """``signal`` plus noise of RMS ``level_db`` dB relative to full scale (samples in
-    [-1, 1]: -60 dB is a standard deviation of 0.001) and power spectrum 1/f^``colour``
-    (0: white, 1: pink, 2: brown; shaped in the frequency domain, no DC), added only to the
-    ``(clip index, start, end)`` stretches of ``pieces`` when given (the clips of
-    :func:`build_utterance`: noise recorded with the voice, the silences between clips left
-    as they are), else everywhere. A copy; deterministic from ``rng``.
-
-    Shape:
-        signal: (S,) float samples; output: (S,) float32.
-
-    Example:
-        >>> add_noise(np.zeros(8000, np.float32), np.random.default_rng(0), -40).std()  # ~0.01
-    """
-    signal = np.asarray(signal, np.float32)
-    if signal.ndim != 1:
-        raise ValueError(f"add_noise(signal): expected a 1-D array, got shape {signal.shape}")
-    if not -200 < level_db <= 0 or colour < 0:
-        raise ValueError(f"add_noise(level_db={level_db}, colour={colour}): expected "
-                         f"-200 < level_db <= 0 and colour >= 0")
-    n = len(signal)
-    noise = rng.standard_normal(n)
-    if colour and n > 2:
-        spec = np.fft.rfft(noise)
-        f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-        spec[0] = 0
-        spec[1:] *= f[1:] ** (-colour / 2)
-        noise = np.fft.irfft(spec, n)
-    noise *= 10 ** (level_db / 20) / max(float(np.sqrt(np.mean(noise ** 2))), 1e-30)
-    if pieces is not None:
-        mask = np.zeros(n, bool)
-        for _, a, b in pieces:
-            mask[a:b] = True
-        noise[~mask] = 0
-    return (signal + noise).astype(np.float32)
-
-
-def speech_level_db(signals, q: float = 95.0) -> float:
-    """A voice's speech level: the ``q``-th percentile of the power of the 10 ms frames of all
-    its ``signals``, in dB relative to full scale (no label; silences and speech alike)."""
-    hop = SAMPLE_RATE // 100
-    powers = [np.mean(np.asarray(s[:len(s) // hop * hop], np.float64).reshape(-1, hop) ** 2,
-                      axis=1) for s in signals if len(s) >= hop]
-    if not powers:
-        raise ValueError("speech_level_db: expected at least one signal of 10 ms or more")
-    return float(10 * np.log10(np.percentile(np.concatenate(powers), q) + 1e-20))
-
-
-def white_floor(level_db: float) -> float:
-    """The power per bin that white noise of RMS ``level_db`` dB adds to a
-    :func:`~glassnet.apps.speech.power_spectrogram` (Hann window w: σ² Σw² / (Σw)²)."""
-    from scipy.signal import get_window
-    w = get_window("hann", N_FFT)
-    return float(10 ** (level_db / 10) * (w ** 2).sum() / w.sum() ** 2)
-
-
-def floored_log_mel(signals, n_mels: int, snr_floor_db: float, warps=None) -> list:
-    """Log-mel features of the ``signals`` of ONE voice with the voice's noise floor made
-    uniform: the power spectrum of each gets the expected power of white noise
-    ``snr_floor_db`` dB below the voice's :func:`speech_level_db` (0: plain
-    :func:`~glassnet.apps.speech.log_mel`). A quieter noise floor disappears under it, a
-    louder one (nicolas's −41 dB) stands out less against the silences; every voice's floor
-    then sits at the same distance from its speech.
-
-    Shape:
-        signals: (S_i,) each; output: (T_i, n_mels) float32 each.
-    """
-    warps = [1.0] * len(signals) if warps is None else warps
-    if not snr_floor_db:
-        return [log_mel(s, n_mels, warp=float(a)) for s, a in zip(signals, warps)]
-    floor = white_floor(speech_level_db(signals) - snr_floor_db)
-    return [log_mel_of_power(power_spectrogram(s) + floor, n_mels, warp=float(a))
-            for s, a in zip(signals, warps)]
 
 
 # -- utterances ------------------------------------------------------------------------------
