@@ -19,8 +19,7 @@ GATES = {"LSTM": 4, "GRU": 3}
 
 
 @pytest.fixture(autouse=True)
-def fast_on(monkeypatch):
-    monkeypatch.setenv("GLASSNET_GRU_KERNEL", "1")
+def fast_on():
     _fast.use(True)
     yield
     _fast.use(True)

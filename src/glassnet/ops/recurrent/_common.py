@@ -7,7 +7,6 @@ state buffer S and the length mask. It returns a :class:`LayerRun`, the one reco
 forward fills in and its backward through time reads.
 """
 import functools
-import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -170,8 +169,7 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
                                      for p in (src, h0, c0, w_ih, w_hh, b_ih, b_hh))
     run = LayerRun(mode, xp, src, X, emb, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, need,
                    L, N, H)
-    if (lstm or gru and os.environ.get("GLASSNET_GRU_KERNEL")) and xp is np \
-            and dt == np.float32:
+    if (lstm or gru) and xp is np and dt == np.float32:
         run.kernels = _fast.kernels()
         if run.kernels is not None:
             _fast.note(mode.lower())
