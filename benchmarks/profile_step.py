@@ -114,9 +114,17 @@ class Profiler:
             self._set(np, name, self._timed(getattr(np, name), "gemm", name))
         from glassnet import blas as _blas        # the ops' products (MKL when installed)
         timed = self._timed(_blas.matmul, "gemm", "matmul")
+        real_repeated = _blas.repeated
+
+        def repeated(b, M, packed=True):        # a recurrent layer's per-step product
+            f = real_repeated(b, M, packed)
+            run = self._timed(lambda a, b_, out: f(a, out), "gemm", "matmul")
+            return lambda a, out: run(a, b, out)   # timed and recorded as a @ b
         for mod in [m for k, m in sys.modules.items() if k.startswith("glassnet.")]:
             if getattr(mod, "gemm", None) is _blas.matmul:
                 self._set(mod, "gemm", timed)
+            if getattr(mod, "repeated", None) is real_repeated:
+                self._set(mod, "repeated", repeated)
         for name in COPY:
             self._set(np, name, self._timed(getattr(np, name), "copy", name))
         for name in dir(np):
