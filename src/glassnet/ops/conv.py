@@ -161,6 +161,7 @@ def im2col(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_
                 _fast.kernels() is not None:
             A = np.empty((L, K), xpad.dtype)            # the same copy, compiled (ops/_fast.py)
             _fast.step_kernel("im2col", A.size)(xpad, kh, kw, *stride, *dilation, Ho, Wo, A)
+            _fast.note("im2col")
             return A
         return windows(xpad, kernel, stride, dilation, out_hw).reshape(L, K)
     xp = xp_of(xpad)
@@ -390,6 +391,7 @@ def conv_input_grad(g2: np.ndarray, w: np.ndarray, in_hw: tuple, out_hw: tuple, 
                 (r, gr), (c, gc) = rows, cols
                 add(gx, t4, gr.start, gr.step, gc.start, gc.step, r.start, c.start,
                     r.stop - r.start, c.stop - c.start)
+                _fast.note("conv_input_grad")
     return gx
 
 
