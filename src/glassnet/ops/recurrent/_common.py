@@ -14,7 +14,7 @@ import numpy as np
 
 from ...backend import device_of, to_device, to_host, xp_of
 from ...tensor import Tensor, is_grad_enabled
-from ...blas import matmul as gemm
+from ...blas import matmul as gemm, repeated
 from .. import _fast
 from .._util import same_device
 
@@ -39,8 +39,9 @@ class LayerRun:
     Inputs: ``src`` is the graph parent in x's place (x itself, or the embedding table);
     ``X`` is x's array (None for an EmbeddedInput, then ``emb`` holds the ids).
     Forward only (``release`` drops them after the time loop): ``XW`` the input projection
-    of every step, ``WT`` the (scaled) W_hhᵀ, ``row_scale`` the per-gate-row factor applied to
-    products instead of the weights (few rows: generation), ``bhn`` GRU's b_hn.
+    of every step, ``WT`` the (scaled) W_hhᵀ, ``product`` its planned per-step product,
+    ``row_scale`` the per-gate-row factor applied to products instead of the weights (few
+    rows: generation), ``bhn`` GRU's b_hn.
     Saved for backward: ``S`` (k, L+1, N, H) the states (S[0] hidden, S[1] cell for LSTM;
     forward: S[:, 0] initial and S[:, t+1] after step t; reverse: S[:, L] initial, S[:, t]
     after step t), ``acts`` the gate activations, ``aux`` tanh(c_t) (LSTM) or W_hn h + b_hn
@@ -81,6 +82,7 @@ class LayerRun:
     zero_h0: bool = False
     kernels: Any = None
     rows: Any = None
+    product: Any = None
 
     def steps(self):
         """Time steps in processing order."""
@@ -96,13 +98,22 @@ class LayerRun:
         return self.L - 1 if self.reverse else 0
 
     def recur(self, h_prev, out, t: int) -> None:
-        """out = h_{t-1}·W_hhᵀ (scaled): one GEMM, or zeros at the first step when h0 = 0."""
+        """out = h_{t-1}·W_hhᵀ (scaled): one GEMM, or zeros at the first step when h0 = 0.
+        The product is planned at the first call (``blas.repeated``: W_hhᵀ in MKL's packed
+        layout, then a direct call per step)."""
         if self.zero_h0 and t == self.first:
             out.fill(0)
-        else:
-            gemm(h_prev, self.WT, out=out)
-            if self.row_scale is not None:
-                out *= self.row_scale
+            return
+        if self.product is None:
+            self.product = repeated(self.WT, self.N)
+        self.product(h_prev, out)
+        if self.row_scale is not None:
+            out *= self.row_scale
+
+    def recur_grad(self):
+        """f(dA_t, out): out = dA_t·W_hh, the per-step product of backward through time
+        (``blas.repeated``, W_hh packed)."""
+        return repeated(self.w_hh.array, self.N)
 
     def backward_steps(self):
         """(t, q, to_h) in backward order: step t, the S index of the state it produced, and
@@ -125,7 +136,7 @@ class LayerRun:
 
     def release(self) -> None:
         """Drop the forward-only buffers (the input projection is L·N·G·H floats)."""
-        self.XW = self.WT = self.row_scale = self.bhn = None
+        self.XW = self.WT = self.product = self.row_scale = self.bhn = None
 
 
 def _make_gate_scale(xp, mode, H, dt):

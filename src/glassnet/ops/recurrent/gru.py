@@ -16,7 +16,6 @@ are computed inside the backward kernel from the saved activations.
 """
 import numpy as np
 
-from ...blas import matmul as gemm, repeated
 from .._fast import step_kernel
 from ._grads import finish
 
@@ -76,6 +75,7 @@ def backward(run, G):
     dAh = xp.empty((L, N, GH), dt)      # hidden side: [dr, dz, dn_pre·r]
     dAn = xp.empty((L, N, H), dt)       # input side n block: dn_pre
     dh, dh_new, t1 = xp.zeros((N, H), dt), xp.empty((N, H), dt), xp.empty((N, H), dt)
+    recur = run.recur_grad()                        # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
@@ -85,7 +85,7 @@ def backward(run, G):
         xp.multiply(dh, Zz[t], out=Dh[:, H:2 * H])
         xp.multiply(Dn, r[t], out=Dh[:, 2 * H:])
         if to_h:
-            gemm(Dh, Whh, out=dh_new)
+            recur(Dh, dh_new)
             xp.multiply(dh, z[t], out=t1)
             dh_new += t1
             if dh_pass is not None:
@@ -103,13 +103,9 @@ def _forward_compiled(run) -> None:
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 3 * H), S.dtype)
     bhn = run.bhn if run.bhn is not None else np.zeros(H, S.dtype)
-    recur = repeated(run.WT, N)                     # h·W_hhᵀ, W_hhᵀ in MKL's packed layout
     for t in run.steps():
         p, q = run.state_index(t)
-        if run.zero_h0 and t == run.first:
-            pre.fill(0)
-        else:
-            recur(S[0, p], pre)
+        run.recur(S[0, p], pre, t)
         cell(pre, XW, run.rows[t], bhn, S[0, p], acts[t], aux[t], S[0, q])
         if keep is not None:
             np.copyto(S[0, q], S[0, p], where=keep[t])
@@ -119,17 +115,17 @@ def _backward_compiled(run, G):
     """``backward`` with the compiled step; an embedding input's gate gradients are summed
     per id at each step (``kernels.add_rows``)."""
     S, L, N, H = run.S, run.L, run.N, run.H
-    Whh, acts, aux, k = run.w_hh.array, run.acts, run.aux, run.kernels
+    acts, aux, k = run.acts, run.aux, run.kernels
     dAh = np.empty((L, N, 3 * H), S.dtype)          # hidden side: [dr, dz, dn_pre·r]
     dAn = np.empty((L, N, H), S.dtype)              # input side n block: dn_pre
     dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
     dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
-    recur = repeated(Whh, N)                        # dA_t·W_hh, W_hh packed
+    recur = run.recur_grad()                        # dA_t·W_hh
     cell_backward = step_kernel("gru_cell_backward", N * H)
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
-        p = t + 1 if run.reverse else t                 # S index of the state before step t
+        p = run.state_index(t)[0]                       # S index of the state before step t
         cell_backward(dh, acts[t], aux[t], S[0, p], dAh[t], dAn[t], dhz)
         if dT is not None:
             k.add_rows(dAh[t, :, :2 * H], run.rows[t], dT[:, :2 * H])

@@ -18,7 +18,6 @@ activations inside the backward kernel (no M, P: 40% less saved state).
 """
 import numpy as np
 
-from ...blas import matmul as gemm, repeated
 from .._fast import step_kernel
 from ._grads import finish
 
@@ -87,6 +86,7 @@ def backward(run, G):
     # (N, 4H)·(4H, H) GEMM (not 4 GEMMs and a sum), dW_hh one GEMM over all L·N rows;
     # measured ~8% faster in the loop than gate-major despite the strided gate writes
     dA = xp.empty((L, N, GH), dt)
+    recur = run.recur_grad()                        # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
@@ -98,7 +98,7 @@ def backward(run, G):
         xp.multiply(dh, Mt[3], out=D[:, 3])
         dc *= A[t, 1]                                   # dc_{t-1} = dc·f
         if to_h:
-            gemm(dA[t], Whh, out=dh_new)
+            recur(dA[t], dh_new)
             if dh_pass is not None:
                 dh_new += dh_pass
         if dc_pass is not None:
@@ -115,13 +115,9 @@ def _forward_compiled(run) -> None:
     run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
-    recur = repeated(run.WT, N)                     # h·W_hhᵀ, W_hhᵀ in MKL's packed layout
     for t in run.steps():
         p, q = run.state_index(t)
-        if run.zero_h0 and t == run.first:
-            pre.fill(0)
-        else:
-            recur(S[0, p], pre)                     # (N, 4H)
+        run.recur(S[0, p], pre, t)                  # (N, 4H)
         cell(pre, XW, run.rows[t], S[1, p], acts[t], S[1, q], aux[t], S[0, q])
         if keep is not None:
             np.copyto(S[1, q], S[1, p], where=keep[t])
@@ -131,9 +127,9 @@ def _forward_compiled(run) -> None:
 def _backward_compiled(run, G):
     """``backward`` with the compiled step (the same GEMMs, one kernel call per step)."""
     L, N, H, S = run.L, run.N, run.H, run.S
-    Whh, acts, aux = run.w_hh.array, run.acts, run.aux
+    acts, aux = run.acts, run.aux
     cell_backward = step_kernel("lstm_cell_backward", N * H)
-    recur = repeated(Whh, N)                        # dA_t·W_hh, W_hh packed
+    recur = run.recur_grad()                        # dA_t·W_hh
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
     dc = np.zeros((N, H), S.dtype)
     dc += G[1, 0 if run.reverse else L]
@@ -144,7 +140,7 @@ def _backward_compiled(run, G):
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
         dc_pass = run.hold(dc, t)
-        p = t + 1 if run.reverse else t                 # S index of the state before step t
+        p = run.state_index(t)[0]                       # S index of the state before step t
         cell_backward(dh, dc, acts[t], S[1, p], aux[t], dA[t])
         if dT is not None:
             run.kernels.add_rows(dA[t], run.rows[t], dT)

@@ -3,7 +3,6 @@
 Forward writes h_t straight into the state buffer S; backward through time keeps one
 (N, H) gradient dh and per step does dA_t = dh ⊙ act'(h_t) and dh_{t-1} = dA_t·W_hh.
 """
-from ...blas import repeated
 from ._grads import finish
 
 
@@ -11,14 +10,10 @@ def forward(run) -> None:
     """The time loop; fills run.S (see ``LayerRun``)."""
     xp, S, XW, keep = run.xp, run.S, run.XW, run.keep
     tanh = run.mode == "RNN_TANH"
-    recur = repeated(run.WT, run.N)             # h·W_hhᵀ, W_hhᵀ packed on MKL
     for t in run.steps():
         p, q = run.state_index(t)
         h_prev, h = S[0, p], S[0, q]
-        if run.zero_h0 and t == run.first:
-            h.fill(0)
-        else:
-            recur(h_prev, h)
+        run.recur(h_prev, h, t)
         h += XW[t]
         if tanh:
             xp.tanh(h, out=h)
@@ -41,7 +36,7 @@ def backward(run, G):
         Dv = (hs > 0).astype(dt)
     dA = xp.empty((L, N, GH), dt)
     dh, dh_new = xp.zeros((N, H), dt), xp.empty((N, H), dt)
-    recur = repeated(Whh, N)                    # dA_t·W_hh, W_hh packed on MKL
+    recur = run.recur_grad()                    # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
