@@ -242,7 +242,7 @@ def test_compiled_step_is_cached_across_processes(tmp_path):
             "k.lstm_cell(z(2, 8), z(3, 8), np.zeros(2, np.intp), z(2, 2), z(2, 8), z(2, 2),"
             " z(2, 2), z(2, 2))\n"
             "print(len(k.lstm_cell.stats.cache_hits), len(k.lstm_cell.stats.cache_misses))\n")
-    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path), "GLASSNET_FAST": "1"}
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                            text=True, timeout=300) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs), [r.stderr[-500:] for r in runs]
