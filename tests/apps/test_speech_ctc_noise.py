@@ -6,7 +6,9 @@ utterance's speech level, the recipe keys ``train_noise_db``, ``train_snr_db``,
 ``train_noise_span_db``, ``train_noise_colour`` and ``valid_noise_db``, ``score_run``
 agreeing with the scores a run wrote, and the noise-floor-aware features (``snr_floor_db``:
 the floor's power against simulated white noise, the speech level against a hand-made
-percentile, the floor following each voice's level, noise floors made alike)."""
+percentile, the floor following each voice's level, noise floors made alike, and
+``snr_floor_span_db``: a floor distance per training utterance, read back from the silent
+frames)."""
 import json
 
 import numpy as np
@@ -146,7 +148,10 @@ def test_recipe_noise_keys():
     (["train_noise_db=-30", "train_noise_span_db=-5"], "train_noise_span_db"),
     (["valid_noise_db=5"], "valid_noise_db"),
     (["train_noise_db=-35", "train_snr_db=20"], "train_snr_db"),
-    (["train_noise_colour=4"], "train_noise_colour")])
+    (["train_noise_colour=4"], "train_noise_colour"),
+    (["snr_floor_span_db=-1"], "snr_floor_span_db"),
+    (["snr_floor_span_db=10"], "snr_floor_span_db"),                  # no floor to spread
+    (["snr_floor_db=25", "snr_floor_span_db=25"], "snr_floor_span_db")])
 def test_noise_recipe_keys_are_validated(tmp_path, capsys, sets, key):
     recipe = tmp_path / "r.toml"
     recipe.write_text('task = "speech_ctc"\n')
@@ -164,7 +169,8 @@ def test_noisy_validation_is_scored_and_score_run_agrees(tmp_path, capsys):
                       'valid_utterances = 6\ntest_utterances = 4\nchannels = 8\nhidden = 8\n'
                       'epochs = 1\nbaseline_epochs = 0\nbeam_width = 2\nfeatures = "speaker"\n'
                       'train_noise_db = -40.0\ntrain_noise_span_db = 20.0\n'
-                      'valid_noise_db = -41.0\nsnr_floor_db = 25.0\n')
+                      'valid_noise_db = -41.0\nsnr_floor_db = 25.0\n'
+                      'snr_floor_span_db = 10.0\n')
     out = tmp_path / "run"
     assert main(["train", str(recipe), "--out", str(out)]) == 0
     assert "with -41 dB noise WER " in capsys.readouterr().out.splitlines()[-1]
@@ -246,3 +252,59 @@ def test_snr_floor_recipe_key_is_validated(tmp_path, capsys):
     assert main(["train", str(recipe), "--out", str(tmp_path / "run"),
                  "--set", "snr_floor_db=-5"]) == 2
     assert "snr_floor_db" in capsys.readouterr().err
+
+
+# -- floor-level augmentation (snr_floor_span_db) ---------------------------------------------
+def test_floored_log_mel_takes_one_distance_per_signal():
+    """Silent frames hold only the floor: 5 dB closer to the speech is ln(10^0.5) nats more,
+    and the speech level stays that of all the voice's signals."""
+    sig = voice(1.0, -70, 5)
+    one = SN.floored_log_mel(sig, 40, 25.0)
+    each = SN.floored_log_mel(sig, 40, [20.0, 25.0, 30.0])
+    silent = slice(0, 10)                                            # the first 0.1 s of 0.2 s
+    assert np.allclose(each[0][silent] - one[0][silent], 0.5 * np.log(10), atol=1e-4)
+    assert np.array_equal(each[1], one[1])
+    assert np.allclose(each[2][silent] - one[2][silent], -0.5 * np.log(10), atol=1e-4)
+
+
+def implied_distances(x_span, x_base, y):
+    """Each utterance's floor distance (dB below speech) read from its features against the
+    same utterance floored at 25 dB: the largest change sits on silent frames, where the
+    log-mel is ln(floor) + const, so it equals ln(10^((25 - d) / 10))."""
+    out = []
+    for n in range(len(y)):
+        d = (x_span[n, :y[n, 0], :-1] - x_base[n, :y[n, 0], :-1]).astype(np.float64)
+        extreme = d.flat[np.argmax(np.abs(d))]
+        assert (np.sign(d) * np.sign(extreme) >= 0).all()            # one direction only
+        out.append(25.0 - 10 * np.log10(np.exp(extreme)))
+    return np.array(out)
+
+
+def test_floor_span_draws_a_floor_distance_per_training_utterance():
+    clips, digits = fake_clips()
+    ident = (np.zeros(40, np.float32), np.ones(40, np.float32))      # features as they are
+    kw = {"fresh": True, "augment": {}, "stats": ident, "snr_floor_db": 25.0}
+    base = SC.UtteranceSet(clips, digits, 40, 40, seed=3, **kw)
+    span = SC.UtteranceSet(clips, digits, 40, 40, seed=3, floor_span_db=10.0, **kw)
+    dists = []
+    for epoch in range(2):
+        (xb, yb), = list(base)
+        (xs, ys), = list(span)
+        assert np.array_equal(yb, ys) and xb.shape == xs.shape       # same utterances
+        d = implied_distances(xs, xb, ys)
+        assert d.min() > 15 - 1e-3 and d.max() < 35 + 1e-3
+        drawn = np.random.default_rng([3, epoch, 3]).uniform(15, 35, 40)   # (seed, epoch, 3)
+        assert np.allclose(np.sort(d), np.sort(drawn), atol=1e-3)
+        dists.append(d)
+    assert np.std(dists[0]) > 3 and not np.allclose(np.sort(dists[0]), np.sort(dists[1]))
+    fixed = SC.UtteranceSet(clips, digits, 8, 8, seed=3, stats=ident, snr_floor_db=25.0,
+                            floor_span_db=10.0)                      # validation: no spread
+    plain = SC.UtteranceSet(clips, digits, 8, 8, seed=3, stats=ident, snr_floor_db=25.0)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(fixed, plain))
+
+
+@pytest.mark.parametrize("span, floor", [(-2.0, 25.0), (25.0, 25.0), (5.0, 0.0)])
+def test_floor_span_is_validated(span, floor):
+    clips, digits = fake_clips()
+    with pytest.raises(ValueError, match="floor_span_db"):
+        SC.UtteranceSet(clips, digits, 4, 4, seed=0, snr_floor_db=floor, floor_span_db=span)

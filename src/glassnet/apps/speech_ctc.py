@@ -156,7 +156,10 @@ class UtteranceSet:
     the utterance's own :func:`speech_level_db` (a signal-to-noise ratio: ``(-55, -20, 0,
     True)`` is an SNR uniform in [20, 55] dB). ``snr_floor_db`` (0: off) floors each voice's spectra
     at white noise that many dB below the voice's speech level (:func:`floored_log_mel`;
-    the voice's utterances in the set, as for ``stats = "speaker"``). With ``fresh=True``
+    the voice's utterances in the set, as for ``stats = "speaker"``); with ``floor_span_db``
+    (0: off) and ``fresh=True`` each training utterance gets its own distance, uniform in
+    [snr_floor_db − floor_span_db, snr_floor_db + floor_span_db], drawn from its own
+    generator (seed, epoch, 3): floor-level augmentation. With ``fresh=True``
     every epoch draws new
     utterances (seed + epoch) with the training perturbations (``augment``: speed, gain_db,
     lowpass, vtlp, spec_augment); otherwise the same ``size`` utterances every time (the
@@ -169,7 +172,8 @@ class UtteranceSet:
     def __init__(self, clips, digits, size: int, batch_size: int, seed: int, *,
                  n_mels: int = 40, fresh: bool = False, augment: dict | None = None,
                  noise: float = 0.0, max_digits: int = 7, stats=None, speakers=None,
-                 clip_noise: tuple | None = None, snr_floor_db: float = 0.0):
+                 clip_noise: tuple | None = None, snr_floor_db: float = 0.0,
+                 floor_span_db: float = 0.0):
         if isinstance(stats, str) and stats != "speaker":
             raise ValueError(f'UtteranceSet(stats={stats!r}): expected None, (mean, std) or '
                              f'"speaker"')
@@ -181,8 +185,12 @@ class UtteranceSet:
             raise ValueError(f"UtteranceSet(clip_noise={clip_noise!r}): expected (db_low, "
                              f"db_high, colour_max[, relative]) with db_low <= db_high <= 0, "
                              f"colour_max >= 0")
+        if floor_span_db and not 0 < floor_span_db < snr_floor_db:
+            raise ValueError(f"UtteranceSet(floor_span_db={floor_span_db}): expected 0 (off) "
+                             f"or 0 < floor_span_db < snr_floor_db ({snr_floor_db})")
         self.clips, self.digits, self.size, self.batch_size = clips, digits, size, batch_size
         self.clip_noise, self.snr_floor_db = clip_noise, snr_floor_db
+        self.floor_span_db = floor_span_db
         self.stats = stats
         names = [] if speakers is None else sorted(set(speakers))
         self._voices = [(sp, [i for i, s in enumerate(speakers) if s == sp]) for sp in names]
@@ -225,18 +233,24 @@ class UtteranceSet:
             voices.append(voice)
         return signals, labels, voices
 
-    def features(self, signals, rng=None, speakers=None):
+    def features(self, signals, rng=None, speakers=None, floor_rng=None):
         """Standardised (T_i, n_mels) log-mel features of ``signals`` (``speakers``: the
         speaker of each, for ``stats = "speaker"``; None: one voice); with ``rng`` (training)
-        the VTLP warp and SpecAugment masks of ``augment``."""
+        the VTLP warp and SpecAugment masks of ``augment``; with ``floor_rng`` and
+        ``floor_span_db`` a floor distance per signal."""
         vtlp = self.augment.get("vtlp", 0.0) if rng is not None else 0.0
         alphas = rng.uniform(1 - vtlp, 1 + vtlp, len(signals)) if vtlp else [1.0] * len(signals)
+        dist = np.full(len(signals), float(self.snr_floor_db))
+        if floor_rng is not None and self.floor_span_db:
+            dist = floor_rng.uniform(self.snr_floor_db - self.floor_span_db,
+                                     self.snr_floor_db + self.floor_span_db, len(signals))
         voices = [""] * len(signals) if speakers is None else list(speakers)
         feats = [None] * len(signals)
         for v in set(voices):                          # each voice's floor (snr_floor_db)
             idx = [i for i, w in enumerate(voices) if w == v]
+            floor = dist[idx] if self.snr_floor_db else 0.0
             for i, f in zip(idx, floored_log_mel([signals[i] for i in idx], self.n_mels,
-                                                 self.snr_floor_db, [alphas[i] for i in idx])):
+                                                 floor, [alphas[i] for i in idx])):
                 feats[i] = f
         if isinstance(self.stats, str):                # "speaker": every frame of each voice
             per = speaker_stats(feats, voices, max_frames=None)
@@ -253,7 +267,8 @@ class UtteranceSet:
             self.epoch += 1
             signals, labels, voices = self.draw(epoch)
             rng = np.random.default_rng([self.seed, epoch, 1]) if self.fresh else None
-            feats = self.features(signals, rng, voices)
+            floor_rng = np.random.default_rng([self.seed, epoch, 3]) if self.fresh else None
+            feats = self.features(signals, rng, voices, floor_rng)
             order = np.argsort([len(f) for f in feats], kind="stable")
             groups = [order[i:i + self.batch_size] for i in range(0, len(order),
                                                                   self.batch_size)]
@@ -381,6 +396,10 @@ class SpeechCTCRecipe(TaskRecipe):
             powers over its utterances, unlabelled, like ``"speaker"``'s statistics;
             :func:`floored_log_mel`; 0: off), so that every voice's noise floor sits at the
             same distance below its speech.
+        snr_floor_span_db: floor-level augmentation: each training utterance's floor sits
+            at a distance uniform in [snr_floor_db − snr_floor_span_db, snr_floor_db +
+            snr_floor_span_db] dB below its voice's speech level, drawn per utterance (0:
+            off; less than snr_floor_db); validation and test keep snr_floor_db.
         valid_noise_db: also score the validation speaker's utterances with white noise at
             this level (dB) added to their clips (``"valid_noisy"`` in run.json; 0: off): a
             known voice made as noisy as a new one.
@@ -412,6 +431,7 @@ class SpeechCTCRecipe(TaskRecipe):
     train_noise_colour: float = param(NOISE_COLOUR_MAX, ge=0, le=3)
     valid_noise_db: float = param(0.0, ge=-120, le=0)
     snr_floor_db: float = param(0.0, ge=0, le=80)
+    snr_floor_span_db: float = param(0.0, ge=0, le=40)
     n_mels: int = param(40, ge=1)
     channels: int = param(64, ge=1)
     hidden: int = param(96, ge=1)
@@ -432,6 +452,10 @@ class SpeechCTCRecipe(TaskRecipe):
             raise ValueError(f'{where}: valid_speaker: expected "" or one of '
                              f'{", ".join(SPEAKERS)} other than test_speaker, got '
                              f'{self.valid_speaker!r}')
+        if self.snr_floor_span_db and not self.snr_floor_span_db < self.snr_floor_db:
+            raise ValueError(f"{where}: snr_floor_span_db: expected 0 (off) or less than "
+                             f"snr_floor_db ({self.snr_floor_db}: the training floor stays "
+                             f"below the speech), got {self.snr_floor_span_db}")
         if self.train_noise_db and self.train_snr_db:
             raise ValueError(f"{where}: train_snr_db: expected 0 while train_noise_db is set "
                              f"(noise levels are either absolute or relative to the speech), "
@@ -605,7 +629,7 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
     train = UtteranceSet(clips, digits, recipe.train_utterances, recipe.batch_size,
                          recipe.seed, fresh=True, augment=aug, **_set_options(recipe, stats),
                          speakers=voices if recipe.features == "speaker" else None,
-                         clip_noise=recipe.clip_noise())
+                         clip_noise=recipe.clip_noise(), floor_span_db=recipe.snr_floor_span_db)
     sets = _held_out_sets(recipe, by_speaker, stats)
     manual_seed(recipe.seed)
     model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,

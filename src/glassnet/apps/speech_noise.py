@@ -80,20 +80,24 @@ def white_floor(level_db: float) -> float:
     return float(10 ** (level_db / 10) * (w ** 2).sum() / w.sum() ** 2)
 
 
-def floored_log_mel(signals, n_mels: int, snr_floor_db: float, warps=None) -> list:
+def floored_log_mel(signals, n_mels: int, snr_floor_db, warps=None) -> list:
     """Log-mel features of the ``signals`` of ONE voice with the voice's noise floor made
     uniform: the power spectrum of each gets the expected power of white noise
     ``snr_floor_db`` dB below the voice's :func:`speech_level_db` (0: plain
     :func:`~glassnet.apps.speech.log_mel`). A quieter noise floor disappears under it, a
     louder one (nicolas's −41 dB) stands out less against the silences; every voice's floor
-    then sits at the same distance from its speech.
+    then sits at the same distance from its speech. ``snr_floor_db`` may also hold one
+    distance per signal (all > 0; training with ``snr_floor_span_db``), the speech level
+    still that of all the voice's signals.
 
     Shape:
         signals: (S_i,) each; output: (T_i, n_mels) float32 each.
     """
     warps = [1.0] * len(signals) if warps is None else warps
-    if not snr_floor_db:
+    if np.ndim(snr_floor_db) == 0 and not snr_floor_db:
         return [log_mel(s, n_mels, warp=float(a)) for s, a in zip(signals, warps)]
-    floor = white_floor(speech_level_db(signals) - snr_floor_db)
-    return [log_mel_of_power(power_spectrogram(s) + floor, n_mels, warp=float(a))
-            for s, a in zip(signals, warps)]
+    dist = np.broadcast_to(np.asarray(snr_floor_db, np.float64), (len(signals),))
+    level = speech_level_db(signals)
+    floors = {d: white_floor(level - d) for d in set(dist.tolist())}
+    return [log_mel_of_power(power_spectrogram(s) + floors[d], n_mels, warp=float(a))
+            for s, a, d in zip(signals, warps, dist.tolist())]
