@@ -12,8 +12,9 @@ NumPy arrays' memory, so arrays, dtypes and results stay NumPy's.
 :func:`matmul` is a drop-in for ``np.matmul(a, b, out=out)`` on host arrays. MKL runs only
 for 2-D float32 or float64 operands whose layouts BLAS reads without a copy (row-major, or
 the transpose of one, with any leading stride), and only for products of at least
-``MIN_FLOPS`` multiply-adds: below that the call's own cost (about 2 µs through ctypes) beats
-what MKL saves. A stack of products (3-D operands) goes matrix by matrix. Everything else,
+``MIN_FLOPS`` multiply-adds (with two or more MKL threads from ``MIN_FLOPS_THREADED``, and a
+single row from ``MIN_ROW``): below that the call's own cost (about 2 µs through ctypes)
+beats what MKL saves. A stack of products (3-D operands) goes matrix by matrix. Everything else,
 and every non-NumPy array (CuPy), goes to the array module's ``matmul``. :func:`axpby`,
 :func:`vmul`, :func:`vsqrt` and :func:`linear_frac` are MKL's threaded vector functions
 (``cblas_?axpby``, VML) that SGD and Adam use on parameters of ``MIN_AXPBY`` elements or more
@@ -47,7 +48,11 @@ import numpy as np
 __all__ = ["matmul", "repeated", "pack", "Packed", "axpby", "vectors", "vmul", "vsqrt",
            "linear_frac", "use", "status", "threads", "set_threads", "MIN_FLOPS", "MIN_AXPBY"]
 
-MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1-2 threads)
+MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1 thread)
+# With two or more MKL threads MKL wins from here (a 1 × K row: from MIN_ROW on); see
+# ``_worth_mkl`` for the measurements.
+MIN_FLOPS_THREADED = 1 << 20
+MIN_ROW = 1 << 18
 MIN_AXPBY = 1 << 15            # axpby on fewer elements: NumPy (MKL's call and threads cost more)
 
 _UNSET = object()
@@ -325,7 +330,8 @@ def matmul(a, b, out=None):
         return _packed(a, b, out)
     if type(a) is np.ndarray:
         if type(b) is np.ndarray and a.ndim == 2 == b.ndim:
-            if a.size * b.shape[1] >= MIN_FLOPS:         # MKL is loaded at the first such
+            macs = a.size * b.shape[1]
+            if macs >= MIN_FLOPS or macs >= MIN_ROW and _worth_mkl(macs, a.shape[0]):
                 c = _mkl(a, b, out)
                 if c is not None:
                     return c
@@ -338,6 +344,26 @@ def matmul(a, b, out=None):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     from .backend import xp_of
     return xp_of(a).matmul(a, b, out=out)
+
+
+def _worth_mkl(macs: int, rows: int) -> bool:
+    """Whether a product of ``macs`` multiply-adds (``rows`` rows in a) below ``MIN_FLOPS``
+    still goes to MKL: when MKL runs on two or more threads, from ``MIN_FLOPS_THREADED`` on,
+    and a single row (a batch-1 linear layer) from ``MIN_ROW`` on.
+
+    Measured with 2 threads, NumPy's time over MKL's for 1 to 128 rows and eight weight
+    shapes, both layouts: at 2^20 multiply-adds and above MKL wins in every cell (1.05–5.7x;
+    NumPy's one-thread OpenBLAS is slowest on few rows: 4 × 3136 @ 3136 × 128, 185 vs 44 µs),
+    below 2^19 NumPy mostly wins; a single row wins from 2^18 with a large weight (1 × 3136 @
+    3136 × 128: 18.5 vs 14.9 µs alone, and the batch-1 cnn forward 288 → 246 µs: each core
+    keeps its half of the weight in its own cache). With one thread MKL still loses at 2^20
+    (128 × 128 @ 128 × 64: NumPy takes 0.87 of MKL's time), hence ``MIN_FLOPS`` there."""
+    if _gemm is _UNSET:
+        _load()
+    f = _vec.get("MKL_Get_Max_Threads") if _gemm else None
+    if f is None or f() < 2:
+        return False
+    return macs >= MIN_FLOPS_THREADED or rows == 1
 
 
 def vectors(*arrays) -> bool:

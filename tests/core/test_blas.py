@@ -313,3 +313,32 @@ def test_repeated_without_mkl_is_matmul(monkeypatch):
             np.testing.assert_array_equal(f(a, out), np.matmul(a, b))
     finally:
         _blas.use(True)
+
+
+@needs_mkl
+def test_mid_sized_products_go_to_mkl_only_on_two_or_more_threads(monkeypatch):
+    """Below MIN_FLOPS a product takes MKL only when MKL runs on 2+ threads: from
+    MIN_FLOPS_THREADED multiply-adds, a single row from MIN_ROW; the result is the product."""
+    calls = []
+    mkl = _blas._mkl
+
+    def spy(a, b, out):
+        calls.append(a.shape[0] * a.shape[1] * b.shape[1])
+        return mkl(a, b, out)
+    monkeypatch.setattr(_blas, "_mkl", spy)
+    rng = np.random.default_rng(3)
+    cases = {(16, 784, 128): True,       # 1.6M multiply-adds: MKL on 2 threads
+             (1, 3136, 128): True,       # one row, 401K: MKL on 2 threads
+             (4, 256, 256): False,       # 262K, four rows: NumPy
+             (1, 128, 256): False}       # one row below MIN_ROW: NumPy
+    for n_threads in (2, 1):          # MKL's thread count as the routing reads it
+        monkeypatch.setitem(_blas._vec, "MKL_Get_Max_Threads", lambda n=n_threads: n)
+        for (M, K, N), on_two in cases.items():
+            assert M * K * N < _blas.MIN_FLOPS
+            a = _operand(rng, (M, K), "C", np.float32)
+            b = _operand(rng, (K, N), "T", np.float32)
+            calls.clear()
+            got = _blas.matmul(a, b)
+            assert bool(calls) == (on_two and n_threads >= 2), (M, K, N, n_threads)
+            want = a.astype(np.float64) @ b.astype(np.float64)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
