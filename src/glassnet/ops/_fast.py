@@ -1,7 +1,7 @@
 """Optional compiled kernels (numba, ``pip install 'glassnet[fast]'``), used per op only
 where they measurably beat the NumPy path; without numba everything runs on NumPy.
 
-Six ops so far.
+Seven ops so far.
 
 ReLU on large host float arrays (any layout that is a permutation of a contiguous one, like
 the conv's channels-last output): one pass writes the output and the bool mask (NumPy: two,
@@ -26,7 +26,10 @@ The conv input gradient's per-tap strided adds (``shift_add``; 189 → 88 µs on
 53 µs on two, for the cnn workload's 64×14×14×32 taps), and the conv's patch matrix for 8 or
 more channels (``im2col``): ``_fast_conv``.
 
-The pool, the recurrent steps, ``shift_add`` and ``im2col`` also come as ``<name>_par``,
+Adam's update in one pass (``_fast_optim``, called through ``ops.fused.adam_update`` once
+an op has loaded the kernels).
+
+The pool, the recurrent steps, ``shift_add``, ``im2col`` and Adam also come as ``<name>_par``,
 rows split over numba's threads; :func:`step_kernel` picks them where :func:`parallel_rows`
 allows.
 
@@ -36,7 +39,7 @@ Compiled code is cached on disk by numba (``cache=True``), so only the first run
 """
 import os
 
-__all__ = ["kernels", "use", "status", "note", "flat", "dense_order", "parallel_rows",
+__all__ = ["kernels", "loaded", "use", "status", "note", "flat", "dense_order", "parallel_rows",
            "step_kernel", "PARALLEL_MIN"]
 
 _UNSET = object()
@@ -51,6 +54,11 @@ def kernels():
     if _kernels is _UNSET:
         _kernels = _load() if os.environ.get("GLASSNET_FAST", "1") != "0" else None
     return _kernels
+
+
+def loaded():
+    """The kernels if an op has already loaded them, else None; never loads numba itself."""
+    return None if _kernels is _UNSET else _kernels
 
 
 def _load():
@@ -185,8 +193,9 @@ def _build(numba):
     ns.max_pool_tiled_backward = max_pool_tiled_backward
     ns.relu = relu
     ns.relu_backward = relu_backward
-    from . import _fast_conv, _fast_rnn     # import numba: only where numba is installed
+    from . import _fast_conv, _fast_optim, _fast_rnn  # import numba: only where it is installed
     vars(ns).update(_fast_rnn.build())
+    vars(ns).update(_fast_optim.build())
     ns.max_pool_tiled_par, ns.max_pool_tiled_backward_par = _pool_kernels(numba, numba.prange,
                                                                           True)
     vars(ns).update(_fast_conv.build())

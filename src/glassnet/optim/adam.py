@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blas
+from ..ops.fused import adam_update
 from ._update import betas_pair, decayed_grad, ema_square_, new_state, with_grads
 from .optimizer import Optimizer, lerp_
 
@@ -75,6 +76,9 @@ class Adam(Optimizer):
                 v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
                 step_size = lr / (1.0 - beta1 ** t)
                 bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
+                if v_max is None and adam_update(theta, g, m, v, beta1, beta2, step_size,
+                                                 bias_correction2_sqrt, eps):
+                    continue                                 # one compiled pass (ops/fused)
                 if blas.vectors(theta, g, m, v, tmp, *([] if v_max is None else [v_max])):
                     _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, step_size,
                                 bias_correction2_sqrt, eps)

@@ -1,0 +1,112 @@
+"""Adam's compiled one-pass update (ops/_fast_optim.py through ops.fused.adam_update) against
+PyTorch: the moments m and v bit for bit, θ to the ulp (PyTorch's float32 sqrt is not the
+correctly rounded one); used only once an op has loaded the kernels, never for AMSGrad or
+float64, and never loading numba itself."""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+from glassnet.ops import _fast
+from glassnet.ops.fused import adam_update
+
+numba = pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+
+
+@pytest.fixture
+def loaded():
+    _fast.use(True)
+    _fast._used.clear()
+    yield
+    _fast.use(True)
+
+
+def _trajectories(n, steps=20, dtype=np.float32, name="Adam", **kw):
+    """θ, m, v after each step, glassnet and PyTorch, the same start and gradients."""
+    rng = np.random.default_rng(n)
+    start = rng.standard_normal(n).astype(dtype)
+    p = gn.nn.Parameter(gn.tensor(start.copy()))
+    tp = torch.nn.Parameter(torch.tensor(start.copy()))
+    opt, topt = getattr(gn.optim, name)([p], **kw), getattr(torch.optim, name)([tp], **kw)
+    ours, theirs = [], []
+    for _ in range(steps):
+        g = rng.standard_normal(n).astype(dtype)
+        p.grad, tp.grad = gn.tensor(g.copy()), torch.tensor(g.copy())
+        opt.step()
+        topt.step()
+        s, ts = opt.state[p], topt.state[tp]
+        ours.append([p.detach().numpy().copy(), s["exp_avg"].copy(), s["exp_avg_sq"].copy()])
+        theirs.append([tp.detach().numpy().copy(), ts["exp_avg"].numpy().copy(),
+                       ts["exp_avg_sq"].numpy().copy()])
+    return ours, theirs
+
+
+@pytest.mark.parametrize("n", [300, 10007])          # one thread / rows over threads
+@pytest.mark.parametrize("name, kw, exact", [
+    ("Adam", dict(lr=0.01), True),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.99), eps=1e-6), True),  # lerp's weight >= 0.5 form
+    ("AdamW", dict(lr=0.01, weight_decay=0.3), True),            # decoupled: θ(1 − ηλ) first
+    # L2 decay: PyTorch's g.add(θ, alpha=λ) is one fused multiply-add, glassnet's decayed
+    # gradient rounds twice (optim/_update.py): the moments agree to float32 tolerance only
+    ("Adam", dict(lr=0.01, weight_decay=0.1), False),
+])
+def test_compiled_update_follows_torch(loaded, n, name, kw, exact):
+    ours, theirs = _trajectories(n, name=name, **kw)
+    assert "adam" in _fast.status()["ops"]
+    for t, ((th, m, v), (tth, tm, tv)) in enumerate(zip(ours, theirs)):
+        if exact:
+            np.testing.assert_array_equal(m, tm, err_msg=f"m, step {t + 1}")
+            np.testing.assert_array_equal(v, tv, err_msg=f"v, step {t + 1}")
+        else:
+            np.testing.assert_allclose(m, tm, rtol=1e-5, atol=1e-7, err_msg=f"m, step {t + 1}")
+            np.testing.assert_allclose(v, tv, rtol=1e-5, atol=1e-9, err_msg=f"v, step {t + 1}")
+        np.testing.assert_allclose(th, tth, rtol=1e-6, atol=1e-7, err_msg=f"θ, step {t + 1}")
+    if exact:
+        off = np.mean(ours[-1][0] != theirs[-1][0])
+        assert off < 0.02, f"{off:.1%} of θ differ from PyTorch after 20 steps"
+
+
+def test_the_comparison_can_fail(loaded):
+    """A different β2 must break the bit-for-bit comparison of v."""
+    ours, _ = _trajectories(300, steps=2, lr=0.01, betas=(0.9, 0.99))
+    _, theirs = _trajectories(300, steps=2, lr=0.01)
+    assert not np.array_equal(ours[-1][2], theirs[-1][2])
+
+
+def test_parallel_and_serial_kernels_agree(loaded):
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(50_000).astype(np.float32) for _ in range(4)]
+    arrays[3] = np.abs(arrays[3])
+    one, two = [a.copy() for a in arrays], [a.copy() for a in arrays]
+    f = np.float32
+    args = (f(0.1), f(0.999), f(0.001), f(-0.01), f(0.3), f(1e-8))
+    k = _fast.kernels()
+    k.adam(one[0], one[1], one[2], one[3], *args)
+    k.adam_par(two[0], two[1], two[2], two[3], *args)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, kw, dtype", [("Adam", dict(lr=0.01, amsgrad=True), np.float32),
+                                             ("Adam", dict(lr=0.01), np.float64)])
+def test_amsgrad_and_float64_keep_the_other_path(loaded, name, kw, dtype):
+    ours, theirs = _trajectories(300, steps=5, dtype=dtype, name=name, **kw)
+    assert "adam" not in _fast.status()["ops"]
+    np.testing.assert_allclose(ours[-1][0], theirs[-1][0], rtol=1e-5, atol=1e-6)
+
+
+def test_never_loads_numba_and_refuses_what_it_cannot_take(monkeypatch):
+    arrays = [np.ones(8, np.float32) for _ in range(4)]
+    before = [a.copy() for a in arrays]
+    monkeypatch.setattr(_fast, "_kernels", _fast._UNSET)       # nothing loaded the kernels yet
+    assert adam_update(*arrays, 0.9, 0.999, 0.01, 1.0, 1e-8) is False
+    assert _fast._kernels is _fast._UNSET
+    _fast.use(True)
+    strided = np.ones(16, np.float32)[::2]
+    for bad in ([strided] + arrays[1:], arrays[:3] + [np.ones(8, np.float64)],
+                arrays[:2] + [np.ones(7, np.float32), arrays[3]]):
+        assert adam_update(*bad, 0.9, 0.999, 0.01, 1.0, 1e-8) is False
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)
+    assert adam_update(*arrays, 0.9, 0.999, 0.01, 1.0, 1e-8) is True
+    np.testing.assert_allclose(arrays[0], 1 - 0.01 / (1 + 1e-8), rtol=1e-7)   # θ − s·m/(√v + ε)
