@@ -89,3 +89,25 @@ def test_profile_says_which_path_ran():
     on = profile_step.path_line({"numba": "0.68.1", "enabled": True,
                                  "ops": ["max_pool2d", "relu"]})
     assert on.startswith("numba 0.68.1 kernels on, ran for: max_pool2d, relu")
+
+
+def test_gemm_crossover_times_every_cell_and_reports_json(tmp_path):
+    """benchmarks/gemm_crossover.py (blas's thresholds): every (weight, rows) cell is timed
+    for both libraries and the record says which threads and layout ran."""
+    from glassnet import blas
+    if not blas.status()["enabled"]:
+        pytest.skip("the optional mkl package is not installed (pip install 'glassnet[mkl]')")
+    out = tmp_path / "cross.json"
+    r = subprocess.run([sys.executable, str(BENCH / "gemm_crossover.py"), "--threads", "1",
+                        "--layout", "N", "--calls", "2", "--reps", "1", "--json", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    import json
+    rec = json.loads(out.read_text())
+    assert (rec["threads"], rec["layout"]) == (1, "N")
+    import gemm_crossover
+    cells = {(c["K"], c["N"], c["M"]) for c in rec["results"]}
+    assert cells == {(K, N, M) for K, N in gemm_crossover.WEIGHTS for M in gemm_crossover.ROWS}
+    assert all(c["macs"] == c["K"] * c["N"] * c["M"] and c["numpy_us"] > 0 and c["mkl_us"] > 0
+               for c in rec["results"])
+    assert "NumPy time / MKL time" in r.stdout
