@@ -1,0 +1,310 @@
+r"""Unsupervised adaptation of a finished CTC run to a new voice by self-training: the
+connected-digit counterpart of :mod:`glassnet.apps.speech_adapt`, a post-hoc step (the base
+model is not retrained).
+
+A held-out voice of the run (its validation or test speaker) arrives as the run scores it:
+the same utterances, floor and per-speaker normalisation (``_held_out_sets``; with
+``valid_noise_db``, the validation voice's noisy copy). Then, without reading a label:
+
+1. the model (eval mode) decodes each utterance by prefix beam search, which also gives the
+   best digit string ℓ* its probability p(ℓ* | x) = Σ over the alignments of ℓ* of
+   Π_t y_t (:func:`decode_with_confidence`; CTC's probabilities of all strings sum to 1);
+2. the utterances with p(ℓ* | x) ≥ ``threshold`` are kept, ℓ* as their label
+   (:func:`confident`; none kept: the model is left as it is);
+3. the model is fine-tuned for ``epochs`` epochs (Adam, ``lr`` with cosine decay, dropout
+   on) on fresh training utterances of the run's training speakers, built as the recipe
+   builds them (the training stream's epochs after the run's last), plus the kept
+   utterances, in batches of their own with fresh SpecAugment masks each epoch, shuffled
+   among the training batches (:class:`PseudoLabelled`, :func:`self_train_ctc`).
+
+The adapted model decodes the voice again, and only then does :func:`adapt_run` read the
+labels, for the word error rate before and after. :func:`voice_features` and
+:func:`self_train_ctc` never receive the voice's labels (a test scrambles them and gets the
+same adapted model).
+
+    >>> res = adapt_run("runs/speech_ctc", "jackson", valid_noise_db=-41)
+    >>> res["before"]["wer"], res["after"]["wer"], res["kept"]
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import optim
+from ..tensor import Tensor, manual_seed, no_grad
+from ..train import LRSchedulerCallback, fit
+from .ctc_decode import prefix_beam_search
+from .speech import SPEAKERS
+from .speech_augment import spec_augment
+from .speech_ctc import (BLANK, CTCTargetLoss, SpeechCTCNet, UtteranceSet, _batch,
+                         _held_out_sets, _load_clips, _scores, load_speech_ctc_run)
+
+__all__ = ["decode_with_confidence", "confident", "decode_voice", "voice_features",
+           "training_set", "PseudoLabelled", "self_train_ctc", "adapt_run"]
+
+
+# -- the confidence rule ---------------------------------------------------------------------
+def decode_with_confidence(log_probs, beam_width: int = 8) -> tuple[list[int], float]:
+    """The best digit string of one utterance's CTC outputs and its probability under the
+    model, p(ℓ* | x) (prefix beam search, :func:`~glassnet.apps.ctc_decode.prefix_beam_search`;
+    exact when no better prefix fell off the beam).
+
+    Shape:
+        log_probs: (T', 11) log-probabilities (class 0 blank, d + 1 the digit d).
+
+    Returns:
+        ``(digits, p)``: the digits (0–9) and p in [0, 1].
+
+    Example:
+        >>> decode_with_confidence(np.log([[.4, .6], [.6, .4]]), 4)   # p([0]) = .76
+        ([0], 0.76)
+    """
+    labels, log_p = prefix_beam_search(log_probs, beam_width, BLANK)
+    return [k - 1 for k in labels], float(np.exp(log_p))
+
+
+def confident(probs, threshold: float) -> np.ndarray:
+    """Indices of the utterances whose best string has probability ≥ ``threshold``.
+
+    Shape:
+        probs: (N,) probabilities p(ℓ* | x); output: (K,) int64, K <= N.
+
+    Example:
+        >>> confident([0.95, 0.5, 0.9], 0.9)
+        array([0, 2])
+    """
+    _check_threshold(threshold, "confident")
+    probs = np.asarray(probs, np.float64)
+    if probs.ndim != 1:
+        raise ValueError(f"confident(probs): expected (N,) sequence probabilities, got shape "
+                         f"{probs.shape}")
+    return np.flatnonzero(probs >= threshold).astype(np.int64)
+
+
+def _check_threshold(threshold, where: str) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"{where}(threshold={threshold!r}): expected a probability in [0, 1]")
+
+
+def decode_voice(model, feats, beam_width: int, *, batch: int = 64):
+    """Decode standardised (T_i, n_mels) features in eval mode, in the batches a fixed
+    :class:`~glassnet.apps.speech_ctc.UtteranceSet` makes (sorted by length, ``batch`` at a
+    time), so the strings are the ones ``score_run`` scores.
+
+    Returns:
+        ``(digits, probs)``: a digit list and p(ℓ* | x) per utterance, in input order.
+    """
+    model.eval()
+    order = np.argsort([len(f) for f in feats], kind="stable")
+    digits, probs = [None] * len(feats), np.zeros(len(feats))
+    with no_grad():
+        for start in range(0, len(order), batch):
+            group = order[start:start + batch]
+            lp = model(Tensor(_batch([feats[i] for i in group]))).array
+            lens = SpeechCTCNet.output_lengths([len(feats[i]) for i in group])
+            for n, i in enumerate(group):
+                digits[i], probs[i] = decode_with_confidence(lp[:lens[n], n], beam_width)
+    return digits, probs
+
+
+# -- the voice and the training stream -------------------------------------------------------
+def _voice_set(recipe, by_speaker, stats, voice: str, valid_noise_db: float, where: str):
+    """The held-out UtteranceSet that scores ``voice`` (as ``score_run`` builds it)."""
+    held = {recipe.valid_speaker: "valid", recipe.test_speaker: "test"}
+    held.pop("", None)
+    if voice not in held:
+        raise ValueError(f"{where}(voice={voice!r}): expected a held-out voice of the run "
+                         f"({' or '.join(repr(v) for v in held)}); the others trained it")
+    name = held[voice]
+    if valid_noise_db and name != "valid":
+        raise ValueError(f"{where}(valid_noise_db={valid_noise_db}): noise is added to the "
+                         f"validation voice {recipe.valid_speaker!r} only, got voice {voice!r}")
+    recipe = dataclasses.replace(recipe, valid_noise_db=float(valid_noise_db))
+    sets = _held_out_sets(recipe, by_speaker, stats)
+    return sets["valid_noisy" if valid_noise_db else name]
+
+
+def voice_features(voice_set: UtteranceSet) -> list:
+    """The standardised features of a held-out set's utterances, as scored (the labels its
+    builder draws are dropped here)."""
+    signals = voice_set.draw(0)[0]
+    return voice_set.features(signals)
+
+
+def training_set(recipe, by_speaker, stats) -> UtteranceSet:
+    """The run's training stream as :func:`~glassnet.apps.speech_ctc.train_speech_ctc`
+    builds it, set to continue after the run's last epoch (utterances training never
+    saw)."""
+    held = (recipe.test_speaker, recipe.valid_speaker)
+    speakers = [s for s in SPEAKERS if s not in held]
+    clips = [c for s in speakers for c in by_speaker[s][0]]
+    digits = [d for s in speakers for d in by_speaker[s][1]]
+    voices = [s for s in speakers for _ in by_speaker[s][0]]
+    aug = {"speed": recipe.speed, "gain_db": recipe.gain_db,
+           "spec_augment": recipe.spec_augment, "vtlp": recipe.vtlp, "lowpass": recipe.lowpass}
+    train = UtteranceSet(clips, digits, recipe.train_utterances, recipe.batch_size,
+                         recipe.seed, fresh=True, augment=aug, n_mels=recipe.n_mels,
+                         noise=recipe.noise, max_digits=recipe.max_digits, stats=stats,
+                         snr_floor_db=recipe.snr_floor_db,
+                         speakers=voices if recipe.features == "speaker" else None,
+                         clip_noise=recipe.clip_noise(), floor_span_db=recipe.snr_floor_span_db)
+    train.epoch = recipe.epochs
+    return train
+
+
+class PseudoLabelled:
+    """Each pass: the next epoch of a fresh training :class:`UtteranceSet` plus batches of
+    pseudo-labelled utterances (sorted by length, ``batch_size`` each, with fresh SpecAugment
+    masks when ``augment``), all batches shuffled together; deterministic from ``seed``
+    (generator (seed, pass, 4)).
+
+    Args:
+        train: the training stream (``fresh=True``).
+        feats: standardised (T_i, n_mels) features of the kept utterances.
+        labels: their pseudo-labels (digit lists), one per feature array.
+        batch_size: utterances per pseudo-labelled batch.
+        seed: masks and order.
+        augment: SpecAugment on the kept utterances.
+
+    Yields ``(x, y)`` as :func:`fit` expects: x (N, T, n_mels + 1), y (N, 2 + S_max).
+    """
+
+    def __init__(self, train: UtteranceSet, feats, labels, batch_size: int, seed: int, *,
+                 augment: bool = True):
+        if len(feats) != len(labels):
+            raise ValueError(f"PseudoLabelled: expected one pseudo-label per utterance, got "
+                             f"{len(labels)} for {len(feats)}")
+        self.train, self.feats, self.labels = train, list(feats), [list(s) for s in labels]
+        self.batch_size, self.seed, self.augment, self.passes = batch_size, seed, augment, 0
+
+    def __len__(self):
+        return len(self.train) + -(-len(self.feats) // self.batch_size)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.passes, 4])
+        self.passes += 1
+        batches = list(iter(self.train))
+        feats = [spec_augment(f, rng) for f in self.feats] if self.augment else self.feats
+        order = np.argsort([len(f) for f in feats], kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            group = order[start:start + self.batch_size]
+            batches.append(_batch([feats[i] for i in group], [self.labels[i] for i in group]))
+        yield from (batches[i] for i in rng.permutation(len(batches)))
+
+
+def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epochs: int,
+                   lr: float, beam_width: int, seed: int, augment: bool = True) -> dict:
+    """Adapt ``model`` (in place) to one voice's unlabelled utterances ``feats`` by one
+    round of pseudo-labelling and fine-tuning (see the module docstring).
+
+    Args:
+        model: a trained :class:`~glassnet.apps.speech_ctc.SpeechCTCNet`.
+        feats: the voice's standardised (T_i, n_mels) features (no labels).
+        train: the labelled training stream (:func:`training_set`).
+        threshold: τ: keep an utterance when p(ℓ* | x) ≥ τ.
+        epochs, lr: fine-tuning (Adam, cosine decay over ``epochs``; 0 epochs: unchanged).
+        beam_width: prefix beam width of the pseudo-labels.
+        seed: dropout (``manual_seed``), masks and batch order.
+        augment: SpecAugment on the kept utterances.
+
+    Returns:
+        ``{"kept", "kept_index", "pseudo_labels", "confidence" (p of every utterance),
+        "loss" (last epoch's training loss, None without fine-tuning)}``; the model is left
+        in eval mode.
+    """
+    _check_threshold(threshold, "self_train_ctc")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"self_train_ctc(epochs={epochs!r}): expected an int >= 0")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"self_train_ctc(lr={lr!r}): expected a learning rate > 0")
+    if not feats:
+        raise ValueError("self_train_ctc(feats): expected at least one utterance of the voice")
+    digits, probs = decode_voice(model, feats, beam_width)
+    keep = confident(probs, threshold)
+    out = {"kept": int(len(keep)), "kept_index": keep,
+           "pseudo_labels": [digits[i] for i in keep], "confidence": probs, "loss": None}
+    if len(keep) and epochs:
+        manual_seed(seed)
+        data = PseudoLabelled(train, [feats[i] for i in keep], out["pseudo_labels"],
+                              train.batch_size, seed, augment=augment)
+        opt = optim.Adam(model.parameters(), lr=lr)
+        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        history = fit(model, CTCTargetLoss(), opt, data, epochs=epochs, metrics=(),
+                      verbose=False, callbacks=[LRSchedulerCallback(sched)])
+        out["loss"] = float(history.to_dict()["loss"][-1])
+    model.eval()
+    return out
+
+
+# -- a finished run --------------------------------------------------------------------------
+def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: float = 0.9,
+              epochs: int = 4, lr: float = 3e-4, seed: int = 0, save: bool = False) -> dict:
+    """Self-train a finished ``speech_ctc`` run on one of its held-out voices and score the
+    voice before and after (beam search, the recipe's width).
+
+    Args:
+        run_dir: a finished run folder (``recipe.toml``, ``run.json``, weights).
+        voice: the run's validation or test speaker.
+        valid_noise_db: the validation voice with white noise at this level (dB) in its
+            clips, as ``score_run(valid_noise_db=...)`` (0: clean).
+        threshold, epochs, lr, seed: see :func:`self_train_ctc` (the defaults are the
+            settings fixed before the validation in docs/speech_music.md).
+        save: write the adapted weights to
+            ``weights-adapted-<voice>[-<noise>dB].safetensors`` in the run folder.
+
+    Returns:
+        ``{"voice", "set", "valid_noise_db", "before", "after" (scores: wer,
+        sequence_accuracy, n), "kept", "kept_correct" (pseudo-labels equal to the labels),
+        "hyps_before", "hyps_after", "pseudo_labels", "kept_index", "loss", "seconds",
+        "settings"}``.
+
+    Example:
+        >>> adapt_run("runs/speech_ctc", "jackson")["after"]["wer"]
+    """
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise FileNotFoundError(f"adapt_run(run_dir={str(run_dir)!r}): no run.json (not a "
+                                f"finished speech_ctc run)")
+    if isinstance(valid_noise_db, bool) or not isinstance(valid_noise_db, (int, float)) \
+            or valid_noise_db > 0:
+        raise ValueError(f"adapt_run(valid_noise_db={valid_noise_db!r}): expected a level in "
+                         f"dB <= 0 (0: clean)")
+    _check_threshold(threshold, "adapt_run")
+    model, recipe, stats = load_speech_ctc_run(run_dir)
+    stats = "speaker" if recipe.features == "speaker" else stats
+    by_speaker = _load_clips(recipe)
+    voice_set = _voice_set(recipe, by_speaker, stats, voice, valid_noise_db, "adapt_run")
+    feats = voice_features(voice_set)
+    hyps_before, _ = decode_voice(model, feats, recipe.beam_width)
+    res = self_train_ctc(model, feats, training_set(recipe, by_speaker, stats),
+                         threshold=threshold, epochs=epochs, lr=lr,
+                         beam_width=recipe.beam_width, seed=seed,
+                         augment=bool(recipe.spec_augment))
+    hyps_after, _ = decode_voice(model, feats, recipe.beam_width)
+    if save:
+        from ..io import save_weights
+        tag = f"-{-valid_noise_db:g}dB" if valid_noise_db else ""
+        save_weights(model, run_dir / f"weights-adapted-{voice}{tag}.safetensors")
+    labels = _reference_labels(voice_set)              # read only now, to score
+    kept = res["kept_index"]
+    return {"voice": voice, "set": "valid_noisy" if valid_noise_db else
+            ("valid" if voice == recipe.valid_speaker else "test"),
+            "valid_noise_db": float(valid_noise_db),
+            "before": _scores(labels, hyps_before), "after": _scores(labels, hyps_after),
+            "kept": res["kept"],
+            "kept_correct": int(sum(labels[i] == p for i, p in zip(kept, res["pseudo_labels"]))),
+            "hyps_before": hyps_before, "hyps_after": hyps_after,
+            "pseudo_labels": res["pseudo_labels"], "kept_index": kept.tolist(),
+            "loss": res["loss"], "seconds": round(time.perf_counter() - start, 1),
+            "settings": {"threshold": threshold, "epochs": epochs, "lr": lr, "seed": seed,
+                         "beam_width": recipe.beam_width}}
+
+
+def _reference_labels(voice_set: UtteranceSet) -> list:
+    """The voice's digit strings (for scoring only, after the adaptation)."""
+    return voice_set.draw(0)[1]

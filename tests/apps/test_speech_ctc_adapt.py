@@ -1,0 +1,213 @@
+"""Self-training a finished CTC run on a new voice (glassnet.apps.speech_ctc_adapt): the
+confidence rule against a brute-force sum over every CTC path, the adaptation blind to the
+voice's labels (scrambled labels give the same adapted model), determinism, the training
+stream continuing after the run's epochs, and ``adapt_run`` on a tiny real run (its "before"
+agreeing with ``score_run``), with its errors."""
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from glassnet.apps import speech_ctc as SC
+from glassnet.apps import speech_ctc_adapt as A
+from glassnet.cli import main
+from glassnet.tensor import manual_seed
+from tests.apps.speech_helpers import needs_data
+
+
+def brute_force(log_probs):
+    """{digit string: p(string | x)} summed over all C^T paths (collapse repeats, drop
+    blanks), in float64."""
+    lp = np.asarray(log_probs, np.float64)
+    out = {}
+    for path in itertools.product(range(lp.shape[1]), repeat=lp.shape[0]):
+        s = tuple(k - 1 for i, k in enumerate(path) if k and (i == 0 or path[i - 1] != k))
+        out[s] = out.get(s, 0.0) + float(np.exp(sum(lp[t, k] for t, k in enumerate(path))))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_confidence_is_the_probability_of_the_best_string(seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2, (5, 4))
+    lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    oracle = brute_force(lp)
+    digits, p = A.decode_with_confidence(lp, beam_width=64)
+    best = max(oracle, key=oracle.get)
+    assert digits == list(best)
+    assert p == pytest.approx(oracle[best], rel=1e-9)
+    assert sum(oracle.values()) == pytest.approx(1.0)
+
+
+def test_confidence_by_hand_and_the_threshold():
+    # frames (blank, digit 0): p("") = .4·.6, p("0") = .6·.4 + .6·.6 + .4·.4 = .76
+    digits, p = A.decode_with_confidence(np.log([[.4, .6], [.6, .4]]), 4)
+    assert digits == [0] and p == pytest.approx(0.76)
+    # "3 _ 5" said clearly (0.99 per frame, 0.001 for every other class): p("3 5") sums
+    # the paths 3 _ 5, 3 3 5, 3 5 5 (one 0.001 frame) and _ 3 5, 3 5 _ (two)
+    lp = np.full((3, 11), np.log(0.001))
+    lp[0, 4], lp[1, 0], lp[2, 6] = np.log(0.99), np.log(0.99), np.log(0.99)
+    digits, p = A.decode_with_confidence(lp, 64)
+    assert digits == [3, 5]
+    assert p == pytest.approx(0.99 ** 3 + 2 * 0.99 ** 2 * 1e-3 + 2 * 0.99 * 1e-6)
+    probs = [0.76, p, 0.9, 0.899]
+    assert A.confident(probs, 0.9).tolist() == [1, 2]
+    assert A.confident(probs, 0.0).tolist() == [0, 1, 2, 3]
+    assert A.confident(probs, 1.0).tolist() == []
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.9"])
+def test_threshold_is_validated(bad):
+    with pytest.raises(ValueError, match=r"confident\(threshold=.*expected a probability"):
+        A.confident([0.5], bad)
+
+
+def fake_voice(k=10, seed=0):
+    rng = np.random.default_rng(seed)
+    clips = [(0.5 * np.sin(np.arange(800 + 97 * i) * (0.1 + 0.05 * i))
+              + 0.01 * rng.normal(size=800 + 97 * i)).astype(np.float32) for i in range(k)]
+    return clips, list(range(k))
+
+
+def small_setup(seed=0):
+    clips, digits = fake_voice()
+    train = SC.UtteranceSet(clips, digits, 12, 4, seed=3, fresh=True,
+                            augment={"spec_augment": True}, n_mels=16)
+    train.epoch = 40
+    voice = SC.UtteranceSet(*fake_voice(seed=1), 8, 64, 10_000, n_mels=16)
+    manual_seed(seed)
+    model = SC.SpeechCTCNet(16, channels=4, hidden=4)
+    return model, train, voice
+
+
+def weights(model):
+    return {k: v.copy() for k, v in model.state_dict().items()}
+
+
+def test_self_training_is_deterministic_and_keeps_by_the_rule():
+    runs = []
+    for _ in range(2):
+        model, train, voice = small_setup()
+        before = weights(model)
+        res = A.self_train_ctc(model, A.voice_features(voice), train, threshold=0.0, epochs=2,
+                               lr=1e-3, beam_width=2, seed=5)
+        runs.append((weights(model), res))
+        assert res["kept"] == 8 and train.epoch == 42          # two fresh training epochs
+        assert any(not np.array_equal(before[k], v) for k, v in runs[-1][0].items())
+    (w0, r0), (w1, r1) = runs
+    assert all(np.array_equal(w0[k], w1[k]) for k in w0)
+    assert r0["loss"] == r1["loss"] and r0["pseudo_labels"] == r1["pseudo_labels"]
+    model, train, voice = small_setup()
+    feats = A.voice_features(voice)
+    _, probs = A.decode_voice(model, feats, 2)
+    tau = float(np.sort(probs)[4])                             # half the utterances pass
+    before = weights(model)
+    res = A.self_train_ctc(model, feats, train, threshold=tau, epochs=0, lr=1e-3,
+                           beam_width=2, seed=5)
+    assert res["kept_index"].tolist() == np.flatnonzero(probs >= tau).tolist()
+    assert res["loss"] is None and all(np.array_equal(before[k], v)
+                                       for k, v in weights(model).items())
+    res = A.self_train_ctc(model, feats, train, threshold=1.0, epochs=2, lr=1e-3,
+                           beam_width=2, seed=5)               # nothing kept: unchanged
+    assert res["kept"] == 0 and train.epoch == 40
+    assert all(np.array_equal(before[k], v) for k, v in weights(model).items())
+
+
+def test_pseudo_labelled_batches_hold_the_training_epoch_and_the_kept_utterances():
+    model, train, voice = small_setup()
+    feats = A.voice_features(voice)
+    labels = [[1, 2], [3], [4, 5, 6], [7]]
+    data = A.PseudoLabelled(train, feats[:4], labels, 3, seed=0, augment=False)
+    assert len(data) == len(train) + 2
+    batches = list(data)
+    assert len(batches) == len(train) + 2
+    rows = {tuple(r[2:2 + r[1]] - 1) for x, y in batches for r in y}
+    assert {tuple(s) for s in labels} <= rows
+    frames = sorted(int(r[0]) for x, y in batches for r in y)       # training epoch 40
+    assert sorted([len(f) for f in feats[:4]] + [int(r[0]) for _, y in
+                                                 _epoch(40) for r in y]) == frames
+    assert frames != sorted([len(f) for f in feats[:4]] + [int(r[0]) for _, y in
+                                                          _epoch(0) for r in y])
+    with pytest.raises(ValueError, match="one pseudo-label per utterance"):
+        A.PseudoLabelled(train, feats[:3], labels, 3, seed=0)
+
+
+def _epoch(e):
+    s = SC.UtteranceSet(*fake_voice(), 12, 4, seed=3, fresh=True,
+                        augment={"spec_augment": True}, n_mels=16)
+    s.epoch = e
+    return list(s)
+
+
+def test_self_training_errors_name_the_argument():
+    model, train, voice = small_setup()
+    feats = A.voice_features(voice)
+    for kw, msg in [({"threshold": 2.0}, "threshold"), ({"epochs": -1}, "epochs"),
+                    ({"lr": 0.0}, "lr"), ({"epochs": 1.5}, "epochs")]:
+        args = {"threshold": 0.9, "epochs": 1, "lr": 1e-3, **kw}
+        with pytest.raises(ValueError, match=rf"self_train_ctc\({msg}="):
+            A.self_train_ctc(model, feats, train, beam_width=2, seed=0, **args)
+    with pytest.raises(ValueError, match="at least one utterance"):
+        A.self_train_ctc(model, [], train, threshold=0.5, epochs=1, lr=1e-3, beam_width=2,
+                         seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ctc_adapt")
+    recipe = tmp / "speech_ctc.toml"
+    recipe.write_text('task = "speech_ctc"\nmax_files = 12\ntrain_utterances = 16\n'
+                      'valid_utterances = 6\ntest_utterances = 4\nchannels = 8\nhidden = 8\n'
+                      'epochs = 2\nbaseline_epochs = 0\nbeam_width = 2\nfeatures = "speaker"\n'
+                      'valid_noise_db = -41.0\nsnr_floor_db = 25.0\n')
+    out = tmp / "run"
+    assert main(["train", str(recipe), "--out", str(out)]) == 0
+    return out
+
+
+@needs_data
+def test_adapt_run_scores_before_and_after(tiny_run):
+    res = A.adapt_run(tiny_run, "jackson", valid_noise_db=-41, threshold=0.0, epochs=1)
+    run = json.loads((tiny_run / "run.json").read_text())
+    assert res["set"] == "valid_noisy" and res["kept"] == 6
+    assert res["before"] == run["valid_noisy"]["beam"]       # as the run scored the voice
+    assert set(res["after"]) == {"wer", "sequence_accuracy", "n"} and res["after"]["n"] == 6
+    assert 0 <= res["kept_correct"] <= res["kept"]
+    again = A.adapt_run(tiny_run, "jackson", valid_noise_db=-41, threshold=0.0, epochs=1)
+    assert again["hyps_after"] == res["hyps_after"] and again["loss"] == res["loss"]
+    test = A.adapt_run(tiny_run, "theo", threshold=1.0, epochs=1, save=True)
+    assert test["set"] == "test" and test["kept"] == 0 and test["before"] == test["after"]
+    assert (tiny_run / "weights-adapted-theo.safetensors").is_file()
+
+
+@needs_data
+def test_adaptation_never_reads_the_voice_labels(tiny_run, monkeypatch):
+    res = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1)
+    draw = SC.UtteranceSet.draw
+
+    def scrambled(self, epoch=0):                  # the voice's labels replaced by garbage
+        signals, labels, voices = draw(self, epoch)
+        if not self.fresh:
+            labels = [[9] * 7 for _ in labels]
+        return signals, labels, voices
+
+    monkeypatch.setattr(SC.UtteranceSet, "draw", scrambled)
+    blind = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1)
+    assert blind["hyps_after"] == res["hyps_after"] and blind["loss"] == res["loss"]
+    assert blind["pseudo_labels"] == res["pseudo_labels"]
+    assert blind["after"]["wer"] != res["after"]["wer"]        # only the scoring saw them
+
+
+@needs_data
+def test_adapt_run_errors(tiny_run, tmp_path):
+    with pytest.raises(ValueError, match=r"adapt_run\(voice='lucas'\).*held-out voice"):
+        A.adapt_run(tiny_run, "lucas")
+    with pytest.raises(ValueError, match=r"valid_noise_db=-41.*validation voice"):
+        A.adapt_run(tiny_run, "theo", valid_noise_db=-41)
+    with pytest.raises(ValueError, match=r"adapt_run\(valid_noise_db=3\)"):
+        A.adapt_run(tiny_run, "jackson", valid_noise_db=3)
+    with pytest.raises(ValueError, match=r"adapt_run\(threshold=-1\)"):
+        A.adapt_run(tiny_run, "jackson", threshold=-1)
+    with pytest.raises(FileNotFoundError, match="no run.json"):
+        A.adapt_run(tmp_path, "jackson")
