@@ -211,3 +211,20 @@ def test_adapt_run_errors(tiny_run, tmp_path):
         A.adapt_run(tiny_run, "jackson", threshold=-1)
     with pytest.raises(FileNotFoundError, match="no run.json"):
         A.adapt_run(tmp_path, "jackson")
+
+
+def test_control_fine_tunes_on_the_training_stream_alone():
+    out = []
+    for voice_seed in (1, 2):                      # two different voices: the same model
+        model, train, _ = small_setup()
+        voice = SC.UtteranceSet(*fake_voice(seed=voice_seed), 8, 64, 10_000 + voice_seed,
+                                n_mels=16)
+        res = A.self_train_ctc(model, A.voice_features(voice), train, threshold=0.0,
+                               epochs=1, lr=1e-3, beam_width=2, seed=5, control=True)
+        assert res["kept"] == 8 and train.epoch == 41
+        out.append(weights(model))
+    model, train, voice = small_setup()
+    A.self_train_ctc(model, A.voice_features(voice), train, threshold=0.0, epochs=1, lr=1e-3,
+                     beam_width=2, seed=5)
+    assert all(np.array_equal(out[0][k], out[1][k]) for k in out[0])
+    assert any(not np.array_equal(out[0][k], v) for k, v in weights(model).items())

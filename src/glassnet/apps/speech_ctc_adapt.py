@@ -197,7 +197,8 @@ class PseudoLabelled:
 
 
 def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epochs: int,
-                   lr: float, beam_width: int, seed: int, augment: bool = True) -> dict:
+                   lr: float, beam_width: int, seed: int, augment: bool = True,
+                   control: bool = False) -> dict:
     """Adapt ``model`` (in place) to one voice's unlabelled utterances ``feats`` by one
     round of pseudo-labelling and fine-tuning (see the module docstring).
 
@@ -210,6 +211,8 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
         beam_width: prefix beam width of the pseudo-labels.
         seed: dropout (``manual_seed``), masks and batch order.
         augment: SpecAugment on the kept utterances.
+        control: fine-tune on the training stream alone (the kept utterances dropped; the
+            same epochs, lr and seed): how much of the change the pseudo-labels make.
 
     Returns:
         ``{"kept", "kept_index", "pseudo_labels", "confidence" (p of every utterance),
@@ -229,8 +232,10 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
            "pseudo_labels": [digits[i] for i in keep], "confidence": probs, "loss": None}
     if len(keep) and epochs:
         manual_seed(seed)
-        data = PseudoLabelled(train, [feats[i] for i in keep], out["pseudo_labels"],
-                              train.batch_size, seed, augment=augment)
+        mine = [] if control else keep
+        data = PseudoLabelled(train, [feats[i] for i in mine],
+                              [digits[i] for i in mine], train.batch_size, seed,
+                              augment=augment)
         opt = optim.Adam(model.parameters(), lr=lr)
         sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         history = fit(model, CTCTargetLoss(), opt, data, epochs=epochs, metrics=(),
@@ -242,7 +247,8 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
 
 # -- a finished run --------------------------------------------------------------------------
 def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: float = 0.9,
-              epochs: int = 4, lr: float = 3e-4, seed: int = 0, save: bool = False) -> dict:
+              epochs: int = 4, lr: float = 3e-4, seed: int = 0, save: bool = False,
+              control: bool = False) -> dict:
     """Self-train a finished ``speech_ctc`` run on one of its held-out voices and score the
     voice before and after (beam search, the recipe's width).
 
@@ -253,6 +259,7 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
             clips, as ``score_run(valid_noise_db=...)`` (0: clean).
         threshold, epochs, lr, seed: see :func:`self_train_ctc` (the defaults are the
             settings fixed before the validation in docs/speech_music.md).
+        control: fine-tune without the kept utterances (see :func:`self_train_ctc`).
         save: write the adapted weights to
             ``weights-adapted-<voice>[-<noise>dB].safetensors`` in the run folder.
 
@@ -284,7 +291,7 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
     res = self_train_ctc(model, feats, training_set(recipe, by_speaker, stats),
                          threshold=threshold, epochs=epochs, lr=lr,
                          beam_width=recipe.beam_width, seed=seed,
-                         augment=bool(recipe.spec_augment))
+                         augment=bool(recipe.spec_augment), control=control)
     hyps_after, _ = decode_voice(model, feats, recipe.beam_width)
     if save:
         from ..io import save_weights
@@ -302,7 +309,7 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
             "pseudo_labels": res["pseudo_labels"], "kept_index": kept.tolist(),
             "loss": res["loss"], "seconds": round(time.perf_counter() - start, 1),
             "settings": {"threshold": threshold, "epochs": epochs, "lr": lr, "seed": seed,
-                         "beam_width": recipe.beam_width}}
+                         "beam_width": recipe.beam_width, "control": control}}
 
 
 def _reference_labels(voice_set: UtteranceSet) -> list:
