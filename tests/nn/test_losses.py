@@ -159,3 +159,22 @@ def test_loss_errors_name_the_problem():
         gn.nn.MSELoss(reduction="avg")
     with pytest.raises(ValueError, match="probabilities"):
         F.binary_cross_entropy(x, np.zeros((4, 3), np.float32))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mse_is_one_node_with_the_composed_value_and_torchs_gradient(reduction):
+    """mse_loss without weight, same shapes: one graph node; its value equals the composed
+    ops' (x − t)², then mean/sum, bit for bit; the gradient is PyTorch's (x − t)·(2/n·g)."""
+    x = RNG.standard_normal((7, 5)).astype(np.float32)
+    t = RNG.standard_normal((7, 5)).astype(np.float32)
+    a, b = gn.tensor(x, requires_grad=True), gn.tensor(t, requires_grad=True)
+    loss = F.mse_loss(a, b, reduction=reduction)
+    assert loss._op == "MseLossBackward" and loss._parents == (a, b)
+    d = gn.tensor(x) - gn.tensor(t)
+    composed = (d * d).mean() if reduction == "mean" else (d * d).sum()
+    assert loss.item() == composed.item()
+    loss.backward()
+    ta, tb = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    torch.nn.functional.mse_loss(ta, tb, reduction=reduction).backward()
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
