@@ -1,14 +1,14 @@
 """Adam's compiled one-pass update (ops/_fast_optim.py through ops.fused.adam_update) against
 PyTorch: the moments m and v bit for bit, θ to the ulp (PyTorch's float32 sqrt is not the
-correctly rounded one); used only once an op has loaded the kernels, never for AMSGrad or
-float64, and never loading numba itself."""
+correctly rounded one); used for float32 parameters of MIN_ELEMENTS or more whatever the
+process did before, never for smaller ones, AMSGrad or float64."""
 import numpy as np
 import pytest
 import torch
 
 import glassnet as gn
 from glassnet.ops import _fast
-from glassnet.ops.fused import adam_update
+from glassnet.ops.fused import MIN_ELEMENTS, adam_update
 
 numba = pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
 
@@ -41,7 +41,10 @@ def _trajectories(n, steps=20, dtype=np.float32, name="Adam", **kw):
     return ours, theirs
 
 
-@pytest.mark.parametrize("n", [300, 10007])          # one thread / rows over threads
+BIG = MIN_ELEMENTS + 3
+
+
+@pytest.mark.parametrize("n", [BIG])
 @pytest.mark.parametrize("name, kw, exact", [
     ("Adam", dict(lr=0.01), True),
     ("Adam", dict(lr=0.01, betas=(0.3, 0.99), eps=1e-6), True),  # lerp's weight >= 0.5 form
@@ -68,8 +71,8 @@ def test_compiled_update_follows_torch(loaded, n, name, kw, exact):
 
 def test_the_comparison_can_fail(loaded):
     """A different β2 must break the bit-for-bit comparison of v."""
-    ours, _ = _trajectories(300, steps=2, lr=0.01, betas=(0.9, 0.99))
-    _, theirs = _trajectories(300, steps=2, lr=0.01)
+    ours, _ = _trajectories(BIG, steps=2, lr=0.01, betas=(0.9, 0.99))
+    _, theirs = _trajectories(BIG, steps=2, lr=0.01)
     assert not np.array_equal(ours[-1][2], theirs[-1][2])
 
 
@@ -90,23 +93,58 @@ def test_parallel_and_serial_kernels_agree(loaded):
 @pytest.mark.parametrize("name, kw, dtype", [("Adam", dict(lr=0.01, amsgrad=True), np.float32),
                                              ("Adam", dict(lr=0.01), np.float64)])
 def test_amsgrad_and_float64_keep_the_other_path(loaded, name, kw, dtype):
-    ours, theirs = _trajectories(300, steps=5, dtype=dtype, name=name, **kw)
+    ours, theirs = _trajectories(BIG, steps=5, dtype=dtype, name=name, **kw)
     assert "adam" not in _fast.status()["ops"]
     np.testing.assert_allclose(ours[-1][0], theirs[-1][0], rtol=1e-5, atol=1e-6)
 
 
-def test_never_loads_numba_and_refuses_what_it_cannot_take(monkeypatch):
-    arrays = [np.ones(8, np.float32) for _ in range(4)]
+def test_small_parameters_keep_the_other_path_even_with_the_kernels_loaded(loaded):
+    """The choice depends on the parameter alone, not on what loaded numba before: a resumed
+    run takes the same path as the uninterrupted one in any process."""
+    _fast.kernels()
+    ours, theirs = _trajectories(MIN_ELEMENTS - 1, steps=3, lr=0.01)
+    assert "adam" not in _fast.status()["ops"]
+    np.testing.assert_allclose(ours[-1][0], theirs[-1][0], rtol=1e-5, atol=1e-6)
+
+
+def test_the_same_bits_with_or_without_numba_loaded_before(tmp_path):
+    """Two fresh processes, one loading the kernels before training (a conv-sized ReLU), give
+    the same Adam trajectory bit for bit."""
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, glassnet as gn\n"
+            "if sys.argv[1] == 'warm':\n"
+            "    x = gn.tensor(np.ones((64, 32, 16, 16), np.float32), requires_grad=True)\n"
+            "    gn.nn.functional.relu(x)\n"
+            "rng = np.random.default_rng(0)\n"
+            "for n in (1000, %d):\n"
+            "    p = gn.nn.Parameter(gn.tensor(rng.standard_normal(n).astype(np.float32)))\n"
+            "    opt = gn.optim.Adam([p], lr=0.01)\n"
+            "    for _ in range(3):\n"
+            "        p.grad = gn.tensor(rng.standard_normal(n).astype(np.float32))\n"
+            "        opt.step()\n"
+            "    np.save(sys.argv[2] + str(n), p.numpy())\n" % BIG)
+    for mode in ("cold", "warm"):
+        r = subprocess.run([sys.executable, "-c", code, mode, str(tmp_path / mode)],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    for n in (1000, BIG):
+        a, b = (np.load(tmp_path / f"{m}{n}.npy") for m in ("cold", "warm"))
+        np.testing.assert_array_equal(a, b)
+
+
+def test_refuses_what_it_cannot_take(loaded):
+    arrays = [np.ones(BIG, np.float32) for _ in range(4)]
     before = [a.copy() for a in arrays]
-    monkeypatch.setattr(_fast, "_kernels", _fast._UNSET)       # nothing loaded the kernels yet
-    assert adam_update(*arrays, 0.9, 0.999, 0.01, 1.0, 1e-8) is False
-    assert _fast._kernels is _fast._UNSET
-    _fast.use(True)
-    strided = np.ones(16, np.float32)[::2]
-    for bad in ([strided] + arrays[1:], arrays[:3] + [np.ones(8, np.float64)],
-                arrays[:2] + [np.ones(7, np.float32), arrays[3]]):
+    strided = np.ones(2 * BIG, np.float32)[::2]
+    for bad in ([strided] + arrays[1:], arrays[:3] + [np.ones(BIG, np.float64)],
+                arrays[:2] + [np.ones(BIG - 1, np.float32), arrays[3]],
+                [np.ones(MIN_ELEMENTS - 1, np.float32) for _ in range(4)]):
         assert adam_update(*bad, 0.9, 0.999, 0.01, 1.0, 1e-8) is False
     for a, b in zip(arrays, before):
         np.testing.assert_array_equal(a, b)
+    _fast.use(False)
+    assert adam_update(*arrays, 0.9, 0.999, 0.01, 1.0, 1e-8) is False     # kernels off
+    _fast.use(True)
     assert adam_update(*arrays, 0.9, 0.999, 0.01, 1.0, 1e-8) is True
     np.testing.assert_allclose(arrays[0], 1 - 0.01 / (1 + 1e-8), rtol=1e-7)   # θ − s·m/(√v + ε)

@@ -26,8 +26,8 @@ The conv input gradient's per-tap strided adds (``shift_add``; 189 → 88 µs on
 53 µs on two, for the cnn workload's 64×14×14×32 taps), and the conv's patch matrix for 8 or
 more channels (``im2col``): ``_fast_conv``.
 
-Adam's update in one pass (``_fast_optim``, called through ``ops.fused.adam_update`` once
-an op has loaded the kernels).
+Adam's update in one pass for parameters of 2^17 elements or more (``_fast_optim``, called
+through ``ops.fused.adam_update``).
 
 The pool, the recurrent steps, ``shift_add``, ``im2col`` and Adam also come as ``<name>_par``,
 rows split over numba's threads; :func:`step_kernel` picks them where :func:`parallel_rows`
@@ -39,7 +39,7 @@ Compiled code is cached on disk by numba (``cache=True``), so only the first run
 """
 import os
 
-__all__ = ["kernels", "loaded", "use", "status", "note", "flat", "dense_order", "parallel_rows",
+__all__ = ["kernels", "use", "status", "note", "flat", "dense_order", "parallel_rows",
            "step_kernel", "PARALLEL_MIN"]
 
 _UNSET = object()
@@ -54,11 +54,6 @@ def kernels():
     if _kernels is _UNSET:
         _kernels = _load() if os.environ.get("GLASSNET_FAST", "1") != "0" else None
     return _kernels
-
-
-def loaded():
-    """The kernels if an op has already loaded them, else None; never loads numba itself."""
-    return None if _kernels is _UNSET else _kernels
 
 
 def _load():
