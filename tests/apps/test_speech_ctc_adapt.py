@@ -228,3 +228,34 @@ def test_control_fine_tunes_on_the_training_stream_alone():
                      beam_width=2, seed=5)
     assert all(np.array_equal(out[0][k], out[1][k]) for k in out[0])
     assert any(not np.array_equal(out[0][k], v) for k, v in weights(model).items())
+
+
+@needs_data
+def test_the_task_self_trains_each_held_out_voice_when_asked(tiny_run, tmp_path):
+    """``glassnet train`` with self_train_epochs: run.json holds each held-out set before and
+    after, the headline test figure is the adapted one, and the saved weights stay the
+    trained ones (the same bytes as the same run without self-training)."""
+    recipe = tmp_path / "speech_ctc.toml"
+    recipe.write_text((tiny_run / "recipe.toml").read_text())
+    out = tmp_path / "run"
+    assert main(["train", str(recipe), "--out", str(out), "--set", "self_train_epochs=1",
+                 "--set", "self_train_threshold=0.0"]) == 0
+    run, plain = (json.loads((d / "run.json").read_text()) for d in (out, tiny_run))
+    assert set(run["self_train"]) == {"valid", "valid_noisy", "test"}
+    for name, a in run["self_train"].items():
+        assert a["before"] == plain[name if name != "test" else "test_decodings"]["beam"]
+        assert a["kept"] == a["before"]["n"]                 # threshold 0 keeps every one
+    assert run["test"] == {k: run["self_train"]["test"]["after"][k]
+                           for k in ("wer", "sequence_accuracy")}
+    assert run["test_before_self_train"] == plain["test"]
+    assert (out / "weights.safetensors").read_bytes() == \
+        (tiny_run / "weights.safetensors").read_bytes()
+    again = A.adapt_run(out, "theo", threshold=0.0, epochs=1)
+    assert again["after"] == run["self_train"]["test"]["after"]
+
+
+@pytest.mark.parametrize("key, bad", [("self_train_threshold", "1.5"),
+                                      ("self_train_epochs", "-1"), ("self_train_lr", "0")])
+def test_self_train_keys_are_validated(key, bad):
+    with pytest.raises(ValueError, match=key):
+        SC.SpeechCTCRecipe().with_overrides([f"{key}={bad}"])

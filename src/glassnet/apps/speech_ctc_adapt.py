@@ -34,16 +34,20 @@ from pathlib import Path
 import numpy as np
 
 from .. import optim
+from ..runs import Task, register, write_run_json
+from ..runs.common import app_trainer
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import LRSchedulerCallback, fit
 from .ctc_decode import prefix_beam_search
 from .speech import SPEAKERS
 from .speech_augment import spec_augment
-from .speech_ctc import (BLANK, CTCTargetLoss, SpeechCTCNet, UtteranceSet, _batch,
-                         _held_out_sets, _load_clips, _scores, load_speech_ctc_run)
+from .speech_ctc import (BLANK, CTCTargetLoss, SpeechCTCNet, SpeechCTCRecipe, UtteranceSet,
+                         _batch, _held_out_sets, _load_clips, _note, _scores,
+                         load_speech_ctc_run, train_speech_ctc)
 
 __all__ = ["decode_with_confidence", "confident", "decode_voice", "voice_features",
-           "training_set", "PseudoLabelled", "self_train_ctc", "adapt_run"]
+           "training_set", "PseudoLabelled", "self_train_ctc", "adapt_run",
+           "train_and_adapt"]
 
 
 # -- the confidence rule ---------------------------------------------------------------------
@@ -315,3 +319,52 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
 def _reference_labels(voice_set: UtteranceSet) -> list:
     """The voice's digit strings (for scoring only, after the adaptation)."""
     return voice_set.draw(0)[1]
+
+
+# -- the task: train, then self-train on each held-out voice ----------------------------------
+def train_and_adapt(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False,
+                    verbose: bool = True) -> dict:
+    """The ``speech_ctc`` task: :func:`~glassnet.apps.speech_ctc.train_speech_ctc`, then,
+    with ``self_train_epochs`` > 0, :func:`adapt_run` on the validation voice (clean, and
+    noisy with ``valid_noise_db``) and on the test voice, each from the trained weights
+    (the saved weights stay the trained ones). run.json gets ``"self_train"`` (per set: the
+    scores before and after, the utterances kept and how many of their pseudo-labels were
+    right, the seconds) and the adapted test scores as its headline ``"test"`` (the trained
+    model's in ``"test_before_self_train"``)."""
+    res = train_speech_ctc(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    if not recipe.self_train_epochs:
+        return res
+    voices = ([(recipe.valid_speaker, 0.0)] if recipe.valid_speaker else []) + (
+        [(recipe.valid_speaker, recipe.valid_noise_db)]
+        if recipe.valid_speaker and recipe.valid_noise_db else []) + [(recipe.test_speaker, 0.0)]
+    adapted = {}
+    for voice, noise_db in voices:
+        a = adapt_run(run_dir, voice, valid_noise_db=noise_db,
+                      threshold=recipe.self_train_threshold, epochs=recipe.self_train_epochs,
+                      lr=recipe.self_train_lr, seed=recipe.seed)
+        adapted[a["set"]] = {k: a[k] for k in ("voice", "before", "after", "kept",
+                                                "kept_correct", "seconds")}
+        if verbose:
+            print(f"self-training on {voice} ({a['set']}): kept {a['kept']} utterances, WER "
+                  f"{a['before']['wer']:.4f} -> {a['after']['wer']:.4f} ({a['seconds']:.0f} s)")
+    res["self_train"] = adapted
+    res["test_before_self_train"] = res["test"]
+    res["test"] = {k: adapted["test"]["after"][k] for k in ("wer", "sequence_accuracy")}
+    write_run_json(run_dir, res)
+    return res
+
+
+def _task_note(res: dict, recipe: SpeechCTCRecipe) -> str:
+    note = _note(res, recipe)
+    if "self_train" in res:
+        before = res["test_before_self_train"]["wer"]
+        note += f"; test WER {before:.4f} before self-training on {res['test_speaker']}"
+    return note
+
+
+register(Task(name="speech_ctc", summary="connected spoken digits: conv + BiGRU trained with "
+              "CTC, self-trained on each new voice (glassnet transcribe RUN x.wav)",
+              recipe=SpeechCTCRecipe, train=app_trainer("speech_ctc", train_and_adapt,
+                                                        _task_note),
+              formats="the Free Spoken Digit recordings (fsdd/recordings under data_dir), joined "
+                      "into utterances of 1-7 digits"))
