@@ -12,6 +12,7 @@ import pytest
 from glassnet.apps import speech_ctc as SC
 from glassnet.apps import speech_ctc_adapt as A
 from glassnet.cli import main
+from glassnet.io import load_weights
 from glassnet.tensor import manual_seed
 from tests.apps.speech_helpers import needs_data
 
@@ -234,7 +235,7 @@ def test_control_fine_tunes_on_the_training_stream_alone():
 def test_the_task_self_trains_each_held_out_voice_when_asked(tiny_run, tmp_path):
     """``glassnet train`` with self_train_epochs: run.json holds each held-out set before and
     after, the headline test figure is the adapted one, and the saved weights stay the
-    trained ones (the same bytes as the same run without self-training)."""
+    trained ones (equal to the same run's without self-training)."""
     recipe = tmp_path / "speech_ctc.toml"
     recipe.write_text((tiny_run / "recipe.toml").read_text())
     out = tmp_path / "run"
@@ -248,8 +249,9 @@ def test_the_task_self_trains_each_held_out_voice_when_asked(tiny_run, tmp_path)
     assert run["test"] == {k: run["self_train"]["test"]["after"][k]
                            for k in ("wer", "sequence_accuracy")}
     assert run["test_before_self_train"] == plain["test"]
-    assert (out / "weights.safetensors").read_bytes() == \
-        (tiny_run / "weights.safetensors").read_bytes()
+    trained, plain_w = (load_weights(None, d / "weights.safetensors") for d in (out, tiny_run))
+    assert trained.keys() == plain_w.keys()
+    assert all(np.array_equal(trained[k], plain_w[k]) for k in trained)
     again = A.adapt_run(out, "theo", threshold=0.0, epochs=1)
     assert again["after"] == run["self_train"]["test"]["after"]
 
