@@ -116,12 +116,14 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(reference, tmp_p
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resumes_exactly(reference, tmp_path):
-    # The whole run takes about a second: if it ended before the signal could reach it
-    # (seen once on a fresh clone), run again and signal at the first batch checkpoint.
+    # Without the write delay the whole run took well under a second and twice ended before
+    # the signal reached it (fresh clones, full suite: exit 0); with it (SLOW: same numbers,
+    # each checkpoint file written 0.03 s later) it lasts long enough. Should it still end
+    # first, run again and signal at the first batch checkpoint.
     for attempt in range(3):
         run = tmp_path / f"run{attempt}"
         ckpts = run / "checkpoints"
-        proc = start(*ARGS, "--epochs", EPOCHS, "--out", run, env=ENV)
+        proc = start(*ARGS, "--epochs", EPOCHS, "--out", run, env=SLOW)
         assert wait_for(proc, lambda ckpts=ckpts: any("batch" in n
                                                       for n in snapshot(ckpts)[0]))
         time.sleep(random.Random(3).uniform(0.0, 0.3) if attempt == 0 else 0.0)
