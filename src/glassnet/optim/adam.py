@@ -67,7 +67,6 @@ class Adam(Optimizer):
                     new_state(state, theta, "exp_avg", "exp_avg_sq",
                               *(["max_exp_avg_sq"] if group["amsgrad"] else []))
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                tmp = self._scratch(p, 0)
                 state["step"] += 1
                 t = state["step"]
 
@@ -79,6 +78,7 @@ class Adam(Optimizer):
                 if v_max is None and adam_update(theta, g, m, v, beta1, beta2, step_size,
                                                  bias_correction2_sqrt, eps):
                     continue                                 # one compiled pass (ops/fused)
+                tmp = self._scratch(p, 0)
                 if blas.vectors(theta, g, m, v, tmp, *([] if v_max is None else [v_max])):
                     _mkl_update(theta, g, m, v, v_max, tmp, beta1, beta2, step_size,
                                 bias_correction2_sqrt, eps)

@@ -49,22 +49,18 @@ def input_grads(blocks, Wih, X, emb, want_x, want_w, want_b, summed=False):
     """
     Hin = Wih.shape[1]
     xp = xp_of(Wih)
-    if emb is not None:                     # x = E[ids]: sum the rows per id, then V-row GEMMs
-        E = emb.weight.array
-        if summed:
-            pass
-        elif xp is np:                      # host ids: sorted once, then per-id sums in cache
+    rows = X.reshape(-1, Hin) if emb is None else emb.weight.array
+    if emb is not None and not summed:      # x = E[ids]: sum the rows per id, then V-row GEMMs
+        V = rows.shape[0]
+        if xp is np:                        # host ids: sorted once, then per-id sums in cache
             ids = np.asarray(emb.ids).reshape(-1)
             order = np.argsort(ids, kind="stable")
             uniq, starts = np.unique(ids[order], return_index=True)
             bounds = list(zip(uniq, starts, np.append(starts[1:], ids.size)))
-            blocks = [segment_sum(d, order, bounds, E.shape[0]) for d in blocks]
+            blocks = [segment_sum(d, order, bounds, V) for d in blocks]
         else:                               # on a device: one scatter-add per block
-            ids = to_device(emb.ids, device_of(E)).reshape(-1)
-            blocks = [scatter_sum(xp, d, ids, E.shape[0]) for d in blocks]
-        rows = E
-    else:
-        rows = X.reshape(-1, Hin)
+            ids = to_device(emb.ids, device_of(rows)).reshape(-1)
+            blocks = [scatter_sum(xp, d, ids, V) for d in blocks]
     gx, gws, gbs, r0 = None, [], [], 0
     for d in blocks:
         C = d.shape[1]
