@@ -183,8 +183,9 @@ def test_adapt_run_scores_before_and_after(tiny_run):
 
 
 @needs_data
-def test_adaptation_never_reads_the_voice_labels(tiny_run, monkeypatch):
-    res = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1)
+@pytest.mark.parametrize("options", [{}, {"rounds": 2, "align": True}])
+def test_adaptation_never_reads_the_voice_labels(tiny_run, monkeypatch, options):
+    res = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1, **options)
     draw = SC.UtteranceSet.draw
 
     def scrambled(self, epoch=0):                  # the voice's labels replaced by garbage
@@ -194,8 +195,9 @@ def test_adaptation_never_reads_the_voice_labels(tiny_run, monkeypatch):
         return signals, labels, voices
 
     monkeypatch.setattr(SC.UtteranceSet, "draw", scrambled)
-    blind = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1)
+    blind = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1, **options)
     assert blind["hyps_after"] == res["hyps_after"] and blind["loss"] == res["loss"]
+    assert [r["weights"] for r in blind["rounds"]] == [r["weights"] for r in res["rounds"]]
     assert blind["pseudo_labels"] == res["pseudo_labels"]
     assert blind["after"]["wer"] != res["after"]["wer"]        # only the scoring saw them
 
@@ -261,3 +263,68 @@ def test_the_task_self_trains_each_held_out_voice_when_asked(tiny_run, tmp_path)
 def test_self_train_keys_are_validated(key, bad):
     with pytest.raises(ValueError, match=key):
         SC.SpeechCTCRecipe().with_overrides([f"{key}={bad}"])
+
+
+def test_two_rounds_continue_from_the_first():
+    """Round 1 of ``self_train_rounds`` is ``self_train_ctc`` itself; round 2 pseudo-labels
+    with the once-adapted model (its decodings are that model's) and fine-tunes it further on
+    the training stream's next epochs, with seed + 1."""
+    model, train, voice = small_setup()
+    feats = A.voice_features(voice)
+    one = A.self_train_ctc(model, feats, train, threshold=0.0, epochs=1, lr=1e-3,
+                           beam_width=2, seed=5)
+    after_one = weights(model)
+    decoded_one = A.decode_voice(model, feats, 2)[0]
+    model, train, voice = small_setup()
+    recs = A.self_train_rounds(model, feats, train, rounds=2, threshold=0.0, epochs=1,
+                               lr=1e-3, beam_width=2, seed=5)
+    assert [r["round"] for r in recs] == [1, 2] and train.epoch == 42
+    assert recs[0]["loss"] == one["loss"] and recs[0]["pseudo_labels"] == one["pseudo_labels"]
+    assert recs[1]["decoded"] == decoded_one                  # the once-adapted model's
+    assert any(not np.array_equal(after_one[k], v) for k, v in weights(model).items())
+    model2, train2, _ = small_setup()                         # round 2 = a fresh call, seed 6
+    A.self_train_ctc(model2, feats, train2, threshold=0.0, epochs=1, lr=1e-3, beam_width=2,
+                     seed=5)
+    A.self_train_ctc(model2, feats, train2, threshold=0.0, epochs=1, lr=1e-3, beam_width=2,
+                     seed=6)
+    assert all(np.array_equal(weights(model2)[k], v) for k, v in weights(model).items())
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match=r"self_train_rounds\(rounds=.*int >= 1"):
+            A.self_train_rounds(model, feats, train, rounds=bad, threshold=0.0, epochs=1,
+                                lr=1e-3, beam_width=2, seed=5)
+
+
+def test_aligned_pseudo_labels_decode_the_reweighed_outputs():
+    from glassnet.apps.ctc_align import ctc_prior_weights, reweight
+    model, train, voice = small_setup()
+    feats = A.voice_features(voice)
+    lps = A.voice_log_probs(model, feats)
+    w = ctc_prior_weights(lps)
+    want = [A.decode_with_confidence(reweight(lp, w), 2) for lp in lps]
+    digits, probs, got_w = A.decode_voice(model, feats, 2, align=True)
+    np.testing.assert_array_equal(got_w, w)
+    assert digits == [d for d, _ in want] and probs.tolist() == [p for _, p in want]
+    res = A.self_train_ctc(model, feats, train, threshold=0.0, epochs=0, lr=1e-3,
+                           beam_width=2, seed=5, align=True)
+    assert res["decoded"] == digits and res["pseudo_labels"] == digits
+    np.testing.assert_array_equal(res["weights"], w)
+
+
+@needs_data
+def test_adapt_run_rounds_and_alignment(tiny_run):
+    run = json.loads((tiny_run / "run.json").read_text())
+    one = A.adapt_run(tiny_run, "jackson", valid_noise_db=-41, threshold=0.0, epochs=1,
+                      align=True)
+    two = A.adapt_run(tiny_run, "jackson", valid_noise_db=-41, threshold=0.0, epochs=1,
+                      align=True, rounds=2)
+    for res in (one, two):
+        assert res["before"] == run["valid_noisy"]["beam"]   # the trained model, unaligned
+        assert set(res["before_aligned"]) == {"wer", "sequence_accuracy", "n"}
+        assert len(res["weights_after"]) == 11 and res["weights_after"][0] == 1.0
+    assert [r["round"] for r in two["rounds"]] == [1, 2]
+    assert two["rounds"][0]["after"] == one["after"] == one["rounds"][0]["after"]
+    assert two["rounds"][0]["weights"] == one["rounds"][0]["weights"]
+    assert two["rounds"][1]["after"] == two["after"]
+    assert two["settings"]["rounds"] == 2 and two["settings"]["align"] is True
+    with pytest.raises(ValueError, match=r"adapt_run\(rounds=0\)"):
+        A.adapt_run(tiny_run, "jackson", rounds=0)

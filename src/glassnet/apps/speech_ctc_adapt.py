@@ -17,8 +17,16 @@ the same utterances, floor and per-speaker normalisation (``_held_out_sets``; wi
    utterances, in batches of their own with fresh SpecAugment masks each epoch, shuffled
    among the training batches (:class:`PseudoLabelled`, :func:`self_train_ctc`).
 
+With ``rounds`` = 2 the once-adapted model pseudo-labels the voice again (step 1–2) and
+is fine-tuned from where it is for ``epochs`` more epochs (the training stream's next
+epochs; seed + 1), as ``adapt_rounds`` in :mod:`glassnet.apps.speech_adapt`. With
+``align``, every decoding (each round's pseudo-labels and their confidence, and the final
+one) reads the model's outputs reweighed by the voice's class priors
+(:func:`glassnet.apps.ctc_align.align_ctc_priors`: every digit the same posterior mass over
+all the voice's frames), estimated afresh from the model in use each time.
+
 The adapted model decodes the voice again, and only then does :func:`adapt_run` read the
-labels, for the word error rate before and after. :func:`voice_features` and
+labels, for the word error rate before and after (and after each round). :func:`voice_features` and
 :func:`self_train_ctc` never receive the voice's labels (a test scrambles them and gets the
 same adapted model).
 
@@ -38,6 +46,7 @@ from ..runs import Task, register, write_run_json
 from ..runs.common import app_trainer
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import LRSchedulerCallback, fit
+from .ctc_align import align_ctc_priors
 from .ctc_decode import prefix_beam_search
 from .speech import SPEAKERS
 from .speech_augment import spec_augment
@@ -45,9 +54,9 @@ from .speech_ctc import (BLANK, CTCTargetLoss, SpeechCTCNet, SpeechCTCRecipe, Ut
                          _batch, _held_out_sets, _load_clips, _note, _scores,
                          load_speech_ctc_run, train_speech_ctc)
 
-__all__ = ["decode_with_confidence", "confident", "decode_voice", "voice_features",
-           "training_set", "PseudoLabelled", "self_train_ctc", "adapt_run",
-           "train_and_adapt"]
+__all__ = ["decode_with_confidence", "confident", "voice_log_probs", "decode_voice",
+           "voice_features", "training_set", "PseudoLabelled", "self_train_ctc",
+           "self_train_rounds", "adapt_run", "train_and_adapt"]
 
 
 # -- the confidence rule ---------------------------------------------------------------------
@@ -94,25 +103,44 @@ def _check_threshold(threshold, where: str) -> None:
         raise ValueError(f"{where}(threshold={threshold!r}): expected a probability in [0, 1]")
 
 
-def decode_voice(model, feats, beam_width: int, *, batch: int = 64):
-    """Decode standardised (T_i, n_mels) features in eval mode, in the batches a fixed
-    :class:`~glassnet.apps.speech_ctc.UtteranceSet` makes (sorted by length, ``batch`` at a
-    time), so the strings are the ones ``score_run`` scores.
+def voice_log_probs(model, feats, *, batch: int = 64) -> list:
+    """The model's (eval mode) log-probabilities of standardised (T_i, n_mels) features, in
+    the batches a fixed :class:`~glassnet.apps.speech_ctc.UtteranceSet` makes (sorted by
+    length, ``batch`` at a time), each cut to its output length.
 
-    Returns:
-        ``(digits, probs)``: a digit list and p(ℓ* | x) per utterance, in input order.
+    Shape:
+        feats: N arrays (T_i, n_mels); output: N arrays (T'_i, 11), in input order.
     """
     model.eval()
     order = np.argsort([len(f) for f in feats], kind="stable")
-    digits, probs = [None] * len(feats), np.zeros(len(feats))
+    out = [None] * len(feats)
     with no_grad():
         for start in range(0, len(order), batch):
             group = order[start:start + batch]
             lp = model(Tensor(_batch([feats[i] for i in group]))).array
             lens = SpeechCTCNet.output_lengths([len(feats[i]) for i in group])
             for n, i in enumerate(group):
-                digits[i], probs[i] = decode_with_confidence(lp[:lens[n], n], beam_width)
-    return digits, probs
+                out[i] = lp[:lens[n], n]
+    return out
+
+
+def decode_voice(model, feats, beam_width: int, *, batch: int = 64, align: bool = False):
+    """Decode standardised (T_i, n_mels) features in eval mode (:func:`voice_log_probs`),
+    so the strings are the ones ``score_run`` scores; with ``align``, decode the outputs
+    aligned to the voice's class priors (:func:`~glassnet.apps.ctc_align.align_ctc_priors`
+    over all of ``feats``), p(ℓ* | x) then under the aligned outputs.
+
+    Returns:
+        ``(digits, probs)``: a digit list and p(ℓ* | x) per utterance, in input order; with
+        ``align``, ``(digits, probs, weights)`` (the (11,) class weights, blank's 1).
+    """
+    lps = voice_log_probs(model, feats, batch=batch)
+    if align:
+        lps, weights = align_ctc_priors(lps, blank=BLANK)
+    digits, probs = [None] * len(feats), np.zeros(len(feats))
+    for i, lp in enumerate(lps):
+        digits[i], probs[i] = decode_with_confidence(lp, beam_width)
+    return (digits, probs, weights) if align else (digits, probs)
 
 
 # -- the voice and the training stream -------------------------------------------------------
@@ -202,7 +230,7 @@ class PseudoLabelled:
 
 def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epochs: int,
                    lr: float, beam_width: int, seed: int, augment: bool = True,
-                   control: bool = False) -> dict:
+                   control: bool = False, align: bool = False) -> dict:
     """Adapt ``model`` (in place) to one voice's unlabelled utterances ``feats`` by one
     round of pseudo-labelling and fine-tuning (see the module docstring).
 
@@ -217,11 +245,14 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
         augment: SpecAugment on the kept utterances.
         control: fine-tune on the training stream alone (the kept utterances dropped; the
             same epochs, lr and seed): how much of the change the pseudo-labels make.
+        align: pseudo-labels and confidence from the outputs aligned to the voice's class
+            priors (:func:`decode_voice`).
 
     Returns:
         ``{"kept", "kept_index", "pseudo_labels", "confidence" (p of every utterance),
-        "loss" (last epoch's training loss, None without fine-tuning)}``; the model is left
-        in eval mode.
+        "decoded" (every utterance's string, before the fine-tuning), "weights" (the
+        alignment's class weights, None without ``align``), "loss" (last epoch's training
+        loss, None without fine-tuning)}``; the model is left in eval mode.
     """
     _check_threshold(threshold, "self_train_ctc")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -230,10 +261,11 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
         raise ValueError(f"self_train_ctc(lr={lr!r}): expected a learning rate > 0")
     if not feats:
         raise ValueError("self_train_ctc(feats): expected at least one utterance of the voice")
-    digits, probs = decode_voice(model, feats, beam_width)
+    digits, probs, *weights = decode_voice(model, feats, beam_width, align=align)
     keep = confident(probs, threshold)
     out = {"kept": int(len(keep)), "kept_index": keep,
-           "pseudo_labels": [digits[i] for i in keep], "confidence": probs, "loss": None}
+           "pseudo_labels": [digits[i] for i in keep], "confidence": probs,
+           "decoded": digits, "weights": weights[0] if weights else None, "loss": None}
     if len(keep) and epochs:
         manual_seed(seed)
         mine = [] if control else keep
@@ -249,10 +281,47 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
     return out
 
 
+def self_train_rounds(model, feats, train: UtteranceSet, *, rounds: int, threshold: float,
+                      epochs: int, lr: float, beam_width: int, seed: int,
+                      augment: bool = True, control: bool = False,
+                      align: bool = False) -> list[dict]:
+    """``rounds`` rounds of :func:`self_train_ctc` on ``model`` (in place): round r
+    pseudo-labels with the model as the previous round left it and fine-tunes it further
+    (seed + r − 1; the training stream continues), as ``adapt_rounds`` in
+    :mod:`glassnet.apps.speech_adapt`. Round 1 is :func:`self_train_ctc` itself.
+
+    Args:
+        rounds: an int >= 1.
+        (the others): see :func:`self_train_ctc`, the same for every round.
+
+    Returns:
+        One :func:`self_train_ctc` record per round, with ``"round"`` (1, 2, …).
+
+    Example:
+        >>> recs = self_train_rounds(model, feats, train, rounds=2, threshold=0.9, epochs=4,
+        ...                          lr=3e-4, beam_width=8, seed=0, align=True)
+        >>> [r["kept"] for r in recs]
+    """
+    _check_rounds(rounds, "self_train_rounds")
+    out = []
+    for r in range(rounds):
+        rec = self_train_ctc(model, feats, train, threshold=threshold, epochs=epochs, lr=lr,
+                             beam_width=beam_width, seed=seed + r, augment=augment,
+                             control=control, align=align)
+        out.append({"round": r + 1, **rec})
+    return out
+
+
+def _check_rounds(rounds, where: str) -> None:
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"{where}(rounds={rounds!r}): expected an int >= 1 (self-training "
+                         f"rounds)")
+
+
 # -- a finished run --------------------------------------------------------------------------
 def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: float = 0.9,
               epochs: int = 4, lr: float = 3e-4, seed: int = 0, save: bool = False,
-              control: bool = False) -> dict:
+              control: bool = False, rounds: int = 1, align: bool = False) -> dict:
     """Self-train a finished ``speech_ctc`` run on one of its held-out voices and score the
     voice before and after (beam search, the recipe's width).
 
@@ -264,14 +333,22 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
         threshold, epochs, lr, seed: see :func:`self_train_ctc` (the defaults are the
             settings fixed before the validation in docs/speech_music.md).
         control: fine-tune without the kept utterances (see :func:`self_train_ctc`).
+        rounds: self-training rounds (:func:`self_train_rounds`).
+        align: every decoding of the adaptation and the final one aligned to the voice's
+            class priors (:func:`decode_voice`); "before" stays the trained model's plain
+            decoding (as the run scored it).
         save: write the adapted weights to
             ``weights-adapted-<voice>[-<noise>dB].safetensors`` in the run folder.
 
     Returns:
         ``{"voice", "set", "valid_noise_db", "before", "after" (scores: wer,
         sequence_accuracy, n), "kept", "kept_correct" (pseudo-labels equal to the labels),
-        "hyps_before", "hyps_after", "pseudo_labels", "kept_index", "loss", "seconds",
-        "settings"}``.
+        "hyps_before", "hyps_after", "pseudo_labels", "kept_index", "loss" (these four of
+        round 1), "rounds" (per round: "kept", "kept_correct", "loss", "weights" (the
+        alignment's, or None) and "after": the scores of the model that round left,
+        decoded as the final decoding is), "before_aligned" (with ``align``: the trained
+        model's aligned decoding, no fine-tuning), "weights_after" (with ``align``: the
+        final decoding's class weights), "seconds", "settings"}``.
 
     Example:
         >>> adapt_run("runs/speech_ctc", "jackson")["after"]["wer"]
@@ -286,34 +363,56 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
         raise ValueError(f"adapt_run(valid_noise_db={valid_noise_db!r}): expected a level in "
                          f"dB <= 0 (0: clean)")
     _check_threshold(threshold, "adapt_run")
+    _check_rounds(rounds, "adapt_run")
     model, recipe, stats = load_speech_ctc_run(run_dir)
     stats = "speaker" if recipe.features == "speaker" else stats
     by_speaker = _load_clips(recipe)
     voice_set = _voice_set(recipe, by_speaker, stats, voice, valid_noise_db, "adapt_run")
     feats = voice_features(voice_set)
-    hyps_before, _ = decode_voice(model, feats, recipe.beam_width)
-    res = self_train_ctc(model, feats, training_set(recipe, by_speaker, stats),
-                         threshold=threshold, epochs=epochs, lr=lr,
-                         beam_width=recipe.beam_width, seed=seed,
-                         augment=bool(recipe.spec_augment), control=control)
-    hyps_after, _ = decode_voice(model, feats, recipe.beam_width)
+    # the trained model's plain decoding; without align, round 1 decodes just that
+    hyps_before = decode_voice(model, feats, recipe.beam_width)[0] if align else None
+    recs = self_train_rounds(model, feats, training_set(recipe, by_speaker, stats),
+                             rounds=rounds, threshold=threshold, epochs=epochs, lr=lr,
+                             beam_width=recipe.beam_width, seed=seed,
+                             augment=bool(recipe.spec_augment), control=control, align=align)
+    final = decode_voice(model, feats, recipe.beam_width, align=align)
+    hyps_after = final[0]
+    hyps_before = recs[0]["decoded"] if hyps_before is None else hyps_before
     if save:
         from ..io import save_weights
         tag = f"-{-valid_noise_db:g}dB" if valid_noise_db else ""
         save_weights(model, run_dir / f"weights-adapted-{voice}{tag}.safetensors")
     labels = _reference_labels(voice_set)              # read only now, to score
-    kept = res["kept_index"]
-    return {"voice": voice, "set": "valid_noisy" if valid_noise_db else
-            ("valid" if voice == recipe.valid_speaker else "test"),
-            "valid_noise_db": float(valid_noise_db),
-            "before": _scores(labels, hyps_before), "after": _scores(labels, hyps_after),
-            "kept": res["kept"],
-            "kept_correct": int(sum(labels[i] == p for i, p in zip(kept, res["pseudo_labels"]))),
-            "hyps_before": hyps_before, "hyps_after": hyps_after,
-            "pseudo_labels": res["pseudo_labels"], "kept_index": kept.tolist(),
-            "loss": res["loss"], "seconds": round(time.perf_counter() - start, 1),
-            "settings": {"threshold": threshold, "epochs": epochs, "lr": lr, "seed": seed,
-                         "beam_width": recipe.beam_width, "control": control}}
+    per_round = []
+    for r, rec in enumerate(recs):                     # each round's model, decoded as the
+        hyps = recs[r + 1]["decoded"] if r + 1 < len(recs) else hyps_after   # final one is
+        per_round.append({"round": rec["round"], "kept": rec["kept"],
+                          "kept_correct": _right(labels, rec), "loss": rec["loss"],
+                          "weights": None if rec["weights"] is None
+                          else [round(float(w), 6) for w in rec["weights"]],
+                          "after": _scores(labels, hyps)})
+    res = recs[0]
+    out = {"voice": voice, "set": "valid_noisy" if valid_noise_db else
+           ("valid" if voice == recipe.valid_speaker else "test"),
+           "valid_noise_db": float(valid_noise_db),
+           "before": _scores(labels, hyps_before), "after": _scores(labels, hyps_after),
+           "kept": res["kept"], "kept_correct": per_round[0]["kept_correct"],
+           "hyps_before": hyps_before, "hyps_after": hyps_after,
+           "pseudo_labels": res["pseudo_labels"], "kept_index": res["kept_index"].tolist(),
+           "loss": res["loss"], "rounds": per_round,
+           "seconds": round(time.perf_counter() - start, 1),
+           "settings": {"threshold": threshold, "epochs": epochs, "lr": lr, "seed": seed,
+                        "beam_width": recipe.beam_width, "control": control,
+                        "rounds": rounds, "align": align}}
+    if align:
+        out["before_aligned"] = _scores(labels, res["decoded"])
+        out["weights_after"] = [round(float(w), 6) for w in final[2]]
+    return out
+
+
+def _right(labels, rec) -> int:
+    """How many of a round's pseudo-labels equal the labels (scoring only)."""
+    return int(sum(labels[i] == p for i, p in zip(rec["kept_index"], rec["pseudo_labels"])))
 
 
 def _reference_labels(voice_set: UtteranceSet) -> list:
