@@ -1,0 +1,294 @@
+r"""Seed ensembles of finished CTC runs, with self-training on a new voice: K runs of the
+same ``speech_ctc`` recipe that differ only in ``seed`` decode together, and adapt together.
+
+**Combination.** Every member (eval mode) gives each utterance its frame posteriors
+p_t^(k)(c) (the same architecture, so the same T' output frames); the ensemble's are their
+average, and decoding runs the recipe's prefix beam search on its log:
+
+.. math::
+    \log \bar p_t(c) = \log \frac{1}{K} \sum_k p_t^{(k)}(c)
+                     = \operatorname{logsumexp}_k \log p_t^{(k)}(c) - \log K,
+
+so each frame still sums to 1 over the 11 classes, and an ensemble of K identical members
+is the single model to the last bit (:func:`average_log_probs`).
+
+**Self-training** (:func:`ensemble_self_train`), the ensemble counterpart of
+:func:`~glassnet.apps.speech_ctc_adapt.self_train_ctc`: the ensemble decodes the voice; the
+utterances whose best string ℓ* has p(ℓ* | x) ≥ ``threshold`` under the averaged posteriors
+are kept, ℓ* as their label; **each member** is fine-tuned on those same pseudo-labels as
+``self_train_ctc`` fine-tunes (:func:`fine_tune`: Adam, cosine decay, its own training
+stream's next epochs plus the kept utterances); the adapted members' average decodes the
+voice again. :func:`adapt_ensemble` also self-trains each member alone (``adapt_run``'s
+method: its own pseudo-labels) for comparison, and reads the voice's labels only at the end,
+to score. Settings and the validation: docs/speech_music.md, "Seed ensembles (CTC)".
+
+    >>> res = adapt_ensemble(["runs/s0", "runs/s1", "runs/s2"], "jackson")
+    >>> res["ensemble"]["after"]["wer"], res["members_mean"]["after"]
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import optim
+from ..tensor import Tensor, manual_seed, no_grad
+from ..train import LRSchedulerCallback, fit
+from .speech_ctc import (CTCTargetLoss, SpeechCTCNet, _batch, _load_clips, _scores,
+                         load_speech_ctc_run)
+from .speech_ctc_adapt import (PseudoLabelled, _check_threshold, _reference_labels,
+                               _voice_set, confident, decode_with_confidence,
+                               self_train_ctc, training_set, voice_features)
+
+__all__ = ["member_log_probs", "average_log_probs", "decode_log_probs", "decode_ensemble",
+           "fine_tune", "ensemble_self_train", "load_ensemble", "adapt_ensemble"]
+
+# keys that may differ between members: the seed, and what happens after training
+_FREE_KEYS = {"seed", "self_train_epochs", "self_train_threshold", "self_train_lr"}
+
+
+# -- decoding --------------------------------------------------------------------------------
+def member_log_probs(model, feats, *, batch: int = 64) -> list:
+    """One model's per-utterance log-probabilities (eval mode), in the batches
+    :func:`~glassnet.apps.speech_ctc_adapt.decode_voice` makes (sorted by length, ``batch``
+    at a time), so they are the ones it decodes.
+
+    Shape:
+        feats: N arrays (T_i, n_mels); output: N float32 arrays (T'_i, 11),
+        T'_i = ceil(T_i / 4).
+    """
+    model.eval()
+    order = np.argsort([len(f) for f in feats], kind="stable")
+    out = [None] * len(feats)
+    with no_grad():
+        for start in range(0, len(order), batch):
+            group = order[start:start + batch]
+            lp = model(Tensor(_batch([feats[i] for i in group]))).array
+            lens = SpeechCTCNet.output_lengths([len(feats[i]) for i in group])
+            for n, i in enumerate(group):
+                out[i] = lp[:lens[n], n].copy()
+    return out
+
+
+def average_log_probs(members) -> np.ndarray:
+    """The log of the members' average posterior, log((1/K) Σ_k exp(lp_k)), computed as a
+    logsumexp (stable; one member, or K equal ones: returned unchanged).
+
+    Shape:
+        members: K arrays of one shape (T', C) (log-probabilities); output: (T', C),
+        computed in float64, returned in the dtype of the first.
+
+    Example:
+        >>> np.exp(average_log_probs([np.log([[.2, .8]]), np.log([[.6, .4]])]))
+        array([[0.4, 0.6]])
+    """
+    lps = [np.asarray(m) for m in members]
+    if not lps:
+        raise ValueError("average_log_probs(members): expected at least one member")
+    if any(m.shape != lps[0].shape for m in lps):
+        raise ValueError(f"average_log_probs(members): expected one shape for every member "
+                         f"(the same architecture), got {[m.shape for m in lps]}")
+    stack = np.stack(lps).astype(np.float64)
+    top = stack.max(axis=0)
+    top = np.where(np.isfinite(top), top, 0.0)
+    mean = np.exp(stack - top).mean(axis=0)
+    with np.errstate(divide="ignore"):
+        return (top + np.log(mean)).astype(lps[0].dtype, copy=False)
+
+
+def decode_log_probs(log_probs, beam_width: int):
+    """``(digits, probs)``: each utterance's best digit string and p(ℓ* | x) by prefix beam
+    search (:func:`~glassnet.apps.speech_ctc_adapt.decode_with_confidence`)."""
+    digits, probs = [], np.zeros(len(log_probs))
+    for i, lp in enumerate(log_probs):
+        d, probs[i] = decode_with_confidence(lp, beam_width)
+        digits.append(d)
+    return digits, probs
+
+
+def decode_ensemble(models, feats, beam_width: int, *, batch: int = 64):
+    """Decode standardised features with the members' averaged posteriors.
+
+    Returns:
+        ``(digits, probs, member_lps)``: the digit list and p(ℓ* | x) per utterance (input
+        order), and each member's per-utterance log-probabilities (for their own decoding).
+    """
+    if not models:
+        raise ValueError("decode_ensemble(models): expected at least one model")
+    lps = [member_log_probs(m, feats, batch=batch) for m in models]
+    avg = [average_log_probs([lp[i] for lp in lps]) for i in range(len(feats))]
+    digits, probs = decode_log_probs(avg, beam_width)
+    return digits, probs, lps
+
+
+# -- self-training ---------------------------------------------------------------------------
+def fine_tune(model, feats, labels, train, *, epochs: int, lr: float, seed: int,
+              augment: bool = True):
+    """Fine-tune ``model`` (in place) on the training stream ``train`` plus the utterances
+    ``feats`` with the pseudo-labels ``labels``, exactly as
+    :func:`~glassnet.apps.speech_ctc_adapt.self_train_ctc` does with its kept utterances
+    (``manual_seed(seed)``, :class:`~glassnet.apps.speech_ctc_adapt.PseudoLabelled`, Adam
+    ``lr`` with cosine decay over ``epochs``). No utterance or 0 epochs: unchanged.
+
+    Returns:
+        the last epoch's training loss (None without fine-tuning); the model is left in
+        eval mode.
+    """
+    loss = None
+    if len(feats) and epochs:
+        manual_seed(seed)
+        data = PseudoLabelled(train, feats, labels, train.batch_size, seed, augment=augment)
+        opt = optim.Adam(model.parameters(), lr=lr)
+        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        history = fit(model, CTCTargetLoss(), opt, data, epochs=epochs, metrics=(),
+                      verbose=False, callbacks=[LRSchedulerCallback(sched)])
+        loss = float(history.to_dict()["loss"][-1])
+    model.eval()
+    return loss
+
+
+def ensemble_self_train(models, feats, trains, *, threshold: float, epochs: int, lr: float,
+                        beam_width: int, seeds, augment: bool = True) -> dict:
+    """One round of self-training of an ensemble on one voice's unlabelled utterances
+    ``feats``: the ensemble's confident strings become the pseudo-labels, and every member
+    is fine-tuned on them (:func:`fine_tune`, member k with ``trains[k]`` and ``seeds[k]``).
+
+    Args:
+        models: K trained :class:`~glassnet.apps.speech_ctc.SpeechCTCNet` (adapted in place).
+        feats: the voice's standardised (T_i, n_mels) features (no labels).
+        trains: K training streams (:func:`~glassnet.apps.speech_ctc_adapt.training_set`).
+        threshold: keep an utterance when p(ℓ* | x) ≥ threshold under the averaged posteriors.
+        epochs, lr, beam_width, augment: as ``self_train_ctc``.
+        seeds: K seeds (dropout, masks and batch order per member).
+
+    Returns:
+        ``{"kept", "kept_index", "pseudo_labels", "confidence", "losses", "hyps_before",
+        "member_hyps_before"}`` (the last: each member's own decoding before adaptation).
+    """
+    _check_threshold(threshold, "ensemble_self_train")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"ensemble_self_train(epochs={epochs!r}): expected an int >= 0")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"ensemble_self_train(lr={lr!r}): expected a learning rate > 0")
+    if not feats:
+        raise ValueError("ensemble_self_train(feats): expected at least one utterance")
+    if not (len(models) == len(trains) == len(seeds)) or not models:
+        raise ValueError(f"ensemble_self_train: expected one training stream and one seed per "
+                         f"model, got {len(models)} models, {len(trains)} streams, "
+                         f"{len(seeds)} seeds")
+    digits, probs, lps = decode_ensemble(models, feats, beam_width)
+    keep = confident(probs, threshold)
+    kept_feats, kept_labels = [feats[i] for i in keep], [digits[i] for i in keep]
+    losses = [fine_tune(m, kept_feats, kept_labels, t, epochs=epochs, lr=lr, seed=s,
+                        augment=augment) for m, t, s in zip(models, trains, seeds)]
+    return {"kept": int(len(keep)), "kept_index": keep, "pseudo_labels": kept_labels,
+            "confidence": probs, "losses": losses, "hyps_before": digits,
+            "member_hyps_before": [decode_log_probs(lp, beam_width)[0] for lp in lps]}
+
+
+# -- finished runs ---------------------------------------------------------------------------
+def load_ensemble(run_dirs):
+    """``(models, recipes)`` of K finished ``speech_ctc`` runs that may differ only in
+    ``seed`` (and the ``self_train_*`` keys); anything else differing is refused, naming the
+    key."""
+    run_dirs = [Path(r) for r in run_dirs]
+    if not run_dirs:
+        raise ValueError("load_ensemble(run_dirs): expected at least one run folder")
+    for r in run_dirs:
+        if not (r / "run.json").is_file():
+            raise FileNotFoundError(f"load_ensemble(run_dirs): {str(r)!r} has no run.json "
+                                    f"(not a finished speech_ctc run)")
+    loaded = [load_speech_ctc_run(r) for r in run_dirs]
+    models, recipes = [m for m, _, _ in loaded], [rec for _, rec, _ in loaded]
+    first = dataclasses.asdict(recipes[0])
+    for r, rec in zip(run_dirs[1:], recipes[1:]):
+        other = dataclasses.asdict(rec)
+        diff = sorted(k for k in first if k not in _FREE_KEYS and first[k] != other.get(k))
+        if diff:
+            k = diff[0]
+            raise ValueError(f"load_ensemble(run_dirs): the members must be one recipe with "
+                             f"other seeds; {k} = {other.get(k)!r} in {r} but {first[k]!r} in "
+                             f"{run_dirs[0]}")
+    if any(rec.features == "global" for rec in recipes):
+        raise ValueError("load_ensemble(run_dirs): expected per-speaker or per-utterance "
+                         "features (features = 'global' keeps each run's own statistics)")
+    return models, recipes
+
+
+def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
+                   threshold: float = 0.9, epochs: int = 4, lr: float = 3e-4,
+                   singles: bool = True) -> dict:
+    """Score a seed ensemble of finished runs on one held-out voice, then self-train it
+    there and score it again; with ``singles``, also each member alone before and after its
+    own self-training (``adapt_run``'s method, seed = the member's recipe seed, as
+    ``glassnet train`` does).
+
+    Args:
+        run_dirs: K finished run folders of one recipe, differing in ``seed``.
+        voice: their validation or test speaker.
+        valid_noise_db: the validation voice with white noise at this level (dB) in its
+            clips (0: clean).
+        threshold, epochs, lr: the self-training (the recipe's: τ 0.9, 4 epochs, 3e-4).
+        singles: also self-train each member alone.
+
+    Returns:
+        ``{"voice", "set", "valid_noise_db", "ensemble": {"before", "after", "kept",
+        "kept_correct", "hyps_before", "hyps_after"}, "members": [{"run", "seed", "before",
+        "after", "kept", "kept_correct"}] ("after"/"kept" only with ``singles``),
+        "members_mean": {"before", "after"} (mean WER), "seconds", "settings"}``.
+    """
+    start = time.perf_counter()
+    if isinstance(valid_noise_db, bool) or not isinstance(valid_noise_db, (int, float)) \
+            or valid_noise_db > 0:
+        raise ValueError(f"adapt_ensemble(valid_noise_db={valid_noise_db!r}): expected a "
+                         f"level in dB <= 0 (0: clean)")
+    _check_threshold(threshold, "adapt_ensemble")
+    models, recipes = load_ensemble(run_dirs)
+    recipe = recipes[0]
+    stats = "speaker" if recipe.features == "speaker" else None
+    by_speaker = _load_clips(recipe)
+    voice_set = _voice_set(recipe, by_speaker, stats, voice, valid_noise_db, "adapt_ensemble")
+    feats = voice_features(voice_set)
+    width, augment = recipe.beam_width, bool(recipe.spec_augment)
+    members = [{"run": str(r), "seed": rec.seed} for r, rec in zip(run_dirs, recipes)]
+    if singles:                                     # each member alone, from its own weights
+        for m, r in zip(members, run_dirs):
+            model, rec, _ = load_speech_ctc_run(r)
+            res = self_train_ctc(model, feats, training_set(rec, by_speaker, stats),
+                                 threshold=threshold, epochs=epochs, lr=lr, beam_width=width,
+                                 seed=rec.seed, augment=augment)
+            m["hyps_after"] = decode_log_probs(member_log_probs(model, feats), width)[0]
+            m["kept"], m["_res"] = res["kept"], res
+    ens = ensemble_self_train(models, feats, [training_set(rec, by_speaker, stats)
+                                              for rec in recipes],
+                              threshold=threshold, epochs=epochs, lr=lr, beam_width=width,
+                              seeds=[rec.seed for rec in recipes], augment=augment)
+    hyps_after = decode_ensemble(models, feats, width)[0]
+    labels = _reference_labels(voice_set)           # read only now, to score
+
+    def right(index, pseudo):
+        return int(sum(labels[i] == p for i, p in zip(index, pseudo)))
+
+    for m, hyps in zip(members, ens["member_hyps_before"]):
+        m["before"] = _scores(labels, hyps)
+        if singles:
+            res = m.pop("_res")
+            m["after"] = _scores(labels, m.pop("hyps_after"))
+            m["kept_correct"] = right(res["kept_index"], res["pseudo_labels"])
+    mean = {"before": round(float(np.mean([m["before"]["wer"] for m in members])), 4)}
+    if singles:
+        mean["after"] = round(float(np.mean([m["after"]["wer"] for m in members])), 4)
+    return {"voice": voice, "set": "valid_noisy" if valid_noise_db else
+            ("valid" if voice == recipe.valid_speaker else "test"),
+            "valid_noise_db": float(valid_noise_db),
+            "ensemble": {"before": _scores(labels, ens["hyps_before"]),
+                         "after": _scores(labels, hyps_after), "kept": ens["kept"],
+                         "kept_correct": right(ens["kept_index"], ens["pseudo_labels"]),
+                         "losses": ens["losses"], "hyps_before": ens["hyps_before"],
+                         "hyps_after": hyps_after, "pseudo_labels": ens["pseudo_labels"]},
+            "members": members, "members_mean": mean,
+            "seconds": round(time.perf_counter() - start, 1),
+            "settings": {"threshold": threshold, "epochs": epochs, "lr": lr,
+                         "beam_width": width, "k": len(members)}}
