@@ -58,7 +58,7 @@ def test_average_log_probs_errors():
 def test_member_log_probs_are_each_utterance_alone():
     model, _, voice = small_setup()
     feats = A.voice_features(voice)
-    lps = E.member_log_probs(model, feats, batch=3)
+    lps = E.decode_ensemble([model], feats, 2, batch=3)[2][0]
     with no_grad():
         for f, lp in zip(feats, lps):
             alone = model(Tensor(SC._batch([f]))).array[:, 0]

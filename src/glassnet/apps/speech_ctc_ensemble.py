@@ -34,15 +34,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import optim
-from ..tensor import Tensor, manual_seed, no_grad
+from ..tensor import manual_seed
 from ..train import LRSchedulerCallback, fit
-from .speech_ctc import (CTCTargetLoss, SpeechCTCNet, _batch, _load_clips, _scores,
-                         load_speech_ctc_run)
+from .speech_ctc import CTCTargetLoss, _load_clips, _scores, load_speech_ctc_run
 from .speech_ctc_adapt import (PseudoLabelled, _check_threshold, _reference_labels,
                                _voice_set, confident, decode_with_confidence,
-                               self_train_ctc, training_set, voice_features)
+                               self_train_ctc, training_set, voice_features,
+                               voice_log_probs)
 
-__all__ = ["member_log_probs", "average_log_probs", "decode_log_probs", "decode_ensemble",
+__all__ = ["average_log_probs", "decode_log_probs", "decode_ensemble",
            "fine_tune", "ensemble_self_train", "load_ensemble", "adapt_ensemble"]
 
 # keys that may differ between members: the seed, and what happens after training
@@ -50,28 +50,6 @@ _FREE_KEYS = {"seed", "self_train_epochs", "self_train_threshold", "self_train_l
 
 
 # -- decoding --------------------------------------------------------------------------------
-def member_log_probs(model, feats, *, batch: int = 64) -> list:
-    """One model's per-utterance log-probabilities (eval mode), in the batches
-    :func:`~glassnet.apps.speech_ctc_adapt.decode_voice` makes (sorted by length, ``batch``
-    at a time), so they are the ones it decodes.
-
-    Shape:
-        feats: N arrays (T_i, n_mels); output: N float32 arrays (T'_i, 11),
-        T'_i = ceil(T_i / 4).
-    """
-    model.eval()
-    order = np.argsort([len(f) for f in feats], kind="stable")
-    out = [None] * len(feats)
-    with no_grad():
-        for start in range(0, len(order), batch):
-            group = order[start:start + batch]
-            lp = model(Tensor(_batch([feats[i] for i in group]))).array
-            lens = SpeechCTCNet.output_lengths([len(feats[i]) for i in group])
-            for n, i in enumerate(group):
-                out[i] = lp[:lens[n], n].copy()
-    return out
-
-
 def average_log_probs(members) -> np.ndarray:
     """The log of the members' average posterior, log((1/K) Σ_k exp(lp_k)), computed as a
     logsumexp (stable; one member, or K equal ones: returned unchanged).
@@ -113,11 +91,12 @@ def decode_ensemble(models, feats, beam_width: int, *, batch: int = 64):
 
     Returns:
         ``(digits, probs, member_lps)``: the digit list and p(ℓ* | x) per utterance (input
-        order), and each member's per-utterance log-probabilities (for their own decoding).
+        order), and each member's per-utterance log-probabilities
+        (:func:`~glassnet.apps.speech_ctc_adapt.voice_log_probs`, for their own decoding).
     """
     if not models:
         raise ValueError("decode_ensemble(models): expected at least one model")
-    lps = [member_log_probs(m, feats, batch=batch) for m in models]
+    lps = [voice_log_probs(m, feats, batch=batch) for m in models]
     avg = [average_log_probs([lp[i] for lp in lps]) for i in range(len(feats))]
     digits, probs = decode_log_probs(avg, beam_width)
     return digits, probs, lps
@@ -259,7 +238,7 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
             res = self_train_ctc(model, feats, training_set(rec, by_speaker, stats),
                                  threshold=threshold, epochs=epochs, lr=lr, beam_width=width,
                                  seed=rec.seed, augment=augment)
-            m["hyps_after"] = decode_log_probs(member_log_probs(model, feats), width)[0]
+            m["hyps_after"] = decode_log_probs(voice_log_probs(model, feats), width)[0]
             m["kept"], m["_res"] = res["kept"], res
     ens = ensemble_self_train(models, feats, [training_set(rec, by_speaker, stats)
                                               for rec in recipes],
