@@ -28,6 +28,11 @@ def reshape(a: Tensor, *shape, **kw) -> Tensor:
     shape = _sizes(shape, kw.pop("shape", kw.pop("size", None)), "reshape", "shape")
     if kw:
         raise TypeError(f"reshape(): unexpected keyword arguments {sorted(kw)}")
+    return _reshape_to(a, shape)
+
+
+def _reshape_to(a: Tensor, shape: tuple) -> Tensor:
+    """``reshape`` once its arguments are parsed (also for unsqueeze, squeeze, flatten)."""
     try:
         out = a.array.reshape(shape)
     except ValueError:
@@ -41,7 +46,11 @@ view = reshape
 
 
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
-    d0, d1 = norm_dim((dim0, dim1), a.ndim, "transpose", a.shape)
+    n = a.array.ndim
+    if type(dim0) is int and type(dim1) is int and -n <= dim0 < n and -n <= dim1 < n:
+        d0, d1 = dim0 % n, dim1 % n                 # the common case, kept cheap
+    else:
+        d0, d1 = norm_dim((dim0, dim1), a.ndim, "transpose", a.shape)
     # the array method, not xp.swapaxes (NumPy's wrapper costs ~0.7 µs per call)
     return make(a.array.swapaxes(d0, d1), (a,), lambda g: (g.swapaxes(d0, d1),),
                 "TransposeBackward")
@@ -69,7 +78,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise ValueError(f"flatten(start_dim={start_dim}, end_dim={end_dim}): start_dim comes "
                          f"after end_dim for a tensor of shape {a.shape}")
     shape = a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:]
-    return reshape(a, shape)
+    return _reshape_to(a, shape)
 
 
 def squeeze(a: Tensor, dim=None) -> Tensor:
@@ -78,7 +87,7 @@ def squeeze(a: Tensor, dim=None) -> Tensor:
     else:
         axes = norm_dim(dim, a.ndim, "squeeze", a.shape)
         shape = tuple(s for i, s in enumerate(a.shape) if not (i in axes and s == 1))
-    return reshape(a, shape)
+    return _reshape_to(a, shape)
 
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
@@ -86,7 +95,7 @@ def unsqueeze(a: Tensor, dim: int) -> Tensor:
         raise IndexError(f"unsqueeze(): dim={dim} is out of range for a tensor of shape "
                          f"{a.shape} (expected {-a.ndim - 1} <= dim <= {a.ndim})")
     dim = dim % (a.ndim + 1)
-    return reshape(a, a.shape[:dim] + (1,) + a.shape[dim:])
+    return _reshape_to(a, a.shape[:dim] + (1,) + a.shape[dim:])
 
 
 def expand(a: Tensor, *shape, size=None) -> Tensor:

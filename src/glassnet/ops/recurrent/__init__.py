@@ -73,13 +73,18 @@ def recurrent_layer(mode: str, x: Tensor, h0: Tensor, c0, w_ih: Tensor, w_hh: Te
     with np.errstate(over="ignore"):            # exp(−a) → inf gives σ = 0, as it should
         cell.forward(run)
     run.release()
+    L = run.L
+    seq = slice(0, L) if reverse else slice(1, L + 1)
+    last = 0 if reverse else L
+    if not run.need_grad:                       # no graph: the state buffer's views as they are
+        S = run.S
+        out = S[0, seq] if run.mask is None else S[0, seq] * run.mask
+        return make(out, (), None), make(S[0, last], (), None), \
+            make(S[1, last], (), None) if mode == "LSTM" else None
 
     def backward(G):
         return cell.backward(run, G)
     core = make(run.S, (run.src, h0, c0, w_ih, w_hh, b_ih, b_hh), backward, mode + "Backward")
-    L = run.L
-    seq = slice(0, L) if reverse else slice(1, L + 1)
-    last = 0 if reverse else L
     out = _take(core, (0, seq), run.mask)
     h_n = _take(core, (0, last))
     c_n = _take(core, (1, last)) if mode == "LSTM" else None
