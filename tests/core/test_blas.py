@@ -345,3 +345,38 @@ def test_mid_sized_products_go_to_mkl_only_on_two_or_more_threads(monkeypatch):
             assert bool(calls) == (on_two and n_threads >= 2), (M, K, N, n_threads)
             want = a.astype(np.float64) @ b.astype(np.float64)
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+_OPENMP_PROBE = """
+import json, numpy as np, threadpoolctl
+from glassnet import blas
+a = np.ones((256, 256), np.float32)
+blas.matmul(a, a)                                   # MKL's first call starts its threads
+print(json.dumps([blas.status()["openmp"],
+                  sorted(i["prefix"] for i in threadpoolctl.threadpool_info()
+                         if i["user_api"] == "openmp")]))
+"""
+
+
+@needs_mkl
+@pytest.mark.parametrize("env, runtime", [({}, "gnu"), ({"MKL_THREADING_LAYER": "INTEL"},
+                                                         "default")])
+def test_mkl_runs_its_threads_on_gnu_openmp_unless_the_user_chose(env, runtime):
+    """One OpenMP runtime per process (numba's kernels use libgomp): MKL is switched to its
+    GNU threading layer at load, so Intel's libiomp5 never starts; a user's
+    MKL_THREADING_LAYER is left as it is."""
+    import json
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("threadpoolctl")
+    env = {**os.environ, "MKL_NUM_THREADS": "2", **env}
+    env.pop("GLASSNET_BLAS", None)
+    out = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    layer, pools = json.loads(out.strip().splitlines()[-1])
+    assert layer == runtime
+    if runtime == "gnu":
+        assert pools == ["libgomp"]
+    else:
+        assert "libiomp" in pools
