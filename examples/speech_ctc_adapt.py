@@ -7,6 +7,7 @@ only to score.
     glassnet train recipes/speech_ctc.toml --out runs/speech_ctc
     OPENBLAS_NUM_THREADS=1 python examples/speech_ctc_adapt.py runs/speech_ctc theo
     python examples/speech_ctc_adapt.py runs/speech_ctc jackson --valid-noise-db -41
+    python examples/speech_ctc_adapt.py runs/speech_ctc theo --rounds 2 --align
 """
 import argparse
 import json
@@ -23,16 +24,26 @@ def main() -> None:
                     help="the validation voice with white noise at this level in its clips")
     ap.add_argument("--control", action="store_true",
                     help="fine-tune on the training utterances alone (no pseudo-labels)")
+    ap.add_argument("--rounds", type=int, default=1, help="self-training rounds (default 1)")
+    ap.add_argument("--align", action="store_true",
+                    help="decode aligned to the voice's class priors (pseudo-labels and final)")
     ap.add_argument("--save", action="store_true",
                     help="write weights-adapted-<voice>.safetensors into the run folder")
     ap.add_argument("--json", type=Path, help="write the whole result here")
     args = ap.parse_args()
     res = adapt_run(args.run_dir, args.voice, valid_noise_db=args.valid_noise_db,
-                    control=args.control, save=args.save)
+                    control=args.control, save=args.save, rounds=args.rounds,
+                    align=args.align)
     b, a = res["before"], res["after"]
     print(f"{args.voice} ({res['set']}): WER {b['wer']:.4f} -> {a['wer']:.4f}, sequences "
           f"{b['sequence_accuracy']:.3f} -> {a['sequence_accuracy']:.3f}; pseudo-labelled "
           f"{res['kept']} of {b['n']} ({res['kept_correct']} right); {res['seconds']:.0f} s")
+    for r in res["rounds"][1:]:
+        print(f"  round {r['round']}: pseudo-labelled {r['kept']} ({r['kept_correct']} right)")
+    if "before_aligned" in res:
+        print(f"  aligned, before fine-tuning: WER {res['before_aligned']['wer']:.4f}")
+    for r in res["rounds"][:-1]:
+        print(f"  after round {r['round']}: WER {r['after']['wer']:.4f}")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
 

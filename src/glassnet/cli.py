@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--voice", nargs="+", metavar="WAV", help='more recordings of the same '
                    'speaker, unlabelled (runs with features = "speaker": FILE is normalised '
                    'by the mean/std of all of them; default: by itself)')
+    s.add_argument("--self-train", action="store_true", help="first self-train the model on "
+                   "FILE and the --voice files (unlabelled) with the recipe's self_train_* "
+                   "settings (needs the FSDD training recordings)")
     return p
 
 
@@ -397,7 +400,7 @@ def main(argv=None) -> int:
         from .runs.text_generation import cmd_generate
         handler["generate"] = cmd_generate
     if args.command == "transcribe":                    # glassnet.apps.speech_ctc
-        from .apps.speech_ctc import cmd_transcribe
+        from .apps.speech_ctc_transcribe import cmd_transcribe
         handler["transcribe"] = cmd_transcribe
     try:
         _check_run_task(args.command, getattr(args, "run_dir", None))

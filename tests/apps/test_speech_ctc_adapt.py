@@ -242,24 +242,29 @@ def test_the_task_self_trains_each_held_out_voice_when_asked(tiny_run, tmp_path)
     recipe.write_text((tiny_run / "recipe.toml").read_text())
     out = tmp_path / "run"
     assert main(["train", str(recipe), "--out", str(out), "--set", "self_train_epochs=1",
-                 "--set", "self_train_threshold=0.0"]) == 0
+                 "--set", "self_train_threshold=0.0", "--set", "self_train_rounds=2",
+                 "--set", "self_train_align=true"]) == 0
     run, plain = (json.loads((d / "run.json").read_text()) for d in (out, tiny_run))
     assert set(run["self_train"]) == {"valid", "valid_noisy", "test"}
     for name, a in run["self_train"].items():
         assert a["before"] == plain[name if name != "test" else "test_decodings"]["beam"]
         assert a["kept"] == a["before"]["n"]                 # threshold 0 keeps every one
+        assert [r["round"] for r in a["rounds"]] == [1, 2] and "before_aligned" in a
+        assert a["rounds"][1]["after"] == a["after"]
     assert run["test"] == {k: run["self_train"]["test"]["after"][k]
                            for k in ("wer", "sequence_accuracy")}
     assert run["test_before_self_train"] == plain["test"]
     trained, plain_w = (load_weights(None, d / "weights.safetensors") for d in (out, tiny_run))
     assert trained.keys() == plain_w.keys()
     assert all(np.array_equal(trained[k], plain_w[k]) for k in trained)
-    again = A.adapt_run(out, "theo", threshold=0.0, epochs=1)
+    again = A.adapt_run(out, "theo", threshold=0.0, epochs=1, rounds=2, align=True)
     assert again["after"] == run["self_train"]["test"]["after"]
 
 
 @pytest.mark.parametrize("key, bad", [("self_train_threshold", "1.5"),
-                                      ("self_train_epochs", "-1"), ("self_train_lr", "0")])
+                                      ("self_train_epochs", "-1"), ("self_train_lr", "0"),
+                                      ("self_train_rounds", "0"), ("self_train_rounds", "1.5"),
+                                      ("self_train_align", "maybe")])
 def test_self_train_keys_are_validated(key, bad):
     with pytest.raises(ValueError, match=key):
         SC.SpeechCTCRecipe().with_overrides([f"{key}={bad}"])
@@ -328,3 +333,52 @@ def test_adapt_run_rounds_and_alignment(tiny_run):
     assert two["settings"]["rounds"] == 2 and two["settings"]["align"] is True
     with pytest.raises(ValueError, match=r"adapt_run\(rounds=0\)"):
         A.adapt_run(tiny_run, "jackson", rounds=0)
+
+
+@needs_data
+def test_transcribe_self_train_adapts_to_the_voice_files(tiny_run, tmp_path, capsys):
+    """``glassnet transcribe RUN f.wav --voice … --self-train``: the digits of the model
+    self-trained on the files (the recipe's settings, here 2 rounds, aligned, everything
+    kept), the same as doing those steps by hand; the run folder is left as it was."""
+    import shutil
+
+    from glassnet.apps import speech_ctc_transcribe as T
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    recipe = run / "recipe.toml"
+    plain_recipe = recipe.read_text()
+    keys = {"self_train_epochs": "1", "self_train_threshold": "0.0",
+            "self_train_rounds": "2", "self_train_align": "true"}
+    recipe.write_text("".join(line for line in plain_recipe.splitlines(True)
+                              if line.split(" = ")[0] not in keys)
+                      + "".join(f"{k} = {v}\n" for k, v in keys.items()))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    rng = np.random.default_rng(0)
+    clips, digits, _ = SC._load_clips(SC.SpeechCTCRecipe(max_files=20))["lucas"]
+    wavs = []
+    from scipy.io import wavfile
+    for i in range(5):
+        sig, _, _ = SC.build_utterance(clips, digits, rng, noise=0.001)
+        wavs.append(tmp_path / f"u{i}.wav")
+        wavfile.write(wavs[-1], 8000, (np.clip(sig, -1, 1) * 32767).astype(np.int16))
+    got, rounds = T.transcribe_self_trained(run, wavs[0], wavs[1:])
+    assert [r["kept"] for r in rounds] == [5, 5]               # threshold 0: all, twice
+    model, rec, stats = SC.load_speech_ctc_run(run)          # by hand
+    feats = T.voice_file_features(rec, stats, wavs)
+    train = A.training_set(rec, SC._load_clips(rec), "speaker")
+    recs = A.self_train_rounds(model, feats, train, rounds=2, threshold=0.0, epochs=1,
+                               lr=rec.self_train_lr, beam_width=rec.beam_width,
+                               seed=rec.seed, align=True)
+    assert [r["loss"] for r in recs] == [r["loss"] for r in rounds]
+    assert got == A.decode_voice(model, feats, rec.beam_width, align=True)[0][0]
+    assert main(["transcribe", str(run), str(wavs[0]), "--voice", *map(str, wavs[1:]),
+                 "--self-train"]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip() == "".join(map(str, got)) and "kept per round: 5, 5" in out.err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before   # nothing written
+    assert main(["transcribe", str(run), str(wavs[0]), "--self-train"]) == 2
+    assert "expected more recordings of the voice" in capsys.readouterr().err
+    recipe.write_text(plain_recipe)                                    # self_train_epochs 0
+    assert main(["transcribe", str(run), str(wavs[0]), "--voice", str(wavs[1]),
+                 "--self-train"]) == 2
+    assert "self_train_epochs = 0" in capsys.readouterr().err

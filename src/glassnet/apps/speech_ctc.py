@@ -51,7 +51,7 @@ from .speech_noise import (NOISE_COLOUR_MAX, add_noise, floored_log_mel, speech_
 
 __all__ = ["build_utterance", "UtteranceSet", "normalise", "spec_augment", "SpeechCTCNet",
            "CTCTargetLoss", "SpeechCTCRecipe", "train_speech_ctc", "split_on_silence",
-           "transcribe", "word_error_rate", "cmd_transcribe", "lowpass_filter",
+           "transcribe", "word_error_rate", "lowpass_filter",
            "add_noise", "score_run", "speech_level_db", "white_floor", "floored_log_mel"]
 
 BLANK = 0
@@ -414,6 +414,11 @@ class SpeechCTCRecipe(TaskRecipe):
             self_train_lr, cosine), decode again (0 epochs: off). Each voice is adapted from
             the trained weights; run.json gives the scores before and after, the headline
             test figure is the adapted one.
+        self_train_rounds: rounds of that self-training (round 2 pseudo-labels with the
+            once-adapted model and fine-tunes it further; run.json has each round's scores).
+        self_train_align: every decoding of the self-training and the adapted model's final
+            one read the outputs aligned to the voice's class priors (every digit the same
+            posterior mass over the voice's frames, :mod:`~glassnet.apps.ctc_align`).
         baseline_epochs: epochs of the isolated-digit baseline (0: no baseline).
         max_files: use at most this many recordings per speaker (0 = all; tests).
         seed, data_dir: as in the other recipes.
@@ -452,6 +457,8 @@ class SpeechCTCRecipe(TaskRecipe):
     self_train_epochs: int = param(0, ge=0)
     self_train_threshold: float = param(0.9, ge=0, le=1)
     self_train_lr: float = param(3e-4, gt=0)
+    self_train_rounds: int = param(1, ge=1)
+    self_train_align: bool = False
     baseline_epochs: int = param(6, ge=0)
     max_files: int = param(0, ge=0)
     seed: int = param(0, ge=0)
@@ -812,12 +819,5 @@ def _note(res, recipe) -> str:
 # The task (``glassnet train recipes/speech_ctc.toml``) is registered by
 # ``speech_ctc_adapt``: training here, then the optional self-training on the held-out voices.
 
-
-def cmd_transcribe(args) -> int:
-    """``glassnet transcribe RUN_DIR file.wav [--voice more.wav …]``: print the digit
-    string."""
-    print("".join(map(str, transcribe(args.run_dir, args.file, args.beam,
-                                      speaker_files=getattr(args, "voice", None)))))
-    return 0
-
-
+# ``glassnet transcribe`` (cmd_transcribe) is in ``speech_ctc_transcribe``: this
+# module's transcribe, or the same after self-training on the voice.

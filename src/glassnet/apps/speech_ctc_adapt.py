@@ -426,10 +426,12 @@ def train_and_adapt(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False
     """The ``speech_ctc`` task: :func:`~glassnet.apps.speech_ctc.train_speech_ctc`, then,
     with ``self_train_epochs`` > 0, :func:`adapt_run` on the validation voice (clean, and
     noisy with ``valid_noise_db``) and on the test voice, each from the trained weights
-    (the saved weights stay the trained ones). run.json gets ``"self_train"`` (per set: the
-    scores before and after, the utterances kept and how many of their pseudo-labels were
-    right, the seconds) and the adapted test scores as its headline ``"test"`` (the trained
-    model's in ``"test_before_self_train"``)."""
+    (the saved weights stay the trained ones), ``self_train_rounds`` rounds, aligned to the
+    voice's class priors with ``self_train_align``. run.json gets ``"self_train"`` (per set:
+    the scores before and after, the utterances kept and how many of their pseudo-labels
+    were right (round 1), the seconds, each round's record, and with alignment the trained
+    model's aligned scores ``"before_aligned"``) and the adapted test scores as its headline
+    ``"test"`` (the trained model's in ``"test_before_self_train"``)."""
     res = train_speech_ctc(recipe, run_dir, overwrite=overwrite, verbose=verbose)
     if not recipe.self_train_epochs:
         return res
@@ -440,9 +442,11 @@ def train_and_adapt(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False
     for voice, noise_db in voices:
         a = adapt_run(run_dir, voice, valid_noise_db=noise_db,
                       threshold=recipe.self_train_threshold, epochs=recipe.self_train_epochs,
-                      lr=recipe.self_train_lr, seed=recipe.seed)
+                      lr=recipe.self_train_lr, seed=recipe.seed,
+                      rounds=recipe.self_train_rounds, align=recipe.self_train_align)
         adapted[a["set"]] = {k: a[k] for k in ("voice", "before", "after", "kept",
-                                                "kept_correct", "seconds")}
+                                                "kept_correct", "rounds", "before_aligned",
+                                                "seconds") if k in a}
         if verbose:
             print(f"self-training on {voice} ({a['set']}): kept {a['kept']} utterances, WER "
                   f"{a['before']['wer']:.4f} -> {a['after']['wer']:.4f} ({a['seconds']:.0f} s)")
