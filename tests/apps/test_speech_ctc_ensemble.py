@@ -178,11 +178,14 @@ def test_adapt_ensemble_scores_the_members_as_adapt_run(tiny_runs):
         np.mean([m["after"]["wer"] for m in res["members"]]), abs=1e-4)
     ens = res["ensemble"]
     assert ens["kept"] == 6 and ens["pseudo_labels"] == ens["hyps_before"]
+    avg = res["singles_average"]                   # the self-trained members, averaged
+    assert avg["after"]["n"] == 6 and len(avg["hyps_after"]) == 6
     assert set(ens["after"]) == {"wer", "sequence_accuracy", "n"} and ens["after"]["n"] == 6
     again = E.adapt_ensemble(tiny_runs, "jackson", valid_noise_db=-41, threshold=0.0,
                              epochs=1, singles=False)
     assert again["ensemble"]["hyps_after"] == ens["hyps_after"] and "after" not in \
         again["members"][0] and "after" not in again["members_mean"]
+    assert "singles_average" not in again
 
 
 @needs_data
@@ -195,6 +198,9 @@ def test_an_ensemble_of_copies_of_one_run_adapts_as_the_run(tiny_runs):
     assert ens["pseudo_labels"] == alone["pseudo_labels"]
     assert ens["hyps_after"] == alone["hyps_after"] and ens["after"] == alone["after"]
     assert ens["losses"] == [alone["loss"]] * 3
+    both = E.adapt_ensemble([run, run], "theo", threshold=0.0, epochs=1)
+    assert both["singles_average"]["hyps_after"] == alone["hyps_after"]
+    assert both["members"][0]["after"] == alone["after"]
 
 
 @needs_data

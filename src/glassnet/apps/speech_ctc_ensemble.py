@@ -202,7 +202,8 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
     """Score a seed ensemble of finished runs on one held-out voice, then self-train it
     there and score it again; with ``singles``, also each member alone before and after its
     own self-training (``adapt_run``'s method, seed = the member's recipe seed, as
-    ``glassnet train`` does).
+    ``glassnet train`` does), and the average of those self-trained members
+    (``"singles_average"``: each adapted on its own pseudo-labels, then combined).
 
     Args:
         run_dirs: K finished run folders of one recipe, differing in ``seed``.
@@ -216,7 +217,8 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
         ``{"voice", "set", "valid_noise_db", "ensemble": {"before", "after", "kept",
         "kept_correct", "hyps_before", "hyps_after"}, "members": [{"run", "seed", "before",
         "after", "kept", "kept_correct"}] ("after"/"kept" only with ``singles``),
-        "members_mean": {"before", "after"} (mean WER), "seconds", "settings"}``.
+        "members_mean": {"before", "after"} (mean WER), "singles_average": {"after",
+        "hyps_after"} (only with ``singles``), "seconds", "settings"}``.
     """
     start = time.perf_counter()
     if isinstance(valid_noise_db, bool) or not isinstance(valid_noise_db, (int, float)) \
@@ -232,6 +234,7 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
     feats = voice_features(voice_set)
     width, augment = recipe.beam_width, bool(recipe.spec_augment)
     members = [{"run": str(r), "seed": rec.seed} for r, rec in zip(run_dirs, recipes)]
+    alone = []
     if singles:                                     # each member alone, from its own weights
         for m, r in zip(members, run_dirs):
             model, rec, _ = load_speech_ctc_run(r)
@@ -240,11 +243,13 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
                                  seed=rec.seed, augment=augment)
             m["hyps_after"] = decode_log_probs(voice_log_probs(model, feats), width)[0]
             m["kept"], m["_res"] = res["kept"], res
+            alone.append(model)
     ens = ensemble_self_train(models, feats, [training_set(rec, by_speaker, stats)
                                               for rec in recipes],
                               threshold=threshold, epochs=epochs, lr=lr, beam_width=width,
                               seeds=[rec.seed for rec in recipes], augment=augment)
     hyps_after = decode_ensemble(models, feats, width)[0]
+    hyps_alone = decode_ensemble(alone, feats, width)[0] if singles else None
     labels = _reference_labels(voice_set)           # read only now, to score
 
     def right(index, pseudo):
@@ -257,8 +262,11 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
             m["after"] = _scores(labels, m.pop("hyps_after"))
             m["kept_correct"] = right(res["kept_index"], res["pseudo_labels"])
     mean = {"before": round(float(np.mean([m["before"]["wer"] for m in members])), 4)}
+    extra = {}
     if singles:
         mean["after"] = round(float(np.mean([m["after"]["wer"] for m in members])), 4)
+        extra["singles_average"] = {"after": _scores(labels, hyps_alone),
+                                    "hyps_after": hyps_alone}
     return {"voice": voice, "set": "valid_noisy" if valid_noise_db else
             ("valid" if voice == recipe.valid_speaker else "test"),
             "valid_noise_db": float(valid_noise_db),
@@ -267,7 +275,7 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
                          "kept_correct": right(ens["kept_index"], ens["pseudo_labels"]),
                          "losses": ens["losses"], "hyps_before": ens["hyps_before"],
                          "hyps_after": hyps_after, "pseudo_labels": ens["pseudo_labels"]},
-            "members": members, "members_mean": mean,
+            "members": members, "members_mean": mean, **extra,
             "seconds": round(time.perf_counter() - start, 1),
             "settings": {"threshold": threshold, "epochs": epochs, "lr": lr,
                          "beam_width": width, "k": len(members)}}
