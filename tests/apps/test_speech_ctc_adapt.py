@@ -58,6 +58,37 @@ def test_confidence_by_hand_and_the_threshold():
     assert A.confident(probs, 1.0).tolist() == []
 
 
+def test_top_share_keeps_the_most_confident_whatever_their_probability():
+    """Curriculum: the ⌈top·N⌉ most probable utterances join those above the threshold;
+    equal probabilities are taken in utterance order; the result is ascending."""
+    rng = np.random.default_rng(0)
+    probs = rng.random(37)
+    for top in (0.0, 0.1, 0.2, 0.5, 1.0):
+        got = A.confident(probs, 0.95, top)
+        k = int(np.ceil(top * 37 - 1e-9))
+        want = set(np.flatnonzero(probs >= 0.95)) | set(sorted(range(37),
+                                                             key=lambda i: -probs[i])[:k])
+        assert got.tolist() == sorted(want)
+    assert A.confident([0.2, 0.5, 0.2, 0.2], 0.9, top=0.5).tolist() == [0, 1]   # tie: first
+    assert A.confident([0.95, 0.1, 0.3], 0.9, top=0.2).tolist() == [0]   # ⌈0.6⌉ = 1: top one
+    with pytest.raises(ValueError, match=r"confident\(top=1.5\): expected a share"):
+        A.confident([0.5], 0.9, top=1.5)
+
+
+def test_rounds_grow_the_top_share():
+    """``self_train_rounds(top=t)``: round r keeps at least ⌈min(1, r·t)·N⌉ utterances."""
+    model, train, voice = small_setup()
+    feats = A.voice_features(voice)
+    recs = A.self_train_rounds(model, feats, train, rounds=3, threshold=1.0, epochs=0,
+                               lr=1e-3, beam_width=2, seed=5, top=0.4)
+    n = len(feats)
+    assert [r["kept"] for r in recs] == [int(np.ceil(min(1.0, 0.4 * r) * n - 1e-9))
+                                         for r in (1, 2, 3)]
+    for r in recs:                                 # the most confident ones, by probability
+        p = r["confidence"]
+        assert p[r["kept_index"]].min() >= np.delete(p, r["kept_index"]).max(initial=0)
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.9"])
 def test_threshold_is_validated(bad):
     with pytest.raises(ValueError, match=r"confident\(threshold=.*expected a probability"):
@@ -264,7 +295,8 @@ def test_the_task_self_trains_each_held_out_voice_when_asked(tiny_run, tmp_path)
 @pytest.mark.parametrize("key, bad", [("self_train_threshold", "1.5"),
                                       ("self_train_epochs", "-1"), ("self_train_lr", "0"),
                                       ("self_train_rounds", "0"), ("self_train_rounds", "1.5"),
-                                      ("self_train_align", "maybe")])
+                                      ("self_train_align", "maybe"),
+                                      ("self_train_top", "1.5"), ("self_train_top", "-0.1")])
 def test_self_train_keys_are_validated(key, bad):
     with pytest.raises(ValueError, match=key):
         SC.SpeechCTCRecipe().with_overrides([f"{key}={bad}"])

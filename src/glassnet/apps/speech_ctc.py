@@ -419,6 +419,8 @@ class SpeechCTCRecipe(TaskRecipe):
         self_train_align: every decoding of the self-training and the adapted model's final
             one read the outputs aligned to the voice's class priors (every digit the same
             posterior mass over the voice's frames, :mod:`~glassnet.apps.ctc_align`).
+        self_train_top: curriculum: round r also keeps the ⌈min(1, r·top)·N⌉ most confident
+            of the voice's N utterances, whatever their probability (0: off).
         baseline_epochs: epochs of the isolated-digit baseline (0: no baseline).
         max_files: use at most this many recordings per speaker (0 = all; tests).
         seed, data_dir: as in the other recipes.
@@ -459,6 +461,7 @@ class SpeechCTCRecipe(TaskRecipe):
     self_train_lr: float = param(3e-4, gt=0)
     self_train_rounds: int = param(1, ge=1)
     self_train_align: bool = False
+    self_train_top: float = param(0.0, ge=0, le=1)
     baseline_epochs: int = param(6, ge=0)
     max_files: int = param(0, ge=0)
     seed: int = param(0, ge=0)

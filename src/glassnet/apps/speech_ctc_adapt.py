@@ -79,8 +79,10 @@ def decode_with_confidence(log_probs, beam_width: int = 8) -> tuple[list[int], f
     return [k - 1 for k in labels], float(np.exp(log_p))
 
 
-def confident(probs, threshold: float) -> np.ndarray:
-    """Indices of the utterances whose best string has probability ≥ ``threshold``.
+def confident(probs, threshold: float, top: float = 0.0) -> np.ndarray:
+    """Indices (ascending) of the utterances whose best string has probability ≥
+    ``threshold``, and with ``top`` > 0 also of the ⌈top·N⌉ most probable ones whatever
+    their probability (ties: the earlier utterance first).
 
     Shape:
         probs: (N,) probabilities p(ℓ* | x); output: (K,) int64, K <= N.
@@ -88,13 +90,25 @@ def confident(probs, threshold: float) -> np.ndarray:
     Example:
         >>> confident([0.95, 0.5, 0.9], 0.9)
         array([0, 2])
+        >>> confident([0.3, 0.5, 0.1, 0.2], 0.9, top=0.5)    # the 2 most probable
+        array([0, 1])
     """
     _check_threshold(threshold, "confident")
+    _check_share(top, "confident")
     probs = np.asarray(probs, np.float64)
     if probs.ndim != 1:
         raise ValueError(f"confident(probs): expected (N,) sequence probabilities, got shape "
                          f"{probs.shape}")
-    return np.flatnonzero(probs >= threshold).astype(np.int64)
+    keep = probs >= threshold
+    k = int(np.ceil(top * len(probs) - 1e-9))
+    if k:
+        keep[np.argsort(-probs, kind="stable")[:k]] = True
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+def _check_share(top, where: str) -> None:
+    if isinstance(top, bool) or not isinstance(top, (int, float)) or not 0.0 <= top <= 1.0:
+        raise ValueError(f"{where}(top={top!r}): expected a share of the utterances in [0, 1]")
 
 
 def _check_threshold(threshold, where: str) -> None:
@@ -230,7 +244,7 @@ class PseudoLabelled:
 
 def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epochs: int,
                    lr: float, beam_width: int, seed: int, augment: bool = True,
-                   control: bool = False, align: bool = False) -> dict:
+                   control: bool = False, align: bool = False, top: float = 0.0) -> dict:
     """Adapt ``model`` (in place) to one voice's unlabelled utterances ``feats`` by one
     round of pseudo-labelling and fine-tuning (see the module docstring).
 
@@ -247,6 +261,7 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
             same epochs, lr and seed): how much of the change the pseudo-labels make.
         align: pseudo-labels and confidence from the outputs aligned to the voice's class
             priors (:func:`decode_voice`).
+        top: also keep the ⌈top·N⌉ most confident of the N utterances (:func:`confident`).
 
     Returns:
         ``{"kept", "kept_index", "pseudo_labels", "confidence" (p of every utterance),
@@ -262,7 +277,7 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
     if not feats:
         raise ValueError("self_train_ctc(feats): expected at least one utterance of the voice")
     digits, probs, *weights = decode_voice(model, feats, beam_width, align=align)
-    keep = confident(probs, threshold)
+    keep = confident(probs, threshold, top)
     out = {"kept": int(len(keep)), "kept_index": keep,
            "pseudo_labels": [digits[i] for i in keep], "confidence": probs,
            "decoded": digits, "weights": weights[0] if weights else None, "loss": None}
@@ -284,7 +299,7 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
 def self_train_rounds(model, feats, train: UtteranceSet, *, rounds: int, threshold: float,
                       epochs: int, lr: float, beam_width: int, seed: int,
                       augment: bool = True, control: bool = False,
-                      align: bool = False) -> list[dict]:
+                      align: bool = False, top: float = 0.0) -> list[dict]:
     """``rounds`` rounds of :func:`self_train_ctc` on ``model`` (in place): round r
     pseudo-labels with the model as the previous round left it and fine-tunes it further
     (seed + r − 1; the training stream continues), as ``adapt_rounds`` in
@@ -292,6 +307,8 @@ def self_train_rounds(model, feats, train: UtteranceSet, *, rounds: int, thresho
 
     Args:
         rounds: an int >= 1.
+        top: curriculum: round r also keeps the ⌈min(1, r·top)·N⌉ most confident utterances
+            (0: off; the threshold alone, every round).
         (the others): see :func:`self_train_ctc`, the same for every round.
 
     Returns:
@@ -307,7 +324,7 @@ def self_train_rounds(model, feats, train: UtteranceSet, *, rounds: int, thresho
     for r in range(rounds):
         rec = self_train_ctc(model, feats, train, threshold=threshold, epochs=epochs, lr=lr,
                              beam_width=beam_width, seed=seed + r, augment=augment,
-                             control=control, align=align)
+                             control=control, align=align, top=min(1.0, top * (r + 1)))
         out.append({"round": r + 1, **rec})
     return out
 
@@ -321,7 +338,8 @@ def _check_rounds(rounds, where: str) -> None:
 # -- a finished run --------------------------------------------------------------------------
 def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: float = 0.9,
               epochs: int = 4, lr: float = 3e-4, seed: int = 0, save: bool = False,
-              control: bool = False, rounds: int = 1, align: bool = False) -> dict:
+              control: bool = False, rounds: int = 1, align: bool = False,
+              top: float = 0.0) -> dict:
     """Self-train a finished ``speech_ctc`` run on one of its held-out voices and score the
     voice before and after (beam search, the recipe's width).
 
@@ -334,6 +352,7 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
             settings fixed before the validation in docs/speech_music.md).
         control: fine-tune without the kept utterances (see :func:`self_train_ctc`).
         rounds: self-training rounds (:func:`self_train_rounds`).
+        top: curriculum share per round (:func:`self_train_rounds`; 0: off).
         align: every decoding of the adaptation and the final one aligned to the voice's
             class priors (:func:`decode_voice`); "before" stays the trained model's plain
             decoding (as the run scored it).
@@ -363,6 +382,7 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
         raise ValueError(f"adapt_run(valid_noise_db={valid_noise_db!r}): expected a level in "
                          f"dB <= 0 (0: clean)")
     _check_threshold(threshold, "adapt_run")
+    _check_share(top, "adapt_run")
     _check_rounds(rounds, "adapt_run")
     model, recipe, stats = load_speech_ctc_run(run_dir)
     stats = "speaker" if recipe.features == "speaker" else stats
@@ -374,7 +394,8 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
     recs = self_train_rounds(model, feats, training_set(recipe, by_speaker, stats),
                              rounds=rounds, threshold=threshold, epochs=epochs, lr=lr,
                              beam_width=recipe.beam_width, seed=seed,
-                             augment=bool(recipe.spec_augment), control=control, align=align)
+                             augment=bool(recipe.spec_augment), control=control, align=align,
+                             top=top)
     final = decode_voice(model, feats, recipe.beam_width, align=align)
     hyps_after = final[0]
     hyps_before = recs[0]["decoded"] if hyps_before is None else hyps_before
@@ -403,7 +424,7 @@ def adapt_run(run_dir, voice: str, *, valid_noise_db: float = 0.0, threshold: fl
            "seconds": round(time.perf_counter() - start, 1),
            "settings": {"threshold": threshold, "epochs": epochs, "lr": lr, "seed": seed,
                         "beam_width": recipe.beam_width, "control": control,
-                        "rounds": rounds, "align": align}}
+                        "rounds": rounds, "align": align, "top": top}}
     if align:
         out["before_aligned"] = _scores(labels, res["decoded"])
         out["weights_after"] = [round(float(w), 6) for w in final[2]]
@@ -443,7 +464,8 @@ def train_and_adapt(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False
         a = adapt_run(run_dir, voice, valid_noise_db=noise_db,
                       threshold=recipe.self_train_threshold, epochs=recipe.self_train_epochs,
                       lr=recipe.self_train_lr, seed=recipe.seed,
-                      rounds=recipe.self_train_rounds, align=recipe.self_train_align)
+                      rounds=recipe.self_train_rounds, align=recipe.self_train_align,
+                      top=recipe.self_train_top)
         adapted[a["set"]] = {k: a[k] for k in ("voice", "before", "after", "kept",
                                                 "kept_correct", "rounds", "before_aligned",
                                                 "seconds") if k in a}

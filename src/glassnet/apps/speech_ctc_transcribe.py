@@ -89,7 +89,7 @@ def transcribe_self_trained(run_dir, path, voice_files, beam_width: int | None =
                              epochs=recipe.self_train_epochs, lr=recipe.self_train_lr,
                              beam_width=recipe.beam_width, seed=recipe.seed,
                              augment=bool(recipe.spec_augment),
-                             align=recipe.self_train_align)
+                             align=recipe.self_train_align, top=recipe.self_train_top)
     beam = recipe.beam_width if beam_width is None else beam_width
     digits = decode_voice(model, feats, beam, align=recipe.self_train_align)[0][0]
     rounds = [{"round": r["round"], "kept": r["kept"], "loss": r["loss"]} for r in recs]
