@@ -7,7 +7,7 @@ only to score.
     glassnet train recipes/speech_ctc.toml --out runs/speech_ctc
     OPENBLAS_NUM_THREADS=1 python examples/speech_ctc_adapt.py runs/speech_ctc theo
     python examples/speech_ctc_adapt.py runs/speech_ctc jackson --valid-noise-db -41
-    python examples/speech_ctc_adapt.py runs/speech_ctc theo --rounds 2 --align
+    python examples/speech_ctc_adapt.py runs/speech_ctc theo --rounds 5 --align --top 0.2
 """
 import argparse
 import json
@@ -27,13 +27,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="self-training rounds (default 1)")
     ap.add_argument("--align", action="store_true",
                     help="decode aligned to the voice's class priors (pseudo-labels and final)")
+    ap.add_argument("--top", type=float, default=0.0,
+                    help="curriculum: round r also pseudo-labels the r*TOP most confident share")
     ap.add_argument("--save", action="store_true",
                     help="write weights-adapted-<voice>.safetensors into the run folder")
     ap.add_argument("--json", type=Path, help="write the whole result here")
     args = ap.parse_args()
     res = adapt_run(args.run_dir, args.voice, valid_noise_db=args.valid_noise_db,
                     control=args.control, save=args.save, rounds=args.rounds,
-                    align=args.align)
+                    align=args.align, top=args.top)
     b, a = res["before"], res["after"]
     print(f"{args.voice} ({res['set']}): WER {b['wer']:.4f} -> {a['wer']:.4f}, sequences "
           f"{b['sequence_accuracy']:.3f} -> {a['sequence_accuracy']:.3f}; pseudo-labelled "
