@@ -14,7 +14,7 @@ from glassnet.apps import speech_ctc_adapt as A
 from glassnet.cli import main
 from glassnet.io import load_weights
 from glassnet.tensor import manual_seed
-from tests.apps.speech_helpers import needs_data
+from tests.apps.speech_helpers import needs_data, scramble_held_out_labels
 
 
 def brute_force(log_probs):
@@ -214,18 +214,11 @@ def test_adapt_run_scores_before_and_after(tiny_run):
 
 
 @needs_data
-@pytest.mark.parametrize("options", [{}, {"rounds": 2, "align": True}])
+@pytest.mark.parametrize("options", [{}, {"rounds": 2, "align": True},
+                                     {"rounds": 2, "align": True, "top": 0.4}])
 def test_adaptation_never_reads_the_voice_labels(tiny_run, monkeypatch, options):
     res = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1, **options)
-    draw = SC.UtteranceSet.draw
-
-    def scrambled(self, epoch=0):                  # the voice's labels replaced by garbage
-        signals, labels, voices = draw(self, epoch)
-        if not self.fresh:
-            labels = [[9] * 7 for _ in labels]
-        return signals, labels, voices
-
-    monkeypatch.setattr(SC.UtteranceSet, "draw", scrambled)
+    scramble_held_out_labels(monkeypatch)          # the voice's labels replaced by garbage
     blind = A.adapt_run(tiny_run, "jackson", threshold=0.0, epochs=1, **options)
     assert blind["hyps_after"] == res["hyps_after"] and blind["loss"] == res["loss"]
     assert [r["weights"] for r in blind["rounds"]] == [r["weights"] for r in res["rounds"]]

@@ -15,7 +15,7 @@ from glassnet.apps import speech_ctc_adapt as A
 from glassnet.apps import speech_ctc_ensemble as E
 from glassnet.cli import main
 from glassnet.tensor import Tensor, manual_seed, no_grad
-from tests.apps.speech_helpers import needs_data
+from tests.apps.speech_helpers import needs_data, scramble_held_out_labels
 from tests.apps.test_speech_ctc_adapt import fake_voice, small_setup, weights
 
 
@@ -206,15 +206,7 @@ def test_an_ensemble_of_copies_of_one_run_adapts_as_the_run(tiny_runs):
 @needs_data
 def test_the_ensemble_never_reads_the_voice_labels(tiny_runs, monkeypatch):
     res = E.adapt_ensemble(tiny_runs, "jackson", threshold=0.0, epochs=1, singles=False)
-    draw = SC.UtteranceSet.draw
-
-    def scrambled(self, epoch=0):                  # the voice's labels replaced by garbage
-        signals, labels, voices = draw(self, epoch)
-        if not self.fresh:
-            labels = [[9] * 7 for _ in labels]
-        return signals, labels, voices
-
-    monkeypatch.setattr(SC.UtteranceSet, "draw", scrambled)
+    scramble_held_out_labels(monkeypatch)          # the voice's labels replaced by garbage
     blind = E.adapt_ensemble(tiny_runs, "jackson", threshold=0.0, epochs=1, singles=False)
     for key in ("hyps_before", "pseudo_labels", "hyps_after", "losses"):
         assert blind["ensemble"][key] == res["ensemble"][key]
