@@ -100,10 +100,14 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         # the target entries only, no one-hot matrix; the gradient p − onehot is made in
         # backward (4 passes over the logits fewer)
         t, valid, _ = _class_targets(name, input, target, ignore_index)
-        rows = xp.nonzero(valid)[0]
-        tr = t[rows]
-        per = xp.zeros(len(t), x2.dtype)
-        per[rows] = -(shifted[rows, tr] - xp.log(s[rows, 0]))
+        if valid.all():                     # no ignored row: no row selection (~5 µs less)
+            rows, tr = xp.arange(len(t)), t
+            per = -(shifted[rows, tr] - xp.log(s[:, 0]))
+        else:
+            rows = xp.nonzero(valid)[0]
+            tr = t[rows]
+            per = xp.zeros(len(t), x2.dtype)
+            per[rows] = -(shifted[rows, tr] - xp.log(s[rows, 0]))
 
         def local_grad():
             p = e / s
