@@ -204,11 +204,7 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
         WT = xp.empty((H, GH), dt)
         xp.copyto(WT, (Whh if scale is None else Whh * scale).T)
     bias = None                                 # b_ih + b_hh where they commute (not GRU's n)
-    if b_ih is not None and b_hh is not None and not gru and b_ih.dtype == dt == b_hh.dtype:
-        bias = b_ih.array + b_hh.array
-        if scale is not None and row_scale is None:
-            bias *= scale[:, 0]
-    elif b_ih is not None or b_hh is not None:
+    if b_ih is not None or b_hh is not None:
         bias = xp.zeros(GH, dt)
         if b_ih is not None:
             bias += b_ih.array
