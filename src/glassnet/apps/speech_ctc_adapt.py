@@ -106,15 +106,15 @@ def confident(probs, threshold: float, top: float = 0.0) -> np.ndarray:
     return np.flatnonzero(keep).astype(np.int64)
 
 
+def _check_threshold(value, where: str, arg: str = "threshold",
+                     what: str = "a probability") -> None:
+    """``value`` must be a number in [0, 1] (not a bool); the error names ``where(arg=…)``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{where}({arg}={value!r}): expected {what} in [0, 1]")
+
+
 def _check_share(top, where: str) -> None:
-    if isinstance(top, bool) or not isinstance(top, (int, float)) or not 0.0 <= top <= 1.0:
-        raise ValueError(f"{where}(top={top!r}): expected a share of the utterances in [0, 1]")
-
-
-def _check_threshold(threshold, where: str) -> None:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"{where}(threshold={threshold!r}): expected a probability in [0, 1]")
+    _check_threshold(top, where, "top", "a share of the utterances")
 
 
 def voice_log_probs(model, feats, *, batch: int = 64) -> list:
