@@ -269,31 +269,43 @@ def self_train_ctc(model, feats, train: UtteranceSet, *, threshold: float, epoch
         alignment's class weights, None without ``align``), "loss" (last epoch's training
         loss, None without fine-tuning)}``; the model is left in eval mode.
     """
-    _check_threshold(threshold, "self_train_ctc")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"self_train_ctc(epochs={epochs!r}): expected an int >= 0")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"self_train_ctc(lr={lr!r}): expected a learning rate > 0")
-    if not feats:
-        raise ValueError("self_train_ctc(feats): expected at least one utterance of the voice")
+    _check_self_train_args("self_train_ctc", threshold, epochs, lr, feats)
     digits, probs, *weights = decode_voice(model, feats, beam_width, align=align)
     keep = confident(probs, threshold, top)
     out = {"kept": int(len(keep)), "kept_index": keep,
            "pseudo_labels": [digits[i] for i in keep], "confidence": probs,
            "decoded": digits, "weights": weights[0] if weights else None, "loss": None}
     if len(keep) and epochs:
-        manual_seed(seed)
         mine = [] if control else keep
-        data = PseudoLabelled(train, [feats[i] for i in mine],
-                              [digits[i] for i in mine], train.batch_size, seed,
-                              augment=augment)
-        opt = optim.Adam(model.parameters(), lr=lr)
-        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        history = fit(model, CTCTargetLoss(), opt, data, epochs=epochs, metrics=(),
-                      verbose=False, callbacks=[LRSchedulerCallback(sched)])
-        out["loss"] = float(history.to_dict()["loss"][-1])
+        out["loss"] = _fine_tune(model, [feats[i] for i in mine], [digits[i] for i in mine],
+                                 train, epochs=epochs, lr=lr, seed=seed, augment=augment)
     model.eval()
     return out
+
+
+def _check_self_train_args(where: str, threshold, epochs, lr, feats) -> None:
+    """The arguments every self-training entry point shares, each refused by name."""
+    _check_threshold(threshold, where)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"{where}(epochs={epochs!r}): expected an int >= 0")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"{where}(lr={lr!r}): expected a learning rate > 0")
+    if not feats:
+        raise ValueError(f"{where}(feats): expected at least one utterance of the voice")
+
+
+def _fine_tune(model, feats, labels, train, *, epochs: int, lr: float, seed: int,
+               augment: bool) -> float:
+    """``epochs`` epochs of Adam (``lr``, cosine decay) on the training stream plus the
+    utterances ``feats`` labelled ``labels`` (:class:`PseudoLabelled`; none: the stream
+    alone), dropout, masks and order from ``seed``; the last epoch's training loss."""
+    manual_seed(seed)
+    data = PseudoLabelled(train, feats, labels, train.batch_size, seed, augment=augment)
+    opt = optim.Adam(model.parameters(), lr=lr)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    history = fit(model, CTCTargetLoss(), opt, data, epochs=epochs, metrics=(),
+                  verbose=False, callbacks=[LRSchedulerCallback(sched)])
+    return float(history.to_dict()["loss"][-1])
 
 
 def self_train_rounds(model, feats, train: UtteranceSet, *, rounds: int, threshold: float,

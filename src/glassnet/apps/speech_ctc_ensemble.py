@@ -33,14 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import optim
-from ..tensor import manual_seed
-from ..train import LRSchedulerCallback, fit
-from .speech_ctc import CTCTargetLoss, _load_clips, _scores, load_speech_ctc_run
-from .speech_ctc_adapt import (PseudoLabelled, _check_threshold, _reference_labels,
-                               _voice_set, confident, decode_with_confidence,
-                               self_train_ctc, training_set, voice_features,
-                               voice_log_probs)
+from .speech_ctc import _load_clips, _scores, load_speech_ctc_run
+from .speech_ctc_adapt import (_check_self_train_args, _check_threshold, _fine_tune,
+                               _reference_labels, _voice_set, confident,
+                               decode_with_confidence, self_train_ctc, training_set,
+                               voice_features, voice_log_probs)
 
 __all__ = ["average_log_probs", "decode_log_probs", "decode_ensemble",
            "fine_tune", "ensemble_self_train", "load_ensemble", "adapt_ensemble"]
@@ -117,13 +114,8 @@ def fine_tune(model, feats, labels, train, *, epochs: int, lr: float, seed: int,
     """
     loss = None
     if len(feats) and epochs:
-        manual_seed(seed)
-        data = PseudoLabelled(train, feats, labels, train.batch_size, seed, augment=augment)
-        opt = optim.Adam(model.parameters(), lr=lr)
-        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        history = fit(model, CTCTargetLoss(), opt, data, epochs=epochs, metrics=(),
-                      verbose=False, callbacks=[LRSchedulerCallback(sched)])
-        loss = float(history.to_dict()["loss"][-1])
+        loss = _fine_tune(model, feats, labels, train, epochs=epochs, lr=lr, seed=seed,
+                          augment=augment)
     model.eval()
     return loss
 
@@ -146,13 +138,7 @@ def ensemble_self_train(models, feats, trains, *, threshold: float, epochs: int,
         ``{"kept", "kept_index", "pseudo_labels", "confidence", "losses", "hyps_before",
         "member_hyps_before"}`` (the last: each member's own decoding before adaptation).
     """
-    _check_threshold(threshold, "ensemble_self_train")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"ensemble_self_train(epochs={epochs!r}): expected an int >= 0")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"ensemble_self_train(lr={lr!r}): expected a learning rate > 0")
-    if not feats:
-        raise ValueError("ensemble_self_train(feats): expected at least one utterance")
+    _check_self_train_args("ensemble_self_train", threshold, epochs, lr, feats)
     if not (len(models) == len(trains) == len(seeds)) or not models:
         raise ValueError(f"ensemble_self_train: expected one training stream and one seed per "
                          f"model, got {len(models)} models, {len(trains)} streams, "
