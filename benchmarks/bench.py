@@ -15,7 +15,7 @@ is still time over time, so < 1 is faster there too).
 
 The record (last line of output, and --json) holds the CPU model, the BLAS libraries and
 kernels seen by threadpoolctl (when installed), the thread counts of each framework, and
-``glassnet_fast``: whether glassnet's optional compiled kernels (numba, ``ops/_fast.py``) were
+``glassnet_fast``: whether glassnet's optional compiled kernels (C via cffi, ``ops/_fast.py``) were
 on and which ops ran them (``GLASSNET_FAST=0`` in the environment turns them off), and
 ``glassnet_gemm``: whether its products went to MKL (``glassnet/blas.py``, the optional ``mkl``
 package; ``GLASSNET_BLAS=numpy`` keeps NumPy's own BLAS).

@@ -300,10 +300,9 @@ def peak_rss_mb():
 def path_line(fast: dict) -> str:
     """Which path ran: the compiled kernels of ops/_fast.py (and for which ops) or NumPy."""
     if not fast["enabled"]:
-        why = "numba not installed" if fast["numba"] is None else "GLASSNET_FAST=0"
-        return f"NumPy path only ({why})"
+        return f"NumPy path only ({fast.get('why') or 'GLASSNET_FAST=0'})"
     ran = ", ".join(fast["ops"]) or "none"
-    return (f"numba {fast['numba']} kernels on, ran for: {ran} (their time shows under "
+    return (f"{fast['compiled']} kernels on, ran for: {ran} (their time shows under "
             f"'other')")
 
 

@@ -83,12 +83,12 @@ def test_profile_says_which_path_ran():
     rec = profile_step.profile("mlp", steps=1, warmup=1)
     assert rec["glassnet_fast"] == _fast.status()
     assert rec["peak_rss_mb"] is None or rec["peak_rss_mb"] > 10
-    off = {"numba": None, "enabled": False, "ops": []}
-    assert profile_step.path_line(off) == "NumPy path only (numba not installed)"
-    assert "GLASSNET_FAST=0" in profile_step.path_line(dict(off, numba="0.68.1"))
-    on = profile_step.path_line({"numba": "0.68.1", "enabled": True,
+    off = {"compiled": None, "enabled": False, "ops": [], "why": "cffi not installed"}
+    assert profile_step.path_line(off) == "NumPy path only (cffi not installed)"
+    assert "GLASSNET_FAST=0" in profile_step.path_line(dict(off, compiled="C", why=None))
+    on = profile_step.path_line({"compiled": "C (cffi 1.17.1)", "enabled": True,
                                  "ops": ["max_pool2d", "relu"]})
-    assert on.startswith("numba 0.68.1 kernels on, ran for: max_pool2d, relu")
+    assert on.startswith("C (cffi 1.17.1) kernels on, ran for: max_pool2d, relu")
 
 
 def test_gemm_crossover_times_every_cell_and_reports_json(tmp_path):

@@ -1,4 +1,4 @@
-"""The conv input gradient's per-tap adds by the compiled ``shift_add`` (ops/_fast.py, numba,
+"""The conv input gradient's per-tap adds by the compiled ``shift_add`` (ops/_fast.py, C via cffi,
 one- and multi-thread) give bit-identical gradients to NumPy's strided adds, and both match
 PyTorch, for strides, dilations, paddings and kernel shapes."""
 import numpy as np
@@ -10,7 +10,7 @@ from glassnet.nn import functional as F
 from glassnet.ops import _fast
 from glassnet.ops import conv as conv_ops
 
-pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
 
 CASES = [((64, 32, 14, 14), (64, 32, 3, 3), 1, 1, 1), ((3, 4, 9, 11), (5, 4, 3, 2), 2, (1, 2), 1),
          ((2, 3, 10, 10), (4, 3, 3, 3), 1, 2, 2), ((2, 2, 7, 8), (3, 2, 2, 4), (2, 1), 0, 1),
@@ -53,7 +53,7 @@ def test_shift_add_equals_numpy_and_torch(xs, ws, stride, padding, dilation, mon
                                          ((1, 12, 12, 32), (3, 3), (2, 2), (2, 1))])
 def test_compiled_im2col_equals_the_window_copy(shape, k, s, d, monkeypatch):
     """The compiled patch matrix (one- and multi-thread) is the NumPy window view's copy;
-    below ``FAST_MIN`` values the NumPy copy runs (numba is not loaded for one image)."""
+    below ``FAST_MIN`` values the NumPy copy runs (one image stays on NumPy)."""
     from glassnet.ops.conv import im2col, windows
     xpad = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     out_hw = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in

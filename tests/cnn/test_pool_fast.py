@@ -1,4 +1,4 @@
-"""The optional compiled max-pool kernel (ops/_fast.py, numba) against the NumPy path and
+"""The optional compiled max-pool kernel (ops/_fast.py, C via cffi) against the NumPy path and
 PyTorch: identical values and gradients, ties to the first maximum, NaN like PyTorch; and
 the NumPy path still runs when the kernels are off."""
 import numpy as np
@@ -10,7 +10,7 @@ from glassnet.ops import _fast
 from glassnet.ops import pool as pool_ops
 from glassnet.ops.pool import max_pool2d
 
-numba = pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_kernels_off_or_not_applicable_use_numpy(fast_on):
 
 
 def test_small_inputs_stay_on_numpy():
-    """Below FAST_POOL_MIN elements (one image) the NumPy path runs: loading numba for it
+    """Below FAST_POOL_MIN elements (one image) the NumPy path runs: the kernels cost
     would cost ~110 MB of RSS for ~10 µs."""
     _fast.use(True)
     _fast._used.clear()
@@ -113,7 +113,7 @@ def test_small_inputs_stay_on_numpy():
 
 
 def test_large_pools_split_rows_over_threads_where_allowed(fast_on):
-    """The (3, 32, 28, 28) case above runs the ``_par`` kernels (rows over numba's threads)
+    """The (3, 32, 28, 28) case above runs the ``_par`` kernels (rows over OpenMP threads)
     where ``parallel_rows()`` allows, the small ones the one-thread kernels: both compared
     bit for bit with the NumPy path there."""
     ns = _fast.kernels()

@@ -1,4 +1,4 @@
-"""The optional compiled ReLU kernel (ops/_fast.py, numba) against the NumPy path and PyTorch:
+"""The optional compiled ReLU kernel (ops/_fast.py, C via cffi) against the NumPy path and PyTorch:
 identical values and gradients in channels-last and C-contiguous memory, NaN/inf/±0 like
 PyTorch; small arrays, other layouts and kernels off still take the NumPy path."""
 import numpy as np
@@ -9,7 +9,7 @@ import glassnet as gn
 from glassnet.ops import _fast
 from glassnet.ops.activation import relu
 
-numba = pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The compiled LSTM and GRU steps (ops/_fast_rnn.py, numba) against the float64 reference,
+"""The compiled LSTM and GRU steps (ops/kernels.c, C via cffi) against the float64 reference,
 the NumPy path and PyTorch: values and gradients, with lengths, reverse, h0 = 0, an embedding
 input, saturated gates and NaN; float64 and kernels-off keep the NumPy path."""
 import numpy as np
@@ -11,7 +11,7 @@ from glassnet.ops.recurrent import EmbeddedInput, recurrent_layer
 from glassnet.ops.recurrent._common import prepare
 from glassnet.ops.recurrent_ref import recurrent_layer_reference
 
-pytest.importorskip("numba", reason="the compiled kernels need numba (glassnet[fast])")
+pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
 
 
 MODES = ["LSTM", "GRU"]
@@ -211,40 +211,19 @@ def test_embedded_input_reads_the_table_and_checks_ids():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_rows_split_over_threads_give_the_same_numbers(mode, monkeypatch):
-    """A step big enough for the ``_par`` kernels (rows split over numba's threads where
+    """A step big enough for the ``_par`` kernels (rows split over OpenMP threads where
     MKL runs on 2+ threads) gives bit-identical values and gradients to the one-thread
-    kernels; MKL's thread count is the same after numba's threads start."""
+    kernels; MKL's thread count is the same after the kernels' threads start."""
     from glassnet import blas
     before = blas.threads()
     arrays = _arrays(L=5, N=32, Hin=6, H=_fast.PARALLEL_MIN // 32, seed=11, mode=mode)
     v1, g1 = _run(arrays, np.float32, [5] * 30 + [3, 2], mode=mode)
     assert blas.threads() == before
     if not _fast.parallel_rows():
-        pytest.skip("rows stay on one thread here (no MKL on 2+ threads, or no OpenMP numba)")
+        pytest.skip("rows stay on one thread here (no MKL on 2+ threads, or no OpenMP)")
     assert _fast.step_kernel(f"{mode.lower()}_cell", 32 * 128) is \
         getattr(_fast.kernels(), f"{mode.lower()}_cell_par")
     monkeypatch.setattr(_fast, "PARALLEL_MIN", 1 << 40)
     v2, g2 = _run(arrays, np.float32, [5] * 30 + [3, 2], mode=mode)
     for a, b in zip(v1 + g1, v2 + g2):
         np.testing.assert_array_equal(a, b)
-
-
-def test_compiled_step_is_cached_across_processes(tmp_path):
-    """numba's disk cache serves the LSTM step to a second process (it missed in every new
-    process while the kernel's closure held the exp helper: ~3 s of compiling per process)."""
-    import subprocess
-    import sys
-    code = ("import numpy as np\n"
-            "from glassnet.ops import _fast\n"
-            "k = _fast.kernels()\n"
-            "f = np.float32\n"
-            "z = lambda *s: np.zeros(s, f)\n"
-            "k.lstm_cell(z(2, 8), z(3, 8), np.zeros(2, np.intp), z(2, 2), z(2, 8), z(2, 2),"
-            " z(2, 2), z(2, 2))\n"
-            "print(len(k.lstm_cell.stats.cache_hits), len(k.lstm_cell.stats.cache_misses))\n")
-    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path), "GLASSNET_FAST": "1"}
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                           text=True, timeout=300) for _ in range(2)]
-    assert all(r.returncode == 0 for r in runs), [r.stderr[-500:] for r in runs]
-    hits, misses = (list(map(int, r.stdout.split())) for r in runs)
-    assert misses[0] == 1 and hits[1] == 1 and misses[1] == 0

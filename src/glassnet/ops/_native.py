@@ -1,0 +1,258 @@
+"""Build and load the compiled kernels of ``ops/kernels.c`` (cffi, a C compiler with OpenMP).
+
+The C file is compiled once per machine into a small extension module, kept in
+``$GLASSNET_CACHE`` (default ``~/.cache/glassnet``) under a name that hashes the source, the
+flags, the Python and cffi versions and the CPU's instruction sets (``-march=native``): a
+second process loads it in ~1 ms and ~1 MB, where numba (the kernels' earlier home) cost
+~140 MB of resident memory and ~0.4 s at the first call. The module is built in a temporary
+folder and moved into place with one rename, so concurrent first runs cannot see a half
+written file.
+
+:func:`load` returns a namespace whose functions take NumPy arrays (the shapes and strides
+come from the arrays) or None, with the reason in :func:`why_not`: cffi missing, no compiler,
+or the build failed. Each kernel ``k`` also comes as ``k_par``, its outer loop split over
+``threads`` OpenMP threads (see ``_fast.step_kernel``).
+"""
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load", "why_not", "cache_dir", "CDEF"]
+
+CDEF = """
+void relu_f32(void *x, void *out, void *mask, int64_t n);
+void relu_f64(void *x, void *out, void *mask, int64_t n);
+void relu_backward_f32(void *g, void *mask, void *out, int64_t n);
+void relu_backward_f64(void *g, void *mask, void *out, int64_t n);
+void max_pool_tiled_f32(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
+                        int64_t kw, void *out, void *idx, int nt);
+void max_pool_tiled_f64(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
+                        int64_t kw, void *out, void *idx, int nt);
+void max_pool_tiled_backward_f32(void *g, void *idx, int64_t N, int64_t Ho, int64_t Wo,
+                                 int64_t C, int64_t kh, int64_t kw, void *gx, int nt);
+void max_pool_tiled_backward_f64(void *g, void *idx, int64_t N, int64_t Ho, int64_t Wo,
+                                 int64_t C, int64_t kh, int64_t kw, void *gx, int nt);
+void im2col(void *xpad, int64_t N, int64_t H, int64_t W, int64_t C, int64_t item, int64_t kh,
+            int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo,
+            void *out, int nt);
+void shift_add_f32(void *gx, void *t, int64_t N, int64_t Hg, int64_t Wg, int64_t Ht,
+                   int64_t Wt, int64_t C, int64_t h0, int64_t sh, int64_t w0, int64_t sw,
+                   int64_t th, int64_t tw, int64_t nh, int64_t nw, int nt);
+void shift_add_f64(void *gx, void *t, int64_t N, int64_t Hg, int64_t Wg, int64_t Ht,
+                   int64_t Wt, int64_t C, int64_t h0, int64_t sh, int64_t w0, int64_t sw,
+                   int64_t th, int64_t tw, int64_t nh, int64_t nw, int nt);
+void adam_f32(void *theta, void *g, void *m, void *v, int64_t n, float weight, float beta2,
+              float one_minus_beta2, float neg_step, float bc2_sqrt, float eps, int nt);
+void lstm_cell(void *pre, int64_t s_pre, void *xw, int64_t s_xw, void *rows,
+               void *c_prev, int64_t s_cp, void *acts, int64_t s_a, void *c, int64_t s_c,
+               void *tc, int64_t s_tc, void *h, int64_t s_h, int64_t N, int64_t H, int nt);
+void lstm_cell_backward(void *dh, int64_t s_dh, void *dc, int64_t s_dc, void *acts,
+                        int64_t s_a, void *c_prev, int64_t s_cp, void *tc, int64_t s_tc,
+                        void *D, int64_t s_d, int64_t N, int64_t H, int nt);
+void gru_cell(void *pre, int64_t s_pre, void *xw, int64_t s_xw, void *rows, void *bhn,
+              void *h_prev, int64_t s_hp, void *acts, int64_t s_a, void *hn, int64_t s_hn,
+              void *h, int64_t s_h, int64_t N, int64_t H, int nt);
+void gru_cell_backward(void *dh, int64_t s_dh, void *acts, int64_t s_a, void *hn,
+                       int64_t s_hn, void *h_prev, int64_t s_hp, void *Dh, int64_t s_d,
+                       void *Dn, int64_t s_dn, void *dhz, int64_t s_dz, int64_t N, int64_t H,
+                       int nt);
+void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
+              int64_t C);
+"""
+
+_why = None
+_F32, _I64 = np.dtype(np.float32), np.dtype(np.int64)
+
+
+def why_not() -> str | None:
+    """Why :func:`load` returned None (None when it did not, or was not called)."""
+    return _why
+
+
+def cache_dir() -> Path:
+    """Where built modules are kept: ``$GLASSNET_CACHE``, else ``$XDG_CACHE_HOME/glassnet``,
+    else ``~/.cache/glassnet``."""
+    env = os.environ.get("GLASSNET_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "glassnet"
+
+
+def _flags(openmp: bool) -> list:
+    flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unknown-pragmas"]
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        flags.append("-march=native")
+    return flags + (["-fopenmp"] if openmp else [])
+
+
+def _cpu() -> str:
+    """The CPU's instruction sets (Linux: the flags line of /proc/cpuinfo), for the cache key."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line
+    except OSError:
+        pass
+    return platform.processor() + platform.machine()
+
+
+def load(threads: int = 1):
+    """The kernels as a namespace (``k`` and ``k_par`` on ``threads`` threads), or None."""
+    global _why
+    try:
+        import cffi
+    except ImportError:
+        _why = "cffi not installed (pip install 'glassnet[fast]')"
+        return None
+    source = (Path(__file__).with_name("kernels.c")).read_text()
+    errors = []
+    for openmp in (True, False):
+        key = hashlib.sha256("\0".join([source, CDEF, " ".join(_flags(openmp)), sys.version,
+                                        cffi.__version__, _cpu()]).encode()).hexdigest()[:16]
+        name = f"_glassnet_kernels_{key}"
+        try:
+            lib = _import(_built(cffi, name, source, openmp), name)
+        except Exception as e:          # no compiler, no OpenMP, a failed build: NumPy runs
+            errors.append(f"{type(e).__name__}: {str(e).strip().splitlines()[-1:]}")
+            continue
+        _why = None
+        return _Kernels(lib, threads if openmp else 1, openmp)
+    _why = "the C kernels did not build (" + "; ".join(errors) + ")"
+    return None
+
+
+def _built(cffi, name: str, source: str, openmp: bool) -> Path:
+    """The module's file in the cache, compiled there first if missing."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    cache = cache_dir()
+    path = cache / (name + suffix)
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=name, dir=cache)
+    try:
+        ffi = cffi.FFI()
+        ffi.cdef(CDEF)
+        ffi.set_source(name, source, extra_compile_args=_flags(openmp),
+                       extra_link_args=["-fopenmp"] if openmp else [])
+        built = ffi.compile(tmpdir=tmp, verbose=False)
+        os.replace(built, path)         # one rename: a concurrent run sees all or nothing
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _import(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Kernels:
+    """The C kernels behind the signatures the ops call (arrays in, results written in place)."""
+
+    def __init__(self, module, threads: int, openmp: bool):
+        self.ffi, self.lib, self.openmp = module.ffi, module.lib, openmp
+        self.threads = max(1, int(threads))
+        for name in ("max_pool_tiled", "max_pool_tiled_backward", "im2col", "shift_add",
+                     "adam", "lstm_cell", "lstm_cell_backward", "gru_cell",
+                     "gru_cell_backward"):
+            setattr(self, name, _bind(getattr(self, "_" + name), 1))
+            setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
+
+    def _p(self, a):
+        """A pointer to a's first element (a's memory need not be one block)."""
+        try:
+            return self.ffi.from_buffer(a)
+        except (BufferError, ValueError, TypeError):    # not one contiguous block
+            return self.ffi.cast("char *", a.ctypes.data)
+
+    def _row(self, a):
+        """(pointer, row stride in elements) of a 2-D float32 array with contiguous rows."""
+        s = a.strides
+        if a.dtype is not _F32 or len(s) != 2 or s[1] != 4:
+            raise TypeError(f"compiled kernel: expected float32 rows, got {a.dtype} "
+                            f"{a.shape} strides {s}")
+        return self._p(a), s[0] >> 2
+
+    def relu(self, x, out, mask):
+        f = self.lib.relu_f32 if x.dtype == np.float32 else self.lib.relu_f64
+        f(self._p(x), self._p(out), self._p(mask), x.size)
+
+    def relu_backward(self, g, mask, out):
+        f = self.lib.relu_backward_f32 if g.dtype == np.float32 else self.lib.relu_backward_f64
+        f(self._p(g), self._p(mask), self._p(out), g.size)
+
+    def _max_pool_tiled(self, nt, x, kh, kw, out, idx):
+        f = self.lib.max_pool_tiled_f32 if x.dtype == np.float32 else self.lib.max_pool_tiled_f64
+        f(self._p(x), *x.shape, kh, kw, self._p(out), self._p(idx), nt)
+
+    def _max_pool_tiled_backward(self, nt, g, idx, kh, kw, gx, zero=None):
+        f = self.lib.max_pool_tiled_backward_f32 if g.dtype == np.float32 else \
+            self.lib.max_pool_tiled_backward_f64
+        f(self._p(g), self._p(idx), *g.shape, kh, kw, self._p(gx), nt)
+
+    def _im2col(self, nt, xpad, kh, kw, sh, sw, dh, dw, Ho, Wo, out):
+        self.lib.im2col(self._p(xpad), *xpad.shape, xpad.itemsize, kh, kw, sh, sw, dh, dw,
+                        Ho, Wo, self._p(out), nt)
+
+    def _shift_add(self, nt, gx, t, h0, sh, w0, sw, th, tw, nh, nw):
+        f = self.lib.shift_add_f32 if gx.dtype == np.float32 else self.lib.shift_add_f64
+        N, Hg, Wg, C = gx.shape
+        f(self._p(gx), self._p(t), N, Hg, Wg, t.shape[1], t.shape[2], C, h0, sh, w0, sw, th,
+          tw, nh, nw, nt)
+
+    def _adam(self, nt, theta, g, m, v, weight, beta2, one_minus_beta2, neg_step, bc2_sqrt,
+              eps):
+        self.lib.adam_f32(self._p(theta), self._p(g), self._p(m), self._p(v), theta.size,
+                          weight, beta2, one_minus_beta2, neg_step, bc2_sqrt, eps, nt)
+
+    def _lstm_cell(self, nt, pre, xw, rows, c_prev, acts, c, tc, h):
+        N, H = c.shape
+        self.lib.lstm_cell(*self._row(pre), *self._row(xw), self._ids(rows), *self._row(c_prev),
+                           *self._row(acts), *self._row(c), *self._row(tc), *self._row(h),
+                           N, H, nt)
+
+    def _lstm_cell_backward(self, nt, dh, dc, acts, c_prev, tc, D):
+        N, H = dh.shape
+        self.lib.lstm_cell_backward(*self._row(dh), *self._row(dc), *self._row(acts),
+                                    *self._row(c_prev), *self._row(tc), *self._row(D), N, H, nt)
+
+    def _gru_cell(self, nt, pre, xw, rows, bhn, h_prev, acts, hn, h):
+        N, H = h.shape
+        self.lib.gru_cell(*self._row(pre), *self._row(xw), self._ids(rows),
+                          self._p(np.ascontiguousarray(bhn)), *self._row(h_prev),
+                          *self._row(acts), *self._row(hn), *self._row(h), N, H, nt)
+
+    def _gru_cell_backward(self, nt, dh, acts, hn, h_prev, Dh, Dn, dhz):
+        N, H = dh.shape
+        self.lib.gru_cell_backward(*self._row(dh), *self._row(acts), *self._row(hn),
+                                   *self._row(h_prev), *self._row(Dh), *self._row(Dn),
+                                   *self._row(dhz), N, H, nt)
+
+    def add_rows(self, d, rows, out):
+        self.lib.add_rows(*self._row(d), self._ids(rows), *self._row(out), *d.shape)
+
+    def _ids(self, rows):
+        if rows.dtype is not _I64 or not rows.flags.c_contiguous:
+            raise TypeError(f"compiled kernel: expected contiguous int64 row ids, got "
+                            f"{rows.dtype}")
+        return self.ffi.from_buffer(rows)
+
+
+def _bind(method, nt: int):
+    def kernel(*args):
+        return method(nt, *args)
+    kernel.__name__ = method.__name__.lstrip("_") + ("_par" if nt > 1 else "")
+    return kernel
