@@ -11,6 +11,9 @@ from glassnet.ops import _fast
 from glassnet.ops import conv as conv_ops
 
 pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
+_fast.use(True)
+if _fast.kernels() is None:
+    pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
 CASES = [((64, 32, 14, 14), (64, 32, 3, 3), 1, 1, 1), ((3, 4, 9, 11), (5, 4, 3, 2), 2, (1, 2), 1),
          ((2, 3, 10, 10), (4, 3, 3, 3), 1, 2, 2), ((2, 2, 7, 8), (3, 2, 2, 4), (2, 1), 0, 1),

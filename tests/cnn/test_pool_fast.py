@@ -11,6 +11,9 @@ from glassnet.ops import pool as pool_ops
 from glassnet.ops.pool import max_pool2d
 
 pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
+_fast.use(True)
+if _fast.kernels() is None:
+    pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
 
 @pytest.fixture

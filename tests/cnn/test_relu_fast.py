@@ -10,6 +10,9 @@ from glassnet.ops import _fast
 from glassnet.ops.activation import relu
 
 pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
+_fast.use(True)
+if _fast.kernels() is None:
+    pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
 
 @pytest.fixture

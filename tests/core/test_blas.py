@@ -222,7 +222,7 @@ def test_sgd_on_large_parameters_takes_mkl_and_matches_torch(kw, monkeypatch):
 def test_adam_on_large_parameters_takes_mkl_and_matches_torch(name, kw, monkeypatch):
     """Parameters above MIN_AXPBY elements are updated by MKL's vector functions: ten steps
     equal PyTorch's (values and both moment estimates). The compiled one-pass update (used
-    once an op has loaded numba's kernels, tests/optim/test_adam_fast.py) is kept out."""
+    for parameters of MIN_ELEMENTS or more, tests/optim/test_adam_fast.py) is kept out."""
     import glassnet.optim.adam as adam_module
     monkeypatch.setattr(adam_module, "adam_update", lambda *a: False)
     calls = []
@@ -240,7 +240,10 @@ def test_adam_on_large_parameters_takes_mkl_and_matches_torch(name, kw, monkeypa
         t_opt.step()
         g_opt.step()
     assert len(calls) == 10
-    np.testing.assert_allclose(gw.numpy(), tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+    # atol 1e-5 (a thousandth of an lr = 0.01 step): in some runs of the whole file about 1%
+    # of the weights differ from PyTorch's by up to 3e-6 (seen 2026-12-05, before and after
+    # the C kernels; the moments still agree to 1e-6); a wrong update is off by ~1e-2
+    np.testing.assert_allclose(gw.numpy(), tw.detach().numpy(), rtol=1e-5, atol=1e-5)
     for key in ("exp_avg", "exp_avg_sq"):
         np.testing.assert_allclose(np.asarray(g_opt.state[gw][key]),
                                    t_opt.state[tw][key].numpy(), rtol=1e-5, atol=1e-6)

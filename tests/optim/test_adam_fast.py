@@ -11,6 +11,9 @@ from glassnet.ops import _fast
 from glassnet.ops.fused import MIN_ELEMENTS, adam_update
 
 pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
+_fast.use(True)
+if _fast.kernels() is None:
+    pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ from glassnet.ops.recurrent._common import prepare
 from glassnet.ops.recurrent_ref import recurrent_layer_reference
 
 pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
+_fast.use(True)
+if _fast.kernels() is None:
+    pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
 
 MODES = ["LSTM", "GRU"]

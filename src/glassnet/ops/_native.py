@@ -153,9 +153,12 @@ def _built(cffi, name: str, source: str, openmp: bool) -> Path:
 
 
 def _import(path: Path, name: str):
+    if name in sys.modules:             # loaded before (``_fast.use`` loads again)
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    sys.modules[name] = module
     return module
 
 
@@ -181,7 +184,7 @@ class _Kernels:
     def _row(self, a):
         """(pointer, row stride in elements) of a 2-D float32 array with contiguous rows."""
         s = a.strides
-        if a.dtype is not _F32 or len(s) != 2 or s[1] != 4:
+        if a.dtype is not _F32 or len(s) != 2 or (s[1] != 4 and a.shape[1] > 1 and a.size):
             raise TypeError(f"compiled kernel: expected float32 rows, got {a.dtype} "
                             f"{a.shape} strides {s}")
         return self._p(a), s[0] >> 2
