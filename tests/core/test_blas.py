@@ -193,7 +193,10 @@ def test_axpby_in_place_and_refusals():
 @needs_mkl
 @pytest.mark.parametrize("kw", [dict(momentum=0.9), dict(momentum=0.8, dampening=0.3), {}])
 def test_sgd_on_large_parameters_takes_mkl_and_matches_torch(kw, monkeypatch):
-    """Parameters above MIN_AXPBY elements take MKL's axpby: five steps equal PyTorch's."""
+    """Parameters above MIN_AXPBY elements take MKL's axpby: five steps equal PyTorch's. The
+    compiled one-pass update (tests/optim/test_sgd_fast.py) is kept out."""
+    import glassnet.optim.sgd as sgd_module
+    monkeypatch.setattr(sgd_module, "sgd_update", lambda *a: False)
     calls = []
     real = _blas.axpby
     monkeypatch.setattr(_blas, "axpby", lambda *a: calls.append(1) or real(*a))

@@ -51,6 +51,8 @@ void shift_add_f64(void *gx, void *t, int64_t N, int64_t Hg, int64_t Wg, int64_t
                    int64_t th, int64_t tw, int64_t nh, int64_t nw, int nt);
 void adam_f32(void *theta, void *g, void *m, void *v, int64_t n, float weight, float beta2,
               float one_minus_beta2, float neg_step, float bc2_sqrt, float eps, int nt);
+void sgd_f32(void *theta, void *g, void *buf, int64_t n, float lr, float momentum,
+             float one_minus_damp, float wd, int has_buf, int first, int nesterov, int nt);
 void lstm_cell(void *pre, int64_t s_pre, void *xw, int64_t s_xw, void *rows,
                void *c_prev, int64_t s_cp, void *acts, int64_t s_a, void *c, int64_t s_c,
                void *tc, int64_t s_tc, void *h, int64_t s_h, int64_t N, int64_t H, int nt);
@@ -169,7 +171,7 @@ class _Kernels:
         self.ffi, self.lib, self.openmp = module.ffi, module.lib, openmp
         self.threads = max(1, int(threads))
         for name in ("max_pool_tiled", "max_pool_tiled_backward", "im2col", "shift_add",
-                     "adam", "lstm_cell", "lstm_cell_backward", "gru_cell",
+                     "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
                      "gru_cell_backward"):
             setattr(self, name, _bind(getattr(self, "_" + name), 1))
             setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
@@ -220,6 +222,11 @@ class _Kernels:
               eps):
         self.lib.adam_f32(self._p(theta), self._p(g), self._p(m), self._p(v), theta.size,
                           weight, beta2, one_minus_beta2, neg_step, bc2_sqrt, eps, nt)
+
+    def _sgd(self, nt, theta, g, buf, lr, momentum, one_minus_damp, wd, first, nesterov):
+        self.lib.sgd_f32(self._p(theta), self._p(g), self._p(theta if buf is None else buf),
+                         theta.size, lr, momentum, one_minus_damp, wd, buf is not None,
+                         bool(first), bool(nesterov), nt)
 
     def _lstm_cell(self, nt, pre, xw, rows, c_prev, acts, c, tc, h):
         N, H = c.shape

@@ -21,7 +21,7 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x); the gradient is 0 where x <= 0 and 1 elsewhere (0 at x = 0; a NaN input
     passes its gradient through), like PyTorch.
 
-    Large float arrays go through the compiled kernel of ``ops/_fast.py`` when numba is on
+    Large float arrays go through the compiled kernel of ``ops/_fast.py`` when it is on
     (one pass each way instead of two, same values and gradients)."""
     a = x.array
     if a.dtype.kind == "f" and not (x.requires_grad and is_grad_enabled()):
@@ -40,10 +40,9 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
     return make(out, (x,), lambda g: (g * mask,), "ReluBackward")
 
 
-# The kernel wins from ~2**14 elements (fwd + bwd 13.6 -> 9.4 us there, 80.9 -> 41.1 us at
-# 2**17; 1 thread), but its first use loads numba (~140 MB of RSS, docs/performance.md):
-# only arrays the size of conv activations are worth that; an MLP's stay on NumPy.
-_FAST_RELU_MIN = 1 << 17
+# The kernel wins from ~2**14 elements (fwd + bwd with the graph, 2 threads: 64x256 12.1 ->
+# 10.1 us, 128x512 37 -> 22 us; 32x256 7.5 -> 8.6 us, so smaller arrays stay on NumPy).
+_FAST_RELU_MIN = 1 << 14
 _FAST_DTYPES = (np.float32, np.float64)
 
 

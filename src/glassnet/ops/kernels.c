@@ -165,6 +165,29 @@ void adam_f32(float *restrict theta, const float *restrict g, float *restrict m,
     }
 }
 
+/* SGD, torch.optim.SGD's single-tensor update in float32 with its fused multiply-adds:
+ * d = fma(θ, λ, g) (weight decay), b = d on the first step, else fma(d, 1 − τ, b·μ) (the
+ * product b·μ rounded first: mul_ then add_), d = fma(b, μ, d) (Nesterov) or b, θ = fma(d,
+ * −η, θ). `has_buf` = 0: no momentum (buf is not read). */
+__attribute__((optimize("fp-contract=off")))
+void sgd_f32(float *restrict theta, const float *restrict g, float *restrict buf, int64_t n,
+             float lr, float momentum, float one_minus_damp, float wd, int has_buf, int first,
+             int nesterov, int nt)
+{
+    PAR
+    for (int64_t i = 0; i < n; i++) {
+        float d = g[i];
+        if (wd != 0.0f)
+            d = fmaf(theta[i], wd, d);
+        if (has_buf) {
+            float b = first ? d : fmaf(d, one_minus_damp, buf[i] * momentum);
+            buf[i] = b;
+            d = nesterov ? fmaf(b, momentum, d) : b;
+        }
+        theta[i] = fmaf(d, -lr, theta[i]);
+    }
+}
+
 /* ------------------------------------------------------------------ the recurrent steps
  * float32. expf_c is Cephes' expf (x = k·ln2 + r, |r| ≤ ln2/2, a degree-7 polynomial for e^r,
  * 2^k written into the exponent bits): at most 1.4 ulp from exp, and unlike a call into libm
