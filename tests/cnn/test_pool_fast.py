@@ -124,3 +124,29 @@ def test_large_pools_split_rows_over_threads_where_allowed(fast_on):
     big = _fast.step_kernel("max_pool_tiled", 3 * 32 * 28 * 28)
     assert big is (ns.max_pool_tiled_par if par else ns.max_pool_tiled)
     assert _fast.step_kernel("max_pool_tiled", 2 * 3 * 4 * 6) is ns.max_pool_tiled
+
+
+@pytest.mark.parametrize("shape,k,dt", CASES)
+@pytest.mark.parametrize("data", ["normal", "ties", "nan"])
+def test_inference_kernel_equals_numpy_and_torch(shape, k, dt, data):
+    """Without a graph the pool is the compiled max pass (no winner index), one thread for
+    one image and threaded from FAST_POOL_MIN elements: the same values as the np.maximum
+    path and PyTorch, NaN windows included."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(shape).astype(dt)
+    if data == "ties":
+        a = np.maximum(rng.integers(-2, 3, shape), 0).astype(dt)
+    elif data == "nan":
+        a[rng.random(shape) < 0.1] = np.nan
+    outs = []
+    for enabled in (True, False):
+        _fast.use(enabled)
+        _fast._used.clear()
+        with gn.no_grad():
+            _, x = _channels_last(a)
+            outs.append(max_pool2d(x, k).array)
+        assert ("max_pool2d" in _fast.status()["ops"]) == enabled
+    _fast.use(True)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    ref = torch.nn.functional.max_pool2d(torch.from_numpy(a), k).numpy()
+    np.testing.assert_array_equal(outs[0], ref)

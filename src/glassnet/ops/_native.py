@@ -40,6 +40,10 @@ void max_pool_tiled_backward_f32(void *g, void *idx, int64_t N, int64_t Ho, int6
                                  int64_t C, int64_t kh, int64_t kw, void *gx, int nt);
 void max_pool_tiled_backward_f64(void *g, void *idx, int64_t N, int64_t Ho, int64_t Wo,
                                  int64_t C, int64_t kh, int64_t kw, void *gx, int nt);
+void max_pool_tiled_max_f32(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
+                            int64_t kw, void *out, int nt);
+void max_pool_tiled_max_f64(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
+                            int64_t kw, void *out, int nt);
 void im2col(void *xpad, int64_t N, int64_t H, int64_t W, int64_t C, int64_t item, int64_t kh,
             int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo,
             void *out, int nt);
@@ -170,7 +174,8 @@ class _Kernels:
     def __init__(self, module, threads: int, openmp: bool):
         self.ffi, self.lib, self.openmp = module.ffi, module.lib, openmp
         self.threads = max(1, int(threads))
-        for name in ("max_pool_tiled", "max_pool_tiled_backward", "im2col", "shift_add",
+        for name in ("max_pool_tiled", "max_pool_tiled_backward", "max_pool_tiled_max",
+                     "im2col", "shift_add",
                      "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
                      "gru_cell_backward"):
             setattr(self, name, _bind(getattr(self, "_" + name), 1))
@@ -207,6 +212,11 @@ class _Kernels:
         f = self.lib.max_pool_tiled_backward_f32 if g.dtype == np.float32 else \
             self.lib.max_pool_tiled_backward_f64
         f(self._p(g), self._p(idx), *g.shape, kh, kw, self._p(gx), nt)
+
+    def _max_pool_tiled_max(self, nt, x, kh, kw, out):
+        f = self.lib.max_pool_tiled_max_f32 if x.dtype == np.float32 else \
+            self.lib.max_pool_tiled_max_f64
+        f(self._p(x), *x.shape, kh, kw, self._p(out), nt)
 
     def _im2col(self, nt, xpad, kh, kw, sh, sw, dh, dw, Ho, Wo, out):
         self.lib.im2col(self._p(xpad), *xpad.shape, xpad.itemsize, kh, kw, sh, sw, dh, dw,

@@ -95,6 +95,34 @@ RELU(double, f64)
 POOL(float, f32)
 POOL(double, f64)
 
+/* The same max without the winner index (inference: no graph). NaN wins as above, so a
+ * window with a NaN gives NaN, like np.maximum. */
+#define POOL_MAX(T, S)                                                                      \
+    void max_pool_tiled_max_##S(const T *restrict x, int64_t N, int64_t H, int64_t W,       \
+                                int64_t C, int64_t kh, int64_t kw, T *restrict out, int nt) \
+    {                                                                                       \
+        int64_t Ho = H / kh, Wo = W / kw;                                                   \
+        PAR                                                                                 \
+        for (int64_t r = 0; r < N * Ho; r++) {                                              \
+            int64_t n = r / Ho, ho = r % Ho;                                                \
+            for (int64_t wo = 0; wo < Wo; wo++) {                                           \
+                T *o = out + (r * Wo + wo) * C;                                             \
+                const T *first = x + ((n * H + ho * kh) * W + wo * kw) * C;                 \
+                for (int64_t c = 0; c < C; c++)                                             \
+                    o[c] = first[c];                                                        \
+                for (int64_t k = 1; k < kh * kw; k++) {                                     \
+                    const T *t = x + ((n * H + ho * kh + k / kw) * W + wo * kw + k % kw) * C; \
+                    for (int64_t c = 0; c < C; c++) {                                       \
+                        T v = t[c];                                                         \
+                        o[c] = (v > o[c] || v != v) ? v : o[c];                             \
+                    }                                                                       \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+    }
+POOL_MAX(float, f32)
+POOL_MAX(double, f64)
+
 /* ------------------------------------------------------------------------- the conv's copies
  * im2col: out (N·Ho·Wo, kh·kw·C) = the patches of xpad (N, H, W, C), columns (i, j, c); any
  * dtype (`item` bytes per element), one memcpy of C values per tap. */
