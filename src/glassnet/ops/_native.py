@@ -46,7 +46,7 @@ void max_pool_tiled_max_f64(void *x, int64_t N, int64_t H, int64_t W, int64_t C,
                             int64_t kw, void *out, int nt);
 void im2col(void *xpad, int64_t N, int64_t H, int64_t W, int64_t C, int64_t item, int64_t kh,
             int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo,
-            void *out, int nt);
+            void *out, int64_t ld, int nt);
 void shift_add_f32(void *gx, void *t, int64_t N, int64_t Hg, int64_t Wg, int64_t Ht,
                    int64_t Wt, int64_t C, int64_t h0, int64_t sh, int64_t w0, int64_t sw,
                    int64_t th, int64_t tw, int64_t nh, int64_t nw, int nt);
@@ -219,8 +219,11 @@ class _Kernels:
         f(self._p(x), *x.shape, kh, kw, self._p(out), nt)
 
     def _im2col(self, nt, xpad, kh, kw, sh, sw, dh, dw, Ho, Wo, out):
+        """out (L, ld ≥ kh·kw·C), rows contiguous: the patches of xpad (contiguous)."""
+        if out.strides[1] != out.itemsize or out.dtype != xpad.dtype:
+            raise TypeError("compiled im2col: expected rows of contiguous values of xpad's dtype")
         self.lib.im2col(self._p(xpad), *xpad.shape, xpad.itemsize, kh, kw, sh, sw, dh, dw,
-                        Ho, Wo, self._p(out), nt)
+                        Ho, Wo, self._p(out), out.strides[0] // out.itemsize, nt)
 
     def _shift_add(self, nt, gx, t, h0, sh, w0, sw, th, tw, nh, nw):
         f = self.lib.shift_add_f32 if gx.dtype == np.float32 else self.lib.shift_add_f64

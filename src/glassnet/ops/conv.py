@@ -156,13 +156,15 @@ def im2col(xpad: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_
     N, _, _, C = xpad.shape
     (kh, kw), (Ho, Wo) = kernel, out_hw
     L, K = N * Ho * Wo, kh * kw * C
+    if C >= 8 and L * K >= FAST_MIN and type(xpad) is np.ndarray and \
+            xpad.flags.c_contiguous and _fast.kernels() is not None:
+        A = np.empty((L, K + int(ones_column)), xpad.dtype)    # the same copy, compiled
+        _fast.step_kernel("im2col", A.size)(xpad, kh, kw, *stride, *dilation, Ho, Wo, A)
+        if ones_column:
+            A[:, K] = 1
+        _fast.note("im2col")
+        return A
     if C >= 8 and not ones_column:        # one copy from the strided window view
-        if L * K >= FAST_MIN and type(xpad) is np.ndarray and xpad.flags.c_contiguous and \
-                _fast.kernels() is not None:
-            A = np.empty((L, K), xpad.dtype)            # the same copy, compiled (ops/_fast.py)
-            _fast.step_kernel("im2col", A.size)(xpad, kh, kw, *stride, *dilation, Ho, Wo, A)
-            _fast.note("im2col")
-            return A
         return windows(xpad, kernel, stride, dilation, out_hw).reshape(L, K)
     xp = xp_of(xpad)
     A = xp.empty((L, K + int(ones_column)), dtype=xpad.dtype)

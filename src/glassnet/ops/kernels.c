@@ -124,13 +124,14 @@ POOL_MAX(float, f32)
 POOL_MAX(double, f64)
 
 /* ------------------------------------------------------------------------- the conv's copies
- * im2col: out (N·Ho·Wo, kh·kw·C) = the patches of xpad (N, H, W, C), columns (i, j, c); any
- * dtype (`item` bytes per element), one memcpy of C values per tap. */
+ * im2col: out (N·Ho·Wo, kh·kw·C) = the patches of xpad (N, H, W, C), columns (i, j, c), its
+ * rows `ld` ≥ kh·kw·C elements apart; any dtype (`item` bytes per element), one memcpy of C
+ * values per tap. */
 void im2col(const char *restrict xpad, int64_t N, int64_t H, int64_t W, int64_t C,
             int64_t item, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
-            int64_t dw, int64_t Ho, int64_t Wo, char *restrict out, int nt)
+            int64_t dw, int64_t Ho, int64_t Wo, char *restrict out, int64_t ld, int nt)
 {
-    int64_t run = C * item, K = kh * kw * run;
+    int64_t run = C * item, K = ld * item;      /* rows ld elements apart (room for a bias column) */
     PAR
     for (int64_t r = 0; r < N * Ho; r++) {
         int64_t n = r / Ho, ho = r % Ho;
