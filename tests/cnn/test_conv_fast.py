@@ -66,6 +66,10 @@ def test_compiled_im2col_equals_the_window_copy(shape, k, s, d, monkeypatch):
     for par_min in (_fast.PARALLEL_MIN, 1 << 40):
         monkeypatch.setattr(_fast, "PARALLEL_MIN", par_min)
         np.testing.assert_array_equal(im2col(xpad, k, s, d, out_hw), want)
+        ones = im2col(xpad, k, s, d, out_hw, ones_column=True)     # the bias column too
+        np.testing.assert_array_equal(ones, np.hstack([want, np.ones((len(want), 1), "f4")]))
+    monkeypatch.setattr(conv_ops, "FAST_MIN", 1 << 40)             # NumPy's copy: the same
+    np.testing.assert_array_equal(im2col(xpad, k, s, d, out_hw, ones_column=True), ones)
 
 
 def test_small_arrays_stay_on_numpy(monkeypatch):
