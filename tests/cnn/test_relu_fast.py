@@ -47,7 +47,8 @@ def _run(a, g, enabled, channels_last):
 
 
 @pytest.mark.parametrize("shape,dt", [((4, 8, 64, 64), np.float32), ((8, 32, 28, 28),
-                                                                       np.float64)])
+                                                                       np.float64),
+                                      ((2, 8, 32, 40), np.float32)])   # one thread
 @pytest.mark.parametrize("channels_last", [True, False])
 def test_fast_equals_numpy_path_and_torch(fast_on, shape, dt, channels_last):
     a, g = _data(shape, dt)

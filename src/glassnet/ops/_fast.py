@@ -66,12 +66,13 @@ def use(enabled: bool) -> None:
 PARALLEL_MIN = 1 << 12          # values below this: one thread (the launch costs a few µs)
 
 
-def step_kernel(name: str, cells: int):
+def step_kernel(name: str, cells: int, minimum: int | None = None):
     """The compiled kernel ``name`` (a recurrent step, the tiled max-pool) for work on
     ``cells`` values: its ``_par`` version (outer loop over OpenMP threads) where
-    :func:`parallel_rows` allows and the work is big enough."""
+    :func:`parallel_rows` allows and the work is big enough (``minimum`` cells, default
+    ``PARALLEL_MIN``)."""
     ns = kernels()
-    if cells >= PARALLEL_MIN and ns.threads > 1:
+    if cells >= (PARALLEL_MIN if minimum is None else minimum) and ns.threads > 1:
         return getattr(ns, name + "_par")
     return getattr(ns, name)
 

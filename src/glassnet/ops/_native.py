@@ -28,10 +28,10 @@ import numpy as np
 __all__ = ["load", "why_not", "cache_dir", "CDEF"]
 
 CDEF = """
-void relu_f32(void *x, void *out, void *mask, int64_t n);
-void relu_f64(void *x, void *out, void *mask, int64_t n);
-void relu_backward_f32(void *g, void *mask, void *out, int64_t n);
-void relu_backward_f64(void *g, void *mask, void *out, int64_t n);
+void relu_f32(void *x, void *out, void *mask, int64_t n, int nt);
+void relu_f64(void *x, void *out, void *mask, int64_t n, int nt);
+void relu_backward_f32(void *g, void *mask, void *out, int64_t n, int nt);
+void relu_backward_f64(void *g, void *mask, void *out, int64_t n, int nt);
 void max_pool_tiled_f32(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
                         int64_t kw, void *out, void *idx, int nt);
 void max_pool_tiled_f64(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
@@ -174,7 +174,8 @@ class _Kernels:
     def __init__(self, module, threads: int, openmp: bool):
         self.ffi, self.lib, self.openmp = module.ffi, module.lib, openmp
         self.threads = max(1, int(threads))
-        for name in ("max_pool_tiled", "max_pool_tiled_backward", "max_pool_tiled_max",
+        for name in ("relu", "relu_backward", "max_pool_tiled", "max_pool_tiled_backward",
+                     "max_pool_tiled_max",
                      "im2col", "shift_add",
                      "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
                      "gru_cell_backward"):
@@ -196,13 +197,13 @@ class _Kernels:
                             f"{a.shape} strides {s}")
         return self._p(a), s[0] >> 2
 
-    def relu(self, x, out, mask):
+    def _relu(self, nt, x, out, mask):
         f = self.lib.relu_f32 if x.dtype == np.float32 else self.lib.relu_f64
-        f(self._p(x), self._p(out), self._p(mask), x.size)
+        f(self._p(x), self._p(out), self._p(mask), x.size, nt)
 
-    def relu_backward(self, g, mask, out):
+    def _relu_backward(self, nt, g, mask, out):
         f = self.lib.relu_backward_f32 if g.dtype == np.float32 else self.lib.relu_backward_f64
-        f(self._p(g), self._p(mask), self._p(out), g.size)
+        f(self._p(g), self._p(mask), self._p(out), g.size, nt)
 
     def _max_pool_tiled(self, nt, x, kh, kw, out, idx):
         f = self.lib.max_pool_tiled_f32 if x.dtype == np.float32 else self.lib.max_pool_tiled_f64

@@ -43,6 +43,9 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
 # The kernel wins from ~2**14 elements (fwd + bwd with the graph, 2 threads: 64x256 12.1 ->
 # 10.1 us, 128x512 37 -> 22 us; 32x256 7.5 -> 8.6 us, so smaller arrays stay on NumPy).
 _FAST_RELU_MIN = 1 << 14
+# Two threads from 2**16 elements (fwd + bwd, 2 threads: 128x512 25.5 -> 20.1 us, 256x512
+# 76.5 -> 30.0, the cnn workload's 64x32x28x28 1108 -> 578 us; 128x256 15.1 vs 16.2 stays serial).
+_RELU_PAR_MIN = 1 << 16
 _FAST_DTYPES = (np.float32, np.float64)
 
 
@@ -50,7 +53,8 @@ def _relu_fast(kern, x, perm):
     """relu by the compiled kernel on the memory-order 1-D views of x, out and mask."""
     a = x.array
     out, mask = np.empty_like(a), np.empty_like(a, dtype=np.bool_)  # same layout as a
-    kern.relu(_fast.flat(a, perm), _fast.flat(out, perm), _fast.flat(mask, perm))
+    _fast.step_kernel("relu", a.size, _RELU_PAR_MIN)(_fast.flat(a, perm), _fast.flat(out, perm),
+                                                     _fast.flat(mask, perm))
     _fast.note("relu")
 
     def backward(g):
@@ -58,7 +62,8 @@ def _relu_fast(kern, x, perm):
         if gf is None:                  # a gradient in another layout or dtype
             return (g * mask,)
         gx = np.empty_like(a)
-        kern.relu_backward(gf, _fast.flat(mask, perm), _fast.flat(gx, perm))
+        _fast.step_kernel("relu_backward", a.size, _RELU_PAR_MIN)(gf, _fast.flat(mask, perm),
+                                                                  _fast.flat(gx, perm))
         return (gx,)
     return make(out, (x,), backward, "ReluBackward")
 

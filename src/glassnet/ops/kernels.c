@@ -20,8 +20,10 @@
  * out = max(x, 0) and mask = not x <= 0 (a NaN passes, as in PyTorch); backward: out = g
  * where mask, else 0 (a select, so an inf or NaN g stays out). */
 #define RELU(T, S)                                                                          \
-    void relu_##S(const T *restrict x, T *restrict out, uint8_t *restrict mask, int64_t n) \
+    void relu_##S(const T *restrict x, T *restrict out, uint8_t *restrict mask, int64_t n, \
+                  int nt)                                                                   \
     {                                                                                       \
+        PAR                                                                                 \
         for (int64_t i = 0; i < n; i++) {                                                   \
             T v = x[i];                                                                     \
             int p = !(v <= (T)0);                                                           \
@@ -30,8 +32,9 @@
         }                                                                                   \
     }                                                                                       \
     void relu_backward_##S(const T *restrict g, const uint8_t *restrict mask,               \
-                           T *restrict out, int64_t n)                                      \
+                           T *restrict out, int64_t n, int nt)                              \
     {                                                                                       \
+        PAR                                                                                 \
         for (int64_t i = 0; i < n; i++)                                                     \
             out[i] = mask[i] ? g[i] : (T)0;                                                 \
     }
