@@ -17,8 +17,8 @@ if _fast.kernels() is None:
     pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
 
-MODES = ["LSTM", "GRU"]
-GATES = {"LSTM": 4, "GRU": 3}
+MODES = ["LSTM", "GRU", "RNN_TANH", "RNN_RELU"]
+GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def _arrays(L=7, N=4, Hin=5, H=9, seed=0, scale=0.5, zero_h0=False, mode="LSTM")
          [(L, N, Hin), (N, H), (N, H), (G * H, Hin), (G * H, H), (G * H,), (G * H,)]]
     if zero_h0:
         a[1][:] = 0
-    if mode == "GRU":
+    if mode != "LSTM":
         a[2] = None
     return a
 
@@ -224,8 +224,9 @@ def test_rows_split_over_threads_give_the_same_numbers(mode, monkeypatch):
     assert blas.threads() == before
     if not _fast.parallel_rows():
         pytest.skip("rows stay on one thread here (no MKL on 2+ threads, or no OpenMP)")
-    assert _fast.step_kernel(f"{mode.lower()}_cell", 32 * 128) is \
-        getattr(_fast.kernels(), f"{mode.lower()}_cell_par")
+    cell = "rnn" if mode.startswith("RNN") else mode.lower()
+    assert _fast.step_kernel(f"{cell}_cell", 32 * 128) is \
+        getattr(_fast.kernels(), f"{cell}_cell_par")
     monkeypatch.setattr(_fast, "PARALLEL_MIN", 1 << 40)
     v2, g2 = _run(arrays, np.float32, [5] * 30 + [3, 2], mode=mode)
     for a, b in zip(v1 + g1, v2 + g2):

@@ -70,6 +70,10 @@ void gru_cell_backward(void *dh, int64_t s_dh, void *acts, int64_t s_a, void *hn
                        int64_t s_hn, void *h_prev, int64_t s_hp, void *Dh, int64_t s_d,
                        void *Dn, int64_t s_dn, void *dhz, int64_t s_dz, int64_t N, int64_t H,
                        int nt);
+void rnn_cell(void *h, int64_t s_h, void *xw, int64_t s_xw, void *rows, int64_t N, int64_t H,
+              int relu, int nt);
+void rnn_cell_backward(void *dh, int64_t s_dh, void *g, int64_t s_g, void *h, int64_t s_h,
+                       void *D, int64_t s_d, int64_t N, int64_t H, int relu, int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
               int64_t C);
 """
@@ -178,7 +182,7 @@ class _Kernels:
                      "max_pool_tiled_max",
                      "im2col", "shift_add",
                      "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
-                     "gru_cell_backward"):
+                     "gru_cell_backward", "rnn_cell", "rnn_cell_backward"):
             setattr(self, name, _bind(getattr(self, "_" + name), 1))
             setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
 
@@ -264,6 +268,16 @@ class _Kernels:
         self.lib.gru_cell_backward(*self._row(dh), *self._row(acts), *self._row(hn),
                                    *self._row(h_prev), *self._row(Dh), *self._row(Dn),
                                    *self._row(dhz), N, H, nt)
+
+    def _rnn_cell(self, nt, h, xw, rows, relu):
+        N, H = h.shape
+        self.lib.rnn_cell(*self._row(h), *self._row(xw), self._ids(rows), N, H, bool(relu), nt)
+
+    def _rnn_cell_backward(self, nt, dh, g, h, D, relu):
+        N, H = dh.shape
+        gp, gs = (self.ffi.NULL, 0) if g is None else self._row(g)
+        self.lib.rnn_cell_backward(*self._row(dh), gp, gs, *self._row(h), *self._row(D), N, H,
+                                   bool(relu), nt)
 
     def add_rows(self, d, rows, out):
         self.lib.add_rows(*self._row(d), self._ids(rows), *self._row(out), *d.shape)

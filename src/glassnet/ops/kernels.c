@@ -383,6 +383,55 @@ void gru_cell_backward(const float *dh, int64_t s_dh, const float *acts, int64_t
     }
 }
 
+/* One Elman RNN step in place: h (N, H) holds h_{t-1}·W_hhᵀ and becomes act(h + xw[rows[n]])
+ * with act = tanh (relu = 0) or max(·, 0) (relu = 1; NaN stays NaN, like np.maximum). */
+void rnn_cell(float *h, int64_t s_h, const float *xw, int64_t s_xw, const int64_t *rows,
+              int64_t N, int64_t H, int relu, int nt)
+{
+    PAR
+    for (int64_t n = 0; n < N; n++) {
+        float *restrict hn = h + n * s_h;
+        const float *restrict x = xw + rows[n] * s_xw;
+        if (relu)
+            for (int64_t j = 0; j < H; j++) {
+                float v = hn[j] + x[j];
+                hn[j] = v < 0.0f ? 0.0f : v;
+            }
+        else
+            for (int64_t j = 0; j < H; j++)
+                hn[j] = tanhf_c(hn[j] + x[j]);
+    }
+}
+
+/* D (N, H) = (dh + g)·act'(h_t) with tanh' = 1 − h², relu' = [h > 0]; g (the gradient
+ * arriving on h_t from the layer's output) may be NULL. */
+void rnn_cell_backward(const float *dh, int64_t s_dh, const float *g, int64_t s_g,
+                       const float *h, int64_t s_h, float *D, int64_t s_d, int64_t N,
+                       int64_t H, int relu, int nt)
+{
+    PAR
+    for (int64_t n = 0; n < N; n++) {
+        const float *restrict a = dh + n * s_dh, *restrict hn = h + n * s_h;
+        float *restrict d = D + n * s_d;
+        if (g) {
+            const float *restrict b = g + n * s_g;
+            if (relu)
+                for (int64_t j = 0; j < H; j++)
+                    d[j] = hn[j] > 0.0f ? a[j] + b[j] : 0.0f * (a[j] + b[j]);
+            else
+                for (int64_t j = 0; j < H; j++)
+                    d[j] = (a[j] + b[j]) * (1.0f - hn[j] * hn[j]);
+        } else {
+            if (relu)
+                for (int64_t j = 0; j < H; j++)
+                    d[j] = hn[j] > 0.0f ? a[j] : 0.0f * a[j];
+            else
+                for (int64_t j = 0; j < H; j++)
+                    d[j] = a[j] * (1.0f - hn[j] * hn[j]);
+        }
+    }
+}
+
 /* out[rows[n]] += d[n] for each row n of d (N, C): a step's gate gradients summed per
  * embedding id while still in cache. Serial: two rows may share an id. */
 void add_rows(const float *d, int64_t s_d, const int64_t *rows, float *out, int64_t s_o,

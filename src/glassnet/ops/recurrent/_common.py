@@ -48,7 +48,7 @@ class LayerRun:
     (GRU), ``M``/``P`` the LSTM's backward factors, ``mask``/``keep`` (L, N, 1) valid steps and
     their complement, ``zero_h0`` (h0 is all zeros: its step needs no GEMM).
     ``kernels``: the compiled kernels (``ops._fast``) when this layer runs its steps with them
-    (LSTM or GRU, float32, host, numba installed), else None. They read step t's input projection
+    (float32 on the host, the kernels on), else None. They read step t's input projection
     as rows ``XW[rows[t]]`` (``rows`` (L, N)): with an embedding input XW is the V-row table
     itself (it stays in cache; no L·N-row gather), else the L·N rows in order.
     """
@@ -180,7 +180,7 @@ def prepare(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse) -> LayerR
                                      for p in (src, h0, c0, w_ih, w_hh, b_ih, b_hh))
     run = LayerRun(mode, xp, src, X, emb, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, need,
                    L, N, H)
-    if (lstm or gru) and xp is np and dt == np.float32:
+    if xp is np and dt == np.float32:
         run.kernels = _fast.kernels()
         if run.kernels is not None:
             _fast.note(mode.lower())

@@ -2,12 +2,21 @@
 
 Forward writes h_t straight into the state buffer S; backward through time keeps one
 (N, H) gradient dh and per step does dA_t = dh ⊙ act'(h_t) and dh_{t-1} = dA_t·W_hh.
+
+With the compiled kernels (``run.kernels``: float32 on the host, ``ops/kernels.c``) a step is
+the GEMM and one kernel call each way (the add and the activation, or the arriving gradient's
+add and act'(h_t), in one pass).
 """
+import numpy as np
+
+from .._fast import step_kernel
 from ._grads import finish
 
 
 def forward(run) -> None:
     """The time loop; fills run.S (see ``LayerRun``)."""
+    if run.kernels is not None:
+        return _forward_compiled(run)
     xp, S, XW, keep = run.xp, run.S, run.XW, run.keep
     tanh = run.mode == "RNN_TANH"
     for t in run.steps():
@@ -25,6 +34,8 @@ def forward(run) -> None:
 
 def backward(run, G):
     """Backward through time; G is the gradient on S. Returns ``finish``'s 7 gradients."""
+    if run.kernels is not None:
+        return _backward_compiled(run, G)
     xp, S, L, N, H = run.xp, run.S, run.L, run.N, run.H
     Whh = run.w_hh.array
     GH, dt = Whh.shape[0], Whh.dtype
@@ -48,4 +59,49 @@ def backward(run, G):
                 dh_new += dh_pass
         dh, dh_new = dh_new, dh
     dA2 = dA.reshape(L * N, GH)
+    return finish(run, dA2, [dA2], dh, None)
+
+
+def _forward_compiled(run) -> None:
+    """``forward`` with the compiled step: h_t = act(h_{t-1}·W_hhᵀ + XW[rows[t]]) in place."""
+    S, XW, keep, N, H = run.S, run.XW, run.keep, run.N, run.H
+    relu = run.mode == "RNN_RELU"
+    cell = step_kernel("rnn_cell", N * H)
+    for t in run.steps():
+        p, q = run.state_index(t)
+        h_prev, h = S[0, p], S[0, q]
+        run.recur(h_prev, h, t)
+        cell(h, XW, run.rows[t], relu)
+        if keep is not None:
+            np.copyto(h, h_prev, where=keep[t])
+
+
+def _backward_compiled(run, G):
+    """``backward`` with the compiled step; an embedding input's gradients are summed per id
+    at each step (``kernels.add_rows``)."""
+    S, L, N, H = run.S, run.L, run.N, run.H
+    relu = run.mode == "RNN_RELU"
+    cell_backward = step_kernel("rnn_cell_backward", N * H)
+    dA = np.empty((L, N, H), S.dtype)
+    dT = np.zeros((run.src.shape[0], H), S.dtype) if run.emb is not None else None
+    dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
+    recur = run.recur_grad()                    # dA_t·W_hh
+    for t, q, to_h in run.backward_steps():
+        if run.mask is None:                    # D = (dh + G_t)·act'(h_t), one pass
+            dh_pass = None
+            cell_backward(dh, G[0, q], S[0, q], dA[t], relu)
+        else:                                   # padded steps: the passing part split off
+            dh += G[0, q]
+            dh_pass = run.hold(dh, t)
+            cell_backward(dh, None, S[0, q], dA[t], relu)
+        if dT is not None:
+            run.kernels.add_rows(dA[t], run.rows[t], dT)
+        if to_h:
+            recur(dA[t], dh_new)
+            if dh_pass is not None:
+                dh_new += dh_pass
+        dh, dh_new = dh_new, dh
+    dA2 = dA.reshape(L * N, H)
+    if dT is not None:
+        return finish(run, dA2, [dT], dh, None, summed=True)
     return finish(run, dA2, [dA2], dh, None)
