@@ -10,6 +10,7 @@ import numpy as np
 from ..backend import to_device, xp_of
 from ..errors import ShapeError
 from ..ops import same_device
+from ..ops.fused import cross_entropy_rows
 from ..tensor import Tensor, make
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -86,6 +87,21 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         raise ValueError(f"{name}: expected input (N, C) or (N, C, d1, ...), got scalar")
     x2 = _classes_last(input.array)
     xp = xp_of(x2)
+    if weight is None and not label_smoothing and target.array.dtype.kind != "f" and \
+            x2.dtype == np.float32:
+        t, valid, _ = _class_targets(name, input, target, ignore_index)
+        fused = cross_entropy_rows(x2, t) if valid.all() else None
+        if fused is not None:               # one compiled pass (ops/fused.py)
+            per, p = fused
+            done = []
+
+            def local_grad():               # p − onehot, made once (a second backward too)
+                if not done:
+                    p[np.arange(len(t)), t] -= 1
+                    done.append(True)
+                return p
+            return _reduce_rows(input, per, local_grad, x2.dtype.type(len(t)), reduction,
+                                "CrossEntropyBackward")
     m = x2.max(axis=1, keepdims=True)
     shifted = x2 - m
     e = xp.exp(shifted)

@@ -74,6 +74,8 @@ void rnn_cell(void *h, int64_t s_h, void *xw, int64_t s_xw, void *rows, int64_t 
               int relu, int nt);
 void rnn_cell_backward(void *dh, int64_t s_dh, void *g, int64_t s_g, void *h, int64_t s_h,
                        void *D, int64_t s_d, int64_t N, int64_t H, int relu, int nt);
+void ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, void *per, void *p,
+                 int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
               int64_t C);
 """
@@ -182,7 +184,7 @@ class _Kernels:
                      "max_pool_tiled_max",
                      "im2col", "shift_add",
                      "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
-                     "gru_cell_backward", "rnn_cell", "rnn_cell_backward"):
+                     "gru_cell_backward", "rnn_cell", "rnn_cell_backward", "ce_rows"):
             setattr(self, name, _bind(getattr(self, "_" + name), 1))
             setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
 
@@ -278,6 +280,12 @@ class _Kernels:
         gp, gs = (self.ffi.NULL, 0) if g is None else self._row(g)
         self.lib.rnn_cell_backward(*self._row(dh), gp, gs, *self._row(h), *self._row(D), N, H,
                                    bool(relu), nt)
+
+    def _ce_rows(self, nt, x, t, per, p):
+        R, C = x.shape
+        if per.shape != (R,) or p.shape != (R, C) or not p.flags.c_contiguous:
+            raise TypeError("compiled ce_rows: expected per (R,) and contiguous p (R, C)")
+        self.lib.ce_rows_f32(*self._row(x), self._ids(t), R, C, self._p(per), self._p(p), nt)
 
     def add_rows(self, d, rows, out):
         self.lib.add_rows(*self._row(d), self._ids(rows), *self._row(out), *d.shape)
