@@ -135,12 +135,12 @@ def _load(honour_env: bool = True):
 
 
 def _gnu_openmp(lib) -> None:
-    """Run MKL's threads on GNU OpenMP (libgomp), the runtime numba's parallel kernels use,
+    """Run MKL's threads on GNU OpenMP (libgomp), the runtime the compiled kernels use,
     instead of Intel's (libiomp5): one OpenMP runtime in the process, not two. With two, the
     idle runtime's workers spin while the other's run, three busy threads on two cores (per
-    step: the recurrent product on MKL, then the gate kernel on numba's threads). Measured,
+    step: the recurrent product on MKL, then the gate kernel on the other's). Measured,
     alternating runs, 2 threads: lstm step 21.2 → 20.0 ms, cnn 13.0 → 12.8, gru and rnn about
-    1% less, mlp (no numba) the same; 4 MB less resident. Only before MKL's first call, when
+    1% less, mlp (no kernels then) the same; 4 MB less resident. Only before MKL's first call, when
     ``MKL_THREADING_LAYER`` is not set and libgomp loads; otherwise MKL keeps its default."""
     setter = getattr(lib, "MKL_Set_Threading_Layer", None)
     if setter is None or os.environ.get("MKL_THREADING_LAYER"):

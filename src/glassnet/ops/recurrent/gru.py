@@ -10,8 +10,8 @@ every factor that depends on forward values alone (Nn, Rr, Zz below), so the loo
 multiplies them by the incoming dh; the hidden side's gate gradient [dr, dz, dn_pre ⊙ r] and
 the input side's n block dn_pre are kept apart, since only the hidden side sees r.
 
-With the compiled kernels (``run.kernels``: float32 on the host with numba, see
-``ops/_fast_rnn.py``) a step is the GEMM and one kernel call each way; the backward factors
+With the compiled kernels (``run.kernels``: float32 on the host, see ``ops/kernels.c``) a
+step is the GEMM and one kernel call each way; the backward factors
 are computed inside the backward kernel from the saved activations.
 """
 import numpy as np

@@ -11,10 +11,10 @@ so backward through time only multiplies them by the incoming dh, dc::
     dc += dh ⊙ P_t;   d(i, f, g) = dc ⊙ M_t[:3];   d(o) = dh ⊙ M_t[3];   dc_{t-1} = dc ⊙ f
     dh_{t-1} = dA_t·W_hh      (dA_t row-major (N, 4H): one GEMM)
 
-With the compiled kernels (``run.kernels``: float32 on the host with numba, see
-``ops/_fast_rnn.py``) a step is the GEMM and one kernel call each way, rows (N, 4H) in
-PyTorch's gate order; the backward factors are then not stored but recomputed from the
-activations inside the backward kernel (no M, P: 40% less saved state).
+With the compiled kernels (``run.kernels``: float32 on the host, see ``ops/kernels.c``) a
+step is the GEMM and one kernel call each way, rows (N, 4H) in PyTorch's gate order; the
+backward factors are then not stored but recomputed from the activations inside the
+backward kernel (no M, P: 40% less saved state).
 """
 import numpy as np
 
