@@ -368,7 +368,7 @@ print(json.dumps([blas.status()["openmp"],
 @pytest.mark.parametrize("env, runtime", [({}, "gnu"), ({"MKL_THREADING_LAYER": "INTEL"},
                                                          "default")])
 def test_mkl_runs_its_threads_on_gnu_openmp_unless_the_user_chose(env, runtime):
-    """One OpenMP runtime per process (numba's kernels use libgomp): MKL is switched to its
+    """One OpenMP runtime per process (the compiled kernels use libgomp): MKL is switched to its
     GNU threading layer at load, so Intel's libiomp5 never starts; a user's
     MKL_THREADING_LAYER is left as it is."""
     import json
