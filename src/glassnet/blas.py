@@ -45,8 +45,9 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["matmul", "repeated", "pack", "Packed", "axpby", "vectors", "vmul", "vsqrt",
-           "linear_frac", "use", "status", "threads", "set_threads", "MIN_FLOPS", "MIN_AXPBY"]
+__all__ = ["matmul", "repeated", "product_plan", "pack", "Packed", "axpby", "vectors", "vmul",
+           "vsqrt", "linear_frac", "use", "status", "threads", "set_threads", "MIN_FLOPS",
+           "MIN_AXPBY"]
 
 MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1 thread)
 # With two or more MKL threads MKL wins from here (a 1 × K row: from MIN_ROW on); see
@@ -314,6 +315,27 @@ def repeated(b, M: int, packed: bool = True):
             plan.extend(_plan(a, b_used, out) or [None])
         return matmul(a, b_used, out=out)
     return call
+
+
+def product_plan(b, M: int, a, out):
+    """The product ``out = a @ b`` of :func:`repeated` for a compiled loop that calls MKL
+    itself: ``(function address, packed, transa, transb, M, N, K, lda, b address, ldb,
+    keep)`` with ``keep`` the object that must outlive the loop (b's packed copy), or None
+    where MKL does not take these arrays (the caller's Python loop runs then). ``a`` and
+    ``out`` are examples of the per-step operands (every step's must have their strides);
+    the function is ``cblas_?gemm_compute`` (packed b) or ``cblas_?gemm`` with int
+    arguments (MKL's LP64 interface, as everywhere in this module)."""
+    b_used = pack(b, M)
+    plan = _plan(a, b_used, out)
+    if not plan:
+        return None
+    _, fn, pre, mid, _ = plan
+    address = ctypes.cast(fn, ctypes.c_void_p).value
+    lda, b_address, ldb, _ = mid
+    M, N, K = pre[3:6]
+    packed = type(b_used) is Packed
+    return (address, int(packed), pre[1], _PACKED if packed else pre[2], M, N, K, lda,
+            b_address, ldb, b_used)
 
 
 def _plan(a, b, out):

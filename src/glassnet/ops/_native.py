@@ -74,6 +74,14 @@ void rnn_cell(void *h, int64_t s_h, void *xw, int64_t s_xw, void *rows, int64_t 
               int relu, int nt);
 void rnn_cell_backward(void *dh, int64_t s_dh, void *g, int64_t s_g, void *h, int64_t s_h,
                        void *D, int64_t s_d, int64_t N, int64_t H, int relu, int nt);
+void rnn_forward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, void *b, int ldb, void *S0, void *xw, int64_t s_xw, void *rows,
+                      int64_t L, int64_t N, int64_t H, int reverse, int zero_h0, int relu,
+                      int nt);
+int rnn_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, void *b, int ldb, void *G0, void *S0, void *dA, void *dh,
+                      void *dh2, void *dT, void *rows, int64_t L, int64_t N, int64_t H,
+                      int reverse, int want_h0, int relu, int nt);
 void ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, void *per, void *p,
                  int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
@@ -286,6 +294,34 @@ class _Kernels:
         if per.shape != (R,) or p.shape != (R, C) or not p.flags.c_contiguous:
             raise TypeError("compiled ce_rows: expected per (R,) and contiguous p (R, C)")
         self.lib.ce_rows_f32(*self._row(x), self._ids(t), R, C, self._p(per), self._p(p), nt)
+
+    def _plan_args(self, plan):
+        """The product's C arguments from ``blas.product_plan``."""
+        fn, packed, transa, transb, M, N, K, lda, b, ldb, _ = plan
+        return fn, packed, transa, transb, M, N, K, lda, self.ffi.cast("void *", b), ldb
+
+    def rnn_forward_loop(self, plan, S0, xw, rows, reverse, zero_h0, relu, nt):
+        """The RNN's whole forward (``rnn_forward_loop`` in kernels.c): S0 (L+1, N, H)."""
+        L1, N, H = S0.shape
+        if S0.dtype is not _F32 or not S0.flags.c_contiguous or rows.shape != (L1 - 1, N):
+            raise TypeError("compiled rnn_forward_loop: expected a contiguous float32 state")
+        self.lib.rnn_forward_loop(*self._plan_args(plan), self._p(S0), *self._row(xw),
+                                  self._ids(rows), L1 - 1, N, H, bool(reverse), bool(zero_h0),
+                                  bool(relu), nt)
+
+    def rnn_backward_loop(self, plan, G0, S0, dA, dh, dh2, dT, rows, reverse, want_h0, relu,
+                          nt) -> bool:
+        """The RNN's backward through time; True when the final dh is in dh2."""
+        L, N, H = dA.shape
+        for a in (G0, S0, dA, dh, dh2) + (() if dT is None else (dT,)):
+            if a.dtype is not _F32 or not a.flags.c_contiguous or a.shape[-1] != H:
+                raise TypeError("compiled rnn_backward_loop: expected contiguous float32")
+        if G0.shape != S0.shape or S0.shape != (L + 1, N, H) or rows.shape != (L, N):
+            raise TypeError("compiled rnn_backward_loop: shapes do not match")
+        return bool(self.lib.rnn_backward_loop(
+            *self._plan_args(plan), self._p(G0), self._p(S0), self._p(dA), self._p(dh),
+            self._p(dh2), self.ffi.NULL if dT is None else self._p(dT), self._ids(rows), L, N,
+            H, bool(reverse), bool(want_h0), bool(relu), nt))
 
     def add_rows(self, d, rows, out):
         self.lib.add_rows(*self._row(d), self._ids(rows), *self._row(out), *d.shape)

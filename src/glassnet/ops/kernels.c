@@ -432,6 +432,82 @@ void rnn_cell_backward(const float *dh, int64_t s_dh, const float *g, int64_t s_
     }
 }
 
+/* ------------------------------------------------------- whole time loops, products included
+ * The per-step product h·W (MKL's cblas_sgemm_compute on a packed W, or cblas_sgemm) is
+ * called from here through the function address blas.product_plan gives, so a layer's time
+ * loop is one call from Python instead of ~3 per step (~8 µs of Python a step). MKL's LP64
+ * interface: int arguments, row-major (101), packed b (151). */
+void add_rows(const float *d, int64_t s_d, const int64_t *rows, float *out, int64_t s_o,
+              int64_t N, int64_t C);
+
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+typedef void (*sgemm_compute_fn)(int, int, int, int, int, int, const float *, int, const float *,
+                                 int, float, float *, int);
+typedef struct {
+    int64_t fn;
+    int packed, transa, transb, M, N, K, lda, ldb;
+    const float *b;
+} product_t;
+
+static void run_product(const product_t *P, const float *a, float *c)
+{
+    if (P->packed)
+        ((sgemm_compute_fn)P->fn)(101, P->transa, 151, P->M, P->N, P->K, a, P->lda, P->b,
+                                  P->ldb, 0.0f, c, P->N);
+    else
+        ((sgemm_fn)P->fn)(101, P->transa, P->transb, P->M, P->N, P->K, 1.0f, a, P->lda, P->b,
+                          P->ldb, 0.0f, c, P->N);
+}
+
+/* The Elman RNN's forward over all L steps: S0 (L+1, N, H) is the state buffer's h part
+ * (S0[first] = h0), xw the input projection's rows, rows (L, N) their ids. The same products
+ * and rnn_cell calls as rnn.py's loop, in the same order. */
+void rnn_forward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, const float *b, int ldb, float *S0, const float *xw,
+                      int64_t s_xw, const int64_t *rows, int64_t L, int64_t N, int64_t H,
+                      int reverse, int zero_h0, int relu, int nt)
+{
+    product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
+    for (int64_t k = 0; k < L; k++) {
+        int64_t t = reverse ? L - 1 - k : k;
+        float *hp = S0 + (reverse ? t + 1 : t) * N * H, *h = S0 + (reverse ? t : t + 1) * N * H;
+        if (zero_h0 && k == 0)
+            memset(h, 0, (size_t)(N * H) * sizeof(float));
+        else
+            run_product(&P, hp, h);
+        rnn_cell(h, H, xw, s_xw, rows + t * N, N, H, relu, nt);
+    }
+}
+
+/* Its backward through time: G0 (L+1, N, H) the gradient on S0, dA (L, N, H) the steps' gate
+ * gradients (written), dh and dh2 (N, H) two buffers (dh zero on entry), dT (V, H) the
+ * per-id sums for an embedding input (NULL: none), the product dA_t·W_hh as P. Returns 1
+ * when the gradient reaching h0 ended in dh2, else 0. */
+int rnn_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, const float *b, int ldb, const float *G0, const float *S0,
+                      float *dA, float *dh, float *dh2, float *dT, const int64_t *rows,
+                      int64_t L, int64_t N, int64_t H, int reverse, int want_h0, int relu,
+                      int nt)
+{
+    product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
+    int swapped = 0;
+    for (int64_t k = 0; k < L; k++) {
+        int64_t t = reverse ? k : L - 1 - k, q = reverse ? t : t + 1;
+        float *D = dA + t * N * H;
+        rnn_cell_backward(dh, H, G0 + q * N * H, H, S0 + q * N * H, H, D, H, N, H, relu, nt);
+        if (dT)
+            add_rows(D, H, rows + t * N, dT, H, N, H);
+        if (t != (reverse ? L - 1 : 0) || want_h0)
+            run_product(&P, D, dh2);
+        float *tmp = dh;
+        dh = dh2;
+        dh2 = tmp;
+        swapped ^= 1;
+    }
+    return swapped;
+}
+
 /* Cross-entropy over the rows of logits x (R, C), class targets t (all in [0, C)): per[r] =
  * log Σ_c e^{x_rc − m_r} − (x_{r,t_r} − m_r) with m_r the row's max, and p (R, C) =
  * softmax(x), which the backward turns into p − onehot(t). The max and the sum are vector

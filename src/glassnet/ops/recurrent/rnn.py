@@ -9,6 +9,8 @@ add and act'(h_t), in one pass).
 """
 import numpy as np
 
+from ...blas import product_plan
+from .. import _fast
 from .._fast import step_kernel
 from ._grads import finish
 
@@ -66,6 +68,11 @@ def _forward_compiled(run) -> None:
     """``forward`` with the compiled step: h_t = act(h_{t-1}·W_hhᵀ + XW[rows[t]]) in place."""
     S, XW, keep, N, H = run.S, run.XW, run.keep, run.N, run.H
     relu = run.mode == "RNN_RELU"
+    plan = product_plan(run.WT, N, S[0, 0], S[0, 1]) if keep is None and run.L > 1 else None
+    if plan is not None:                        # the whole loop in one call (kernels.c)
+        run.kernels.rnn_forward_loop(plan, S[0], XW, run.rows, run.reverse, run.zero_h0, relu,
+                                     _threads(N * H))
+        return
     cell = step_kernel("rnn_cell", N * H)
     for t in run.steps():
         p, q = run.state_index(t)
@@ -85,6 +92,14 @@ def _backward_compiled(run, G):
     dA = np.empty((L, N, H), S.dtype)
     dT = np.zeros((run.src.shape[0], H), S.dtype) if run.emb is not None else None
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
+    plan = product_plan(run.w_hh.array, N, dA[0], dh_new) if run.mask is None and L > 1 and \
+        G[0].flags.c_contiguous else None
+    if plan is not None:                        # the whole loop in one call (kernels.c)
+        if run.kernels.rnn_backward_loop(plan, G[0], S[0], dA, dh, dh_new, dT, run.rows,
+                                         run.reverse, run.h0.requires_grad, relu,
+                                         _threads(N * H)):
+            dh = dh_new
+        return _finish(run, dA, dT, dh)
     recur = run.recur_grad()                    # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         if run.mask is None:                    # D = (dh + G_t)·act'(h_t), one pass
@@ -101,7 +116,16 @@ def _backward_compiled(run, G):
             if dh_pass is not None:
                 dh_new += dh_pass
         dh, dh_new = dh_new, dh
-    dA2 = dA.reshape(L * N, H)
+    return _finish(run, dA, dT, dh)
+
+
+def _finish(run, dA, dT, dh):
+    dA2 = dA.reshape(run.L * run.N, run.H)
     if dT is not None:
         return finish(run, dA2, [dT], dh, None, summed=True)
     return finish(run, dA2, [dA2], dh, None)
+
+
+def _threads(cells: int) -> int:
+    """The cell kernels' thread count inside a compiled loop (as ``step_kernel`` picks)."""
+    return _fast.kernels().threads if cells >= _fast.PARALLEL_MIN else 1
