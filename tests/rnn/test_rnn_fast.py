@@ -233,33 +233,30 @@ def test_rows_split_over_threads_give_the_same_numbers(mode, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("mode", ["RNN_TANH", "RNN_RELU"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("zero_h0", [False, True])
 @pytest.mark.parametrize("embedded,h0_grad", [(False, True), (True, True), (False, False)])
-def test_rnn_time_loop_in_c_equals_the_step_loop(mode, reverse, zero_h0, embedded, h0_grad,
-                                                 monkeypatch):
-    """With MKL the RNN's whole time loop runs in one compiled call per direction (products
+def test_time_loop_in_c_equals_the_step_loop(mode, reverse, zero_h0, embedded, h0_grad,
+                                             monkeypatch):
+    """With MKL a layer's whole time loop runs in one compiled call per direction (products
     included, ``blas.product_plan``): values and every gradient bit for bit those of the
     Python loop over the same kernels and products."""
     from glassnet import blas
-    from glassnet.ops.recurrent import rnn as rnn_cell
-    if blas.product_plan(np.ones((4, 4), np.float32), 4, np.ones((4, 4), np.float32),
-                         np.ones((4, 4), np.float32)) is None and blas.MIN_FLOPS <= 64:
-        pytest.skip("MKL is off here")
+    from glassnet.ops.recurrent import gru, lstm, rnn
+    module, name = {"LSTM": (lstm, "lstm"), "GRU": (gru, "gru")}.get(mode, (rnn, "rnn"))
     monkeypatch.setattr(blas, "MIN_FLOPS", 0)            # MKL for these small products too
-    if blas.product_plan(np.ones((4, 4), np.float32), 4, np.ones((4, 4), np.float32),
-                         np.ones((4, 4), np.float32)) is None:
+    one = np.ones((4, 4), np.float32)
+    if blas.product_plan(one, 4, one, one) is None:
         pytest.skip("MKL is off here")
     arrays = _arrays(L=6, N=3, Hin=5, H=7, seed=12, zero_h0=zero_h0, mode=mode)
     ids = np.random.default_rng(13).integers(0, 9, (6, 3))
     table = np.random.default_rng(14).normal(0, 1, (9, 5)).astype(np.float32)
     calls = []
-    real_fwd = _fast.kernels().rnn_forward_loop
-
-    def spy(*a):
-        calls.append(1)
-        return real_fwd(*a)
+    for way in ("forward", "backward"):
+        real = getattr(_fast.kernels(), f"{name}_{way}_loop")
+        monkeypatch.setattr(_fast.kernels(), f"{name}_{way}_loop",
+                            lambda *a, real=real, way=way: calls.append(way) or real(*a))
 
     def run():
         E = gn.tensor(table.copy(), requires_grad=True)
@@ -269,14 +266,14 @@ def test_rnn_time_loop_in_c_equals_the_step_loop(mode, reverse, zero_h0, embedde
         outs = [t for t in recurrent_layer(mode, x, *args[1:], reverse=reverse)
                 if t is not None]
         w = np.random.default_rng(6).normal(size=outs[0].shape).astype(np.float32)
-        ((outs[0] * gn.tensor(w)).sum() + outs[1].sum()).backward()
+        ((outs[0] * gn.tensor(w)).sum() + sum(t.sum() for t in outs[1:])).backward()
         grads = [E.grad.numpy()] if embedded else [args[0].grad.numpy()]
         return [t.numpy() for t in outs] + grads + [a.grad.numpy() for a in args[1:]
                                                     if a is not None and a.requires_grad]
-    monkeypatch.setattr(_fast.kernels(), "rnn_forward_loop", spy)
     looped = run()
-    assert calls
-    monkeypatch.setattr(rnn_cell, "product_plan", lambda *a: None)   # the Python loop
+    assert calls == ["forward", "backward"]
+    monkeypatch.setattr(module, "product_plan", lambda *a: None)   # the Python loop
     stepped = run()
+    assert calls == ["forward", "backward"]
     for a, b in zip(looped, stepped):
         np.testing.assert_array_equal(a, b)

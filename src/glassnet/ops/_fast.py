@@ -36,7 +36,7 @@ import os
 from . import _native
 
 __all__ = ["kernels", "use", "status", "note", "flat", "dense_order", "parallel_rows",
-           "step_kernel", "PARALLEL_MIN"]
+           "step_kernel", "threads_for", "PARALLEL_MIN"]
 
 _UNSET = object()
 _kernels = _UNSET
@@ -75,6 +75,13 @@ def step_kernel(name: str, cells: int, minimum: int | None = None):
     if cells >= (PARALLEL_MIN if minimum is None else minimum) and ns.threads > 1:
         return getattr(ns, name + "_par")
     return getattr(ns, name)
+
+
+def threads_for(cells: int) -> int:
+    """The thread count :func:`step_kernel` would use for ``cells`` values (for the compiled
+    time loops, which call the step kernels from C)."""
+    ns = kernels()
+    return ns.threads if cells >= PARALLEL_MIN and ns.threads > 1 else 1
 
 
 def parallel_rows() -> bool:

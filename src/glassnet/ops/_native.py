@@ -82,6 +82,23 @@ int rnn_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
                       int lda, void *b, int ldb, void *G0, void *S0, void *dA, void *dh,
                       void *dh2, void *dT, void *rows, int64_t L, int64_t N, int64_t H,
                       int reverse, int want_h0, int relu, int nt);
+void lstm_forward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                       int lda, void *b, int ldb, void *S, void *pre, void *xw, int64_t s_xw,
+                       void *rows, void *acts, void *aux, int64_t L, int64_t N, int64_t H,
+                       int reverse, int zero_h0, int nt);
+int lstm_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                       int lda, void *b, int ldb, void *G, void *S, void *acts, void *aux,
+                       void *dA, void *dh, void *dh2, void *dc, void *dT, void *rows,
+                       int64_t L, int64_t N, int64_t H, int reverse, int want_h0, int nt);
+void gru_forward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, void *b, int ldb, void *S0, void *pre, void *xw, int64_t s_xw,
+                      void *rows, void *bhn, void *acts, void *aux, int64_t L, int64_t N,
+                      int64_t H, int reverse, int zero_h0, int nt);
+int gru_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, void *b, int ldb, void *G0, void *S0, void *acts, void *aux,
+                      void *dAh, void *dAn, void *dh, void *dh2, void *dhz, void *dT,
+                      void *rows, int64_t L, int64_t N, int64_t H, int reverse, int want_h0,
+                      int nt);
 void ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, void *per, void *p,
                  int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
@@ -300,28 +317,86 @@ class _Kernels:
         fn, packed, transa, transb, M, N, K, lda, b, ldb, _ = plan
         return fn, packed, transa, transb, M, N, K, lda, self.ffi.cast("void *", b), ldb
 
+    def _dense(self, name, *shaped):
+        """Pointers to C-contiguous float32 arrays of the given shapes ((array, shape) pairs;
+        a None array gives NULL): the time loops index them with their shapes alone."""
+        out = []
+        for a, shape in shaped:
+            if a is None:
+                out.append(self.ffi.NULL)
+                continue
+            if a.dtype is not _F32 or not a.flags.c_contiguous or a.shape != shape:
+                raise TypeError(f"compiled {name}: expected contiguous float32 {shape}, got "
+                                f"{a.dtype} {a.shape}")
+            out.append(self._p(a))
+        return out
+
     def rnn_forward_loop(self, plan, S0, xw, rows, reverse, zero_h0, relu, nt):
         """The RNN's whole forward (``rnn_forward_loop`` in kernels.c): S0 (L+1, N, H)."""
         L1, N, H = S0.shape
-        if S0.dtype is not _F32 or not S0.flags.c_contiguous or rows.shape != (L1 - 1, N):
-            raise TypeError("compiled rnn_forward_loop: expected a contiguous float32 state")
-        self.lib.rnn_forward_loop(*self._plan_args(plan), self._p(S0), *self._row(xw),
-                                  self._ids(rows), L1 - 1, N, H, bool(reverse), bool(zero_h0),
-                                  bool(relu), nt)
+        self.lib.rnn_forward_loop(*self._plan_args(plan), *self._dense("rnn_forward_loop",
+                                                                       (S0, S0.shape)),
+                                  *self._row(xw), self._ids(rows[:L1 - 1]), L1 - 1, N, H,
+                                  bool(reverse), bool(zero_h0), bool(relu), nt)
 
     def rnn_backward_loop(self, plan, G0, S0, dA, dh, dh2, dT, rows, reverse, want_h0, relu,
                           nt) -> bool:
         """The RNN's backward through time; True when the final dh is in dh2."""
         L, N, H = dA.shape
-        for a in (G0, S0, dA, dh, dh2) + (() if dT is None else (dT,)):
-            if a.dtype is not _F32 or not a.flags.c_contiguous or a.shape[-1] != H:
-                raise TypeError("compiled rnn_backward_loop: expected contiguous float32")
-        if G0.shape != S0.shape or S0.shape != (L + 1, N, H) or rows.shape != (L, N):
-            raise TypeError("compiled rnn_backward_loop: shapes do not match")
-        return bool(self.lib.rnn_backward_loop(
-            *self._plan_args(plan), self._p(G0), self._p(S0), self._p(dA), self._p(dh),
-            self._p(dh2), self.ffi.NULL if dT is None else self._p(dT), self._ids(rows), L, N,
-            H, bool(reverse), bool(want_h0), bool(relu), nt))
+        st, nh = (L + 1, N, H), (N, H)
+        ptrs = self._dense("rnn_backward_loop", (G0, st), (S0, st), (dA, dA.shape), (dh, nh),
+                           (dh2, nh), (dT, None if dT is None else (dT.shape[0], H)))
+        return bool(self.lib.rnn_backward_loop(*self._plan_args(plan), *ptrs,
+                                               self._ids(rows[:L]), L, N, H, bool(reverse),
+                                               bool(want_h0), bool(relu), nt))
+
+    def lstm_forward_loop(self, plan, S, pre, xw, rows, acts, aux, reverse, zero_h0, nt):
+        """The LSTM's whole forward: S (2, L+1, N, H), pre (N, 4H), acts (L, N, 4H), aux."""
+        _, L1, N, H = S.shape
+        L = L1 - 1
+        ptrs = self._dense("lstm_forward_loop", (S, S.shape), (pre, (N, 4 * H)))
+        self.lib.lstm_forward_loop(*self._plan_args(plan), *ptrs, *self._row(xw),
+                                   self._ids(rows[:L]),
+                                   *self._dense("lstm_forward_loop", (acts, (L, N, 4 * H)),
+                                                (aux, (L, N, H))),
+                                   L, N, H, bool(reverse), bool(zero_h0), nt)
+
+    def lstm_backward_loop(self, plan, G, S, acts, aux, dA, dh, dh2, dc, dT, rows, reverse,
+                           want_h0, nt) -> bool:
+        """The LSTM's backward through time; True when the final dh is in dh2."""
+        L, N, GH = dA.shape
+        H = GH // 4
+        nh = (N, H)
+        ptrs = self._dense("lstm_backward_loop", (G, S.shape), (S, (2, L + 1, N, H)),
+                           (acts, dA.shape), (aux, (L, N, H)), (dA, dA.shape), (dh, nh),
+                           (dh2, nh), (dc, nh), (dT, None if dT is None else (dT.shape[0], GH)))
+        return bool(self.lib.lstm_backward_loop(*self._plan_args(plan), *ptrs,
+                                                self._ids(rows[:L]), L, N, H, bool(reverse),
+                                                bool(want_h0), nt))
+
+    def gru_forward_loop(self, plan, S0, pre, xw, rows, bhn, acts, aux, reverse, zero_h0, nt):
+        """The GRU's whole forward: S0 (L+1, N, H), pre (N, 3H), acts (L, N, 3H), aux."""
+        L1, N, H = S0.shape
+        L = L1 - 1
+        ptrs = self._dense("gru_forward_loop", (S0, S0.shape), (pre, (N, 3 * H)))
+        self.lib.gru_forward_loop(*self._plan_args(plan), *ptrs, *self._row(xw),
+                                  self._ids(rows[:L]),
+                                  *self._dense("gru_forward_loop", (bhn, (H,)),
+                                               (acts, (L, N, 3 * H)), (aux, (L, N, H))),
+                                  L, N, H, bool(reverse), bool(zero_h0), nt)
+
+    def gru_backward_loop(self, plan, G0, S0, acts, aux, dAh, dAn, dh, dh2, dhz, dT, rows,
+                          reverse, want_h0, nt) -> bool:
+        """The GRU's backward through time; True when the final dh is in dh2."""
+        L, N, GH = dAh.shape
+        H = GH // 3
+        st, nh = (L + 1, N, H), (N, H)
+        ptrs = self._dense("gru_backward_loop", (G0, st), (S0, st), (acts, dAh.shape),
+                           (aux, (L, N, H)), (dAh, dAh.shape), (dAn, (L, N, H)), (dh, nh),
+                           (dh2, nh), (dhz, nh), (dT, None if dT is None else (dT.shape[0], GH)))
+        return bool(self.lib.gru_backward_loop(*self._plan_args(plan), *ptrs,
+                                               self._ids(rows[:L]), L, N, H, bool(reverse),
+                                               bool(want_h0), nt))
 
     def add_rows(self, d, rows, out):
         self.lib.add_rows(*self._row(d), self._ids(rows), *self._row(out), *d.shape)

@@ -508,6 +508,116 @@ int rnn_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
     return swapped;
 }
 
+static void add_into(float *restrict a, const float *restrict b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        a[i] += b[i];
+}
+
+/* The LSTM's forward over all L steps, lstm.py's compiled loop in C: S (2, L+1, N, H) the
+ * state buffer (h then c), pre (N, 4H) a scratch row block, acts (L, N, 4H), aux (L, N, H). */
+void lstm_forward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                       int lda, const float *b, int ldb, float *S, float *pre, const float *xw,
+                       int64_t s_xw, const int64_t *rows, float *acts, float *aux, int64_t L,
+                       int64_t N, int64_t H, int reverse, int zero_h0, int nt)
+{
+    product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
+    float *S0 = S, *S1 = S + (L + 1) * N * H;
+    for (int64_t k = 0; k < L; k++) {
+        int64_t t = reverse ? L - 1 - k : k, p = reverse ? t + 1 : t, q = reverse ? t : t + 1;
+        if (zero_h0 && k == 0)
+            memset(pre, 0, (size_t)(N * 4 * H) * sizeof(float));
+        else
+            run_product(&P, S0 + p * N * H, pre);
+        lstm_cell(pre, 4 * H, xw, s_xw, rows + t * N, S1 + p * N * H, H, acts + t * N * 4 * H,
+                  4 * H, S1 + q * N * H, H, aux + t * N * H, H, S0 + q * N * H, H, N, H, nt);
+    }
+}
+
+/* Its backward through time: G (2, L+1, N, H) the gradient on S; dh, dh2, dc (N, H) with dh
+ * zero and dc the gradient on c_n on entry; dA (L, N, 4H) written; dT (V, 4H) per-id sums or
+ * NULL; P the product dA_t·W_hh. Returns 1 when the gradient reaching h0 ended in dh2; dc
+ * ends as the gradient reaching c0. */
+int lstm_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                       int lda, const float *b, int ldb, const float *G, const float *S,
+                       const float *acts, const float *aux, float *dA, float *dh, float *dh2,
+                       float *dc, float *dT, const int64_t *rows, int64_t L, int64_t N,
+                       int64_t H, int reverse, int want_h0, int nt)
+{
+    product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
+    const float *S1 = S + (L + 1) * N * H;
+    int swapped = 0;
+    for (int64_t k = 0; k < L; k++) {
+        int64_t t = reverse ? k : L - 1 - k, q = reverse ? t : t + 1, p = reverse ? t + 1 : t;
+        float *D = dA + t * N * 4 * H;
+        add_into(dh, G + q * N * H, N * H);
+        lstm_cell_backward(dh, H, dc, H, acts + t * N * 4 * H, 4 * H, S1 + p * N * H, H,
+                           aux + t * N * H, H, D, 4 * H, N, H, nt);
+        if (dT)
+            add_rows(D, 4 * H, rows + t * N, dT, 4 * H, N, 4 * H);
+        if (t != (reverse ? L - 1 : 0) || want_h0)
+            run_product(&P, D, dh2);
+        float *tmp = dh;
+        dh = dh2;
+        dh2 = tmp;
+        swapped ^= 1;
+    }
+    return swapped;
+}
+
+/* The GRU's forward over all L steps (gru.py's compiled loop): S0 (L+1, N, H), pre (N, 3H),
+ * bhn (H,), acts (L, N, 3H), aux (L, N, H) = W_hn h + b_hn. */
+void gru_forward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, const float *b, int ldb, float *S0, float *pre, const float *xw,
+                      int64_t s_xw, const int64_t *rows, const float *bhn, float *acts,
+                      float *aux, int64_t L, int64_t N, int64_t H, int reverse, int zero_h0,
+                      int nt)
+{
+    product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
+    for (int64_t k = 0; k < L; k++) {
+        int64_t t = reverse ? L - 1 - k : k, p = reverse ? t + 1 : t, q = reverse ? t : t + 1;
+        if (zero_h0 && k == 0)
+            memset(pre, 0, (size_t)(N * 3 * H) * sizeof(float));
+        else
+            run_product(&P, S0 + p * N * H, pre);
+        gru_cell(pre, 3 * H, xw, s_xw, rows + t * N, bhn, S0 + p * N * H, H,
+                 acts + t * N * 3 * H, 3 * H, aux + t * N * H, H, S0 + q * N * H, H, N, H, nt);
+    }
+}
+
+/* Its backward: G0 (L+1, N, H); dAh (L, N, 3H) and dAn (L, N, H) written; dh, dh2, dhz
+ * (N, H), dh zero on entry; dT (V, 3H) per-id sums or NULL. Returns 1 when the gradient
+ * reaching h0 ended in dh2. */
+int gru_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int Np, int K,
+                      int lda, const float *b, int ldb, const float *G0, const float *S0,
+                      const float *acts, const float *aux, float *dAh, float *dAn, float *dh,
+                      float *dh2, float *dhz, float *dT, const int64_t *rows, int64_t L,
+                      int64_t N, int64_t H, int reverse, int want_h0, int nt)
+{
+    product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
+    int swapped = 0;
+    for (int64_t k = 0; k < L; k++) {
+        int64_t t = reverse ? k : L - 1 - k, q = reverse ? t : t + 1, p = reverse ? t + 1 : t;
+        float *Dh = dAh + t * N * 3 * H, *Dn = dAn + t * N * H;
+        add_into(dh, G0 + q * N * H, N * H);
+        gru_cell_backward(dh, H, acts + t * N * 3 * H, 3 * H, aux + t * N * H, H,
+                          S0 + p * N * H, H, Dh, 3 * H, Dn, H, dhz, H, N, H, nt);
+        if (dT) {
+            add_rows(Dh, 3 * H, rows + t * N, dT, 3 * H, N, 2 * H);
+            add_rows(Dn, H, rows + t * N, dT + 2 * H, 3 * H, N, H);
+        }
+        if (t != (reverse ? L - 1 : 0) || want_h0) {
+            run_product(&P, Dh, dh2);
+            add_into(dh2, dhz, N * H);
+        }
+        float *tmp = dh;
+        dh = dh2;
+        dh2 = tmp;
+        swapped ^= 1;
+    }
+    return swapped;
+}
+
 /* Cross-entropy over the rows of logits x (R, C), class targets t (all in [0, C)): per[r] =
  * log Σ_c e^{x_rc − m_r} − (x_{r,t_r} − m_r) with m_r the row's max, and p (R, C) =
  * softmax(x), which the backward turns into p − onehot(t). The max and the sum are vector

@@ -16,7 +16,8 @@ are computed inside the backward kernel from the saved activations.
 """
 import numpy as np
 
-from .._fast import step_kernel
+from ...blas import product_plan
+from .._fast import step_kernel, threads_for
 from ._grads import finish
 
 
@@ -102,7 +103,12 @@ def _forward_compiled(run) -> None:
     run.acts = acts = np.empty((L, N, 3 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 3 * H), S.dtype)
-    bhn = run.bhn if run.bhn is not None else np.zeros(H, S.dtype)
+    bhn = np.ascontiguousarray(run.bhn) if run.bhn is not None else np.zeros(H, S.dtype)
+    plan = product_plan(run.WT, N, S[0, 0], pre) if keep is None and L > 1 else None
+    if plan is not None:                        # the whole loop in one call (kernels.c)
+        run.kernels.gru_forward_loop(plan, S[0], pre, XW, run.rows, bhn, acts, aux,
+                                     run.reverse, run.zero_h0, threads_for(N * H))
+        return
     for t in run.steps():
         p, q = run.state_index(t)
         run.recur(S[0, p], pre, t)
@@ -113,15 +119,33 @@ def _forward_compiled(run) -> None:
 
 def _backward_compiled(run, G):
     """``backward`` with the compiled step; an embedding input's gate gradients are summed
-    per id at each step (``kernels.add_rows``)."""
+    per id at each step (``kernels.add_rows``). The whole loop is one call into kernels.c
+    where MKL takes the product and no lengths mask the steps."""
     S, L, N, H = run.S, run.L, run.N, run.H
-    acts, aux, k = run.acts, run.aux, run.kernels
     dAh = np.empty((L, N, 3 * H), S.dtype)          # hidden side: [dr, dz, dn_pre·r]
     dAn = np.empty((L, N, H), S.dtype)              # input side n block: dn_pre
     dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
     dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
+    plan = product_plan(run.w_hh.array, N, dAh[0], dh_new) if run.mask is None and L > 1 and \
+        G[0].flags.c_contiguous else None
+    if plan is None:
+        dh = _backward_steps(run, G, dAh, dAn, dT, dh, dh_new, dhz)
+    elif run.kernels.gru_backward_loop(plan, G[0], S[0], run.acts, run.aux, dAh, dAn, dh,
+                                       dh_new, dhz, dT, run.rows, run.reverse,
+                                       run.h0.requires_grad, threads_for(N * H)):
+        dh = dh_new
+    dAh2 = dAh.reshape(L * N, 3 * H)
+    if dT is not None:
+        return finish(run, dAh2, [dT], dh, None, summed=True)
+    return finish(run, dAh2, [dAh2[:, :2 * H], dAn.reshape(L * N, H)], dh, None)
+
+
+def _backward_steps(run, G, dAh, dAn, dT, dh, dh_new, dhz):
+    """The time loop of ``_backward_compiled`` in Python, a kernel call per step; fills dAh,
+    dAn (and dT) and returns the gradient on h0."""
+    S, acts, aux, k, H = run.S, run.acts, run.aux, run.kernels, run.H
     recur = run.recur_grad()                        # dA_t·W_hh
-    cell_backward = step_kernel("gru_cell_backward", N * H)
+    cell_backward = step_kernel("gru_cell_backward", run.N * H)
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
@@ -136,7 +160,4 @@ def _backward_compiled(run, G):
             if dh_pass is not None:
                 dh_new += dh_pass
         dh, dh_new = dh_new, dh
-    dAh2 = dAh.reshape(L * N, 3 * H)
-    if dT is not None:
-        return finish(run, dAh2, [dT], dh, None, summed=True)
-    return finish(run, dAh2, [dAh2[:, :2 * H], dAn.reshape(L * N, H)], dh, None)
+    return dh

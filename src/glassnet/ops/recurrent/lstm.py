@@ -18,7 +18,8 @@ backward kernel (no M, P: 40% less saved state).
 """
 import numpy as np
 
-from .._fast import step_kernel
+from ...blas import product_plan
+from .._fast import step_kernel, threads_for
 from ._grads import finish
 
 
@@ -115,6 +116,11 @@ def _forward_compiled(run) -> None:
     run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
+    plan = product_plan(run.WT, N, S[0, 0], pre) if keep is None and L > 1 else None
+    if plan is not None:                        # the whole loop in one call (kernels.c)
+        run.kernels.lstm_forward_loop(plan, S, pre, XW, run.rows, acts, aux, run.reverse,
+                                      run.zero_h0, threads_for(N * H))
+        return
     for t in run.steps():
         p, q = run.state_index(t)
         run.recur(S[0, p], pre, t)                  # (N, 4H)
@@ -125,17 +131,36 @@ def _forward_compiled(run) -> None:
 
 
 def _backward_compiled(run, G):
-    """``backward`` with the compiled step (the same GEMMs, one kernel call per step)."""
+    """``backward`` with the compiled step (the same GEMMs, one kernel call per step); the
+    whole loop is one call into kernels.c where MKL takes the product and no lengths mask
+    the steps."""
     L, N, H, S = run.L, run.N, run.H, run.S
-    acts, aux = run.acts, run.aux
-    cell_backward = step_kernel("lstm_cell_backward", N * H)
-    recur = run.recur_grad()                        # dA_t·W_hh
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
     dc = np.zeros((N, H), S.dtype)
     dc += G[1, 0 if run.reverse else L]
     dA = np.empty((L, N, 4 * H), S.dtype)
     # with an embedding input each step's rows are summed per id at once (kernels.add_rows)
     dT = np.zeros((run.src.shape[0], 4 * H), S.dtype) if run.emb is not None else None
+    plan = product_plan(run.w_hh.array, N, dA[0], dh_new) if run.mask is None and L > 1 and \
+        G.flags.c_contiguous else None
+    if plan is None:
+        dh = _backward_steps(run, G, dA, dT, dh, dh_new, dc)
+    elif run.kernels.lstm_backward_loop(plan, G, S, run.acts, run.aux, dA, dh, dh_new, dc, dT,
+                                        run.rows, run.reverse, run.h0.requires_grad,
+                                        threads_for(N * H)):
+        dh = dh_new
+    dA2 = dA.reshape(L * N, 4 * H)
+    if dT is not None:
+        return finish(run, dA2, [dT], dh, dc, summed=True)
+    return finish(run, dA2, [dA2], dh, dc)
+
+
+def _backward_steps(run, G, dA, dT, dh, dh_new, dc):
+    """The time loop of ``_backward_compiled`` in Python, a kernel call per step; fills dA
+    (and dT), turns dc into the gradient on c0 and returns the gradient on h0."""
+    S, acts, aux = run.S, run.acts, run.aux
+    cell_backward = step_kernel("lstm_cell_backward", run.N * run.H)
+    recur = run.recur_grad()                        # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         dh += G[0, q]
         dh_pass = run.hold(dh, t)
@@ -151,7 +176,4 @@ def _backward_compiled(run, G):
         if dc_pass is not None:
             dc += dc_pass
         dh, dh_new = dh_new, dh
-    dA2 = dA.reshape(L * N, 4 * H)
-    if dT is not None:
-        return finish(run, dA2, [dT], dh, dc, summed=True)
-    return finish(run, dA2, [dA2], dh, dc)
+    return dh

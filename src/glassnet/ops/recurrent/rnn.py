@@ -10,8 +10,7 @@ add and act'(h_t), in one pass).
 import numpy as np
 
 from ...blas import product_plan
-from .. import _fast
-from .._fast import step_kernel
+from .._fast import step_kernel, threads_for
 from ._grads import finish
 
 
@@ -71,7 +70,7 @@ def _forward_compiled(run) -> None:
     plan = product_plan(run.WT, N, S[0, 0], S[0, 1]) if keep is None and run.L > 1 else None
     if plan is not None:                        # the whole loop in one call (kernels.c)
         run.kernels.rnn_forward_loop(plan, S[0], XW, run.rows, run.reverse, run.zero_h0, relu,
-                                     _threads(N * H))
+                                     threads_for(N * H))
         return
     cell = step_kernel("rnn_cell", N * H)
     for t in run.steps():
@@ -85,21 +84,31 @@ def _forward_compiled(run) -> None:
 
 def _backward_compiled(run, G):
     """``backward`` with the compiled step; an embedding input's gradients are summed per id
-    at each step (``kernels.add_rows``)."""
+    at each step (``kernels.add_rows``). The whole loop is one call into kernels.c where MKL
+    takes the product and no lengths mask the steps."""
     S, L, N, H = run.S, run.L, run.N, run.H
-    relu = run.mode == "RNN_RELU"
-    cell_backward = step_kernel("rnn_cell_backward", N * H)
     dA = np.empty((L, N, H), S.dtype)
     dT = np.zeros((run.src.shape[0], H), S.dtype) if run.emb is not None else None
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
     plan = product_plan(run.w_hh.array, N, dA[0], dh_new) if run.mask is None and L > 1 and \
         G[0].flags.c_contiguous else None
-    if plan is not None:                        # the whole loop in one call (kernels.c)
-        if run.kernels.rnn_backward_loop(plan, G[0], S[0], dA, dh, dh_new, dT, run.rows,
-                                         run.reverse, run.h0.requires_grad, relu,
-                                         _threads(N * H)):
-            dh = dh_new
-        return _finish(run, dA, dT, dh)
+    if plan is None:
+        dh = _backward_steps(run, G, dA, dT, dh, dh_new)
+    elif run.kernels.rnn_backward_loop(plan, G[0], S[0], dA, dh, dh_new, dT, run.rows,
+                                       run.reverse, run.h0.requires_grad,
+                                       run.mode == "RNN_RELU", threads_for(N * H)):
+        dh = dh_new
+    dA2 = dA.reshape(L * N, H)
+    if dT is not None:
+        return finish(run, dA2, [dT], dh, None, summed=True)
+    return finish(run, dA2, [dA2], dh, None)
+
+
+def _backward_steps(run, G, dA, dT, dh, dh_new):
+    """The time loop of ``_backward_compiled`` in Python, a kernel call per step; fills dA
+    (and dT) and returns the gradient on h0."""
+    S, relu = run.S, run.mode == "RNN_RELU"
+    cell_backward = step_kernel("rnn_cell_backward", run.N * run.H)
     recur = run.recur_grad()                    # dA_t·W_hh
     for t, q, to_h in run.backward_steps():
         if run.mask is None:                    # D = (dh + G_t)·act'(h_t), one pass
@@ -116,16 +125,4 @@ def _backward_compiled(run, G):
             if dh_pass is not None:
                 dh_new += dh_pass
         dh, dh_new = dh_new, dh
-    return _finish(run, dA, dT, dh)
-
-
-def _finish(run, dA, dT, dh):
-    dA2 = dA.reshape(run.L * run.N, run.H)
-    if dT is not None:
-        return finish(run, dA2, [dT], dh, None, summed=True)
-    return finish(run, dA2, [dA2], dh, None)
-
-
-def _threads(cells: int) -> int:
-    """The cell kernels' thread count inside a compiled loop (as ``step_kernel`` picks)."""
-    return _fast.kernels().threads if cells >= _fast.PARALLEL_MIN else 1
+    return dh
