@@ -114,7 +114,7 @@ class Profiler:
             self._set(np, name, self._timed(getattr(np, name), "gemm", name))
         from glassnet import blas as _blas        # the ops' products (MKL when installed)
         timed = self._timed(_blas.matmul, "gemm", "matmul")
-        real_repeated = _blas.repeated
+        real_repeated, real_plan = _blas.repeated, _blas.product_plan
 
         def repeated(b, M, packed=True):        # a recurrent layer's per-step product
             f = real_repeated(b, M, packed)
@@ -125,6 +125,10 @@ class Profiler:
                 self._set(mod, "gemm", timed)
             if getattr(mod, "repeated", None) is real_repeated:
                 self._set(mod, "repeated", repeated)
+            if getattr(mod, "product_plan", None) is real_plan:
+                # the recurrent layers' compiled time loops call MKL from C, where no patch
+                # sees their products: instrumented, the layers run their Python step loops
+                self._set(mod, "product_plan", lambda *a: None)
         for name in COPY:
             self._set(np, name, self._timed(getattr(np, name), "copy", name))
         for name in dir(np):

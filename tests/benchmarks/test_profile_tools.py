@@ -75,6 +75,15 @@ def test_profiler_keeps_the_embedding_fast_path():
     assert (65, 64) in rows and (2048, 64) not in rows
 
 
+def test_the_recurrent_steps_products_are_recorded():
+    """The recurrent layers' compiled time loops call MKL from C; instrumented, the layers run
+    their Python step loops, so every step's product is recorded (64 steps: h·W_hhᵀ forward,
+    dA·W_hh backward, less the first step's when h0 = 0 and wants no gradient)."""
+    products = gemm_limit.record_products("rnn")
+    per_step = [p for p in products if tuple(p[2]) == (32, 256) and tuple(p[4]) == (256, 256)]
+    assert len(per_step) >= 2 * 63
+
+
 
 def test_profile_says_which_path_ran():
     """The record names the path (compiled kernels and the ops that ran them, or NumPy) and
