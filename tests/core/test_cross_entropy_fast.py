@@ -1,5 +1,5 @@
 """Cross-entropy's compiled pass (ops/fused.cross_entropy_rows, ``ce_rows_f32`` in
-ops/kernels.c) against the NumPy path and PyTorch: loss and gradient for every reduction,
+ops/kernels/loss.c) against the NumPy path and PyTorch: loss and gradient for every reduction,
 2-D and N-D logits, extreme and NaN logits, a second backward; ignored targets, weights,
 label smoothing and float64 keep the NumPy path."""
 import numpy as np

@@ -1,4 +1,4 @@
-"""SGD's compiled one-pass update (ops/kernels.c through ops.fused.sgd_update) against
+"""SGD's compiled one-pass update (ops/kernels/optim.c through ops.fused.sgd_update) against
 PyTorch: θ and the momentum buffer with momentum, dampening, weight decay and Nesterov; used
 for float32 parameters of SGD_MIN_ELEMENTS or more, never for smaller ones or float64."""
 import numpy as np

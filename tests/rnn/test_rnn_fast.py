@@ -1,6 +1,7 @@
-"""The compiled LSTM and GRU steps (ops/kernels.c, C via cffi) against the float64 reference,
-the NumPy path and PyTorch: values and gradients, with lengths, reverse, h0 = 0, an embedding
-input, saturated gates and NaN; float64 and kernels-off keep the NumPy path."""
+"""The compiled RNN, LSTM and GRU steps and time loops (ops/kernels/cells.c, loops.c) against
+the float64 reference, the NumPy path and PyTorch: values and gradients, with lengths,
+reverse, h0 = 0, an embedding input, saturated gates and NaN; float64 and kernels-off keep
+the NumPy path."""
 import numpy as np
 import pytest
 import torch

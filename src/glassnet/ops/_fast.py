@@ -1,4 +1,4 @@
-"""Optional compiled kernels (``ops/kernels.c``, built by ``ops/_native.py`` with cffi and
+"""Optional compiled kernels (``ops/kernels/*.c``, built by ``ops/_native.py`` with cffi and
 the machine's C compiler; ``pip install 'glassnet[fast]'``), used per op only where they
 measurably beat the NumPy path; without cffi or a compiler everything runs on NumPy.
 

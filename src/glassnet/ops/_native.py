@@ -1,6 +1,7 @@
-"""Build and load the compiled kernels of ``ops/kernels.c`` (cffi, a C compiler with OpenMP).
+"""Build and load the compiled kernels of ``ops/kernels/*.c`` (cffi, a C compiler with OpenMP).
 
-The C file is compiled once per machine into a small extension module, kept in
+The C files (one translation unit, joined in the order of ``SOURCES``) are compiled once per
+machine into a small extension module, kept in
 ``$GLASSNET_CACHE`` (default ``~/.cache/glassnet``) under a name that hashes the source, the
 flags, the Python and cffi versions and the CPU's instruction sets (``-march=native``): a
 second process loads it in ~1 ms and ~1 MB, where numba (the kernels' earlier home) cost
@@ -25,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load", "why_not", "cache_dir", "CDEF"]
+__all__ = ["load", "why_not", "cache_dir", "CDEF", "SOURCES"]
+
+SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c")
 
 CDEF = """
 void relu_f32(void *x, void *out, void *mask, int64_t n, int nt);
@@ -151,7 +154,8 @@ def load(threads: int = 1):
     except ImportError:
         _why = "cffi not installed (pip install 'glassnet[fast]')"
         return None
-    source = (Path(__file__).with_name("kernels.c")).read_text()
+    folder = Path(__file__).with_name("kernels")
+    source = "\n".join((folder / name).read_text() for name in SOURCES)
     errors = []
     for openmp in (True, False):
         key = hashlib.sha256("\0".join([source, CDEF, " ".join(_flags(openmp)), sys.version,
@@ -332,7 +336,7 @@ class _Kernels:
         return out
 
     def rnn_forward_loop(self, plan, S0, xw, rows, reverse, zero_h0, relu, nt):
-        """The RNN's whole forward (``rnn_forward_loop`` in kernels.c): S0 (L+1, N, H)."""
+        """The RNN's whole forward (``rnn_forward_loop`` in kernels/loops.c): S0 (L+1, N, H)."""
         L1, N, H = S0.shape
         self.lib.rnn_forward_loop(*self._plan_args(plan), *self._dense("rnn_forward_loop",
                                                                        (S0, S0.shape)),

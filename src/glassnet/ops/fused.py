@@ -1,6 +1,6 @@
 """Fused updates for the optimizers (``optim`` sits above ``ops`` and calls down to these).
 
-:func:`adam_update` runs Adam's step as one compiled pass (``ops/kernels.c``) instead of the
+:func:`adam_update` runs Adam's step as one compiled pass (``ops/kernels/optim.c``) instead of the
 six MKL or eleven NumPy passes of ``optim/adam.py``, and :func:`sgd_update` SGD's instead of
 two to six, for float32 parameters of at least ``MIN_ELEMENTS`` / ``SGD_MIN_ELEMENTS``
 elements. Whether they run depends only on the parameter (its size, dtype and layout) and on
@@ -53,7 +53,7 @@ SGD_MIN_ELEMENTS = 1 << 14
 def sgd_update(theta, g, buf, first: bool, lr: float, momentum: float, dampening: float,
                weight_decay: float, nesterov: bool) -> bool:
     """One SGD step in place, as ``torch.optim.SGD``'s single-tensor update with PyTorch's
-    float32 fused multiply-adds (see ``sgd_f32`` in ``ops/kernels.c``); ``buf`` is the
+    float32 fused multiply-adds (see ``sgd_f32`` in ``ops/kernels/optim.c``); ``buf`` is the
     momentum buffer (None without momentum), set to the gradient when ``first``.
 
     Returns False, having changed nothing, where the kernel does not apply: fewer than
@@ -84,7 +84,7 @@ CE_PAR_MIN = 1 << 15        # logits from here on: rows over the threads
 def cross_entropy_rows(x2, t):
     """(per, p) for float32 logits x2 (R, C) with contiguous rows and int64 class targets t
     (R,), every one valid: per-row losses log Σ e^x − x_t (max-shifted) and p = softmax(x2),
-    in one compiled pass per row (``ce_rows_f32`` in ``ops/kernels.c``; e^x by the kernels'
+    in one compiled pass per row (``ce_rows_f32`` in ``ops/kernels/loss.c``; e^x by the kernels'
     Cephes exp, ≤ 1.4 ulp, so p and per agree with NumPy's to float32 rounding; a −inf logit
     gives p ≈ 1e−38·e^{m}/Σ instead of 0). None where it does not apply (other dtypes or
     layouts, the kernels off): the caller's NumPy arithmetic runs then."""

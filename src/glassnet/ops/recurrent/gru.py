@@ -10,7 +10,7 @@ every factor that depends on forward values alone (Nn, Rr, Zz below), so the loo
 multiplies them by the incoming dh; the hidden side's gate gradient [dr, dz, dn_pre ⊙ r] and
 the input side's n block dn_pre are kept apart, since only the hidden side sees r.
 
-With the compiled kernels (``run.kernels``: float32 on the host, see ``ops/kernels.c``) a
+With the compiled kernels (``run.kernels``: float32 on the host, see ``ops/kernels/``) a
 step is the GEMM and one kernel call each way; the backward factors
 are computed inside the backward kernel from the saved activations.
 """
@@ -105,7 +105,7 @@ def _forward_compiled(run) -> None:
     pre = np.empty((N, 3 * H), S.dtype)
     bhn = np.ascontiguousarray(run.bhn) if run.bhn is not None else np.zeros(H, S.dtype)
     plan = product_plan(run.WT, N, S[0, 0], pre) if keep is None and L > 1 else None
-    if plan is not None:                        # the whole loop in one call (kernels.c)
+    if plan is not None:                        # the whole loop in one call (kernels/loops.c)
         run.kernels.gru_forward_loop(plan, S[0], pre, XW, run.rows, bhn, acts, aux,
                                      run.reverse, run.zero_h0, threads_for(N * H))
         return
@@ -119,7 +119,7 @@ def _forward_compiled(run) -> None:
 
 def _backward_compiled(run, G):
     """``backward`` with the compiled step; an embedding input's gate gradients are summed
-    per id at each step (``kernels.add_rows``). The whole loop is one call into kernels.c
+    per id at each step (``kernels.add_rows``). The whole loop is one call into kernels/loops.c
     where MKL takes the product and no lengths mask the steps."""
     S, L, N, H = run.S, run.L, run.N, run.H
     dAh = np.empty((L, N, 3 * H), S.dtype)          # hidden side: [dr, dz, dn_pre·r]

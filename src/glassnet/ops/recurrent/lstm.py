@@ -11,7 +11,7 @@ so backward through time only multiplies them by the incoming dh, dc::
     dc += dh ⊙ P_t;   d(i, f, g) = dc ⊙ M_t[:3];   d(o) = dh ⊙ M_t[3];   dc_{t-1} = dc ⊙ f
     dh_{t-1} = dA_t·W_hh      (dA_t row-major (N, 4H): one GEMM)
 
-With the compiled kernels (``run.kernels``: float32 on the host, see ``ops/kernels.c``) a
+With the compiled kernels (``run.kernels``: float32 on the host, see ``ops/kernels/``) a
 step is the GEMM and one kernel call each way, rows (N, 4H) in PyTorch's gate order; the
 backward factors are then not stored but recomputed from the activations inside the
 backward kernel (no M, P: 40% less saved state).
@@ -117,7 +117,7 @@ def _forward_compiled(run) -> None:
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
     plan = product_plan(run.WT, N, S[0, 0], pre) if keep is None and L > 1 else None
-    if plan is not None:                        # the whole loop in one call (kernels.c)
+    if plan is not None:                        # the whole loop in one call (kernels/loops.c)
         run.kernels.lstm_forward_loop(plan, S, pre, XW, run.rows, acts, aux, run.reverse,
                                       run.zero_h0, threads_for(N * H))
         return
@@ -132,7 +132,7 @@ def _forward_compiled(run) -> None:
 
 def _backward_compiled(run, G):
     """``backward`` with the compiled step (the same GEMMs, one kernel call per step); the
-    whole loop is one call into kernels.c where MKL takes the product and no lengths mask
+    whole loop is one call into kernels/loops.c where MKL takes the product and no lengths mask
     the steps."""
     L, N, H, S = run.L, run.N, run.H, run.S
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)

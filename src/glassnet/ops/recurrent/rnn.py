@@ -3,7 +3,7 @@
 Forward writes h_t straight into the state buffer S; backward through time keeps one
 (N, H) gradient dh and per step does dA_t = dh ⊙ act'(h_t) and dh_{t-1} = dA_t·W_hh.
 
-With the compiled kernels (``run.kernels``: float32 on the host, ``ops/kernels.c``) a step is
+With the compiled kernels (``run.kernels``: float32 on the host, ``ops/kernels/``) a step is
 the GEMM and one kernel call each way (the add and the activation, or the arriving gradient's
 add and act'(h_t), in one pass).
 """
@@ -68,7 +68,7 @@ def _forward_compiled(run) -> None:
     S, XW, keep, N, H = run.S, run.XW, run.keep, run.N, run.H
     relu = run.mode == "RNN_RELU"
     plan = product_plan(run.WT, N, S[0, 0], S[0, 1]) if keep is None and run.L > 1 else None
-    if plan is not None:                        # the whole loop in one call (kernels.c)
+    if plan is not None:                        # the whole loop in one call (kernels/loops.c)
         run.kernels.rnn_forward_loop(plan, S[0], XW, run.rows, run.reverse, run.zero_h0, relu,
                                      threads_for(N * H))
         return
@@ -84,7 +84,7 @@ def _forward_compiled(run) -> None:
 
 def _backward_compiled(run, G):
     """``backward`` with the compiled step; an embedding input's gradients are summed per id
-    at each step (``kernels.add_rows``). The whole loop is one call into kernels.c where MKL
+    at each step (``kernels.add_rows``). The whole loop is one call into kernels/loops.c where MKL
     takes the product and no lengths mask the steps."""
     S, L, N, H = run.S, run.L, run.N, run.H
     dA = np.empty((L, N, H), S.dtype)

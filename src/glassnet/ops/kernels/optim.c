@@ -1,0 +1,51 @@
+/* Adam's and SGD's updates.
+ * Part of one translation unit: ops/_native.py joins the files of SOURCES, common.c first. */
+
+/* --------------------------------------------------------------------------------- Adam
+ * One update in place of float32 θ, m, v from g (n elements), torch.optim.Adam's
+ * single-tensor arithmetic operation by operation, including where its vectorised kernels
+ * fuse a multiply-add (one rounding): m ← lerp(m, g, w) with w = 1 − β1 (from w ≥ 0.5 as
+ * g + (w − 1)·(g − m)), v ← v·β2 + (1 − β2)·g·g (addcmul), θ ← θ + (−s·m) / (√v / √(1 − β2^t)
+ * + ε) (addcdiv). The fused multiply-adds are computed in double (the float product is exact
+ * there) and rounded once; no other contraction (fp-contract=off for this function). */
+__attribute__((optimize("fp-contract=off")))
+void adam_f32(float *restrict theta, const float *restrict g, float *restrict m,
+              float *restrict v, int64_t n, float weight, float beta2, float one_minus_beta2,
+              float neg_step, float bc2_sqrt, float eps, int nt)
+{
+    int low = weight < 0.5f;
+    float coeff = low ? weight : weight - 1.0f;
+    PAR
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i], mi = m[i];
+        float base = low ? mi : gi;
+        mi = (float)((double)coeff * (double)(gi - mi) + (double)base);
+        float vi = (float)((double)(one_minus_beta2 * gi) * (double)gi + (double)(v[i] * beta2));
+        m[i] = mi;
+        v[i] = vi;
+        theta[i] = theta[i] + neg_step * mi / (sqrtf(vi) / bc2_sqrt + eps);
+    }
+}
+
+/* SGD, torch.optim.SGD's single-tensor update in float32 with its fused multiply-adds:
+ * d = fma(θ, λ, g) (weight decay), b = d on the first step, else fma(d, 1 − τ, b·μ) (the
+ * product b·μ rounded first: mul_ then add_), d = fma(b, μ, d) (Nesterov) or b, θ = fma(d,
+ * −η, θ). `has_buf` = 0: no momentum (buf is not read). */
+__attribute__((optimize("fp-contract=off")))
+void sgd_f32(float *restrict theta, const float *restrict g, float *restrict buf, int64_t n,
+             float lr, float momentum, float one_minus_damp, float wd, int has_buf, int first,
+             int nesterov, int nt)
+{
+    PAR
+    for (int64_t i = 0; i < n; i++) {
+        float d = g[i];
+        if (wd != 0.0f)
+            d = fmaf(theta[i], wd, d);
+        if (has_buf) {
+            float b = first ? d : fmaf(d, one_minus_damp, buf[i] * momentum);
+            buf[i] = b;
+            d = nesterov ? fmaf(b, momentum, d) : b;
+        }
+        theta[i] = fmaf(d, -lr, theta[i]);
+    }
+}
