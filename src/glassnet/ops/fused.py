@@ -29,16 +29,9 @@ def adam_update(theta, g, m, v, beta1: float, beta2: float, step_size: float,
     Returns False, having changed nothing, where the kernel does not apply: fewer than
     ``MIN_ELEMENTS`` elements, arrays other than C-contiguous float32 host arrays of one
     size, a read-only θ, or the kernels off."""
-    if type(theta) is not np.ndarray or theta.size < MIN_ELEMENTS or \
-            not theta.flags.writeable:
+    if not _takes(MIN_ELEMENTS, theta, g, m, v):
         return False
     n = theta.size
-    for a in (theta, g, m, v):
-        if type(a) is not np.ndarray or a.dtype != np.float32 or a.size != n or \
-                not a.flags.c_contiguous:
-            return False
-    if _fast.kernels() is None:
-        return False
     f32 = np.float32
     _fast.step_kernel("adam", n)(theta.reshape(-1), g.reshape(-1), m.reshape(-1),
                                  v.reshape(-1), f32(1.0 - beta1), f32(beta2), f32(1.0 - beta2),
@@ -50,6 +43,19 @@ def adam_update(theta, g, m, v, beta1: float, beta2: float, step_size: float,
 SGD_MIN_ELEMENTS = 1 << 14
 
 
+def _takes(minimum: int, theta, *others) -> bool:
+    """Whether an update kernel takes these arrays: a writeable θ of ``minimum`` elements or
+    more, every array a C-contiguous float32 host array of θ's size, the kernels on."""
+    if type(theta) is not np.ndarray or theta.size < minimum or not theta.flags.writeable:
+        return False
+    n = theta.size
+    for a in (theta,) + others:
+        if type(a) is not np.ndarray or a.dtype != np.float32 or a.size != n or \
+                not a.flags.c_contiguous:
+            return False
+    return _fast.kernels() is not None
+
+
 def sgd_update(theta, g, buf, first: bool, lr: float, momentum: float, dampening: float,
                weight_decay: float, nesterov: bool) -> bool:
     """One SGD step in place, as ``torch.optim.SGD``'s single-tensor update with PyTorch's
@@ -59,16 +65,9 @@ def sgd_update(theta, g, buf, first: bool, lr: float, momentum: float, dampening
     Returns False, having changed nothing, where the kernel does not apply: fewer than
     ``SGD_MIN_ELEMENTS`` elements, arrays other than C-contiguous float32 host arrays of one
     size, a read-only θ, or the kernels off."""
-    if type(theta) is not np.ndarray or theta.size < SGD_MIN_ELEMENTS or \
-            not theta.flags.writeable:
+    if not _takes(SGD_MIN_ELEMENTS, theta, g, *(() if buf is None else (buf,))):
         return False
     n = theta.size
-    for a in (theta, g) if buf is None else (theta, g, buf):
-        if type(a) is not np.ndarray or a.dtype != np.float32 or a.size != n or \
-                not a.flags.c_contiguous:
-            return False
-    if _fast.kernels() is None:
-        return False
     f32 = np.float32
     _fast.step_kernel("sgd", n)(theta.reshape(-1), g.reshape(-1),
                                 None if buf is None else buf.reshape(-1), f32(lr),
