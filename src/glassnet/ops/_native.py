@@ -104,6 +104,8 @@ int gru_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
                       int nt);
 void ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, void *per, void *p,
                  int nt);
+void bias_add_f32(void *y, int64_t s_y, void *b, int64_t R, int64_t C, int nt);
+void col_sum_f32(void *g, int64_t s_g, int64_t R, int64_t C, void *out, int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
               int64_t C);
 """
@@ -213,7 +215,8 @@ class _Kernels:
                      "max_pool_tiled_max",
                      "im2col", "shift_add",
                      "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
-                     "gru_cell_backward", "rnn_cell", "rnn_cell_backward", "ce_rows"):
+                     "gru_cell_backward", "rnn_cell", "rnn_cell_backward", "ce_rows",
+                     "bias_add", "col_sum"):
             setattr(self, name, _bind(getattr(self, "_" + name), 1))
             setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
 
@@ -309,6 +312,14 @@ class _Kernels:
         gp, gs = (self.ffi.NULL, 0) if g is None else self._row(g)
         self.lib.rnn_cell_backward(*self._row(dh), gp, gs, *self._row(h), *self._row(D), N, H,
                                    bool(relu), nt)
+
+    def _bias_add(self, nt, y, b):
+        R, C = y.shape
+        self.lib.bias_add_f32(*self._row(y), *self._dense("bias_add", (b, (C,))), R, C, nt)
+
+    def _col_sum(self, nt, g, out):
+        R, C = g.shape
+        self.lib.col_sum_f32(*self._row(g), R, C, *self._dense("col_sum", (out, (C,))), nt)
 
     def _ce_rows(self, nt, x, t, per, p):
         R, C = x.shape

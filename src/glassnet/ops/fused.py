@@ -15,7 +15,8 @@ import numpy as np
 
 from . import _fast
 
-__all__ = ["adam_update", "sgd_update", "cross_entropy_rows", "MIN_ELEMENTS", "SGD_MIN_ELEMENTS"]
+__all__ = ["adam_update", "sgd_update", "cross_entropy_rows", "bias_add", "bias_grad",
+           "MIN_ELEMENTS", "SGD_MIN_ELEMENTS", "BIAS_MIN"]
 
 MIN_ELEMENTS = 64
 
@@ -99,3 +100,37 @@ def cross_entropy_rows(x2, t):
     _fast.step_kernel("ce_rows", x2.size, CE_PAR_MIN)(x2, t, per, p)
     _fast.note("cross_entropy")
     return per, p
+
+
+# A linear layer's output from here on: the compiled bias passes (2 threads, µs, NumPy →
+# kernel: add 128x512 9.7 → 4.8, 128x256 5.4 → 3.9; sum over rows 128x512 7.3 → 5.6; the mlp
+# step 1.85 → 1.80 ms, alternating runs).
+BIAS_MIN = 1 << 14
+
+
+def _rows_f32(a) -> bool:
+    return type(a) is np.ndarray and a.dtype == np.float32 and a.ndim == 2 and \
+        a.size >= BIAS_MIN and a.strides[1] == 4
+
+
+def bias_add(y, b) -> bool:
+    """y (R, C) += b (C,) in place, rows over the threads (``bias_add_f32``): the same bits
+    as NumPy's broadcast add. False, having done nothing, where it does not apply."""
+    if not _rows_f32(y) or type(b) is not np.ndarray or b.dtype != np.float32 or \
+            _fast.kernels() is None:
+        return False
+    _fast.step_kernel("bias_add", y.size, BIAS_MIN)(y, np.ascontiguousarray(b))
+    _fast.note("linear_bias")
+    return True
+
+
+def bias_grad(g):
+    """Σ_r g[r] for g (R, C): a linear layer's bias gradient, column blocks over the threads
+    (``col_sum_f32``; rows added in order, NumPy's sum over axis 0 bit for bit), or None
+    where it does not apply."""
+    if not _rows_f32(g) or _fast.kernels() is None:
+        return None
+    out = np.empty(g.shape[1], np.float32)
+    _fast.step_kernel("col_sum", g.size, 1 << 16)(g, out)     # 128x256: one thread is faster
+    _fast.note("linear_bias")
+    return out

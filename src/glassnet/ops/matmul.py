@@ -6,6 +6,7 @@ from ..errors import ShapeError
 from ..tensor import Tensor, make
 from ..blas import matmul as gemm
 from ._util import same_device, unbroadcast
+from .fused import bias_add, bias_grad
 
 __all__ = ["matmul", "linear"]
 
@@ -63,7 +64,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         same_device("linear", x, weight, bias)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
     y = gemm(x2, weight.array.T)
-    if bias is not None:
+    if bias is not None and not bias_add(y, bias.array):
         y += bias.array
     if xd.ndim != 2:
         y = y.reshape(xd.shape[:-1] + (weight.array.shape[0],))
@@ -76,6 +77,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if weight.requires_grad:
             gw = gemm(g2.T, x2)
         if bias is not None and bias.requires_grad:
-            gb = g2.sum(axis=0)
+            gb = bias_grad(g2)
+            if gb is None:
+                gb = g2.sum(axis=0)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "AddmmBackward")

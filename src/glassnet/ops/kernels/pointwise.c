@@ -155,3 +155,34 @@ void im2col(const char *restrict xpad, int64_t N, int64_t H, int64_t W, int64_t 
     }
 SHIFT_ADD(float, f32)
 SHIFT_ADD(double, f64)
+
+/* ---------------------------------------------------------------- a linear layer's bias
+ * bias_add: y (R, C) += b row by row; col_sum: out (C) = Σ_r g (R, C), rows added in order
+ * (NumPy's order for a sum over axis 0, so the same bits). Rows or columns over threads. */
+void bias_add_f32(float *y, int64_t s_y, const float *b, int64_t R, int64_t C, int nt)
+{
+    PAR
+    for (int64_t r = 0; r < R; r++) {
+        float *restrict yr = y + r * s_y;
+        const float *restrict bb = b;
+        for (int64_t c = 0; c < C; c++)
+            yr[c] += bb[c];
+    }
+}
+
+void col_sum_f32(const float *g, int64_t s_g, int64_t R, int64_t C, float *out, int nt)
+{
+    int64_t blocks = (C + 63) / 64;             /* 64 columns a block: rows stream in cache */
+    PAR
+    for (int64_t k = 0; k < blocks; k++) {
+        int64_t c0 = k * 64, c1 = c0 + 64 < C ? c0 + 64 : C;
+        float *restrict o = out;
+        for (int64_t c = c0; c < c1; c++)
+            o[c] = 0.0f;
+        for (int64_t r = 0; r < R; r++) {
+            const float *restrict gr = g + r * s_g;
+            for (int64_t c = c0; c < c1; c++)
+                o[c] += gr[c];
+        }
+    }
+}
