@@ -90,3 +90,24 @@ def test_float64_keeps_the_numpy_path():
     x = gn.tensor(np.ones((3, 4)), requires_grad=True)
     gn.nn.functional.cross_entropy(x, gn.tensor(np.array([0, 1, 3]))).backward()
     assert "cross_entropy" not in _fast.status()["ops"]
+
+
+@pytest.mark.parametrize("bad", [5, -1])
+def test_a_target_out_of_range_is_refused_by_name(bad):
+    x = gn.tensor(np.zeros((4, 5), np.float32), requires_grad=True)
+    t = np.array([0, 1, bad, 2], np.int64)
+    with pytest.raises(ValueError, match=f"cross_entropy: target {bad} is out of range for 5"):
+        gn.nn.functional.cross_entropy(x, gn.tensor(t))
+
+
+def test_int32_targets_take_the_kernel():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 10)).astype(np.float32)
+    t = rng.integers(0, 10, 64).astype(np.int32)
+    _fast._used.clear()
+    xg = gn.tensor(x, requires_grad=True)
+    gn.nn.functional.cross_entropy(xg, gn.tensor(t)).backward()
+    assert "cross_entropy" in _fast.status()["ops"]
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.cross_entropy(xt, torch.tensor(t.astype(np.int64))).backward()
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=2e-5, atol=2e-7)

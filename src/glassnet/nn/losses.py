@@ -87,17 +87,17 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         raise ValueError(f"{name}: expected input (N, C) or (N, C, d1, ...), got scalar")
     x2 = _classes_last(input.array)
     xp = xp_of(x2)
-    if weight is None and not label_smoothing and target.array.dtype.kind != "f" and \
-            x2.dtype == np.float32:
-        t, valid, _ = _class_targets(name, input, target, ignore_index)
-        fused = cross_entropy_rows(x2, t) if valid.all() else None
+    if weight is None and not label_smoothing and x2.dtype == np.float32 and \
+            target.shape == ((input.shape[0],) + input.shape[2:] if input.ndim >= 2 else ()):
+        t = target.array.reshape(-1)
+        fused = cross_entropy_rows(x2, t, ignore_index)   # checks the targets too
         if fused is not None:               # one compiled pass (ops/fused.py)
             per, p = fused
             done = []
 
             def local_grad():               # p − onehot, made once (a second backward too)
                 if not done:
-                    p[np.arange(len(t)), t] -= 1
+                    p[np.arange(len(t)), t.astype(np.intp, copy=False)] -= 1
                     done.append(True)
                 return p
             return _reduce_rows(input, per, local_grad, x2.dtype.type(len(t)), reduction,

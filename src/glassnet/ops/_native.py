@@ -102,8 +102,8 @@ int gru_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
                       void *dAh, void *dAn, void *dh, void *dh2, void *dhz, void *dT,
                       void *rows, int64_t L, int64_t N, int64_t H, int reverse, int want_h0,
                       int nt);
-void ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, void *per, void *p,
-                 int nt);
+int64_t ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, int64_t ignore,
+                    void *per, void *p, int nt);
 void bias_add_f32(void *y, int64_t s_y, void *b, int64_t R, int64_t C, int nt);
 void col_sum_f32(void *g, int64_t s_g, int64_t R, int64_t C, void *out, int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
@@ -321,11 +321,14 @@ class _Kernels:
         R, C = g.shape
         self.lib.col_sum_f32(*self._row(g), R, C, *self._dense("col_sum", (out, (C,))), nt)
 
-    def _ce_rows(self, nt, x, t, per, p):
+    def _ce_rows(self, nt, x, t, ignore, per, p) -> int:
+        """The number of targets out of range or ignored (0: per and p were written)."""
         R, C = x.shape
-        if per.shape != (R,) or p.shape != (R, C) or not p.flags.c_contiguous:
-            raise TypeError("compiled ce_rows: expected per (R,) and contiguous p (R, C)")
-        self.lib.ce_rows_f32(*self._row(x), self._ids(t), R, C, self._p(per), self._p(p), nt)
+        if per.shape != (R,) or p.shape != (R, C) or not p.flags.c_contiguous or \
+                t.shape != (R,):
+            raise TypeError("compiled ce_rows: expected t and per (R,), contiguous p (R, C)")
+        return self.lib.ce_rows_f32(*self._row(x), self._ids(t), R, C, ignore, self._p(per),
+                                    self._p(p), nt)
 
     def _plan_args(self, plan):
         """The product's C arguments from ``blas.product_plan``."""

@@ -81,23 +81,26 @@ def sgd_update(theta, g, buf, first: bool, lr: float, momentum: float, dampening
 CE_PAR_MIN = 1 << 15        # logits from here on: rows over the threads
 
 
-def cross_entropy_rows(x2, t):
-    """(per, p) for float32 logits x2 (R, C) with contiguous rows and int64 class targets t
-    (R,), every one valid: per-row losses log Σ e^x − x_t (max-shifted) and p = softmax(x2),
-    in one compiled pass per row (``ce_rows_f32`` in ``ops/kernels/loss.c``; e^x by the kernels'
-    Cephes exp, ≤ 1.4 ulp, so p and per agree with NumPy's to float32 rounding; a −inf logit
-    gives p ≈ 1e−38·e^{m}/Σ instead of 0). None where it does not apply (other dtypes or
-    layouts, the kernels off): the caller's NumPy arithmetic runs then."""
+def cross_entropy_rows(x2, t, ignore_index: int):
+    """(per, p) for float32 logits x2 (R, C) with contiguous rows and integer class targets
+    t (R,): per-row losses log Σ e^x − x_t (max-shifted) and p = softmax(x2), in one compiled
+    pass per row (``ce_rows_f32`` in ``ops/kernels/loss.c``; e^x by the kernels' Cephes exp,
+    ≤ 1.4 ulp, so p and per agree with NumPy's to float32 rounding; a −inf logit gives p ≈
+    1e−38·e^{m}/Σ instead of 0). None where it does not apply: other dtypes or layouts, the
+    kernels off, or a target out of range or equal to ``ignore_index`` (the caller's NumPy
+    arithmetic runs then, and raises or skips those rows)."""
     if type(x2) is not np.ndarray or x2.dtype != np.float32 or x2.ndim != 2 or \
             x2.shape[1] == 0 or (x2.strides[1] != 4 and x2.shape[1] > 1) or \
-            type(t) is not np.ndarray or t.dtype != np.int64 or not t.flags.c_contiguous:
+            type(t) is not np.ndarray or t.dtype.kind not in "iu" or t.shape != x2.shape[:1]:
         return None
     kern = _fast.kernels()
     if kern is None:
         return None
+    t = np.ascontiguousarray(t, np.int64)
     per = np.empty(x2.shape[0], np.float32)
     p = np.empty(x2.shape, np.float32)
-    _fast.step_kernel("ce_rows", x2.size, CE_PAR_MIN)(x2, t, per, p)
+    if _fast.step_kernel("ce_rows", x2.size, CE_PAR_MIN)(x2, t, ignore_index, per, p):
+        return None
     _fast.note("cross_entropy")
     return per, p
 
