@@ -78,3 +78,15 @@ def test_a_wrong_array_is_refused_not_read_out_of_bounds():
     with pytest.raises(TypeError, match="int64 row ids"):
         k.lstm_cell(z(2, 8), z(3, 8), np.zeros(2, np.int32), z(2, 2), z(2, 8), z(2, 2),
                     z(2, 2), z(2, 2))
+
+
+def test_a_flat_kernel_refuses_a_strided_array():
+    """The flat kernels index their arrays as one block: a strided view is refused, not read
+    out of place (the ops pass contiguous arrays; this guards the wrappers)."""
+    from glassnet.ops import _fast
+    k = _fast.kernels()
+    if k is None:
+        pytest.skip("the kernels do not build here")
+    x = np.ones(64, np.float32)[::2]
+    with pytest.raises(TypeError, match="C-contiguous"):
+        k.relu(x, np.empty(32, np.float32), np.empty(32, np.bool_))

@@ -221,19 +221,24 @@ class _Kernels:
             setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
 
     def _p(self, a):
-        """A pointer to a's first element (a's memory need not be one block)."""
+        """A pointer to the memory of C-contiguous a (the kernels index it flat)."""
         try:
             return self.ffi.from_buffer(a)
-        except (BufferError, ValueError, TypeError):    # not one contiguous block
-            return self.ffi.cast("char *", a.ctypes.data)
+        except (BufferError, ValueError, TypeError):
+            raise TypeError(f"compiled kernel: expected a C-contiguous array, got strides "
+                            f"{a.strides} for shape {a.shape}") from None
 
     def _row(self, a):
-        """(pointer, row stride in elements) of a 2-D float32 array with contiguous rows."""
+        """(pointer, row stride in elements) of a 2-D float32 array with contiguous rows (the
+        rows themselves may lie apart: a column slice of a wider array)."""
         s = a.strides
         if a.dtype is not _F32 or len(s) != 2 or (s[1] != 4 and a.shape[1] > 1 and a.size):
             raise TypeError(f"compiled kernel: expected float32 rows, got {a.dtype} "
                             f"{a.shape} strides {s}")
-        return self._p(a), s[0] >> 2
+        try:
+            return self.ffi.from_buffer(a), s[0] >> 2
+        except (BufferError, ValueError, TypeError):    # rows apart: point at the first one
+            return self.ffi.cast("char *", a.ctypes.data), s[0] >> 2
 
     def _relu(self, nt, x, out, mask):
         f = self.lib.relu_f32 if x.dtype == np.float32 else self.lib.relu_f64
