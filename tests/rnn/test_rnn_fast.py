@@ -244,8 +244,8 @@ def test_time_loop_in_c_equals_the_step_loop(mode, reverse, zero_h0, embedded, h
     included, ``blas.product_plan``): values and every gradient bit for bit those of the
     Python loop over the same kernels and products."""
     from glassnet import blas
-    from glassnet.ops.recurrent import gru, lstm, rnn
-    module, name = {"LSTM": (lstm, "lstm"), "GRU": (gru, "gru")}.get(mode, (rnn, "rnn"))
+    from glassnet.ops.recurrent import _common
+    name = {"LSTM": "lstm", "GRU": "gru"}.get(mode, "rnn")
     monkeypatch.setattr(blas, "MIN_FLOPS", 0)            # MKL for these small products too
     one = np.ones((4, 4), np.float32)
     if blas.product_plan(one, 4, one, one) is None:
@@ -273,7 +273,7 @@ def test_time_loop_in_c_equals_the_step_loop(mode, reverse, zero_h0, embedded, h
                                                     if a is not None and a.requires_grad]
     looped = run()
     assert calls == ["forward", "backward"]
-    monkeypatch.setattr(module, "product_plan", lambda *a: None)   # the Python loop
+    monkeypatch.setattr(_common, "product_plan", lambda *a: None)  # the Python loop
     stepped = run()
     assert calls == ["forward", "backward"]
     for a, b in zip(looped, stepped):

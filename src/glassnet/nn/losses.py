@@ -52,10 +52,15 @@ def _classes_back(g2: np.ndarray, shape: tuple) -> np.ndarray:
     return xp.ascontiguousarray(xp.moveaxis(g2.reshape(moved), -1, 1))
 
 
+def _target_shape(x: Tensor) -> tuple:
+    """The shape class-index targets of logits x must have: (N, d1, ...), or () for (C,)."""
+    return (x.shape[0],) + x.shape[2:] if x.ndim >= 2 else ()
+
+
 def _class_targets(name, x: Tensor, target: Tensor, ignore_index: int):
     """Validate integer targets against logits; return flat targets and the valid mask."""
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    expect = (x.shape[0],) + x.shape[2:] if x.ndim >= 2 else ()
+    expect = _target_shape(x)
     if target.shape != expect:
         raise ShapeError(f"{name}: expected target of shape {expect} for input {x.shape}, "
                          f"got {target.shape}")
@@ -88,7 +93,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     x2 = _classes_last(input.array)
     xp = xp_of(x2)
     if weight is None and not label_smoothing and x2.dtype == np.float32 and \
-            target.shape == ((input.shape[0],) + input.shape[2:] if input.ndim >= 2 else ()):
+            target.shape == _target_shape(input):
         t = target.array.reshape(-1)
         fused = cross_entropy_rows(x2, t, ignore_index)   # checks the targets too
         if fused is not None:               # one compiled pass (ops/fused.py)

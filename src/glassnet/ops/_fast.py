@@ -72,16 +72,14 @@ def step_kernel(name: str, cells: int, minimum: int | None = None):
     :func:`parallel_rows` allows and the work is big enough (``minimum`` cells, default
     ``PARALLEL_MIN``)."""
     ns = kernels()
-    if cells >= (PARALLEL_MIN if minimum is None else minimum) and ns.threads > 1:
-        return getattr(ns, name + "_par")
-    return getattr(ns, name)
+    return getattr(ns, name + "_par" if threads_for(cells, minimum) > 1 else name)
 
 
-def threads_for(cells: int) -> int:
-    """The thread count :func:`step_kernel` would use for ``cells`` values (for the compiled
+def threads_for(cells: int, minimum: int | None = None) -> int:
+    """The thread count :func:`step_kernel` uses for ``cells`` values (also for the compiled
     time loops, which call the step kernels from C)."""
     ns = kernels()
-    return ns.threads if cells >= PARALLEL_MIN and ns.threads > 1 else 1
+    return ns.threads if cells >= (PARALLEL_MIN if minimum is None else minimum) else 1
 
 
 def parallel_rows() -> bool:

@@ -110,9 +110,8 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         if kern is not None:
             N, H, W, C = x4.shape
             out = np.empty((N, H // k[0], W // k[1], C), x4.dtype)
-            pool = _fast.step_kernel("max_pool_tiled_max", x4.size) if \
-                x4.size >= FAST_POOL_MIN else kern.max_pool_tiled_max   # one image: no team
-            pool(x4, k[0], k[1], out)
+            # one image stays on one thread (a team's wake-up costs more than its pool)
+            _fast.step_kernel("max_pool_tiled_max", x4.size, FAST_POOL_MIN)(x4, k[0], k[1], out)
             _fast.note("max_pool2d")
             return make(nchw_view(out), (x,), None)
         taps = [x4[:, i::k[0], j::k[1]] for i in range(k[0]) for j in range(k[1])]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...backend import device_of, to_device, to_host, xp_of
 from ...tensor import Tensor, is_grad_enabled
-from ...blas import matmul as gemm, repeated
+from ...blas import matmul as gemm, product_plan, repeated
 from .. import _fast
 from .._util import same_device
 
@@ -109,6 +109,15 @@ class LayerRun:
         self.product(h_prev, out)
         if self.row_scale is not None:
             out *= self.row_scale
+
+    def loop_product(self, a, out, G=None):
+        """``blas.product_plan`` of the per-step product for a compiled time loop (forward:
+        out = h·W_hhᵀ; with ``G``, the gradient on S, backward: out = dA_t·W_hh), or None
+        where the Python step loop runs instead: lengths masking steps, a single step, MKL
+        not taking the product, or a gradient that is not one contiguous block."""
+        if self.mask is not None or self.L < 2 or (G is not None and not G.flags.c_contiguous):
+            return None
+        return product_plan(self.WT if G is None else self.w_hh.array, self.N, a, out)
 
     def recur_grad(self):
         """f(dA_t, out): out = dA_t·W_hh, the per-step product of backward through time

@@ -16,7 +16,6 @@ are computed inside the backward kernel from the saved activations.
 """
 import numpy as np
 
-from ...blas import product_plan
 from .._fast import step_kernel, threads_for
 from ._grads import finish
 
@@ -99,16 +98,16 @@ def backward(run, G):
 def _forward_compiled(run) -> None:
     """``forward`` with the compiled step (the same GEMMs, one kernel call per step)."""
     S, XW, keep, L, N, H = run.S, run.XW, run.keep, run.L, run.N, run.H
-    cell = step_kernel("gru_cell", N * H)
     run.acts = acts = np.empty((L, N, 3 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 3 * H), S.dtype)
     bhn = np.ascontiguousarray(run.bhn) if run.bhn is not None else np.zeros(H, S.dtype)
-    plan = product_plan(run.WT, N, S[0, 0], pre) if keep is None and L > 1 else None
+    plan = run.loop_product(S[0, 0], pre)
     if plan is not None:                        # the whole loop in one call (kernels/loops.c)
         run.kernels.gru_forward_loop(plan, S[0], pre, XW, run.rows, bhn, acts, aux,
                                      run.reverse, run.zero_h0, threads_for(N * H))
         return
+    cell = step_kernel("gru_cell", N * H)
     for t in run.steps():
         p, q = run.state_index(t)
         run.recur(S[0, p], pre, t)
@@ -126,8 +125,7 @@ def _backward_compiled(run, G):
     dAn = np.empty((L, N, H), S.dtype)              # input side n block: dn_pre
     dT = np.zeros((run.src.shape[0], 3 * H), S.dtype) if run.emb is not None else None
     dh, dh_new, dhz = (np.zeros((N, H), S.dtype) for _ in range(3))
-    plan = product_plan(run.w_hh.array, N, dAh[0], dh_new) if run.mask is None and L > 1 and \
-        G[0].flags.c_contiguous else None
+    plan = run.loop_product(dAh[0], dh_new, G[0])
     if plan is None:
         dh = _backward_steps(run, G, dAh, dAn, dT, dh, dh_new, dhz)
     elif run.kernels.gru_backward_loop(plan, G[0], S[0], run.acts, run.aux, dAh, dAn, dh,

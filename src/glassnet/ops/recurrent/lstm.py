@@ -18,7 +18,6 @@ backward kernel (no M, P: 40% less saved state).
 """
 import numpy as np
 
-from ...blas import product_plan
 from .._fast import step_kernel, threads_for
 from ._grads import finish
 
@@ -112,15 +111,15 @@ def backward(run, G):
 def _forward_compiled(run) -> None:
     """``forward`` with the compiled step: fills run.S, run.acts (L, N, 4H), run.aux."""
     S, XW, keep, L, N, H = run.S, run.XW, run.keep, run.L, run.N, run.H
-    cell = step_kernel("lstm_cell", N * H)
     run.acts = acts = np.empty((L, N, 4 * H), S.dtype)
     run.aux = aux = np.empty((L, N, H), S.dtype)
     pre = np.empty((N, 4 * H), S.dtype)
-    plan = product_plan(run.WT, N, S[0, 0], pre) if keep is None and L > 1 else None
+    plan = run.loop_product(S[0, 0], pre)
     if plan is not None:                        # the whole loop in one call (kernels/loops.c)
         run.kernels.lstm_forward_loop(plan, S, pre, XW, run.rows, acts, aux, run.reverse,
                                       run.zero_h0, threads_for(N * H))
         return
+    cell = step_kernel("lstm_cell", N * H)
     for t in run.steps():
         p, q = run.state_index(t)
         run.recur(S[0, p], pre, t)                  # (N, 4H)
@@ -141,8 +140,7 @@ def _backward_compiled(run, G):
     dA = np.empty((L, N, 4 * H), S.dtype)
     # with an embedding input each step's rows are summed per id at once (kernels.add_rows)
     dT = np.zeros((run.src.shape[0], 4 * H), S.dtype) if run.emb is not None else None
-    plan = product_plan(run.w_hh.array, N, dA[0], dh_new) if run.mask is None and L > 1 and \
-        G.flags.c_contiguous else None
+    plan = run.loop_product(dA[0], dh_new, G)
     if plan is None:
         dh = _backward_steps(run, G, dA, dT, dh, dh_new, dc)
     elif run.kernels.lstm_backward_loop(plan, G, S, run.acts, run.aux, dA, dh, dh_new, dc, dT,

@@ -9,7 +9,6 @@ add and act'(h_t), in one pass).
 """
 import numpy as np
 
-from ...blas import product_plan
 from .._fast import step_kernel, threads_for
 from ._grads import finish
 
@@ -67,7 +66,7 @@ def _forward_compiled(run) -> None:
     """``forward`` with the compiled step: h_t = act(h_{t-1}·W_hhᵀ + XW[rows[t]]) in place."""
     S, XW, keep, N, H = run.S, run.XW, run.keep, run.N, run.H
     relu = run.mode == "RNN_RELU"
-    plan = product_plan(run.WT, N, S[0, 0], S[0, 1]) if keep is None and run.L > 1 else None
+    plan = run.loop_product(S[0, 0], S[0, 1])
     if plan is not None:                        # the whole loop in one call (kernels/loops.c)
         run.kernels.rnn_forward_loop(plan, S[0], XW, run.rows, run.reverse, run.zero_h0, relu,
                                      threads_for(N * H))
@@ -90,8 +89,7 @@ def _backward_compiled(run, G):
     dA = np.empty((L, N, H), S.dtype)
     dT = np.zeros((run.src.shape[0], H), S.dtype) if run.emb is not None else None
     dh, dh_new = np.zeros((N, H), S.dtype), np.empty((N, H), S.dtype)
-    plan = product_plan(run.w_hh.array, N, dA[0], dh_new) if run.mask is None and L > 1 and \
-        G[0].flags.c_contiguous else None
+    plan = run.loop_product(dA[0], dh_new, G[0])
     if plan is None:
         dh = _backward_steps(run, G, dA, dT, dh, dh_new)
     elif run.kernels.rnn_backward_loop(plan, G[0], S[0], dA, dh, dh_new, dT, run.rows,
