@@ -45,9 +45,9 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["matmul", "repeated", "product_plan", "pack", "Packed", "axpby", "vectors", "vmul",
-           "vsqrt", "linear_frac", "use", "status", "threads", "set_threads", "MIN_FLOPS",
-           "MIN_AXPBY"]
+__all__ = ["matmul", "repeated", "product_plan", "gemm_address", "pack", "Packed", "axpby",
+           "vectors", "vmul", "vsqrt", "linear_frac", "use", "status", "threads", "set_threads",
+           "MIN_FLOPS", "MIN_AXPBY"]
 
 MIN_FLOPS = 1 << 21            # M·N·K below this: np.matmul (measured crossover, 1 thread)
 # With two or more MKL threads MKL wins from here (a 1 × K row: from MIN_ROW on); see
@@ -336,6 +336,20 @@ def product_plan(b, M: int, a, out):
     packed = type(b_used) is Packed
     return (address, int(packed), pre[1], _PACKED if packed else pre[2], M, N, K, lda,
             b_address, ldb, b_used)
+
+
+def gemm_address(dtype=np.float32) -> int | None:
+    """The address of MKL's ``cblas_?gemm`` for a compiled caller (LP64 int arguments, as
+    everywhere in this module), or None where MKL is off; the caller's products then count as
+    run on MKL in :func:`status`."""
+    if _gemm is _UNSET:
+        _load()
+    f = _gemm.get(np.dtype(dtype)) if _gemm else None
+    if f is None:
+        return None
+    global _ran
+    _ran = True
+    return ctypes.cast(f, ctypes.c_void_p).value
 
 
 def _plan(a, b, out):

@@ -29,6 +29,15 @@ class Parameter(Tensor):
 
 
 _builtin_classes: dict = {}
+_edits = 0      # attributes assigned or deleted through any Module (see edits())
+
+
+def edits() -> int:
+    """How many attributes have been assigned or deleted through ``Module.__setattr__`` /
+    ``__delattr__`` in this process: what is planned from layers' settings (a Sequential's
+    inference chain, nn/inference.py) is planned again when it moves."""
+    return _edits
+
 
 
 def _BUILTIN(cls) -> bool:
@@ -69,6 +78,8 @@ class Module:
 
     # -- registration
     def __setattr__(self, name, value):
+        global _edits
+        _edits += 1
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
                                f"assigning attributes")
@@ -98,6 +109,8 @@ class Module:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
 
     def __delattr__(self, name):
+        global _edits
+        _edits += 1
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
         object.__delattr__(self, name)

@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = ["load", "why_not", "cache_dir", "CDEF", "SOURCES"]
 
-SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c")
+SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c", "infer.c")
 
 CDEF = """
 void relu_f32(void *x, void *out, void *mask, int64_t n, int nt);
@@ -108,6 +108,13 @@ void bias_add_f32(void *y, int64_t s_y, void *b, int64_t R, int64_t C, int nt);
 void col_sum_f32(void *g, int64_t s_g, int64_t R, int64_t C, void *out, int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
               int64_t C);
+typedef struct {
+    int32_t kind, act;
+    int64_t N, C, H, W, Co, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw;
+    const float *w, *b, *src;
+    float *dst, *cols;
+} infer_step;
+void infer_chain(int64_t fn, infer_step *steps, int n);
 """
 
 _why = None
