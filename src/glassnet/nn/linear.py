@@ -58,6 +58,16 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        return ops.linear(self._checked(x), self.weight, self.bias)
+
+    def forward_relu(self, x: Tensor) -> Tensor | None:
+        """``relu(self(x))`` as one op (``ops.linear_relu``: one pass for the bias and the
+        ReLU each way, the same values and gradients), or None where it does not apply
+        (Sequential then runs the layer and the ReLU apart)."""
+        x = self._checked(x)
+        return None if self.bias is None else ops.linear_relu(x, self.weight, self.bias)
+
+    def _checked(self, x: Tensor) -> Tensor:
         shape = x.array.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}): expected input "
@@ -67,7 +77,7 @@ class Linear(Module):
                 raise TypeError(f"Linear(in_features={self.in_features}): expected a floating "
                                 f"input, got dtype {x.dtype}")
             x = x.to(self.weight.array.dtype)
-        return ops.linear(x, self.weight, self.bias)
+        return x
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -106,6 +106,9 @@ int64_t ce_rows_f32(void *x, int64_t s_x, void *t, int64_t R, int64_t C, int64_t
                     void *per, void *p, int nt);
 void bias_add_f32(void *y, int64_t s_y, void *b, int64_t R, int64_t C, int nt);
 void col_sum_f32(void *g, int64_t s_g, int64_t R, int64_t C, void *out, int nt);
+void bias_relu_f32(void *y, int64_t s_y, void *b, void *mask, int64_t R, int64_t C, int nt);
+void relu_col_sum_f32(void *g, int64_t s_g, void *mask, void *gz, int64_t R, int64_t C,
+                      void *gb, int nt);
 void add_rows(void *d, int64_t s_d, void *rows, void *out, int64_t s_o, int64_t N,
               int64_t C);
 typedef struct {
@@ -223,7 +226,7 @@ class _Kernels:
                      "im2col", "shift_add",
                      "adam", "sgd", "lstm_cell", "lstm_cell_backward", "gru_cell",
                      "gru_cell_backward", "rnn_cell", "rnn_cell_backward", "ce_rows",
-                     "bias_add", "col_sum"):
+                     "bias_add", "col_sum", "bias_relu", "relu_col_sum"):
             setattr(self, name, _bind(getattr(self, "_" + name), 1))
             setattr(self, name + "_par", _bind(getattr(self, "_" + name), self.threads))
 
@@ -328,6 +331,23 @@ class _Kernels:
     def _bias_add(self, nt, y, b):
         R, C = y.shape
         self.lib.bias_add_f32(*self._row(y), *self._dense("bias_add", (b, (C,))), R, C, nt)
+
+    def _bias_relu(self, nt, y, b, mask):
+        """y (R, C) = relu(y + b) in place; mask (R, C) uint8/bool contiguous, or None."""
+        R, C = y.shape
+        m = self.ffi.NULL if mask is None else self._p(mask)
+        if mask is not None and mask.shape != (R, C):
+            raise TypeError(f"compiled bias_relu: expected a mask {(R, C)}, got {mask.shape}")
+        self.lib.bias_relu_f32(*self._row(y), *self._dense("bias_relu", (b, (C,))), m, R, C,
+                               nt)
+
+    def _relu_col_sum(self, nt, g, mask, gz, gb):
+        """gz = g where mask else 0 (contiguous (R, C)), gb (C,) = its column sums."""
+        R, C = g.shape
+        if mask.shape != (R, C) or gz.shape != (R, C) or not gz.flags.c_contiguous:
+            raise TypeError("compiled relu_col_sum: expected mask and contiguous gz (R, C)")
+        self.lib.relu_col_sum_f32(*self._row(g), self._p(mask), self._p(gz), R, C,
+                                  *self._dense("relu_col_sum", (gb, (C,))), nt)
 
     def _col_sum(self, nt, g, out):
         R, C = g.shape

@@ -37,7 +37,9 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
     else:
         out = xp_of(a).maximum(a, 0, dtype=x.dtype)    # NaN stays NaN
         mask = out != 0                                 # x > 0 or NaN: one pass, as x > 0
-    return make(out, (x,), lambda g: (g * mask,), "ReluBackward")
+    xp = xp_of(a)      # a select, as PyTorch's: an inf or NaN g stays out where x <= 0
+    return make(out, (x,), lambda g: (xp.where(mask, g, xp.zeros((), g.dtype)),),
+                "ReluBackward")
 
 
 # The kernel wins from ~2**14 elements (fwd + bwd with the graph, 2 threads: 64x256 12.1 ->

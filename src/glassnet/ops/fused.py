@@ -16,6 +16,7 @@ import numpy as np
 from . import _fast
 
 __all__ = ["adam_update", "sgd_update", "cross_entropy_rows", "bias_add", "bias_grad",
+           "bias_relu", "relu_bias_grad",
            "MIN_ELEMENTS", "SGD_MIN_ELEMENTS", "BIAS_MIN"]
 
 MIN_ELEMENTS = 64
@@ -111,9 +112,9 @@ def cross_entropy_rows(x2, t, ignore_index: int):
 BIAS_MIN = 1 << 14
 
 
-def _rows_f32(a) -> bool:
+def _rows_f32(a, minimum: int = BIAS_MIN) -> bool:
     return type(a) is np.ndarray and a.dtype == np.float32 and a.ndim == 2 and \
-        a.size >= BIAS_MIN and a.strides[1] == 4
+        a.size >= minimum and (a.strides[1] == 4 or a.shape[1] == 1)
 
 
 def bias_add(y, b) -> bool:
@@ -125,6 +126,32 @@ def bias_add(y, b) -> bool:
     _fast.step_kernel("bias_add", y.size, BIAS_MIN)(y, np.ascontiguousarray(b))
     _fast.note("linear_bias")
     return True
+
+
+def bias_relu(y, b, mask) -> bool:
+    """y (R, C) = relu(y + b) in place, and mask (R, C) bool (None: not kept) as ReLU's
+    ("not y + b <= 0": a NaN passes); ``bias_relu_f32``, one pass instead of bias_add's and
+    ReLU's, the same bits. False, having done nothing, where it does not apply. Any size:
+    the pass it saves is worth more than the call (threads from ``BIAS_MIN``)."""
+    if not _rows_f32(y, 1) or type(b) is not np.ndarray or b.dtype != np.float32 or \
+            _fast.kernels() is None:
+        return False
+    _fast.step_kernel("bias_relu", y.size, BIAS_MIN)(y, np.ascontiguousarray(b), mask)
+    _fast.note("linear_relu")
+    return True
+
+
+def relu_bias_grad(g, mask):
+    """(g where mask else 0, its column sums) for g (R, C): ReLU's backward and the linear
+    layer's bias gradient in one pass (``relu_col_sum_f32``; the same bits as the two apart),
+    or None where it does not apply."""
+    if not _rows_f32(g, 1) or _fast.kernels() is None:
+        return None
+    gz = np.empty(g.shape, np.float32)
+    gb = np.empty(g.shape[1], np.float32)
+    _fast.step_kernel("relu_col_sum", g.size, 1 << 16)(g, mask, gz, gb)
+    _fast.note("linear_relu")
+    return gz, gb
 
 
 def bias_grad(g):

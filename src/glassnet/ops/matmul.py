@@ -3,12 +3,12 @@ import numpy as np
 
 from ..backend import xp_of
 from ..errors import ShapeError
-from ..tensor import Tensor, make
+from ..tensor import Tensor, is_grad_enabled, make
 from ..blas import matmul as gemm
 from ._util import same_device, unbroadcast
-from .fused import bias_add, bias_grad
+from .fused import bias_add, bias_grad, bias_relu, relu_bias_grad
 
-__all__ = ["matmul", "linear"]
+__all__ = ["matmul", "linear", "linear_relu"]
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -82,3 +82,34 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 gb = g2.sum(axis=0)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "AddmmBackward")
+
+
+def linear_relu(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor | None:
+    """relu(x·Wᵀ + b) as one graph node ("LinearReluBackward") for 2-D float32 host x, with
+    the bias add, the ReLU and its mask in one compiled pass after the product, and ReLU's
+    backward and the bias gradient in one pass before the two products: the same values and
+    gradients, bit for bit, as :func:`linear` then ``relu``. None, having done nothing, where
+    it does not apply (other shapes, dtypes or devices, the kernels off): the caller runs
+    the two ops then. Shapes as :func:`linear` (x (N, in), weight (out, in), bias (out,))."""
+    xd = x.array
+    if type(xd) is not np.ndarray or xd.ndim != 2 or xd.dtype != np.float32 or \
+            type(weight.array) is not np.ndarray or weight.array.dtype != np.float32 or \
+            weight.ndim != 2 or xd.shape[1] != weight.shape[1] or \
+            bias.shape != (weight.shape[0],) or type(bias.array) is not np.ndarray:
+        return None
+    recording = is_grad_enabled() and (x.requires_grad or weight.requires_grad or
+                                       bias.requires_grad)
+    y = gemm(xd, weight.array.T)
+    mask = np.empty(y.shape, np.bool_) if recording else None
+    if not bias_relu(y, bias.array, mask):
+        return None
+
+    def backward(g):
+        gz, gb = relu_bias_grad(g, mask) or (None, None)
+        if gz is None:                                   # g not float32 rows: NumPy
+            gz = g * mask
+            gb = gz.sum(axis=0)
+        gx = gemm(gz, weight.array) if x.requires_grad else None
+        gw = gemm(gz.T, xd) if weight.requires_grad else None
+        return gx, gw, gb if bias.requires_grad else None
+    return make(y, (x, weight, bias), backward if recording else None, "LinearReluBackward")

@@ -186,3 +186,49 @@ void col_sum_f32(const float *g, int64_t s_g, int64_t R, int64_t C, float *out, 
         }
     }
 }
+
+/* ------------------------------------------------ a linear layer and the ReLU after it
+ * bias_relu: y (R, C) = relu(y + b) in place and mask (R, C) as relu_f32's (NULL: none);
+ * relu_col_sum: gz = g where mask else 0 (relu_backward_f32's select) and gb = Σ_r gz in
+ * col_sum's order: the same bits as bias_add + relu and relu_backward + col_sum apart, one
+ * pass each way instead of two. */
+void bias_relu_f32(float *y, int64_t s_y, const float *b, uint8_t *mask, int64_t R,
+                   int64_t C, int nt)
+{
+    PAR
+    for (int64_t r = 0; r < R; r++) {
+        float *restrict yr = y + r * s_y;
+        const float *restrict bb = b;
+        uint8_t *restrict mr = mask ? mask + r * C : NULL;
+        for (int64_t c = 0; c < C; c++) {
+            float v = yr[c] + bb[c];
+            int p = !(v <= 0.0f);
+            yr[c] = p ? v : 0.0f;
+            if (mr)
+                mr[c] = (uint8_t)p;
+        }
+    }
+}
+
+void relu_col_sum_f32(const float *g, int64_t s_g, const uint8_t *mask, float *gz, int64_t R,
+                      int64_t C, float *gb, int nt)
+{
+    int64_t blocks = (C + 63) / 64;
+    PAR
+    for (int64_t k = 0; k < blocks; k++) {
+        int64_t c0 = k * 64, c1 = c0 + 64 < C ? c0 + 64 : C;
+        float *restrict o = gb;
+        for (int64_t c = c0; c < c1; c++)
+            o[c] = 0.0f;
+        for (int64_t r = 0; r < R; r++) {
+            const float *restrict gr = g + r * s_g;
+            const uint8_t *restrict mr = mask + r * C;
+            float *restrict zr = gz + r * C;
+            for (int64_t c = c0; c < c1; c++) {
+                float v = mr[c] ? gr[c] : 0.0f;
+                zr[c] = v;
+                o[c] += v;
+            }
+        }
+    }
+}
