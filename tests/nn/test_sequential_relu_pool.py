@@ -7,6 +7,7 @@ import torch
 
 import glassnet as gn
 from glassnet import nn
+from glassnet.ops import _fast
 
 
 def _pair(pool_kw):
@@ -41,9 +42,11 @@ def _run(model, x, framework):
                                      dict(kernel_size=3, stride=2, padding=1),
                                      dict(kernel_size=2, ceil_mode=True),
                                      dict(kernel_size=2, stride=1, dilation=2)])
-def test_fused_order_matches_the_literal_order_and_torch(pool_kw, monkeypatch):
+@pytest.mark.parametrize("rows", [9, 8])      # 8 × 10: 2 × 2 windows tile, one fused op
+def test_fused_order_matches_the_literal_order_and_torch(pool_kw, rows, monkeypatch):
     t, g = _pair(pool_kw)
-    x = _input()
+    x = _input()[:, :, :rows]
+    x[0, 0, 0, :2] = np.nan                  # a NaN window, through the fused op too
     ours = _run(g, x, "glassnet")
     monkeypatch.setattr(nn.Sequential, "fuse_relu_pool", False)
     for p in g.parameters():
@@ -57,7 +60,7 @@ def test_fused_order_matches_the_literal_order_and_torch(pool_kw, monkeypatch):
 
 def test_the_reordering_really_happens():
     calls = []
-    relu, pool = nn.ReLU(), nn.MaxPool2d(2)
+    relu, pool = nn.ReLU(), nn.MaxPool2d(3, stride=1)    # overlapping windows: not fused
     real_relu, real_pool = gn.ops.relu, gn.ops.max_pool2d
     seq = nn.Sequential(relu, pool)
     x = gn.tensor(np.random.default_rng(3).standard_normal((1, 1, 4, 4)).astype(np.float32))
@@ -72,6 +75,22 @@ def test_the_reordering_really_happens():
         act.ops.relu = real_relu
         pooling.MaxPool2d._op = staticmethod(real_pool)
     assert calls == [("pool", (1, 1, 4, 4)), ("relu", (1, 1, 2, 2))]
+
+
+@pytest.mark.skipif(_fast.kernels() is None, reason="the fused pool needs the compiled "
+                    "kernels (pip install 'glassnet[fast]' and a C compiler)")
+@pytest.mark.parametrize("grad", [True, False])
+def test_a_tiling_pool_and_its_relu_are_one_op(grad):
+    """Windows that tile a conv's channels-last output: one compiled pass applies the ReLU
+    (values and gradients checked against the literal order above)."""
+    _, g = _pair(dict(kernel_size=2))
+    x = _input()[:, :, :8]                                   # 8 × 10: 2 × 2 windows tile it
+    with gn.set_grad_enabled(grad):
+        out = g[2](g[1](g[0](gn.tensor(x))))                 # the layers apart: literal
+        fused = g(gn.tensor(x, requires_grad=grad))
+    np.testing.assert_array_equal(fused.numpy(), out.numpy().reshape(fused.shape))
+    if grad:
+        assert fused._parents[0]._op == "MaxPool2DReluBackward"
 
 
 @pytest.mark.parametrize("watch", ["relu hook", "pool hook", "inspect"])

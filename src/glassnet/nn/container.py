@@ -122,7 +122,8 @@ class Sequential(_IndexedModules):
                 continue
             if relu is not None:
                 if type(layer) is MaxPool2d and _plain(layer) and not layer.return_indices:
-                    x, relu = relu(layer(x)), None
+                    y = layer.forward_relu(x) if isinstance(x, Tensor) else None
+                    x, relu = relu(layer(x)) if y is None else y, None
                     continue
                 x, relu = relu(x), None
             if fuse_linear and type(layer) is Linear and i + 1 < len(layers) and \

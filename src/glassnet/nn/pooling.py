@@ -98,6 +98,15 @@ class MaxPool2d(_MaxPoolNd):
     _dims = 2
     _op = staticmethod(ops.max_pool2d)
 
+    def forward_relu(self, x: Tensor) -> Tensor | None:
+        """``relu(self(x))`` as one op (``ops.max_pool2d_relu``: the same values and
+        gradients), or None where it does not apply (Sequential then runs the two apart)."""
+        self._check_input(x)
+        if self.return_indices:
+            return None
+        return ops.max_pool2d_relu(x, self.kernel_size, self.stride, self.padding,
+                                   self.dilation, self.ceil_mode)
+
 
 class MaxPool1d(_MaxPoolNd):
     r"""Max over windows of length k along the last axis.

@@ -36,17 +36,17 @@ void relu_f64(void *x, void *out, void *mask, int64_t n, int nt);
 void relu_backward_f32(void *g, void *mask, void *out, int64_t n, int nt);
 void relu_backward_f64(void *g, void *mask, void *out, int64_t n, int nt);
 void max_pool_tiled_f32(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
-                        int64_t kw, void *out, void *idx, int nt);
+                        int64_t kw, void *out, void *idx, int relu, int nt);
 void max_pool_tiled_f64(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
-                        int64_t kw, void *out, void *idx, int nt);
+                        int64_t kw, void *out, void *idx, int relu, int nt);
 void max_pool_tiled_backward_f32(void *g, void *idx, int64_t N, int64_t Ho, int64_t Wo,
                                  int64_t C, int64_t kh, int64_t kw, void *gx, int nt);
 void max_pool_tiled_backward_f64(void *g, void *idx, int64_t N, int64_t Ho, int64_t Wo,
                                  int64_t C, int64_t kh, int64_t kw, void *gx, int nt);
 void max_pool_tiled_max_f32(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
-                            int64_t kw, void *out, int nt);
+                            int64_t kw, void *out, int relu, int nt);
 void max_pool_tiled_max_f64(void *x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t kh,
-                            int64_t kw, void *out, int nt);
+                            int64_t kw, void *out, int relu, int nt);
 void im2col(void *xpad, int64_t N, int64_t H, int64_t W, int64_t C, int64_t item, int64_t kh,
             int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo,
             void *out, int64_t ld, int nt);
@@ -258,19 +258,19 @@ class _Kernels:
         f = self.lib.relu_backward_f32 if g.dtype == np.float32 else self.lib.relu_backward_f64
         f(self._p(g), self._p(mask), self._p(out), g.size, nt)
 
-    def _max_pool_tiled(self, nt, x, kh, kw, out, idx):
+    def _max_pool_tiled(self, nt, x, kh, kw, out, idx, relu=False):
         f = self.lib.max_pool_tiled_f32 if x.dtype == np.float32 else self.lib.max_pool_tiled_f64
-        f(self._p(x), *x.shape, kh, kw, self._p(out), self._p(idx), nt)
+        f(self._p(x), *x.shape, kh, kw, self._p(out), self._p(idx), bool(relu), nt)
 
     def _max_pool_tiled_backward(self, nt, g, idx, kh, kw, gx, zero=None):
         f = self.lib.max_pool_tiled_backward_f32 if g.dtype == np.float32 else \
             self.lib.max_pool_tiled_backward_f64
         f(self._p(g), self._p(idx), *g.shape, kh, kw, self._p(gx), nt)
 
-    def _max_pool_tiled_max(self, nt, x, kh, kw, out):
+    def _max_pool_tiled_max(self, nt, x, kh, kw, out, relu=False):
         f = self.lib.max_pool_tiled_max_f32 if x.dtype == np.float32 else \
             self.lib.max_pool_tiled_max_f64
-        f(self._p(x), *x.shape, kh, kw, self._p(out), nt)
+        f(self._p(x), *x.shape, kh, kw, self._p(out), bool(relu), nt)
 
     def _im2col(self, nt, xpad, kh, kw, sh, sw, dh, dw, Ho, Wo, out):
         """out (L, ld ≥ kh·kw·C), rows contiguous: the patches of xpad (contiguous)."""

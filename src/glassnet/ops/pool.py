@@ -19,7 +19,7 @@ from .pool_nd import max_pool_with_indices, pool_output_size, real_input
 from .pool_nd import window_counts as _window_counts
 from .shape import squeeze, unsqueeze
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+__all__ = ["max_pool1d", "max_pool2d", "max_pool2d_relu", "avg_pool2d", "adaptive_avg_pool2d",
            "upsample_nearest", "pool_output_size"]
 
 
@@ -156,18 +156,42 @@ def _tiles_exactly(a, k, s, d, pads, out_hw) -> bool:
     windows = strides, no dilation or padding, and the windows cover the input exactly."""
     return (type(a) is np.ndarray and a.dtype in (np.float32, np.float64) and s == k
             and d == (1, 1) and not any(p for pair in pads for p in pair)
-            and a.shape[2:] == (out_hw[0] * k[0], out_hw[1] * k[1]) and k[0] * k[1] < 256
+            and a.shape[2:] == (out_hw[0] * k[0], out_hw[1] * k[1]) and k[0] * k[1] < 255
             and nhwc_view(a).flags.c_contiguous)
 
 
-def _max_pool2d_tiled(x, k):
-    """max_pool2d by the compiled kernel of ``ops/_fast.py`` (same values and gradients)."""
+def max_pool2d_relu(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                    ceil_mode: bool = False) -> Tensor | None:
+    """``relu(max_pool2d(x, ...))`` as one op where the windows tile the input of float host
+    data in channels-last memory (a conv's output): the compiled pool applies the ReLU in
+    the same pass and its backward sends nothing through a window whose maximum was <= 0,
+    so values and gradients are those of the two ops, bit for bit, without ReLU's passes.
+    None, having done nothing, elsewhere (the caller runs the two ops)."""
+    if not isinstance(x, Tensor) or x.array.dtype.kind != "f" or _fast.kernels() is None:
+        return None
+    k, s, d, pads, out_hw = _pool_setup("max_pool2d", x, kernel_size, stride, padding,
+                                        dilation, ceil_mode)
+    if not _tiles_exactly(x.array, k, s, d, pads, out_hw):
+        return None
+    if x.requires_grad and is_grad_enabled():
+        return _max_pool2d_tiled(x, k, relu=True)
+    x4 = nhwc_view(x.array)
+    N, H, W, C = x4.shape
+    out = np.empty((N, H // k[0], W // k[1], C), x4.dtype)
+    _fast.step_kernel("max_pool_tiled_max", x4.size, FAST_POOL_MIN)(x4, k[0], k[1], out, True)
+    _fast.note("max_pool2d")
+    return make(nchw_view(out), (x,), None)
+
+
+def _max_pool2d_tiled(x, k, relu: bool = False):
+    """max_pool2d (then ReLU) by the compiled kernel of ``ops/_fast.py`` (same values and
+    gradients)."""
     x4 = nhwc_view(x.array)
     N, H, W, C = x4.shape
     (kh, kw) = k
     out = np.empty((N, H // kh, W // kw, C), x4.dtype)
-    idx = np.empty(out.shape, np.uint8)                 # the winning tap of each window
-    _fast.step_kernel("max_pool_tiled", x4.size)(x4, kh, kw, out, idx)
+    idx = np.empty(out.shape, np.uint8)    # the winning tap of each window (255: ReLU's 0)
+    _fast.step_kernel("max_pool_tiled", x4.size)(x4, kh, kw, out, idx, relu)
     _fast.note("max_pool2d")
 
     def backward(g):
@@ -176,7 +200,8 @@ def _max_pool2d_tiled(x, k):
         _fast.step_kernel("max_pool_tiled_backward", x4.size)(gn, idx, kh, kw, gx,
                                                               x4.dtype.type(0))
         return (nchw_view(gx),)
-    return make(nchw_view(out), (x,), backward, "MaxPool2DBackward")
+    return make(nchw_view(out), (x,), backward,
+                "MaxPool2DReluBackward" if relu else "MaxPool2DBackward")
 
 
 def _running_max(xp, taps: list, track: bool):

@@ -29,11 +29,15 @@ RELU(double, f64)
 /* ------------------------------------------------- max pool over windows that tile the input
  * x (N, H, W, C) channels-last → out (N, H/kh, W/kw, C) and idx, the winning tap i·kw + j.
  * Taps in order: a strictly greater value or a NaN takes over (ties keep the first maximum,
- * a NaN window its last NaN), the rule of PyTorch and of the NumPy path. */
+ * a NaN window its last NaN), the rule of PyTorch and of the NumPy path. With `relu` the
+ * ReLU that follows is applied in the same pass: a maximum <= 0 becomes 0 and its window's
+ * idx NO_WINNER, so the backward sends nothing to it (ReLU's mask, then the pool's
+ * gradient: the same bits). */
+#define NO_WINNER 255
 #define POOL(T, S)                                                                          \
     void max_pool_tiled_##S(const T *restrict x, int64_t N, int64_t H, int64_t W,           \
                             int64_t C, int64_t kh, int64_t kw, T *restrict out,             \
-                            uint8_t *restrict idx, int nt)                                  \
+                            uint8_t *restrict idx, int relu, int nt)                        \
     {                                                                                       \
         int64_t Ho = H / kh, Wo = W / kw;                                                   \
         PAR                                                                                 \
@@ -57,6 +61,12 @@ RELU(double, f64)
                         }                                                                   \
                     }                                                                       \
                 }                                                                           \
+                if (relu)                                                                   \
+                    for (int64_t c = 0; c < C; c++)                                         \
+                        if (o[c] <= (T)0) {                                                 \
+                            o[c] = (T)0;                                                    \
+                            ix[c] = NO_WINNER;                                              \
+                        }                                                                   \
             }                                                                               \
         }                                                                                   \
     }                                                                                       \
@@ -87,7 +97,8 @@ POOL(double, f64)
  * window with a NaN gives NaN, like np.maximum. */
 #define POOL_MAX(T, S)                                                                      \
     void max_pool_tiled_max_##S(const T *restrict x, int64_t N, int64_t H, int64_t W,       \
-                                int64_t C, int64_t kh, int64_t kw, T *restrict out, int nt) \
+                                int64_t C, int64_t kh, int64_t kw, T *restrict out,         \
+                                int relu, int nt)                                           \
     {                                                                                       \
         int64_t Ho = H / kh, Wo = W / kw;                                                   \
         PAR                                                                                 \
@@ -105,6 +116,9 @@ POOL(double, f64)
                         o[c] = (v > o[c] || v != v) ? v : o[c];                             \
                     }                                                                       \
                 }                                                                           \
+                if (relu)                                                                   \
+                    for (int64_t c = 0; c < C; c++)                                         \
+                        o[c] = o[c] <= (T)0 ? (T)0 : o[c];                                  \
             }                                                                               \
         }                                                                                   \
     }
