@@ -82,9 +82,12 @@ def _ready(seq, x):
         if m.training or "_has_hooks" in d or "forward" in d:
             return None
     key = (edits(), a.shape, layers)
-    cached = _plans.get(seq)
-    if cached is None or cached[0] != key:
-        cached = _plans[seq] = (key, _chain(layers, a.shape))
+    try:
+        cached = _plans.get(seq)
+        if cached is None or cached[0] != key:
+            cached = _plans[seq] = (key, _chain(layers, a.shape))
+    except TypeError:                   # a subclass that defines __eq__ without __hash__
+        return None
     return None if cached[1] is None else (a, cached[1])
 
 

@@ -2,7 +2,7 @@
 the machine's C compiler; ``pip install 'glassnet[fast]'``), used per op only where they
 measurably beat the NumPy path; without cffi or a compiler everything runs on NumPy.
 
-Seven ops so far.
+The ops that use them (``status()["ops"]`` lists those that ran):
 
 ReLU on large host float arrays (any layout that is a permutation of a contiguous one, like
 the conv's channels-last output): one pass writes the output and the bool mask (NumPy: two,
@@ -21,8 +21,11 @@ gradient to its last NaN. The tests check both paths give identical values and g
 
 The LSTM's and GRU's time steps, forward and backward, one pass each over the step's gates
 (float32). The conv input gradient's per-tap strided adds (``shift_add``) and the conv's
-patch matrix for 8 or more channels (``im2col``). Adam's update in one pass (called through
-``ops.fused.adam_update``).
+patch matrix for 8 or more channels (``im2col``). Adam's and SGD's updates in one pass
+(called through ``ops.fused``), cross-entropy over class indices, a linear layer's bias
+(with the ReLU after it: ``ops.linear_relu``), the pool with the ReLU before it
+(``ops.max_pool2d_relu``), and a Sequential's batch-1 eval forward in one call
+(``ops.infer``, with MKL).
 
 The pool, the recurrent steps, ``shift_add``, ``im2col`` and Adam also come as ``<name>_par``,
 their outer loop split over OpenMP threads (as many as MKL's); :func:`step_kernel` picks them
