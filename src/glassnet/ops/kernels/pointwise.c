@@ -184,7 +184,10 @@ void bias_add_f32(float *y, int64_t s_y, const float *b, int64_t R, int64_t C, i
     }
 }
 
-void col_sum_f32(const float *g, int64_t s_g, int64_t R, int64_t C, float *out, int nt)
+/* out (C) = Σ_r g[r] in row order; with a mask, g where mask else 0 is summed and also
+ * written to gz (relu_col_sum_f32 below). */
+static void col_sums(const float *g, int64_t s_g, const uint8_t *mask, float *gz, int64_t R,
+                     int64_t C, float *out, int nt)
 {
     int64_t blocks = (C + 63) / 64;             /* 64 columns a block: rows stream in cache */
     PAR
@@ -195,10 +198,25 @@ void col_sum_f32(const float *g, int64_t s_g, int64_t R, int64_t C, float *out, 
             o[c] = 0.0f;
         for (int64_t r = 0; r < R; r++) {
             const float *restrict gr = g + r * s_g;
-            for (int64_t c = c0; c < c1; c++)
-                o[c] += gr[c];
+            if (!mask) {
+                for (int64_t c = c0; c < c1; c++)
+                    o[c] += gr[c];
+                continue;
+            }
+            const uint8_t *restrict mr = mask + r * C;
+            float *restrict zr = gz + r * C;
+            for (int64_t c = c0; c < c1; c++) {
+                float v = mr[c] ? gr[c] : 0.0f;
+                zr[c] = v;
+                o[c] += v;
+            }
         }
     }
+}
+
+void col_sum_f32(const float *g, int64_t s_g, int64_t R, int64_t C, float *out, int nt)
+{
+    col_sums(g, s_g, NULL, NULL, R, C, out, nt);
 }
 
 /* ------------------------------------------------ a linear layer and the ReLU after it
@@ -227,22 +245,5 @@ void bias_relu_f32(float *y, int64_t s_y, const float *b, uint8_t *mask, int64_t
 void relu_col_sum_f32(const float *g, int64_t s_g, const uint8_t *mask, float *gz, int64_t R,
                       int64_t C, float *gb, int nt)
 {
-    int64_t blocks = (C + 63) / 64;
-    PAR
-    for (int64_t k = 0; k < blocks; k++) {
-        int64_t c0 = k * 64, c1 = c0 + 64 < C ? c0 + 64 : C;
-        float *restrict o = gb;
-        for (int64_t c = c0; c < c1; c++)
-            o[c] = 0.0f;
-        for (int64_t r = 0; r < R; r++) {
-            const float *restrict gr = g + r * s_g;
-            const uint8_t *restrict mr = mask + r * C;
-            float *restrict zr = gz + r * C;
-            for (int64_t c = c0; c < c1; c++) {
-                float v = mr[c] ? gr[c] : 0.0f;
-                zr[c] = v;
-                o[c] += v;
-            }
-        }
-    }
+    col_sums(g, s_g, mask, gz, R, C, gb, nt);
 }
