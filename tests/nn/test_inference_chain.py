@@ -146,6 +146,49 @@ def test_a_pool_window_of_nan_stays_nan(monkeypatch):
     _check(t, g, x, monkeypatch)
 
 
+def _randomise_statistics(g):
+    """Running statistics and affine parameters that are not the identity."""
+    rng = np.random.default_rng(11)
+    for m in g:
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            c = m.num_features
+            m.running_mean.array[...] = rng.standard_normal(c).astype(np.float32)
+            m.running_var.array[...] = rng.uniform(0.2, 3.0, c).astype(np.float32)
+            if m.weight is not None:
+                m.weight.array[...] = rng.standard_normal(c).astype(np.float32)
+                m.bias.array[...] = rng.standard_normal(c).astype(np.float32)
+
+
+NORM_POOLS = {
+    "bn-avgpool": lambda m: [m.Conv2d(3, 4, 3, padding=1), m.BatchNorm2d(4), m.ReLU(),
+                             m.AvgPool2d(2), m.Flatten(), m.Linear(4 * 4 * 5, 6),
+                             m.BatchNorm1d(6), m.LeakyReLU(0.2), m.Linear(6, 2)],
+    "avgpool-pad": lambda m: [m.AvgPool2d(3, stride=2, padding=1), m.Conv2d(3, 2, 1),
+                              m.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+                              m.Tanh()],
+    "gap": lambda m: [m.Conv2d(3, 5, 3, stride=2), m.BatchNorm2d(5, affine=False),
+                      m.LeakyReLU(), m.AdaptiveAvgPool2d(1), m.Flatten(), m.Linear(5, 3)],
+    "adaptive-uneven": lambda m: [m.AdaptiveAvgPool2d((3, None)), m.Sigmoid(),
+                                  m.AdaptiveAvgPool2d((2, 4)), m.Flatten()],
+    "leaky-first": lambda m: [m.LeakyReLU(0.3), m.Conv2d(3, 3, 2), m.LeakyReLU(0.05)],
+}
+
+
+@pytest.mark.parametrize("name", NORM_POOLS)
+def test_norms_average_pools_and_leaky_relu(name, monkeypatch):
+    t, g = _pair(NORM_POOLS[name])
+    _randomise_statistics(g)
+    t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in g.state_dict().items()})
+    x = np.random.default_rng(12).standard_normal((1, 3, 8, 10), dtype=np.float32)
+    _check(t, g, x, monkeypatch)
+
+
+def test_batch_norm_without_running_statistics_runs_layer_by_layer(monkeypatch):
+    _, g = _pair(lambda m: [m.Conv2d(3, 4, 3), m.BatchNorm2d(4, track_running_stats=False)])
+    assert "layer 1" in inference.explain(g, (1, 3, 8, 10))
+    _layer_by_layer(g, np.ones((1, 3, 8, 10), np.float32), monkeypatch)
+
+
 def _small():
     torch.manual_seed(0)
     return _pair(lambda m: [m.Conv2d(2, 3, 3), m.ReLU(), m.Flatten(), m.Linear(3 * 4 * 4, 2)])
@@ -231,10 +274,10 @@ def test_mkl_off_and_other_layers_run_layer_by_layer(monkeypatch):
     monkeypatch.setattr(blas, "gemm_address", lambda dtype=None: None)
     _layer_by_layer(g, x, monkeypatch)
     monkeypatch.undo()
-    g.insert(1, nn.BatchNorm2d(3))
+    g.insert(1, nn.GroupNorm(1, 3))
     g.eval()
     why = inference.explain(g, x.shape)
-    assert "layer 1" in why and "BatchNorm2d" in why
+    assert "layer 1" in why and "GroupNorm" in why
     _layer_by_layer(g, x, monkeypatch)
 
 

@@ -85,8 +85,9 @@ class Sequential(_IndexedModules):
     bits (the mlp benchmark's step: ~0.1 ms less). Skipped under the same conditions as the
     reordering; ``gn.nn.Sequential.fuse_linear_relu = False`` turns it off.
 
-    In eval mode without gradients, one input (batch 1) of a chain of Conv2d, Linear,
-    MaxPool2d, ReLU, Sigmoid, Tanh, Flatten and Dropout layers runs as one compiled call
+    In eval mode without gradients, one input (batch 1) of a chain of Conv2d, Linear, max
+    and average pools, BatchNorm (running statistics), ReLU, LeakyReLU, Sigmoid, Tanh,
+    Flatten and Dropout layers runs as one compiled call
     (``nn/inference.py``: the cnn benchmark's batch-1 forward ~0.27 → ~0.1 ms); values agree
     with the layers run one by one within float32 rounding. ``gn.nn.inference.explain(model,
     shape)`` shows the chain; ``gn.nn.Sequential.plan_inference = False`` turns it off.

@@ -3,13 +3,15 @@
 When a :class:`~glassnet.nn.Sequential` runs in eval mode without gradients on a float32
 batch of ``MAX_BATCH`` (1) input, and every layer is one the chain runs, the layers run as
 one call: Conv2d (zeros padding, groups 1), Linear, MaxPool2d (no indices, no ceil mode),
-ReLU, Sigmoid, Tanh, Flatten (all but the batch axis), and Dropout and Identity (nothing in
-eval mode). The cnn workload's batch-1 forward takes ~0.1 ms this way against ~0.27 ms layer
-by layer (docs/performance.md). Anything else runs layer by layer, as always: a layer in
-training mode, with hooks or a replaced ``forward`` (what ``gn.inspect`` installs, so
-inspection sees every layer), another layer type, another dtype or batch size, compiled
-kernels or MKL off. ``gn.nn.Sequential.plan_inference = False`` turns it off;
-:func:`explain` shows the chain a model and input shape get, or why there is none.
+AvgPool2d (no ceil mode or divisor override), AdaptiveAvgPool2d, BatchNorm1d/2d (with running
+statistics), ReLU, LeakyReLU, Sigmoid, Tanh, Flatten (all but the batch axis), and Dropout
+and Identity (nothing in eval mode). The cnn workload's batch-1 forward takes ~0.1 ms this
+way against ~0.27 ms layer by layer (docs/performance.md). Anything else runs layer by layer,
+as always: a layer in training mode, with hooks or a replaced ``forward`` (what
+``gn.inspect`` installs, so inspection sees every layer), another layer type, another dtype
+or batch size, compiled kernels or MKL off. ``gn.nn.Sequential.plan_inference = False``
+turns it off; :func:`explain` shows the chain a model and input shape get, or why there is
+none.
 
 The chain is planned once per input shape and planned again when any module attribute is
 assigned (``module.edits()``); weights are read at every call.
@@ -20,12 +22,13 @@ import numpy as np
 
 from ..ops import infer
 from ..tensor import Tensor, is_grad_enabled
-from .activation import ReLU, Sigmoid, Tanh
+from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .conv import Conv2d
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
 from .module import edits
-from .pooling import MaxPool2d
+from .normalization import BatchNorm1d, BatchNorm2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = ["run", "explain", "MAX_BATCH"]
 
@@ -48,8 +51,22 @@ def _step(layer):
         if layer.ceil_mode or layer.return_indices:
             return None
         return ("max_pool2d", layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    if t is AvgPool2d:
+        if layer.ceil_mode or layer.divisor_override is not None:
+            return None
+        return ("avg_pool2d", layer.kernel_size, layer.stride, layer.padding,
+                layer.count_include_pad)
+    if t is AdaptiveAvgPool2d:
+        return ("adaptive_avg_pool2d", layer.output_size)
+    if t in (BatchNorm1d, BatchNorm2d):
+        if layer.running_mean is None:          # batch statistics even in eval mode
+            return None
+        return ("batch_norm", layer.running_mean, layer.running_var, layer.weight,
+                layer.bias, layer.eps, 2 if t is BatchNorm1d else 4)
     if t in (ReLU, Sigmoid, Tanh):
         return (t.__name__.lower(),)
+    if t is LeakyReLU:
+        return ("leaky_relu", layer.negative_slope)
     if t is Flatten:
         return ("flatten",) if (layer.start_dim, layer.end_dim) == (1, -1) else None
     if t in (Dropout, Identity):
@@ -65,8 +82,6 @@ def _chain(layers, shape):
             return None
         if step:
             steps.append(step)
-    if steps and steps[0][0] == "relu" and layers[0].inplace:
-        return None                     # the layer by layer path writes into the input
     return infer.plan(steps, shape) if steps else None
 
 

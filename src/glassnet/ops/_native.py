@@ -116,6 +116,9 @@ typedef struct {
     int64_t N, C, H, W, Co, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw;
     const float *w, *b, *src;
     float *dst, *cols;
+    const float *mean, *var;
+    float eps, alpha;
+    int32_t count_pad;
 } infer_step;
 void infer_chain(int64_t fn, infer_step *steps, int n);
 """

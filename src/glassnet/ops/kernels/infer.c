@@ -10,21 +10,29 @@
  * (sgemm_fn comes from loops.c, earlier in the translation unit.) */
 
 typedef struct {
-    int32_t kind;       /* 0 conv2d, 1 linear, 2 max pool, 3 activation alone */
-    int32_t act;        /* applied to the output: 0 none, 1 relu, 2 sigmoid, 3 tanh */
+    int32_t kind;       /* 0 conv2d, 1 linear, 2 max pool, 3 activation alone, 4 batch norm,
+                           5 average pool, 6 adaptive average pool */
+    int32_t act;        /* applied to the output: 0 none, 1 relu, 2 sigmoid, 3 tanh,
+                           4 leaky relu (slope alpha) */
     int64_t N, C, H, W;          /* input (linear: N rows of C features, H = W = 1) */
     int64_t Co, Ho, Wo;          /* output */
     int64_t kh, kw, sh, sw, pt, pl, dh, dw;
-    const float *w, *b;          /* conv (Co, C, kh, kw) or linear (Co, C); b may be NULL */
+    const float *w, *b;          /* conv (Co, C, kh, kw), linear (Co, C) or batch norm's γ
+                                    (C); b: the bias or β; either may be NULL */
     const float *src;            /* the step's input */
     float *dst, *cols;           /* its output; the conv's patch rows (C·kh·kw, Ho·Wo) */
+    const float *mean, *var;     /* batch norm's running statistics */
+    float eps, alpha;            /* batch norm's eps; leaky relu's slope */
+    int32_t count_pad;           /* average pool: padding counts in the divisor */
 } infer_step;
 
 /* o[0:n] = act(o + v) (v: one bias for the row) or act(o + b[i]); one loop per activation so
  * each vectorises. */
 #define BIAS_ACT(NAME, F)                                                                   \
-    static void NAME(float *restrict o, const float *restrict b, float v, int64_t n)       \
+    static void NAME(float *restrict o, const float *restrict b, float v, int64_t n,       \
+                     float alpha)                                                           \
     {                                                                                       \
+        (void)alpha;                                                                        \
         if (b)                                                                              \
             for (int64_t i = 0; i < n; i++) {                                               \
                 float t = o[i] + b[i];                                                      \
@@ -40,25 +48,28 @@ BIAS_ACT(add_none, t)
 BIAS_ACT(add_relu, t <= 0.0f ? 0.0f : t)
 BIAS_ACT(add_sigmoid, 1.0f / (1.0f + expf(-t)))
 BIAS_ACT(add_tanh, tanhf(t))
+BIAS_ACT(add_leaky, t > 0.0f ? t : t * alpha)
 
-static void row_act(float *o, const float *b, float v, int64_t n, int act)
+static void row_act(float *o, const float *b, float v, int64_t n, int act, float alpha)
 {
     switch (act) {
-    case 1: add_relu(o, b, v, n); break;
-    case 2: add_sigmoid(o, b, v, n); break;
-    case 3: add_tanh(o, b, v, n); break;
-    default: add_none(o, b, v, n);
+    case 1: add_relu(o, b, v, n, alpha); break;
+    case 2: add_sigmoid(o, b, v, n, alpha); break;
+    case 3: add_tanh(o, b, v, n, alpha); break;
+    case 4: add_leaky(o, b, v, n, alpha); break;
+    default: add_none(o, b, v, n, alpha);
     }
 }
 
 /* out (R, n) += b[r] per row (per_row; b may be NULL) or b[i] per column, then the
  * activation. */
-static void bias_act(float *out, const float *b, int64_t R, int64_t n, int per_row, int act)
+static void bias_act(float *out, const float *b, int64_t R, int64_t n, int per_row, int act,
+                     float alpha)
 {
     if (!b && !act)
         return;
     for (int64_t r = 0; r < R; r++)
-        row_act(out + r * n, per_row ? NULL : b, per_row && b ? b[r] : 0.0f, n, act);
+        row_act(out + r * n, per_row ? NULL : b, per_row && b ? b[r] : 0.0f, n, act, alpha);
 }
 
 /* im2col_rows for stride 1 and an output as wide as the input ('same' padding): a tap's row
@@ -138,7 +149,7 @@ static void im2col_rows(const float *restrict x, const infer_step *s, float *res
 #define SMALL_K 16
 static void thin_product(const float *restrict w, const float *restrict cols,
                          const float *restrict b, float *restrict out, int64_t Co, int64_t K,
-                         int64_t L, int act)
+                         int64_t L, int act, float alpha)
 {
     for (int64_t co = 0; co < Co; co++) {
         float *o = out + co * L;
@@ -153,7 +164,7 @@ static void thin_product(const float *restrict w, const float *restrict cols,
                 o[i] += wk * c[i];
         }
         if (act)
-            row_act(o, NULL, 0.0f, L, act);
+            row_act(o, NULL, 0.0f, L, act, alpha);
     }
 }
 
@@ -168,12 +179,12 @@ static void conv_step(sgemm_fn gemm, const infer_step *s)
         if (!direct)
             im2col_rows(x, s, s->cols);
         if (K <= SMALL_K) {             /* a product this thin runs faster as row updates */
-            thin_product(s->w, direct ? x : s->cols, s->b, out, s->Co, K, L, s->act);
+            thin_product(s->w, direct ? x : s->cols, s->b, out, s->Co, K, L, s->act, s->alpha);
             continue;
         }
         gemm(101, 111, 111, (int)s->Co, (int)L, (int)K, 1.0f, s->w, (int)K,
              direct ? x : s->cols, (int)L, 0.0f, out, (int)L);
-        bias_act(out, s->b, s->Co, L, 1, s->act);
+        bias_act(out, s->b, s->Co, L, 1, s->act, s->alpha);
     }
 }
 
@@ -214,7 +225,67 @@ static void pool_step(const infer_step *s)
                     o[ox] = m;
                 }
             if (s->act)
-                row_act(o, NULL, 0.0f, s->Wo, s->act);
+                row_act(o, NULL, 0.0f, s->Wo, s->act, s->alpha);
+        }
+    }
+}
+
+/* Batch norm with running statistics: y = (x − mean)·(1/√(var + eps))·γ + β per channel,
+ * as ops.batch_norm computes it in eval mode. */
+static void norm_step(const infer_step *s)
+{
+    int64_t L = s->H * s->W;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t c = 0; c < s->C; c++) {
+            const float *x = s->src + (n * s->C + c) * L;
+            float *o = s->dst + (n * s->C + c) * L;
+            float m = s->mean[c], inv = 1.0f / sqrtf(s->var[c] + s->eps);
+            float g = s->w ? s->w[c] : 1.0f, bb = s->b ? s->b[c] : 0.0f;
+            for (int64_t i = 0; i < L; i++)
+                o[i] = (x[i] - m) * inv * g + bb;
+            if (s->act)
+                row_act(o, NULL, 0.0f, L, s->act, s->alpha);
+        }
+}
+
+/* Average pools. kind 5: k_h × k_w windows (no ceil mode), divided by the whole window when
+ * padding counts (count_include_pad) or else by its taps inside the input. kind 6 (adaptive):
+ * output cell i covers rows ⌊i·H/Ho⌋ … ⌈(i+1)·H/Ho⌉ − 1, likewise columns. */
+static void avg_pool_step(const infer_step *s)
+{
+    for (int64_t p = 0; p < s->N * s->C; p++) {
+        const float *x = s->src + p * s->H * s->W;
+        float *out = s->dst + p * s->Ho * s->Wo;
+        for (int64_t oy = 0; oy < s->Ho; oy++) {
+            int64_t y0, y1;
+            if (s->kind == 6) {
+                y0 = oy * s->H / s->Ho;
+                y1 = ((oy + 1) * s->H + s->Ho - 1) / s->Ho;
+            } else {
+                y0 = oy * s->sh - s->pt;
+                y1 = y0 + s->kh;
+            }
+            for (int64_t ox = 0; ox < s->Wo; ox++) {
+                int64_t x0, x1;
+                if (s->kind == 6) {
+                    x0 = ox * s->W / s->Wo;
+                    x1 = ((ox + 1) * s->W + s->Wo - 1) / s->Wo;
+                } else {
+                    x0 = ox * s->sw - s->pl;
+                    x1 = x0 + s->kw;
+                }
+                int64_t a = y0 < 0 ? 0 : y0, bnd = y1 > s->H ? s->H : y1;
+                int64_t l = x0 < 0 ? 0 : x0, r = x1 > s->W ? s->W : x1;
+                float sum = 0.0f;
+                for (int64_t iy = a; iy < bnd; iy++)
+                    for (int64_t ix = l; ix < r; ix++)
+                        sum += x[iy * s->W + ix];
+                int64_t count = s->kind == 5 && s->count_pad ? s->kh * s->kw
+                                                              : (bnd - a) * (r - l);
+                out[oy * s->Wo + ox] = sum / (float)count;
+            }
+            if (s->act)
+                row_act(out + oy * s->Wo, NULL, 0.0f, s->Wo, s->act, s->alpha);
         }
     }
 }
@@ -231,15 +302,22 @@ void infer_chain(int64_t fn, const infer_step *steps, int n)
         case 1:
             gemm(101, 111, 112, (int)s->N, (int)s->Co, (int)s->C, 1.0f, s->src, (int)s->C, s->w,
                  (int)s->C, 0.0f, s->dst, (int)s->Co);
-            bias_act(s->dst, s->b, s->N, s->Co, 0, s->act);
+            bias_act(s->dst, s->b, s->N, s->Co, 0, s->act, s->alpha);
             break;
         case 2:
             pool_step(s);
             break;
+        case 4:
+            norm_step(s);
+            break;
+        case 5:
+        case 6:
+            avg_pool_step(s);
+            break;
         default: {
             int64_t count = s->N * s->C * s->H * s->W;
             memcpy(s->dst, s->src, (size_t)count * sizeof(float));
-            row_act(s->dst, NULL, 0.0f, count, s->act);
+            row_act(s->dst, NULL, 0.0f, count, s->act, s->alpha);
         }
         }
     }
