@@ -227,6 +227,20 @@ def test_a_changed_setting_plans_again(monkeypatch):
     _check(t, g, x, monkeypatch)
 
 
+def test_a_busy_chain_lets_another_thread_run_layer_by_layer(monkeypatch):
+    t, g = _small()
+    x = np.random.default_rng(13).standard_normal((1, 2, 6, 6), dtype=np.float32)
+    with gn.no_grad():
+        g(gn.tensor(x))                                   # plans the chain
+    chain = inference._plans[g][1]
+    calls = _ran_chain(monkeypatch)
+    with chain._lock, gn.no_grad():                       # as if another thread were in it
+        y = g(gn.tensor(x)).numpy()
+    assert calls == [False]
+    with torch.no_grad():
+        np.testing.assert_allclose(y, t(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_a_non_contiguous_input(monkeypatch):
     t, g = _small()
     x = np.random.default_rng(7).standard_normal((1, 2, 6, 6), dtype=np.float32)
