@@ -129,6 +129,9 @@ class Profiler:
                 # the recurrent layers' compiled time loops call MKL from C, where no patch
                 # sees their products: instrumented, the layers run their Python step loops
                 self._set(mod, "product_plan", lambda *a: None)
+        # so do the batch's convolution in blocks (ops/conv.py) and the batch-1 inference
+        # chain: without MKL's address for C they take their Python paths, products seen
+        self._set(_blas, "gemm_address", lambda *a, **k: None)
         for name in COPY:
             self._set(np, name, self._timed(getattr(np, name), "copy", name))
         for name in dir(np):

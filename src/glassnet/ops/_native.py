@@ -28,7 +28,8 @@ import numpy as np
 
 __all__ = ["load", "why_not", "cache_dir", "CDEF", "SOURCES"]
 
-SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c", "infer.c")
+SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c", "infer.c",
+           "conv.c")
 
 CDEF = """
 void relu_f32(void *x, void *out, void *mask, int64_t n, int nt);
@@ -121,6 +122,15 @@ typedef struct {
     int32_t count_pad;
 } infer_step;
 void infer_chain(int64_t fn, infer_step *steps, int n);
+typedef struct {
+    int64_t N, Hp, Wp, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, K1, B;
+} conv_geometry;
+void conv_blocks_forward(int64_t fn, conv_geometry *g, void *xpad, void *wm, void *out,
+                         void *scratch, int nt);
+void conv_blocks_weight_grad(int64_t fn, conv_geometry *g, void *xpad, void *gy, void *dwt,
+                             void *scratch, int nt);
+void conv_blocks_input_grad(int64_t fn, conv_geometry *g, void *gy, void *wm, int64_t H,
+                            int64_t W, int64_t pt, int64_t pl, void *gx, void *scratch, int nt);
 """
 
 _why = None
@@ -450,6 +460,31 @@ class _Kernels:
         return bool(self.lib.gru_backward_loop(*self._plan_args(plan), *ptrs,
                                                self._ids(rows[:L]), L, N, H, bool(reverse),
                                                bool(want_h0), nt))
+
+    def conv_geometry(self, **sizes):
+        """The ``conv_geometry`` record of kernels/conv.c (N, Hp, Wp, C, kh, kw, sh, sw, dh,
+        dw, Ho, Wo, O, K1, B)."""
+        g = self.ffi.new("conv_geometry *")
+        for name, value in sizes.items():
+            setattr(g, name, int(value))
+        return g
+
+    def conv_blocks(self, which, fn, geometry, *arrays, extra=(), nt=1):
+        """``conv_blocks_<which>`` (forward, weight_grad, input_grad) on C-contiguous float32
+        arrays (in the C signature's order; ``extra``: the input grad's H, W, pt, pl after its
+        first two arrays)."""
+        ptrs = [self._dense_any(which, a) for a in arrays]
+        f = getattr(self.lib, "conv_blocks_" + which)
+        if which == "input_grad":
+            f(fn, geometry, ptrs[0], ptrs[1], *extra, *ptrs[2:], nt)
+        else:
+            f(fn, geometry, *ptrs, nt)
+
+    def _dense_any(self, name, a):
+        if a.dtype is not _F32 or not a.flags.c_contiguous:
+            raise TypeError(f"compiled conv_blocks_{name}: expected contiguous float32, got "
+                            f"{a.dtype} {a.shape} strides {a.strides}")
+        return self._p(a)
 
     def add_rows(self, d, rows, out):
         self.lib.add_rows(*self._row(d), self._ids(rows), *self._row(out), *d.shape)

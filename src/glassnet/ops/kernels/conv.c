@@ -1,0 +1,113 @@
+/* A training batch's convolution in blocks of B images, one block at a time per thread
+ * (ops/conv.py, `_conv2d_blocked`). Each block's patch rows (B·Ho·Wo, kh·kw·C [+ 1 for the
+ * bias]) are built in that thread's buffer, sized to stay in its core's L2, and multiplied
+ * there by MKL (called from inside the OpenMP team, MKL runs on the calling thread alone):
+ * the batch's whole patch matrix (the cnn workload's conv 32→64: 14.5 MB) is never written
+ * to memory, and the backward builds each block's rows again instead of keeping them.
+ * Forward, weight gradient and input gradient; the same products as the one-GEMM path, cut
+ * by images. Needs im2col (pointwise.c) and sgemm_fn (loops.c), earlier in the unit. */
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD omp_get_thread_num()
+#else
+#define THREAD 0
+#endif
+
+typedef struct {
+    int64_t N, Hp, Wp, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, K1, B;
+} conv_geometry;
+
+/* The patch rows of images n0 … n0 + nb − 1 into A (nb·Ho·Wo, K1); with K1 = K + 1 the last
+ * column is ones (the bias). */
+static void block_patches(const float *xpad, const conv_geometry *g, int64_t n0, int64_t nb,
+                          float *A)
+{
+    int64_t K = g->kh * g->kw * g->C, rows = nb * g->Ho * g->Wo;
+    im2col((const char *)(xpad + n0 * g->Hp * g->Wp * g->C), nb, g->Hp, g->Wp, g->C,
+           (int64_t)sizeof(float), g->kh, g->kw, g->sh, g->sw, g->dh, g->dw, g->Ho, g->Wo,
+           (char *)A, g->K1, 1);
+    if (g->K1 > K)
+        for (int64_t r = 0; r < rows; r++)
+            A[r * g->K1 + K] = 1.0f;
+}
+
+/* out (N·Ho·Wo, O) = patches · wm, wm (K1, O) the weight rows (i, j, c) [and the bias]. */
+void conv_blocks_forward(int64_t fn, const conv_geometry *g, const float *xpad,
+                         const float *wm, float *out, float *scratch, int nt)
+{
+    sgemm_fn gemm = (sgemm_fn)fn;
+    int64_t P = g->Ho * g->Wo, blocks = (g->N + g->B - 1) / g->B;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        float *A = scratch + (int64_t)THREAD * g->B * P * g->K1;
+        int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        block_patches(xpad, g, n0, nb, A);
+        gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
+             (int)g->O, 0.0f, out + n0 * P * g->O, (int)g->O);
+    }
+}
+
+/* dwt (nt, K1, O): thread t's share of patchesᵀ · gy (gy (N·Ho·Wo, O)); their sum is the
+ * weight gradient (and, in row K, the bias gradient). */
+void conv_blocks_weight_grad(int64_t fn, const conv_geometry *g, const float *xpad,
+                             const float *gy, float *dwt, float *scratch, int nt)
+{
+    sgemm_fn gemm = (sgemm_fn)fn;
+    int64_t P = g->Ho * g->Wo, blocks = (g->N + g->B - 1) / g->B;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t t = THREAD;
+        float *A = scratch + t * g->B * P * g->K1, *d = dwt + t * g->K1 * g->O;
+        float beta = 0.0f;
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < blocks; b++) {
+            int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+            block_patches(xpad, g, n0, nb, A);
+            gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)(nb * P), 1.0f, A, (int)g->K1,
+                 gy + n0 * P * g->O, (int)g->O, beta, d, (int)g->O);
+            beta = 1.0f;
+        }
+        if (beta == 0.0f)                   /* a thread without a block */
+            memset(d, 0, (size_t)(g->K1 * g->O) * sizeof(float));
+    }
+}
+
+/* gx (N, H, W, C) = the input gradient: per block D = gy_b · wmᵀ (rows: the patches'
+ * gradients, wm's first K rows), then each patch value added back to the input cell it was
+ * copied from (taps in padding dropped). Blocks hold whole images, so threads never write
+ * the same cell. pt, pl: the padding before the rows and columns. */
+void conv_blocks_input_grad(int64_t fn, const conv_geometry *g, const float *gy,
+                            const float *wm, int64_t H, int64_t W, int64_t pt, int64_t pl,
+                            float *gx, float *scratch, int nt)
+{
+    sgemm_fn gemm = (sgemm_fn)fn;
+    int64_t C = g->C, K = g->kh * g->kw * C, P = g->Ho * g->Wo;
+    int64_t blocks = (g->N + g->B - 1) / g->B;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        float *D = scratch + (int64_t)THREAD * g->B * P * g->K1;
+        int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        gemm(101, 111, 112, (int)(nb * P), (int)K, (int)g->O, 1.0f, gy + n0 * P * g->O,
+             (int)g->O, wm, (int)g->O, 0.0f, D, (int)K);
+        float *gxb = gx + n0 * H * W * C;
+        memset(gxb, 0, (size_t)(nb * H * W * C) * sizeof(float));
+        for (int64_t p = 0; p < nb * P; p++) {
+            int64_t n = p / P, oy = (p % P) / g->Wo, ox = p % g->Wo;
+            const float *d = D + p * K;
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t iy = oy * g->sh - pt + i * g->dh;
+                if (iy < 0 || iy >= H)
+                    continue;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    int64_t ix = ox * g->sw - pl + j * g->dw;
+                    if (ix < 0 || ix >= W)
+                        continue;
+                    float *restrict dst = gxb + ((n * H + iy) * W + ix) * C;
+                    const float *restrict src = d + (i * g->kw + j) * C;
+                    for (int64_t c = 0; c < C; c++)
+                        dst[c] += src[c];
+                }
+            }
+        }
+    }
+}
