@@ -251,29 +251,30 @@ static void norm_step(const infer_step *s)
 /* Average pools. kind 5: k_h × k_w windows (no ceil mode), divided by the whole window when
  * padding counts (count_include_pad) or else by its taps inside the input. kind 6 (adaptive):
  * output cell i covers rows ⌊i·H/Ho⌋ … ⌈(i+1)·H/Ho⌉ − 1, likewise columns. */
+static inline void avg_window(int adaptive, int64_t i, int64_t n, int64_t n_out, int64_t st,
+                              int64_t pad, int64_t k, int64_t *lo, int64_t *hi)
+{
+    if (adaptive) {                   /* [lo, hi): the input range output cell i covers */
+        *lo = i * n / n_out;
+        *hi = ((i + 1) * n + n_out - 1) / n_out;
+    } else {
+        *lo = i * st - pad;
+        *hi = *lo + k;
+    }
+}
+
 static void avg_pool_step(const infer_step *s)
 {
+    int adaptive = s->kind == 6;
     for (int64_t p = 0; p < s->N * s->C; p++) {
         const float *x = s->src + p * s->H * s->W;
         float *out = s->dst + p * s->Ho * s->Wo;
         for (int64_t oy = 0; oy < s->Ho; oy++) {
             int64_t y0, y1;
-            if (s->kind == 6) {
-                y0 = oy * s->H / s->Ho;
-                y1 = ((oy + 1) * s->H + s->Ho - 1) / s->Ho;
-            } else {
-                y0 = oy * s->sh - s->pt;
-                y1 = y0 + s->kh;
-            }
+            avg_window(adaptive, oy, s->H, s->Ho, s->sh, s->pt, s->kh, &y0, &y1);
             for (int64_t ox = 0; ox < s->Wo; ox++) {
                 int64_t x0, x1;
-                if (s->kind == 6) {
-                    x0 = ox * s->W / s->Wo;
-                    x1 = ((ox + 1) * s->W + s->Wo - 1) / s->Wo;
-                } else {
-                    x0 = ox * s->sw - s->pl;
-                    x1 = x0 + s->kw;
-                }
+                avg_window(adaptive, ox, s->W, s->Wo, s->sw, s->pl, s->kw, &x0, &x1);
                 int64_t a = y0 < 0 ? 0 : y0, bnd = y1 > s->H ? s->H : y1;
                 int64_t l = x0 < 0 ? 0 : x0, r = x1 > s->W ? s->W : x1;
                 float sum = 0.0f;
