@@ -5,6 +5,7 @@ from ..backend import xp_of
 from ..errors import ShapeError
 from ..tensor import Tensor, is_grad_enabled, make
 from ..blas import matmul as gemm
+from . import _fast
 from ._util import same_device, unbroadcast
 from .fused import bias_add, bias_grad, bias_relu, relu_bias_grad
 
@@ -95,7 +96,8 @@ def linear_relu(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor | None:
     if type(xd) is not np.ndarray or xd.ndim != 2 or xd.dtype != np.float32 or \
             type(weight.array) is not np.ndarray or weight.array.dtype != np.float32 or \
             weight.ndim != 2 or xd.shape[1] != weight.shape[1] or \
-            bias.shape != (weight.shape[0],) or type(bias.array) is not np.ndarray:
+            bias.shape != (weight.shape[0],) or type(bias.array) is not np.ndarray or \
+            _fast.kernels() is None:
         return None
     recording = is_grad_enabled() and (x.requires_grad or weight.requires_grad or
                                        bias.requires_grad)
@@ -106,8 +108,8 @@ def linear_relu(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor | None:
 
     def backward(g):
         gz, gb = relu_bias_grad(g, mask) or (None, None)
-        if gz is None:                                   # g not float32 rows: NumPy
-            gz = g * mask
+        if gz is None:                  # g not float32 rows: NumPy (a select, as ReLU's)
+            gz = np.where(mask, g, np.zeros((), g.dtype))
             gb = gz.sum(axis=0)
         gx = gemm(gz, weight.array) if x.requires_grad else None
         gw = gemm(gz.T, xd) if weight.requires_grad else None
