@@ -101,3 +101,68 @@ def test_the_cnn_layer_uses_it_and_small_or_other_inputs_do_not(monkeypatch):
     layer(gn.randn(4, 32, 14, 14, dtype=gn.float64))   # float64
     gn.nn.Conv2d(3, 8, 3)(gn.randn(8, 3, 32, 32))      # 3 channels: plane by plane
     assert ran == [1]
+
+
+FUSED = [  # (N, C, H, W), conv kwargs, pool window
+    ((6, 8, 12, 12), dict(out_channels=5, kernel_size=3, padding=1), (2, 2)),
+    ((3, 16, 9, 9), dict(out_channels=4, kernel_size=3, padding=1), (3, 3)),
+    ((5, 8, 10, 14), dict(out_channels=6, kernel_size=(2, 4), padding="same"), (2, 1)),
+    ((4, 9, 13, 13), dict(out_channels=3, kernel_size=3, stride=2, bias=False), (2, 3)),
+]
+
+
+@pytest.mark.parametrize("case", FUSED, ids=str)
+@pytest.mark.parametrize("block_bytes", [1, 1 << 20])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("grad_x", [True, False])
+def test_conv_relu_pool_as_one_op(case, block_bytes, threads, grad_x, monkeypatch):
+    """Sequential's Conv2d → ReLU → MaxPool2d (tiling windows) as ``ops.conv2d_relu_pool``:
+    output and every gradient equal PyTorch's and the layers run apart."""
+    xs, conv_kw, pool = case
+
+    def build(m):
+        return [m.Conv2d(xs[1], **conv_kw), m.ReLU(), m.MaxPool2d(pool), m.Flatten()]
+    torch.manual_seed(0)
+    t = torch.nn.Sequential(*build(torch.nn))
+    g = gn.nn.Sequential(*build(gn.nn))
+    g.load_state_dict({k: gn.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    rng = np.random.default_rng(2)
+    x = rng.integers(-3, 4, xs).astype(np.float32)     # ties and windows all <= 0
+    xt = torch.tensor(x, requires_grad=grad_x)
+    yt = t(xt)
+    w = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    (yt * torch.tensor(w)).sum().backward()
+    monkeypatch.setattr(conv_ops, "FAST_MIN", 0)
+    monkeypatch.setattr(conv_ops, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(_fast.kernels(), "threads", threads)
+
+    def run():
+        for p in g.parameters():
+            p.grad = None
+        xg = gn.tensor(x, requires_grad=grad_x)
+        y = g(xg)
+        op = y._parents[0]._op                 # before backward() frees the graph
+        (y * gn.tensor(w)).sum().backward()
+        return op, [y.numpy(), xg.grad.numpy() if grad_x else None] + \
+            [p.grad.numpy() for p in g.parameters()]
+    op, ours = run()
+    assert op == "ConvReluPoolBackward"
+    monkeypatch.setattr(gn.nn.Sequential, "fuse_relu_pool", False)
+    op_apart, apart = run()
+    assert op_apart == "MaxPool2DBackward"
+    theirs = [yt.detach().numpy(), xt.grad.numpy() if grad_x else None] + \
+        [p.grad.numpy() for p in t.parameters()]
+    for a, c, r in zip(ours, apart, theirs):
+        if r is None:
+            assert a is None and c is None
+            continue
+        scale = max(1.0, float(np.abs(r).max()))
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=2e-5 * scale)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=2e-5 * scale)
+
+
+def test_a_pool_that_does_not_tile_runs_the_layers_apart(monkeypatch):
+    monkeypatch.setattr(conv_ops, "FAST_MIN", 0)
+    g = gn.nn.Sequential(gn.nn.Conv2d(8, 4, 3), gn.nn.ReLU(), gn.nn.MaxPool2d(2))
+    y = g(gn.randn(3, 8, 9, 9, requires_grad=True))           # 7 × 7 conv output
+    assert y._op != "ConvReluPoolBackward"

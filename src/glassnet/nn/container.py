@@ -4,6 +4,7 @@ PyTorch's keys: ``0.weight``, ``name.weight``, ``0``, ``name``) find it."""
 from ..tensor import Tensor
 from . import inference
 from .activation import ReLU
+from .conv import Conv2d
 from .linear import Linear
 from .module import Module, Parameter
 from .pooling import MaxPool2d
@@ -85,6 +86,12 @@ class Sequential(_IndexedModules):
     bits (the mlp benchmark's step: ~3% faster). Skipped under the same conditions as the
     reordering; ``gn.nn.Sequential.fuse_linear_relu = False`` turns it off.
 
+    A ``Conv2d → ReLU → MaxPool2d`` whose pool windows tile the conv's output and whose conv
+    runs in blocks of images (8 or more input channels, two or more images, the compiled
+    kernels and MKL) is one op too (``ops.conv2d_relu_pool``): each block's conv output is
+    pooled while it is in cache, and only the pooled values reach memory. Under the same
+    conditions and flag as the reordering.
+
     In eval mode without gradients, one input (batch 1) of a chain of Conv2d, Linear, max
     and average pools, BatchNorm (running statistics), ReLU, LeakyReLU, Sigmoid, Tanh,
     Flatten and Dropout layers runs as one compiled call
@@ -114,11 +121,11 @@ class Sequential(_IndexedModules):
                 return y
         relu = None                        # a plain ReLU waiting to see if a pool follows
         fuse, fuse_linear = self.fuse_relu_pool, self.fuse_linear_relu
-        skip = False
+        skip = 0
         layers = tuple(self._modules.values())
         for i, layer in enumerate(layers):
-            if skip:                       # the ReLU that ran inside the Linear before it
-                skip = False
+            if skip:                       # layers that ran inside a fused op before them
+                skip -= 1
                 continue
             if relu is not None:
                 if type(layer) is MaxPool2d and _plain(layer) and not layer.return_indices:
@@ -126,12 +133,19 @@ class Sequential(_IndexedModules):
                     x, relu = relu(layer(x)) if y is None else y, None
                     continue
                 x, relu = relu(x), None
+            if fuse and type(layer) is Conv2d and i + 2 < len(layers) and \
+                    type(layers[i + 1]) is ReLU and type(layers[i + 2]) is MaxPool2d and \
+                    isinstance(x, Tensor) and all(_plain(m) for m in layers[i:i + 3]):
+                y = layer.forward_relu_pool(x, layers[i + 2])
+                if y is not None:
+                    x, skip = y, 2
+                    continue
             if fuse_linear and type(layer) is Linear and i + 1 < len(layers) and \
                     type(layers[i + 1]) is ReLU and isinstance(x, Tensor) and _plain(layer) \
                     and _plain(layers[i + 1]):
                 y = layer.forward_relu(x)
                 if y is not None:
-                    x, skip = y, True
+                    x, skip = y, 1
                     continue
             if fuse and type(layer) is ReLU and _plain(layer):
                 relu = layer

@@ -131,6 +131,11 @@ void conv_blocks_weight_grad(int64_t fn, conv_geometry *g, void *xpad, void *gy,
                              void *scratch, int nt);
 void conv_blocks_input_grad(int64_t fn, conv_geometry *g, void *gy, void *wm, int64_t H,
                             int64_t W, int64_t pt, int64_t pl, void *gx, void *scratch, int nt);
+void conv_pool_forward(int64_t fn, conv_geometry *g, void *xpad, void *wm, int64_t pkh,
+                       int64_t pkw, void *pooled, void *idx, void *scratch, void *ybuf, int nt);
+void conv_pool_backward(int64_t fn, conv_geometry *g, void *xpad, void *wm, int64_t pkh,
+                        int64_t pkw, void *gp, void *idx, void *dwt, int64_t H, int64_t W,
+                        int64_t pt, int64_t pl, void *gx, void *scratch, void *ybuf, int nt);
 """
 
 _why = None
@@ -479,6 +484,24 @@ class _Kernels:
             f(fn, geometry, ptrs[0], ptrs[1], *extra, *ptrs[2:], nt)
         else:
             f(fn, geometry, *ptrs, nt)
+
+    def conv_pool_forward(self, fn, geometry, xpad, wm, pool, pooled, idx, scratch, ybuf,
+                          nt=1):
+        """``conv_pool_forward`` of kernels/conv.c: pooled (N, Ho/ph, Wo/pw, O) and idx."""
+        d = self._dense_any
+        self.lib.conv_pool_forward(fn, geometry, d("pool", xpad), d("pool", wm), *pool,
+                                   d("pool", pooled), self._p(idx), d("pool", scratch),
+                                   d("pool", ybuf), nt)
+
+    def conv_pool_backward(self, fn, geometry, xpad, wm, pool, gp, idx, dwt, hw, pads, gx,
+                           scratch, ybuf, nt=1):
+        """``conv_pool_backward``: dwt (nt, K1, O) and gx (N, H, W, C), either None."""
+        d, null = self._dense_any, self.ffi.NULL
+        self.lib.conv_pool_backward(fn, geometry, d("pool", xpad), d("pool", wm), *pool,
+                                    d("pool", gp), self._p(idx),
+                                    null if dwt is None else d("pool", dwt), *hw, *pads,
+                                    null if gx is None else d("pool", gx), d("pool", scratch),
+                                    d("pool", ybuf), nt)
 
     def _dense_any(self, name, a):
         if a.dtype is not _F32 or not a.flags.c_contiguous:

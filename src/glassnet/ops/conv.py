@@ -36,7 +36,7 @@ keep_freed_memory()        # big per-step arrays reuse heap pages (see ops/_memo
 # patches the compiled copy measured no faster in the batch-1 forward (233-240 µs either way).
 FAST_MIN = 1 << 18
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv_output_size"]
+__all__ = ["conv1d", "conv2d", "conv2d_relu_pool", "conv_transpose2d", "conv_output_size"]
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, pad_total: int = 0,
@@ -362,42 +362,58 @@ def _blocked_kernels(xd, wd, C: int, N: int, size: int):
     return None if fn is None else (kern, fn)
 
 
-def _conv2d_blocked(x, weight, bias, s, pads, d, out_hw, kern, fn):
-    """conv2d with groups 1 in blocks of images (see ``kernels/conv.c``): the same products
-    as the one-GEMM path, cut by images, and no patch matrix of the whole batch kept."""
+def _blocked_setup(x, weight, bias, s, pads, d, out_hw, kern, per_row: int = 0):
+    """The padded channels-last input, the weight rows (bias last), the ``conv_geometry``
+    record and the thread count of a blocked conv; ``per_row``: floats of a second buffer per
+    output pixel (the fused pool's conv output), counted in the block's size."""
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
-    (Ho, Wo), P = out_hw, out_hw[0] * out_hw[1]
     K = kh * kw * C
     K1 = K + (bias is not None)
+    P = out_hw[0] * out_hw[1]
     xpad = np.ascontiguousarray(pad_nhwc(nhwc_view(x.array), pads))
     Wm = weight.array.transpose(2, 3, 1, 0).reshape(K, O)          # rows (i, j, c)
     wm = np.ascontiguousarray(Wm if bias is None else
                               np.concatenate([Wm, bias.array[None].astype(np.float32)]))
     nt = kern.threads
-    B = max(1, min(-(-N // nt), BLOCK_BYTES // (P * K1 * 4)))
+    B = max(1, min(-(-N // nt), BLOCK_BYTES // (P * (K1 + per_row) * 4)))
     geometry = kern.conv_geometry(N=N, Hp=xpad.shape[1], Wp=xpad.shape[2], C=C, kh=kh, kw=kw,
-                                  sh=s[0], sw=s[1], dh=d[0], dw=d[1], Ho=Ho, Wo=Wo, O=O, K1=K1,
-                                  B=B)
-    out = np.empty((N * P, O), np.float32)
+                                  sh=s[0], sw=s[1], dh=d[0], dw=d[1], Ho=out_hw[0],
+                                  Wo=out_hw[1], O=O, K1=K1, B=B)
+    return xpad, wm, geometry, nt, B * P
+
+
+def _weight_grads(dwt, bias, weight, K: int, kh: int, kw: int, C: int):
+    """(weight gradient, bias gradient) from the threads' shares dwt (nt, K1, C_out)."""
+    gwb = dwt.sum(axis=0) if dwt.shape[0] > 1 else dwt[0]
+    gb = gwb[K].copy() if bias is not None and bias.requires_grad else None
+    gw = np.ascontiguousarray(gwb[:K].reshape(kh, kw, C, -1).transpose(3, 2, 0, 1)) \
+        if weight.requires_grad else None
+    return gw, gb
+
+
+def _conv2d_blocked(x, weight, bias, s, pads, d, out_hw, kern, fn):
+    """conv2d with groups 1 in blocks of images (see ``kernels/conv.c``): the same products
+    as the one-GEMM path, cut by images, and no patch matrix of the whole batch kept."""
+    N, C, H, W = x.shape
+    O, _, kh, kw = weight.shape
+    K = kh * kw * C
+    xpad, wm, geometry, nt, rows = _blocked_setup(x, weight, bias, s, pads, d, out_hw, kern)
+    K1 = wm.shape[0]
+    out = np.empty((N * out_hw[0] * out_hw[1], O), np.float32)
     kern.conv_blocks("forward", fn, geometry, xpad, wm, out,
-                     np.empty(nt * B * P * K1, np.float32), nt=nt)
+                     np.empty(nt * rows * K1, np.float32), nt=nt)
     _fast.note("conv_blocks")
-    y = nchw_view(out.reshape(N, Ho, Wo, O))
+    y = nchw_view(out.reshape(N, *out_hw, O))
 
     def backward(g):
-        g2 = np.ascontiguousarray(nhwc_view(g), dtype=np.float32).reshape(N * P, O)
-        scratch = np.empty(nt * B * P * K1, np.float32)
+        g2 = np.ascontiguousarray(nhwc_view(g), dtype=np.float32).reshape(-1, O)
+        scratch = np.empty(nt * rows * K1, np.float32)
         gx = gw = gb = None
-        need_gb = bias is not None and bias.requires_grad
-        if weight.requires_grad or need_gb:
+        if weight.requires_grad or (bias is not None and bias.requires_grad):
             dwt = np.empty((nt, K1, O), np.float32)
             kern.conv_blocks("weight_grad", fn, geometry, xpad, g2, dwt, scratch, nt=nt)
-            gwb = dwt.sum(axis=0) if nt > 1 else dwt[0]
-            if need_gb:
-                gb = gwb[K].copy()
-            if weight.requires_grad:
-                gw = np.ascontiguousarray(gwb[:K].reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
+            gw, gb = _weight_grads(dwt, bias, weight, K, kh, kw, C)
         if x.requires_grad:
             gx4 = np.empty((N, H, W, C), np.float32)
             kern.conv_blocks("input_grad", fn, geometry, g2, wm, gx4, scratch,
@@ -405,6 +421,50 @@ def _conv2d_blocked(x, weight, bias, s, pads, d, out_hw, kern, fn):
             gx = nchw_view(gx4)
         return gx, gw, gb
     return make(y, (x, weight, bias), backward, "ConvolutionBackward")
+
+
+def conv2d_relu_pool(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple,
+                     pads: tuple, dilation: tuple, pool: tuple) -> Tensor | None:
+    """``max_pool2d(relu(conv2d(x, ...)), pool)`` as one op where the conv runs in blocks of
+    images (see ``_blocked_kernels``) and the pool's ``pool`` = (p_h, p_w) windows tile the
+    conv's output (stride = window, no padding or dilation): each block's conv output is
+    pooled with the ReLU while it is in the core's cache, so only the pooled values and the
+    winners reach memory; the backward rebuilds each block's output gradient from them.
+    Values and gradients are those of the three ops with the blocked conv. Arguments as
+    resolved by ``Conv2d`` (stride, ((top, bottom), (left, right)) pads, dilation). None,
+    having done nothing, elsewhere: the caller runs the ops apart."""
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = weight.shape
+    Ho = conv_output_size(H, kh, stride[0], sum(pads[0]), dilation[0])
+    Wo = conv_output_size(W, kw, stride[1], sum(pads[1]), dilation[1])
+    (ph, pw), K = pool, kh * kw * C
+    if Cg != C or Ho % ph or Wo % pw or ph * pw >= 255:
+        return None
+    blocked = _blocked_kernels(x.array, weight.array, C, N, N * Ho * Wo * K)
+    if blocked is None:
+        return None
+    kern, fn = blocked
+    xpad, wm, geometry, nt, rows = _blocked_setup(x, weight, bias, stride, pads, dilation,
+                                                  (Ho, Wo), kern, per_row=O)
+    K1 = wm.shape[0]
+    pooled = np.empty((N, Ho // ph, Wo // pw, O), np.float32)
+    idx = np.empty(pooled.shape, np.uint8)
+
+    def buffers():
+        return np.empty(nt * rows * K1, np.float32), np.empty(nt * rows * O, np.float32)
+    kern.conv_pool_forward(fn, geometry, xpad, wm, pool, pooled, idx, *buffers(), nt=nt)
+    _fast.note("conv_blocks")
+
+    def backward(g):
+        gp = np.ascontiguousarray(nhwc_view(g), dtype=np.float32)
+        need_w = weight.requires_grad or (bias is not None and bias.requires_grad)
+        dwt = np.empty((nt, K1, O), np.float32) if need_w else None
+        gx4 = np.empty((N, H, W, C), np.float32) if x.requires_grad else None
+        kern.conv_pool_backward(fn, geometry, xpad, wm, pool, gp, idx, dwt, (H, W),
+                                (pads[0][0], pads[1][0]), gx4, *buffers(), nt=nt)
+        gw, gb = _weight_grads(dwt, bias, weight, K, kh, kw, C) if need_w else (None, None)
+        return (None if gx4 is None else nchw_view(gx4)), gw, gb
+    return make(nchw_view(pooled), (x, weight, bias), backward, "ConvReluPoolBackward")
 
 
 def _weight_grad(A: np.ndarray, g2: np.ndarray) -> np.ndarray:

@@ -76,38 +76,109 @@ void conv_blocks_weight_grad(int64_t fn, const conv_geometry *g, const float *xp
  * gradients, wm's first K rows), then each patch value added back to the input cell it was
  * copied from (taps in padding dropped). Blocks hold whole images, so threads never write
  * the same cell. pt, pl: the padding before the rows and columns. */
+/* One block's input gradient: D = gb · wmᵀ in D's buffer, then each patch value added back to
+ * the input cell it was copied from; gb: the block's rows of the output gradient. */
+static void block_input_grad(sgemm_fn gemm, const conv_geometry *g, const float *gb,
+                             const float *wm, int64_t n0, int64_t nb, int64_t H, int64_t W,
+                             int64_t pt, int64_t pl, float *gx, float *D)
+{
+    int64_t C = g->C, K = g->kh * g->kw * C, P = g->Ho * g->Wo;
+    gemm(101, 111, 112, (int)(nb * P), (int)K, (int)g->O, 1.0f, gb, (int)g->O, wm, (int)g->O,
+         0.0f, D, (int)K);
+    float *gxb = gx + n0 * H * W * C;
+    memset(gxb, 0, (size_t)(nb * H * W * C) * sizeof(float));
+    for (int64_t p = 0; p < nb * P; p++) {
+        int64_t n = p / P, oy = (p % P) / g->Wo, ox = p % g->Wo;
+        const float *d = D + p * K;
+        for (int64_t i = 0; i < g->kh; i++) {
+            int64_t iy = oy * g->sh - pt + i * g->dh;
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int64_t j = 0; j < g->kw; j++) {
+                int64_t ix = ox * g->sw - pl + j * g->dw;
+                if (ix < 0 || ix >= W)
+                    continue;
+                float *restrict dst = gxb + ((n * H + iy) * W + ix) * C;
+                const float *restrict src = d + (i * g->kw + j) * C;
+                for (int64_t c = 0; c < C; c++)
+                    dst[c] += src[c];
+            }
+        }
+    }
+}
+
 void conv_blocks_input_grad(int64_t fn, const conv_geometry *g, const float *gy,
                             const float *wm, int64_t H, int64_t W, int64_t pt, int64_t pl,
                             float *gx, float *scratch, int nt)
 {
     sgemm_fn gemm = (sgemm_fn)fn;
-    int64_t C = g->C, K = g->kh * g->kw * C, P = g->Ho * g->Wo;
-    int64_t blocks = (g->N + g->B - 1) / g->B;
+    int64_t P = g->Ho * g->Wo, blocks = (g->N + g->B - 1) / g->B;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t b = 0; b < blocks; b++) {
         float *D = scratch + (int64_t)THREAD * g->B * P * g->K1;
         int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
-        gemm(101, 111, 112, (int)(nb * P), (int)K, (int)g->O, 1.0f, gy + n0 * P * g->O,
-             (int)g->O, wm, (int)g->O, 0.0f, D, (int)K);
-        float *gxb = gx + n0 * H * W * C;
-        memset(gxb, 0, (size_t)(nb * H * W * C) * sizeof(float));
-        for (int64_t p = 0; p < nb * P; p++) {
-            int64_t n = p / P, oy = (p % P) / g->Wo, ox = p % g->Wo;
-            const float *d = D + p * K;
-            for (int64_t i = 0; i < g->kh; i++) {
-                int64_t iy = oy * g->sh - pt + i * g->dh;
-                if (iy < 0 || iy >= H)
-                    continue;
-                for (int64_t j = 0; j < g->kw; j++) {
-                    int64_t ix = ox * g->sw - pl + j * g->dw;
-                    if (ix < 0 || ix >= W)
-                        continue;
-                    float *restrict dst = gxb + ((n * H + iy) * W + ix) * C;
-                    const float *restrict src = d + (i * g->kw + j) * C;
-                    for (int64_t c = 0; c < C; c++)
-                        dst[c] += src[c];
-                }
+        block_input_grad(gemm, g, gy + n0 * P * g->O, wm, n0, nb, H, W, pt, pl, gx, D);
+    }
+}
+
+/* ------------------------------------- a conv, its ReLU and a max pool whose windows tile it
+ * The same blocks, and each block's conv output (in the thread's second buffer Y) pooled with
+ * the ReLU (max_pool_tiled_f32 of pointwise.c, winner index 255 where the ReLU gives 0)
+ * before it leaves the core: only the pooled values and the winners reach memory. The
+ * backward turns each block's pooled gradient back into the conv output's gradient in Y
+ * (max_pool_tiled_backward_f32) and runs the weight and input gradients of the block from
+ * there. pk_h × pk_w: the pool's window. */
+void conv_pool_forward(int64_t fn, const conv_geometry *g, const float *xpad,
+                       const float *wm, int64_t pkh, int64_t pkw, float *pooled,
+                       uint8_t *idx, float *scratch, float *ybuf, int nt)
+{
+    sgemm_fn gemm = (sgemm_fn)fn;
+    int64_t P = g->Ho * g->Wo, Q = (g->Ho / pkh) * (g->Wo / pkw);
+    int64_t blocks = (g->N + g->B - 1) / g->B;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        float *A = scratch + (int64_t)THREAD * g->B * P * g->K1;
+        float *Y = ybuf + (int64_t)THREAD * g->B * P * g->O;
+        int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        block_patches(xpad, g, n0, nb, A);
+        gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
+             (int)g->O, 0.0f, Y, (int)g->O);
+        max_pool_tiled_f32(Y, nb, g->Ho, g->Wo, g->O, pkh, pkw, pooled + n0 * Q * g->O,
+                           idx + n0 * Q * g->O, 1, 1);
+    }
+}
+
+/* gp (N, Ho/pk_h, Wo/pk_w, O): the pooled output's gradient; dwt as conv_blocks_weight_grad
+ * (NULL: no weight gradient), gx as conv_blocks_input_grad (NULL: none). */
+void conv_pool_backward(int64_t fn, const conv_geometry *g, const float *xpad,
+                        const float *wm, int64_t pkh, int64_t pkw, const float *gp,
+                        const uint8_t *idx, float *dwt, int64_t H, int64_t W, int64_t pt,
+                        int64_t pl, float *gx, float *scratch, float *ybuf, int nt)
+{
+    sgemm_fn gemm = (sgemm_fn)fn;
+    int64_t P = g->Ho * g->Wo, Hq = g->Ho / pkh, Wq = g->Wo / pkw, Q = Hq * Wq;
+    int64_t blocks = (g->N + g->B - 1) / g->B;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t t = THREAD;
+        float *A = scratch + t * g->B * P * g->K1, *G = ybuf + t * g->B * P * g->O;
+        float *d = dwt ? dwt + t * g->K1 * g->O : NULL;
+        float beta = 0.0f;
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < blocks; b++) {
+            int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+            max_pool_tiled_backward_f32(gp + n0 * Q * g->O, idx + n0 * Q * g->O, nb, Hq, Wq,
+                                        g->O, pkh, pkw, G, 1);
+            if (d) {
+                block_patches(xpad, g, n0, nb, A);
+                gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)(nb * P), 1.0f, A,
+                     (int)g->K1, G, (int)g->O, beta, d, (int)g->O);
+                beta = 1.0f;
             }
+            if (gx)
+                block_input_grad(gemm, g, G, wm, n0, nb, H, W, pt, pl, gx, A);
         }
+        if (d && beta == 0.0f)
+            memset(d, 0, (size_t)(g->K1 * g->O) * sizeof(float));
     }
 }
