@@ -115,13 +115,15 @@ FUSED = [  # (N, C, H, W), conv kwargs, pool window
 @pytest.mark.parametrize("block_bytes", [1, 1 << 20])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("grad_x", [True, False])
-def test_conv_relu_pool_as_one_op(case, block_bytes, threads, grad_x, monkeypatch):
+@pytest.mark.parametrize("flatten", [True, False])     # pooled output NCHW or channels-last
+def test_conv_relu_pool_as_one_op(case, block_bytes, threads, grad_x, flatten, monkeypatch):
     """Sequential's Conv2d → ReLU → MaxPool2d (tiling windows) as ``ops.conv2d_relu_pool``:
     output and every gradient equal PyTorch's and the layers run apart."""
     xs, conv_kw, pool = case
 
     def build(m):
-        return [m.Conv2d(xs[1], **conv_kw), m.ReLU(), m.MaxPool2d(pool), m.Flatten()]
+        return [m.Conv2d(xs[1], **conv_kw), m.ReLU(), m.MaxPool2d(pool)] + \
+            ([m.Flatten()] if flatten else [m.Tanh()])
     torch.manual_seed(0)
     t = torch.nn.Sequential(*build(torch.nn))
     g = gn.nn.Sequential(*build(gn.nn))

@@ -5,7 +5,7 @@ from ..tensor import Tensor
 from . import inference
 from .activation import ReLU
 from .conv import Conv2d
-from .linear import Linear
+from .linear import Flatten, Linear
 from .module import Module, Parameter
 from .pooling import MaxPool2d
 
@@ -136,7 +136,8 @@ class Sequential(_IndexedModules):
             if fuse and type(layer) is Conv2d and i + 2 < len(layers) and \
                     type(layers[i + 1]) is ReLU and type(layers[i + 2]) is MaxPool2d and \
                     isinstance(x, Tensor) and all(_plain(m) for m in layers[i:i + 3]):
-                y = layer.forward_relu_pool(x, layers[i + 2])
+                flat = i + 3 < len(layers) and type(layers[i + 3]) is Flatten
+                y = layer.forward_relu_pool(x, layers[i + 2], nchw=flat)
                 if y is not None:
                     x, skip = y, 2
                     continue

@@ -112,11 +112,11 @@ class _ConvNd(Module):
         y = self._conv(x)
         return ops.squeeze(y, 0) if unbatched else y
 
-    def forward_relu_pool(self, x: Tensor, pool) -> Tensor | None:
+    def forward_relu_pool(self, x: Tensor, pool, nchw: bool = False) -> Tensor | None:
         """``pool(relu(self(x)))`` as one op (``ops.conv2d_relu_pool``: the conv in blocks of
         images, each block pooled while in cache) for a 2-d conv and a MaxPool2d whose
         windows tile its output, or None where it does not apply (Sequential then runs the
-        layers apart)."""
+        layers apart). ``nchw``: the output in (N, C, H, W) memory (a Flatten follows)."""
         if self._dims != 2 or self._transposed or self.groups != 1 or \
                 self.padding_mode != "zeros" or pool.return_indices or pool.ceil_mode or \
                 pool.stride != pool.kernel_size or pool.padding != (0, 0) or \
@@ -126,7 +126,7 @@ class _ConvNd(Module):
         if x.ndim != 4:
             return None
         return ops.conv2d_relu_pool(x, self.weight, self.bias, self.stride, self._pads,
-                                    self.dilation, pool.kernel_size)
+                                    self.dilation, pool.kernel_size, nchw)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

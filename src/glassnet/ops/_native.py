@@ -132,10 +132,12 @@ void conv_blocks_weight_grad(int64_t fn, conv_geometry *g, void *xpad, void *gy,
 void conv_blocks_input_grad(int64_t fn, conv_geometry *g, void *gy, void *wm, int64_t H,
                             int64_t W, int64_t pt, int64_t pl, void *gx, void *scratch, int nt);
 void conv_pool_forward(int64_t fn, conv_geometry *g, void *xpad, void *wm, int64_t pkh,
-                       int64_t pkw, void *pooled, void *idx, void *scratch, void *ybuf, int nt);
+                       int64_t pkw, void *pooled, void *idx, int nchw, void *scratch,
+                       void *ybuf, void *tbuf, int nt);
 void conv_pool_backward(int64_t fn, conv_geometry *g, void *xpad, void *wm, int64_t pkh,
-                        int64_t pkw, void *gp, void *idx, void *dwt, int64_t H, int64_t W,
-                        int64_t pt, int64_t pl, void *gx, void *scratch, void *ybuf, int nt);
+                        int64_t pkw, void *gp, void *idx, int nchw, void *dwt, int64_t H,
+                        int64_t W, int64_t pt, int64_t pl, void *gx, void *scratch,
+                        void *ybuf, void *tbuf, int nt);
 """
 
 _why = None
@@ -485,23 +487,24 @@ class _Kernels:
         else:
             f(fn, geometry, *ptrs, nt)
 
-    def conv_pool_forward(self, fn, geometry, xpad, wm, pool, pooled, idx, scratch, ybuf,
+    def conv_pool_forward(self, fn, geometry, xpad, wm, pool, pooled, idx, nchw, buffers,
                           nt=1):
-        """``conv_pool_forward`` of kernels/conv.c: pooled (N, Ho/ph, Wo/pw, O) and idx."""
+        """``conv_pool_forward`` of kernels/conv.c: pooled ((N, C, Hq, Wq) with ``nchw``,
+        else (N, Hq, Wq, C)) and idx; ``buffers``: the threads' A, Y and T."""
         d = self._dense_any
         self.lib.conv_pool_forward(fn, geometry, d("pool", xpad), d("pool", wm), *pool,
-                                   d("pool", pooled), self._p(idx), d("pool", scratch),
-                                   d("pool", ybuf), nt)
+                                   d("pool", pooled), self._p(idx), bool(nchw),
+                                   *[d("pool", b) for b in buffers], nt)
 
-    def conv_pool_backward(self, fn, geometry, xpad, wm, pool, gp, idx, dwt, hw, pads, gx,
-                           scratch, ybuf, nt=1):
+    def conv_pool_backward(self, fn, geometry, xpad, wm, pool, gp, idx, nchw, dwt, hw, pads,
+                           gx, buffers, nt=1):
         """``conv_pool_backward``: dwt (nt, K1, O) and gx (N, H, W, C), either None."""
         d, null = self._dense_any, self.ffi.NULL
         self.lib.conv_pool_backward(fn, geometry, d("pool", xpad), d("pool", wm), *pool,
-                                    d("pool", gp), self._p(idx),
+                                    d("pool", gp), self._p(idx), bool(nchw),
                                     null if dwt is None else d("pool", dwt), *hw, *pads,
-                                    null if gx is None else d("pool", gx), d("pool", scratch),
-                                    d("pool", ybuf), nt)
+                                    null if gx is None else d("pool", gx),
+                                    *[d("pool", b) for b in buffers], nt)
 
     def _dense_any(self, name, a):
         if a.dtype is not _F32 or not a.flags.c_contiguous:

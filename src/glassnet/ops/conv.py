@@ -424,14 +424,17 @@ def _conv2d_blocked(x, weight, bias, s, pads, d, out_hw, kern, fn):
 
 
 def conv2d_relu_pool(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple,
-                     pads: tuple, dilation: tuple, pool: tuple) -> Tensor | None:
+                     pads: tuple, dilation: tuple, pool: tuple,
+                     nchw: bool = False) -> Tensor | None:
     """``max_pool2d(relu(conv2d(x, ...)), pool)`` as one op where the conv runs in blocks of
     images (see ``_blocked_kernels``) and the pool's ``pool`` = (p_h, p_w) windows tile the
     conv's output (stride = window, no padding or dilation): each block's conv output is
     pooled with the ReLU while it is in the core's cache, so only the pooled values and the
     winners reach memory; the backward rebuilds each block's output gradient from them.
     Values and gradients are those of the three ops with the blocked conv. Arguments as
-    resolved by ``Conv2d`` (stride, ((top, bottom), (left, right)) pads, dilation). None,
+    resolved by ``Conv2d`` (stride, ((top, bottom), (left, right)) pads, dilation). With
+    ``nchw`` the output's memory is (N, C, H, W), not channels-last: a Flatten after it is
+    then free, forward and back (Sequential asks for it when one follows). None,
     having done nothing, elsewhere: the caller runs the ops apart."""
     N, C, H, W = x.shape
     O, Cg, kh, kw = weight.shape
@@ -447,24 +450,27 @@ def conv2d_relu_pool(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tup
     xpad, wm, geometry, nt, rows = _blocked_setup(x, weight, bias, stride, pads, dilation,
                                                   (Ho, Wo), kern, per_row=O)
     K1 = wm.shape[0]
-    pooled = np.empty((N, Ho // ph, Wo // pw, O), np.float32)
-    idx = np.empty(pooled.shape, np.uint8)
+    Hq, Wq = Ho // ph, Wo // pw
+    pooled = np.empty((N, O, Hq, Wq) if nchw else (N, Hq, Wq, O), np.float32)
+    idx = np.empty((N, Hq, Wq, O), np.uint8)
 
-    def buffers():
-        return np.empty(nt * rows * K1, np.float32), np.empty(nt * rows * O, np.float32)
-    kern.conv_pool_forward(fn, geometry, xpad, wm, pool, pooled, idx, *buffers(), nt=nt)
+    def buffers():                      # each thread's patch rows, conv output, pooled block
+        return (np.empty(nt * rows * K1, np.float32), np.empty(nt * rows * O, np.float32),
+                np.empty(nt * rows * O // (ph * pw) + 1, np.float32))
+    kern.conv_pool_forward(fn, geometry, xpad, wm, pool, pooled, idx, nchw, buffers(), nt=nt)
     _fast.note("conv_blocks")
 
     def backward(g):
-        gp = np.ascontiguousarray(nhwc_view(g), dtype=np.float32)
+        gp = np.ascontiguousarray(g if nchw else nhwc_view(g), dtype=np.float32)
         need_w = weight.requires_grad or (bias is not None and bias.requires_grad)
         dwt = np.empty((nt, K1, O), np.float32) if need_w else None
         gx4 = np.empty((N, H, W, C), np.float32) if x.requires_grad else None
-        kern.conv_pool_backward(fn, geometry, xpad, wm, pool, gp, idx, dwt, (H, W),
-                                (pads[0][0], pads[1][0]), gx4, *buffers(), nt=nt)
+        kern.conv_pool_backward(fn, geometry, xpad, wm, pool, gp, idx, nchw, dwt, (H, W),
+                                (pads[0][0], pads[1][0]), gx4, buffers(), nt=nt)
         gw, gb = _weight_grads(dwt, bias, weight, K, kh, kw, C) if need_w else (None, None)
         return (None if gx4 is None else nchw_view(gx4)), gw, gb
-    return make(nchw_view(pooled), (x, weight, bias), backward, "ConvReluPoolBackward")
+    return make(pooled if nchw else nchw_view(pooled), (x, weight, bias), backward,
+                "ConvReluPoolBackward")
 
 
 def _weight_grad(A: np.ndarray, g2: np.ndarray) -> np.ndarray:

@@ -127,33 +127,60 @@ void conv_blocks_input_grad(int64_t fn, const conv_geometry *g, const float *gy,
  * before it leaves the core: only the pooled values and the winners reach memory. The
  * backward turns each block's pooled gradient back into the conv output's gradient in Y
  * (max_pool_tiled_backward_f32) and runs the weight and input gradients of the block from
- * there. pk_h × pk_w: the pool's window. */
+ * there. pk_h × pk_w: the pool's window. With `nchw` the pooled values are written, and
+ * their gradient read, as (N, C_out, H_q, W_q) (for a Flatten after the pool: no transposing
+ * copy on either side), through the thread's third buffer T (B·H_q·W_q·C_out). */
+static void nhwc_to_nchw(const float *restrict a, float *restrict b, int64_t n, int64_t Q,
+                         int64_t O)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t q = 0; q < Q; q++)
+                b[(i * O + o) * Q + q] = a[(i * Q + q) * O + o];
+}
+
+static void nchw_to_nhwc(const float *restrict a, float *restrict b, int64_t n, int64_t Q,
+                         int64_t O)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t q = 0; q < Q; q++)
+            for (int64_t o = 0; o < O; o++)
+                b[(i * Q + q) * O + o] = a[(i * O + o) * Q + q];
+}
+
 void conv_pool_forward(int64_t fn, const conv_geometry *g, const float *xpad,
                        const float *wm, int64_t pkh, int64_t pkw, float *pooled,
-                       uint8_t *idx, float *scratch, float *ybuf, int nt)
+                       uint8_t *idx, int nchw, float *scratch, float *ybuf, float *tbuf,
+                       int nt)
 {
     sgemm_fn gemm = (sgemm_fn)fn;
     int64_t P = g->Ho * g->Wo, Q = (g->Ho / pkh) * (g->Wo / pkw);
     int64_t blocks = (g->N + g->B - 1) / g->B;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t b = 0; b < blocks; b++) {
-        float *A = scratch + (int64_t)THREAD * g->B * P * g->K1;
-        float *Y = ybuf + (int64_t)THREAD * g->B * P * g->O;
+        int64_t t = THREAD;
+        float *A = scratch + t * g->B * P * g->K1, *Y = ybuf + t * g->B * P * g->O;
+        float *T = tbuf + t * g->B * Q * g->O;
         int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        float *out = pooled + n0 * Q * g->O;
         block_patches(xpad, g, n0, nb, A);
         gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
              (int)g->O, 0.0f, Y, (int)g->O);
-        max_pool_tiled_f32(Y, nb, g->Ho, g->Wo, g->O, pkh, pkw, pooled + n0 * Q * g->O,
+        max_pool_tiled_f32(Y, nb, g->Ho, g->Wo, g->O, pkh, pkw, nchw ? T : out,
                            idx + n0 * Q * g->O, 1, 1);
+        if (nchw)
+            nhwc_to_nchw(T, out, nb, Q, g->O);
     }
 }
 
-/* gp (N, Ho/pk_h, Wo/pk_w, O): the pooled output's gradient; dwt as conv_blocks_weight_grad
- * (NULL: no weight gradient), gx as conv_blocks_input_grad (NULL: none). */
+/* gp: the pooled output's gradient, laid out as the forward wrote it; dwt as
+ * conv_blocks_weight_grad (NULL: no weight gradient), gx as conv_blocks_input_grad (NULL:
+ * none). */
 void conv_pool_backward(int64_t fn, const conv_geometry *g, const float *xpad,
                         const float *wm, int64_t pkh, int64_t pkw, const float *gp,
-                        const uint8_t *idx, float *dwt, int64_t H, int64_t W, int64_t pt,
-                        int64_t pl, float *gx, float *scratch, float *ybuf, int nt)
+                        const uint8_t *idx, int nchw, float *dwt, int64_t H, int64_t W,
+                        int64_t pt, int64_t pl, float *gx, float *scratch, float *ybuf,
+                        float *tbuf, int nt)
 {
     sgemm_fn gemm = (sgemm_fn)fn;
     int64_t P = g->Ho * g->Wo, Hq = g->Ho / pkh, Wq = g->Wo / pkw, Q = Hq * Wq;
@@ -162,13 +189,19 @@ void conv_pool_backward(int64_t fn, const conv_geometry *g, const float *xpad,
     {
         int64_t t = THREAD;
         float *A = scratch + t * g->B * P * g->K1, *G = ybuf + t * g->B * P * g->O;
+        float *T = tbuf + t * g->B * Q * g->O;
         float *d = dwt ? dwt + t * g->K1 * g->O : NULL;
         float beta = 0.0f;
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < blocks; b++) {
             int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
-            max_pool_tiled_backward_f32(gp + n0 * Q * g->O, idx + n0 * Q * g->O, nb, Hq, Wq,
-                                        g->O, pkh, pkw, G, 1);
+            const float *gb = gp + n0 * Q * g->O;
+            if (nchw) {
+                nchw_to_nhwc(gb, T, nb, Q, g->O);
+                gb = T;
+            }
+            max_pool_tiled_backward_f32(gb, idx + n0 * Q * g->O, nb, Hq, Wq, g->O, pkh, pkw,
+                                        G, 1);
             if (d) {
                 block_patches(xpad, g, n0, nb, A);
                 gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)(nb * P), 1.0f, A,
