@@ -72,12 +72,9 @@ void conv_blocks_weight_grad(int64_t fn, const conv_geometry *g, const float *xp
     }
 }
 
-/* gx (N, H, W, C) = the input gradient: per block D = gy_b · wmᵀ (rows: the patches'
- * gradients, wm's first K rows), then each patch value added back to the input cell it was
- * copied from (taps in padding dropped). Blocks hold whole images, so threads never write
- * the same cell. pt, pl: the padding before the rows and columns. */
-/* One block's input gradient: D = gb · wmᵀ in D's buffer, then each patch value added back to
- * the input cell it was copied from; gb: the block's rows of the output gradient. */
+/* One block's input gradient: D = gb · wmᵀ in D's buffer (rows: the patches' gradients, wm's
+ * first K rows), then each patch value added back to the input cell it was copied from (taps
+ * in padding dropped); gb: the block's rows of the output gradient. */
 static void block_input_grad(sgemm_fn gemm, const conv_geometry *g, const float *gb,
                              const float *wm, int64_t n0, int64_t nb, int64_t H, int64_t W,
                              int64_t pt, int64_t pl, float *gx, float *D)
@@ -107,6 +104,8 @@ static void block_input_grad(sgemm_fn gemm, const conv_geometry *g, const float 
     }
 }
 
+/* gx (N, H, W, C) = the input gradient, block by block. Blocks hold whole images, so threads
+ * never write the same cell. pt, pl: the padding before the rows and columns. */
 void conv_blocks_input_grad(int64_t fn, const conv_geometry *g, const float *gy,
                             const float *wm, int64_t H, int64_t W, int64_t pt, int64_t pl,
                             float *gx, float *scratch, int nt)
@@ -130,22 +129,15 @@ void conv_blocks_input_grad(int64_t fn, const conv_geometry *g, const float *gy,
  * there. pk_h × pk_w: the pool's window. With `nchw` the pooled values are written, and
  * their gradient read, as (N, C_out, H_q, W_q) (for a Flatten after the pool: no transposing
  * copy on either side), through the thread's third buffer T (B·H_q·W_q·C_out). */
-static void nhwc_to_nchw(const float *restrict a, float *restrict b, int64_t n, int64_t Q,
-                         int64_t O)
+/* b (n, C, R) = a (n, R, C) transposed image by image: NHWC → NCHW with (R, C) = (H·W, C),
+ * NCHW → NHWC with (R, C) = (C, H·W). */
+static void transpose_images(const float *restrict a, float *restrict b, int64_t n,
+                             int64_t R, int64_t C)
 {
     for (int64_t i = 0; i < n; i++)
-        for (int64_t o = 0; o < O; o++)
-            for (int64_t q = 0; q < Q; q++)
-                b[(i * O + o) * Q + q] = a[(i * Q + q) * O + o];
-}
-
-static void nchw_to_nhwc(const float *restrict a, float *restrict b, int64_t n, int64_t Q,
-                         int64_t O)
-{
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t q = 0; q < Q; q++)
-            for (int64_t o = 0; o < O; o++)
-                b[(i * Q + q) * O + o] = a[(i * O + o) * Q + q];
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t r = 0; r < R; r++)
+                b[(i * C + c) * R + r] = a[(i * R + r) * C + c];
 }
 
 void conv_pool_forward(int64_t fn, const conv_geometry *g, const float *xpad,
@@ -169,7 +161,7 @@ void conv_pool_forward(int64_t fn, const conv_geometry *g, const float *xpad,
         max_pool_tiled_f32(Y, nb, g->Ho, g->Wo, g->O, pkh, pkw, nchw ? T : out,
                            idx + n0 * Q * g->O, 1, 1);
         if (nchw)
-            nhwc_to_nchw(T, out, nb, Q, g->O);
+            transpose_images(T, out, nb, Q, g->O);
     }
 }
 
@@ -197,7 +189,7 @@ void conv_pool_backward(int64_t fn, const conv_geometry *g, const float *xpad,
             int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
             const float *gb = gp + n0 * Q * g->O;
             if (nchw) {
-                nchw_to_nhwc(gb, T, nb, Q, g->O);
+                transpose_images(gb, T, nb, g->O, Q);
                 gb = T;
             }
             max_pool_tiled_backward_f32(gb, idx + n0 * Q * g->O, nb, Hq, Wq, g->O, pkh, pkw,
