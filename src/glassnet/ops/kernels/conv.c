@@ -17,6 +17,13 @@ typedef struct {
     int64_t N, Hp, Wp, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, K1, B;
 } conv_geometry;
 
+/* Block b's images: n0 … n0 + nb − 1 (the last block may hold fewer than B); returns nb. */
+static inline int64_t block_images(const conv_geometry *g, int64_t b, int64_t *n0)
+{
+    *n0 = b * g->B;
+    return g->N - *n0 < g->B ? g->N - *n0 : g->B;
+}
+
 /* The patch rows of images n0 … n0 + nb − 1 into A (nb·Ho·Wo, K1); with K1 = K + 1 the last
  * column is ones (the bias). */
 static void block_patches(const float *xpad, const conv_geometry *g, int64_t n0, int64_t nb,
@@ -40,7 +47,7 @@ void conv_blocks_forward(int64_t fn, const conv_geometry *g, const float *xpad,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t b = 0; b < blocks; b++) {
         float *A = scratch + (int64_t)THREAD * g->B * P * g->K1;
-        int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        int64_t n0, nb = block_images(g, b, &n0);
         block_patches(xpad, g, n0, nb, A);
         gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
              (int)g->O, 0.0f, out + n0 * P * g->O, (int)g->O);
@@ -61,7 +68,7 @@ void conv_blocks_weight_grad(int64_t fn, const conv_geometry *g, const float *xp
         float beta = 0.0f;
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < blocks; b++) {
-            int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+            int64_t n0, nb = block_images(g, b, &n0);
             block_patches(xpad, g, n0, nb, A);
             gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)(nb * P), 1.0f, A, (int)g->K1,
                  gy + n0 * P * g->O, (int)g->O, beta, d, (int)g->O);
@@ -115,7 +122,7 @@ void conv_blocks_input_grad(int64_t fn, const conv_geometry *g, const float *gy,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t b = 0; b < blocks; b++) {
         float *D = scratch + (int64_t)THREAD * g->B * P * g->K1;
-        int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        int64_t n0, nb = block_images(g, b, &n0);
         block_input_grad(gemm, g, gy + n0 * P * g->O, wm, n0, nb, H, W, pt, pl, gx, D);
     }
 }
@@ -153,7 +160,7 @@ void conv_pool_forward(int64_t fn, const conv_geometry *g, const float *xpad,
         int64_t t = THREAD;
         float *A = scratch + t * g->B * P * g->K1, *Y = ybuf + t * g->B * P * g->O;
         float *T = tbuf + t * g->B * Q * g->O;
-        int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+        int64_t n0, nb = block_images(g, b, &n0);
         float *out = pooled + n0 * Q * g->O;
         block_patches(xpad, g, n0, nb, A);
         gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
@@ -186,7 +193,7 @@ void conv_pool_backward(int64_t fn, const conv_geometry *g, const float *xpad,
         float beta = 0.0f;
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < blocks; b++) {
-            int64_t n0 = b * g->B, nb = g->N - n0 < g->B ? g->N - n0 : g->B;
+            int64_t n0, nb = block_images(g, b, &n0);
             const float *gb = gp + n0 * Q * g->O;
             if (nchw) {
                 transpose_images(gb, T, nb, g->O, Q);

@@ -26,6 +26,15 @@ static void run_product(const product_t *P, const float *a, float *c)
                           P->ldb, 0.0f, c, P->N);
 }
 
+/* The two dh buffers of a backward loop trade places after every step, so the gradient that
+ * reaches h0 ends in dh2 exactly when L is odd (what the loops return). */
+static inline void swap(float **a, float **b)
+{
+    float *t = *a;
+    *a = *b;
+    *b = t;
+}
+
 /* The Elman RNN's forward over all L steps: S0 (L+1, N, H) is the state buffer's h part
  * (S0[first] = h0), xw the input projection's rows, rows (L, N) their ids. The same products
  * and rnn_cell calls as rnn.py's loop, in the same order. */
@@ -57,7 +66,6 @@ int rnn_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
                       int nt)
 {
     product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
-    int swapped = 0;
     for (int64_t k = 0; k < L; k++) {
         int64_t t = reverse ? k : L - 1 - k, q = reverse ? t : t + 1;
         float *D = dA + t * N * H;
@@ -66,12 +74,9 @@ int rnn_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
             add_rows(D, H, rows + t * N, dT, H, N, H);
         if (t != (reverse ? L - 1 : 0) || want_h0)
             run_product(&P, D, dh2);
-        float *tmp = dh;
-        dh = dh2;
-        dh2 = tmp;
-        swapped ^= 1;
+        swap(&dh, &dh2);
     }
-    return swapped;
+    return (int)(L & 1);                /* one swap a step */
 }
 
 static void add_into(float *restrict a, const float *restrict b, int64_t n)
@@ -112,7 +117,6 @@ int lstm_backward_loop(int64_t fn, int packed, int transa, int transb, int M, in
 {
     product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
     const float *S1 = S + (L + 1) * N * H;
-    int swapped = 0;
     for (int64_t k = 0; k < L; k++) {
         int64_t t = reverse ? k : L - 1 - k, q = reverse ? t : t + 1, p = reverse ? t + 1 : t;
         float *D = dA + t * N * 4 * H;
@@ -123,12 +127,9 @@ int lstm_backward_loop(int64_t fn, int packed, int transa, int transb, int M, in
             add_rows(D, 4 * H, rows + t * N, dT, 4 * H, N, 4 * H);
         if (t != (reverse ? L - 1 : 0) || want_h0)
             run_product(&P, D, dh2);
-        float *tmp = dh;
-        dh = dh2;
-        dh2 = tmp;
-        swapped ^= 1;
+        swap(&dh, &dh2);
     }
-    return swapped;
+    return (int)(L & 1);                /* one swap a step */
 }
 
 /* The GRU's forward over all L steps (gru.py's compiled loop): S0 (L+1, N, H), pre (N, 3H),
@@ -161,7 +162,6 @@ int gru_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
                       int64_t N, int64_t H, int reverse, int want_h0, int nt)
 {
     product_t P = {fn, packed, transa, transb, M, Np, K, lda, ldb, b};
-    int swapped = 0;
     for (int64_t k = 0; k < L; k++) {
         int64_t t = reverse ? k : L - 1 - k, q = reverse ? t : t + 1, p = reverse ? t + 1 : t;
         float *Dh = dAh + t * N * 3 * H, *Dn = dAn + t * N * H;
@@ -176,10 +176,7 @@ int gru_backward_loop(int64_t fn, int packed, int transa, int transb, int M, int
             run_product(&P, Dh, dh2);
             add_into(dh2, dhz, N * H);
         }
-        float *tmp = dh;
-        dh = dh2;
-        dh2 = tmp;
-        swapped ^= 1;
+        swap(&dh, &dh2);
     }
-    return swapped;
+    return (int)(L & 1);                /* one swap a step */
 }

@@ -133,6 +133,17 @@ class LayerRun:
         for t in order:
             yield t, (t if self.reverse else t + 1), t != first or want_h0
 
+    def pass_back(self, recur, D, t: int, to_h: bool, dT, out, passing) -> None:
+        """The end of backward step t (RNN, LSTM): D's per-id sums into dT (an embedding
+        input; None: none) and, where the gradient flows on to h_{t-1}, out = D·W_hh
+        (``recur``) plus ``passing``, the part that passed a padded step (None: none)."""
+        if dT is not None:
+            self.kernels.add_rows(D, self.rows[t], dT)
+        if to_h:
+            recur(D, out)
+            if passing is not None:
+                out += passing
+
     def hold(self, d, t: int):
         """At a padded step the state passes through: split d into the part that passes
         (returned, None without lengths) and the part the step sees (d, masked in place)."""

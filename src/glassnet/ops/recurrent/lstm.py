@@ -165,12 +165,7 @@ def _backward_steps(run, G, dA, dT, dh, dh_new, dc):
         dc_pass = run.hold(dc, t)
         p = run.state_index(t)[0]                       # S index of the state before step t
         cell_backward(dh, dc, acts[t], S[1, p], aux[t], dA[t])
-        if dT is not None:
-            run.kernels.add_rows(dA[t], run.rows[t], dT)
-        if to_h:
-            recur(dA[t], dh_new)
-            if dh_pass is not None:
-                dh_new += dh_pass
+        run.pass_back(recur, dA[t], t, to_h, dT, dh_new, dh_pass)
         if dc_pass is not None:
             dc += dc_pass
         dh, dh_new = dh_new, dh

@@ -116,11 +116,6 @@ def _backward_steps(run, G, dA, dT, dh, dh_new):
             dh += G[0, q]
             dh_pass = run.hold(dh, t)
             cell_backward(dh, None, S[0, q], dA[t], relu)
-        if dT is not None:
-            run.kernels.add_rows(dA[t], run.rows[t], dT)
-        if to_h:
-            recur(dA[t], dh_new)
-            if dh_pass is not None:
-                dh_new += dh_pass
+        run.pass_back(recur, dA[t], t, to_h, dT, dh_new, dh_pass)
         dh, dh_new = dh_new, dh
     return dh
