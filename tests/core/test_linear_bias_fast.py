@@ -55,3 +55,30 @@ def test_linear_layer_matches_torch():
     np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(lin.bias.grad.numpy(), tl.bias.grad.numpy(), rtol=1e-5,
                                atol=1e-5)
+
+
+def _at_offset(shape, offset):
+    """An uninitialised float32 C-contiguous array whose first element lies ``offset`` bytes
+    past a 64-byte cache line."""
+    n = int(np.prod(shape)) * 4
+    raw = np.empty(n + 128, np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    return raw[start:start + n].view(np.float32).reshape(shape)
+
+
+@pytest.mark.parametrize("threads", ["relu_col_sum", "relu_col_sum_par"])
+@pytest.mark.parametrize("shape", [(128, 512), (33, 256), (7, 48), (5, 16), (64, 130)])
+@pytest.mark.parametrize("offset", [0, 4, 16, 36, 60])
+def test_relu_col_sum_at_every_line_offset(threads, shape, offset):
+    """ReLU's backward select and the bias gradient in one pass (``relu_col_sum_f32``), with
+    gz starting anywhere in a cache line (its column blocks then start at gz's first line and
+    the columns before it run last): the same bits as NumPy's select and sum over rows."""
+    rng = np.random.default_rng(offset + shape[1])
+    g = rng.standard_normal(shape).astype(np.float32)
+    mask = rng.random(shape) > 0.4
+    gz, gb = _at_offset(shape, offset), np.full(shape[1], np.nan, np.float32)
+    gz[...] = np.nan
+    getattr(_fast.kernels(), threads)(g, mask, gz, gb)
+    want = np.where(mask, g, np.float32(0))
+    np.testing.assert_array_equal(gz, want)
+    np.testing.assert_array_equal(gb, want.sum(axis=0))

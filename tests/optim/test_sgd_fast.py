@@ -1,20 +1,21 @@
-"""SGD's compiled one-pass update (ops/kernels/optim.c through ops.fused.sgd_update) against
-PyTorch: θ and the momentum buffer with momentum, dampening, weight decay and Nesterov; used
-for float32 parameters of SGD_MIN_ELEMENTS or more, never for smaller ones or float64."""
+"""SGD's compiled update (ops/kernels/optim.c through ops.fused.sgd_updates: all the float32
+parameters of a group in one call) against PyTorch: θ and the momentum buffer with momentum,
+dampening, weight decay and Nesterov, for groups of tensors whose sizes put the threads'
+split points inside and between tensors; float64 parameters keep the other path."""
 import numpy as np
 import pytest
 import torch
 
 import glassnet as gn
 from glassnet.ops import _fast
-from glassnet.ops.fused import SGD_MIN_ELEMENTS, sgd_update
+from glassnet.ops.fused import sgd_takes, sgd_updates
 
 pytest.importorskip("cffi", reason="the compiled kernels need cffi (glassnet[fast])")
 _fast.use(True)
 if _fast.kernels() is None:
     pytest.skip(f"no compiled kernels here: {_fast.status()['why']}", allow_module_level=True)
 
-BIG = SGD_MIN_ELEMENTS + 5
+SIZES = (16_389, 3, 4_097, 1, 250)        # the split falls inside the first tensor, etc.
 
 
 @pytest.fixture
@@ -25,23 +26,31 @@ def loaded():
     _fast.use(True)
 
 
-def _trajectories(n, steps=10, dtype=np.float32, **kw):
-    """θ and the momentum buffer after each step, glassnet and PyTorch."""
-    rng = np.random.default_rng(n)
-    start = rng.standard_normal(n).astype(dtype)
-    p = gn.nn.Parameter(gn.tensor(start.copy()))
-    tp = torch.nn.Parameter(torch.tensor(start.copy()))
-    opt, topt = gn.optim.SGD([p], **kw), torch.optim.SGD([tp], **kw)
+def _trajectories(sizes, steps=10, dtype=np.float32, late=(), **kw):
+    """θ and the momentum buffers after each step, glassnet and PyTorch, one group of
+    parameters; those in ``late`` get no gradient on the first step (their buffer starts
+    later, beside parameters past their first step)."""
+    rng = np.random.default_rng(sum(sizes))
+    starts = [rng.standard_normal(n).astype(dtype) for n in sizes]
+    ps = [gn.nn.Parameter(gn.tensor(s.copy())) for s in starts]
+    tps = [torch.nn.Parameter(torch.tensor(s.copy())) for s in starts]
+    opt, topt = gn.optim.SGD(ps, **kw), torch.optim.SGD(tps, **kw)
     ours, theirs = [], []
-    for _ in range(steps):
-        g = rng.standard_normal(n).astype(dtype)
-        p.grad, tp.grad = gn.tensor(g.copy()), torch.tensor(g.copy())
+    for step in range(steps):
+        for i, (p, tp) in enumerate(zip(ps, tps)):
+            if step == 0 and i in late:
+                p.grad = tp.grad = None
+                continue
+            g = rng.standard_normal(p.shape).astype(dtype)
+            p.grad, tp.grad = gn.tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         topt.step()
-        b = opt.state[p].get("momentum_buffer") if p in opt.state else None
-        tb = topt.state[tp].get("momentum_buffer")
-        ours.append([p.detach().numpy().copy(), None if b is None else np.array(b)])
-        theirs.append([tp.detach().numpy().copy(), None if tb is None else tb.numpy().copy()])
+        ours.append([(p.detach().numpy().copy(),
+                      np.array(opt.state[p]["momentum_buffer"]) if "momentum" in kw and
+                      p in opt.state else None) for p in ps])
+        theirs.append([(tp.detach().numpy().copy(),
+                        topt.state[tp]["momentum_buffer"].numpy().copy() if "momentum" in kw
+                        and tp in topt.state else None) for tp in tps])
     return ours, theirs
 
 
@@ -50,58 +59,100 @@ CONFIGS = [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9
            dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.02)]
 
 
+def _close(ours, theirs, kw, rtol=1e-6, atol=1e-7):
+    for t, (mine, ref) in enumerate(zip(ours, theirs)):
+        for i, ((th, b), (tth, tb)) in enumerate(zip(mine, ref)):
+            np.testing.assert_allclose(th, tth, rtol=rtol, atol=atol,
+                                       err_msg=f"θ of tensor {i}, step {t + 1}")
+            if "momentum" in kw:
+                assert (b is None) == (tb is None), f"buffer of tensor {i}, step {t + 1}"
+                if b is not None:
+                    np.testing.assert_allclose(b, tb, rtol=rtol, atol=atol,
+                                               err_msg=f"b of tensor {i}, step {t + 1}")
+
+
 @pytest.mark.parametrize("kw", CONFIGS)
 def test_compiled_update_follows_torch(loaded, kw):
-    ours, theirs = _trajectories(BIG, **kw)
+    ours, theirs = _trajectories(SIZES, **kw)
     assert "sgd" in _fast.status()["ops"]
-    for t, ((th, b), (tth, tb)) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(th, tth, rtol=1e-6, atol=1e-7, err_msg=f"θ, step {t + 1}")
-        if "momentum" in kw:
-            np.testing.assert_allclose(b, tb, rtol=1e-6, atol=1e-7, err_msg=f"b, step {t + 1}")
+    _close(ours, theirs, kw)
     # PyTorch's vectorised kernels fuse the same multiply-adds: nearly every element is equal
-    off = np.mean(ours[-1][0] != theirs[-1][0])
+    off = np.mean(np.concatenate([a != b for (a, _), (b, _) in zip(ours[-1], theirs[-1])]))
     assert off < 0.01, f"{off:.1%} of θ differ from PyTorch after 10 steps"
 
 
+@pytest.mark.parametrize("kw", CONFIGS[1:3])
+def test_a_buffer_that_starts_late_beside_running_ones(loaded, kw):
+    ours, theirs = _trajectories(SIZES, steps=4, late=(0, 3), **kw)
+    _close(ours, theirs, kw)
+    assert ours[0][0][1] is None and ours[1][0][1] is not None
+
+
 def test_the_comparison_can_fail(loaded):
-    ours, _ = _trajectories(BIG, steps=2, lr=0.05, momentum=0.8)
-    _, theirs = _trajectories(BIG, steps=2, lr=0.05, momentum=0.9)
-    assert not np.allclose(ours[-1][0], theirs[-1][0], rtol=1e-6, atol=1e-7)
+    ours, _ = _trajectories(SIZES, steps=2, lr=0.05, momentum=0.8)
+    _, theirs = _trajectories(SIZES, steps=2, lr=0.05, momentum=0.9)
+    with pytest.raises(AssertionError):
+        _close(ours, theirs, {"momentum": 0.9})
 
 
-@pytest.mark.parametrize("n, dtype", [(SGD_MIN_ELEMENTS - 1, np.float32), (BIG, np.float64)])
-def test_small_and_float64_parameters_keep_the_other_path(loaded, n, dtype):
-    ours, theirs = _trajectories(n, steps=3, dtype=dtype, lr=0.05, momentum=0.9)
+def test_float64_parameters_keep_the_other_path(loaded):
+    ours, theirs = _trajectories(SIZES[:2], steps=3, dtype=np.float64, lr=0.05, momentum=0.9)
     assert "sgd" not in _fast.status()["ops"]
-    np.testing.assert_allclose(ours[-1][0], theirs[-1][0], rtol=1e-5, atol=1e-6)
+    _close(ours, theirs, {"momentum": 0.9}, rtol=1e-12, atol=1e-14)
+
+
+def test_a_float64_parameter_beside_compiled_ones(loaded):
+    """A parameter the kernel cannot take (float64) takes the NumPy path; the rest of its
+    group still goes through the compiled call."""
+    rng = np.random.default_rng(5)
+    starts = [rng.standard_normal((40, 30)).astype(dt) for dt in (np.float64, np.float32)]
+    ps = [gn.nn.Parameter(gn.tensor(s.copy())) for s in starts]
+    tps = [torch.nn.Parameter(torch.tensor(s.copy())) for s in starts]
+    opt = gn.optim.SGD(ps, lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(tps, lr=0.1, momentum=0.9)
+    for _ in range(3):
+        for p, tp in zip(ps, tps):
+            g = rng.standard_normal((40, 30)).astype(p.array.dtype)
+            p.grad, tp.grad = gn.tensor(g.copy()), torch.tensor(g.copy())
+        opt.step()
+        topt.step()
+    assert "sgd" in _fast.status()["ops"]
+    assert ps[0].array.dtype == np.float64
+    for p, tp in zip(ps, tps):
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6,
+                                   atol=1e-7)
 
 
 def test_parallel_and_serial_kernels_agree(loaded):
     rng = np.random.default_rng(2)
-    arrays = [rng.standard_normal(50_000).astype(np.float32) for _ in range(3)]
-    one, two = [a.copy() for a in arrays], [a.copy() for a in arrays]
+    sizes = (50_001, 7, 12_345)
+    arrays = [[rng.standard_normal(n).astype(np.float32) for n in sizes] for _ in range(3)]
+    one = [[a.copy() for a in group] for group in arrays]
+    two = [[a.copy() for a in group] for group in arrays]
     f = np.float32
     k = _fast.kernels()
     for first in (True, False):
         k.sgd(*one, f(0.05), f(0.9), f(1.0), f(0.01), first, True)
         k.sgd_par(*two, f(0.05), f(0.9), f(1.0), f(0.01), first, True)
-    for a, b in zip(one, two):
-        np.testing.assert_array_equal(a, b)
+    for ga, gb in zip(one, two):
+        for a, b in zip(ga, gb):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(one[0][0], arrays[0][0])
 
 
-def test_refuses_what_it_cannot_take(loaded):
-    arrays = [np.ones(BIG, np.float32) for _ in range(3)]
-    before = [a.copy() for a in arrays]
-    strided = np.ones(2 * BIG, np.float32)[::2]
-    for bad in ([strided] + arrays[1:], arrays[:2] + [np.ones(BIG, np.float64)],
-                arrays[:2] + [np.ones(BIG - 1, np.float32)],
-                [np.ones(SGD_MIN_ELEMENTS - 1, np.float32) for _ in range(3)]):
-        assert sgd_update(*bad, False, 0.1, 0.9, 0.0, 0.0, False) is False
-    for a, b in zip(arrays, before):
-        np.testing.assert_array_equal(a, b)
+def test_what_the_compiled_call_takes(loaded):
+    n = 1000
+    ok = [np.ones(n, np.float32) for _ in range(3)]
+    assert sgd_takes(*ok) and sgd_takes(ok[0], ok[1], None)
+    strided = np.ones(2 * n, np.float32)[::2]
+    readonly = np.ones(n, np.float32)
+    readonly.flags.writeable = False
+    for bad in ([strided] + ok[1:], ok[:2] + [np.ones(n, np.float64)],
+                ok[:2] + [np.ones(n - 1, np.float32)], [readonly] + ok[1:]):
+        assert not sgd_takes(*bad)
     _fast.use(False)
-    assert sgd_update(*arrays, False, 0.1, 0.9, 0.0, 0.0, False) is False    # kernels off
+    assert not sgd_takes(*ok)                                      # kernels off
     _fast.use(True)
-    assert sgd_update(*arrays, False, 0.1, 0.9, 0.0, 0.0, False) is True
-    np.testing.assert_allclose(arrays[2], 1.9, rtol=1e-7)                     # b = 0.9·1 + 1
-    np.testing.assert_allclose(arrays[0], 1 - 0.1 * 1.9, rtol=1e-7)
+    sgd_updates([ok[0]], [ok[1]], [ok[2]], False, 0.1, 0.9, 0.0, 0.0, False)
+    np.testing.assert_allclose(ok[2], 1.9, rtol=1e-7)              # b = 0.9·1 + 1
+    np.testing.assert_allclose(ok[0], 1 - 0.1 * 1.9, rtol=1e-7)

@@ -1,23 +1,24 @@
 """Fused updates for the optimizers (``optim`` sits above ``ops`` and calls down to these).
 
 :func:`adam_update` runs Adam's step as one compiled pass (``ops/kernels/optim.c``) instead of the
-six MKL or eleven NumPy passes of ``optim/adam.py``, and :func:`sgd_update` SGD's instead of
-two to six, for float32 parameters of at least ``MIN_ELEMENTS`` / ``SGD_MIN_ELEMENTS``
-elements. Whether they run depends only on the parameter (its size, dtype and layout) and on
-whether the kernels are on (``GLASSNET_FAST``), never on what the process did before: the
-compiled passes round differently from the other paths (they match PyTorch's fused
-multiply-adds), so a run must take the same path in every process (a resumed run equals an
-uninterrupted one). Below the thresholds the kernel's call costs about what it saves
-(measured 2026-12-05, 2 threads: Adam 64 elements 7.5 → 5.7 µs, 65,536 99 → 29 µs; SGD with
-momentum 16,384 8.7 → 7.3 µs, 8,192 6.2 → 6.7 µs).
+six MKL or eleven NumPy passes of ``optim/adam.py``, for float32 parameters of at least
+``MIN_ELEMENTS`` elements; :func:`sgd_updates` runs SGD's step for all the float32
+parameters of a group in one compiled call (PyTorch's foreach update), instead of two to six
+passes per parameter. Whether they run depends only on the parameter (its size, dtype and
+layout) and on whether the kernels are on (``GLASSNET_FAST``), never on what the process did
+before: the compiled passes round differently from the other paths (they match PyTorch's
+fused multiply-adds), so a run must take the same path in every process (a resumed run
+equals an uninterrupted one). Below Adam's threshold the kernel's call costs about what it
+saves (measured 2026-12-05, 2 threads: 64 elements 7.5 → 5.7 µs, 65,536 99 → 29 µs); SGD's
+one call for the whole group has no threshold.
 """
 import numpy as np
 
 from . import _fast
 
-__all__ = ["adam_update", "sgd_update", "cross_entropy_rows", "bias_add", "bias_grad",
+__all__ = ["adam_update", "sgd_takes", "sgd_updates", "cross_entropy_rows", "bias_add", "bias_grad",
            "bias_relu", "relu_bias_grad",
-           "MIN_ELEMENTS", "SGD_MIN_ELEMENTS", "BIAS_MIN"]
+           "MIN_ELEMENTS", "BIAS_MIN"]
 
 MIN_ELEMENTS = 64
 
@@ -42,9 +43,6 @@ def adam_update(theta, g, m, v, beta1: float, beta2: float, step_size: float,
     return True
 
 
-SGD_MIN_ELEMENTS = 1 << 14
-
-
 def _takes(minimum: int, theta, *others) -> bool:
     """Whether an update kernel takes these arrays: a writeable θ of ``minimum`` elements or
     more, every array a C-contiguous float32 host array of θ's size, the kernels on."""
@@ -58,25 +56,25 @@ def _takes(minimum: int, theta, *others) -> bool:
     return _fast.kernels() is not None
 
 
-def sgd_update(theta, g, buf, first: bool, lr: float, momentum: float, dampening: float,
-               weight_decay: float, nesterov: bool) -> bool:
-    """One SGD step in place, as ``torch.optim.SGD``'s single-tensor update with PyTorch's
-    float32 fused multiply-adds (see ``sgd_f32`` in ``ops/kernels/optim.c``); ``buf`` is the
-    momentum buffer (None without momentum), set to the gradient when ``first``.
+def sgd_takes(theta, g, buf) -> bool:
+    """Whether :func:`sgd_updates` takes this parameter: C-contiguous float32 host arrays of
+    one size (``buf``: the momentum buffer, or None), a writeable θ, the kernels on."""
+    return _takes(1, theta, g, *(() if buf is None else (buf,)))
 
-    Returns False, having changed nothing, where the kernel does not apply: fewer than
-    ``SGD_MIN_ELEMENTS`` elements, arrays other than C-contiguous float32 host arrays of one
-    size, a read-only θ, or the kernels off."""
-    if not _takes(SGD_MIN_ELEMENTS, theta, g, *(() if buf is None else (buf,))):
-        return False
-    n = theta.size
+
+def sgd_updates(thetas: list, gs: list, bufs: list | None, first: bool, lr: float,
+                momentum: float, dampening: float, weight_decay: float,
+                nesterov: bool) -> None:
+    """One SGD step in place for every parameter of the lists, in one compiled call (PyTorch's
+    foreach update), each as ``torch.optim.SGD``'s single-tensor update with PyTorch's float32
+    fused multiply-adds (see ``sgd_f32`` in ``ops/kernels/optim.c``). ``bufs``: the momentum
+    buffers (None without momentum), set to the gradients when ``first``. Every array must
+    pass :func:`sgd_takes`."""
     f32 = np.float32
-    _fast.step_kernel("sgd", n)(theta.reshape(-1), g.reshape(-1),
-                                None if buf is None else buf.reshape(-1), f32(lr),
-                                f32(momentum), f32(1.0 - dampening), f32(weight_decay), first,
-                                nesterov)
+    total = sum(t.size for t in thetas)
+    _fast.step_kernel("sgd", total)(thetas, gs, bufs, f32(lr), f32(momentum),
+                                    f32(1.0 - dampening), f32(weight_decay), first, nesterov)
     _fast.note("sgd")
-    return True
 
 
 CE_PAR_MIN = 1 << 15        # logits from here on: rows over the threads

@@ -30,14 +30,20 @@ void adam_f32(float *restrict theta, const float *restrict g, float *restrict m,
 /* SGD, torch.optim.SGD's single-tensor update in float32 with its fused multiply-adds:
  * d = fma(θ, λ, g) (weight decay), b = d on the first step, else fma(d, 1 − τ, b·μ) (the
  * product b·μ rounded first: mul_ then add_), d = fma(b, μ, d) (Nesterov) or b, θ = fma(d,
- * −η, θ). `has_buf` = 0: no momentum (buf is not read). */
+ * −η, θ). `has_buf` = 0: no momentum (buf is not read). sgd_range updates elements
+ * [lo, hi) of one tensor. */
+typedef struct {
+    float lr, momentum, one_minus_damp, wd;
+    int has_buf, first, nesterov;
+} sgd_hyper;
+
 __attribute__((optimize("fp-contract=off")))
-void sgd_f32(float *restrict theta, const float *restrict g, float *restrict buf, int64_t n,
-             float lr, float momentum, float one_minus_damp, float wd, int has_buf, int first,
-             int nesterov, int nt)
+static void sgd_range(float *restrict theta, const float *restrict g, float *restrict buf,
+                      int64_t lo, int64_t hi, const sgd_hyper *h)
 {
-    PAR
-    for (int64_t i = 0; i < n; i++) {
+    float lr = h->lr, momentum = h->momentum, one_minus_damp = h->one_minus_damp, wd = h->wd;
+    int has_buf = h->has_buf, first = h->first, nesterov = h->nesterov;
+    for (int64_t i = lo; i < hi; i++) {
         float d = g[i];
         if (wd != 0.0f)
             d = fmaf(theta[i], wd, d);
@@ -47,5 +53,28 @@ void sgd_f32(float *restrict theta, const float *restrict g, float *restrict buf
             d = nesterov ? fmaf(b, momentum, d) : b;
         }
         theta[i] = fmaf(d, -lr, theta[i]);
+    }
+}
+
+/* `count` tensors (theta[t], g[t], buf[t]: n[t] elements each) in one call and one OpenMP
+ * team, as PyTorch's foreach update (a model's parameters cost one call, not one each): the
+ * elements of all of them are split evenly over the threads, as if they were one tensor. */
+void sgd_f32(float **theta, float **g, float **buf, const int64_t *n, int64_t count, float lr,
+             float momentum, float one_minus_damp, float wd, int has_buf, int first,
+             int nesterov, int nt)
+{
+    sgd_hyper h = {lr, momentum, one_minus_damp, wd, has_buf, first, nesterov};
+    int64_t total = 0;
+    for (int64_t t = 0; t < count; t++)
+        total += n[t];
+    PAR
+    for (int k = 0; k < nt; k++) {
+        int64_t lo = total * k / nt, hi = total * (k + 1) / nt, at = 0;
+        for (int64_t t = 0; t < count && at < hi; t++) {
+            int64_t a = lo > at ? lo - at : 0, b = hi - at < n[t] ? hi - at : n[t];
+            if (a < b)
+                sgd_range(theta[t], g[t], has_buf ? buf[t] : NULL, a, b, &h);
+            at += n[t];
+        }
     }
 }

@@ -185,32 +185,56 @@ void bias_add_f32(float *y, int64_t s_y, const float *b, int64_t R, int64_t C, i
 }
 
 /* out (C) = Σ_r g[r] in row order; with a mask, g where mask else 0 is summed and also
- * written to gz (relu_col_sum_f32 below). */
+ * written to gz (relu_col_sum_f32 below). Columns go in blocks of 64 (the rows stream
+ * through cache), each thread a run of blocks. The blocks start on a cache line of gz: the
+ * thread with the last block also takes the columns before the first line, since a row's
+ * last line holds the next row's first columns when the rows are not line-aligned (else the
+ * two threads write that line on every row: 128 × 512 ran 21 → 9 µs, 2 threads). */
+#define COL_BLOCK 64
+static void col_block(const float *g, int64_t s_g, const uint8_t *mask, float *gz, int64_t R,
+                      int64_t C, int64_t c0, int64_t c1, float *out)
+{
+    float acc[COL_BLOCK] __attribute__((aligned(64)));
+    int64_t w = c1 - c0;
+    for (int64_t c = 0; c < COL_BLOCK; c++)
+        acc[c] = 0.0f;
+    for (int64_t r = 0; r < R; r++) {
+        const float *restrict gr = g + r * s_g + c0;
+        if (!mask) {
+            for (int64_t c = 0; c < w; c++)
+                acc[c] += gr[c];
+            continue;
+        }
+        const uint8_t *restrict mr = mask + r * C + c0;
+        float *restrict zr = gz + r * C + c0;
+        for (int64_t c = 0; c < w; c++) {
+            float v = mr[c] ? gr[c] : 0.0f;
+            zr[c] = v;
+            acc[c] += v;
+        }
+    }
+    for (int64_t c = 0; c < w; c++)
+        out[c0 + c] = acc[c];
+}
+
 static void col_sums(const float *g, int64_t s_g, const uint8_t *mask, float *gz, int64_t R,
                      int64_t C, float *out, int nt)
 {
-    int64_t blocks = (C + 63) / 64;             /* 64 columns a block: rows stream in cache */
+    int64_t head = 0;                   /* columns before gz's first cache line */
+    if (gz && (C * sizeof(float)) % 64 == 0)
+        head = ((64 - ((uintptr_t)gz & 63)) & 63) / sizeof(float);
+    if (head >= C)
+        head = 0;
+    int64_t blocks = (C - head + COL_BLOCK - 1) / COL_BLOCK;
+    int teams = nt < blocks ? nt : (int)blocks;
     PAR
-    for (int64_t k = 0; k < blocks; k++) {
-        int64_t c0 = k * 64, c1 = c0 + 64 < C ? c0 + 64 : C;
-        float *restrict o = out;
-        for (int64_t c = c0; c < c1; c++)
-            o[c] = 0.0f;
-        for (int64_t r = 0; r < R; r++) {
-            const float *restrict gr = g + r * s_g;
-            if (!mask) {
-                for (int64_t c = c0; c < c1; c++)
-                    o[c] += gr[c];
-                continue;
-            }
-            const uint8_t *restrict mr = mask + r * C;
-            float *restrict zr = gz + r * C;
-            for (int64_t c = c0; c < c1; c++) {
-                float v = mr[c] ? gr[c] : 0.0f;
-                zr[c] = v;
-                o[c] += v;
-            }
+    for (int t = 0; t < teams; t++) {
+        for (int64_t k = blocks * t / teams; k < blocks * (t + 1) / teams; k++) {
+            int64_t c0 = head + k * COL_BLOCK;
+            col_block(g, s_g, mask, gz, R, C, c0, c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C, out);
         }
+        if (t == teams - 1 && head > 0)
+            col_block(g, s_g, mask, gz, R, C, 0, head, out);
     }
 }
 
