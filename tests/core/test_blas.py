@@ -196,7 +196,7 @@ def test_sgd_on_large_parameters_takes_mkl_and_matches_torch(kw, monkeypatch):
     """Parameters above MIN_AXPBY elements take MKL's axpby: five steps equal PyTorch's. The
     compiled one-pass update (tests/optim/test_sgd_fast.py) is kept out."""
     import glassnet.optim.sgd as sgd_module
-    monkeypatch.setattr(sgd_module, "sgd_update", lambda *a: False)
+    monkeypatch.setattr(sgd_module, "sgd_takes", lambda *a: False)
     calls = []
     real = _blas.axpby
     monkeypatch.setattr(_blas, "axpby", lambda *a: calls.append(1) or real(*a))
