@@ -95,6 +95,17 @@ def test_the_comparison_can_fail(loaded):
         _close(ours, theirs, {"momentum": 0.9})
 
 
+def test_a_small_group_keeps_numpy(loaded):
+    """Fewer than FUSED_MIN elements in the group: NumPy's per-tensor passes (cheaper than
+    the call there), still PyTorch's values within float32 rounding."""
+    from glassnet.optim.sgd import FUSED_MIN
+    sizes = (6, 3, 3, 1)
+    assert sum(sizes) < FUSED_MIN <= sum(SIZES)
+    ours, theirs = _trajectories(sizes, steps=5, lr=0.05, momentum=0.9)
+    assert "sgd" not in _fast.status()["ops"]
+    _close(ours, theirs, {"momentum": 0.9}, rtol=1e-5, atol=1e-6)
+
+
 def test_float64_parameters_keep_the_other_path(loaded):
     ours, theirs = _trajectories(SIZES[:2], steps=3, dtype=np.float64, lr=0.05, momentum=0.9)
     assert "sgd" not in _fast.status()["ops"]
@@ -105,14 +116,14 @@ def test_a_float64_parameter_beside_compiled_ones(loaded):
     """A parameter the kernel cannot take (float64) takes the NumPy path; the rest of its
     group still goes through the compiled call."""
     rng = np.random.default_rng(5)
-    starts = [rng.standard_normal((40, 30)).astype(dt) for dt in (np.float64, np.float32)]
+    starts = [rng.standard_normal((80, 60)).astype(dt) for dt in (np.float64, np.float32)]
     ps = [gn.nn.Parameter(gn.tensor(s.copy())) for s in starts]
     tps = [torch.nn.Parameter(torch.tensor(s.copy())) for s in starts]
     opt = gn.optim.SGD(ps, lr=0.1, momentum=0.9)
     topt = torch.optim.SGD(tps, lr=0.1, momentum=0.9)
     for _ in range(3):
         for p, tp in zip(ps, tps):
-            g = rng.standard_normal((40, 30)).astype(p.array.dtype)
+            g = rng.standard_normal((80, 60)).astype(p.array.dtype)
             p.grad, tp.grad = gn.tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         topt.step()

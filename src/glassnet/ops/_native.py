@@ -59,9 +59,8 @@ void shift_add_f64(void *gx, void *t, int64_t N, int64_t Hg, int64_t Wg, int64_t
                    int64_t th, int64_t tw, int64_t nh, int64_t nw, int nt);
 void adam_f32(void *theta, void *g, void *m, void *v, int64_t n, float weight, float beta2,
               float one_minus_beta2, float neg_step, float bc2_sqrt, float eps, int nt);
-void sgd_f32(void **theta, void **g, void **buf, int64_t *n, int64_t count, float lr,
-             float momentum, float one_minus_damp, float wd, int has_buf, int first,
-             int nesterov, int nt);
+void sgd_f32(void **ptrs, int64_t *n, int64_t count, float lr, float momentum,
+             float one_minus_damp, float wd, int has_buf, int first, int nesterov, int nt);
 void lstm_cell(void *pre, int64_t s_pre, void *xw, int64_t s_xw, void *rows,
                void *c_prev, int64_t s_cp, void *acts, int64_t s_a, void *c, int64_t s_c,
                void *tc, int64_t s_tc, void *h, int64_t s_h, int64_t N, int64_t H, int nt);
@@ -314,12 +313,10 @@ class _Kernels:
     def _sgd(self, nt, thetas, gs, bufs, lr, momentum, one_minus_damp, wd, first, nesterov):
         """SGD's update of every (θ, g, buf) of the lists (C-contiguous float32 arrays) in one
         call; bufs None: no momentum."""
-        new, p = self.ffi.new, self._p
-        self.lib.sgd_f32(new("void *[]", [p(a) for a in thetas]),
-                         new("void *[]", [p(a) for a in gs]),
-                         new("void *[]", [p(a) for a in bufs or thetas]),
-                         new("int64_t[]", [a.size for a in thetas]), len(thetas), lr, momentum,
-                         one_minus_damp, wd, bufs is not None, bool(first), bool(nesterov), nt)
+        p = self._p
+        self.lib.sgd_f32(self.ffi.new("void *[]", [p(a) for a in thetas + gs + (bufs or [])]),
+                         self.ffi.new("int64_t[]", [a.size for a in thetas]), len(thetas), lr,
+                         momentum, one_minus_damp, wd, bufs is not None, first, nesterov, nt)
 
     def _lstm_cell(self, nt, pre, xw, rows, c_prev, acts, c, tc, h):
         N, H = c.shape

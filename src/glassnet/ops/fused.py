@@ -70,10 +70,9 @@ def sgd_updates(thetas: list, gs: list, bufs: list | None, first: bool, lr: floa
     fused multiply-adds (see ``sgd_f32`` in ``ops/kernels/optim.c``). ``bufs``: the momentum
     buffers (None without momentum), set to the gradients when ``first``. Every array must
     pass :func:`sgd_takes`."""
-    f32 = np.float32
-    total = sum(t.size for t in thetas)
-    _fast.step_kernel("sgd", total)(thetas, gs, bufs, f32(lr), f32(momentum),
-                                    f32(1.0 - dampening), f32(weight_decay), first, nesterov)
+    total = sum(t.size for t in thetas)       # (cffi rounds the floats to float32 as NumPy)
+    _fast.step_kernel("sgd", total)(thetas, gs, bufs, lr, momentum, 1.0 - dampening,
+                                    weight_decay, first, nesterov)
     _fast.note("sgd")
 
 

@@ -12,6 +12,10 @@ __all__ = ["SGD"]
 
 SMALL = 4096    # parameters up to this many elements take fresh temporaries, not _scratch
 CHUNK = 1 << 16     # larger ones are updated in blocks of this many elements (fits in L2)
+# A group whose parameters hold this many elements in all or more updates its float32 ones
+# in one compiled call; below it NumPy's per-tensor passes cost less than the call and its
+# checks (the lecture's 2-3-1 network, four tensors of 13 values: step 77 → 91 µs).
+FUSED_MIN = 1 << 12
 
 
 class SGD(Optimizer):
@@ -60,8 +64,8 @@ class SGD(Optimizer):
         """Apply one update to every parameter that has a gradient (see the class docstring).
 
         Where the kernels are on, the group's float32 host parameters are updated in one
-        compiled call (``ops.fused.sgd_updates``, PyTorch's foreach update; mlp step: 6
-        parameters, ~30 µs less than one call each). Others (float64, CuPy, views): with MKL
+        compiled call (``ops.fused.sgd_updates``, PyTorch's foreach update), when they hold
+        ``FUSED_MIN`` elements or more in all. Others (float64, CuPy, views): with MKL
         on (``glassnet.blas``), a large parameter without weight decay or Nesterov is updated
         by MKL's threaded axpby; otherwise a large parameter is updated block by block
         (``CHUNK`` elements): every pass then reads its block from cache instead of memory
@@ -72,12 +76,12 @@ class SGD(Optimizer):
             hyper = (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
                      float(group["weight_decay"]), bool(group["nesterov"]))
             momentum = hyper[1]
-            fused = {False: ([], [], []), True: ([], [], [])}    # first step or not
+            todo, total = [], 0
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
-                theta, g = p.array, grad.array
+                theta = p.array
                 buf, first = None, False
                 if momentum != 0:
                     state = self._state(p)
@@ -85,19 +89,32 @@ class SGD(Optimizer):
                     if buf is None:                          # first step: b = g
                         buf = state["momentum_buffer"] = xp_of(theta).empty_like(theta)
                         first = True
+                todo.append((p, theta, grad.array, buf, first))
+                total += theta.size
+            if total < FUSED_MIN:                            # a few small tensors: NumPy
+                for item in todo:
+                    theta = item[1]
+                    if item[3] is None and hyper[3] == 0 and theta.size <= SMALL:
+                        theta -= item[2] * hyper[0]          # plain SGD on a small tensor
+                    else:
+                        self._update_one(*item, hyper)
+                continue
+            fused = {False: ([], [], []), True: ([], [], [])}    # first step or not
+            for item in todo:
+                p, theta, g, buf, first = item
                 if sgd_takes(theta, g, buf):
                     for lst, a in zip(fused[first], (theta, g, buf)):
                         lst.append(a)
                 else:
-                    self._update_one(p, g, buf, first, hyper)
+                    self._update_one(*item, hyper)
             for first, (thetas, gs, bufs) in fused.items():
                 if thetas:
                     sgd_updates(thetas, gs, bufs if momentum != 0 else None, first, *hyper)
         return loss
 
-    def _update_one(self, p, g, buf, first: bool, hyper: tuple) -> None:
+    def _update_one(self, p, theta, g, buf, first: bool, hyper: tuple) -> None:
         """One parameter's update where the compiled call does not take it."""
-        theta, weight_decay = p.array, hyper[3]
+        weight_decay = hyper[3]
         xp = np if type(theta) is np.ndarray else xp_of(theta)
         n = theta.size
         if n <= SMALL and buf is None and weight_decay == 0:
