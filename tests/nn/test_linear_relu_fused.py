@@ -15,6 +15,13 @@ needs_kernels = pytest.mark.skipif(_fast.kernels() is None, reason="the fused op
                                    "compiler)")
 
 
+@pytest.fixture(autouse=True)
+def _no_chain(monkeypatch):
+    """These tests are about the pair op; runs of Linear layers take ops.linear_chain
+    (tests/nn/test_linear_chain.py)."""
+    monkeypatch.setattr(nn.Sequential, "fuse_linear_chain", False)
+
+
 def _pair(sizes, bias=True):
     torch.manual_seed(0)
     layers = list(zip(sizes, sizes[1:]))

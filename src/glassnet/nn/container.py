@@ -104,6 +104,7 @@ class Sequential(_IndexedModules):
     """
     fuse_relu_pool = True
     fuse_linear_relu = True
+    fuse_linear_chain = True
     plan_inference = True
 
     def __init__(self, *layers: Module):
@@ -141,6 +142,13 @@ class Sequential(_IndexedModules):
                 if y is not None:
                     x, skip = y, 2
                     continue
+            if self.fuse_linear_chain and type(layer) is Linear and _plain(layer) and \
+                    isinstance(x, Tensor):
+                chain, end = _linear_run(layers, i)
+                y = layer.forward_chain(x, chain) if len(chain) > 1 else None
+                if y is not None:
+                    x, skip = y, end - i - 1
+                    continue
             if fuse_linear and type(layer) is Linear and i + 1 < len(layers) and \
                     type(layers[i + 1]) is ReLU and isinstance(x, Tensor) and _plain(layer) \
                     and _plain(layers[i + 1]):
@@ -172,6 +180,17 @@ class Sequential(_IndexedModules):
         for layer in layers:
             self.append(layer)
         return self
+
+
+def _linear_run(layers: tuple, i: int) -> tuple:
+    """([(weight, bias, relu)], end) for the plain Linear layers from ``i`` on, each with the
+    plain ReLU that follows it if there is one; ``end``: the index after them."""
+    chain = []
+    while i < len(layers) and type(layers[i]) is Linear and _plain(layers[i]):
+        relu = i + 1 < len(layers) and type(layers[i + 1]) is ReLU and _plain(layers[i + 1])
+        chain.append((layers[i].weight, layers[i].bias, relu))
+        i += 2 if relu else 1
+    return chain, i
 
 
 def _plain(module: Module) -> bool:

@@ -67,6 +67,14 @@ class Linear(Module):
         x = self._checked(x)
         return None if self.bias is None else ops.linear_relu(x, self.weight, self.bias)
 
+    def forward_chain(self, x: Tensor, chain: list) -> Tensor | None:
+        """The run of Linear layers ``chain`` = [(weight, bias, relu), …] that starts with
+        this one, each followed by a ReLU where ``relu``, as one op each way
+        (``ops.linear_chain``: one compiled call instead of ~10 Python calls a layer, the
+        same values), or None where it does not apply (Sequential then runs them one by
+        one)."""
+        return ops.linear_chain(self._checked(x), chain)
+
     def _checked(self, x: Tensor) -> Tensor:
         shape = x.array.shape
         if not shape or shape[-1] != self.in_features:

@@ -15,6 +15,7 @@ normalisation module.
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .matmul import *  # noqa: F401,F403
+from .linear_chain import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = ["load", "why_not", "cache_dir", "CDEF", "SOURCES"]
 
 SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c", "infer.c",
-           "conv.c")
+           "conv.c", "chain.c")
 
 CDEF = """
 void relu_f32(void *x, void *out, void *mask, int64_t n, int nt);
@@ -122,6 +122,16 @@ typedef struct {
     int32_t count_pad;
 } infer_step;
 void infer_chain(int64_t fn, infer_step *steps, int n);
+typedef struct {
+    int64_t n_in, n_out;
+    int32_t relu, nt_fwd, nt_bwd;
+    const float *w, *b, *src;
+    float *dst;
+    uint8_t *mask;
+    float *gz, *dw, *db, *dsrc;
+} chain_layer;
+void linear_chain_forward(int64_t fn, chain_layer *layers, int n, int64_t N);
+void linear_chain_backward(int64_t fn, chain_layer *layers, int n, int64_t N, void *g);
 typedef struct {
     int64_t N, Hp, Wp, C, kh, kw, sh, sw, dh, dw, Ho, Wo, O, K1, B;
 } conv_geometry;

@@ -60,10 +60,10 @@ static void sgd_range(float *restrict theta, const float *restrict g, float *res
  * parameters cost one call, not one each): ptrs holds the count θ, then the count g, then
  * (has_buf) the count momentum buffers; n[t] elements each. The elements of all of them are
  * split evenly over the threads, as if they were one tensor. */
-void sgd_f32(float **ptrs, const int64_t *n, int64_t count, float lr, float momentum,
+void sgd_f32(void **ptrs, const int64_t *n, int64_t count, float lr, float momentum,
              float one_minus_damp, float wd, int has_buf, int first, int nesterov, int nt)
 {
-    float **theta = ptrs, **g = ptrs + count, **buf = ptrs + 2 * count;
+    float **theta = (float **)ptrs, **g = theta + count, **buf = theta + 2 * count;
     sgd_hyper h = {lr, momentum, one_minus_damp, wd, has_buf, first, nesterov};
     int64_t total = 0;
     for (int64_t t = 0; t < count; t++)
