@@ -56,6 +56,18 @@ def _compare(ours, theirs, names, rtol, atol):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=name)
 
 
+def _chain_and_apart(g, x, w, monkeypatch):
+    """The results through the chain (checking it ran), then with the layers one by one."""
+    ours, op = _run(g, x, w)
+    assert op == "LinearChainBackward"
+    for p in g.parameters():
+        p.grad = None
+    monkeypatch.setattr(nn.Sequential, "fuse_linear_chain", False)
+    apart, op_apart = _run(g, x, w)
+    assert op_apart != "LinearChainBackward"
+    return ours, apart
+
+
 SPECS = [(5, 7, "r", 3, "r"), (784, 512, "r", 256, "r", 10), (30, 20, 10, "r", 4),
          (6, 9, 9, "r", 9, 2), (64, 300, "r", 300, "r", 300, "r", 1)]
 
@@ -69,13 +81,7 @@ def test_chain_equals_the_layers_apart_and_torch(rows, spec, bias, monkeypatch):
     rng = np.random.default_rng(rows)
     x = rng.standard_normal((rows, spec[0]), dtype=np.float32)
     w = rng.standard_normal((rows, [s for s in spec if s != "r"][-1]), dtype=np.float32)
-    ours, op = _run(g, x, w)
-    assert op == "LinearChainBackward"
-    for p in g.parameters():
-        p.grad = None
-    monkeypatch.setattr(nn.Sequential, "fuse_linear_chain", False)
-    apart, op_apart = _run(g, x, w)
-    assert op_apart != "LinearChainBackward"
+    ours, apart = _chain_and_apart(g, x, w, monkeypatch)
     names = ["output", "dx"] + [n for n, _ in g.named_parameters()]
     _compare(ours, apart, names, rtol=1e-5, atol=1e-6)
     _compare(ours, _run(t, x, w, torch_model=True)[0], names, rtol=1e-4, atol=1e-5)
@@ -88,12 +94,7 @@ def test_nan_and_infinities_pass_as_layer_by_layer(monkeypatch):
     x = rng.standard_normal((6, 8), dtype=np.float32)
     x[0, :3] = [np.nan, np.inf, -np.inf]
     w = rng.standard_normal((6, 3), dtype=np.float32)
-    ours, op = _run(g, x, w)
-    assert op == "LinearChainBackward"
-    for p in g.parameters():
-        p.grad = None
-    monkeypatch.setattr(nn.Sequential, "fuse_linear_chain", False)
-    apart, _ = _run(g, x, w)
+    ours, apart = _chain_and_apart(g, x, w, monkeypatch)
     for a, b in zip(ours, apart):
         np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -4,13 +4,13 @@
 six MKL or eleven NumPy passes of ``optim/adam.py``, for float32 parameters of at least
 ``MIN_ELEMENTS`` elements; :func:`sgd_updates` runs SGD's step for all the float32
 parameters of a group in one compiled call (PyTorch's foreach update), instead of two to six
-passes per parameter. Whether they run depends only on the parameter (its size, dtype and
-layout) and on whether the kernels are on (``GLASSNET_FAST``), never on what the process did
-before: the compiled passes round differently from the other paths (they match PyTorch's
-fused multiply-adds), so a run must take the same path in every process (a resumed run
-equals an uninterrupted one). Below Adam's threshold the kernel's call costs about what it
-saves (measured 2026-12-05, 2 threads: 64 elements 7.5 → 5.7 µs, 65,536 99 → 29 µs); SGD's
-one call for the whole group has no threshold.
+passes per parameter (``optim.SGD`` calls it for groups of ``FUSED_MIN`` elements or more).
+Whether they run depends only on the parameters (size, dtype and layout; for SGD, the
+group's sizes) and on whether the kernels are on (``GLASSNET_FAST``), never on what the
+process did before: the compiled passes round differently from the other paths (they match
+PyTorch's fused multiply-adds), so a run must take the same path in every process (a resumed
+run equals an uninterrupted one). Below Adam's threshold the kernel's call costs about what
+it saves (measured 2026-12-05, 2 threads: 64 elements 7.5 → 5.7 µs, 65,536 99 → 29 µs).
 """
 import numpy as np
 
