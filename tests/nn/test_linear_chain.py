@@ -163,3 +163,24 @@ def test_layers_one_by_one_where_the_chain_does_not_apply():
         bad(gn.tensor(x))
     with pytest.raises(ValueError, match=r"Linear\(in_features=6\): expected input"):
         g(gn.tensor(x[:, :5]))
+
+
+def test_without_mkl_or_kernels_the_layers_run_one_by_one(monkeypatch):
+    """Optional dependencies stay optional: with MKL's address missing, or the compiled
+    kernels off, the same model runs layer by layer and gives the same values."""
+    _, g = _models((10, 8, "r", 6, "r", 3))
+    x = np.random.default_rng(7).standard_normal((5, 10), dtype=np.float32)
+    want = None
+    for off in ("mkl", "kernels"):
+        with monkeypatch.context() as m:
+            if off == "mkl":
+                m.setattr(gn.blas, "gemm_address", lambda dtype=None: None)
+            else:
+                _fast.use(False)
+            out = g(gn.tensor(x, requires_grad=True))
+            _fast.use(True)
+        assert out._op != "LinearChainBackward", off
+        want = out.numpy() if want is None else want
+        np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+    if _fast.kernels() is not None and gn.blas.gemm_address() is not None:
+        np.testing.assert_allclose(g(gn.tensor(x)).numpy(), want, rtol=1e-5, atol=1e-6)
