@@ -60,7 +60,7 @@ __all__ += [  # element-wise maths, logic and activations (ops/math.py, logic.py
     "heaviside", "hypot", "logaddexp2", "logit", "multiply", "nan_to_num", "negative",
     "positive", "prelu", "rad2deg", "sgn", "signbit", "sinc", "softshrink", "subtract",
     "true_divide", "xlogy", "addcdiv", "addcmul", "clamp_max", "clamp_min", "digamma",
-    "lgamma", "special"]
+    "lgamma", "special", "set_flush_denormal"]
 
 from . import autograd, backend, data, errors, io, nn, optim, train  # noqa: E402
 from . import inspect, viz  # noqa: E402,A004  (viz imports matplotlib only when plotting)
@@ -86,6 +86,7 @@ from .ops import (aminmax, atleast_1d, atleast_2d, atleast_3d, bincount,  # noqa
                   select, tensordot, unflatten, unique, vstack)
 from .ops import (cdist, corrcoef, cov, diagflat, dist, dsplit, hsplit, vsplit)  # noqa: E402
 from .ops.stats import norm  # noqa: E402  (ops.norm is the normalisation module)
+from .ops.fp import set_flush_denormal  # noqa: E402
 from .factory import (empty, empty_like, eye, full, full_like, linspace, logspace,  # noqa: E402
                       rand_like, randint, randint_like, randn_like, randperm, tril_indices,
                       triu_indices, bernoulli, multinomial, normal)

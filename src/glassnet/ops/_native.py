@@ -32,6 +32,7 @@ SOURCES = ("common.c", "pointwise.c", "optim.c", "cells.c", "loops.c", "loss.c",
            "conv.c", "chain.c")
 
 CDEF = """
+int set_flush_denormal(int on, int nt);
 void relu_f32(void *x, void *out, void *mask, int64_t n, int nt);
 void relu_f64(void *x, void *out, void *mask, int64_t n, int nt);
 void relu_backward_f32(void *g, void *mask, void *out, int64_t n, int nt);

@@ -16,3 +16,41 @@
 #include <string.h>
 
 #define PAR _Pragma("omp parallel for num_threads(nt) schedule(static) if(nt > 1)")
+
+/* Subnormal floats flushed to zero (results: FTZ) and read as zero (inputs: DAZ), or not, in
+ * the calling thread and in the OpenMP team's nt threads (MKL's and the kernels': the
+ * floating-point control register is per thread). Returns 0 where the CPU has no such mode
+ * here (then nothing changes). torch.set_flush_denormal's meaning. */
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <xmmintrin.h>
+static int flush_here(int on)
+{
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(on ? (csr | 0x8040u) : (csr & ~0x8040u));   /* FTZ bit 15, DAZ bit 6 */
+    return 1;
+}
+#elif defined(__aarch64__)
+static int flush_here(int on)
+{
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    fpcr = on ? (fpcr | (1ull << 24)) : (fpcr & ~(1ull << 24));          /* FZ */
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+    return 1;
+}
+#else
+static int flush_here(int on)
+{
+    (void)on;
+    return 0;
+}
+#endif
+
+int set_flush_denormal(int on, int nt)
+{
+    if (!flush_here(on))
+        return 0;
+    _Pragma("omp parallel num_threads(nt) if(nt > 1)")
+    flush_here(on);
+    return 1;
+}
