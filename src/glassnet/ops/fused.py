@@ -21,6 +21,7 @@ __all__ = ["adam_update", "sgd_takes", "sgd_updates", "cross_entropy_rows", "bia
            "MIN_ELEMENTS", "BIAS_MIN"]
 
 MIN_ELEMENTS = 64
+_F32 = np.dtype(np.float32)         # NumPy's float32 dtype is one object: `is` compares it
 
 
 def adam_update(theta, g, m, v, beta1: float, beta2: float, step_size: float,
@@ -50,7 +51,7 @@ def _takes(minimum: int, theta, *others) -> bool:
         return False
     n = theta.size
     for a in (theta,) + others:
-        if type(a) is not np.ndarray or a.dtype != np.float32 or a.size != n or \
+        if type(a) is not np.ndarray or a.dtype is not _F32 or a.size != n or \
                 not a.flags.c_contiguous:
             return False
     return _fast.kernels() is not None
