@@ -25,6 +25,11 @@ CASES = [  # (N, C, H, W), (O, kh, kw), stride, padding, dilation
     ((7, 8, 6, 6), (3, 1, 1), 1, 0, 1),
     ((3, 9, 8, 8), (4, 5, 5), 3, 2, 1),
     ((3, 10, 11, 9), (5, 3, 3), 2, "valid", 1),
+    # thin patches (kh·kw·C + 1 ≤ 16, 16·k output channels): the blocks' products by hand
+    ((5, 1, 9, 11), (16, 3, 3), 1, 1, 1),
+    ((4, 1, 10, 10), (32, 3, 3), 2, 1, 1),
+    ((3, 1, 12, 9), (16, 2, 4), 1, "same", 1),
+    ((3, 2, 8, 8), (48, 2, 3), (1, 2), (1, 0), (2, 1)),
 ]
 
 
@@ -101,6 +106,13 @@ def test_the_cnn_layer_uses_it_and_small_or_other_inputs_do_not(monkeypatch):
     layer(gn.randn(4, 32, 14, 14, dtype=gn.float64))   # float64
     gn.nn.Conv2d(3, 8, 3)(gn.randn(8, 3, 32, 32))      # 3 channels: plane by plane
     assert ran == [1]
+    first = gn.nn.Conv2d(1, 32, 3, padding=1)          # the cnn workload's first conv:
+    first(gn.randn(64, 1, 28, 28))                     # thin patches, in blocks
+    assert ran == [1, 1]
+    with gn.no_grad():                                 # but not without a graph,
+        first(gn.randn(64, 1, 28, 28))
+    gn.nn.Conv2d(1, 6, 3)(gn.randn(64, 1, 28, 28))     # nor 6 output channels
+    assert ran == [1, 1]
 
 
 FUSED = [  # (N, C, H, W), conv kwargs, pool window
@@ -108,6 +120,8 @@ FUSED = [  # (N, C, H, W), conv kwargs, pool window
     ((3, 16, 9, 9), dict(out_channels=4, kernel_size=3, padding=1), (3, 3)),
     ((5, 8, 10, 14), dict(out_channels=6, kernel_size=(2, 4), padding="same"), (2, 1)),
     ((4, 9, 13, 13), dict(out_channels=3, kernel_size=3, stride=2, bias=False), (2, 3)),
+    ((6, 1, 12, 12), dict(out_channels=16, kernel_size=3, padding=1), (2, 2)),
+    ((5, 1, 10, 10), dict(out_channels=32, kernel_size=3, padding=1, bias=False), (2, 2)),
 ]
 
 

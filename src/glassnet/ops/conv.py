@@ -288,7 +288,8 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     xp = xp_of(x.array)
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
     if G == 1:
-        blocked = _blocked_kernels(x.array, weight.array, C, N, L * K)
+        blocked = _blocked_kernels(x.array, weight.array, C, N, L * K,
+                                   _recording(x, weight, bias))
         if blocked is not None:
             return _conv2d_blocked(x, weight, bias, s, pads, d, (Ho, Wo), *blocked)
     xpad = pad_nhwc(nhwc_view(x.array), pads)
@@ -346,20 +347,31 @@ def _conv2d(x, weight, bias, s, pads, d, G):
 # conv 32→64 takes 4 images a block (measured in C, 2 threads: forward 2.1–2.4 → 1.6 ms with
 # 2–8 images a block, the weight gradient 1.8 → 2.0 ms as the rows are built again).
 BLOCK_BYTES = 1 << 20
+THIN_K = 16                 # kernels/conv.c's THIN_K: patches (+ bias) this thin or thinner
 
 
-def _blocked_kernels(xd, wd, C: int, N: int, size: int):
+def _blocked_kernels(xd, wd, C: int, N: int, size: int, recording: bool = True):
     """(kernels, MKL's sgemm address) where a batch's conv runs in blocks of images on the
     threads (``kernels/conv.c``), else None: float32 host arrays, 8 or more input channels
-    (the compiled patch copy), two or more images, a patch matrix of ``FAST_MIN`` values or
-    more, the kernels and MKL on (``benchmarks/profile_step.py`` turns MKL's address off to
-    see every product)."""
+    (the compiled patch copy) or, while a graph is recorded, patches of at most ``THIN_K``
+    values with the bias and a multiple of 16 output channels (a first layer's 3×3 taps of
+    one channel: multiplied by hand in the blocks; the cnn workload's step 8.73 → 8.41 ms,
+    but its forward without a graph 3.27 → 3.40 ms, hence not there), two or more images, a
+    patch matrix of ``FAST_MIN`` values or more, the kernels and MKL on
+    (``benchmarks/profile_step.py`` turns MKL's address off to see every product)."""
     if type(xd) is not np.ndarray or type(wd) is not np.ndarray or xd.dtype != np.float32 \
-            or wd.dtype != np.float32 or C < 8 or N < 2 or size < FAST_MIN:
+            or wd.dtype != np.float32 or N < 2 or size < FAST_MIN or \
+            (C < 8 and (wd[0].size + 1 > THIN_K or wd.shape[0] % 16 or not recording)):
         return None
     kern = _fast.kernels()
     fn = blas.gemm_address(np.float32) if kern is not None else None
     return None if fn is None else (kern, fn)
+
+
+def _recording(x, weight, bias) -> bool:
+    """Whether a graph is recorded for a conv of these tensors."""
+    return is_grad_enabled() and (x.requires_grad or weight.requires_grad or
+                                  (bias is not None and bias.requires_grad))
 
 
 def _blocked_setup(x, weight, bias, s, pads, d, out_hw, kern, per_row: int = 0):
@@ -443,7 +455,8 @@ def conv2d_relu_pool(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tup
     (ph, pw), K = pool, kh * kw * C
     if Cg != C or Ho % ph or Wo % pw or ph * pw >= 255:
         return None
-    blocked = _blocked_kernels(x.array, weight.array, C, N, N * Ho * Wo * K)
+    blocked = _blocked_kernels(x.array, weight.array, C, N, N * Ho * Wo * K,
+                               _recording(x, weight, bias))
     if blocked is None:
         return None
     kern, fn = blocked

@@ -38,6 +38,113 @@ static void block_patches(const float *xpad, const conv_geometry *g, int64_t n0,
             A[r * g->K1 + K] = 1.0f;
 }
 
+/* A block's products when the patches are thin (K1 ≤ THIN_K: a first layer's 3×3 taps of one
+ * channel and the bias) and O a multiple of 16: MKL is slow at so few columns, so they are
+ * done here 16 output channels at a time, every operand of the inner loop in registers (K1 a
+ * compile-time constant per case). Y (R, O) = A (R, K1) · wm (K1, O), four rows at once;
+ * d (K1, O) = beta·d + Aᵀ · G (G (R, O)), K1 accumulators over the rows. */
+#define THIN_K 16
+typedef float v16f __attribute__((vector_size(64)));
+#define AI static inline __attribute__((always_inline))
+AI v16f load16(const float *p) { v16f v; memcpy(&v, p, sizeof v); return v; }
+AI void store16(float *p, v16f v) { memcpy(p, &v, sizeof v); }
+
+AI void thin_forward_k(const float *restrict A, int64_t R, const int K1,
+                       const float *restrict wm, int64_t O, float *restrict Y)
+{
+    for (int64_t oc = 0; oc < O; oc += 16) {
+        v16f w[THIN_K];
+        for (int k = 0; k < K1; k++)
+            w[k] = load16(wm + k * O + oc);
+        int64_t r = 0;
+        for (; r + 4 <= R; r += 4) {
+            const float *a = A + r * K1;
+            v16f y0 = a[0] * w[0], y1 = a[K1] * w[0], y2 = a[2 * K1] * w[0],
+                 y3 = a[3 * K1] * w[0];
+            for (int k = 1; k < K1; k++) {
+                y0 += a[k] * w[k];
+                y1 += a[K1 + k] * w[k];
+                y2 += a[2 * K1 + k] * w[k];
+                y3 += a[3 * K1 + k] * w[k];
+            }
+            store16(Y + r * O + oc, y0);
+            store16(Y + (r + 1) * O + oc, y1);
+            store16(Y + (r + 2) * O + oc, y2);
+            store16(Y + (r + 3) * O + oc, y3);
+        }
+        for (; r < R; r++) {
+            const float *a = A + r * K1;
+            v16f y = a[0] * w[0];
+            for (int k = 1; k < K1; k++)
+                y += a[k] * w[k];
+            store16(Y + r * O + oc, y);
+        }
+    }
+}
+
+AI void thin_weight_grad_k(const float *restrict A, int64_t R, const int K1,
+                           const float *restrict G, int64_t O, float beta, float *restrict d)
+{
+    for (int64_t oc = 0; oc < O; oc += 16) {
+        v16f acc[THIN_K];
+        for (int k = 0; k < K1; k++)
+            acc[k] = beta == 0.0f ? (v16f){0} : load16(d + k * O + oc);
+        for (int64_t r = 0; r < R; r++) {
+            v16f gv = load16(G + r * O + oc);
+            const float *a = A + r * K1;
+            for (int k = 0; k < K1; k++)
+                acc[k] += a[k] * gv;
+        }
+        for (int k = 0; k < K1; k++)
+            store16(d + k * O + oc, acc[k]);
+    }
+}
+
+#define THIN_CASES(F, ...) switch (K1) {                                                  \
+    case 1: F(__VA_ARGS__, 1); break; case 2: F(__VA_ARGS__, 2); break;                    \
+    case 3: F(__VA_ARGS__, 3); break; case 4: F(__VA_ARGS__, 4); break;                    \
+    case 5: F(__VA_ARGS__, 5); break; case 6: F(__VA_ARGS__, 6); break;                    \
+    case 7: F(__VA_ARGS__, 7); break; case 8: F(__VA_ARGS__, 8); break;                    \
+    case 9: F(__VA_ARGS__, 9); break; case 10: F(__VA_ARGS__, 10); break;                  \
+    case 11: F(__VA_ARGS__, 11); break; case 12: F(__VA_ARGS__, 12); break;                \
+    case 13: F(__VA_ARGS__, 13); break; case 14: F(__VA_ARGS__, 14); break;                \
+    case 15: F(__VA_ARGS__, 15); break; default: F(__VA_ARGS__, 16); break; }
+#define FWD(A, R, wm, O, Y, K) thin_forward_k(A, R, K, wm, O, Y)
+#define WGRAD(A, R, G, O, beta, d, K) thin_weight_grad_k(A, R, K, G, O, beta, d)
+
+static void thin_forward(const float *A, int64_t R, int64_t K1, const float *wm, int64_t O,
+                         float *Y)
+{
+    THIN_CASES(FWD, A, R, wm, O, Y)
+}
+
+static void thin_weight_grad(const float *A, int64_t R, int64_t K1, const float *G, int64_t O,
+                             float beta, float *d)
+{
+    THIN_CASES(WGRAD, A, R, G, O, beta, d)
+}
+
+/* Y = A · wm and d = beta·d + Aᵀ · G for one block: MKL, or by hand when thin. */
+static void block_forward(sgemm_fn gemm, const conv_geometry *g, const float *A, int64_t R,
+                          const float *wm, float *Y)
+{
+    if (g->K1 <= THIN_K && g->O % 16 == 0)
+        thin_forward(A, R, g->K1, wm, g->O, Y);
+    else
+        gemm(101, 111, 111, (int)R, (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
+             (int)g->O, 0.0f, Y, (int)g->O);
+}
+
+static void block_weight_grad(sgemm_fn gemm, const conv_geometry *g, const float *A,
+                              int64_t R, const float *G, float beta, float *d)
+{
+    if (g->K1 <= THIN_K && g->O % 16 == 0)
+        thin_weight_grad(A, R, g->K1, G, g->O, beta, d);
+    else
+        gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)R, 1.0f, A, (int)g->K1, G,
+             (int)g->O, beta, d, (int)g->O);
+}
+
 /* out (N·Ho·Wo, O) = patches · wm, wm (K1, O) the weight rows (i, j, c) [and the bias]. */
 void conv_blocks_forward(int64_t fn, const conv_geometry *g, const float *xpad,
                          const float *wm, float *out, float *scratch, int nt)
@@ -49,8 +156,7 @@ void conv_blocks_forward(int64_t fn, const conv_geometry *g, const float *xpad,
         float *A = scratch + (int64_t)THREAD * g->B * P * g->K1;
         int64_t n0, nb = block_images(g, b, &n0);
         block_patches(xpad, g, n0, nb, A);
-        gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
-             (int)g->O, 0.0f, out + n0 * P * g->O, (int)g->O);
+        block_forward(gemm, g, A, nb * P, wm, out + n0 * P * g->O);
     }
 }
 
@@ -70,8 +176,7 @@ void conv_blocks_weight_grad(int64_t fn, const conv_geometry *g, const float *xp
         for (int64_t b = 0; b < blocks; b++) {
             int64_t n0, nb = block_images(g, b, &n0);
             block_patches(xpad, g, n0, nb, A);
-            gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)(nb * P), 1.0f, A, (int)g->K1,
-                 gy + n0 * P * g->O, (int)g->O, beta, d, (int)g->O);
+            block_weight_grad(gemm, g, A, nb * P, gy + n0 * P * g->O, beta, d);
             beta = 1.0f;
         }
         if (beta == 0.0f)                   /* a thread without a block */
@@ -163,8 +268,7 @@ void conv_pool_forward(int64_t fn, const conv_geometry *g, const float *xpad,
         int64_t n0, nb = block_images(g, b, &n0);
         float *out = pooled + n0 * Q * g->O;
         block_patches(xpad, g, n0, nb, A);
-        gemm(101, 111, 111, (int)(nb * P), (int)g->O, (int)g->K1, 1.0f, A, (int)g->K1, wm,
-             (int)g->O, 0.0f, Y, (int)g->O);
+        block_forward(gemm, g, A, nb * P, wm, Y);
         max_pool_tiled_f32(Y, nb, g->Ho, g->Wo, g->O, pkh, pkw, nchw ? T : out,
                            idx + n0 * Q * g->O, 1, 1);
         if (nchw)
@@ -203,8 +307,7 @@ void conv_pool_backward(int64_t fn, const conv_geometry *g, const float *xpad,
                                         G, 1);
             if (d) {
                 block_patches(xpad, g, n0, nb, A);
-                gemm(101, 112, 111, (int)g->K1, (int)g->O, (int)(nb * P), 1.0f, A,
-                     (int)g->K1, G, (int)g->O, beta, d, (int)g->O);
+                block_weight_grad(gemm, g, A, nb * P, G, beta, d);
                 beta = 1.0f;
             }
             if (gx)
