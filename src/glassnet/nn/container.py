@@ -95,8 +95,9 @@ class Sequential(_IndexedModules):
     ``gn.nn.Sequential.fuse_linear_chain = False`` turns it off.
 
     A ``Conv2d → ReLU → MaxPool2d`` whose pool windows tile the conv's output and whose conv
-    runs in blocks of images (8 or more input channels, two or more images, the compiled
-    kernels and MKL) is one op too (``ops.conv2d_relu_pool``): each block's conv output is
+    runs in blocks of images (8 or more input channels, or while training a first layer's
+    thin patches of at most 16 values with 16·k output channels; two or more images, the
+    compiled kernels and MKL) is one op too (``ops.conv2d_relu_pool``): each block's conv output is
     pooled while it is in cache, and only the pooled values reach memory. Under the same
     conditions and flag as the reordering.
 
