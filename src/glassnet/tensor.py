@@ -36,8 +36,8 @@ import numpy as np
 from .backend import device_of, is_device, normalize_device, to_device, to_host, xp_of
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
-           "make", "as_tensor", "get_rng", "float32", "float64", "int64", "int32", "bool_",
-           "set_grad_enabled", "inference_mode"]
+           "make", "records", "as_tensor", "get_rng", "float32", "float64", "int64", "int32",
+           "bool_", "set_grad_enabled", "inference_mode"]
 
 float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
 
@@ -818,6 +818,17 @@ def _op_name(backward) -> str:
         if code is not None:
             _op_names[code] = name
     return name
+
+
+def records(*parents) -> bool:
+    """Whether :func:`make` records a graph node for an op of these inputs (None: absent):
+    grad mode on and one of them requiring grad. For ops that keep what their backward
+    needs only when it will run."""
+    if _state.grad_enabled:
+        for p in parents:
+            if p is not None and p.requires_grad:
+                return True
+    return False
 
 
 def make(data: np.ndarray, parents: tuple, backward, op: str | None = None) -> Tensor:

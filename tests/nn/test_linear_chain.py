@@ -121,6 +121,30 @@ def test_frozen_parameters_and_an_input_without_grad():
 
 
 @needs_chain
+@pytest.mark.parametrize("frozen", [1, 2])
+def test_a_frozen_bottom(frozen):
+    """The first ``frozen`` layers train nothing (a frozen feature stack under a trained
+    head): the backward stops above them and the trained layers' gradients are PyTorch's."""
+    t, g = _models((12, 10, "r", 8, "r", 6, "r", 3))
+    for model in (t, g):
+        for layer in list(model)[:2 * frozen]:
+            for p in layer.parameters():
+                p.requires_grad = False
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 12), dtype=np.float32)
+    w = rng.standard_normal((5, 3), dtype=np.float32)
+    out = g(gn.tensor(x))
+    assert out._op == "LinearChainBackward"
+    (out * gn.tensor(w)).sum().backward()
+    (t(torch.tensor(x)) * torch.tensor(w)).sum().backward()
+    for (name, p), tp in zip(g.named_parameters(), t.parameters()):
+        assert (p.grad is None) == (tp.grad is None), name
+        if p.grad is not None:
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6,
+                                       err_msg=name)
+
+
+@needs_chain
 def test_retained_graph_accumulates_twice():
     _, g = _models((6, 5, "r", 4))
     x = gn.tensor(np.random.default_rng(4).standard_normal((3, 6), dtype=np.float32))

@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp_of
 from ..errors import ArgumentError, ShapeError
-from ..tensor import Tensor, is_grad_enabled, make
+from ..tensor import Tensor, make, records
 from .. import blas
 from ..blas import matmul as gemm
 from . import _fast
@@ -289,7 +289,7 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     L, Og, K = N * Ho * Wo, O // G, kh * kw * Cg
     if G == 1:
         blocked = _blocked_kernels(x.array, weight.array, C, N, L * K,
-                                   _recording(x, weight, bias))
+                                   records(x, weight, bias))
         if blocked is not None:
             return _conv2d_blocked(x, weight, bias, s, pads, d, (Ho, Wo), *blocked)
     xpad = pad_nhwc(nhwc_view(x.array), pads)
@@ -297,8 +297,7 @@ def _conv2d(x, weight, bias, s, pads, d, G):
     # matrix then gives the bias gradient) or when the patches are copied plane by plane
     # (C_in < 8: one more plane); without a graph, im2col's plain reshape copy and one add
     # of the bias are cheaper (batch-1 cnn inference: conv 32→64 on 14×14, 154 → 87 µs)
-    fused = G == 1 and bias is not None and (C < 8 or is_grad_enabled() and (
-        x.requires_grad or weight.requires_grad or bias.requires_grad))
+    fused = G == 1 and bias is not None and (C < 8 or records(x, weight, bias))
     if G == 1:
         patches = im2col if C >= 8 else im2col_planes
         A = patches(xpad, (kh, kw), s, d, (Ho, Wo), ones_column=fused)  # the one copy
@@ -366,12 +365,6 @@ def _blocked_kernels(xd, wd, C: int, N: int, size: int, recording: bool = True):
     kern = _fast.kernels()
     fn = blas.gemm_address(np.float32) if kern is not None else None
     return None if fn is None else (kern, fn)
-
-
-def _recording(x, weight, bias) -> bool:
-    """Whether a graph is recorded for a conv of these tensors."""
-    return is_grad_enabled() and (x.requires_grad or weight.requires_grad or
-                                  (bias is not None and bias.requires_grad))
 
 
 def _blocked_setup(x, weight, bias, s, pads, d, out_hw, kern, per_row: int = 0):
@@ -456,7 +449,7 @@ def conv2d_relu_pool(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tup
     if Cg != C or Ho % ph or Wo % pw or ph * pw >= 255:
         return None
     blocked = _blocked_kernels(x.array, weight.array, C, N, N * Ho * Wo * K,
-                               _recording(x, weight, bias))
+                               records(x, weight, bias))
     if blocked is None:
         return None
     kern, fn = blocked

@@ -18,7 +18,7 @@ from . import _fast
 
 __all__ = ["adam_update", "sgd_takes", "sgd_updates", "cross_entropy_rows", "bias_add", "bias_grad",
            "bias_relu", "relu_bias_grad",
-           "MIN_ELEMENTS", "BIAS_MIN"]
+           "MIN_ELEMENTS", "BIAS_MIN", "SUM_MIN"]
 
 MIN_ELEMENTS = 64
 _F32 = np.dtype(np.float32)         # NumPy's float32 dtype is one object: `is` compares it
@@ -108,6 +108,7 @@ def cross_entropy_rows(x2, t, ignore_index: int):
 # kernel: add 128x512 9.7 → 4.8, 128x256 5.4 → 3.9; sum over rows 128x512 7.3 → 5.6; the mlp
 # step 1.85 → 1.80 ms, alternating runs).
 BIAS_MIN = 1 << 14
+SUM_MIN = 1 << 16           # the column sums on the threads from here (128x256: one is faster)
 
 
 def _rows_f32(a, minimum: int = BIAS_MIN) -> bool:
@@ -147,7 +148,7 @@ def relu_bias_grad(g, mask):
         return None
     gz = np.empty(g.shape, np.float32)
     gb = np.empty(g.shape[1], np.float32)
-    _fast.step_kernel("relu_col_sum", g.size, 1 << 16)(g, mask, gz, gb)
+    _fast.step_kernel("relu_col_sum", g.size, SUM_MIN)(g, mask, gz, gb)
     _fast.note("linear_relu")
     return gz, gb
 
@@ -159,6 +160,6 @@ def bias_grad(g):
     if not _rows_f32(g) or _fast.kernels() is None:
         return None
     out = np.empty(g.shape[1], np.float32)
-    _fast.step_kernel("col_sum", g.size, 1 << 16)(g, out)     # 128x256: one thread is faster
+    _fast.step_kernel("col_sum", g.size, SUM_MIN)(g, out)
     _fast.note("linear_bias")
     return out

@@ -10,14 +10,13 @@ saves is the ~10 Python calls a layer costs each way (the mlp benchmark's step: 
 import numpy as np
 
 from .. import blas
-from ..tensor import Tensor, is_grad_enabled, make
+from ..tensor import Tensor, make, records
 from . import _fast
-from .fused import BIAS_MIN
+from .fused import BIAS_MIN, SUM_MIN
 
 __all__ = ["linear_chain"]
 
 _F32 = np.dtype(np.float32)
-SUM_MIN = 1 << 16           # the backward's column sums on the threads from here (as fused)
 
 
 def _fits(a, shape) -> bool:
@@ -46,8 +45,7 @@ def linear_chain(x: Tensor, layers: list) -> Tensor | None:
     if fn is None:
         return None
     params = [t for w, b, _ in layers for t in (w, b)]
-    recording = is_grad_enabled() and (x.requires_grad or any(
-        t is not None and t.requires_grad for t in params))
+    recording = records(x, *params)
     ffi, N, n = k.ffi, xd.shape[0], len(layers)
     steps = ffi.new("chain_layer[]", n)
     keep, outs = [], [xd]
@@ -77,10 +75,17 @@ def linear_chain(x: Tensor, layers: list) -> Tensor | None:
     if not recording:
         return make(y, (), None, "LinearChainBackward")
 
+    # The backward stops at the lowest layer that needs a gradient: the layers below it (a
+    # frozen bottom) get no buffers and no products, as the engine skips ops without one.
+    low = 0 if x.requires_grad else min(i for i, (w, b, _) in enumerate(layers) if
+                                        w.requires_grad or (b is not None and b.requires_grad))
+
     def backward(g):
         g = np.ascontiguousarray(g, _F32)
         grads = [None] * (1 + 2 * n)
         for i, (s, (w, b, relu)) in enumerate(zip(steps, layers)):
+            if i < low:
+                continue
             out_f, in_f = w.array.shape
             if relu:
                 s.gz = ptr(np.empty((N, out_f), _F32))
@@ -92,11 +97,11 @@ def linear_chain(x: Tensor, layers: list) -> Tensor | None:
                 s.db = ptr(db)
                 if b is not None and b.requires_grad:
                     grads[2 + 2 * i] = db
-            if i > 0 or x.requires_grad:
+            if i > low or x.requires_grad:
                 dsrc = np.empty((N, in_f), _F32)
                 s.dsrc = ptr(dsrc)
                 if i == 0:
                     grads[0] = dsrc
-        k.lib.linear_chain_backward(fn, steps, n, N, ptr(g))
+        k.lib.linear_chain_backward(fn, steps + low, n - low, N, ptr(g))
         return tuple(grads)
     return make(y, (x, *params), backward, "LinearChainBackward")

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..errors import ShapeError
-from ..tensor import Tensor, is_grad_enabled, make
+from ..tensor import Tensor, make, records
 from ..blas import matmul as gemm
 from . import _fast
 from ._util import same_device, unbroadcast
@@ -99,8 +99,7 @@ def linear_relu(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor | None:
             bias.shape != (weight.shape[0],) or type(bias.array) is not np.ndarray or \
             _fast.kernels() is None:
         return None
-    recording = is_grad_enabled() and (x.requires_grad or weight.requires_grad or
-                                       bias.requires_grad)
+    recording = records(x, weight, bias)
     y = gemm(xd, weight.array.T)
     mask = np.empty(y.shape, np.bool_) if recording else None
     if not bias_relu(y, bias.array, mask):
