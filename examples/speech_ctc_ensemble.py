@@ -8,6 +8,9 @@ read only to score.
     glassnet train recipes/speech_ctc.toml --out runs/s0          # --set seed=1, seed=2 alike
     OPENBLAS_NUM_THREADS=1 python examples/speech_ctc_ensemble.py runs/s0 runs/s1 runs/s2 theo
     python examples/speech_ctc_ensemble.py runs/s0 runs/s1 runs/s2 jackson --valid-noise-db -41
+    # the recipe's self-training (5 rounds, aligned, curriculum), members combined by strings:
+    python examples/speech_ctc_ensemble.py runs/s0 runs/s1 runs/s2 theo --combine strings \
+        --rounds 5 --align --top 0.2
 """
 import argparse
 import json
@@ -24,10 +27,19 @@ def main() -> None:
                     help="the validation voice with white noise at this level in its clips")
     ap.add_argument("--no-singles", action="store_true",
                     help="skip self-training each member alone (faster)")
+    ap.add_argument("--combine", choices=("frames", "strings"), default="frames",
+                    help="average the frame posteriors, or rescore the members' best strings "
+                         "by the mixture's probability")
+    ap.add_argument("--rounds", type=int, default=1, help="self-training rounds")
+    ap.add_argument("--align", action="store_true",
+                    help="decode with outputs aligned to the voice's class priors")
+    ap.add_argument("--top", type=float, default=0.0,
+                    help="curriculum: round r also keeps the r*TOP most confident utterances")
     ap.add_argument("--json", type=Path, help="write the whole result here")
     args = ap.parse_args()
     res = adapt_ensemble(args.run_dirs, args.voice, valid_noise_db=args.valid_noise_db,
-                         singles=not args.no_singles)
+                         singles=not args.no_singles, combine=args.combine,
+                         rounds=args.rounds, align=args.align, top=args.top)
     for m in res["members"]:
         after = f" -> {m['after']['wer']:.4f} (kept {m['kept']}, {m['kept_correct']} right)" \
             if "after" in m else ""
@@ -40,6 +52,9 @@ def main() -> None:
           f"members' mean WER {res['members_mean']['before']:.4f}"
           + (f" -> {res['members_mean']['after']:.4f}" if "after" in res["members_mean"]
              else "") + f"; {res['seconds']:.0f} s")
+    if "singles_average" in res:
+        print(f"  the members self-trained alone, combined: WER "
+              f"{res['singles_average']['after']['wer']:.4f}")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1, default=int))
 

@@ -15,6 +15,8 @@ from glassnet.apps import speech_ctc_adapt as A
 from glassnet.apps import speech_ctc_ensemble as E
 from glassnet.cli import main
 from glassnet.tensor import Tensor, manual_seed, no_grad
+from glassnet.apps.ctc_align import align_ctc_priors
+from glassnet.ops.ctc_ref import ctc_nll_ref
 from tests.apps.speech_helpers import needs_data, scramble_held_out_labels
 from tests.apps.test_speech_ctc_adapt import fake_voice, small_setup, weights
 
@@ -88,6 +90,38 @@ def test_two_members_decode_their_averaged_posteriors():
         assert d == digits[i] and p == pytest.approx(probs[i], rel=1e-5)
     for alone in own:                                          # not either member alone
         assert not np.allclose(probs, alone[1], rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_strings_of_one_member_or_of_copies_are_the_models_own(align):
+    model, _, voice = small_setup()
+    feats = A.voice_features(voice)
+    digits, probs, *_ = A.decode_voice(model, feats, 3, align=align)
+    lps = A.voice_log_probs(model, feats)
+    lps = align_ctc_priors(lps, blank=SC.BLANK)[0] if align else lps
+    exact = [np.exp(-ctc_nll_ref(lp, [k + 1 for k in d])) for lp, d in zip(lps, digits)]
+    for members in ([model], [model, model]):
+        d, p, _ = E.decode_ensemble(members, feats, 3, combine="strings", align=align)
+        assert d == digits
+        np.testing.assert_allclose(p, exact, rtol=1e-6, atol=0)
+        assert np.all(p >= probs * (1 - 1e-5))      # the beam's sum is a lower bound
+
+
+def test_two_members_decode_by_the_mixture_of_their_strings():
+    (m0, _, voice), (m1, _, _) = small_setup(0), small_setup(1)
+    feats = A.voice_features(voice)
+    digits, probs, lps = E.decode_ensemble([m0, m1], feats, 3, combine="strings", align=True)
+    aligned = [align_ctc_priors(lp, blank=SC.BLANK)[0] for lp in lps]
+    own = [A.decode_voice(m, feats, 3, align=True)[0] for m in (m0, m1)]
+    assert own[0] != own[1]                          # the members disagree somewhere
+    for i in range(len(feats)):
+        cands = [own[0][i]] + ([own[1][i]] if own[1][i] != own[0][i] else [])
+        mix = [np.mean([np.exp(-ctc_nll_ref(a[i], [k + 1 for k in c])) for a in aligned])
+               for c in cands]
+        assert digits[i] == cands[int(np.argmax(mix))]
+        assert probs[i] == pytest.approx(max(mix), rel=1e-6)
+    with pytest.raises(ValueError, match=r"decode_ensemble\(combine='votes'\)"):
+        E.decode_ensemble([m0], feats, 3, combine="votes")
 
 
 def test_fine_tune_is_self_training_on_given_labels():
@@ -201,6 +235,33 @@ def test_an_ensemble_of_copies_of_one_run_adapts_as_the_run(tiny_runs):
     both = E.adapt_ensemble([run, run], "theo", threshold=0.0, epochs=1)
     assert both["singles_average"]["hyps_after"] == alone["hyps_after"]
     assert both["members"][0]["after"] == alone["after"]
+
+
+@needs_data
+def test_copies_self_trained_in_rounds_by_strings_adapt_as_the_run(tiny_runs):
+    run = tiny_runs[0]
+    kw = {"threshold": 0.0, "epochs": 1, "rounds": 2, "align": True}
+    alone = A.adapt_run(run, "theo", seed=0, **kw)
+    res = E.adapt_ensemble([run, run], "theo", combine="strings", singles=False, **kw)
+    ens = res["ensemble"]
+    assert ens["before"] == alone["before_aligned"]          # aligned, before fine-tuning
+    assert ens["pseudo_labels"] == alone["pseudo_labels"]
+    assert ens["hyps_after"] == alone["hyps_after"] and ens["after"] == alone["after"]
+    assert [r["after"] for r in ens["rounds"]] == [r["after"] for r in alone["rounds"]]
+    assert [r["kept"] for r in ens["rounds"]] == [r["kept"] for r in alone["rounds"]] == [4, 4]
+    assert res["settings"]["combine"] == "strings" and res["settings"]["rounds"] == 2
+
+
+@needs_data
+def test_each_member_alone_is_adapt_run_with_the_same_rounds(tiny_runs):
+    kw = {"valid_noise_db": -41, "threshold": 0.5, "epochs": 1, "rounds": 2, "align": True,
+          "top": 0.5}
+    res = E.adapt_ensemble(tiny_runs, "jackson", combine="strings", **kw)
+    for m, r in zip(res["members"], tiny_runs):
+        alone = A.adapt_run(r, "jackson", seed=m["seed"], **kw)
+        assert m["after"] == alone["after"] and m["kept"] == alone["kept"]
+        assert m["kept_correct"] == alone["kept_correct"]
+    assert [r["kept"] for r in res["ensemble"]["rounds"]][1] >= 6    # round 2: all of 6
 
 
 @needs_data

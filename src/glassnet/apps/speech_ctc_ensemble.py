@@ -33,17 +33,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .speech_ctc import _load_clips, _scores, load_speech_ctc_run
-from .speech_ctc_adapt import (_check_self_train_args, _check_threshold, _fine_tune,
-                               _reference_labels, _voice_set, confident,
-                               decode_with_confidence, self_train_ctc, training_set,
-                               voice_features, voice_log_probs)
+from .ctc_align import align_ctc_priors
+from .ctc_combine import combine_strings
+from .speech_ctc import BLANK, _load_clips, _scores, load_speech_ctc_run
+from .speech_ctc_adapt import (_check_rounds, _check_self_train_args, _check_share,
+                               _check_threshold, _fine_tune, _reference_labels, _voice_set,
+                               confident, decode_voice, decode_with_confidence,
+                               self_train_rounds, training_set, voice_features,
+                               voice_log_probs)
 
 __all__ = ["average_log_probs", "decode_log_probs", "decode_ensemble",
            "fine_tune", "ensemble_self_train", "load_ensemble", "adapt_ensemble"]
 
 # keys that may differ between members: the seed, and what happens after training
-_FREE_KEYS = {"seed", "self_train_epochs", "self_train_threshold", "self_train_lr"}
+_FREE_KEYS = {"seed", "self_train_epochs", "self_train_threshold", "self_train_lr",
+              "self_train_rounds", "self_train_align", "self_train_top"}
+COMBINE = ("frames", "strings")
 
 
 # -- decoding --------------------------------------------------------------------------------
@@ -83,20 +88,44 @@ def decode_log_probs(log_probs, beam_width: int):
     return digits, probs
 
 
-def decode_ensemble(models, feats, beam_width: int, *, batch: int = 64):
-    """Decode standardised features with the members' averaged posteriors.
+def decode_ensemble(models, feats, beam_width: int, *, batch: int = 64,
+                    combine: str = "frames", align: bool = False):
+    """Decode standardised features with an ensemble.
+
+    Args:
+        models: K trained models (eval mode is set).
+        feats: N standardised (T_i, n_mels) feature arrays.
+        beam_width: prefix beam width.
+        combine: ``"frames"``: the members' averaged posteriors, beam-searched
+            (:func:`average_log_probs`); ``"strings"``: each member's own best string,
+            rescored by the mixture P(ℓ | x) = (1/K) Σ_k p_k(ℓ | x)
+            (:func:`~glassnet.apps.ctc_combine.combine_strings`).
+        align: read outputs aligned to the voice's class priors
+            (:func:`~glassnet.apps.ctc_align.align_ctc_priors` over all of ``feats``): with
+            ``"frames"`` the averaged posteriors, with ``"strings"`` each member's own
+            (its strings and its p_k under them).
 
     Returns:
-        ``(digits, probs, member_lps)``: the digit list and p(ℓ* | x) per utterance (input
-        order), and each member's per-utterance log-probabilities
+        ``(digits, probs, member_lps)``: the digit list and its probability per utterance
+        (input order), and each member's plain per-utterance log-probabilities
         (:func:`~glassnet.apps.speech_ctc_adapt.voice_log_probs`, for their own decoding).
     """
     if not models:
         raise ValueError("decode_ensemble(models): expected at least one model")
+    if combine not in COMBINE:
+        raise ValueError(f"decode_ensemble(combine={combine!r}): expected one of "
+                         f"{', '.join(map(repr, COMBINE))}")
     lps = [voice_log_probs(m, feats, batch=batch) for m in models]
-    avg = [average_log_probs([lp[i] for lp in lps]) for i in range(len(feats))]
-    digits, probs = decode_log_probs(avg, beam_width)
-    return digits, probs, lps
+    if combine == "frames":
+        avg = [average_log_probs([lp[i] for lp in lps]) for i in range(len(feats))]
+        if align:
+            avg = align_ctc_priors(avg, blank=BLANK)[0]
+        digits, probs = decode_log_probs(avg, beam_width)
+        return digits, probs, lps
+    own = [align_ctc_priors(lp, blank=BLANK)[0] if align else lp for lp in lps]
+    best = [[[d + 1 for d in ds] for ds in decode_log_probs(lp, beam_width)[0]] for lp in own]
+    labels, probs = combine_strings(own, best, blank=BLANK)
+    return [[k - 1 for k in s] for s in labels], probs, lps
 
 
 # -- self-training ---------------------------------------------------------------------------
@@ -121,7 +150,8 @@ def fine_tune(model, feats, labels, train, *, epochs: int, lr: float, seed: int,
 
 
 def ensemble_self_train(models, feats, trains, *, threshold: float, epochs: int, lr: float,
-                        beam_width: int, seeds, augment: bool = True) -> dict:
+                        beam_width: int, seeds, augment: bool = True, combine: str = "frames",
+                        align: bool = False, top: float = 0.0) -> dict:
     """One round of self-training of an ensemble on one voice's unlabelled utterances
     ``feats``: the ensemble's confident strings become the pseudo-labels, and every member
     is fine-tuned on them (:func:`fine_tune`, member k with ``trains[k]`` and ``seeds[k]``).
@@ -130,21 +160,26 @@ def ensemble_self_train(models, feats, trains, *, threshold: float, epochs: int,
         models: K trained :class:`~glassnet.apps.speech_ctc.SpeechCTCNet` (adapted in place).
         feats: the voice's standardised (T_i, n_mels) features (no labels).
         trains: K training streams (:func:`~glassnet.apps.speech_ctc_adapt.training_set`).
-        threshold: keep an utterance when p(ℓ* | x) ≥ threshold under the averaged posteriors.
+        threshold: keep an utterance when the ensemble's p(ℓ* | x) ≥ threshold.
         epochs, lr, beam_width, augment: as ``self_train_ctc``.
         seeds: K seeds (dropout, masks and batch order per member).
+        combine, align: the ensemble's decoding (:func:`decode_ensemble`).
+        top: also keep the ⌈top·N⌉ most confident utterances
+            (:func:`~glassnet.apps.speech_ctc_adapt.confident`).
 
     Returns:
         ``{"kept", "kept_index", "pseudo_labels", "confidence", "losses", "hyps_before",
-        "member_hyps_before"}`` (the last: each member's own decoding before adaptation).
+        "member_hyps_before"}`` (the last: each member's own plain decoding before this
+        round's fine-tuning).
     """
     _check_self_train_args("ensemble_self_train", threshold, epochs, lr, feats)
     if not (len(models) == len(trains) == len(seeds)) or not models:
         raise ValueError(f"ensemble_self_train: expected one training stream and one seed per "
                          f"model, got {len(models)} models, {len(trains)} streams, "
                          f"{len(seeds)} seeds")
-    digits, probs, lps = decode_ensemble(models, feats, beam_width)
-    keep = confident(probs, threshold)
+    digits, probs, lps = decode_ensemble(models, feats, beam_width, combine=combine,
+                                         align=align)
+    keep = confident(probs, threshold, top)
     kept_feats, kept_labels = [feats[i] for i in keep], [digits[i] for i in keep]
     losses = [fine_tune(m, kept_feats, kept_labels, t, epochs=epochs, lr=lr, seed=s,
                         augment=augment) for m, t, s in zip(models, trains, seeds)]
@@ -184,12 +219,14 @@ def load_ensemble(run_dirs):
 
 def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
                    threshold: float = 0.9, epochs: int = 4, lr: float = 3e-4,
-                   singles: bool = True) -> dict:
+                   singles: bool = True, combine: str = "frames", rounds: int = 1,
+                   align: bool = False, top: float = 0.0) -> dict:
     """Score a seed ensemble of finished runs on one held-out voice, then self-train it
     there and score it again; with ``singles``, also each member alone before and after its
-    own self-training (``adapt_run``'s method, seed = the member's recipe seed, as
-    ``glassnet train`` does), and the average of those self-trained members
-    (``"singles_average"``: each adapted on its own pseudo-labels, then combined).
+    own self-training (``adapt_run``'s method with the same ``rounds``, ``align`` and
+    ``top``, seed = the member's recipe seed, as ``glassnet train`` does), and those
+    self-trained members combined (``"singles_average"``: each adapted on its own
+    pseudo-labels, then decoded together by ``combine``).
 
     Args:
         run_dirs: K finished run folders of one recipe, differing in ``seed``.
@@ -198,13 +235,25 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
             clips (0: clean).
         threshold, epochs, lr: the self-training (the recipe's: τ 0.9, 4 epochs, 3e-4).
         singles: also self-train each member alone.
+        combine: how the members decode together (:func:`decode_ensemble`): ``"frames"``
+            (averaged posteriors) or ``"strings"`` (the mixture's best of the members'
+            strings).
+        rounds: self-training rounds; round r pseudo-labels with the members as round r − 1
+            left them and fine-tunes member k with seed (its recipe seed + r − 1).
+        align: every decoding (pseudo-labels and final) aligned to the voice's class priors.
+        top: curriculum: round r also keeps the ⌈min(1, r·top)·N⌉ most confident utterances.
 
     Returns:
         ``{"voice", "set", "valid_noise_db", "ensemble": {"before", "after", "kept",
-        "kept_correct", "hyps_before", "hyps_after"}, "members": [{"run", "seed", "before",
-        "after", "kept", "kept_correct"}] ("after"/"kept" only with ``singles``),
+        "kept_correct", "hyps_before", "hyps_after", "rounds"}, "members": [{"run", "seed",
+        "before", "after", "kept", "kept_correct"}] ("after"/"kept" only with ``singles``),
         "members_mean": {"before", "after"} (mean WER), "singles_average": {"after",
-        "hyps_after"} (only with ``singles``), "seconds", "settings"}``.
+        "hyps_after"} (only with ``singles``), "seconds", "settings"}``. The ensemble's
+        "before" is its own decoding (``combine``, ``align``) before any fine-tuning, each
+        member's its plain decoding (as its run scored the voice); "kept" and
+        "kept_correct" are round 1's, "rounds" each round's ``{"round", "kept",
+        "kept_correct", "after"}`` (the scores of the members that round left, decoded
+        together).
     """
     start = time.perf_counter()
     if isinstance(valid_noise_db, bool) or not isinstance(valid_noise_db, (int, float)) \
@@ -212,6 +261,11 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
         raise ValueError(f"adapt_ensemble(valid_noise_db={valid_noise_db!r}): expected a "
                          f"level in dB <= 0 (0: clean)")
     _check_threshold(threshold, "adapt_ensemble")
+    _check_share(top, "adapt_ensemble")
+    _check_rounds(rounds, "adapt_ensemble")
+    if combine not in COMBINE:
+        raise ValueError(f"adapt_ensemble(combine={combine!r}): expected one of "
+                         f"{', '.join(map(repr, COMBINE))}")
     models, recipes = load_ensemble(run_dirs)
     recipe = recipes[0]
     stats = "speaker" if recipe.features == "speaker" else None
@@ -219,29 +273,33 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
     voice_set = _voice_set(recipe, by_speaker, stats, voice, valid_noise_db, "adapt_ensemble")
     feats = voice_features(voice_set)
     width, augment = recipe.beam_width, bool(recipe.spec_augment)
+    together = {"combine": combine, "align": align}
     members = [{"run": str(r), "seed": rec.seed} for r, rec in zip(run_dirs, recipes)]
     alone = []
     if singles:                                     # each member alone, from its own weights
         for m, r in zip(members, run_dirs):
             model, rec, _ = load_speech_ctc_run(r)
-            res = self_train_ctc(model, feats, training_set(rec, by_speaker, stats),
-                                 threshold=threshold, epochs=epochs, lr=lr, beam_width=width,
-                                 seed=rec.seed, augment=augment)
-            m["hyps_after"] = decode_log_probs(voice_log_probs(model, feats), width)[0]
-            m["kept"], m["_res"] = res["kept"], res
+            recs = self_train_rounds(model, feats, training_set(rec, by_speaker, stats),
+                                     rounds=rounds, threshold=threshold, epochs=epochs, lr=lr,
+                                     beam_width=width, seed=rec.seed, augment=augment,
+                                     align=align, top=top)
+            m["hyps_after"] = decode_voice(model, feats, width, align=align)[0]
+            m["kept"], m["_res"] = recs[0]["kept"], recs[0]
             alone.append(model)
-    ens = ensemble_self_train(models, feats, [training_set(rec, by_speaker, stats)
-                                              for rec in recipes],
-                              threshold=threshold, epochs=epochs, lr=lr, beam_width=width,
-                              seeds=[rec.seed for rec in recipes], augment=augment)
-    hyps_after = decode_ensemble(models, feats, width)[0]
-    hyps_alone = decode_ensemble(alone, feats, width)[0] if singles else None
+    trains = [training_set(rec, by_speaker, stats) for rec in recipes]
+    seeds = [rec.seed for rec in recipes]
+    ens = [ensemble_self_train(models, feats, trains, threshold=threshold, epochs=epochs,
+                               lr=lr, beam_width=width, seeds=[s + r for s in seeds],
+                               augment=augment, top=min(1.0, top * (r + 1)), **together)
+           for r in range(rounds)]
+    hyps_after = decode_ensemble(models, feats, width, **together)[0]
+    hyps_alone = decode_ensemble(alone, feats, width, **together)[0] if singles else None
     labels = _reference_labels(voice_set)           # read only now, to score
 
     def right(index, pseudo):
         return int(sum(labels[i] == p for i, p in zip(index, pseudo)))
 
-    for m, hyps in zip(members, ens["member_hyps_before"]):
+    for m, hyps in zip(members, ens[0]["member_hyps_before"]):
         m["before"] = _scores(labels, hyps)
         if singles:
             res = m.pop("_res")
@@ -253,15 +311,22 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
         mean["after"] = round(float(np.mean([m["after"]["wer"] for m in members])), 4)
         extra["singles_average"] = {"after": _scores(labels, hyps_alone),
                                     "hyps_after": hyps_alone}
+    per_round = [{"round": r + 1, "kept": e["kept"],
+                  "kept_correct": right(e["kept_index"], e["pseudo_labels"]),
+                  "after": _scores(labels, ens[r + 1]["hyps_before"] if r + 1 < rounds
+                                   else hyps_after)} for r, e in enumerate(ens)]
+    first = ens[0]
     return {"voice": voice, "set": "valid_noisy" if valid_noise_db else
             ("valid" if voice == recipe.valid_speaker else "test"),
             "valid_noise_db": float(valid_noise_db),
-            "ensemble": {"before": _scores(labels, ens["hyps_before"]),
-                         "after": _scores(labels, hyps_after), "kept": ens["kept"],
-                         "kept_correct": right(ens["kept_index"], ens["pseudo_labels"]),
-                         "losses": ens["losses"], "hyps_before": ens["hyps_before"],
-                         "hyps_after": hyps_after, "pseudo_labels": ens["pseudo_labels"]},
+            "ensemble": {"before": _scores(labels, first["hyps_before"]),
+                         "after": _scores(labels, hyps_after), "kept": first["kept"],
+                         "kept_correct": per_round[0]["kept_correct"],
+                         "losses": first["losses"], "hyps_before": first["hyps_before"],
+                         "hyps_after": hyps_after, "pseudo_labels": first["pseudo_labels"],
+                         "rounds": per_round},
             "members": members, "members_mean": mean, **extra,
             "seconds": round(time.perf_counter() - start, 1),
             "settings": {"threshold": threshold, "epochs": epochs, "lr": lr,
-                         "beam_width": width, "k": len(members)}}
+                         "beam_width": width, "k": len(members), "rounds": rounds,
+                         "combine": combine, "align": align, "top": top}}
