@@ -10,7 +10,12 @@ average, and decoding runs the recipe's prefix beam search on its log:
                      = \operatorname{logsumexp}_k \log p_t^{(k)}(c) - \log K,
 
 so each frame still sums to 1 over the 11 classes, and an ensemble of K identical members
-is the single model to the last bit (:func:`average_log_probs`).
+is the single model to the last bit (:func:`average_log_probs`). With ``combine="strings"``
+each member decodes alone and the members' best strings are rescored by the mixture,
+P(ℓ | x) = (1/K) Σ_k p_k(ℓ | x), each p_k exact
+(:func:`~glassnet.apps.ctc_combine.combine_strings`): members that put a digit's spike on
+neighbouring frames no longer split it. ``align`` reads class-prior-aligned outputs (the
+averaged posteriors, or each member's own).
 
 **Self-training** (:func:`ensemble_self_train`), the ensemble counterpart of
 :func:`~glassnet.apps.speech_ctc_adapt.self_train_ctc`: the ensemble decodes the voice; the
@@ -18,9 +23,11 @@ utterances whose best string ℓ* has p(ℓ* | x) ≥ ``threshold`` under the av
 are kept, ℓ* as their label; **each member** is fine-tuned on those same pseudo-labels as
 ``self_train_ctc`` fine-tunes (:func:`fine_tune`: Adam, cosine decay, its own training
 stream's next epochs plus the kept utterances); the adapted members' average decodes the
-voice again. :func:`adapt_ensemble` also self-trains each member alone (``adapt_run``'s
+voice again. :func:`adapt_ensemble` runs ``rounds`` such rounds (the recipe's curriculum
+``top`` and alignment as options), also self-trains each member alone (``adapt_run``'s
 method: its own pseudo-labels) for comparison, and reads the voice's labels only at the end,
-to score. Settings and the validation: docs/speech_music.md, "Seed ensembles (CTC)".
+to score. Settings and the validations: docs/speech_music.md, "Seed ensembles (CTC)" and
+"Seed ensembles with the adopted self-training, combined by whole strings".
 
     >>> res = adapt_ensemble(["runs/s0", "runs/s1", "runs/s2"], "jackson")
     >>> res["ensemble"]["after"]["wer"], res["members_mean"]["after"]
@@ -43,7 +50,8 @@ from .speech_ctc_adapt import (_check_rounds, _check_self_train_args, _check_sha
                                voice_log_probs)
 
 __all__ = ["average_log_probs", "decode_log_probs", "decode_ensemble",
-           "fine_tune", "ensemble_self_train", "load_ensemble", "adapt_ensemble"]
+           "fine_tune", "ensemble_self_train", "ensemble_self_train_rounds", "load_ensemble",
+           "adapt_ensemble"]
 
 # keys that may differ between members: the seed, and what happens after training
 _FREE_KEYS = {"seed", "self_train_epochs", "self_train_threshold", "self_train_lr",
@@ -188,6 +196,26 @@ def ensemble_self_train(models, feats, trains, *, threshold: float, epochs: int,
             "member_hyps_before": [decode_log_probs(lp, beam_width)[0] for lp in lps]}
 
 
+def ensemble_self_train_rounds(models, feats, trains, *, rounds: int, threshold: float,
+                               epochs: int, lr: float, beam_width: int, seeds,
+                               augment: bool = True, combine: str = "frames",
+                               align: bool = False, top: float = 0.0) -> list[dict]:
+    """``rounds`` rounds of :func:`ensemble_self_train`, as
+    :func:`~glassnet.apps.speech_ctc_adapt.self_train_rounds` does for one model: round r
+    (from 1) decodes with the members as round r − 1 left them, keeps also the
+    ⌈min(1, r·top)·N⌉ most confident utterances, and fine-tunes member k with seed
+    ``seeds[k] + r − 1`` (its training stream continues).
+
+    Returns:
+        one :func:`ensemble_self_train` record per round.
+    """
+    _check_rounds(rounds, "ensemble_self_train_rounds")
+    return [ensemble_self_train(models, feats, trains, threshold=threshold, epochs=epochs,
+                                lr=lr, beam_width=beam_width, seeds=[s + r for s in seeds],
+                                augment=augment, combine=combine, align=align,
+                                top=min(1.0, top * (r + 1))) for r in range(rounds)]
+
+
 # -- finished runs ---------------------------------------------------------------------------
 def load_ensemble(run_dirs):
     """``(models, recipes)`` of K finished ``speech_ctc`` runs that may differ only in
@@ -286,12 +314,11 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
             m["hyps_after"] = decode_voice(model, feats, width, align=align)[0]
             m["kept"], m["_res"] = recs[0]["kept"], recs[0]
             alone.append(model)
-    trains = [training_set(rec, by_speaker, stats) for rec in recipes]
-    seeds = [rec.seed for rec in recipes]
-    ens = [ensemble_self_train(models, feats, trains, threshold=threshold, epochs=epochs,
-                               lr=lr, beam_width=width, seeds=[s + r for s in seeds],
-                               augment=augment, top=min(1.0, top * (r + 1)), **together)
-           for r in range(rounds)]
+    ens = ensemble_self_train_rounds(models, feats, [training_set(rec, by_speaker, stats)
+                                                     for rec in recipes],
+                                     rounds=rounds, threshold=threshold, epochs=epochs, lr=lr,
+                                     beam_width=width, seeds=[rec.seed for rec in recipes],
+                                     augment=augment, top=top, **together)
     hyps_after = decode_ensemble(models, feats, width, **together)[0]
     hyps_alone = decode_ensemble(alone, feats, width, **together)[0] if singles else None
     labels = _reference_labels(voice_set)           # read only now, to score
