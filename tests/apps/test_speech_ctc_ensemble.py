@@ -295,3 +295,60 @@ def test_adapt_ensemble_errors(tiny_runs, tmp_path):
     rec.write_text(rec.read_text().replace("lr = 0.001", "lr = 0.003")
                    .replace("seed = 1", "seed = 7"))
     assert [r.seed for r in E.load_ensemble([tiny_runs[0], other])[1]] == [0, 7]
+
+
+@needs_data
+def test_the_task_with_an_ensemble_trains_members_and_self_trains_them_together(tmp_path,
+                                                                               capsys):
+    """``ensemble = 2``: the run folder is seed 0, ``members/seed1`` seed 1 (no baseline);
+    each held-out set is self-trained and decoded by the two together, as
+    ``adapt_ensemble(combine="strings")`` does on the folders; ``transcribe`` decodes a
+    file with both, plain and self-trained."""
+    from scipy.io import wavfile
+
+    from glassnet.apps import speech_ctc_transcribe as T
+    recipe = tmp_path / "speech_ctc.toml"
+    keys = {"ensemble": "2", "self_train_epochs": "1", "self_train_threshold": "0.5",
+            "self_train_rounds": "2", "self_train_align": "true", "self_train_top": "0.5"}
+    recipe.write_text(RECIPE + "".join(f"{k} = {v}\n" for k, v in keys.items()))
+    out = tmp_path / "run"
+    assert main(["train", str(recipe), "--out", str(out), "--quiet"]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["members"] == ["members/seed1"]
+    member = SC.load_speech_ctc_run(out / "members" / "seed1")[1]
+    assert member.seed == 1 and member.baseline_epochs == 0 and member.ensemble == 2
+    dirs = E.member_dirs(out, SC.SpeechCTCRecipe.from_toml(out / "recipe.toml"))
+    assert set(run["self_train"]) == {"valid", "valid_noisy", "test"}
+    by_hand = E.adapt_ensemble(dirs, "theo", threshold=0.5, epochs=1, singles=False,
+                               combine="strings", rounds=2, align=True, top=0.5)
+    t = run["self_train"]["test"]
+    assert t["after"] == by_hand["ensemble"]["after"] and t["before"] == \
+        by_hand["ensemble"]["before"]
+    assert [r["kept"] for r in t["rounds"]] == [r["kept"] for r in by_hand["ensemble"]["rounds"]]
+    assert t["members_before"][0] == run["test_decodings"]["beam"]
+    assert run["test"] == {k: t["after"][k] for k in ("wer", "sequence_accuracy")}
+    clips, digits, _ = SC._load_clips(SC.SpeechCTCRecipe(max_files=20))["lucas"]
+    rng, wavs = np.random.default_rng(0), []
+    for i in range(3):
+        sig, _, _ = SC.build_utterance(clips, digits, rng, noise=0.001)
+        wavs.append(tmp_path / f"u{i}.wav")
+        wavfile.write(wavs[-1], 8000, (np.clip(sig, -1, 1) * 32767).astype(np.int16))
+    models, recs = E.load_ensemble(dirs)
+    feats = T.voice_file_features(recs[0], None, wavs)
+    want = E.decode_ensemble(models, feats[:1], 2, combine="strings")[0][0]
+    assert main(["transcribe", str(out), str(wavs[0]), "--voice", *map(str, wavs[1:])]) == 0
+    assert capsys.readouterr().out.strip() == "".join(map(str, want))
+    got, rounds = T.transcribe_self_trained(out, wavs[0], wavs[1:])
+    assert [r["round"] for r in rounds] == [1, 2] and len(rounds[0]["loss"]) == 2
+    trains = [A.training_set(r, SC._load_clips(r), "speaker") for r in recs]
+    E.ensemble_self_train_rounds(models, feats, trains, rounds=2, threshold=0.5, epochs=1,
+                                 lr=recs[0].self_train_lr, beam_width=2, seeds=[0, 1],
+                                 combine="strings", align=True, top=0.5)
+    assert got == E.decode_ensemble(models, feats, 2, combine="strings", align=True)[0][0]
+
+
+def test_an_ensemble_needs_self_training():
+    with pytest.raises(ValueError, match=r"ensemble: expected 1 while self_train_epochs = 0"):
+        SC.SpeechCTCRecipe().with_overrides(["ensemble=3"]).check("recipe")
+    with pytest.raises(ValueError, match="ensemble"):
+        SC.SpeechCTCRecipe().with_overrides(["ensemble=0"])

@@ -198,6 +198,12 @@ class SpeechCTCRecipe(TaskRecipe):
             posterior mass over the voice's frames, :mod:`~glassnet.apps.ctc_align`).
         self_train_top: curriculum: round r also keeps the ⌈min(1, r·top)·N⌉ most confident
             of the voice's N utterances, whatever their probability (0: off).
+        ensemble: K > 1 trains K models, seeds seed … seed + K − 1 (the first in the run
+            folder, the others in ``members/seed<N>/``, each a run folder), and the held-out
+            voices are self-trained and decoded by the K together: each member's best
+            string rescored by the mixture P(ℓ | x) = (1/K) Σ_k p_k(ℓ | x)
+            (:mod:`~glassnet.apps.speech_ctc_ensemble`, ``combine="strings"``); needs
+            self_train_epochs > 0. ``glassnet transcribe`` decodes with all K.
         baseline_epochs: epochs of the isolated-digit baseline (0: no baseline).
         max_files: use at most this many recordings per speaker (0 = all; tests).
         seed, data_dir: as in the other recipes.
@@ -239,6 +245,7 @@ class SpeechCTCRecipe(TaskRecipe):
     self_train_rounds: int = param(1, ge=1)
     self_train_align: bool = False
     self_train_top: float = param(0.0, ge=0, le=1)
+    ensemble: int = param(1, ge=1)
     baseline_epochs: int = param(6, ge=0)
     max_files: int = param(0, ge=0)
     seed: int = param(0, ge=0)
@@ -254,6 +261,10 @@ class SpeechCTCRecipe(TaskRecipe):
             raise ValueError(f"{where}: snr_floor_span_db: expected 0 (off) or less than "
                              f"snr_floor_db ({self.snr_floor_db}: the training floor stays "
                              f"below the speech), got {self.snr_floor_span_db}")
+        if self.ensemble > 1 and not self.self_train_epochs:
+            raise ValueError(f"{where}: ensemble: expected 1 while self_train_epochs = 0 (the "
+                             f"members decode together when they self-train on the held-out "
+                             f"voices), got {self.ensemble}")
         if self.train_noise_db and self.train_snr_db:
             raise ValueError(f"{where}: train_snr_db: expected 0 while train_noise_db is set "
                              f"(noise levels are either absolute or relative to the speech), "

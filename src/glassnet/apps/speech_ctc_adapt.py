@@ -42,8 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import optim
-from ..runs import Task, register, write_run_json
-from ..runs.common import app_trainer
+from ..runs import write_run_json
 from ..tensor import Tensor, manual_seed, no_grad
 from ..train import LRSchedulerCallback, fit
 from .ctc_align import align_ctc_priors
@@ -51,12 +50,12 @@ from .ctc_decode import prefix_beam_search
 from .speech import SPEAKERS
 from .speech_augment import spec_augment
 from .speech_ctc import (BLANK, CTCTargetLoss, SpeechCTCNet, SpeechCTCRecipe, UtteranceSet,
-                         _batch, _held_out_sets, _load_clips, _note, _scores,
+                         _batch, _held_out_sets, _load_clips, _scores,
                          load_speech_ctc_run, train_speech_ctc)
 
 __all__ = ["decode_with_confidence", "confident", "voice_log_probs", "decode_voice",
            "voice_features", "training_set", "PseudoLabelled", "self_train_ctc",
-           "self_train_rounds", "adapt_run", "train_and_adapt"]
+           "self_train_rounds", "adapt_run", "held_out_voices", "train_and_adapt"]
 
 
 # -- the confidence rule ---------------------------------------------------------------------
@@ -468,11 +467,8 @@ def train_and_adapt(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False
     res = train_speech_ctc(recipe, run_dir, overwrite=overwrite, verbose=verbose)
     if not recipe.self_train_epochs:
         return res
-    voices = ([(recipe.valid_speaker, 0.0)] if recipe.valid_speaker else []) + (
-        [(recipe.valid_speaker, recipe.valid_noise_db)]
-        if recipe.valid_speaker and recipe.valid_noise_db else []) + [(recipe.test_speaker, 0.0)]
     adapted = {}
-    for voice, noise_db in voices:
+    for voice, noise_db in held_out_voices(recipe):
         a = adapt_run(run_dir, voice, valid_noise_db=noise_db,
                       threshold=recipe.self_train_threshold, epochs=recipe.self_train_epochs,
                       lr=recipe.self_train_lr, seed=recipe.seed,
@@ -491,17 +487,9 @@ def train_and_adapt(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = False
     return res
 
 
-def _task_note(res: dict, recipe: SpeechCTCRecipe) -> str:
-    note = _note(res, recipe)
-    if "self_train" in res:
-        before = res["test_before_self_train"]["wer"]
-        note += f"; test WER {before:.4f} before self-training on {res['test_speaker']}"
-    return note
-
-
-register(Task(name="speech_ctc", summary="connected spoken digits: conv + BiGRU trained with "
-              "CTC, self-trained on each new voice (glassnet transcribe RUN x.wav)",
-              recipe=SpeechCTCRecipe, train=app_trainer("speech_ctc", train_and_adapt,
-                                                        _task_note),
-              formats="the Free Spoken Digit recordings (fsdd/recordings under data_dir), joined "
-                      "into utterances of 1-7 digits"))
+def held_out_voices(recipe: SpeechCTCRecipe) -> list[tuple[str, float]]:
+    """``(voice, valid_noise_db)`` of every held-out set the task self-trains on: the
+    validation voice (clean, and noisy with ``valid_noise_db``), then the test voice."""
+    valid = [(recipe.valid_speaker, 0.0)] + ([(recipe.valid_speaker, recipe.valid_noise_db)]
+                                             if recipe.valid_noise_db else [])
+    return (valid if recipe.valid_speaker else []) + [(recipe.test_speaker, 0.0)]

@@ -35,6 +35,7 @@ to score. Settings and the validations: docs/speech_music.md, "Seed ensembles (C
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 
@@ -42,20 +43,21 @@ import numpy as np
 
 from .ctc_align import align_ctc_priors
 from .ctc_combine import combine_strings
-from .speech_ctc import BLANK, _load_clips, _scores, load_speech_ctc_run
+from ..runs import write_run_json
+from .speech_ctc import BLANK, _load_clips, _scores, load_speech_ctc_run, train_speech_ctc
 from .speech_ctc_adapt import (_check_rounds, _check_self_train_args, _check_share,
                                _check_threshold, _fine_tune, _reference_labels, _voice_set,
                                confident, decode_voice, decode_with_confidence,
-                               self_train_rounds, training_set, voice_features,
-                               voice_log_probs)
+                               held_out_voices, self_train_rounds, training_set,
+                               voice_features, voice_log_probs)
 
 __all__ = ["average_log_probs", "decode_log_probs", "decode_ensemble",
            "fine_tune", "ensemble_self_train", "ensemble_self_train_rounds", "load_ensemble",
-           "adapt_ensemble"]
+           "adapt_ensemble", "member_dirs", "train_ensemble_and_adapt"]
 
 # keys that may differ between members: the seed, and what happens after training
 _FREE_KEYS = {"seed", "self_train_epochs", "self_train_threshold", "self_train_lr",
-              "self_train_rounds", "self_train_align", "self_train_top"}
+              "self_train_rounds", "self_train_align", "self_train_top", "baseline_epochs"}
 COMBINE = ("frames", "strings")
 
 
@@ -357,3 +359,55 @@ def adapt_ensemble(run_dirs, voice: str, *, valid_noise_db: float = 0.0,
             "settings": {"threshold": threshold, "epochs": epochs, "lr": lr,
                          "beam_width": width, "k": len(members), "rounds": rounds,
                          "combine": combine, "align": align, "top": top}}
+
+
+# -- the task with ensemble = K ---------------------------------------------------------------
+def member_dirs(run_dir, recipe) -> list[Path]:
+    """The K run folders of a run with ``ensemble = K``: the run folder itself (its
+    ``seed``), then ``members/seed<seed + k>`` for k = 1 … K − 1."""
+    run_dir = Path(run_dir)
+    return [run_dir] + [run_dir / "members" / f"seed{recipe.seed + k}"
+                        for k in range(1, recipe.ensemble)]
+
+
+def train_ensemble_and_adapt(recipe, run_dir, *, overwrite: bool = False,
+                             verbose: bool = True) -> dict:
+    """The ``speech_ctc`` task with ``ensemble = K`` > 1: train the recipe K times (seeds
+    seed … seed + K − 1; the isolated-digit baseline only in the first), then self-train the
+    K together on each held-out voice (:func:`adapt_ensemble` with ``combine="strings"`` and
+    the recipe's ``self_train_*`` settings) and score their joint decoding. run.json (the run
+    folder's, the first member's) gets ``"members"`` (the other folders, relative),
+    ``"self_train"`` (per set: the ensemble's scores before and after, each member's plain
+    scores before, the kept utterances, the rounds) and the ensemble's adapted test scores as
+    its headline ``"test"`` (the first member's own in ``"test_before_self_train"``)."""
+    run_dir = Path(run_dir)
+    res = train_speech_ctc(recipe, run_dir, overwrite=overwrite, verbose=verbose)
+    dirs = member_dirs(run_dir, recipe)
+    if overwrite:
+        shutil.rmtree(run_dir / "members", ignore_errors=True)
+    for k, d in enumerate(dirs[1:], 1):
+        if verbose:
+            print(f"ensemble member {k + 1} of {len(dirs)} (seed {recipe.seed + k}): {d}")
+        train_speech_ctc(dataclasses.replace(recipe, seed=recipe.seed + k, baseline_epochs=0),
+                         d, verbose=verbose)
+    adapted = {}
+    for voice, noise_db in held_out_voices(recipe):
+        a = adapt_ensemble(dirs, voice, valid_noise_db=noise_db,
+                           threshold=recipe.self_train_threshold,
+                           epochs=recipe.self_train_epochs, lr=recipe.self_train_lr,
+                           singles=False, combine="strings", rounds=recipe.self_train_rounds,
+                           align=recipe.self_train_align, top=recipe.self_train_top)
+        e = a["ensemble"]
+        adapted[a["set"]] = {"voice": voice, "before": e["before"], "after": e["after"],
+                             "kept": e["kept"], "kept_correct": e["kept_correct"],
+                             "rounds": e["rounds"], "seconds": a["seconds"],
+                             "members_before": [m["before"] for m in a["members"]]}
+        if verbose:
+            print(f"self-training the {len(dirs)} members on {voice} ({a['set']}): WER "
+                  f"{e['before']['wer']:.4f} -> {e['after']['wer']:.4f} ({a['seconds']:.0f} s)")
+    res["members"] = [str(d.relative_to(run_dir)) for d in dirs[1:]]
+    res["self_train"] = adapted
+    res["test_before_self_train"] = res["test"]
+    res["test"] = {k: adapted["test"]["after"][k] for k in ("wer", "sequence_accuracy")}
+    write_run_json(run_dir, res)
+    return res

@@ -16,6 +16,7 @@ written to the run folder.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -23,9 +24,12 @@ from .speech import read_wav, speaker_stats
 from .speech_augment import normalise
 from .speech_ctc import _check_wav, _load_clips, load_speech_ctc_run, transcribe
 from .speech_ctc_adapt import decode_voice, self_train_rounds, training_set
+from .speech_ctc_ensemble import (decode_ensemble, ensemble_self_train_rounds, load_ensemble,
+                                  member_dirs)
 from .speech_noise import floored_log_mel
 
-__all__ = ["voice_file_features", "transcribe_self_trained", "cmd_transcribe"]
+__all__ = ["voice_file_features", "transcribe_self_trained", "transcribe_ensemble",
+           "cmd_transcribe"]
 
 
 def voice_file_features(recipe, stats, paths) -> list:
@@ -62,7 +66,9 @@ def transcribe_self_trained(run_dir, path, voice_files, beam_width: int | None =
             always use the recipe's).
 
     Returns:
-        ``(digits, rounds)``: the digits and, per round, ``{"round", "kept", "loss"}``.
+        ``(digits, rounds)``: the digits and, per round, ``{"round", "kept", "loss"}`` (with
+        ``ensemble = K`` > 1 the K members self-train together, as the task does, and
+        "loss" is the list of their losses).
 
     Example:
         >>> transcribe_self_trained("runs/speech_ctc", "a.wav", ["b.wav", "c.wav"])[0]
@@ -76,6 +82,7 @@ def transcribe_self_trained(run_dir, path, voice_files, beam_width: int | None =
         raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1 "
                          f"(1: greedy)")
     model, recipe, stats = load_speech_ctc_run(run_dir)
+    models = [model] if recipe.ensemble == 1 else load_ensemble(member_dirs(run_dir, recipe))[0]
     if not recipe.self_train_epochs:
         raise ValueError(f"transcribe --self-train: {Path(run_dir) / 'recipe.toml'} has "
                          f"self_train_epochs = 0 (no self-training settings); expected a run "
@@ -84,20 +91,51 @@ def transcribe_self_trained(run_dir, path, voice_files, beam_width: int | None =
     by_speaker = _load_clips(recipe)
     train = training_set(recipe, by_speaker, "speaker" if recipe.features == "speaker"
                          else stats)
-    recs = self_train_rounds(model, feats, train, rounds=recipe.self_train_rounds,
-                             threshold=recipe.self_train_threshold,
-                             epochs=recipe.self_train_epochs, lr=recipe.self_train_lr,
-                             beam_width=recipe.beam_width, seed=recipe.seed,
-                             augment=bool(recipe.spec_augment),
-                             align=recipe.self_train_align, top=recipe.self_train_top)
+    settings = {"rounds": recipe.self_train_rounds, "threshold": recipe.self_train_threshold,
+                "epochs": recipe.self_train_epochs, "lr": recipe.self_train_lr,
+                "beam_width": recipe.beam_width, "augment": bool(recipe.spec_augment),
+                "align": recipe.self_train_align, "top": recipe.self_train_top}
     beam = recipe.beam_width if beam_width is None else beam_width
-    digits = decode_voice(model, feats, beam, align=recipe.self_train_align)[0][0]
-    rounds = [{"round": r["round"], "kept": r["kept"], "loss": r["loss"]} for r in recs]
+    if len(models) == 1:
+        recs = self_train_rounds(model, feats, train, seed=recipe.seed, **settings)
+        digits = decode_voice(model, feats, beam, align=recipe.self_train_align)[0][0]
+        rounds = [{"round": r["round"], "kept": r["kept"], "loss": r["loss"]} for r in recs]
+    else:                       # every member continues its own stream (the same speakers)
+        trains = [train] + [training_set(dataclasses.replace(recipe, seed=recipe.seed + k),
+                                         by_speaker, train.stats)
+                            for k in range(1, len(models))]
+        recs = ensemble_self_train_rounds(models, feats, trains, combine="strings",
+                                          seeds=[recipe.seed + k for k in range(len(models))],
+                                          **settings)
+        digits = decode_ensemble(models, feats, beam, combine="strings",
+                                 align=recipe.self_train_align)[0][0]
+        rounds = [{"round": r + 1, "kept": e["kept"], "loss": e["losses"]}
+                  for r, e in enumerate(recs)]
     if verbose:
         kept = ", ".join(str(r["kept"]) for r in rounds)
         print(f"self-trained on {len(feats)} recordings of the voice (kept per round: "
               f"{kept})", file=sys.stderr)
     return digits, rounds
+
+
+def transcribe_ensemble(run_dir, path, beam_width: int | None = None, *,
+                        speaker_files=None) -> list[int]:
+    """The digits of ``path`` with a run of ``ensemble = K`` > 1: the K members' best strings
+    rescored by their mixture (:func:`~glassnet.apps.speech_ctc_ensemble.decode_ensemble`,
+    ``combine="strings"``; each member's prefix beam of ``beam_width``, default the
+    recipe's); normalised as :func:`~glassnet.apps.speech_ctc.transcribe` does, with
+    ``speaker_files`` the voice's other recordings."""
+    if beam_width is not None and (isinstance(beam_width, bool)
+                                   or not isinstance(beam_width, int) or beam_width < 1):
+        raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1")
+    _, recipe, stats = load_speech_ctc_run(run_dir)
+    if speaker_files and recipe.features != "speaker":
+        raise ValueError(f'transcribe(speaker_files=...): the run was trained with '
+                         f'features = "{recipe.features}", expected "speaker"')
+    models = load_ensemble(member_dirs(run_dir, recipe))[0]
+    feats = voice_file_features(recipe, stats, [path, *(speaker_files or [])])
+    beam = recipe.beam_width if beam_width is None else beam_width
+    return decode_ensemble(models, feats[:1], beam, combine="strings")[0][0]
 
 
 def cmd_transcribe(args) -> int:
@@ -107,6 +145,8 @@ def cmd_transcribe(args) -> int:
     if getattr(args, "self_train", False):
         digits, _ = transcribe_self_trained(args.run_dir, args.file, voice, args.beam,
                                             verbose=True)
+    elif load_speech_ctc_run(args.run_dir)[1].ensemble > 1:
+        digits = transcribe_ensemble(args.run_dir, args.file, args.beam, speaker_files=voice)
     else:
         digits = transcribe(args.run_dir, args.file, args.beam, speaker_files=voice)
     print("".join(map(str, digits)))

@@ -46,5 +46,5 @@ def _load() -> None:
     """Import the task modules (each registers itself)."""
     from . import (forecast, image, segmentation, tabular, text_classification,  # noqa: F401
                    text_generation)
-    from ..apps import (music, speech, speech_ctc_adapt, text,  # noqa: F401
+    from ..apps import (music, speech, speech_ctc_task, text,  # noqa: F401
                         translation_train, video)
