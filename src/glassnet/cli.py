@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "recipe's beam_width)")
     s.add_argument("--voice", nargs="+", metavar="WAV", help='more recordings of the same '
                    'speaker, unlabelled (runs with features = "speaker": FILE is normalised '
-                   'by the mean/std of all of them; default: by itself)')
+                   'by the mean/std of all of them; default: by itself; FILE itself and repeats '
+                   'are dropped, so more/*.wav may include FILE)')
     s.add_argument("--self-train", action="store_true", help="first self-train the model on "
                    "FILE and the --voice files (unlabelled) with the recipe's self_train_* "
                    "settings (needs the FSDD training recordings)")

@@ -176,6 +176,10 @@ def test_transcribe_normalises_by_the_voice_given_or_by_the_file_itself(tmp_path
             == decode(voice.astype(np.float32)))
     assert main(["transcribe", str(run), str(paths[0]), "--voice", *map(str, paths[1:])]) == 0
     assert capsys.readouterr().out.strip() == "".join(map(str, decode(voice.astype(np.float32))))
+    # a glob that names the file itself, and a repeat, count each recording once
+    again = [str(paths[0]), *map(str, paths[1:]), str(tmp_path / "." / paths[1].name)]
+    assert main(["transcribe", str(run), str(paths[0]), "--voice", *again]) == 0
+    assert capsys.readouterr().out.strip() == "".join(map(str, decode(voice.astype(np.float32))))
     utt_run, _ = speaker_run(tmp_path, "utterance")
     with pytest.raises(ValueError, match='features = "utterance", expected "speaker"'):
         SC.transcribe(utt_run, paths[0], speaker_files=paths[1:])
@@ -197,3 +201,13 @@ def test_glassnet_train_speech_ctc_with_speaker_features(tmp_path, capsys):
     assert main(["transcribe", str(out), str(wav)]) == 0
     printed = capsys.readouterr().out.strip()      # barely trained: any digit string
     assert printed == "" or printed.isdigit()
+
+
+def test_other_recordings_drop_the_file_itself_and_repeats(tmp_path, monkeypatch):
+    from glassnet.apps.speech_ctc_transcribe import other_recordings
+    monkeypatch.chdir(tmp_path)
+    a, b, c = (tmp_path / f"{n}.wav" for n in "abc")
+    got = other_recordings("a.wav", [str(a), "b.wav", str(c), str(tmp_path / "." / "b.wav"),
+                                     "./a.wav"])
+    assert got == ["b.wav", str(c)]
+    assert other_recordings(a, None) == [] and other_recordings(a, [b]) == [b]

@@ -29,7 +29,7 @@ from .speech_ctc_ensemble import (decode_ensemble, ensemble_self_train_rounds, l
 from .speech_noise import floored_log_mel
 
 __all__ = ["voice_file_features", "transcribe_self_trained", "transcribe_ensemble",
-           "cmd_transcribe"]
+           "other_recordings", "cmd_transcribe"]
 
 
 def voice_file_features(recipe, stats, paths) -> list:
@@ -138,10 +138,23 @@ def transcribe_ensemble(run_dir, path, beam_width: int | None = None, *,
     return decode_ensemble(models, feats[:1], beam, combine="strings")[0][0]
 
 
+def other_recordings(path, voice_files) -> list:
+    """``voice_files`` without ``path`` itself and without repeats, in order: a shell glob
+    such as ``--voice more/*.wav`` may name the file being transcribed, and a recording
+    counted twice would weigh twice in the voice's mean/std and in self-training."""
+    seen, out = {Path(path).resolve()}, []
+    for p in voice_files or []:
+        key = Path(p).resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
 def cmd_transcribe(args) -> int:
     """``glassnet transcribe RUN_DIR file.wav [--voice more.wav …] [--self-train]``: print
     the digit string."""
-    voice = getattr(args, "voice", None)
+    voice = other_recordings(args.file, getattr(args, "voice", None))
     if getattr(args, "self_train", False):
         digits, _ = transcribe_self_trained(args.run_dir, args.file, voice, args.beam,
                                             verbose=True)
