@@ -211,3 +211,16 @@ def test_other_recordings_drop_the_file_itself_and_repeats(tmp_path, monkeypatch
                                      "./a.wav"])
     assert got == ["b.wav", str(c)]
     assert other_recordings(a, None) == [] and other_recordings(a, [b]) == [b]
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "8"])
+def test_every_transcribe_refuses_a_bad_beam_width_before_reading_the_run(bad, tmp_path):
+    from glassnet.apps import speech_ctc_transcribe as T
+    wav, missing = tmp_path / "u.wav", tmp_path / "no_run"
+    calls = [lambda: SC.transcribe(missing, wav, bad),
+             lambda: T.transcribe_ensemble(missing, wav, bad),
+             lambda: T.transcribe_self_trained(missing, wav, [wav], bad)]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"transcribe\(beam_width=.*\): expected an int "
+                                             r">= 1 \(1: greedy\)"):
+            call()

@@ -489,8 +489,8 @@ def train_speech_ctc(recipe: SpeechCTCRecipe, run_dir, *, overwrite: bool = Fals
 
 
 # -- using a run -----------------------------------------------------------------------------
-def load_speech_ctc_run(run_dir):
-    """``(model, recipe, stats)`` of a finished run, the model in eval mode (``stats``: the
+def read_speech_ctc_run(run_dir):
+    """``(recipe, stats)`` of a finished run, without loading its weights (``stats``: the
     feature mean/std, None for per-utterance and per-speaker normalisation)."""
     run_dir = Path(run_dir)
     recipe = SpeechCTCRecipe.from_toml(run_dir / "recipe.toml")
@@ -502,6 +502,14 @@ def load_speech_ctc_run(run_dir):
                              f"finished speech_ctc run)")
         stats = (np.asarray(meta["feature_mean"], np.float32),
                  np.asarray(meta["feature_std"], np.float32))
+    return recipe, stats
+
+
+def load_speech_ctc_run(run_dir):
+    """``(model, recipe, stats)`` of a finished run, the model in eval mode (``recipe``,
+    ``stats``: :func:`read_speech_ctc_run`)."""
+    run_dir = Path(run_dir)
+    recipe, stats = read_speech_ctc_run(run_dir)
     model = SpeechCTCNet(recipe.n_mels, channels=recipe.channels, hidden=recipe.hidden,
                          layers=recipe.layers, dropout=recipe.dropout)
     load_weights(model, run_dir / "weights.safetensors")
@@ -547,6 +555,14 @@ def _check_wav(path: Path) -> None:
         raise ValueError(f"{path}: not a WAV file (no RIFF/WAVE header)")
 
 
+def _check_beam_width(beam_width) -> None:
+    """``transcribe``'s ``beam_width``: None (the recipe's) or an int >= 1."""
+    if beam_width is not None and (isinstance(beam_width, bool) or not isinstance(beam_width, int)
+                                   or beam_width < 1):
+        raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1 "
+                         f"(1: greedy)")
+
+
 def transcribe(run_dir, path, beam_width: int | None = None, *,
                speaker_files=None) -> list[int]:
     """The digits spoken in a WAV file (8 kHz mono), decoded by prefix beam search.
@@ -564,10 +580,7 @@ def transcribe(run_dir, path, beam_width: int | None = None, *,
         [4, 0, 7]
     """
     path = Path(path)
-    if beam_width is not None and (isinstance(beam_width, bool) or not isinstance(beam_width, int)
-                                   or beam_width < 1):
-        raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1 "
-                         f"(1: greedy)")
+    _check_beam_width(beam_width)
     _check_wav(path)
     model, recipe, stats = load_speech_ctc_run(run_dir)
     signal = read_wav(path)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .speech import read_wav, speaker_stats
 from .speech_augment import normalise
-from .speech_ctc import _check_wav, _load_clips, load_speech_ctc_run, transcribe
+from .speech_ctc import (_check_beam_width, _check_wav, _load_clips, load_speech_ctc_run,
+                         read_speech_ctc_run, transcribe)
 from .speech_ctc_adapt import decode_voice, self_train_rounds, training_set
 from .speech_ctc_ensemble import (decode_ensemble, ensemble_self_train_rounds, load_ensemble,
                                   member_dirs)
@@ -77,16 +78,15 @@ def transcribe_self_trained(run_dir, path, voice_files, beam_width: int | None =
     if not voice_files:
         raise ValueError("transcribe --self-train: expected more recordings of the voice "
                          "(--voice WAV ...) to self-train on, got none")
-    if beam_width is not None and (isinstance(beam_width, bool)
-                                   or not isinstance(beam_width, int) or beam_width < 1):
-        raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1 "
-                         f"(1: greedy)")
-    model, recipe, stats = load_speech_ctc_run(run_dir)
-    models = [model] if recipe.ensemble == 1 else load_ensemble(member_dirs(run_dir, recipe))[0]
+    _check_beam_width(beam_width)
+    recipe, stats = read_speech_ctc_run(run_dir)
     if not recipe.self_train_epochs:
         raise ValueError(f"transcribe --self-train: {Path(run_dir) / 'recipe.toml'} has "
                          f"self_train_epochs = 0 (no self-training settings); expected a run "
                          f"of a recipe that self-trains (recipes/speech_ctc.toml)")
+    models = [load_speech_ctc_run(run_dir)[0]] if recipe.ensemble == 1 \
+        else load_ensemble(member_dirs(run_dir, recipe))[0]
+    model = models[0]
     feats = voice_file_features(recipe, stats, [path, *voice_files])
     by_speaker = _load_clips(recipe)
     train = training_set(recipe, by_speaker, "speaker" if recipe.features == "speaker"
@@ -125,10 +125,8 @@ def transcribe_ensemble(run_dir, path, beam_width: int | None = None, *,
     ``combine="strings"``; each member's prefix beam of ``beam_width``, default the
     recipe's); normalised as :func:`~glassnet.apps.speech_ctc.transcribe` does, with
     ``speaker_files`` the voice's other recordings."""
-    if beam_width is not None and (isinstance(beam_width, bool)
-                                   or not isinstance(beam_width, int) or beam_width < 1):
-        raise ValueError(f"transcribe(beam_width={beam_width!r}): expected an int >= 1")
-    _, recipe, stats = load_speech_ctc_run(run_dir)
+    _check_beam_width(beam_width)
+    recipe, stats = read_speech_ctc_run(run_dir)
     if speaker_files and recipe.features != "speaker":
         raise ValueError(f'transcribe(speaker_files=...): the run was trained with '
                          f'features = "{recipe.features}", expected "speaker"')
@@ -158,7 +156,7 @@ def cmd_transcribe(args) -> int:
     if getattr(args, "self_train", False):
         digits, _ = transcribe_self_trained(args.run_dir, args.file, voice, args.beam,
                                             verbose=True)
-    elif load_speech_ctc_run(args.run_dir)[1].ensemble > 1:
+    elif read_speech_ctc_run(args.run_dir)[0].ensemble > 1:
         digits = transcribe_ensemble(args.run_dir, args.file, args.beam, speaker_files=voice)
     else:
         digits = transcribe(args.run_dir, args.file, args.beam, speaker_files=voice)
